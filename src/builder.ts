@@ -1,0 +1,39 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
+import type { GatewayContext } from './context.js';
+
+/** The SchemaBuilder and its plugins; types are defined in `schema/`, one file each. */
+export const builder = new SchemaBuilder<{
+  Context: GatewayContext;
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+  };
+}>({
+  plugins: [RelayPlugin],
+  defaultFieldNullability: false,
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    nodesOnConnection: true,
+    nodeQueryOptions: false, // Query.node is defined in schema/node.ts, which plans the read
+    nodesQueryOptions: false,
+    decodeGlobalID: (globalId) => {
+      const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
+      const separator = decoded.indexOf(':');
+      if (separator <= 0 || Buffer.from(decoded).toString('base64') !== globalId) {
+        throw new GraphQLError(`Invalid node id "${globalId.slice(0, 100)}": pass an \`id\` exactly as this API returned it.`, {
+          extensions: { code: 'BAD_NODE_ID' },
+        });
+      }
+      return { typename: decoded.slice(0, separator), id: decoded.slice(separator + 1) };
+    },
+  },
+});
+
+builder.queryType({});

@@ -1,0 +1,84 @@
+/**
+ * Configuration, read and validated once from the environment at start-up.
+ * Every problem is reported at once with what was expected and what was received.
+ */
+
+/** A current Graph API version; see ../shared/docs/graph-api.md §0 for the availability table. */
+export const DEFAULT_GRAPH_API_VERSION = 'v25.0';
+export const DEFAULT_PORT = 4000;
+
+export interface GatewayConfig {
+  port: number;
+  /** Origin of the Graph API, e.g. `https://graph.facebook.com`. `undefined` = start the embedded emulator. */
+  graphApiUrl: string | undefined;
+  graphApiVersion: string;
+  /** Used when a request carries no `Authorization: Bearer` token of its own. */
+  defaultAccessToken: string | undefined;
+  /** App secret for `appsecret_proof`; optional. */
+  appSecret: string | undefined;
+  /** Key that signs Relay cursors; `undefined` = a random key per process. */
+  cursorSecret: string | undefined;
+  nodeEnv: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the gateway's environment; throws a {@link ConfigError} listing every problem. */
+export function readConfig(env: Env = process.env): GatewayConfig {
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const raw = env[name]?.trim();
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+
+  let port = DEFAULT_PORT;
+  const rawPort = value('PORT');
+  if (rawPort !== undefined) {
+    port = Number(rawPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      problems.push(`PORT must be an integer from 0 to 65535, got "${rawPort}"`);
+    }
+  }
+
+  let graphApiUrl = value('GRAPH_API_URL');
+  if (graphApiUrl !== undefined) {
+    try {
+      const url = new URL(graphApiUrl);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol');
+      if (url.pathname !== '/' || url.search !== '' || url.username !== '' || url.password !== '') {
+        problems.push(`GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got "${url.origin}${url.pathname}"`);
+      }
+      graphApiUrl = url.origin;
+    } catch {
+      problems.push(`GRAPH_API_URL must be an http(s) URL such as https://graph.facebook.com, got "${graphApiUrl}"`);
+    }
+  }
+
+  const graphApiVersion = value('GRAPH_API_VERSION') ?? DEFAULT_GRAPH_API_VERSION;
+  if (!/^v\d{1,2}\.\d$/.test(graphApiVersion)) {
+    problems.push(`GRAPH_API_VERSION must look like "v25.0", got "${graphApiVersion}"`);
+  }
+
+  const cursorSecret = value('CURSOR_SECRET');
+  if (cursorSecret !== undefined && cursorSecret.length < 16) {
+    problems.push('CURSOR_SECRET must be at least 16 characters long');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    graphApiUrl,
+    graphApiVersion,
+    defaultAccessToken: value('GRAPH_ACCESS_TOKEN'),
+    appSecret: value('GRAPH_APP_SECRET'),
+    cursorSecret,
+    nodeEnv: value('NODE_ENV') ?? 'development',
+  };
+}

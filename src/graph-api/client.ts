@@ -1,0 +1,247 @@
+import { Pool } from 'undici';
+import { GraphApiError, GraphTransportError, isErrorEnvelope } from './errors.js';
+import { toRelativeUrl, type GraphRequest } from './request.js';
+import { appSecretProof, tokenFingerprint } from './tokens.js';
+
+/** Graph refuses batches of more than 50 items (graph-api.md §4). */
+export const MAX_BATCH_ITEMS = 50;
+
+export interface GraphApiClientOptions {
+  /** Origin of the Graph API, e.g. `https://graph.facebook.com`. */
+  baseUrl: string;
+  /** Version path segment, e.g. `v25.0`. */
+  version: string;
+  /** When set, every call carries the `appsecret_proof` of the token it uses. */
+  appSecret?: string | undefined;
+  /** Connections kept open to the Graph API. @default 32 */
+  connections?: number;
+  /** Milliseconds to wait for a connection. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Milliseconds to wait for response headers. @default 15000 */
+  headersTimeoutMs?: number;
+  /** Milliseconds allowed between body chunks. @default 15000 */
+  bodyTimeoutMs?: number;
+}
+
+/** One read to make with one token. */
+export interface GraphRead {
+  readonly request: GraphRequest;
+  readonly token: string;
+}
+
+/** Upstream cost of one GraphQL operation, filled in as its reads are made. */
+export interface UpstreamUsage {
+  /** HTTP requests sent to the Graph API. */
+  requests: number;
+  /** Billed Graph calls: 1 per plain request, 1 per batch item. */
+  calls: number;
+  /** Reads answered by another operation's identical in-flight read. */
+  coalesced: number;
+}
+
+interface BatchSlot {
+  code: number;
+  headers?: Array<{ name: string; value: string }>;
+  body: string;
+}
+
+/**
+ * The only module that talks to the Graph API. Reads are made in as few HTTP requests as possible:
+ * one read is a plain GET, several leave as batch POSTs of at most 50 items, and a read identical
+ * to one already in flight with the same token shares its answer instead of being sent again.
+ * Each result is the parsed JSON body or a {@link GraphApiError}/{@link GraphTransportError}.
+ */
+export class GraphApiClient {
+  readonly version: string;
+  readonly #pool: Pool;
+  readonly #appSecret: string | undefined;
+  readonly #inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(options: GraphApiClientOptions) {
+    let origin: string;
+    try {
+      origin = new URL(options.baseUrl).origin;
+    } catch {
+      throw new TypeError(`GraphApiClient: baseUrl must be an absolute URL, got "${options.baseUrl}"`);
+    }
+    if (!/^v\d+\.\d+$/.test(options.version)) {
+      throw new TypeError(`GraphApiClient: version must look like "v25.0", got "${options.version}"`);
+    }
+    this.version = options.version;
+    this.#appSecret = options.appSecret;
+    this.#pool = new Pool(origin, {
+      connections: options.connections ?? 32,
+      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+      headersTimeout: options.headersTimeoutMs ?? 15_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 15_000,
+    });
+  }
+
+  /** The canonical identity of a read: equal keys are the same upstream call. */
+  keyOf(read: GraphRead): string {
+    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}`;
+  }
+
+  /**
+   * Makes several reads at once; never rejects. Slot `i` of the result answers `reads[i]` with the
+   * parsed body or an Error, so one failed read fails only what needed it.
+   */
+  async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage): Promise<unknown[]> {
+    const results: Promise<unknown>[] = new Array(reads.length);
+    const toSend: { read: GraphRead; index: number; settle: (value: unknown) => void }[] = [];
+    for (const [index, read] of reads.entries()) {
+      const key = this.keyOf(read);
+      const shared = this.#inFlight.get(key);
+      if (shared !== undefined) {
+        if (usage) usage.coalesced += 1;
+        results[index] = shared;
+        continue;
+      }
+      let settle!: (value: unknown) => void;
+      const promise = new Promise<unknown>((resolve) => (settle = resolve));
+      this.#inFlight.set(key, promise);
+      void promise.then(() => this.#inFlight.delete(key));
+      results[index] = promise;
+      toSend.push({ read, index, settle });
+    }
+
+    if (toSend.length === 1) {
+      const [only] = toSend;
+      only!.settle(await this.#get(only!.read, usage).catch((error: unknown) => error));
+    } else if (toSend.length > 1) {
+      const chunks: (typeof toSend)[] = [];
+      for (let i = 0; i < toSend.length; i += MAX_BATCH_ITEMS) chunks.push(toSend.slice(i, i + MAX_BATCH_ITEMS));
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          const answers = await this.#batch(
+            chunk.map((entry) => entry.read),
+            usage,
+          );
+          chunk.forEach((entry, i) => entry.settle(answers[i]));
+        }),
+      );
+    }
+    return Promise.all(results);
+  }
+
+  /** Closes the connection pool. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  async #get(read: GraphRead, usage: UpstreamUsage | undefined): Promise<unknown> {
+    const relativeUrl = toRelativeUrl(this.version, read.request);
+    const proof = this.#proof(read.token);
+    const path = `/${relativeUrl}${proof === undefined ? '' : `${relativeUrl.includes('?') ? '&' : '?'}appsecret_proof=${proof}`}`;
+    if (usage) {
+      usage.requests += 1;
+      usage.calls += 1;
+    }
+    const response = await this.#send({ method: 'GET', path, headers: { authorization: `Bearer ${read.token}` } });
+    return parseAnswer(response.status, response.text);
+  }
+
+  /** One batch POST; slots that come back `null` (timed out upstream) are retried once. */
+  async #batch(reads: readonly GraphRead[], usage: UpstreamUsage | undefined, retry = true): Promise<unknown[]> {
+    const [first] = reads;
+    if (first === undefined) return [];
+    const outerToken = first.token;
+    const items = reads.map((read) => {
+      let relativeUrl = toRelativeUrl(this.version, read.request);
+      if (read.token !== outerToken) {
+        // An item with another token carries its own token and proof (graph-api.md §4, §7.1).
+        const search = new URLSearchParams({ access_token: read.token });
+        const proof = this.#proof(read.token);
+        if (proof !== undefined) search.set('appsecret_proof', proof);
+        relativeUrl += `${relativeUrl.includes('?') ? '&' : '?'}${search}`;
+      }
+      return { method: 'GET', relative_url: relativeUrl };
+    });
+    const form = new URLSearchParams({ access_token: outerToken, batch: JSON.stringify(items) });
+    const proof = this.#proof(outerToken);
+    if (proof !== undefined) form.set('appsecret_proof', proof);
+    if (usage) {
+      usage.requests += 1;
+      usage.calls += reads.length;
+    }
+
+    const response = await this.#send({
+      method: 'POST',
+      path: `/${this.version}/`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    }).catch((error: unknown) => error as Error);
+    if (response instanceof Error) return reads.map(() => response);
+
+    let slots: unknown;
+    try {
+      slots = parseAnswer(response.status, response.text);
+    } catch (error) {
+      return reads.map(() => error);
+    }
+    if (!Array.isArray(slots) || slots.length !== reads.length) {
+      const error = new GraphTransportError('malformed-response', `Batch answer is not an array of ${reads.length} slots`);
+      return reads.map(() => error);
+    }
+
+    const answers = slots.map((slot: unknown) => (slot === null ? null : parseSlot(slot)));
+    const timedOut = answers.flatMap((answer, index) => (answer === null ? [index] : []));
+    if (timedOut.length > 0) {
+      const retried = retry
+        ? await this.#batch(
+            timedOut.map((index) => reads[index]!),
+            usage,
+            false,
+          )
+        : timedOut.map(() => new GraphTransportError('timeout', 'Batch item timed out upstream twice'));
+      timedOut.forEach((index, i) => (answers[index] = retried[i]));
+    }
+    return answers;
+  }
+
+  #proof(token: string): string | undefined {
+    return this.#appSecret === undefined ? undefined : appSecretProof(this.#appSecret, token);
+  }
+
+  async #send(options: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+    try {
+      const response = await this.#pool.request({
+        method: options.method,
+        path: options.path,
+        headers: { accept: 'application/json', ...options.headers },
+        body: options.body ?? null,
+      });
+      return { status: response.statusCode, text: await response.body.text() };
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      const failure = code.includes('TIMEOUT') ? 'timeout' : 'connection';
+      throw new GraphTransportError(failure, `Graph API ${failure === 'timeout' ? 'timed out' : 'unreachable'} (${code || (error as Error).message})`);
+    }
+  }
+}
+
+/** Turns an answer into its parsed body, or throws the error it carries. */
+function parseAnswer(status: number, text: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new GraphTransportError('malformed-response', `Graph API answered HTTP ${status} with a body that is not JSON`);
+  }
+  if (isErrorEnvelope(body)) throw new GraphApiError(status, body.error);
+  if (status >= 400) throw new GraphApiError(status, {});
+  return body;
+}
+
+/** A batch slot: `body` is a JSON string to parse a second time (graph-api.md §4). */
+function parseSlot(slot: unknown): unknown {
+  if (typeof slot !== 'object' || slot === null || typeof (slot as BatchSlot).body !== 'string' || typeof (slot as BatchSlot).code !== 'number') {
+    return new GraphTransportError('malformed-response', 'Batch slot without a numeric code and a string body');
+  }
+  const { code, body } = slot as BatchSlot;
+  try {
+    return parseAnswer(code, body);
+  } catch (error) {
+    return error;
+  }
+}

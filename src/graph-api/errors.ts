@@ -1,0 +1,59 @@
+import { scrubSecrets } from './scrub.js';
+
+/** The `error` object of a Graph API error envelope (../shared/docs/graph-api.md §5.1). */
+export interface GraphErrorBody {
+  message?: string;
+  type?: string;
+  code?: number;
+  error_subcode?: number;
+  is_transient?: boolean;
+  fbtrace_id?: string;
+  error_user_title?: string;
+  error_user_msg?: string;
+}
+
+/**
+ * An error the Graph API answered with. Decisions are made on `code`/`subcode`, never on the
+ * message, which is kept (scrubbed of tokens and URLs) only to be shown.
+ */
+export class GraphApiError extends Error {
+  override readonly name = 'GraphApiError';
+  readonly status: number;
+  readonly code: number;
+  readonly subcode: number | undefined;
+  readonly type: string;
+  readonly fbtraceId: string | undefined;
+  readonly isTransient: boolean;
+
+  constructor(status: number, body: GraphErrorBody) {
+    super(scrubSecrets(body.message ?? `Graph API error (HTTP ${status})`));
+    this.status = status;
+    this.code = typeof body.code === 'number' ? body.code : 0;
+    this.subcode = typeof body.error_subcode === 'number' ? body.error_subcode : undefined;
+    this.type = body.type ?? 'UnknownException';
+    this.fbtraceId = body.fbtrace_id;
+    this.isTransient = body.is_transient === true;
+  }
+}
+
+/** Why a call produced no Graph answer at all. */
+export type GraphTransportFailure =
+  | 'timeout' // no answer in time, or a batch slot that stayed `null` after its retry
+  | 'connection' // refused, reset, DNS…
+  | 'malformed-response'; // a body that is not the JSON Graph sends
+
+/** A call that failed before or while reading the Graph API's answer. */
+export class GraphTransportError extends Error {
+  override readonly name = 'GraphTransportError';
+  constructor(
+    readonly failure: GraphTransportFailure,
+    detail: string,
+  ) {
+    super(scrubSecrets(detail));
+  }
+}
+
+/** True when `value` is an error body envelope: Graph marks errors by the presence of `error`, not by status. */
+export function isErrorEnvelope(value: unknown): value is { error: GraphErrorBody } {
+  return typeof value === 'object' && value !== null && 'error' in value && typeof value.error === 'object' && value.error !== null;
+}

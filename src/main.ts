@@ -1,0 +1,60 @@
+/**
+ * The process: read the configuration, start the embedded emulator when no Graph API URL is set,
+ * serve the gateway, shut down cleanly on SIGINT/SIGTERM.
+ */
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, readConfig } from './config.js';
+import { GraphApiClient } from './graph-api/client.js';
+import { createCursorCodec } from './schema/cursors.js';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  let graphApiUrl = config.graphApiUrl;
+  let defaultAccessToken = config.defaultAccessToken;
+  let stopEmulator: (() => Promise<void>) | undefined;
+
+  if (graphApiUrl === undefined) {
+    // Imported lazily: a gateway pointed at the real Graph API never loads the emulator.
+    const { startEmulator, DEMO } = await import('./emulator/index.js');
+    const emulator = await startEmulator({ defaultVersion: config.graphApiVersion });
+    graphApiUrl = emulator.url;
+    defaultAccessToken ??= DEMO.tokens.acmePage;
+    stopEmulator = () => emulator.close();
+    console.log(`Graph API: embedded emulator at ${emulator.url} (set GRAPH_API_URL to use another); demo Page ${DEMO.pages.acme.id}`);
+  } else {
+    console.log(`Graph API: ${graphApiUrl}`);
+  }
+  console.log(`Graph API version: ${config.graphApiVersion}; default access token: ${defaultAccessToken === undefined ? 'none (callers send their own)' : 'configured'}`);
+
+  if (config.cursorSecret === undefined) {
+    console.warn('CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not shared by several instances.');
+  }
+  const client = new GraphApiClient({ baseUrl: graphApiUrl, version: config.graphApiVersion, appSecret: config.appSecret });
+  const app = createApp({
+    client,
+    cursors: createCursorCodec(config.cursorSecret),
+    defaultAccessToken,
+    production: config.nodeEnv === 'production',
+  });
+
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  console.log(`GraphQL gateway on http://localhost:${port}/graphql (GraphiQL in the browser)`);
+
+  const shutdown = (signal: string): void => {
+    console.log(`${signal}: shutting down`);
+    server.close();
+    server.closeAllConnections();
+    void Promise.all([client.close(), stopEmulator?.()]).then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,131 @@
+import type { GraphQLObjectType } from 'graphql';
+import { builder } from '../builder.js';
+import { serializeFields } from '../graph-api/fields.js';
+import type { GraphMessage, GraphPage, GraphThread } from '../graph-api/wire-types.js';
+import { cursorScope } from './cursors.js';
+import { graphEdge, graphFields, planConnectionNodes } from './field-plan.js';
+import { planConnection, resolveConnection, samePageRequest, type GraphPageRequest } from './graph-connection.js';
+import { MessageRef, type MessageShape } from './message.js';
+import { ParticipantRef } from './participant.js';
+
+export interface ConversationShape {
+  readonly kind: 'Conversation';
+  /** The Page whose inbox holds the thread: part of the global id, so `node(id:)` knows the Page. */
+  readonly pageId: string;
+  readonly thread: GraphThread;
+  /** Edges that the read of this thread expanded, with the page request each expansion made. */
+  readonly expanded: ReadonlyMap<string, GraphPageRequest>;
+}
+
+export const ConversationRef = builder.objectRef<ConversationShape>('Conversation');
+
+builder.node(ConversationRef, {
+  description: 'A conversation (Graph `UnifiedThread`) between people and a Page or Instagram professional account.',
+  id: { resolve: (c) => `${c.pageId}:${c.thread.id}` },
+  isTypeOf: (value) => (value as { kind?: unknown }).kind === 'Conversation',
+  fields: (t) => ({
+    graphApiId: t.id({ resolve: (c) => c.thread.id }),
+    updatedTime: t.field({
+      type: 'DateTime',
+      description: 'Time of the latest message; the inbox is ordered by it, newest first.',
+      resolve: (c) => c.thread.updated_time ?? '',
+      extensions: graphFields('updated_time'),
+    }),
+    snippet: t.string({
+      nullable: true,
+      description: 'Text of the latest message (Messenger only).',
+      resolve: (c) => c.thread.snippet ?? null,
+      extensions: graphFields('snippet'),
+    }),
+    messageCount: t.int({
+      nullable: true,
+      description: "Graph's estimate of the number of messages (Messenger only).",
+      resolve: (c) => c.thread.message_count ?? null,
+      extensions: graphFields('message_count'),
+    }),
+    unreadCount: t.int({
+      nullable: true,
+      description: "Graph's estimate of unread messages (Messenger only).",
+      resolve: (c) => c.thread.unread_count ?? null,
+      extensions: graphFields('unread_count'),
+    }),
+    canReply: t.boolean({
+      nullable: true,
+      description: 'Whether the Page can reply (Messenger only).',
+      resolve: (c) => c.thread.can_reply ?? null,
+      extensions: graphFields('can_reply'),
+    }),
+    isSubscribed: t.boolean({
+      nullable: true,
+      resolve: (c) => c.thread.is_subscribed ?? null,
+      extensions: graphFields('is_subscribed'),
+    }),
+    link: t.string({
+      nullable: true,
+      description: 'Path of the thread in the Page inbox (Messenger only).',
+      resolve: (c) => c.thread.link ?? null,
+      extensions: graphFields('link'),
+    }),
+    name: t.string({
+      nullable: true,
+      description: 'Thread name; usually null for one-to-one threads.',
+      resolve: (c) => c.thread.name ?? null,
+      extensions: graphFields('name'),
+    }),
+    participants: t.field({
+      type: [ParticipantRef],
+      description: 'Everyone in the thread, the Page (or Instagram account) included.',
+      resolve: (c) => c.thread.participants?.data ?? [],
+      extensions: graphFields('participants'),
+    }),
+    senders: t.field({
+      type: [ParticipantRef],
+      description: 'Participants who sent at least one message (Messenger only; empty on Instagram).',
+      resolve: (c) => c.thread.senders?.data ?? [],
+      extensions: graphFields('senders'),
+    }),
+    messages: t.connection(
+      {
+        type: MessageRef,
+        description:
+          'Messages, newest first. Without a cursor this rides in the read of the conversations themselves (Graph field expansion).',
+        extensions: graphEdge('messages'),
+        resolve: async (conversation, args, context, info) => {
+          const scope = cursorScope({ list: 'messages', thread: conversation.thread.id, viewer: context.viewerKey });
+          const plan = planConnection(args, context.cursors, scope);
+          const messageType = info.schema.getType('Message') as GraphQLObjectType;
+          const fields = serializeFields(planConnectionNodes(info, messageType).fields);
+          const expansion = conversation.expanded.get('messages');
+          let prefetched = expansion === undefined ? undefined : { request: expansion, page: conversation.thread.messages ?? { data: [] } };
+
+          const connection = await resolveConnection<GraphMessage>({
+            plan,
+            scope,
+            cursors: context.cursors,
+            idOf: (message) => message.id,
+            fetchPage: (request) => {
+              if (prefetched !== undefined && samePageRequest(request, prefetched.request)) {
+                const { page } = prefetched;
+                prefetched = undefined;
+                return Promise.resolve(page);
+              }
+              return context.graph.read<GraphPage<GraphMessage>>({
+                path: `${conversation.thread.id}/messages`,
+                params: { fields, limit: request.limit, after: request.after, before: request.before },
+              });
+            },
+          });
+          return {
+            pageInfo: connection.pageInfo,
+            edges: connection.edges.map((edge) => ({
+              cursor: edge.cursor,
+              node: { kind: 'Message', pageId: conversation.pageId, message: edge.node } satisfies MessageShape,
+            })),
+          };
+        },
+      },
+      { name: 'MessageConnection' },
+      { name: 'MessageEdge' },
+    ),
+  }),
+});

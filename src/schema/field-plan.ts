@@ -1,0 +1,151 @@
+/**
+ * Field planning: turns a GraphQL selection into the Graph `fields=` selection, so a read asks only
+ * for what the query selects, and a nested connection (`messages(first: 5)`) rides in the parent's
+ * read as field expansion instead of costing one more call per parent.
+ *
+ * Which Graph fields a GraphQL field needs is declared beside the field itself, in its
+ * `extensions.graph` (see {@link graphFields} and {@link graphEdge}).
+ */
+import {
+  getArgumentValues,
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  isObjectType,
+  Kind,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import type { GraphFieldSelection } from '../graph-api/fields.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GraphPageRequest, type RelayArgs } from './graph-connection.js';
+
+export interface GraphFieldExtension {
+  /** Graph fields this GraphQL field reads. */
+  readonly fields?: readonly string[];
+  /** Graph edge this connection field pages through; expanded into the parent read when it can be. */
+  readonly edge?: string;
+}
+
+/** Extensions for a field that reads the given Graph fields. */
+export const graphFields = (...fields: string[]): { graph: GraphFieldExtension } => ({ graph: { fields } });
+/** Extensions for a connection field over a Graph edge. */
+export const graphEdge = (edge: string): { graph: GraphFieldExtension } => ({ graph: { edge } });
+
+/** The Graph selection for one object read, and the page request of each edge it expands. */
+export interface FieldPlan {
+  readonly fields: GraphFieldSelection[];
+  /** Edge name → the page request its expansion made (absent: not expanded, the resolver reads it). */
+  readonly expanded: ReadonlyMap<string, GraphPageRequest>;
+}
+
+interface PlanContext {
+  readonly schema: GraphQLSchema;
+  readonly fragments: Record<string, FragmentDefinitionNode>;
+  readonly variables: Record<string, unknown>;
+}
+
+/** Plans the read of one `type` object selected by `fieldNodes`' selection sets. */
+export function planObjectRead(info: GraphQLResolveInfo, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): FieldPlan {
+  const context = { schema: info.schema, fragments: info.fragments, variables: info.variableValues };
+  return planType(context, type, selectionSets);
+}
+
+/** Plans the read of the nodes of the connection this resolver returns (`edges.node` and `nodes`). */
+export function planConnectionNodes(info: GraphQLResolveInfo, nodeType: GraphQLObjectType): FieldPlan {
+  const context = { schema: info.schema, fragments: info.fragments, variables: info.variableValues };
+  return planType(context, nodeType, nodeSelectionSets(context, info.fieldNodes));
+}
+
+function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): FieldPlan {
+  // `id` is always read: edges need it for their cursors, Graph sends it anyway.
+  const fields: GraphFieldSelection[] = [{ name: 'id' }];
+  const expanded = new Map<string, GraphPageRequest>();
+  const typeFields = type.getFields();
+  for (const node of collectFields(context, type, selectionSets)) {
+    const definition = typeFields[node.name.value];
+    const graph = definition?.extensions.graph as GraphFieldExtension | undefined;
+    if (definition === undefined || graph === undefined) continue;
+    for (const name of graph.fields ?? []) fields.push({ name });
+    if (graph.edge === undefined || expanded.has(graph.edge)) continue;
+
+    // Expand only cursor-less requests: a cursor belongs to one parent, the expansion applies to all.
+    const args = getArgumentValues(definition, node, context.variables) as RelayArgs;
+    if (args.after != null || args.before != null || args.last != null) continue;
+    // Invalid counts are left to the field's resolver, which reports them.
+    const limit = args.first ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) continue;
+    const request: GraphPageRequest = { limit };
+    const nodeType = connectionNodeType(definition.type);
+    if (nodeType === undefined) continue;
+    const nested = planType(context, nodeType, nodeSelectionSets(context, [node]));
+    fields.push({ name: graph.edge, modifiers: { limit }, fields: nested.fields });
+    expanded.set(graph.edge, request);
+  }
+  return { fields, expanded };
+}
+
+/** Selection sets of the nodes below connection fields: `edges { node { … } }` and `nodes { … }`. */
+function nodeSelectionSets(context: PlanContext, connectionFields: readonly FieldNode[]): SelectionSetNode[] {
+  const sets: SelectionSetNode[] = [];
+  const connectionSets = connectionFields.flatMap((field) => (field.selectionSet ? [field.selectionSet] : []));
+  for (const field of collectFields(context, undefined, connectionSets)) {
+    if (field.name.value === 'nodes' && field.selectionSet) sets.push(field.selectionSet);
+    if (field.name.value !== 'edges' || !field.selectionSet) continue;
+    for (const edgeField of collectFields(context, undefined, [field.selectionSet])) {
+      if (edgeField.name.value === 'node' && edgeField.selectionSet) sets.push(edgeField.selectionSet);
+    }
+  }
+  return sets;
+}
+
+function connectionNodeType(type: unknown): GraphQLObjectType | undefined {
+  let connection = type as { ofType?: unknown };
+  while (connection.ofType !== undefined && !isObjectType(connection)) connection = connection.ofType as { ofType?: unknown };
+  if (!isObjectType(connection)) return undefined;
+  const nodes = connection.getFields().nodes?.type as { ofType?: unknown } | undefined;
+  let node: unknown = nodes;
+  while (node !== undefined && !isObjectType(node)) node = (node as { ofType?: unknown }).ofType;
+  return node as GraphQLObjectType | undefined;
+}
+
+/**
+ * Field nodes selected on `type` (or on any type when `undefined`): fragments and inline fragments
+ * whose condition matches are walked, `@skip`/`@include` honoured.
+ */
+function collectFields(context: PlanContext, type: GraphQLObjectType | undefined, selectionSets: readonly SelectionSetNode[]): FieldNode[] {
+  const out: FieldNode[] = [];
+  const visitedFragments = new Set<string>();
+  const visit = (selectionSet: SelectionSetNode): void => {
+    for (const selection of selectionSet.selections) {
+      if (!included(context, selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        out.push(selection);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        if (appliesTo(context, type, selection.typeCondition?.name.value)) visit(selection.selectionSet);
+      } else {
+        const name = selection.name.value;
+        const fragment = context.fragments[name];
+        if (fragment === undefined || visitedFragments.has(name)) continue;
+        visitedFragments.add(name);
+        if (appliesTo(context, type, fragment.typeCondition.name.value)) visit(fragment.selectionSet);
+      }
+    }
+  };
+  selectionSets.forEach(visit);
+  return out;
+}
+
+function appliesTo(context: PlanContext, type: GraphQLObjectType | undefined, condition: string | undefined): boolean {
+  if (type === undefined || condition === undefined || condition === type.name) return true;
+  const conditionType = context.schema.getType(condition);
+  return conditionType !== undefined && conditionType !== null && !isObjectType(conditionType) && context.schema.isSubType(conditionType as never, type);
+}
+
+function included(context: PlanContext, node: Parameters<typeof getDirectiveValues>[1]): boolean {
+  if (getDirectiveValues(GraphQLSkipDirective, node, context.variables)?.if === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, node, context.variables)?.if !== false;
+}

@@ -1,0 +1,198 @@
+/**
+ * The one mapper from Graph's page-level cursor paging to Relay connections, used by every
+ * connection in the schema.
+ *
+ * Graph gives one cursor pair per page: `cursors.before` marks the page's first item and
+ * `cursors.after` its last (both may mark items hidden by privacy filtering). Relay wants a cursor
+ * per edge. An edge cursor therefore records, for each direction, a Graph cursor to resume from and
+ * whether the edge's own item must be found and dropped in what comes back:
+ *   - the last item of a Graph page resumes forward exactly at `after=cursors.after`;
+ *   - the first item resumes backward exactly at `before=cursors.before`;
+ *   - any other item resumes forward from `after=cursors.before` (or backward from
+ *     `before=cursors.after`), dropping items up to and including itself.
+ * A Relay page fetched forward always ends on the last item of a Graph page, so paging on from
+ * `endCursor` costs exactly one Graph call per page. Only a missing `next` (or `previous`) ends a list:
+ * short and empty Graph pages are followed.
+ */
+import { GraphQLError } from 'graphql';
+import type { GraphPage } from '../graph-api/wire-types.js';
+import type { CursorCodec, EdgePosition, GraphAnchor } from './cursors.js';
+
+/** Largest `first`/`last` accepted; also what we ask of Graph at most in one page. */
+export const MAX_PAGE_SIZE = 100;
+/** Page size when neither `first` nor `last` is given: Graph's own default. */
+export const DEFAULT_PAGE_SIZE = 25;
+
+export interface RelayArgs {
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+}
+
+/** One Graph page request: `limit` items after or before a Graph cursor, or from the start. */
+export interface GraphPageRequest {
+  readonly limit: number;
+  readonly after?: string;
+  readonly before?: string;
+}
+
+/** A validated Relay request, ready to be turned into Graph page requests. */
+export interface ConnectionPlan {
+  readonly direction: 'forward' | 'backward';
+  readonly count: number;
+  /** Whether the client passed a cursor (`after`/`before`). */
+  readonly fromCursor: boolean;
+  /** Where to start upstream; `null` with `fromCursor`: nothing lies in that direction. */
+  readonly anchor: GraphAnchor | null;
+  /** The item the cursor names, dropped with everything before it when `anchor.dropThrough`. */
+  readonly anchorItemId: string | undefined;
+}
+
+export interface Edge<T> {
+  readonly cursor: string;
+  readonly node: T;
+}
+
+export interface Connection<T> {
+  readonly edges: Edge<T>[];
+  readonly pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
+const invalidPagination = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'INVALID_PAGINATION' } });
+
+function checkCount(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
+    throw invalidPagination(`\`${name}\` must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${value}.`);
+  }
+  return value;
+}
+
+/**
+ * Validates Relay arguments and decodes the cursor for `scope`. Throws a GraphQLError
+ * (`INVALID_PAGINATION` or `BAD_CURSOR`) before any upstream call.
+ */
+export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: string): ConnectionPlan {
+  const { first, after, last, before } = args;
+  if (first != null && last != null) {
+    throw invalidPagination('Pass `first` (with `after`) or `last` (with `before`), not both.');
+  }
+  if (last != null || before != null) {
+    if (after != null || first != null) {
+      throw invalidPagination('`before`/`last` page backward and cannot be combined with `after`/`first`.');
+    }
+    if (before == null) {
+      throw invalidPagination('`last` needs `before`: the Graph API pages backward only from a cursor. Use `first` to read from the start.');
+    }
+    const position = cursors.decode(scope, before);
+    return {
+      direction: 'backward',
+      count: checkCount('last', last ?? DEFAULT_PAGE_SIZE),
+      fromCursor: true,
+      anchor: position.backward,
+      anchorItemId: position.itemId,
+    };
+  }
+  const position = after == null ? undefined : cursors.decode(scope, after);
+  return {
+    direction: 'forward',
+    count: checkCount('first', first ?? DEFAULT_PAGE_SIZE),
+    fromCursor: position !== undefined,
+    anchor: position === undefined ? null : position.forward,
+    anchorItemId: position?.itemId,
+  };
+}
+
+/** The first Graph request a plan makes, or `null` when the cursor says nothing lies that way. */
+export function firstPageRequest(plan: ConnectionPlan): GraphPageRequest | null {
+  if (plan.anchor === null) return plan.fromCursor ? null : { limit: plan.count };
+  const limit = Math.min(MAX_PAGE_SIZE, plan.count + (plan.anchor.dropThrough ?? 0));
+  return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
+}
+
+/** True when two page requests ask Graph for the same thing. */
+export function samePageRequest(a: GraphPageRequest, b: GraphPageRequest): boolean {
+  return a.limit === b.limit && a.after === b.after && a.before === b.before;
+}
+
+interface Placed<T> {
+  item: T;
+  page: GraphPage<T>;
+  index: number;
+}
+
+/**
+ * Runs a plan: fetches Graph pages (following cursors through short and empty pages) until `count`
+ * items are collected or Graph says the list ends, and builds edges with per-edge cursors.
+ */
+export async function resolveConnection<T>(options: {
+  plan: ConnectionPlan;
+  scope: string;
+  cursors: CursorCodec;
+  fetchPage: (request: GraphPageRequest) => Promise<GraphPage<T>>;
+  idOf: (item: T) => string;
+}): Promise<Connection<T>> {
+  const { plan, scope, cursors, fetchPage, idOf } = options;
+  const forward = plan.direction === 'forward';
+  let request = firstPageRequest(plan);
+  let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
+  let placed: Placed<T>[] = [];
+  let moreBeyond = false;
+
+  while (request !== null) {
+    const page = await fetchPage(request);
+    let positions = page.data.map((_, index) => index);
+    if (pendingDrop !== undefined) {
+      const at = page.data.findIndex((item) => idOf(item) === pendingDrop);
+      // When the item has moved or gone, keep the whole page: clients may see an item twice, never miss one.
+      if (at >= 0) positions = forward ? positions.slice(at + 1) : positions.slice(0, at);
+      pendingDrop = undefined;
+    }
+    const need = plan.count - placed.length;
+    const taken = forward ? positions.slice(0, need) : positions.slice(Math.max(0, positions.length - need));
+    const batch = taken.map((index): Placed<T> => ({ item: page.data[index] as T, page, index }));
+    placed = forward ? placed.concat(batch) : batch.concat(placed);
+
+    const leftOver = taken.length < positions.length;
+    const beyond = forward ? page.paging?.next : page.paging?.previous;
+    const graphCursor = forward ? page.paging?.cursors?.after : page.paging?.cursors?.before;
+    moreBeyond = leftOver || beyond !== undefined;
+    if (leftOver || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
+    const limit = Math.min(MAX_PAGE_SIZE, plan.count - placed.length);
+    request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
+  }
+
+  const edges = placed.map(({ item, page, index }) => ({
+    node: item,
+    cursor: cursors.encode(scope, edgePosition(idOf(item), page, index)),
+  }));
+  return {
+    edges,
+    pageInfo: {
+      // Going one way, the cursor's own item proves there is something the other way.
+      hasNextPage: forward ? moreBeyond : plan.fromCursor,
+      hasPreviousPage: forward ? plan.fromCursor : moreBeyond,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+function edgePosition(itemId: string, page: GraphPage<unknown>, index: number): EdgePosition {
+  const { before, after } = page.paging?.cursors ?? {};
+  const isFirst = index === 0;
+  const isLast = index === page.data.length - 1;
+  const forward: GraphAnchor | null =
+    after !== undefined && isLast
+      ? { graphCursor: after, dropThrough: undefined }
+      : before !== undefined
+        ? { graphCursor: before, dropThrough: index + 1 }
+        : null;
+  const backward: GraphAnchor | null =
+    before !== undefined && isFirst
+      ? { graphCursor: before, dropThrough: undefined }
+      : after !== undefined
+        ? { graphCursor: after, dropThrough: page.data.length - index }
+        : null;
+  return { itemId, forward, backward };
+}

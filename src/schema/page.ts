@@ -1,0 +1,126 @@
+import { GraphQLError, type GraphQLObjectType } from 'graphql';
+import { builder } from '../builder.js';
+import { serializeFields } from '../graph-api/fields.js';
+import { isGraphId } from '../graph-api/request.js';
+import type { GraphPage, GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
+import { ConversationRef, type ConversationShape } from './conversation.js';
+import { cursorScope } from './cursors.js';
+import { planConnectionNodes } from './field-plan.js';
+import { planConnection, resolveConnection } from './graph-connection.js';
+
+export interface PageShape {
+  readonly kind: 'Page';
+  readonly pageId: string;
+}
+
+export const ConversationFolder = builder.enumType('ConversationFolder', {
+  description: 'Inbox folder of a conversation.',
+  values: {
+    INBOX: { value: 'inbox' },
+    OTHER: { value: 'other', description: 'Messenger only.' },
+    PAGE_DONE: { value: 'page_done', description: 'Archived ("Done") threads. Messenger only.' },
+    SPAM: { value: 'spam' },
+  } as const,
+});
+
+export const MessagingPlatform = builder.enumType('MessagingPlatform', {
+  values: {
+    MESSENGER: { value: 'messenger' },
+    INSTAGRAM: { value: 'instagram', description: 'Instagram Direct of the professional account linked to the Page.' },
+  } as const,
+});
+
+// Messenger folder tags that the legacy `tags` filter of v5.0 took (graph-api.md §1.1).
+const LEGACY_TAG_PATTERN = /^[a-z_]+(:[a-z_]+)?$/;
+const USER_ID_PATTERN = /^\d{1,32}$/;
+
+const invalidArgument = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+
+/** Validates a Graph id a client sent, before it can reach an upstream path. */
+export function checkGraphId(id: string, what: string): string {
+  if (!isGraphId(id)) throw invalidArgument(`${what} "${id.slice(0, 100)}" is not a Graph id.`);
+  return id;
+}
+
+export const PageRef = builder.objectRef<PageShape>('Page');
+
+builder.node(PageRef, {
+  description: 'A Facebook Page; its inbox also holds the Instagram professional account linked to it.',
+  id: { resolve: (page) => page.pageId },
+  isTypeOf: (value) => (value as { kind?: unknown }).kind === 'Page',
+  fields: (t) => ({
+    graphApiId: t.id({ resolve: (page) => page.pageId }),
+    name: t.string({
+      nullable: true,
+      resolve: async (page, _args, context) =>
+        (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } })).name ?? null,
+    }),
+    conversations: t.connection(
+      {
+        type: ConversationRef,
+        description:
+          'The inbox, most recently updated first. Without `platform`, Graph returns Messenger threads only. Paging: `first`/`after` forward, `last`/`before` backward (from a cursor).',
+        args: {
+          folder: t.arg({ type: ConversationFolder, required: false, description: 'Default: INBOX.' }),
+          platform: t.arg({ type: MessagingPlatform, required: false, description: 'Default: MESSENGER.' }),
+          userId: t.arg.string({
+            required: false,
+            description: 'Only the conversation with this person: a PSID (Messenger) or IGSID (Instagram).',
+          }),
+          tags: t.arg.stringList({
+            required: false,
+            deprecationReason: 'Legacy v5.0 filter (e.g. "action:archived"); use `folder`.',
+          }),
+        },
+        resolve: async (page, args, context, info) => {
+          if (args.userId != null && !USER_ID_PATTERN.test(args.userId)) {
+            throw invalidArgument(`userId must be a numeric PSID or IGSID, got "${args.userId.slice(0, 100)}".`);
+          }
+          const badTag = args.tags?.find((tag) => !LEGACY_TAG_PATTERN.test(tag));
+          if (badTag !== undefined) throw invalidArgument(`Unknown tag "${badTag.slice(0, 100)}".`);
+          const filters = {
+            folder: args.folder ?? undefined,
+            platform: args.platform ?? undefined,
+            user_id: args.userId ?? undefined,
+            tags: args.tags?.join(','),
+          };
+          const scope = cursorScope({ list: 'conversations', page: page.pageId, ...filters, viewer: context.viewerKey });
+          const plan = planConnection(args, context.cursors, scope);
+          const nodePlan = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
+          const fields = serializeFields(nodePlan.fields);
+
+          const connection = await resolveConnection<GraphThread>({
+            plan,
+            scope,
+            cursors: context.cursors,
+            idOf: (thread) => thread.id,
+            fetchPage: (request) =>
+              context.graph.read<GraphPage<GraphThread>>({
+                path: `${page.pageId}/conversations`,
+                params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
+              }),
+          });
+          return {
+            pageInfo: connection.pageInfo,
+            edges: connection.edges.map((edge) => ({
+              cursor: edge.cursor,
+              node: { kind: 'Conversation', pageId: page.pageId, thread: edge.node, expanded: nodePlan.expanded } satisfies ConversationShape,
+            })),
+          };
+        },
+      },
+      { name: 'ConversationConnection' },
+      { name: 'ConversationEdge' },
+    ),
+  }),
+});
+
+builder.queryField('page', (t) =>
+  t.field({
+    type: PageRef,
+    nullable: true,
+    description: 'A Page by its Graph id. Makes no upstream call by itself: its fields do.',
+    args: { id: t.arg.id({ required: true, description: 'The Graph Page id, e.g. "1000000001".' }) },
+    resolve: (_root, args): PageShape => ({ kind: 'Page', pageId: checkGraphId(String(args.id), 'Page id') }),
+  }),
+);
