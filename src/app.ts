@@ -1,7 +1,10 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
+import { useMetrics } from './plugins/use-metrics.js';
+import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
 
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's demo Page. Try folder: OTHER, platform: INSTAGRAM,
@@ -42,6 +45,12 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     landingPage: false,
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
+    plugins: [
+      // Compiled execution: about twice graphql-js's speed on inbox-sized results (stack-notes.md).
+      useGraphQlJit(),
+      useUpstreamUsage({ always: !options.production }),
+      useMetrics(),
+    ],
     maskedErrors: {
       isDev: !options.production,
       maskError: (error, message, isDev) => {

@@ -10,11 +10,11 @@ import { createCursorCodec } from './schema/cursors.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
-  let graphApiUrl = config.graphApiUrl;
+  let graphApiUrl: string;
   let defaultAccessToken = config.defaultAccessToken;
   let stopEmulator: (() => Promise<void>) | undefined;
 
-  if (graphApiUrl === undefined) {
+  if (config.graphApiUrl === undefined) {
     // Imported lazily: a gateway pointed at the real Graph API never loads the emulator.
     const { startEmulator, DEMO } = await import('./emulator/index.js');
     const emulator = await startEmulator({ defaultVersion: config.graphApiVersion });
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     stopEmulator = () => emulator.close();
     console.log(`Graph API: embedded emulator at ${emulator.url} (set GRAPH_API_URL to use another); demo Page ${DEMO.pages.acme.id}`);
   } else {
+    graphApiUrl = config.graphApiUrl;
     console.log(`Graph API: ${graphApiUrl}`);
   }
   console.log(`Graph API version: ${config.graphApiVersion}; default access token: ${defaultAccessToken === undefined ? 'none (callers send their own)' : 'configured'}`);

@@ -1,0 +1,151 @@
+/**
+ * `npm run bench`: upstream calls per operation, throughput and latency against a bare proxy
+ * measured in the same run, and the gateway's peak RSS. Everything runs on loopback.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import autocannon from 'autocannon';
+import { DEMO } from '../src/emulator/index.js';
+
+const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 10;
+const ACME = DEMO.pages.acme.id;
+const TOKEN = DEMO.tokens.acmePage;
+
+const children: ChildProcess[] = [];
+
+/** Starts a TypeScript entry point; resolves with the first line matching `pattern`. */
+function start(entry: string, env: Record<string, string>, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) resolve({ child, match });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}: ${output}`)));
+  });
+}
+
+const Q25 = `query Inbox25 { page(id: "${ACME}") { conversations(first: 25) { edges { cursor node { id updatedTime snippet participants { graphApiId name username } } } pageInfo { hasNextPage endCursor } } } }`;
+const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({ fields: 'id,participants,snippet,updated_time', limit: '25' })}`;
+
+interface Usage {
+  requests: number;
+  calls: number;
+  coalesced: number;
+}
+
+async function post(url: string, query: string): Promise<{ data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-upstream-usage': '1' },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as { data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } };
+  if (body.errors) throw new Error(`benchmark query failed: ${JSON.stringify(body.errors).slice(0, 500)}`);
+  return body;
+}
+
+async function metric(gatewayUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', gatewayUrl))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+async function load(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+async function main(): Promise<void> {
+  const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, /\{"url":"([^"]+)"\}/);
+  const graphApiUrl = emulatorMatch[1]!;
+  const env = { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN };
+  const { child: gateway, match: gatewayMatch } = await start(
+    'src/main.ts',
+    { ...env, NODE_ENV: 'production', PORT: '0', CURSOR_SECRET: 'benchmark-cursor-secret-0123456789' },
+    /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/,
+  );
+  const gatewayUrl = gatewayMatch[1]!;
+  const { match: bareMatch } = await start('bench/bare-proxy.ts', { ...env, BARE_PROXY_PATH: BARE_PATH }, /\{"url":"([^"]+)"\}/);
+  const bareUrl = bareMatch[1]!;
+
+  // 1. Upstream cost per operation.
+  const first20 = (await post(gatewayUrl, `{ page(id: "${ACME}") { conversations(first: 20) { edges { node { id } } } } }`)) as {
+    data: { page: { conversations: { edges: { node: { id: string } }[] } } };
+  };
+  const nodeIds = first20.data.page.conversations.edges.map((edge) => edge.node.id);
+  const scenarios: Array<{ name: string; query: string; naive: number }> = [
+    { name: '25 conversations with participants', query: Q25, naive: 1 + 25 },
+    {
+      name: '3 aliased page fields (folders, platforms)',
+      query: `{ inbox: page(id: "${ACME}") { conversations(folder: INBOX, first: 10) { edges { node { id } } } }
+               other: page(id: "${ACME}") { conversations(folder: OTHER, first: 10) { edges { node { id } } } }
+               instagram: page(id: "${ACME}") { conversations(platform: INSTAGRAM, first: 10) { edges { node { id } } } } }`,
+      naive: 3,
+    },
+    {
+      name: '20 conversations × first 5 messages',
+      query: `{ page(id: "${ACME}") { conversations(first: 20) { edges { node { id snippet messages(first: 5) { edges { node { text createdTime from { name } } } } } } } } }`,
+      naive: 1 + 20,
+    },
+    {
+      name: '20 node(id:) lookups',
+      query: `{ ${nodeIds.map((id, i) => `n${i}: node(id: "${id}") { id ... on Conversation { updatedTime participants { name } } }`).join(' ')} }`,
+      naive: 20,
+    },
+  ];
+  const rows: string[][] = [['scenario', 'upstream HTTP requests', 'batch items (billed calls)', 'naive 1+N gateway']];
+  for (const scenario of scenarios) {
+    const { extensions } = await post(gatewayUrl, scenario.query);
+    rows.push([scenario.name, String(extensions!.upstream!.requests), String(extensions!.upstream!.calls), String(scenario.naive)]);
+  }
+  const before = await metric(gatewayUrl, 'gateway_upstream_requests_total');
+  const callsBefore = await metric(gatewayUrl, 'gateway_upstream_calls_total');
+  await Promise.all(Array.from({ length: 20 }, () => post(gatewayUrl, Q25)));
+  rows.push([
+    '20 concurrent clients, 25-conversation query',
+    String((await metric(gatewayUrl, 'gateway_upstream_requests_total')) - before),
+    String((await metric(gatewayUrl, 'gateway_upstream_calls_total')) - callsBefore),
+    String(20 * 26),
+  ]);
+
+  // 2. Throughput and latency, gateway vs bare proxy, same Graph data, same run.
+  await load({ url: bareUrl, duration: 2 });
+  const bare = await load({ url: bareUrl });
+  const body = JSON.stringify({ query: Q25 });
+  await load({ url: gatewayUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: 2 });
+  const gw = await load({ url: gatewayUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const rss = await peakRssMb(gateway.pid!);
+
+  const table = (data: string[][]): string => {
+    const widths = data[0]!.map((_, col) => Math.max(...data.map((row) => row[col]!.length)));
+    return data.map((row, i) => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |${i === 0 ? `\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : ''}`).join('\n');
+  };
+  console.log(`\nUpstream cost per operation\n${table(rows)}`);
+  const perf = [
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs bare proxy'],
+    ['bare undici proxy', bare.requests.average.toFixed(0), String(bare.latency.p50), String(bare.latency.p99), String(bare.errors + bare.non2xx), '1.00×'],
+    ['gateway (production)', gw.requests.average.toFixed(0), String(gw.latency.p50), String(gw.latency.p99), String(gw.errors + gw.non2xx), `${(gw.requests.average / bare.requests.average).toFixed(2)}×`],
+  ];
+  console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${DURATION_SECONDS} s\n${table(perf)}`);
+  console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB (target < 250 MB)`);
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+}

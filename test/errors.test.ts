@@ -1,0 +1,91 @@
+/** Graph errors become clear GraphQL errors with stable codes; tokens never leak. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO } from '../src/emulator/index.js';
+import { ConversationIdsDocument, InboxDocument } from './generated/graphql.js';
+import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ emulator: { privacyFiltering: false } });
+});
+afterAll(() => h.close());
+beforeEach(() => h.emulator.log.clear());
+
+describe('Graph errors', () => {
+  it.each([
+    ['an unknown token', 'EAAGnot-a-real-token-0000000000000000000000', 'GRAPH_TOKEN_INVALID', 190, null],
+    ['an expired token', DEMO.tokens.expired, 'GRAPH_TOKEN_EXPIRED', 190, 463],
+    ['a Page token of another Page', DEMO.tokens.bistroPage, 'GRAPH_PERMISSION_DENIED', 200, null],
+    ['a Page token without the MESSAGING task', DEMO.tokens.acmePageNoMessaging, 'GRAPH_PERMISSION_DENIED', 200, null],
+  ])('%s → %s', async (_name, token, code, graphCode, subcode) => {
+    const result = await h.run(ConversationIdsDocument, { pageId: ACME, first: 5 }, { token });
+    expect(result.data).toEqual({ page: null });
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]).toMatchObject({
+      path: ['page', 'conversations'],
+      extensions: { code, graph: { code: graphCode, subcode, type: expect.any(String), fbtraceId: expect.any(String), isTransient: false } },
+    });
+  });
+
+  it('an unknown Page is GRAPH_NOT_FOUND', async () => {
+    const result = await h.run(ConversationIdsDocument, { pageId: '1999999999', first: 5 });
+    expect(result.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_NOT_FOUND', graph: { code: 100, subcode: 33 } });
+  });
+
+  it('one failed read fails only the fields that needed it', async () => {
+    const { body } = await h.post({
+      query: `{
+        acme: page(id: "${ACME}") { conversations(first: 2) { edges { node { graphApiId } } } }
+        bistro: page(id: "${BISTRO}") { conversations(first: 2) { edges { node { graphApiId } } } }
+      }`,
+    });
+    const data = body.data as { acme: { conversations: { edges: unknown[] } } | null; bistro: unknown };
+    expect(data.acme!.conversations.edges).toHaveLength(2);
+    expect(data.bistro).toBeNull();
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors![0]).toMatchObject({ path: ['bistro', 'conversations'], extensions: { code: 'GRAPH_PERMISSION_DENIED' } });
+    // Both reads left in one batch request; its second item failed alone.
+    expect(h.emulator.log.requestCount).toBe(1);
+    expect(h.emulator.log.entries[0]!.items!.map((item) => item.status)).toEqual([200, 403]);
+  });
+
+  it('a Bearer token from the request wins over the configured one', async () => {
+    const result = await h.run(ConversationIdsDocument, { pageId: BISTRO, first: 3 }, { token: DEMO.tokens.bistroPage });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.page!.conversations.edges).toHaveLength(3);
+  });
+});
+
+describe('requests the gateway refuses itself', () => {
+  it('a malformed Authorization header', async () => {
+    const { body } = await h.post({ query: `{ page(id: "${ACME}") { name } }` }, { authorization: 'Basic abc' });
+    expect(body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it('no token at all', async () => {
+    const anonymous = await startHarness({ defaultAccessToken: undefined });
+    try {
+      const result = await anonymous.run(ConversationIdsDocument, { pageId: ACME, first: 1 });
+      expect(result.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+      expect(anonymous.emulator.log.requestCount).toBe(0);
+    } finally {
+      await anonymous.close();
+    }
+  });
+
+  it.each([
+    ['a Page id that is not a Graph id', `{ page(id: "1/../me?x=") { name } }`, 'BAD_USER_INPUT'],
+    ['a userId that is not a PSID/IGSID', `{ page(id: "${ACME}") { conversations(userId: "1&access_token=x") { edges { cursor } } } }`, 'BAD_USER_INPUT'],
+    ['an unknown folder', `{ page(id: "${ACME}") { conversations(folder: ARCHIVE) { edges { cursor } } } }`, 'GRAPHQL_VALIDATION_FAILED'],
+  ])('%s', async (_name, query, code) => {
+    const { body } = await h.post({ query });
+    expect(body.errors![0]!.extensions!.code).toBe(code);
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it('an unexpected failure is masked', async () => {
+    const { body } = await h.post({ query: '{ __typename }' });
+    expect(body).toEqual({ data: { __typename: 'Query' } });
+  });
+});

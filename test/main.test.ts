@@ -1,0 +1,124 @@
+/**
+ * The process as an operator runs it: `npm start` on a fresh machine (embedded emulator), and the
+ * same gateway pointed at another Graph API implementation with GRAPH_API_URL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
+import { DEMO, startEmulator } from '../src/emulator/index.js';
+import { assertNoSecrets, graphListIds, SECRETS } from './support/harness.js';
+
+const running: ChildProcess[] = [];
+afterEach(async () => {
+  await Promise.all(
+    running.splice(0).map(async (child) => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }),
+  );
+});
+
+interface Started {
+  url: string;
+  output: () => string;
+}
+
+/** Starts `src/main.ts` on a free port; resolves once it prints its URL. */
+function startGateway(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(output);
+      if (match) resolve({ url: match[1]!, output: () => output });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
+  });
+}
+
+async function query(url: string, body: unknown): Promise<{ data?: any; errors?: any[] }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await response.text();
+  assertNoSecrets(text);
+  return JSON.parse(text);
+}
+
+describe('npm start', () => {
+  it('serves GraphiQL and answers its default query from the embedded emulator, logging no token', async () => {
+    const gateway = await startGateway({});
+    const page = await fetch(gateway.url, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('graphiql');
+
+    const result = await query(gateway.url, { query: GRAPHIQL_DEFAULT_QUERY });
+    expect(result.errors).toBeUndefined();
+    expect(result.data.page.name).toBe(DEMO.pages.acme.name);
+    expect(result.data.page.conversations.edges).toHaveLength(10);
+    expect(gateway.output()).toContain('embedded emulator');
+    for (const secret of SECRETS) expect(gateway.output()).not.toContain(secret);
+  });
+
+  it('refuses a bad configuration with a clear message', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: 'eighty', GRAPH_API_URL: 'graph.facebook.com' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr).toContain('PORT must be an integer from 0 to 65535, got "eighty"');
+    expect(stderr).toContain('GRAPH_API_URL must be an http(s) URL');
+  });
+});
+
+describe('GRAPH_API_URL', () => {
+  it('pages through every conversation of a Page exactly once, in order, on every folder and platform', async () => {
+    const emulator = await startEmulator();
+    try {
+      const gateway = await startGateway({ GRAPH_API_URL: emulator.url, GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage, CURSOR_SECRET: 'a-shared-secret-for-all-instances' });
+      for (const [folder, platform] of [
+        ['INBOX', 'MESSENGER'],
+        ['INBOX', 'INSTAGRAM'],
+        ['OTHER', 'MESSENGER'],
+        ['PAGE_DONE', 'MESSENGER'],
+        ['SPAM', 'MESSENGER'],
+        ['SPAM', 'INSTAGRAM'],
+      ] as const) {
+        const truth = await graphListIds(emulator, `${DEMO.pages.acme.id}/conversations`, {
+          folder: folder.toLowerCase(),
+          platform: platform.toLowerCase(),
+          limit: '100',
+        });
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const result = await query(gateway.url, {
+            query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { conversations(folder: ${folder}, platform: ${platform}, first: 37, after: $after) { edges { node { graphApiId } } pageInfo { hasNextPage endCursor } } } }`,
+            variables: { after },
+          });
+          expect(result.errors).toBeUndefined();
+          const connection = result.data.page.conversations;
+          seen.push(...connection.edges.map((edge: { node: { graphApiId: string } }) => edge.node.graphApiId));
+          if (!connection.pageInfo.hasNextPage) break;
+          after = connection.pageInfo.endCursor;
+        }
+        expect(seen).toEqual(truth);
+        expect(new Set(seen).size).toBe(seen.length);
+      }
+      expect(gateway.output()).toContain(`Graph API: ${emulator.url}`);
+      for (const secret of SECRETS) expect(gateway.output()).not.toContain(secret);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
