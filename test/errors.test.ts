@@ -12,12 +12,13 @@ afterAll(() => h.close());
 beforeEach(() => h.emulator.log.clear());
 
 describe('Graph errors', () => {
+  // Test names must not print the tokens: test output is a log too.
   it.each([
-    ['an unknown token', 'EAAGnot-a-real-token-0000000000000000000000', 'GRAPH_TOKEN_INVALID', 190, null],
-    ['an expired token', DEMO.tokens.expired, 'GRAPH_TOKEN_EXPIRED', 190, 463],
-    ['a Page token of another Page', DEMO.tokens.bistroPage, 'GRAPH_PERMISSION_DENIED', 200, null],
-    ['a Page token without the MESSAGING task', DEMO.tokens.acmePageNoMessaging, 'GRAPH_PERMISSION_DENIED', 200, null],
-  ])('%s → %s', async (_name, token, code, graphCode, subcode) => {
+    { name: 'an unknown token', token: 'EAAGnot-a-real-token-0000000000000000000000', code: 'GRAPH_TOKEN_INVALID', graphCode: 190, subcode: null },
+    { name: 'an expired token', token: DEMO.tokens.expired, code: 'GRAPH_TOKEN_EXPIRED', graphCode: 190, subcode: 463 },
+    { name: 'a Page token of another Page', token: DEMO.tokens.bistroPage, code: 'GRAPH_PERMISSION_DENIED', graphCode: 200, subcode: null },
+    { name: 'a Page token without the MESSAGING task', token: DEMO.tokens.acmePageNoMessaging, code: 'GRAPH_PERMISSION_DENIED', graphCode: 200, subcode: null },
+  ])('$name → $code', async ({ token, code, graphCode, subcode }) => {
     const result = await h.run(ConversationIdsDocument, { pageId: ACME, first: 5 }, { token });
     expect(result.data).toEqual({ page: null });
     expect(result.errors).toHaveLength(1);

@@ -3,6 +3,7 @@
  * through real HTTP. Ground truth is Graph's own list, read by following its `next` URLs verbatim.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, type ConversationIdsQuery, type ConversationIdsQueryVariables } from './generated/graphql.js';
 import { ACME, BISTRO, graphListIds, startHarness, type GraphQLResponse, type Harness } from './support/harness.js';
 
@@ -14,7 +15,7 @@ let bistroInbox: string[];
 beforeAll(async () => {
   h = await startHarness({ emulator: { privacyFiltering: false } });
   acmeInbox = await graphListIds(h.emulator, `${ACME}/conversations`, { folder: 'inbox', limit: '100' });
-  bistroInbox = await graphListIds(h.emulator, `${BISTRO}/conversations`, { limit: '100' });
+  bistroInbox = await graphListIds(h.emulator, `${BISTRO}/conversations`, { limit: '100' }, DEMO.tokens.bistroPage);
 });
 afterAll(() => h.close());
 beforeEach(() => h.emulator.log.clear());
@@ -103,7 +104,7 @@ describe('forward paging', () => {
   });
 
   it('reports the end of the list: hasNextPage false once Graph sends no `next`', async () => {
-    const result = await h.run(ConversationIdsDocument, { pageId: BISTRO, first: 100 }, { token: (await import('../src/emulator/index.js')).DEMO.tokens.bistroPage });
+    const result = await h.run(ConversationIdsDocument, { pageId: BISTRO, first: 100 }, { token: DEMO.tokens.bistroPage });
     const page = connection(result);
     expect(ids(result)).toEqual(bistroInbox);
     expect(page.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: false, startCursor: page.edges[0]!.cursor, endCursor: page.edges.at(-1)!.cursor });
@@ -181,7 +182,6 @@ describe('bad paging arguments fail before any upstream call', () => {
   });
 
   it('a cursor from another filter set, another page, or another caller', async () => {
-    const { DEMO } = await import('../src/emulator/index.js');
     const cursor = cursorAt(await list({ first: 1 }), 0);
     h.emulator.log.clear();
     const otherFolder = await list({ first: 5, after: cursor, folder: 'OTHER' });

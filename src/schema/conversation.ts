@@ -1,6 +1,7 @@
 import type { GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
 import { serializeFields } from '../graph-api/fields.js';
+import type { GraphRequest } from '../graph-api/request.js';
 import type { GraphMessage, GraphPage, GraphThread } from '../graph-api/wire-types.js';
 import { cursorScope } from './cursors.js';
 import { graphEdge, graphFields, planConnectionNodes } from './field-plan.js';
@@ -18,6 +19,15 @@ export interface ConversationShape {
 }
 
 export const ConversationRef = builder.objectRef<ConversationShape>('Conversation');
+
+/** The list a thread's message cursors belong to. */
+export const messagesScope = (threadId: string, viewerKey: string): string => cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey });
+
+/** The Graph read of one page of a thread's messages. */
+export const messagesPageRead = (threadId: string, fields: string, request: GraphPageRequest): GraphRequest => ({
+  path: `${threadId}/messages`,
+  params: { fields, limit: request.limit, after: request.after, before: request.before },
+});
 
 builder.node(ConversationRef, {
   description: 'A conversation (Graph `UnifiedThread`) between people and a Page or Instagram professional account.',
@@ -91,7 +101,7 @@ builder.node(ConversationRef, {
           'Messages, newest first. Without a cursor this rides in the read of the conversations themselves (Graph field expansion).',
         extensions: graphEdge('messages'),
         resolve: async (conversation, args, context, info) => {
-          const scope = cursorScope({ list: 'messages', thread: conversation.thread.id, viewer: context.viewerKey });
+          const scope = messagesScope(conversation.thread.id, context.viewerKey);
           const plan = planConnection(args, context.cursors, scope);
           const messageType = info.schema.getType('Message') as GraphQLObjectType;
           const fields = serializeFields(planConnectionNodes(info, messageType).fields);
@@ -109,10 +119,7 @@ builder.node(ConversationRef, {
                 prefetched = undefined;
                 return Promise.resolve(page);
               }
-              return context.graph.read<GraphPage<GraphMessage>>({
-                path: `${conversation.thread.id}/messages`,
-                params: { fields, limit: request.limit, after: request.after, before: request.before },
-              });
+              return context.graph.read<GraphPage<GraphMessage>>(messagesPageRead(conversation.thread.id, fields, request));
             },
           });
           return {

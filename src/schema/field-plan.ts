@@ -40,6 +40,15 @@ export interface FieldPlan {
   readonly fields: GraphFieldSelection[];
   /** Edge name → the page request its expansion made (absent: not expanded, the resolver reads it). */
   readonly expanded: ReadonlyMap<string, GraphPageRequest>;
+  /** Edges selected with a cursor: read apart, but they can be read at once beside the object itself. */
+  readonly deferred: readonly DeferredEdge[];
+}
+
+/** A connection field whose read could not ride in its parent's read. */
+export interface DeferredEdge {
+  readonly edge: string;
+  readonly args: RelayArgs;
+  readonly fields: GraphFieldSelection[];
 }
 
 interface PlanContext {
@@ -64,6 +73,7 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
   // `id` is always read: edges need it for their cursors, Graph sends it anyway.
   const fields: GraphFieldSelection[] = [{ name: 'id' }];
   const expanded = new Map<string, GraphPageRequest>();
+  const deferred: DeferredEdge[] = [];
   const typeFields = type.getFields();
   for (const node of collectFields(context, type, selectionSets)) {
     const definition = typeFields[node.name.value];
@@ -74,18 +84,21 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
 
     // Expand only cursor-less requests: a cursor belongs to one parent, the expansion applies to all.
     const args = getArgumentValues(definition, node, context.variables) as RelayArgs;
-    if (args.after != null || args.before != null || args.last != null) continue;
+    const nodeType = connectionNodeType(definition.type);
+    if (nodeType === undefined) continue;
+    const nested = planType(context, nodeType, nodeSelectionSets(context, [node]));
+    if (args.after != null || args.before != null || args.last != null) {
+      deferred.push({ edge: graph.edge, args, fields: nested.fields });
+      continue;
+    }
     // Invalid counts are left to the field's resolver, which reports them.
     const limit = args.first ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) continue;
     const request: GraphPageRequest = { limit };
-    const nodeType = connectionNodeType(definition.type);
-    if (nodeType === undefined) continue;
-    const nested = planType(context, nodeType, nodeSelectionSets(context, [node]));
     fields.push({ name: graph.edge, modifiers: { limit }, fields: nested.fields });
     expanded.set(graph.edge, request);
   }
-  return { fields, expanded };
+  return { fields, expanded, deferred };
 }
 
 /** Selection sets of the nodes below connection fields: `edges { node { … } }` and `nodes { … }`. */

@@ -84,19 +84,21 @@ export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: str
     if (before == null) {
       throw invalidPagination('`last` needs `before`: the Graph API pages backward only from a cursor. Use `first` to read from the start.');
     }
+    const count = checkCount('last', last ?? DEFAULT_PAGE_SIZE);
     const position = cursors.decode(scope, before);
     return {
       direction: 'backward',
-      count: checkCount('last', last ?? DEFAULT_PAGE_SIZE),
+      count,
       fromCursor: true,
       anchor: position.backward,
       anchorItemId: position.itemId,
     };
   }
+  const count = checkCount('first', first ?? DEFAULT_PAGE_SIZE);
   const position = after == null ? undefined : cursors.decode(scope, after);
   return {
     direction: 'forward',
-    count: checkCount('first', first ?? DEFAULT_PAGE_SIZE),
+    count,
     fromCursor: position !== undefined,
     anchor: position === undefined ? null : position.forward,
     anchorItemId: position?.itemId,

@@ -2,8 +2,10 @@ import { GraphQLError, type GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
 import { serializeFields } from '../graph-api/fields.js';
 import type { GraphMessage, GraphThread } from '../graph-api/wire-types.js';
-import type { ConversationShape } from './conversation.js';
-import { planObjectRead } from './field-plan.js';
+import { messagesPageRead, messagesScope, type ConversationShape } from './conversation.js';
+import type { GatewayContext } from '../context.js';
+import { planObjectRead, type DeferredEdge } from './field-plan.js';
+import { firstPageRequest, planConnection } from './graph-connection.js';
 import type { MessageShape } from './message.js';
 import { checkGraphId, type PageShape } from './page.js';
 
@@ -15,6 +17,23 @@ function splitKey(key: string): { pageId: string; graphId: string } {
   const separator = key.indexOf(':');
   if (separator <= 0) throw badNodeId();
   return { pageId: checkGraphId(key.slice(0, separator), 'Page id'), graphId: checkGraphId(key.slice(separator + 1), 'Graph id') };
+}
+
+/**
+ * Starts the reads of `messages(after:/before:)` selected on a conversation together with the read of
+ * the conversation itself, so both leave in one batch; the field's resolver then finds its page in the
+ * operation's loader. Bad arguments are left to that resolver to report.
+ */
+function prefetchDeferredMessages(context: GatewayContext, threadId: string, deferred: readonly DeferredEdge[]): void {
+  for (const edge of deferred) {
+    if (edge.edge !== 'messages') continue;
+    try {
+      const request = firstPageRequest(planConnection(edge.args, context.cursors, messagesScope(threadId, context.viewerKey)));
+      if (request !== null) void context.graph.read(messagesPageRead(threadId, serializeFields(edge.fields), request)).catch(() => undefined);
+    } catch {
+      // Reported by the field's resolver.
+    }
+  }
 }
 
 builder.queryField('node', (t) =>
@@ -33,6 +52,7 @@ builder.queryField('node', (t) =>
         case 'Conversation': {
           const { pageId, graphId } = splitKey(id);
           const plan = planFor('Conversation');
+          prefetchDeferredMessages(context, graphId, plan.deferred);
           const thread = await context.graph.read<GraphThread>({ path: graphId, params: { fields: serializeFields(plan.fields) } });
           return { kind: 'Conversation', pageId, thread, expanded: plan.expanded } satisfies ConversationShape;
         }

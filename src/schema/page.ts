@@ -74,7 +74,7 @@ builder.node(PageRef, {
         },
         resolve: async (page, args, context, info) => {
           if (args.userId != null && !USER_ID_PATTERN.test(args.userId)) {
-            throw invalidArgument(`userId must be a numeric PSID or IGSID, got "${args.userId.slice(0, 100)}".`);
+            throw invalidArgument('userId must be a numeric PSID (Messenger) or IGSID (Instagram).');
           }
           const badTag = args.tags?.find((tag) => !LEGACY_TAG_PATTERN.test(tag));
           if (badTag !== undefined) throw invalidArgument(`Unknown tag "${badTag.slice(0, 100)}".`);

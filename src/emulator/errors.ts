@@ -1,0 +1,191 @@
+/**
+ * Graph error envelopes, one constructor per failure the emulator reproduces
+ * (graph-api.md §5). Handlers `throw` them; the server turns them into
+ * `{"error":{message,type,code,error_subcode?,fbtrace_id}}` with the right HTTP status.
+ */
+import { randomBytes } from 'node:crypto';
+import { SEED_NOW } from './seed.js';
+
+export type GraphErrorType = 'OAuthException' | 'GraphMethodException' | 'GraphBatchException';
+
+/** The `error` object of an envelope. */
+export interface GraphErrorBody {
+  message: string;
+  type: GraphErrorType;
+  code?: number;
+  error_subcode?: number;
+  fbtrace_id: string;
+}
+
+/** An error answer: HTTP status, envelope fields, and the `WWW-Authenticate` header Graph adds to OAuth errors. */
+export class EmulatedGraphError extends Error {
+  override readonly name = 'EmulatedGraphError';
+  constructor(
+    readonly status: number,
+    readonly type: GraphErrorType,
+    readonly code: number | undefined,
+    message: string,
+    readonly subcode?: number,
+  ) {
+    super(message);
+  }
+
+  /** The envelope body, stamped with the request's trace id. */
+  toBody(fbtraceId: string): { error: GraphErrorBody } {
+    // Key order as Graph sends it: message, type, code, error_subcode, fbtrace_id.
+    const error = { message: this.message, type: this.type } as GraphErrorBody;
+    if (this.code !== undefined) error.code = this.code;
+    if (this.subcode !== undefined) error.error_subcode = this.subcode;
+    error.fbtrace_id = fbtraceId;
+    return { error };
+  }
+
+  /** `WWW-Authenticate` value for OAuth errors (graph-api.md §5.1), `undefined` for the others. */
+  get wwwAuthenticate(): string | undefined {
+    if (this.type !== 'OAuthException') return undefined;
+    const kind = this.code === 190 ? 'invalid_token' : 'invalid_request';
+    // Header values must be printable ASCII; messages can echo request text.
+    const detail = this.message.replace(/[^\x20-\x7e]|"/g, '?');
+    return `OAuth "Facebook Platform" "${kind}" "${detail}"`;
+  }
+}
+
+const TRACE_ID_BYTES = 16;
+/** Random bytes drawn in bulk: one `randomBytes` call per request costs more than the rest of a small answer. */
+const TRACE_POOL_BYTES = TRACE_ID_BYTES * 256;
+let tracePool = randomBytes(TRACE_POOL_BYTES);
+let traceOffset = 0;
+
+/** A fresh opaque trace id, shaped like Graph's (`AmFGcW_3hwDB7qFbl_QdebZ`). */
+export function newTraceId(): string {
+  if (traceOffset + TRACE_ID_BYTES > TRACE_POOL_BYTES) {
+    tracePool = randomBytes(TRACE_POOL_BYTES);
+    traceOffset = 0;
+  }
+  traceOffset += TRACE_ID_BYTES;
+  return `A${tracePool.toString('base64url', traceOffset - TRACE_ID_BYTES, traceOffset)}`;
+}
+
+const GRAPH_DOCS = 'Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api';
+
+/** No token in the query, the body or an `Authorization` header. */
+export function missingToken(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 104, 'An access token is required to request this resource.');
+}
+
+/** A token the emulator has never issued. */
+export function invalidToken(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 190, 'Invalid OAuth access token - Cannot parse access token');
+}
+
+/** A known token past its expiry; the "current time" is the seed world's fixed now. */
+export function expiredToken(): EmulatedGraphError {
+  const now = new Date((SEED_NOW - 8 * 3600) * 1000); // Pacific Standard Time on 2026-11-01
+  const weekday = now.toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' });
+  const month = now.toLocaleDateString('en-US', { month: 'short', timeZone: 'UTC' });
+  const date = `${String(now.getUTCDate()).padStart(2, '0')}-${month}-${String(now.getUTCFullYear()).slice(2)}`;
+  const time = now.toISOString().slice(11, 19);
+  return new EmulatedGraphError(
+    400,
+    'OAuthException',
+    190,
+    `Error validating access token: Session has expired on Saturday, 31-Oct-26 10:00:00 PDT. The current time is ${weekday}, ${date} ${time} PST.`,
+    463,
+  );
+}
+
+/** A Page token used on another Page's inbox, or one without the MESSAGING task. */
+export function permissionsError(): EmulatedGraphError {
+  return new EmulatedGraphError(403, 'OAuthException', 200, '(#200) Permissions error');
+}
+
+/** A user token used where only a Page token works (the inbox). */
+export function pageTokenRequired(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 190, '(#190) This method must be called with a Page Access Token');
+}
+
+/** `appsecret_proof` present but not the HMAC of this token under the app secret. */
+export function invalidAppSecretProof(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'GraphMethodException', 100, 'Invalid appsecret_proof provided in the API argument');
+}
+
+/** `appsecret_proof` missing while the app requires it. */
+export function appSecretProofRequired(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'GraphMethodException', 100, 'API calls from the server require an appsecret_proof argument');
+}
+
+/** Path segments past a node or edge that do not name anything, e.g. `/{page-id}/foo`. */
+export function unknownPathComponents(path: string): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 2500, `Unknown path components: ${path}`);
+}
+
+/** An id that does not exist, is hidden, or does not support the method (code 100 / subcode 33). */
+export function objectNotFound(id: string, method: 'get' | 'post' | 'delete' = 'get'): EmulatedGraphError {
+  return new EmulatedGraphError(
+    400,
+    'GraphMethodException',
+    100,
+    `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`,
+    33,
+  );
+}
+
+/** A `fields` entry the node type does not have. */
+export function nonexistingField(field: string, nodeType: string): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 100, `(#100) Tried accessing nonexisting field (${field}) on node type (${nodeType})`);
+}
+
+/** A `fields` value that does not parse. */
+export function fieldsSyntaxError(message: string): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 2500, message);
+}
+
+/** Any other invalid parameter; `detail` follows Graph's `(#100) ` prefix. */
+export function invalidParameter(detail: string): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 100, `(#100) ${detail}`);
+}
+
+/** An `after`/`before` cursor that does not verify, belongs to another list or filter set, or lost its item. */
+export function invalidCursor(): EmulatedGraphError {
+  return invalidParameter('Invalid cursor');
+}
+
+/** `?ids=` naming something that cannot be resolved: the whole multi-id read fails (graph-api.md §2.4). */
+export function aliasesNotFound(ids: readonly string[]): EmulatedGraphError {
+  return new EmulatedGraphError(404, 'OAuthException', 803, `(#803) Some of the aliases you requested do not exist: ${ids.join(',')}`);
+}
+
+/** More than `maxItems` (50) items in one batch. */
+export function tooManyBatchItems(maxItems: number): EmulatedGraphError {
+  return invalidParameter(`Too many requests in batch message. Maximum batch size is ${maxItems}`);
+}
+
+/** A batch item names a parent that is not an earlier item: the whole batch fails (graph-api.md §4). */
+export function unresolvedBatchDependency(index: number, name: string): EmulatedGraphError {
+  return new EmulatedGraphError(
+    400,
+    'GraphBatchException',
+    undefined,
+    `Request ${index} cannot depend on an unresolved request with name ${name}. Requests can only depend on preceding requests`,
+  );
+}
+
+/** Details of an Instagram message older than the thread's 20 newest (graph-api.md §2.1, §8). */
+export function messageDetailsUnavailable(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 100, '(#100) Message details are only available for the 20 most recent messages', 2534022);
+}
+
+/** A method on a path that has no object to apply it to (e.g. `GET /` without `ids`). */
+export function unsupportedRequest(method: 'get' | 'post' | 'delete'): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'GraphMethodException', 100, `Unsupported ${method} request. ${GRAPH_DOCS}`);
+}
+
+/** `GET /?ids=`, gone for every version since 2026-10-27 (graph-api.md §0). */
+export function rootIdsReadRemoved(): EmulatedGraphError {
+  return invalidParameter('Root reads with the ids parameter are no longer supported. Read each object by its own path or use a batch request');
+}
+
+/** A fault of the emulator itself; Graph's code 1 (graph-api.md §5.2). */
+export function unknownError(): EmulatedGraphError {
+  return new EmulatedGraphError(500, 'OAuthException', 1, 'An unknown error has occurred.');
+}

@@ -1,0 +1,110 @@
+/**
+ * The emulator's world as records: Pages, threads (UnifiedThread), messages, tokens.
+ * Records hold wire-ready values (times already formatted, participant objects already shaped)
+ * so that serving a page of results does no per-request formatting.
+ */
+
+export type Platform = 'messenger' | 'instagram';
+export type Folder = 'inbox' | 'other' | 'page_done' | 'spam';
+
+/** The `folder` values the conversations edge accepts (graph-api.md §1.1). */
+export const FOLDERS: readonly Folder[] = ['inbox', 'other', 'page_done', 'spam'];
+export const PLATFORMS: readonly Platform[] = ['messenger', 'instagram'];
+
+/** Page roles a Page token can carry; MESSAGING is what the conversations edge needs (graph-api.md §1.3). */
+export type PageTask = 'MODERATE' | 'MESSAGING' | 'ANALYZE' | 'ADVERTISE' | 'CREATE_CONTENT' | 'MANAGE';
+export const ALL_PAGE_TASKS: readonly PageTask[] = ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'];
+
+/** A thread member as Graph serialises it: `{name,email,id}` on Messenger, `{username,id}` on Instagram. */
+export type Participant = Readonly<{ name: string; email: string; id: string }> | Readonly<{ username: string; id: string }>;
+
+export interface PageRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly category: string;
+  /** Vanity name used in thread `link` paths. */
+  readonly slug: string;
+  readonly instagram: Readonly<{ id: string; username: string }> | undefined;
+}
+
+export interface AttachmentRecord {
+  readonly id: string;
+  readonly mime_type: string;
+  readonly name: string;
+  readonly size: number;
+  readonly file_url?: string;
+  readonly image_data?: Readonly<Record<string, number | string>>;
+  readonly video_data?: Readonly<Record<string, number | string>>;
+}
+
+export interface ShareRecord {
+  readonly id: string;
+  readonly link: string;
+  readonly name: string;
+  readonly description: string;
+  readonly picture: string;
+}
+
+export interface MessageRecord {
+  readonly id: string;
+  readonly threadId: string;
+  /** Unix seconds; the sort key of a thread's message list. */
+  readonly createdTime: number;
+  /** `createdTime` as Graph prints it: `2026-02-10T18:22:07+0000`. */
+  readonly createdTimeText: string;
+  readonly from: Participant;
+  readonly to: Participant;
+  /** Empty for attachment-only, sticker and unsupported messages (graph-api.md §2.2). */
+  readonly text: string;
+  readonly attachments?: readonly AttachmentRecord[];
+  readonly shares?: readonly ShareRecord[];
+  readonly sticker?: string;
+  readonly isUnsupported?: true;
+  readonly replyTo?: Readonly<{ mid: string; is_self_reply: boolean }>;
+  readonly reactions?: Readonly<{ data: readonly Readonly<{ reaction: string; users: readonly Participant[] }>[] }>;
+  readonly story?: Readonly<Record<string, Readonly<{ link: string; id: string }>>>;
+}
+
+export interface ThreadRecord {
+  readonly id: string;
+  readonly pageId: string;
+  readonly platform: Platform;
+  readonly folder: Folder;
+  /** The customer (PSID or IGSID owner); distinct per thread. */
+  readonly customer: Participant;
+  /** The Page (Messenger) or its Instagram account (Instagram). */
+  readonly business: Participant;
+  /** Seed-time privacy flag: such a thread is never served while privacy filtering is on. */
+  readonly hidden: boolean;
+  /** Legacy `tags` filter values the thread carries (graph-api.md §1.1); `sent` appears once the business replies. */
+  tags: readonly string[];
+  /** Newest first; `updatedTime` is always `messages[0].createdTime`. */
+  readonly messages: MessageRecord[];
+  updatedTime: number;
+  updatedTimeText: string;
+  unreadCount: number;
+  // Messenger-only fields (omitted on Instagram threads).
+  readonly link: string;
+  readonly scopedThreadKey: string;
+  readonly canReply: boolean;
+  readonly isSubscribed: boolean;
+  readonly name?: string;
+  readonly formerParticipants?: readonly Participant[];
+}
+
+export type TokenRecord =
+  | Readonly<{ kind: 'page'; pageId: string; tasks: readonly PageTask[] }>
+  | Readonly<{ kind: 'user'; userId: string }>
+  | Readonly<{ kind: 'expired' }>;
+
+export interface UserRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Pages the user manages, in `/me/accounts` order. */
+  readonly accounts: readonly Readonly<{ pageId: string; accessToken: string; tasks: readonly PageTask[] }>[];
+}
+
+/** Graph's datetime format: `2026-02-10T18:22:07+0000` (graph-api.md §1.5). */
+export function formatGraphTime(unixSeconds: number): string {
+  return `${new Date(unixSeconds * 1000).toISOString().slice(0, 19)}+0000`;
+}

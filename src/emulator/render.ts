@@ -1,0 +1,446 @@
+/**
+ * Turns records into Graph JSON for a validated selection: nodes (thread, message, Page, user)
+ * and their list edges, top-level or expanded inside a node. Rules from graph-api.md:
+ * fields come back in the order asked, `id` is always added to nodes, a field without data is
+ * left out (never `null`), and Messenger-only thread fields are left out on Instagram threads.
+ */
+import type { CursorCodec } from './cursors.js';
+import { CONVERSATION_FILTER_PARAMS, parseConversationFilter } from './conversation-filter.js';
+import { pageTokenRequired, permissionsError } from './errors.js';
+import { modifierValue, serializeFields, type FieldSelection } from './fields.js';
+import type { MessageRecord, PageRecord, PageTask, Participant, ThreadRecord, UserRecord } from './model.js';
+import { pageOf, type GraphList, type LinkTemplate, type PagedList, type WindowRequest } from './paging.js';
+import { DEFAULT_ACCOUNT_FIELDS, DEFAULT_FIELDS, parseLimitValue } from './schema.js';
+import { snippetOf } from './seed.js';
+import { conversationFilterKey, type ConversationFilter, type WorldStore } from './store.js';
+
+/** Graph's page size when `limit` is absent (graph-api.md §1.4). */
+export const DEFAULT_LIMIT = 25;
+
+/** Who is calling: a Page token (with its tasks) or a user. */
+export type Viewer =
+  | Readonly<{ kind: 'page'; pageId: string; tasks: readonly PageTask[] }>
+  | Readonly<{ kind: 'user'; user: UserRecord }>;
+
+/** Everything rendering needs from the request. */
+export interface RenderContext {
+  readonly store: WorldStore;
+  readonly codec: CursorCodec;
+  /** API major version of the call (`25` for `v25.0`). */
+  readonly major: number;
+  /** Origin plus version path, the root of every paging link: `http://127.0.0.1:4010/v25.0`. */
+  readonly root: string;
+  /** The token the call used; paging links carry it (graph-api.md §1.4). */
+  readonly token: string;
+  readonly viewer: Viewer;
+  readonly maxLimit: number;
+}
+
+type Json = Record<string, unknown>;
+type Account = UserRecord['accounts'][number];
+
+const idOfRecord = (record: { readonly id: string }): string => record.id;
+const updatedTimeOf = (thread: ThreadRecord): number => thread.updatedTime;
+const createdTimeOf = (message: MessageRecord): number => message.createdTime;
+
+/**
+ * Only a Page token of the thread's Page with the MESSAGING task reads its inbox (graph-api.md §1.3):
+ * a user token gets (#190), any other Page token (#200).
+ */
+export function assertInboxAccess(ctx: RenderContext, pageId: string): void {
+  const { viewer } = ctx;
+  if (viewer.kind === 'user') throw pageTokenRequired();
+  if (viewer.pageId !== pageId || !viewer.tasks.includes('MESSAGING')) throw permissionsError();
+}
+
+/** The account entry through which the viewer manages `page`, if any. */
+export function managedAccount(ctx: RenderContext, page: PageRecord): Account | undefined {
+  return ctx.viewer.kind === 'user' ? ctx.viewer.user.accounts.find((account) => account.pageId === page.id) : undefined;
+}
+
+export function renderThread(thread: ThreadRecord, selections: readonly FieldSelection[], ctx: RenderContext): Json {
+  const messenger = thread.platform === 'messenger';
+  const out: Json = {};
+  for (const selection of selections) {
+    let value: unknown;
+    switch (selection.name) {
+      case 'id':
+        value = thread.id;
+        break;
+      case 'updated_time':
+        value = thread.updatedTimeText;
+        break;
+      case 'folder':
+        value = thread.folder;
+        break;
+      case 'is_owner':
+        // Only returned when asked for explicitly (graph-api.md §1.5); the emulator's app owns every thread.
+        value = true;
+        break;
+      case 'participants':
+        value = participantList(thread, 'participants', [thread.customer, thread.business], selection, ctx);
+        break;
+      case 'messages':
+        value = nestedList(selection, thread.id, 'messages', ctx, (request, links) =>
+          messageList(thread, request, selection.children ?? DEFAULT_FIELDS.Message, ctx, links),
+        );
+        break;
+      default:
+        if (messenger) value = messengerOnlyField(thread, selection, ctx);
+    }
+    if (value !== undefined) out[selection.name] = value;
+  }
+  if (!('id' in out)) out.id = thread.id;
+  return out;
+}
+
+function messengerOnlyField(thread: ThreadRecord, selection: FieldSelection, ctx: RenderContext): unknown {
+  switch (selection.name) {
+    case 'link':
+      return thread.link;
+    case 'snippet':
+      return snippetOf(thread);
+    case 'message_count':
+      return thread.messages.length;
+    case 'unread_count':
+      return thread.unreadCount;
+    case 'can_reply':
+      return thread.canReply;
+    case 'is_subscribed':
+      return thread.isSubscribed;
+    case 'name':
+      return thread.name;
+    case 'scoped_thread_key':
+      return thread.scopedThreadKey;
+    case 'senders':
+      return participantList(thread, 'senders', sendersOf(thread), selection, ctx);
+    case 'former_participants':
+      return thread.formerParticipants === undefined ? undefined : participantList(thread, 'former_participants', thread.formerParticipants, selection, ctx);
+    default:
+      // subject, wallpaper, linked_group: known fields without data.
+      return undefined;
+  }
+}
+
+/** Thread members who sent at least one message, in participants order. */
+export function sendersOf(thread: ThreadRecord): Participant[] {
+  let customer = false;
+  let business = false;
+  for (const message of thread.messages) {
+    if (message.from === thread.customer) customer = true;
+    else business = true;
+    if (customer && business) break;
+  }
+  return [...(customer ? [thread.customer] : []), ...(business ? [thread.business] : [])];
+}
+
+export function renderMessage(message: MessageRecord, thread: ThreadRecord, selections: readonly FieldSelection[], ctx: RenderContext): Json {
+  const instagram = thread.platform === 'instagram';
+  const out: Json = {};
+  for (const selection of selections) {
+    const { children } = selection;
+    let value: unknown;
+    switch (selection.name) {
+      case 'id':
+        value = message.id;
+        break;
+      case 'created_time':
+        value = message.createdTimeText;
+        break;
+      case 'message':
+        value = message.text;
+        break;
+      case 'from':
+        value = projectParticipant(message.from, children);
+        break;
+      case 'to':
+        value = { data: [projectParticipant(message.to, children)] };
+        break;
+      case 'attachments':
+        if (message.attachments !== undefined) value = attachmentField(message, selection, ctx);
+        break;
+      case 'shares':
+        if (message.shares !== undefined) value = shareField(message, selection, ctx);
+        break;
+      case 'sticker':
+        value = message.sticker;
+        break;
+      case 'tags':
+        if (!instagram) value = MESSAGE_TAGS[thread.folder];
+        break;
+      case 'reactions':
+        if (instagram && message.reactions !== undefined) value = projectJson(message.reactions, children);
+        break;
+      case 'story':
+        if (message.story !== undefined) value = projectJson(message.story, children);
+        break;
+      case 'is_unsupported':
+        value = message.isUnsupported;
+        break;
+      case 'reply_to':
+        if (instagram && message.replyTo !== undefined) value = projectJson(message.replyTo, children);
+        break;
+    }
+    if (value !== undefined) out[selection.name] = value;
+  }
+  if (!('id' in out)) out.id = message.id;
+  return out;
+}
+
+/** Folder and source markers on Messenger messages (graph-api.md §2.2). */
+const MESSAGE_TAGS: Readonly<Record<ThreadRecord['folder'], unknown>> = {
+  inbox: { data: [{ name: 'inbox' }, { name: 'source:chat' }] },
+  other: { data: [{ name: 'other' }, { name: 'source:chat' }] },
+  page_done: { data: [{ name: 'action:archived' }, { name: 'source:chat' }] },
+  spam: { data: [{ name: 'spam' }, { name: 'source:chat' }] },
+};
+
+export function renderPage(page: PageRecord, selections: readonly FieldSelection[], ctx: RenderContext, account = managedAccount(ctx, page)): Json {
+  const out: Json = {};
+  for (const selection of selections) {
+    let value: unknown;
+    switch (selection.name) {
+      case 'id':
+        value = page.id;
+        break;
+      case 'name':
+        value = page.name;
+        break;
+      case 'category':
+        value = page.category;
+        break;
+      case 'access_token':
+        value = account?.accessToken;
+        break;
+      case 'tasks':
+        value = account?.tasks;
+        break;
+      case 'instagram_business_account':
+        if (page.instagram !== undefined) value = projectJson({ id: page.instagram.id }, selection.children);
+        break;
+      case 'conversations':
+      case 'threads':
+        value = nestedList(
+          selection,
+          page.id,
+          selection.name,
+          ctx,
+          (request, links) => {
+            const filter = parseConversationFilter((name) => modifierValue(selection, name), ctx.major);
+            return conversationList(page, filter, request, selection.children ?? DEFAULT_FIELDS.UnifiedThread, ctx, links);
+          },
+          CONVERSATION_FILTER_PARAMS,
+        );
+        break;
+    }
+    if (value !== undefined) out[selection.name] = value;
+  }
+  if (!('id' in out)) out.id = page.id;
+  return out;
+}
+
+export function renderUser(user: UserRecord, selections: readonly FieldSelection[], ctx: RenderContext): Json {
+  const out: Json = {};
+  for (const selection of selections) {
+    let value: unknown;
+    switch (selection.name) {
+      case 'id':
+        value = user.id;
+        break;
+      case 'name':
+        value = user.name;
+        break;
+      case 'accounts':
+        value = nestedList(selection, user.id, 'accounts', ctx, (request, links) => accountList(user, request, selection.children, ctx, links));
+        break;
+    }
+    if (value !== undefined) out[selection.name] = value;
+  }
+  if (!('id' in out)) out.id = user.id;
+  return out;
+}
+
+/** `/{page-id}/conversations`: the Page's threads for one filter set, newest first. */
+export function conversationList(
+  page: PageRecord,
+  filter: ConversationFilter,
+  request: WindowRequest,
+  selections: readonly FieldSelection[],
+  ctx: RenderContext,
+  links: LinkTemplate,
+): GraphList {
+  assertInboxAccess(ctx, page.id);
+  const { store } = ctx;
+  const list: PagedList<ThreadRecord> = {
+    items: store.conversations(page.id, filter),
+    scope: conversationFilterKey(page.id, filter),
+    idOf: idOfRecord,
+    keyOf: updatedTimeOf,
+    exists: store.hasThread,
+    visible: store.isVisible,
+  };
+  return pageOf(list, request, ctx.codec, links, (thread) => renderThread(thread, selections, ctx));
+}
+
+/** `/{thread-id}/messages`: newest first. */
+export function messageList(
+  thread: ThreadRecord,
+  request: WindowRequest,
+  selections: readonly FieldSelection[],
+  ctx: RenderContext,
+  links: LinkTemplate,
+): GraphList {
+  const list: PagedList<MessageRecord> = {
+    items: thread.messages,
+    scope: `messages:${thread.id}`,
+    idOf: idOfRecord,
+    keyOf: createdTimeOf,
+    exists: ctx.store.hasMessage,
+  };
+  return pageOf(list, request, ctx.codec, links, (message) => renderMessage(message, thread, selections, ctx));
+}
+
+/** `/me/accounts`: the Pages a user manages, each with its Page token and the user's tasks. */
+export function accountList(
+  user: UserRecord,
+  request: WindowRequest,
+  selections: readonly FieldSelection[] | undefined,
+  ctx: RenderContext,
+  links: LinkTemplate,
+): GraphList {
+  if (ctx.viewer.kind !== 'user' || ctx.viewer.user.id !== user.id) throw permissionsError();
+  const list = indexedList(`accounts:${user.id}`, user.accounts, (account) => account.pageId);
+  return pageOf(list, request, ctx.codec, links, (account) => {
+    const page = ctx.store.page(account.pageId);
+    return page === undefined ? {} : renderPage(page, selections ?? DEFAULT_ACCOUNT_FIELDS, ctx, account);
+  });
+}
+
+/** `/{thread-id}/participants` (and `senders`, `former_participants`) as a paged edge. */
+export function participantEdge(
+  thread: ThreadRecord,
+  edge: string,
+  request: WindowRequest,
+  selections: readonly FieldSelection[] | undefined,
+  ctx: RenderContext,
+  links: LinkTemplate,
+): GraphList {
+  const messenger = thread.platform === 'messenger';
+  const members =
+    edge === 'participants'
+      ? [thread.customer, thread.business]
+      : !messenger
+        ? []
+        : edge === 'senders'
+          ? sendersOf(thread)
+          : (thread.formerParticipants ?? []);
+  const list = indexedList(`${edge}:${thread.id}`, members, (member) => member.id);
+  return pageOf(list, request, ctx.codec, links, (member) => projectParticipant(member, selections));
+}
+
+/** `/{message-id}/attachments`. */
+export function attachmentEdge(message: MessageRecord, request: WindowRequest, selections: readonly FieldSelection[] | undefined, ctx: RenderContext, links: LinkTemplate): GraphList {
+  const list = indexedList(`attachments:${message.id}`, message.attachments ?? [], (attachment) => attachment.id);
+  return pageOf(list, request, ctx.codec, links, (attachment) => projectNode(attachment, selections ?? DEFAULT_FIELDS.MessageAttachment));
+}
+
+/** `/{message-id}/shares`; share sub-fields must be asked for explicitly. */
+export function shareEdge(message: MessageRecord, request: WindowRequest, selections: readonly FieldSelection[] | undefined, ctx: RenderContext, links: LinkTemplate): GraphList {
+  const list = indexedList(`shares:${message.id}`, message.shares ?? [], (share) => share.id);
+  return pageOf(list, request, ctx.codec, links, (share) => projectNode(share, selections ?? DEFAULT_FIELDS.Share));
+}
+
+/**
+ * Members of a thread as a field. Without modifiers it is the plain `{"data":[…]}` Graph shows for
+ * participants; with `limit`/`after`/`before` it pages like the `/{thread-id}/{edge}` edge.
+ */
+function participantList(thread: ThreadRecord, edge: string, members: readonly Participant[], selection: FieldSelection, ctx: RenderContext): unknown {
+  if (selection.modifiers.length === 0) return { data: members.map((member) => projectParticipant(member, selection.children)) };
+  return nestedList(selection, thread.id, edge, ctx, (request, links) => participantEdge(thread, edge, request, selection.children, ctx, links));
+}
+
+function attachmentField(message: MessageRecord, selection: FieldSelection, ctx: RenderContext): unknown {
+  const children = selection.children ?? DEFAULT_FIELDS.MessageAttachment;
+  if (selection.modifiers.length === 0) return { data: (message.attachments ?? []).map((attachment) => projectNode(attachment, children)) };
+  return nestedList(selection, message.id, 'attachments', ctx, (request, links) => attachmentEdge(message, request, selection.children, ctx, links));
+}
+
+function shareField(message: MessageRecord, selection: FieldSelection, ctx: RenderContext): unknown {
+  const children = selection.children ?? DEFAULT_FIELDS.Share;
+  if (selection.modifiers.length === 0) return { data: (message.shares ?? []).map((share) => projectNode(share, children)) };
+  return nestedList(selection, message.id, 'shares', ctx, (request, links) => shareEdge(message, request, selection.children, ctx, links));
+}
+
+/**
+ * An edge expanded inside a node (`messages.limit(3){message}`): its own `data` and `paging`, whose
+ * links point straight at the edge path with the sub-fields re-serialised (graph-api.md §2.3).
+ */
+function nestedList(
+  selection: FieldSelection,
+  ownerId: string,
+  edge: string,
+  ctx: RenderContext,
+  build: (request: WindowRequest, links: LinkTemplate) => GraphList,
+  /** Non-paging modifiers carried into the links as query params (the conversations filters). */
+  filterParams: readonly string[] = [],
+): GraphList {
+  const rawLimit = modifierValue(selection, 'limit');
+  const request: WindowRequest = {
+    limit: rawLimit === undefined ? Math.min(DEFAULT_LIMIT, ctx.maxLimit) : parseLimitValue(rawLimit, ctx.maxLimit),
+    after: modifierValue(selection, 'after'),
+    before: modifierValue(selection, 'before'),
+  };
+  const params: [string, string][] = [['access_token', ctx.token]];
+  if (selection.children !== undefined) params.push(['fields', serializeFields(selection.children)]);
+  for (const name of filterParams) {
+    const value = modifierValue(selection, name);
+    if (value !== undefined) params.push([name, value]);
+  }
+  return build(request, { root: ctx.root, path: `${ownerId}/${edge}`, params });
+}
+
+/** A small list paged by position: the key is the negated index, so it sorts like the list. */
+function indexedList<T>(scope: string, items: readonly T[], idOf: (item: T) => string): PagedList<T> {
+  const index = new Map<T, number>();
+  items.forEach((item, i) => index.set(item, i));
+  return {
+    items,
+    scope,
+    idOf,
+    keyOf: (item) => -(index.get(item) ?? 0),
+    exists: (id) => items.some((item) => idOf(item) === id),
+  };
+}
+
+/** A participant with only the asked fields (plus `id`); the shared record itself when nothing was asked. */
+function projectParticipant(participant: Participant, selections: readonly FieldSelection[] | undefined): unknown {
+  return selections === undefined ? participant : projectNode(participant, selections);
+}
+
+/** Picks the asked fields of a flat record in the asked order, appending `id` as Graph does for nodes. */
+function projectNode(record: object, selections: readonly FieldSelection[]): Json {
+  const source = record as Readonly<Record<string, unknown>>;
+  const out: Json = {};
+  for (const selection of selections) {
+    const value = source[selection.name];
+    if (value !== undefined) out[selection.name] = selection.children === undefined ? value : projectJson(value, selection.children);
+  }
+  if (!('id' in out) && source.id !== undefined) out.id = source.id;
+  return out;
+}
+
+/** A free-form object narrowed to a sub-selection; `{data:[…]}` wrappers are narrowed item by item. */
+function projectJson(value: unknown, selections: readonly FieldSelection[] | undefined): unknown {
+  if (selections === undefined || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => projectJson(item, selections));
+  const source = value as Readonly<Record<string, unknown>>;
+  if (Array.isArray(source.data) && !selections.some((selection) => selection.name === 'data')) {
+    return { data: source.data.map((item: unknown) => projectJson(item, selections)) };
+  }
+  const out: Json = {};
+  for (const selection of selections) {
+    const picked = source[selection.name];
+    if (picked !== undefined) out[selection.name] = projectJson(picked, selection.children);
+  }
+  return out;
+}

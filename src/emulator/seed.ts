@@ -1,0 +1,461 @@
+/**
+ * The emulator's deterministic demo world: three Pages, two users, their tokens, and about
+ * 1,250 threads generated from a seeded PRNG (never `Math.random`), so every emulator process
+ * serves byte-identical data and tests can assert literal values.
+ */
+import {
+  ALL_PAGE_TASKS,
+  formatGraphTime,
+  type AttachmentRecord,
+  type Folder,
+  type MessageRecord,
+  type PageRecord,
+  type Participant,
+  type Platform,
+  type ShareRecord,
+  type ThreadRecord,
+  type TokenRecord,
+  type UserRecord,
+} from './model.js';
+
+/**
+ * Ids, names and tokens of the demo world. Use these in tests and local development; the tokens
+ * only mean something to the emulator.
+ */
+export const DEMO = {
+  pages: {
+    acme: { id: '1000000001', name: 'Acme Shop', instagramId: '17841400000000001', instagramUsername: 'acme.shop' },
+    bistro: { id: '1000000002', name: 'Bistro Demo' },
+    quiet: { id: '1000000003', name: 'Quiet Page' },
+  },
+  tokens: {
+    /** Page token of Acme with the MESSAGING task. */
+    acmePage: 'EAAGdemoJzTYuejIccIUWo94ssmTwmaBGpRfhi48QAkBrNQBPTbjqdmdBEsRJtie',
+    /** Page token of Acme without MESSAGING: conversations answer (#200), the Page's name still reads. */
+    acmePageNoMessaging: 'EAAGdemoOPvghJ4t8MqfTizCuREgXX8qgo90Kx9cvCVRSvzlvf4O6eKkh2ObdsG2',
+    bistroPage: 'EAAGdemogFUw3m5MMF2D78Jv2cTQ1SNUX87AgYIr6J6f1aSt2yh6lDly6DL77P11',
+    quietPage: 'EAAGdemoPEzrP1SiipFWjjhsKQrqnleLZc7JsyfroGxqs3vHueDRG1HUVnpU4xrP',
+    /** User token; `/me/accounts` lists Acme and Bistro. */
+    alice: 'EAAGdemoTLpbeiHpEqDp8ZOjU7Pp6QNz6vswbOFcGLp1p7L3aIgp7kAv6auLjAvK',
+    /** User token; `/me/accounts` lists Bistro only. */
+    bob: 'EAAGdemoMTBUBh0yxzqNgv0D9GJNvPubMAXmepSeTyuAgcyKxdQClQugHVRY9AmV',
+    /** Known to the emulator but expired: every call answers 190 / subcode 463. */
+    expired: 'EAAGdemoSazed8lcpXR8EfRfcCjAc4HgaeLEYoEbP28evw31TNVJiN9Z7mLO92OH',
+  },
+  appSecret: 'demo-app-secret-0123456789abcdef',
+  users: { alice: { id: '2000000001', name: 'Alice Admin' }, bob: { id: '2000000002', name: 'Bob Moderator' } },
+} as const;
+
+/** The demo world's "now" (2026-11-01T12:00:00Z) in Unix seconds; all seed times lie before it. */
+export const SEED_NOW = Date.UTC(2026, 10, 1, 12, 0, 0) / 1000;
+
+/** Thread times spread over this many days before {@link SEED_NOW}. */
+const SEED_SPAN_DAYS = 90;
+/** Share of threads hidden by privacy filtering, besides the contiguous run below. */
+const HIDDEN_SHARE = 0.04;
+/** A run of hidden threads in Acme's Messenger inbox, so a whole 25-item window can come back empty. */
+const HIDDEN_RUN_START = 300;
+const HIDDEN_RUN_LENGTH = 40;
+const MAX_MESSAGES_PER_THREAD = 40;
+const SNIPPET_LENGTH = 100;
+const MEDIA_HOST = 'https://scontent.example.invalid';
+
+/** Counts per (platform, folder), so the proportions in the brief hold exactly, not just on average. */
+interface PagePlan {
+  readonly page: PageRecord;
+  readonly seed: number;
+  readonly threads: readonly Readonly<{ platform: Platform; folder: Folder; count: number }>[];
+}
+
+/** Everything the store is built from. */
+export interface SeedWorld {
+  readonly pages: readonly PageRecord[];
+  readonly threads: readonly ThreadRecord[];
+  readonly users: readonly UserRecord[];
+  readonly tokens: ReadonlyMap<string, TokenRecord>;
+}
+
+/** Small, fast, seedable PRNG (mulberry32); returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PAGES: Readonly<Record<'acme' | 'bistro' | 'quiet', PageRecord>> = {
+  acme: {
+    id: DEMO.pages.acme.id,
+    name: DEMO.pages.acme.name,
+    category: 'Shopping & retail',
+    slug: 'acmeshop',
+    instagram: { id: DEMO.pages.acme.instagramId, username: DEMO.pages.acme.instagramUsername },
+  },
+  bistro: { id: DEMO.pages.bistro.id, name: DEMO.pages.bistro.name, category: 'Restaurant', slug: 'bistrodemo', instagram: undefined },
+  quiet: { id: DEMO.pages.quiet.id, name: DEMO.pages.quiet.name, category: 'Community', slug: 'quietpage', instagram: undefined },
+};
+
+const PLANS: readonly PagePlan[] = [
+  {
+    page: PAGES.acme,
+    seed: 0xac3e,
+    threads: [
+      { platform: 'messenger', folder: 'inbox', count: 468 },
+      { platform: 'messenger', folder: 'other', count: 117 },
+      { platform: 'messenger', folder: 'page_done', count: 156 },
+      { platform: 'messenger', folder: 'spam', count: 39 },
+      { platform: 'instagram', folder: 'inbox', count: 378 },
+      { platform: 'instagram', folder: 'spam', count: 42 },
+    ],
+  },
+  {
+    page: PAGES.bistro,
+    seed: 0xb157,
+    threads: [
+      { platform: 'messenger', folder: 'inbox', count: 38 },
+      { platform: 'messenger', folder: 'other', count: 4 },
+      { platform: 'messenger', folder: 'page_done', count: 3 },
+    ],
+  },
+  { page: PAGES.quiet, seed: 0x9e1, threads: [] },
+];
+
+const FIRST_NAMES = [
+  'Ada', 'Ben', 'Chloe', 'Dario', 'Elif', 'Farah', 'Gustav', 'Hana', 'Ines', 'Jonas', 'Kemal', 'Lena', 'Marco', 'Nadia',
+  'Oskar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tara', 'Umar', 'Vera', 'Wen', 'Ximena', 'Yusuf', 'Zoe', 'Amir', 'Bea',
+  'Carlos', 'Dana', 'Emil', 'Fatima', 'Gita', 'Hugo', 'Ivy', 'Jamal', 'Kira', 'Luca', 'Maya', 'Noah',
+];
+const LAST_NAMES = [
+  'Andersen', 'Bianchi', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ivanova', 'Jensen', 'Kowalski',
+  'Lindqvist', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Schmidt', 'Tanaka', 'Ueda', 'Varga',
+  'Wagner', 'Xu', 'Yilmaz', 'Zhang', 'Almeida', 'Berg', 'Castillo', 'Dimitrov',
+];
+const CUSTOMER_LINES = [
+  'Hi! Is this still in stock?', 'Do you ship to Portugal?', 'What are your opening hours on Sunday?',
+  'My order has not arrived yet, can you check?', 'Thanks a lot!', 'Can I change the size of my order?',
+  'Is there a discount for students?', 'The package arrived damaged.', 'Perfect, see you then.',
+  'Do you have this in blue?', 'How long does delivery take?', 'Can I pay on delivery?', 'Great, thank you 🙏',
+  'I would like to return an item.', 'Is the table for four still free tonight?', 'Any vegan options?',
+  'Where can I find the invoice?', 'Ok', 'Hello?', 'Could you send me the tracking number please?',
+];
+const PAGE_LINES = [
+  'Hello! Thanks for reaching out.', 'Yes, it is in stock in all sizes.', 'We ship to all EU countries.',
+  'Our opening hours are 9:00 to 18:00, Monday to Saturday.', 'Let me check that for you.',
+  'Your order left our warehouse yesterday.', 'Sure, I have updated your order.', 'You are welcome!',
+  'Here is your tracking number: ZX-4471-09.', 'We have booked a table for you.',
+  'Sorry to hear that, we will send a replacement right away.', 'Delivery usually takes 2 to 4 working days.',
+];
+/** Appended to some lines so that snippets longer than 100 characters exist and get truncated. */
+const LONG_TAIL =
+  ' Also, could you tell me whether the gift wrapping option is available for orders placed this week, and what it costs?';
+const THREAD_NAMES = ['Order #4471', 'Wedding party booking', 'Wholesale enquiry', 'Team lunch'];
+const REACTIONS = ['❤️', '😂', '😮', '👍'];
+
+/** Digits drawn per PRNG call; 10^9 stays well inside a double's exact integers. */
+const DIGIT_CHUNK = 9;
+
+/** Random draws plus uniqueness bookkeeping shared across all Pages of the world. */
+class Draws {
+  readonly #next: () => number;
+  constructor(
+    seed: number,
+    private readonly usedIds: Set<string>,
+    private readonly usedTimes: Set<number>,
+  ) {
+    this.#next = mulberry32(seed);
+  }
+  float(): number {
+    return this.#next();
+  }
+  int(min: number, max: number): number {
+    return min + Math.floor(this.#next() * (max - min + 1));
+  }
+  chance(probability: number): boolean {
+    return this.#next() < probability;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.#next() * items.length)]!;
+  }
+  /** `length` digits, no leading zero, never drawn before in this world. */
+  digits(length: number): string {
+    return this.#unique(() => {
+      let out = String(1 + Math.floor(this.#next() * 9));
+      while (out.length < length) {
+        const chunk = Math.min(DIGIT_CHUNK, length - out.length);
+        out += String(Math.floor(this.#next() * 10 ** chunk)).padStart(chunk, '0');
+      }
+      return out;
+    });
+  }
+  /** About `length` base64url characters after `prefix`, never drawn before in this world. */
+  opaque(prefix: string, length: number): string {
+    return this.#unique(() => {
+      const bytes = Buffer.allocUnsafe(Math.ceil((length * 3) / 4));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(this.#next() * 256);
+      return prefix + bytes.toString('base64url').slice(0, length);
+    });
+  }
+  /** A Unix second not used by any other message in the world, at or before `wanted`. */
+  time(wanted: number): number {
+    let t = Math.floor(wanted);
+    while (this.usedTimes.has(t)) t -= 1;
+    this.usedTimes.add(t);
+    return t;
+  }
+  #unique(draw: () => string): string {
+    for (;;) {
+      const value = draw();
+      if (!this.usedIds.has(value)) {
+        this.usedIds.add(value);
+        return value;
+      }
+    }
+  }
+}
+
+type MutableThread = { -readonly [K in keyof ThreadRecord]: ThreadRecord[K] };
+
+/** Builds the demo world. Pure: every call returns equal data. */
+export function createSeedWorld(): SeedWorld {
+  const usedIds = new Set<string>();
+  const usedTimes = new Set<number>();
+  const usedUsernames = new Set<string>();
+  const threads: ThreadRecord[] = [];
+
+  for (const plan of PLANS) {
+    const draws = new Draws(plan.seed, usedIds, usedTimes);
+    const pageThreads: MutableThread[] = [];
+    for (const group of plan.threads) {
+      for (let i = 0; i < group.count; i++) {
+        pageThreads.push(createThread(draws, plan.page, group.platform, group.folder, usedUsernames));
+      }
+    }
+    if (plan.page.id === DEMO.pages.acme.id) {
+      const inbox = pageThreads
+        .filter((thread) => thread.platform === 'messenger' && thread.folder === 'inbox')
+        .sort((a, b) => b.updatedTime - a.updatedTime);
+      for (const thread of inbox.slice(HIDDEN_RUN_START, HIDDEN_RUN_START + HIDDEN_RUN_LENGTH)) thread.hidden = true;
+    }
+    threads.push(...pageThreads);
+  }
+
+  const users: UserRecord[] = [
+    {
+      ...DEMO.users.alice,
+      accounts: [
+        { pageId: DEMO.pages.acme.id, accessToken: DEMO.tokens.acmePage, tasks: ALL_PAGE_TASKS },
+        { pageId: DEMO.pages.bistro.id, accessToken: DEMO.tokens.bistroPage, tasks: ALL_PAGE_TASKS },
+      ],
+    },
+    {
+      ...DEMO.users.bob,
+      accounts: [{ pageId: DEMO.pages.bistro.id, accessToken: DEMO.tokens.bistroPage, tasks: ['MODERATE', 'MESSAGING', 'ANALYZE'] }],
+    },
+  ];
+
+  const tokens = new Map<string, TokenRecord>([
+    [DEMO.tokens.acmePage, { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ALL_PAGE_TASKS }],
+    [DEMO.tokens.acmePageNoMessaging, { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ['MODERATE', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT'] }],
+    [DEMO.tokens.bistroPage, { kind: 'page', pageId: DEMO.pages.bistro.id, tasks: ALL_PAGE_TASKS }],
+    [DEMO.tokens.quietPage, { kind: 'page', pageId: DEMO.pages.quiet.id, tasks: ALL_PAGE_TASKS }],
+    [DEMO.tokens.alice, { kind: 'user', userId: DEMO.users.alice.id }],
+    [DEMO.tokens.bob, { kind: 'user', userId: DEMO.users.bob.id }],
+    [DEMO.tokens.expired, { kind: 'expired' }],
+  ]);
+
+  return { pages: Object.values(PAGES), threads, users, tokens };
+}
+
+function createThread(draws: Draws, page: PageRecord, platform: Platform, folder: Folder, usedUsernames: Set<string>): MutableThread {
+  const first = draws.pick(FIRST_NAMES);
+  const last = draws.pick(LAST_NAMES);
+  let customer: Participant;
+  let business: Participant;
+  let id: string;
+  if (platform === 'instagram') {
+    if (page.instagram === undefined) throw new Error(`seed: Page ${page.id} has no Instagram account`);
+    let username = `${first}.${last}`.toLowerCase();
+    while (usedUsernames.has(username)) username = `${first}.${last}${draws.int(1, 999)}`.toLowerCase();
+    usedUsernames.add(username);
+    customer = { username, id: draws.digits(17) };
+    business = { username: page.instagram.username, id: page.instagram.id };
+    id = draws.opaque('aWdfZAG', 60);
+  } else {
+    const psid = draws.digits(16);
+    customer = { name: `${first} ${last}`, email: `${psid}@facebook.com`, id: psid };
+    business = { name: page.name, email: `${page.id}@facebook.com`, id: page.id };
+    id = `t_${draws.digits(15)}`;
+  }
+
+  const roll = draws.float();
+  const messageCount = roll < 0.03 ? 1 : roll < 0.06 ? MAX_MESSAGES_PER_THREAD : 2 + Math.floor(draws.float() ** 1.7 * 30);
+  const newest = draws.time(SEED_NOW - 60 - draws.float() * SEED_SPAN_DAYS * 86_400);
+
+  // Built oldest first (the first message is the customer's), then reversed to newest first.
+  const oldestFirst: MessageRecord[] = [];
+  const times: number[] = [newest];
+  for (let i = 1; i < messageCount; i++) {
+    const gap = 30 + Math.floor(-Math.log(1 - draws.float()) * 3 * 3600);
+    times.push(draws.time(times[i - 1]! - gap));
+  }
+  times.reverse();
+  let fromCustomer = true;
+  for (let i = 0; i < messageCount; i++) {
+    if (i > 0 && draws.chance(0.55)) fromCustomer = !fromCustomer;
+    const isNewest = i === messageCount - 1;
+    const [from, to] = fromCustomer ? [customer, business] : [business, customer];
+    oldestFirst.push(createMessage(draws, { threadId: id, platform, createdTime: times[i]!, from, to, fromCustomer, isNewest }, oldestFirst));
+  }
+  const messages = oldestFirst.reverse();
+  const newestMessage = messages[0]!;
+
+  const businessReplied = messages.some((message) => message.from === business);
+  let trailingFromCustomer = 0;
+  while (trailingFromCustomer < messages.length && messages[trailingFromCustomer]!.from === customer) trailingFromCustomer++;
+  const unreadCount = trailingFromCustomer > 0 && draws.chance(0.25) ? Math.min(draws.int(1, 5), trailingFromCustomer) : 0;
+
+  const tags = [folder === 'page_done' ? 'action:archived' : folder];
+  if (businessReplied) tags.push('sent');
+  else if (folder === 'other') tags.push('pending');
+  if (platform === 'messenger' && folder === 'other' && draws.chance(0.05)) tags.push('marketplace_folder');
+
+  const thread: MutableThread = {
+    id,
+    pageId: page.id,
+    platform,
+    folder,
+    customer,
+    business,
+    hidden: draws.chance(HIDDEN_SHARE),
+    tags,
+    messages,
+    updatedTime: newestMessage.createdTime,
+    updatedTimeText: newestMessage.createdTimeText,
+    unreadCount,
+    link: `/${page.slug}/inbox/${draws.digits(15)}/?section=messages`,
+    scopedThreadKey: `t_${customer.id}`,
+    canReply: !draws.chance(0.03),
+    isSubscribed: !draws.chance(0.05),
+  };
+  if (platform === 'messenger' && draws.chance(0.02)) thread.name = draws.pick(THREAD_NAMES);
+  if (platform === 'messenger' && draws.chance(0.01)) {
+    const psid = draws.digits(16);
+    thread.formerParticipants = [{ name: `${draws.pick(FIRST_NAMES)} ${draws.pick(LAST_NAMES)}`, email: `${psid}@facebook.com`, id: psid }];
+  }
+  return thread;
+}
+
+interface MessagePlan {
+  readonly threadId: string;
+  readonly platform: Platform;
+  readonly createdTime: number;
+  readonly from: Participant;
+  readonly to: Participant;
+  readonly fromCustomer: boolean;
+  /** The newest message always has text, so every thread has a snippet. */
+  readonly isNewest: boolean;
+}
+
+function createMessage(draws: Draws, plan: MessagePlan, earlier: readonly MessageRecord[]): MessageRecord {
+  const { threadId, platform, createdTime, from, to, fromCustomer } = plan;
+  const lines = fromCustomer ? CUSTOMER_LINES : PAGE_LINES;
+  let text = draws.pick(lines);
+  if (draws.chance(0.05)) text += LONG_TAIL;
+
+  const message: { -readonly [K in keyof MessageRecord]: MessageRecord[K] } = {
+    id: platform === 'instagram' ? draws.opaque('aWdGGi', 70) : draws.opaque('m_', 60),
+    threadId,
+    createdTime,
+    createdTimeText: formatGraphTime(createdTime),
+    from,
+    to,
+    text,
+  };
+  if (plan.isNewest) return message;
+
+  const roll = draws.float();
+  if (roll < 0.1) {
+    message.attachments = [createAttachment(draws)];
+    if (draws.chance(0.5)) message.text = '';
+  } else if (roll < 0.105) {
+    message.sticker = `${MEDIA_HOST}/v/t39.1997-6/${draws.digits(15)}_n.png`;
+    message.text = '';
+  } else if (roll < 0.108) {
+    message.isUnsupported = true;
+    message.text = '';
+  } else if (roll < 0.118) {
+    const share: ShareRecord = {
+      id: draws.digits(16),
+      link: `https://shop.example.invalid/p/${draws.digits(6)}`,
+      name: 'Linen shirt',
+      description: 'Relaxed fit, 100% linen',
+      picture: `${MEDIA_HOST}/v/t45.5328-4/${draws.digits(15)}_n.jpg`,
+    };
+    message.shares = [share];
+  }
+  if (platform === 'instagram') {
+    const previous = earlier[earlier.length - 1];
+    if (previous !== undefined && draws.chance(0.03)) message.replyTo = { mid: previous.id, is_self_reply: previous.from === from };
+    if (draws.chance(0.03)) message.reactions = { data: [{ reaction: draws.pick(REACTIONS), users: [to] }] };
+    if (fromCustomer && draws.chance(0.01)) {
+      message.story = { [draws.chance(0.5) ? 'reply_to' : 'mention']: { link: `https://lookaside.example.invalid/story/${draws.digits(12)}`, id: draws.digits(17) } };
+    }
+  }
+  return message;
+}
+
+function createAttachment(draws: Draws): AttachmentRecord {
+  const id = draws.digits(16);
+  const kind = draws.float();
+  if (kind < 0.7) {
+    const width = draws.pick([640, 960, 1080, 1440]);
+    const height = draws.pick([480, 720, 1080, 1920]);
+    return {
+      id,
+      mime_type: 'image/jpeg',
+      name: `image-${id}.jpg`,
+      size: draws.int(40_000, 2_500_000),
+      image_data: {
+        width,
+        height,
+        max_width: width,
+        max_height: height,
+        url: `${MEDIA_HOST}/v/t1.15752-9/${id}_n.jpg`,
+        preview_url: `${MEDIA_HOST}/v/t1.15752-9/s280x280/${id}_n.jpg`,
+      },
+    };
+  }
+  if (kind < 0.92) {
+    return {
+      id,
+      mime_type: 'application/pdf',
+      name: `invoice-${draws.int(1000, 9999)}.pdf`,
+      size: draws.int(20_000, 900_000),
+      file_url: `${MEDIA_HOST}/v/t59.2708-21/${id}_n.pdf`,
+    };
+  }
+  return {
+    id,
+    mime_type: 'video/mp4',
+    name: `video-${id}.mp4`,
+    size: draws.int(500_000, 20_000_000),
+    video_data: {
+      width: 720,
+      height: 1280,
+      length: draws.int(3, 60),
+      video_type: 0,
+      rotation: 0,
+      url: `${MEDIA_HOST}/v/t42.3356-2/${id}_n.mp4`,
+      preview_url: `${MEDIA_HOST}/v/t15.3394-10/${id}_n.jpg`,
+    },
+  };
+}
+
+/** The thread snippet: its latest message's text, truncated as Graph does (graph-api.md §1.5). */
+export function snippetOf(thread: ThreadRecord): string {
+  return thread.messages[0]?.text.slice(0, SNIPPET_LENGTH) ?? '';
+}

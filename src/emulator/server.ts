@@ -1,0 +1,227 @@
+/**
+ * The emulator's HTTP face: a loopback `node:http` server that reads query and body parameters,
+ * sends plain calls to the router and `batch` POSTs to the batch runner, logs each request, and
+ * answers with Graph's headers (graph-api.md §7.2).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runBatch } from './batch.js';
+import { createCursorCodec } from './cursors.js';
+import { invalidParameter } from './errors.js';
+import { EmulatorRequestLog, type LoggedRequest, type RequestLog } from './request-log.js';
+import { createGraphRouter, type GraphAnswer, type GraphRouter } from './router.js';
+import { createSeedWorld, type SeedWorld } from './seed.js';
+import { WorldStore, type EmulatorStore } from './store.js';
+
+/** Options of {@link startEmulator}; every one has a default. */
+export interface EmulatorOptions {
+  /** Port to listen on. @default 0 (a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Version serving unversioned paths. @default 'v25.0' */
+  defaultVersion?: string;
+  /** Cap for `limit` on every edge; larger limits are capped silently, links carry the cap. @default 100 */
+  maxLimit?: number;
+  /** Hide some threads after the page window is cut, as Graph's privacy filtering does. @default true */
+  privacyFiltering?: boolean;
+  /** When set, a present but wrong `appsecret_proof` is rejected. */
+  appSecret?: string;
+  /** With `appSecret`: a missing proof is rejected too. @default false */
+  requireAppSecretProof?: boolean;
+  /** Serve `GET /?ids=` for versions before v26.0 (Meta removed it everywhere on 2026-10-27). @default false */
+  rootIdsReads?: boolean;
+  /** The log keeps at least this many newest entries; counters count everything. @default 10000 */
+  maxLogEntries?: number;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** Origin without trailing slash, e.g. `http://127.0.0.1:43123`. */
+  readonly url: string;
+  readonly log: RequestLog;
+  /** Mutators for tests: add a message, delete a thread. */
+  readonly store: EmulatorStore;
+  /** Stops listening and closes every open socket, keep-alive ones included. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_LIMIT = 100;
+const DEFAULT_MAX_LOG_ENTRIES = 10_000;
+/** Request bodies above this size are refused; a full 50-item batch is far below it. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const STATIC_HEADERS = {
+  'content-type': 'application/json; charset=UTF-8',
+  'cache-control': 'private, no-cache, no-store, must-revalidate',
+  pragma: 'no-cache',
+  expires: 'Sat, 01 Jan 2000 00:00:00 GMT',
+  'access-control-allow-origin': '*',
+} as const;
+
+let seedWorld: SeedWorld | undefined;
+
+/**
+ * Starts an emulator of the Graph API inbox endpoints on a loopback port, serving the demo world
+ * (`DEMO` in seed.ts). Use it in tests (port 0) and behind `npm run emulator`; close it when done.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const config = validateOptions(options);
+  seedWorld ??= createSeedWorld();
+  const store = new WorldStore(seedWorld, { privacyFiltering: config.privacyFiltering });
+  const log = new EmulatorRequestLog(config.maxLogEntries);
+  const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
+
+  let router: GraphRouter | undefined;
+  const server = createServer((request, response) => {
+    if (router === undefined) {
+      response.writeHead(503).end();
+      return;
+    }
+    handle(router, request, response).catch((error: unknown) => {
+      console.error('graph emulator: request failed', error);
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  });
+
+  async function handle(activeRouter: GraphRouter, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const method = (request.method ?? 'GET').toUpperCase();
+    const rawUrl = request.url ?? '/';
+    const queryAt = rawUrl.indexOf('?');
+    const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
+    const params: Record<string, string> = {};
+    let batch: unknown;
+    const take = (key: string, value: unknown): void => {
+      if (key === 'batch') batch ??= value;
+      else if (!(key in params)) params[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    };
+    if (queryAt >= 0) for (const [key, value] of new URLSearchParams(rawUrl.slice(queryAt + 1))) take(key, value);
+
+    let answer: GraphAnswer;
+    let entry: LoggedRequest;
+    const bodyError = await readBody(request, take);
+    const authorization = request.headers.authorization;
+    if (bodyError !== undefined) {
+      answer = activeRouter.errorAnswer(bodyError, activeRouter.route('/').version, 1);
+      entry = { method, path, params, status: answer.status };
+    } else if (method === 'POST' && batch !== undefined) {
+      const outcome = runBatch(activeRouter, store, proofPolicy, { path, params, batch, authorization });
+      answer = outcome.answer;
+      entry = { method, path, params, status: answer.status, items: outcome.items };
+    } else {
+      answer = activeRouter.execute({ method, path, params, authorization });
+      entry = { method, path, params, status: answer.status };
+    }
+
+    log.record(entry, answer.calls);
+    const headers: Record<string, string> = { ...STATIC_HEADERS, 'facebook-api-version': answer.version, 'x-fb-trace-id': answer.traceId };
+    if (answer.wwwAuthenticate !== undefined) headers['www-authenticate'] = answer.wwwAuthenticate;
+    response.writeHead(answer.status, headers);
+    response.end(answer.body);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  router = createGraphRouter({
+    store,
+    codec: createCursorCodec(),
+    baseUrl: url,
+    defaultVersion: config.defaultVersion,
+    maxLimit: config.maxLimit,
+    proofPolicy,
+    rootIdsReads: config.rootIdsReads,
+  });
+
+  return {
+    url,
+    log,
+    store,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error === undefined ? resolve() : reject(error)));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * Reads a form-encoded or JSON body into `take`. Returns a Graph error for a body that is too large
+ * or not the JSON object it claims to be; `undefined` when all went well.
+ */
+async function readBody(request: IncomingMessage, take: (key: string, value: unknown) => void): Promise<Error | undefined> {
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    request.resume();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      request.resume();
+      return invalidParameter(`Request body larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  if ((request.headers['content-type'] ?? '').toLowerCase().includes('application/json')) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return invalidParameter('Request body is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return invalidParameter('Request body must be a JSON object');
+    for (const [key, value] of Object.entries(body)) if (value !== null && value !== undefined) take(key, value);
+    return undefined;
+  }
+  for (const [key, value] of new URLSearchParams(text)) take(key, value);
+  return undefined;
+}
+
+interface ResolvedOptions {
+  port: number;
+  host: string;
+  defaultVersion: string;
+  maxLimit: number;
+  privacyFiltering: boolean;
+  appSecret: string | undefined;
+  requireAppSecretProof: boolean;
+  rootIdsReads: boolean;
+  maxLogEntries: number;
+}
+
+function validateOptions(options: EmulatorOptions): ResolvedOptions {
+  const problems: string[] = [];
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) problems.push(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
+  const defaultVersion = options.defaultVersion ?? 'v25.0';
+  if (!/^v\d+\.\d+$/.test(defaultVersion)) problems.push(`defaultVersion must look like "v25.0", got "${defaultVersion}"`);
+  const maxLimit = options.maxLimit ?? DEFAULT_MAX_LIMIT;
+  if (!Number.isInteger(maxLimit) || maxLimit < 1) problems.push(`maxLimit must be a positive integer, got ${String(options.maxLimit)}`);
+  const maxLogEntries = options.maxLogEntries ?? DEFAULT_MAX_LOG_ENTRIES;
+  if (!Number.isInteger(maxLogEntries) || maxLogEntries < 1) problems.push(`maxLogEntries must be a positive integer, got ${String(options.maxLogEntries)}`);
+  if (options.appSecret === '') problems.push('appSecret must not be empty when given');
+  if (options.requireAppSecretProof === true && options.appSecret === undefined) problems.push('requireAppSecretProof needs appSecret');
+  if (problems.length > 0) throw new TypeError(`startEmulator: invalid options:\n  - ${problems.join('\n  - ')}`);
+  return {
+    port,
+    host: options.host ?? '127.0.0.1',
+    defaultVersion,
+    maxLimit,
+    privacyFiltering: options.privacyFiltering ?? true,
+    appSecret: options.appSecret,
+    requireAppSecretProof: options.requireAppSecretProof ?? false,
+    rootIdsReads: options.rootIdsReads ?? false,
+    maxLogEntries,
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * The emulator's in-memory data: indexes by id, the conversation lists kept sorted per
+ * (Page, platform, folder), and the mutators tests use to change the world mid-scroll.
+ * Lists are sorted once at start-up and kept sorted by the mutators, so a request never sorts.
+ */
+import { createHash } from 'node:crypto';
+import {
+  FOLDERS,
+  PLATFORMS,
+  formatGraphTime,
+  type Folder,
+  type MessageRecord,
+  type PageRecord,
+  type Platform,
+  type ThreadRecord,
+  type TokenRecord,
+  type UserRecord,
+} from './model.js';
+import { SEED_NOW, type SeedWorld } from './seed.js';
+
+/** Filters of the conversations edge, already validated. */
+export interface ConversationFilter {
+  readonly platform: Platform;
+  /** `undefined` = any folder (only when `user_id` or `tags` is given without `folder`). */
+  readonly folder: Folder | undefined;
+  readonly userId: string | undefined;
+  /** Legacy tags; a thread matches when it carries any of them. */
+  readonly tags: readonly string[] | undefined;
+}
+
+/** A thread as tests see it through {@link EmulatorStore.listConversations}. */
+export interface ConversationSummary {
+  readonly id: string;
+  readonly pageId: string;
+  readonly platform: Platform;
+  readonly folder: Folder;
+  readonly updatedTime: string;
+  readonly customerId: string;
+  readonly messageCount: number;
+  /** `false` when privacy filtering hides the thread from every read. */
+  readonly visible: boolean;
+}
+
+/** What a test may do to the emulator's data. */
+export interface EmulatorStore {
+  /**
+   * Appends a message to a thread (as the customer unless `fromId` names the business) and bumps
+   * the thread's `updated_time`, so it moves to the top of its lists, as a new message does on
+   * Graph. Throws when the thread or sender is unknown.
+   */
+  addMessage(conversationId: string, message: { fromId?: string; text: string }): { id: string; createdTime: string };
+  /** Removes a thread and its messages; cursors anchored on it stop working. Returns whether it existed. */
+  deleteConversation(conversationId: string): boolean;
+  /** A Page's threads in list order (newest first), hidden ones included and flagged. */
+  listConversations(pageId: string, filter?: { platform?: Platform; folder?: Folder }): ConversationSummary[];
+  /** A thread's message ids, newest first; `undefined` for an unknown thread. */
+  messageIds(conversationId: string): string[] | undefined;
+}
+
+/** A Graph object an id resolves to. */
+export type GraphNode =
+  | { readonly kind: 'page'; readonly page: PageRecord }
+  | { readonly kind: 'user'; readonly user: UserRecord }
+  | { readonly kind: 'thread'; readonly thread: ThreadRecord }
+  | { readonly kind: 'message'; readonly message: MessageRecord; readonly thread: ThreadRecord };
+
+/** Derived (filtered) lists kept at most this many at a time; `user_id` values are unbounded. */
+const DERIVED_CACHE_SIZE = 1024;
+
+/** Newest first; equal times fall back to id, descending, so the order is total. */
+export function compareThreads(a: ThreadRecord, b: ThreadRecord): number {
+  return b.updatedTime - a.updatedTime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** The store behind one emulator: the seed world plus whatever tests changed. */
+export class WorldStore implements EmulatorStore {
+  readonly #pages = new Map<string, PageRecord>();
+  readonly #users = new Map<string, UserRecord>();
+  readonly #threads = new Map<string, ThreadRecord>();
+  readonly #messages = new Map<string, MessageRecord>();
+  readonly #tokens: ReadonlyMap<string, TokenRecord>;
+  /** `${pageId}|${platform}|${folder or *}` → threads, sorted by {@link compareThreads}. */
+  readonly #lists = new Map<string, ThreadRecord[]>();
+  /** `${pageId}|${platform}|${customerId}` → that customer's thread. */
+  readonly #byCustomer = new Map<string, ThreadRecord>();
+  readonly #derived = new Map<string, readonly ThreadRecord[]>();
+  readonly #privacyFiltering: boolean;
+  /** Last time handed to a new message; always later than every seed message. */
+  #clock = SEED_NOW;
+  #added = 0;
+
+  constructor(world: SeedWorld, options: { privacyFiltering: boolean }) {
+    this.#privacyFiltering = options.privacyFiltering;
+    this.#tokens = world.tokens;
+    for (const page of world.pages) {
+      this.#pages.set(page.id, page);
+      for (const platform of PLATFORMS) {
+        this.#lists.set(`${page.id}|${platform}|*`, []);
+        for (const folder of FOLDERS) this.#lists.set(`${page.id}|${platform}|${folder}`, []);
+      }
+    }
+    for (const user of world.users) this.#users.set(user.id, user);
+    for (const thread of world.threads) {
+      // Each store gets its own copies of the mutable parts, so two emulators never share state.
+      const copy: ThreadRecord = { ...thread, messages: [...thread.messages] };
+      this.#threads.set(copy.id, copy);
+      for (const message of copy.messages) this.#messages.set(message.id, message);
+      this.#byCustomer.set(`${copy.pageId}|${copy.platform}|${copy.customer.id}`, copy);
+      this.#listsOf(copy).forEach((list) => list.push(copy));
+    }
+    for (const list of this.#lists.values()) list.sort(compareThreads);
+  }
+
+  /** Resolves an id to a Page, user, thread or message; hidden threads and their messages resolve to nothing. */
+  node(id: string): GraphNode | undefined {
+    const page = this.#pages.get(id);
+    if (page !== undefined) return { kind: 'page', page };
+    const user = this.#users.get(id);
+    if (user !== undefined) return { kind: 'user', user };
+    const thread = this.#threads.get(id);
+    if (thread !== undefined) return this.isVisible(thread) ? { kind: 'thread', thread } : undefined;
+    const message = this.#messages.get(id);
+    if (message !== undefined) {
+      const owner = this.#threads.get(message.threadId);
+      return owner !== undefined && this.isVisible(owner) ? { kind: 'message', message, thread: owner } : undefined;
+    }
+    return undefined;
+  }
+
+  page(id: string): PageRecord | undefined {
+    return this.#pages.get(id);
+  }
+
+  user(id: string): UserRecord | undefined {
+    return this.#users.get(id);
+  }
+
+  token(token: string): TokenRecord | undefined {
+    return this.#tokens.get(token);
+  }
+
+  // Bound once (arrow properties), as paged lists take them as callbacks on every request.
+  /** Whether the thread still exists (hidden or not): a cursor anchored on it stays valid. */
+  readonly hasThread = (id: string): boolean => this.#threads.has(id);
+  readonly hasMessage = (id: string): boolean => this.#messages.has(id);
+  /** Whether privacy filtering lets this thread be served. */
+  readonly isVisible = (thread: ThreadRecord): boolean => !(this.#privacyFiltering && thread.hidden);
+
+  /** The full ordered list for a filter set, hidden threads included (they are removed after the window is cut). */
+  conversations(pageId: string, filter: ConversationFilter): readonly ThreadRecord[] {
+    if (filter.userId === undefined && filter.tags === undefined) return this.#lists.get(`${pageId}|${filter.platform}|${filter.folder ?? '*'}`) ?? [];
+    const key = conversationFilterKey(pageId, filter);
+    let list = this.#derived.get(key);
+    if (list === undefined) {
+      const { folder, tags } = filter;
+      const matches = (thread: ThreadRecord): boolean =>
+        (folder === undefined || thread.folder === folder) && (tags === undefined || tags.some((tag) => thread.tags.includes(tag)));
+      if (filter.userId !== undefined) {
+        const thread = this.#byCustomer.get(`${pageId}|${filter.platform}|${filter.userId}`);
+        list = thread !== undefined && matches(thread) ? [thread] : [];
+      } else {
+        list = (this.#lists.get(`${pageId}|${filter.platform}|*`) ?? []).filter(matches);
+      }
+      if (this.#derived.size >= DERIVED_CACHE_SIZE) this.#derived.clear();
+      this.#derived.set(key, list);
+    }
+    return list;
+  }
+
+  addMessage(conversationId: string, input: { fromId?: string; text: string }): { id: string; createdTime: string } {
+    const thread = this.#threads.get(conversationId);
+    if (thread === undefined) throw new Error(`addMessage: unknown conversation "${conversationId}"`);
+    if (typeof input.text !== 'string') throw new TypeError('addMessage: text must be a string');
+    const fromId = input.fromId ?? thread.customer.id;
+    const fromBusiness = fromId === thread.business.id || fromId === thread.pageId;
+    if (!fromBusiness && fromId !== thread.customer.id) {
+      throw new Error(`addMessage: "${fromId}" is neither the customer (${thread.customer.id}) nor the business (${thread.business.id}) of ${conversationId}`);
+    }
+
+    this.#clock += 1;
+    this.#added += 1;
+    const digest = createHash('sha256').update(`${conversationId}:${this.#added}`).digest('base64url');
+    const message: MessageRecord = {
+      id: thread.platform === 'instagram' ? `aWdGGi${digest}` : `m_${digest}`,
+      threadId: thread.id,
+      createdTime: this.#clock,
+      createdTimeText: formatGraphTime(this.#clock),
+      from: fromBusiness ? thread.business : thread.customer,
+      to: fromBusiness ? thread.customer : thread.business,
+      text: input.text,
+    };
+
+    const lists = this.#listsOf(thread);
+    for (const list of lists) list.splice(list.indexOf(thread), 1);
+    thread.messages.unshift(message);
+    thread.updatedTime = message.createdTime;
+    thread.updatedTimeText = message.createdTimeText;
+    if (fromBusiness) {
+      thread.unreadCount = 0;
+      if (!thread.tags.includes('sent')) thread.tags = [...thread.tags.filter((tag) => tag !== 'pending'), 'sent'];
+    } else {
+      thread.unreadCount += 1;
+    }
+    for (const list of lists) list.splice(insertionIndex(list, thread), 0, thread);
+    this.#messages.set(message.id, message);
+    this.#derived.clear();
+    return { id: message.id, createdTime: message.createdTimeText };
+  }
+
+  deleteConversation(conversationId: string): boolean {
+    const thread = this.#threads.get(conversationId);
+    if (thread === undefined) return false;
+    for (const list of this.#listsOf(thread)) list.splice(list.indexOf(thread), 1);
+    for (const message of thread.messages) this.#messages.delete(message.id);
+    this.#threads.delete(conversationId);
+    this.#byCustomer.delete(`${thread.pageId}|${thread.platform}|${thread.customer.id}`);
+    this.#derived.clear();
+    return true;
+  }
+
+  listConversations(pageId: string, filter: { platform?: Platform; folder?: Folder } = {}): ConversationSummary[] {
+    const list = this.#lists.get(`${pageId}|${filter.platform ?? 'messenger'}|${filter.folder ?? '*'}`) ?? [];
+    return list.map((thread) => ({
+      id: thread.id,
+      pageId: thread.pageId,
+      platform: thread.platform,
+      folder: thread.folder,
+      updatedTime: thread.updatedTimeText,
+      customerId: thread.customer.id,
+      messageCount: thread.messages.length,
+      visible: this.isVisible(thread),
+    }));
+  }
+
+  messageIds(conversationId: string): string[] | undefined {
+    return this.#threads.get(conversationId)?.messages.map((message) => message.id);
+  }
+
+  #listsOf(thread: ThreadRecord): ThreadRecord[][] {
+    return [`${thread.pageId}|${thread.platform}|*`, `${thread.pageId}|${thread.platform}|${thread.folder}`].map((key) => {
+      const list = this.#lists.get(key);
+      if (list === undefined) throw new Error(`store: thread ${thread.id} belongs to unknown Page ${thread.pageId}`);
+      return list;
+    });
+  }
+}
+
+/** The identity of a filter set; cursors are bound to it. */
+export function conversationFilterKey(pageId: string, filter: ConversationFilter): string {
+  return `conversations:${pageId}|${filter.platform}|${filter.folder ?? '*'}|${filter.userId ?? ''}|${filter.tags?.join(',') ?? ''}`;
+}
+
+/** Where `thread` goes in a sorted list (binary search). */
+function insertionIndex(list: readonly ThreadRecord[], thread: ThreadRecord): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareThreads(list[middle]!, thread) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
