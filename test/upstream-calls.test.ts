@@ -1,0 +1,106 @@
+/**
+ * What a GraphQL operation costs upstream, counted in the emulator's request log: one HTTP request
+ * per operation, billed calls only for what the query needs, the `fields=` sent, and in-flight reads
+ * shared only between callers with the same token.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO } from '../src/emulator/index.js';
+import { ConversationIdsDocument, InboxDocument } from './generated/graphql.js';
+import { ACME, startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ emulator: { privacyFiltering: false } });
+});
+afterAll(() => h.close());
+beforeEach(() => h.emulator.log.clear());
+
+/** The `fields=` of every conversations read in the log. */
+const conversationFields = (): string[] =>
+  h.emulator.log.entries.flatMap((entry) => {
+    const urls = entry.items ? entry.items.map((item) => new URL(item.relativeUrl, 'http://x/')) : [new URL(`${entry.path}?${new URLSearchParams(entry.params)}`, 'http://x/')];
+    return urls.filter((url) => url.pathname.endsWith('/conversations')).map((url) => url.searchParams.get('fields') ?? '');
+  });
+
+describe('one upstream request per operation', () => {
+  it('25 conversations with participants: one call, only the selected fields', async () => {
+    const {
+      body: { data, extensions },
+    } = await h.post(
+      { query: `{ page(id: "${ACME}") { conversations(first: 25) { edges { node { id updatedTime snippet participants { graphApiId name username } } } } } }` },
+      { 'x-upstream-usage': '1' },
+    );
+    expect((data as { page: { conversations: { edges: unknown[] } } }).page.conversations.edges).toHaveLength(25);
+    expect([h.emulator.log.requestCount, h.emulator.log.callCount]).toEqual([1, 1]);
+    expect(conversationFields()).toEqual(['id,participants,snippet,updated_time']);
+    expect(extensions).toEqual({ upstream: { requests: 1, calls: 1, coalesced: 0 } });
+  });
+
+  it('three aliased page fields with different filters: one batch of three items', async () => {
+    const { body } = await h.post({
+      query: `{
+        inbox: page(id: "${ACME}") { conversations(folder: INBOX, first: 10) { edges { node { id } } } }
+        other: page(id: "${ACME}") { conversations(folder: OTHER, first: 10) { edges { node { id snippet } } } }
+        instagram: page(id: "${ACME}") { conversations(platform: INSTAGRAM, first: 10) { edges { node { id participants { username } } } } }
+      }`,
+    });
+    expect(body.errors).toBeUndefined();
+    expect(h.emulator.log.requestCount).toBe(1);
+    expect(h.emulator.log.entries[0]!.items).toHaveLength(3);
+    expect(conversationFields().sort()).toEqual(['id', 'id,participants', 'id,snippet']);
+  });
+
+  it('20 conversations with their first 5 messages: one call by field expansion', async () => {
+    const result = await h.run(InboxDocument, { pageId: ACME, first: 20, messagesFirst: 5 });
+    expect(result.errors).toBeUndefined();
+    // The Page name and the conversations: two items, one request.
+    expect([h.emulator.log.requestCount, h.emulator.log.callCount]).toEqual([1, 2]);
+  });
+
+  it('20 node(id:) lookups: one batch of 20 items', async () => {
+    const list = await h.run(ConversationIdsDocument, { pageId: ACME, first: 20 });
+    const ids = list.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId);
+    const global = (threadId: string) => Buffer.from(`Conversation:${ACME}:${threadId}`).toString('base64');
+    h.emulator.log.clear();
+    const { body } = await h.post({
+      query: `{ ${ids.map((id, i) => `n${i}: node(id: "${global(id)}") { ... on Conversation { graphApiId updatedTime } }`).join(' ')} }`,
+    });
+    expect(body.errors).toBeUndefined();
+    expect(Object.values(body.data as Record<string, { graphApiId: string }>).map((node) => node.graphApiId)).toEqual(ids);
+    expect(h.emulator.log.requestCount).toBe(1);
+    expect(h.emulator.log.entries[0]!.items!.map((item) => item.relativeUrl)).toEqual(ids.map((id) => `v25.0/${id}?fields=id%2Cupdated_time`));
+  });
+
+  it('identical reads in one operation are made once', async () => {
+    const { body } = await h.post({
+      query: `{ a: page(id: "${ACME}") { name conversations(first: 5) { edges { node { id } } } }
+                b: page(id: "${ACME}") { name conversations(first: 5) { edges { node { id } } } } }`,
+    });
+    expect(body.errors).toBeUndefined();
+    expect([h.emulator.log.requestCount, h.emulator.log.callCount]).toEqual([1, 2]);
+  });
+});
+
+describe('concurrent operations', () => {
+  it('share an identical in-flight read when they use the same token', async () => {
+    const query = { query: `{ page(id: "${ACME}") { conversations(first: 25) { edges { node { id snippet } } } } }` };
+    const results = await Promise.all(Array.from({ length: 10 }, () => h.post(query, { 'x-upstream-usage': '1' })));
+    const first = JSON.stringify(results[0]!.body.data);
+    for (const result of results) expect(JSON.stringify(result.body.data)).toBe(first);
+    const usage = results.map((result) => result.body.extensions!.upstream as { requests: number; coalesced: number });
+    expect(h.emulator.log.requestCount).toBe(usage.reduce((sum, u) => sum + u.requests, 0));
+    expect(h.emulator.log.requestCount).toBeLessThan(10);
+    expect(usage.reduce((sum, u) => sum + u.coalesced, 0)).toBe(10 - h.emulator.log.requestCount);
+  });
+
+  it('never share a read across different tokens', async () => {
+    const query = { query: `{ page(id: "${ACME}") { conversations(first: 3) { edges { node { id } } } } }` };
+    const [allowed, denied] = await Promise.all([
+      h.post(query, { authorization: `Bearer ${DEMO.tokens.acmePage}` }),
+      h.post(query, { authorization: `Bearer ${DEMO.tokens.acmePageNoMessaging}` }),
+    ]);
+    expect(allowed.body.errors).toBeUndefined();
+    expect(denied.body.errors![0]!.extensions!.code).toBe('GRAPH_PERMISSION_DENIED');
+    expect(h.emulator.log.callCount).toBe(2);
+  });
+});
