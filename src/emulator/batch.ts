@@ -61,24 +61,21 @@ const RESULT_REFERENCE = /\{result=([^:}]+):([^}]*)\}/g;
 export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPolicy, request: BatchRequest): BatchOutcome {
   const { version } = safeRoute(router, request.path);
   let items: BatchItem[];
+  let parentsOf: ReadonlyMap<string, number>[];
+  let topToken: string;
   try {
     const token = tokenOf(request.params, request.authorization);
     authenticate(store, policy, token, request.params.appsecret_proof);
+    topToken = token!;
     items = parseItems(request.batch);
-    checkDependencies(items);
+    parentsOf = resolveParents(items);
   } catch (error) {
     return { answer: router.errorAnswer(error, version, 1), items: [] };
   }
 
-  const topToken = tokenOf(request.params, request.authorization)!;
   const topProof = request.params.appsecret_proof;
   const includeHeaders = request.params.include_headers !== 'false';
-  const indexByName = new Map<string, number>();
-  const referenced = new Set<number>();
-  items.forEach((item, index) => {
-    for (const name of item.dependsOn) referenced.add(indexByName.get(name)!);
-    if (item.name !== undefined) indexByName.set(item.name, index);
-  });
+  const referenced = new Set(parentsOf.flatMap((parents) => [...parents.values()]));
 
   const slots: (BatchSlot | null)[] = [];
   const succeeded: boolean[] = [];
@@ -87,8 +84,8 @@ export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPo
   let calls = 0;
 
   items.forEach((item, index) => {
-    const parents = item.dependsOn.map((name) => indexByName.get(name)!);
-    if (parents.some((parent) => succeeded[parent] !== true)) {
+    const parents = parentsOf[index]!;
+    if ([...parents.values()].some((parent) => succeeded[parent] !== true)) {
       slots.push(null);
       succeeded.push(false);
       logged.push({ method: item.method, relativeUrl: item.relativeUrl, status: null });
@@ -99,7 +96,7 @@ export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPo
     let answer: GraphAnswer;
     let relativeUrl = item.relativeUrl;
     try {
-      relativeUrl = resolveReferences(item.relativeUrl, index, (name) => parsedBodies.get(indexByName.get(name)!));
+      relativeUrl = resolveReferences(item.relativeUrl, index, (name) => parsedBodies.get(parents.get(name)!));
       answer = router.execute(itemCall(version, item, relativeUrl, topToken, topProof));
     } catch (error) {
       answer = router.errorAnswer(error, version, 1);
@@ -203,12 +200,21 @@ function optionalString(value: unknown, field: string, index: number): string | 
   return value;
 }
 
-/** Every name an item depends on must belong to an earlier item, or the whole batch fails. */
-function checkDependencies(items: readonly BatchItem[]): void {
-  const earlier = new Set<string>();
-  items.forEach((item, index) => {
-    for (const name of item.dependsOn) if (!earlier.has(name)) throw unresolvedBatchDependency(index, name);
-    if (item.name !== undefined) earlier.add(item.name);
+/**
+ * For each item, the index of every parent it names. A name must belong to an earlier item, or the
+ * whole batch fails (graph-api.md §4).
+ */
+function resolveParents(items: readonly BatchItem[]): ReadonlyMap<string, number>[] {
+  const earlier = new Map<string, number>();
+  return items.map((item, index) => {
+    const parents = new Map<string, number>();
+    for (const name of item.dependsOn) {
+      const parent = earlier.get(name);
+      if (parent === undefined) throw unresolvedBatchDependency(index, name);
+      parents.set(name, parent);
+    }
+    if (item.name !== undefined) earlier.set(item.name, index);
+    return parents;
   });
 }
 

@@ -90,9 +90,13 @@ class Parser {
         this.#at++;
         const modifier = this.#name('Expected modifier name.');
         if (this.text[this.#at] !== '(') this.#fail(`Expected "(" after modifier "${modifier}".`);
-        const close = this.text.indexOf(')', this.#at + 1);
-        if (close < 0) this.#fail('Expected ")" instead of end of string.');
-        const value = this.text.slice(this.#at + 1, close);
+        this.#at++;
+        const close = this.text.indexOf(')', this.#at);
+        if (close < 0) {
+          this.#at = this.text.length;
+          this.#fail('Expected ")" instead of end of string.');
+        }
+        const value = this.text.slice(this.#at, close);
         if (value === '') this.#fail(`Expected a value for modifier "${modifier}".`);
         if (INTEGER_MODIFIERS.has(modifier) && !INTEGER.test(value)) this.#fail(`Expected an integer for modifier "${modifier}" instead of "${value}".`);
         modifiers.push(Object.freeze([modifier, value] as const));

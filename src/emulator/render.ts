@@ -157,10 +157,8 @@ export function renderMessage(message: MessageRecord, thread: ThreadRecord, sele
         value = { data: [projectParticipant(message.to, children)] };
         break;
       case 'attachments':
-        if (message.attachments !== undefined) value = attachmentField(message, selection, ctx);
-        break;
       case 'shares':
-        if (message.shares !== undefined) value = shareField(message, selection, ctx);
+        value = messageRecordField(message, selection.name, selection, ctx);
         break;
       case 'sticker':
         value = message.sticker;
@@ -338,16 +336,24 @@ export function participantEdge(
   return pageOf(list, request, ctx.codec, links, (member) => projectParticipant(member, selections));
 }
 
-/** `/{message-id}/attachments`. */
-export function attachmentEdge(message: MessageRecord, request: WindowRequest, selections: readonly FieldSelection[] | undefined, ctx: RenderContext, links: LinkTemplate): GraphList {
-  const list = indexedList(`attachments:${message.id}`, message.attachments ?? [], (attachment) => attachment.id);
-  return pageOf(list, request, ctx.codec, links, (attachment) => projectNode(attachment, selections ?? DEFAULT_FIELDS.MessageAttachment));
-}
+/** The record lists hanging off a message, and the node type of their items. */
+const MESSAGE_RECORD_EDGES = {
+  attachments: { type: 'MessageAttachment', of: (message: MessageRecord) => message.attachments },
+  shares: { type: 'Share', of: (message: MessageRecord) => message.shares },
+} as const;
 
-/** `/{message-id}/shares`; share sub-fields must be asked for explicitly. */
-export function shareEdge(message: MessageRecord, request: WindowRequest, selections: readonly FieldSelection[] | undefined, ctx: RenderContext, links: LinkTemplate): GraphList {
-  const list = indexedList(`shares:${message.id}`, message.shares ?? [], (share) => share.id);
-  return pageOf(list, request, ctx.codec, links, (share) => projectNode(share, selections ?? DEFAULT_FIELDS.Share));
+/** `/{message-id}/attachments` and `/{message-id}/shares`; share sub-fields must be asked for explicitly. */
+export function messageRecordEdge(
+  message: MessageRecord,
+  edge: keyof typeof MESSAGE_RECORD_EDGES,
+  request: WindowRequest,
+  selections: readonly FieldSelection[] | undefined,
+  ctx: RenderContext,
+  links: LinkTemplate,
+): GraphList {
+  const { type, of } = MESSAGE_RECORD_EDGES[edge];
+  const list = indexedList<{ readonly id: string }>(`${edge}:${message.id}`, of(message) ?? [], idOfRecord);
+  return pageOf(list, request, ctx.codec, links, (record) => projectNode(record, selections ?? DEFAULT_FIELDS[type]));
 }
 
 /**
@@ -359,16 +365,16 @@ function participantList(thread: ThreadRecord, edge: string, members: readonly P
   return nestedList(selection, thread.id, edge, ctx, (request, links) => participantEdge(thread, edge, request, selection.children, ctx, links));
 }
 
-function attachmentField(message: MessageRecord, selection: FieldSelection, ctx: RenderContext): unknown {
-  const children = selection.children ?? DEFAULT_FIELDS.MessageAttachment;
-  if (selection.modifiers.length === 0) return { data: (message.attachments ?? []).map((attachment) => projectNode(attachment, children)) };
-  return nestedList(selection, message.id, 'attachments', ctx, (request, links) => attachmentEdge(message, request, selection.children, ctx, links));
-}
-
-function shareField(message: MessageRecord, selection: FieldSelection, ctx: RenderContext): unknown {
-  const children = selection.children ?? DEFAULT_FIELDS.Share;
-  if (selection.modifiers.length === 0) return { data: (message.shares ?? []).map((share) => projectNode(share, children)) };
-  return nestedList(selection, message.id, 'shares', ctx, (request, links) => shareEdge(message, request, selection.children, ctx, links));
+/** Attachments or shares as a message field: left out when the message has none, paged only when asked with modifiers. */
+function messageRecordField(message: MessageRecord, edge: keyof typeof MESSAGE_RECORD_EDGES, selection: FieldSelection, ctx: RenderContext): unknown {
+  const { type, of } = MESSAGE_RECORD_EDGES[edge];
+  const records = of(message);
+  if (records === undefined) return undefined;
+  if (selection.modifiers.length > 0) {
+    return nestedList(selection, message.id, edge, ctx, (request, links) => messageRecordEdge(message, edge, request, selection.children, ctx, links));
+  }
+  const children = selection.children ?? DEFAULT_FIELDS[type];
+  return { data: records.map((record) => projectNode(record, children)) };
 }
 
 /**

@@ -29,7 +29,7 @@ export interface RequestLog {
   readonly callCount: number;
 }
 
-/** The log behind one emulator; keeps the newest `maxEntries` entries, counts everything. */
+/** The log behind one emulator; keeps at least the newest `maxEntries` entries, counts everything. */
 export class EmulatorRequestLog implements RequestLog {
   #entries: LoggedRequest[] = [];
   #requestCount = 0;

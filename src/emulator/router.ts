@@ -25,15 +25,14 @@ import {
   DEFAULT_LIMIT,
   accountList,
   assertInboxAccess,
-  attachmentEdge,
   conversationList,
   messageList,
+  messageRecordEdge,
   participantEdge,
   renderMessage,
   renderPage,
   renderThread,
   renderUser,
-  shareEdge,
   type RenderContext,
   type Viewer,
 } from './render.js';
@@ -198,9 +197,7 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
           ? messageList(node.thread, request, selections ?? DEFAULT_FIELDS.Message, ctx, links)
           : participantEdge(node.thread, edge, request, selections, ctx, links);
       case 'message':
-        return edge === 'attachments'
-          ? attachmentEdge(node.message, request, selections, ctx, links)
-          : shareEdge(node.message, request, selections, ctx, links);
+        return messageRecordEdge(node.message, edge === 'attachments' ? 'attachments' : 'shares', request, selections, ctx, links);
       case 'user':
         return accountList(node.user, request, selections, ctx, links);
     }

@@ -108,11 +108,12 @@ builder.node(ConversationRef, {
           const expansion = conversation.expanded.get('messages');
           let prefetched = expansion === undefined ? undefined : { request: expansion, page: conversation.thread.messages ?? { data: [] } };
 
-          const connection = await resolveConnection<GraphMessage>({
+          return resolveConnection({
             plan,
             scope,
             cursors: context.cursors,
-            idOf: (message) => message.id,
+            idOf: (message: GraphMessage) => message.id,
+            toNode: (message): MessageShape => ({ kind: 'Message', pageId: conversation.pageId, message }),
             fetchPage: (request) => {
               if (prefetched !== undefined && samePageRequest(request, prefetched.request)) {
                 const { page } = prefetched;
@@ -122,13 +123,6 @@ builder.node(ConversationRef, {
               return context.graph.read<GraphPage<GraphMessage>>(messagesPageRead(conversation.thread.id, fields, request));
             },
           });
-          return {
-            pageInfo: connection.pageInfo,
-            edges: connection.edges.map((edge) => ({
-              cursor: edge.cursor,
-              node: { kind: 'Message', pageId: conversation.pageId, message: edge.node } satisfies MessageShape,
-            })),
-          };
         },
       },
       { name: 'MessageConnection' },

@@ -127,14 +127,16 @@ interface Placed<T> {
  * Runs a plan: fetches Graph pages (following cursors through short and empty pages) until `count`
  * items are collected or Graph says the list ends, and builds edges with per-edge cursors.
  */
-export async function resolveConnection<T>(options: {
+export async function resolveConnection<T, N>(options: {
   plan: ConnectionPlan;
   scope: string;
   cursors: CursorCodec;
   fetchPage: (request: GraphPageRequest) => Promise<GraphPage<T>>;
   idOf: (item: T) => string;
-}): Promise<Connection<T>> {
-  const { plan, scope, cursors, fetchPage, idOf } = options;
+  /** Wraps a Graph item as the GraphQL node. */
+  toNode: (item: T) => N;
+}): Promise<Connection<N>> {
+  const { plan, scope, cursors, fetchPage, idOf, toNode } = options;
   const forward = plan.direction === 'forward';
   let request = firstPageRequest(plan);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
@@ -164,18 +166,28 @@ export async function resolveConnection<T>(options: {
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
 
-  const edges = placed.map(({ item, page, index }) => ({
-    node: item,
-    cursor: cursors.encode(scope, edgePosition(idOf(item), page, index)),
-  }));
+  // Cursors are signed only when read: many queries select nodes without them.
+  const edges = placed.map(({ item, page, index }): Edge<N> => {
+    let cursor: string | undefined;
+    return {
+      node: toNode(item),
+      get cursor() {
+        return (cursor ??= cursors.encode(scope, edgePosition(idOf(item), page, index)));
+      },
+    };
+  });
   return {
     edges,
     pageInfo: {
       // Going one way, the cursor's own item proves there is something the other way.
       hasNextPage: forward ? moreBeyond : plan.fromCursor,
       hasPreviousPage: forward ? plan.fromCursor : moreBeyond,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
   };
 }

@@ -89,24 +89,18 @@ builder.node(PageRef, {
           const nodePlan = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
           const fields = serializeFields(nodePlan.fields);
 
-          const connection = await resolveConnection<GraphThread>({
+          return resolveConnection({
             plan,
             scope,
             cursors: context.cursors,
-            idOf: (thread) => thread.id,
+            idOf: (thread: GraphThread) => thread.id,
+            toNode: (thread): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded: nodePlan.expanded }),
             fetchPage: (request) =>
               context.graph.read<GraphPage<GraphThread>>({
                 path: `${page.pageId}/conversations`,
                 params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
               }),
           });
-          return {
-            pageInfo: connection.pageInfo,
-            edges: connection.edges.map((edge) => ({
-              cursor: edge.cursor,
-              node: { kind: 'Conversation', pageId: page.pageId, thread: edge.node, expanded: nodePlan.expanded } satisfies ConversationShape,
-            })),
-          };
         },
       },
       { name: 'ConversationConnection' },

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO, startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { createSeedWorld, mulberry32 } from '../../src/emulator/seed.js';
+import { getJson, query, type GraphListBody } from './graph-client.js';
+
+const ACME = DEMO.pages.acme.id;
+const world = createSeedWorld();
+const acmeThreads = world.threads.filter((thread) => thread.pageId === ACME);
+const share = (count: number, total: number): number => count / total;
+
+describe('DEMO', () => {
+  it('has distinct, deterministic, realistic-looking tokens', () => {
+    const tokens = Object.values(DEMO.tokens);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const token of tokens) expect(token).toMatch(/^EAA[A-Za-z0-9]{37,}$/);
+  });
+
+  it('names the demo Pages and users', () => {
+    expect(DEMO.pages).toEqual({
+      acme: { id: '1000000001', name: 'Acme Shop', instagramId: '17841400000000001', instagramUsername: 'acme.shop' },
+      bistro: { id: '1000000002', name: 'Bistro Demo' },
+      quiet: { id: '1000000003', name: 'Quiet Page' },
+    });
+    expect(DEMO.users).toEqual({ alice: { id: '2000000001', name: 'Alice Admin' }, bob: { id: '2000000002', name: 'Bob Moderator' } });
+  });
+});
+
+describe('seed world', () => {
+  it('is the same on every call', () => {
+    expect(createSeedWorld()).toEqual(world);
+    const a = mulberry32(42);
+    const b = mulberry32(42);
+    expect([a(), a(), a()]).toEqual([b(), b(), b()]);
+  });
+
+  it('gives Acme about 1,200 threads, 65% Messenger, Instagram only in inbox and spam', () => {
+    expect(acmeThreads).toHaveLength(1200);
+    const messenger = acmeThreads.filter((thread) => thread.platform === 'messenger');
+    expect(share(messenger.length, acmeThreads.length)).toBeCloseTo(0.65, 2);
+    const folders = (folder: string) => messenger.filter((thread) => thread.folder === folder).length / messenger.length;
+    expect([folders('inbox'), folders('other'), folders('page_done'), folders('spam')]).toEqual([0.6, 0.15, 0.2, 0.05]);
+    const instagramFolders = new Set(acmeThreads.filter((thread) => thread.platform === 'instagram').map((thread) => thread.folder));
+    expect([...instagramFolders].sort()).toEqual(['inbox', 'spam']);
+    expect(world.threads.filter((thread) => thread.pageId === DEMO.pages.bistro.id)).toHaveLength(45);
+    expect(world.threads.filter((thread) => thread.pageId === DEMO.pages.quiet.id)).toHaveLength(0);
+  });
+
+  it('uses Graph-like ids and a distinct customer per thread', () => {
+    for (const thread of world.threads) {
+      if (thread.platform === 'messenger') {
+        expect(thread.id).toMatch(/^t_\d{15}$/);
+        expect(thread.customer.id).toMatch(/^\d{16}$/);
+        expect(thread.messages[0]!.id).toMatch(/^m_[A-Za-z0-9_-]+$/);
+      } else {
+        expect(thread.id).toMatch(/^aWdfZAG[A-Za-z0-9_-]+$/);
+        expect(thread.customer.id).toMatch(/^\d{17}$/);
+      }
+    }
+    expect(new Set(world.threads.map((thread) => thread.customer.id)).size).toBe(world.threads.length);
+    expect(new Set(world.threads.map((thread) => thread.id)).size).toBe(world.threads.length);
+  });
+
+  it('keeps messages newest first with updated_time = newest message, 1 to 40 per thread, all times distinct', () => {
+    const counts = world.threads.map((thread) => thread.messages.length);
+    expect(Math.min(...counts)).toBe(1);
+    expect(Math.max(...counts)).toBe(40);
+    expect(counts.filter((count) => count === 1).length).toBeGreaterThan(5);
+    expect(counts.filter((count) => count === 40).length).toBeGreaterThan(5);
+    const times = new Set<number>();
+    for (const thread of world.threads) {
+      expect(thread.updatedTime).toBe(thread.messages[0]!.createdTime);
+      expect(thread.updatedTimeText).toBe(thread.messages[0]!.createdTimeText);
+      for (let i = 1; i < thread.messages.length; i++) expect(thread.messages[i - 1]!.createdTime).toBeGreaterThan(thread.messages[i]!.createdTime);
+      for (const message of thread.messages) times.add(message.createdTime);
+    }
+    expect(times.size).toBe(world.threads.reduce((sum, thread) => sum + thread.messages.length, 0));
+    const newest = Math.max(...world.threads.map((thread) => thread.updatedTime));
+    expect(newest).toBeLessThan(Date.UTC(2026, 10, 1, 12) / 1000);
+  });
+
+  it('hides about 4% of threads plus a run of 40 in the Acme Messenger inbox', () => {
+    const inbox = acmeThreads.filter((thread) => thread.platform === 'messenger' && thread.folder === 'inbox').sort((a, b) => b.updatedTime - a.updatedTime);
+    expect(inbox.slice(300, 340).every((thread) => thread.hidden)).toBe(true);
+    const hidden = acmeThreads.filter((thread) => thread.hidden).length;
+    expect(share(hidden - 40, acmeThreads.length)).toBeGreaterThan(0.02);
+    expect(share(hidden - 40, acmeThreads.length)).toBeLessThan(0.06);
+  });
+
+  it('puts attachments on about 10% of messages and leaves fields without data out', () => {
+    const messages = world.threads.flatMap((thread) => thread.messages);
+    expect(share(messages.filter((message) => message.attachments !== undefined).length, messages.length)).toBeGreaterThan(0.07);
+    expect(share(messages.filter((message) => message.attachments !== undefined).length, messages.length)).toBeLessThan(0.12);
+    expect(messages.some((message) => message.text === '' && message.attachments !== undefined)).toBe(true);
+    expect(messages.every((message) => message.isUnsupported === undefined || message.isUnsupported)).toBe(true);
+    expect(world.threads.every((thread) => thread.messages[0]!.text !== '')).toBe(true);
+  });
+});
+
+describe('two emulators', () => {
+  let first: Emulator;
+  let second: Emulator;
+  beforeAll(async () => {
+    [first, second] = await Promise.all([startEmulator(), startEmulator()]);
+  });
+  afterAll(async () => {
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('serve identical data, with cursors of their own', async () => {
+    const fields = 'id,updated_time,snippet,participants,messages.limit(5){message,from,to,attachments,created_time}';
+    const read = (emulator: Emulator) =>
+      getJson<GraphListBody>(`${emulator.url}/v25.0/${ACME}/conversations?${query({ access_token: DEMO.tokens.acmePage, fields, limit: 50 })}`);
+    const [a, b] = await Promise.all([read(first), read(second)]);
+    const withoutPaging = (body: GraphListBody) => body.data.map((thread) => ({ ...thread, messages: (thread.messages as GraphListBody).data }));
+    expect(withoutPaging(a.body)).toEqual(withoutPaging(b.body));
+    expect(a.body.paging!.cursors!.after).not.toBe(b.body.paging!.cursors!.after);
+    expect(first.store.listConversations(ACME)).toEqual(second.store.listConversations(ACME));
+  });
+
+  it('do not share changes', async () => {
+    const [thread] = first.store.listConversations(ACME, { platform: 'messenger', folder: 'other' });
+    first.store.addMessage(thread!.id, { fromId: ACME, text: 'Only on the first emulator' });
+    expect(first.store.messageIds(thread!.id)!.length).toBe(second.store.messageIds(thread!.id)!.length + 1);
+  });
+});
