@@ -1,9 +1,13 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
+import type { QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { useMetrics } from './plugins/use-metrics.js';
+import { useQueryCost } from './plugins/use-query-cost.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
 
@@ -33,19 +37,28 @@ query Inbox {
 `;
 
 export interface AppOptions extends ContextDependencies {
-  /** Production hides error details and GraphiQL's dev helpers. */
+  /** Production hides error details and reports upstream usage only on request. */
   production: boolean;
+  /** Limits on what a client may ask; see config.ts for the defaults. */
+  limits?: Partial<QueryLimits> | undefined;
 }
+
+export const DEFAULT_LIMITS: QueryLimits = { maxCost: 2_500, maxDepth: 12, maxTokens: 2_000, maxBatchedOperations: 10 };
 
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
+    batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
+      maxTokensPlugin({ n: limits.maxTokens }),
+      maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true }),
+      useQueryCost({ maxCost: limits.maxCost }),
       // Compiled execution: about twice graphql-js's speed on inbox-sized results (stack-notes.md).
       useGraphQlJit(),
       useUpstreamUsage({ always: !options.production }),

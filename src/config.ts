@@ -19,6 +19,29 @@ export interface GatewayConfig {
   /** Key that signs Relay cursors; `undefined` = a random key per process. */
   cursorSecret: string | undefined;
   nodeEnv: string;
+  /** Graph calls per Page in any one-second window (0: no limit). */
+  pageCallsPerSecond: number;
+  /** Attempts for a read that fails transiently, the first included. */
+  maxAttempts: number;
+  /** Block after a throttle when Graph gives no estimate, in ms. */
+  throttleBlockMs: number;
+  /** Time an operation may wait for the Graph API, retries included, in ms. */
+  operationTimeoutMs: number;
+  /** Upstream connection pool and timeouts. */
+  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number };
+  /** Limits on what a client may ask. */
+  limits: QueryLimits;
+}
+
+export interface QueryLimits {
+  /** Estimated Graph items a query may read (`first` × nested `first` …). */
+  maxCost: number;
+  /** Depth of selection sets. */
+  maxDepth: number;
+  /** Tokens in a document. */
+  maxTokens: number;
+  /** Operations in one batched HTTP request (0: batching refused). */
+  maxBatchedOperations: number;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +89,33 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     problems.push(`GRAPH_API_VERSION must look like "v25.0", got "${graphApiVersion}"`);
   }
 
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return parsed;
+  };
+  const pageCallsPerSecond = integer('GRAPH_PAGE_CALLS_PER_SECOND', 2, 0, 10_000);
+  const maxAttempts = integer('GRAPH_MAX_ATTEMPTS', 3, 1, 10);
+  const throttleBlockMs = integer('GRAPH_THROTTLE_BLOCK_SECONDS', 60, 1, 86_400) * 1000;
+  const operationTimeoutMs = integer('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000);
+  const upstream = {
+    connections: integer('GRAPH_MAX_CONNECTIONS', 32, 1, 1024),
+    connectTimeoutMs: integer('GRAPH_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    headersTimeoutMs: integer('GRAPH_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000),
+    bodyTimeoutMs: integer('GRAPH_BODY_TIMEOUT_MS', 15_000, 100, 600_000),
+  };
+  const limits: QueryLimits = {
+    maxCost: integer('MAX_QUERY_COST', 2_500, 1, 1_000_000),
+    maxDepth: integer('MAX_QUERY_DEPTH', 12, 2, 100),
+    maxTokens: integer('MAX_QUERY_TOKENS', 2_000, 50, 100_000),
+    maxBatchedOperations: integer('MAX_BATCHED_OPERATIONS', 10, 0, 100),
+  };
+
   const cursorSecret = value('CURSOR_SECRET');
   if (cursorSecret !== undefined && cursorSecret.length < 16) {
     problems.push('CURSOR_SECRET must be at least 16 characters long');
@@ -80,5 +130,11 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     appSecret: value('GRAPH_APP_SECRET'),
     cursorSecret,
     nodeEnv: value('NODE_ENV') ?? 'development',
+    pageCallsPerSecond,
+    maxAttempts,
+    throttleBlockMs,
+    operationTimeoutMs,
+    upstream,
+    limits,
   };
 }

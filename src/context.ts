@@ -1,14 +1,14 @@
 import { GraphQLError } from 'graphql';
-import type { GraphApiClient, UpstreamUsage } from './graph-api/client.js';
-import type { GraphRequest } from './graph-api/request.js';
+import type { UpstreamUsage } from './graph-api/client.js';
+import type { GraphScheduler } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
-import { createGraphReadLoader } from './loaders/graph-read-loader.js';
+import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
 export interface GatewayContext {
   /** Reads the Graph API with the caller's token (deduplicated and batched per operation). */
-  readonly graph: { read<T = unknown>(request: GraphRequest): Promise<T> };
+  readonly graph: GraphReadLoader;
   /** Names the caller without holding the token; binds cursors to the caller. */
   readonly viewerKey: string;
   readonly cursors: CursorCodec;
@@ -17,13 +17,16 @@ export interface GatewayContext {
 }
 
 export interface ContextDependencies {
-  client: GraphApiClient;
+  scheduler: GraphScheduler;
   cursors: CursorCodec;
   /** Token for requests that carry none. */
   defaultAccessToken: string | undefined;
+  /** Time an operation may wait for the Graph API, retries included. @default 15000 */
+  operationTimeoutMs?: number | undefined;
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+export const DEFAULT_OPERATION_TIMEOUT_MS = 15_000;
 
 /** Builds the per-operation context from the HTTP request. */
 export function createContext(deps: ContextDependencies, request: Request): GatewayContext {
@@ -39,8 +42,16 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
     const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
     return { graph: { read: refuse }, viewerKey: 'anonymous', cursors: deps.cursors, usage };
   }
+  const timeoutMs = deps.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+  const deadlineSignal = AbortSignal.timeout(timeoutMs);
   return {
-    graph: createGraphReadLoader(deps.client, token, usage),
+    graph: createGraphReadLoader(deps.scheduler, token, {
+      usage,
+      deadline: Date.now() + timeoutMs,
+      deadlineSignal,
+      // The operation stops waiting at its deadline or when the client disconnects.
+      signal: AbortSignal.any([request.signal, deadlineSignal]),
+    }),
     viewerKey: tokenFingerprint(token),
     cursors: deps.cursors,
     usage,

@@ -4,9 +4,8 @@
  * Graph details a support ticket needs. Anything else stays masked.
  */
 import { GraphQLError } from 'graphql';
-import { GraphApiError, GraphTransportError } from './graph-api/errors.js';
+import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode, OperationAbortedError } from './graph-api/errors.js';
 
-const THROTTLE_CODES = new Set([4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014]);
 const TOKEN_EXPIRED_SUBCODE = 463;
 
 /** Stable client-facing code for a Graph error. */
@@ -16,7 +15,7 @@ export function graphErrorCode(error: GraphApiError): string {
   if (code === 190 || code === 102) return 'GRAPH_TOKEN_INVALID';
   if (code === 104) return 'GRAPH_TOKEN_MISSING';
   if (code === 10 || (code >= 200 && code <= 299)) return 'GRAPH_PERMISSION_DENIED';
-  if (THROTTLE_CODES.has(code)) return 'GRAPH_RATE_LIMITED';
+  if (isThrottleCode(code)) return 'GRAPH_RATE_LIMITED';
   if ((code === 100 && subcode === 33) || code === 803) return 'GRAPH_NOT_FOUND';
   if (code === 100 || code === 2500) return 'GRAPH_INVALID_PARAMETER';
   if (code === 368) return 'GRAPH_POLICY_BLOCKED';
@@ -32,23 +31,34 @@ const TRANSPORT_CODES = { timeout: 'GRAPH_TIMEOUT', connection: 'GRAPH_UNAVAILAB
  */
 export function toClientError(error: unknown, located?: GraphQLError): GraphQLError | undefined {
   const position = { nodes: located?.nodes ?? null, path: located?.path ?? null };
-  if (error instanceof GraphApiError) {
+  if (error instanceof GraphRateLimitError) {
     return new GraphQLError(error.message, {
       ...position,
       extensions: {
-        code: graphErrorCode(error),
-        graph: {
-          code: error.code,
-          subcode: error.subcode ?? null,
-          type: error.type,
-          fbtraceId: error.fbtraceId ?? null,
-          isTransient: error.isTransient,
-        },
+        code: 'GRAPH_RATE_LIMITED',
+        retryAfterSeconds: error.retryAfterSeconds,
+        ...(error.graphError ? { graph: graphDetails(error.graphError) } : {}),
       },
     });
+  }
+  if (error instanceof GraphApiError) {
+    return new GraphQLError(error.message, { ...position, extensions: { code: graphErrorCode(error), graph: graphDetails(error) } });
+  }
+  if (error instanceof OperationAbortedError) {
+    return new GraphQLError(error.message, { ...position, extensions: { code: 'OPERATION_TIMEOUT' } });
   }
   if (error instanceof GraphTransportError) {
     return new GraphQLError(error.message, { ...position, extensions: { code: TRANSPORT_CODES[error.failure] } });
   }
   return undefined;
+}
+
+function graphDetails(error: GraphApiError): Record<string, unknown> {
+  return {
+    code: error.code,
+    subcode: error.subcode ?? null,
+    type: error.type,
+    fbtraceId: error.fbtraceId ?? null,
+    isTransient: error.isTransient,
+  };
 }

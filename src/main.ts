@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { GraphApiClient } from './graph-api/client.js';
+import { GraphScheduler } from './graph-api/scheduler.js';
 import { createCursorCodec } from './schema/cursors.js';
 
 async function main(): Promise<void> {
@@ -27,16 +28,25 @@ async function main(): Promise<void> {
     console.log(`Graph API: ${graphApiUrl}`);
   }
   console.log(`Graph API version: ${config.graphApiVersion}; default access token: ${defaultAccessToken === undefined ? 'none (callers send their own)' : 'configured'}`);
+  console.log(`Upstream budget: ${config.pageCallsPerSecond === 0 ? 'no per-Page limit' : `${config.pageCallsPerSecond} calls per Page per second`}; ${config.maxAttempts} attempts per read; operation timeout ${config.operationTimeoutMs} ms`);
 
   if (config.cursorSecret === undefined) {
     console.warn('CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not shared by several instances.');
   }
-  const client = new GraphApiClient({ baseUrl: graphApiUrl, version: config.graphApiVersion, appSecret: config.appSecret });
-  const app = createApp({
+  const client = new GraphApiClient({ baseUrl: graphApiUrl, version: config.graphApiVersion, appSecret: config.appSecret, ...config.upstream });
+  const scheduler = new GraphScheduler({
     client,
+    pageCallsPerSecond: config.pageCallsPerSecond,
+    maxAttempts: config.maxAttempts,
+    throttleBlockMs: config.throttleBlockMs,
+  });
+  const app = createApp({
+    scheduler,
     cursors: createCursorCodec(config.cursorSecret),
     defaultAccessToken,
+    operationTimeoutMs: config.operationTimeoutMs,
     production: config.nodeEnv === 'production',
+    limits: config.limits,
   });
 
   const server = createServer(app);

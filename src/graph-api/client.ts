@@ -13,7 +13,7 @@ export interface GraphApiClientOptions {
   version: string;
   /** When set, every call carries the `appsecret_proof` of the token it uses. */
   appSecret?: string | undefined;
-  /** Connections kept open to the Graph API. @default 32 */
+  /** Connections kept open to the Graph API (the pool is bounded). @default 32 */
   connections?: number;
   /** Milliseconds to wait for a connection. @default 5000 */
   connectTimeoutMs?: number;
@@ -27,6 +27,8 @@ export interface GraphApiClientOptions {
 export interface GraphRead {
   readonly request: GraphRequest;
   readonly token: string;
+  /** The Page whose Conversations API budget this read spends (conversations, threads, messages). */
+  readonly page?: string | undefined;
 }
 
 /** Upstream cost of one GraphQL operation, filled in as its reads are made. */
@@ -35,9 +37,12 @@ export interface UpstreamUsage {
   requests: number;
   /** Billed Graph calls: 1 per plain request, 1 per batch item. */
   calls: number;
-  /** Reads answered by another operation's identical in-flight read. */
+  /** Reads answered by an identical read another operation had in flight or queued. */
   coalesced: number;
 }
+
+/** Reads a response header (lowercase name) of one answer. */
+export type HeaderLookup = (name: string) => string | undefined;
 
 interface BatchSlot {
   code: number;
@@ -46,16 +51,15 @@ interface BatchSlot {
 }
 
 /**
- * The only module that talks to the Graph API. Reads are made in as few HTTP requests as possible:
- * one read is a plain GET, several leave as batch POSTs of at most 50 items, and a read identical
- * to one already in flight with the same token shares its answer instead of being sent again.
- * Each result is the parsed JSON body or a {@link GraphApiError}/{@link GraphTransportError}.
+ * The only module that talks HTTP to the Graph API: one read is a plain GET, several leave as batch
+ * POSTs of at most 50 items, sent concurrently. Each result is the parsed JSON body or a
+ * {@link GraphApiError}/{@link GraphTransportError}; `onHeaders` sees every answer's headers (batch
+ * items' included) so usage can be tracked.
  */
 export class GraphApiClient {
   readonly version: string;
   readonly #pool: Pool;
   readonly #appSecret: string | undefined;
-  readonly #inFlight = new Map<string, Promise<unknown>>();
 
   constructor(options: GraphApiClientOptions) {
     let origin: string;
@@ -86,42 +90,13 @@ export class GraphApiClient {
    * Makes several reads at once; never rejects. Slot `i` of the result answers `reads[i]` with the
    * parsed body or an Error, so one failed read fails only what needed it.
    */
-  async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage): Promise<unknown[]> {
-    const results: Promise<unknown>[] = new Array(reads.length);
-    const toSend: { read: GraphRead; index: number; settle: (value: unknown) => void }[] = [];
-    for (const [index, read] of reads.entries()) {
-      const key = this.keyOf(read);
-      const shared = this.#inFlight.get(key);
-      if (shared !== undefined) {
-        if (usage) usage.coalesced += 1;
-        results[index] = shared;
-        continue;
-      }
-      let settle!: (value: unknown) => void;
-      const promise = new Promise<unknown>((resolve) => (settle = resolve));
-      this.#inFlight.set(key, promise);
-      void promise.then(() => this.#inFlight.delete(key));
-      results[index] = promise;
-      toSend.push({ read, index, settle });
+  async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage, onHeaders?: (read: GraphRead, header: HeaderLookup) => void): Promise<unknown[]> {
+    if (reads.length === 1) {
+      return [await this.#get(reads[0]!, usage, onHeaders).catch((error: unknown) => error)];
     }
-
-    if (toSend.length === 1) {
-      const [only] = toSend;
-      only!.settle(await this.#get(only!.read, usage).catch((error: unknown) => error));
-    } else if (toSend.length > 1) {
-      const chunks: (typeof toSend)[] = [];
-      for (let i = 0; i < toSend.length; i += MAX_BATCH_ITEMS) chunks.push(toSend.slice(i, i + MAX_BATCH_ITEMS));
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          const answers = await this.#batch(
-            chunk.map((entry) => entry.read),
-            usage,
-          );
-          chunk.forEach((entry, i) => entry.settle(answers[i]));
-        }),
-      );
-    }
-    return Promise.all(results);
+    const chunks: GraphRead[][] = [];
+    for (let i = 0; i < reads.length; i += MAX_BATCH_ITEMS) chunks.push(reads.slice(i, i + MAX_BATCH_ITEMS));
+    return (await Promise.all(chunks.map((chunk) => this.#batch(chunk, usage, onHeaders)))).flat();
   }
 
   /** Closes the connection pool. */
@@ -129,7 +104,7 @@ export class GraphApiClient {
     await this.#pool.close();
   }
 
-  async #get(read: GraphRead, usage: UpstreamUsage | undefined): Promise<unknown> {
+  async #get(read: GraphRead, usage: UpstreamUsage | undefined, onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined): Promise<unknown> {
     const relativeUrl = toRelativeUrl(this.version, read.request);
     const proof = this.#proof(read.token);
     const path = `/${relativeUrl}${proof === undefined ? '' : `${relativeUrl.includes('?') ? '&' : '?'}appsecret_proof=${proof}`}`;
@@ -138,11 +113,17 @@ export class GraphApiClient {
       usage.calls += 1;
     }
     const response = await this.#send({ method: 'GET', path, headers: { authorization: `Bearer ${read.token}` } });
+    onHeaders?.(read, (name) => headerValue(response.headers[name]));
     return parseAnswer(response.status, response.text);
   }
 
   /** One batch POST; slots that come back `null` (timed out upstream) are retried once. */
-  async #batch(reads: readonly GraphRead[], usage: UpstreamUsage | undefined, retry = true): Promise<unknown[]> {
+  async #batch(
+    reads: readonly GraphRead[],
+    usage: UpstreamUsage | undefined,
+    onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined,
+    retry = true,
+  ): Promise<unknown[]> {
     const [first] = reads;
     if (first === undefined) return [];
     const outerToken = first.token;
@@ -165,16 +146,14 @@ export class GraphApiClient {
       usage.calls += reads.length;
     }
 
-    const response = await this.#send({
-      method: 'POST',
-      path: `/${this.version}/`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    }).catch((error: unknown) => error as Error);
-    if (response instanceof Error) return reads.map(() => response);
-
     let slots: unknown;
     try {
+      const response = await this.#send({
+        method: 'POST',
+        path: `/${this.version}/`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      });
       slots = parseAnswer(response.status, response.text);
     } catch (error) {
       return reads.map(() => error);
@@ -184,16 +163,13 @@ export class GraphApiClient {
       return reads.map(() => error);
     }
 
-    const answers = slots.map((slot: unknown) => (slot === null ? null : parseSlot(slot)));
+    const answers = slots.map((slot: unknown, index) => (slot === null ? null : parseSlot(slot, reads[index]!, onHeaders)));
     const timedOut = answers.flatMap((answer, index) => (answer === null ? [index] : []));
     if (timedOut.length > 0) {
+      const again = timedOut.map((index) => reads[index]!);
       const retried = retry
-        ? await this.#batch(
-            timedOut.map((index) => reads[index]!),
-            usage,
-            false,
-          )
-        : timedOut.map(() => new GraphTransportError('timeout', 'Batch item timed out upstream twice'));
+        ? await this.#batch(again, usage, onHeaders, false)
+        : again.map(() => new GraphTransportError('timeout', 'A batch item timed out upstream twice'));
       timedOut.forEach((index, i) => (answers[index] = retried[i]));
     }
     return answers;
@@ -203,7 +179,12 @@ export class GraphApiClient {
     return this.#appSecret === undefined ? undefined : appSecretProof(this.#appSecret, token);
   }
 
-  async #send(options: { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+  async #send(options: {
+    method: 'GET' | 'POST';
+    path: string;
+    headers: Record<string, string>;
+    body?: string;
+  }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     try {
       const response = await this.#pool.request({
         method: options.method,
@@ -211,14 +192,16 @@ export class GraphApiClient {
         headers: { accept: 'application/json', ...options.headers },
         body: options.body ?? null,
       });
-      return { status: response.statusCode, text: await response.body.text() };
+      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       const failure = code.includes('TIMEOUT') ? 'timeout' : 'connection';
-      throw new GraphTransportError(failure, `Graph API ${failure === 'timeout' ? 'timed out' : 'unreachable'} (${code || (error as Error).message})`);
+      throw new GraphTransportError(failure, `Graph API ${failure === 'timeout' ? 'did not answer in time' : 'connection failed'} (${code || 'network error'})`);
     }
   }
 }
+
+const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 /** Turns an answer into its parsed body, or throws the error it carries. */
 function parseAnswer(status: number, text: string): unknown {
@@ -233,12 +216,15 @@ function parseAnswer(status: number, text: string): unknown {
   return body;
 }
 
-/** A batch slot: `body` is a JSON string to parse a second time (graph-api.md §4). */
-function parseSlot(slot: unknown): unknown {
+/** A batch slot: `body` is a JSON string to parse a second time; `headers` an array (graph-api.md §4). */
+function parseSlot(slot: unknown, read: GraphRead, onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined): unknown {
   if (typeof slot !== 'object' || slot === null || typeof (slot as BatchSlot).body !== 'string' || typeof (slot as BatchSlot).code !== 'number') {
     return new GraphTransportError('malformed-response', 'Batch slot without a numeric code and a string body');
   }
-  const { code, body } = slot as BatchSlot;
+  const { code, body, headers } = slot as BatchSlot;
+  if (onHeaders && Array.isArray(headers)) {
+    onHeaders(read, (name) => headers.find((header) => header.name.toLowerCase() === name)?.value);
+  }
   try {
     return parseAnswer(code, body);
   } catch (error) {

@@ -57,3 +57,37 @@ export class GraphTransportError extends Error {
 export function isErrorEnvelope(value: unknown): value is { error: GraphErrorBody } {
   return typeof value === 'object' && value !== null && 'error' in value && typeof value.error === 'object' && value.error !== null;
 }
+
+// Throttling codes (graph-api.md §5.2, §6): app 4, user 17, Pages 32, custom 613, app limit 341, BUC 800xx.
+const THROTTLE_CODES = new Set([4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014]);
+
+/** True for Graph's throttling codes: answered by waiting, never by retrying sooner. */
+export function isThrottleCode(code: number): boolean {
+  return THROTTLE_CODES.has(code);
+}
+
+/**
+ * A read refused because its Page is over its call budget: Graph throttled it (then `graphError` is
+ * Graph's answer), or the gateway refused to call while a throttle block lasts.
+ */
+export class GraphRateLimitError extends Error {
+  override readonly name = 'GraphRateLimitError';
+  constructor(
+    readonly page: string | undefined,
+    readonly retryAfterSeconds: number,
+    readonly graphError?: GraphApiError,
+  ) {
+    super(
+      graphError?.message ??
+        `The Graph API rate limit for this Page was reached; no calls are made for it until the block ends (about ${retryAfterSeconds} s).`,
+    );
+  }
+}
+
+/** Why an operation stopped waiting for its reads. */
+export class OperationAbortedError extends Error {
+  override readonly name = 'OperationAbortedError';
+  constructor(readonly reason: 'deadline' | 'disconnected') {
+    super(reason === 'deadline' ? 'The operation ran out of time waiting for the Graph API.' : 'The client went away.');
+  }
+}

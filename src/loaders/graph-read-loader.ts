@@ -1,27 +1,44 @@
 import DataLoader from 'dataloader';
-import type { GraphApiClient, GraphRead, UpstreamUsage } from '../graph-api/client.js';
+import type { GraphRead } from '../graph-api/client.js';
+import { OperationAbortedError } from '../graph-api/errors.js';
 import type { GraphRequest } from '../graph-api/request.js';
+import type { GraphScheduler, ReadContext } from '../graph-api/scheduler.js';
 
 /** Reads the Graph API for one GraphQL operation with one token. */
 export interface GraphReadLoader {
-  /** Resolves with the parsed body, rejects with a GraphApiError/GraphTransportError. */
-  read<T = unknown>(request: GraphRequest): Promise<T>;
+  /**
+   * Resolves with the parsed body; rejects with the upstream failure, or an OperationAbortedError
+   * once the operation stops waiting. `page` names the Page whose call budget the read spends.
+   */
+  read<T = unknown>(request: GraphRequest, page?: string): Promise<T>;
 }
 
 /**
  * One per operation (never shared: DataLoader caches answers, errors included, for its lifetime).
- * Identical reads in the operation are made once; all reads asked for in the same tick of the event
- * loop leave together, as one Graph batch request.
+ * Identical reads in the operation are made once; the reads asked for in the same tick leave
+ * together, as one Graph batch request, through the process-wide scheduler.
  */
-export function createGraphReadLoader(client: GraphApiClient, token: string, usage: UpstreamUsage): GraphReadLoader {
-  const loader = new DataLoader<GraphRead, unknown, string>((reads) => client.readMany(reads, usage), {
-    cacheKeyFn: (read) => client.keyOf(read),
+export function createGraphReadLoader(scheduler: GraphScheduler, token: string, context: ReadContext & { deadlineSignal?: AbortSignal }): GraphReadLoader {
+  const loader = new DataLoader<GraphRead, unknown, string>((reads) => scheduler.readMany(reads, context), {
+    cacheKeyFn: (read) => scheduler.keyOf(read),
   });
+  const { signal } = context;
+  const stopped = (): OperationAbortedError => new OperationAbortedError(context.deadlineSignal?.aborted ? 'deadline' : 'disconnected');
+  const abandoned =
+    signal === undefined
+      ? undefined
+      : new Promise<never>((_resolve, reject) => {
+          if (signal.aborted) reject(stopped());
+          else signal.addEventListener('abort', () => reject(stopped()), { once: true });
+        });
+  abandoned?.catch(() => undefined); // Observed by the reads that race it.
+
   return {
-    async read<T>(request: GraphRequest): Promise<T> {
-      const read = { request, token };
+    async read<T>(request: GraphRequest, page?: string): Promise<T> {
+      const read: GraphRead = { request, token, page };
       try {
-        return (await loader.load(read)) as T;
+        const answer = loader.load(read);
+        return (await (abandoned === undefined ? answer : Promise.race([answer, abandoned]))) as T;
       } catch (error) {
         // A failed read may succeed when asked again later in the same operation (graphql/dataloader#258).
         loader.clear(read);

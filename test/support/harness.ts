@@ -5,9 +5,10 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createApp } from '../../src/app.js';
+import { createApp, type AppOptions } from '../../src/app.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
+import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
 
 export const TEST_VERSION = 'v25.0';
@@ -43,6 +44,10 @@ export interface HarnessOptions {
   /** Token used when a request sends none. @default DEMO.tokens.acmePage */
   defaultAccessToken?: string | undefined;
   appSecret?: string;
+  /** Scheduler options; by default no per-Page rate limit, so call counts stay easy to read. */
+  scheduler?: Partial<Omit<GraphSchedulerOptions, 'client'>>;
+  limits?: AppOptions['limits'];
+  operationTimeoutMs?: number;
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -56,11 +61,14 @@ export function assertNoSecrets(text: string): void {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
   const client = new GraphApiClient({ baseUrl: emulator.url, version: TEST_VERSION, appSecret: options.appSecret });
+  const scheduler = new GraphScheduler({ client, pageCallsPerSecond: 0, retryBaseDelayMs: 5, ...options.scheduler });
   const app = createApp({
-    client,
+    scheduler,
     cursors: createCursorCodec('test-cursor-secret-0123456789abcdef'),
     defaultAccessToken: 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage,
     production: true,
+    limits: options.limits,
+    operationTimeoutMs: options.operationTimeoutMs,
   });
 
   const post: Harness['post'] = async (body, headers = {}) => {

@@ -1,0 +1,259 @@
+/**
+ * Decides when each Graph read leaves, so a Page never spends more calls than it must:
+ *   - an identical read (same token, same URL) already queued or in flight is shared, never repeated;
+ *   - each Page's calls stay within a rate (default 2 in any one-second window, every batch item
+ *     counted, graph-api.md §6.1) by queueing: a queued read is shared by later identical ones;
+ *   - after Graph throttles a Page, no call is made for it until the block ends
+ *     (`estimated_time_to_regain_access`); its reads fail at once with a retry-after;
+ *   - transient failures are retried with exponential backoff and jitter, within the deadline;
+ *   - reads made in the same tick with the same token leave together as one batch;
+ *   - a queued read whose every waiter has gone (deadline, disconnected client) is never sent.
+ */
+import type { GraphApiClient, GraphRead, HeaderLookup, UpstreamUsage } from './client.js';
+import { GraphApiError, GraphRateLimitError, isThrottleCode, OperationAbortedError } from './errors.js';
+import { isRetryable, retryDelayMs } from './retry.js';
+import { parseUsageHeaders, type UsageReport } from './usage.js';
+
+const WINDOW_MS = 1_000;
+
+export interface GraphSchedulerOptions {
+  client: GraphApiClient;
+  /** Calls per Page in any one-second window; 0 means no limit. @default 2 */
+  pageCallsPerSecond?: number;
+  /** Attempts for a read that fails transiently, the first included. @default 3 */
+  maxAttempts?: number;
+  /** Delay before the first retry; it doubles each time, with full jitter. @default 100 */
+  retryBaseDelayMs?: number;
+  /** How long a Page is left alone after a throttle when Graph gives no estimate. @default 60000 */
+  throttleBlockMs?: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** What one operation brings to its reads. */
+export interface ReadContext {
+  usage: UpstreamUsage;
+  /** Aborts when the operation stops waiting (deadline, client gone). */
+  signal?: AbortSignal | undefined;
+  /** Epoch ms after which no retry is started. */
+  deadline?: number | undefined;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly read: GraphRead;
+  readonly usage: UpstreamUsage;
+  readonly promise: Promise<unknown>;
+  readonly settle: (value: unknown) => void;
+  state: 'queued' | 'sending' | 'retry-wait';
+  waiters: number;
+  attempts: number;
+  deadline: number;
+}
+
+/** What the gateway knows of a Page's budget. */
+export interface PageBudget {
+  /** Epoch ms until which no call is made for the Page. */
+  blockedUntil?: number;
+  /** The latest usage headers Graph sent for it. */
+  usage?: UsageReport;
+}
+
+export class GraphScheduler {
+  readonly #client: GraphApiClient;
+  readonly #limit: number;
+  readonly #maxAttempts: number;
+  readonly #retryBaseDelayMs: number;
+  readonly #throttleBlockMs: number;
+  readonly #now: () => number;
+
+  readonly #pending = new Map<string, Pending>();
+  #queue: Pending[] = [];
+  readonly #sentAt = new Map<string, number[]>();
+  readonly #budgets = new Map<string, PageBudget>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  #flushScheduled = false;
+
+  constructor(options: GraphSchedulerOptions) {
+    this.#client = options.client;
+    this.#limit = options.pageCallsPerSecond ?? 2;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+    this.#throttleBlockMs = options.throttleBlockMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
+    if (!Number.isInteger(this.#limit) || this.#limit < 0) throw new TypeError(`pageCallsPerSecond must be a whole number ≥ 0, got ${this.#limit}`);
+    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
+  }
+
+  /** The canonical identity of a read. */
+  keyOf(read: GraphRead): string {
+    return this.#client.keyOf(read);
+  }
+
+  /** What is known of a Page's budget (for reporting). */
+  budget(page: string): PageBudget | undefined {
+    return this.#budgets.get(page);
+  }
+
+  /** Makes the reads; never rejects: slot `i` holds the body or an Error for `reads[i]`. */
+  readMany(reads: readonly GraphRead[], context: ReadContext): Promise<unknown[]> {
+    const answers = reads.map((read) => this.#join(read, context));
+    this.#scheduleFlush();
+    return Promise.all(answers);
+  }
+
+  #join(read: GraphRead, context: ReadContext): Promise<unknown> {
+    if (context.signal?.aborted) return Promise.resolve(new OperationAbortedError('disconnected'));
+    const key = this.#client.keyOf(read);
+    let pending = this.#pending.get(key);
+    if (pending !== undefined) {
+      context.usage.coalesced += 1;
+    } else {
+      let settle!: (value: unknown) => void;
+      const promise = new Promise<unknown>((resolve) => (settle = resolve));
+      pending = { key, read, usage: context.usage, promise, settle, state: 'queued', waiters: 0, attempts: 0, deadline: 0 };
+      this.#pending.set(key, pending);
+      const blocked = this.#blockedSeconds(read.page);
+      if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.page, blocked));
+      else this.#queue.push(pending);
+    }
+    const joined = pending;
+    joined.waiters += 1;
+    joined.deadline = Math.max(joined.deadline, context.deadline ?? Number.POSITIVE_INFINITY);
+    const signal = context.signal;
+    if (signal !== undefined) {
+      const leave = (): void => {
+        joined.waiters -= 1;
+        if (joined.waiters === 0 && joined.state !== 'sending') {
+          // Nobody waits for it any more: cancel the upstream work that has not started.
+          this.#queue = this.#queue.filter((entry) => entry !== joined);
+          this.#settle(joined, new OperationAbortedError('disconnected'));
+        }
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      void joined.promise.then(() => signal.removeEventListener('abort', leave));
+    }
+    return joined.promise;
+  }
+
+  #settle(pending: Pending, value: unknown): void {
+    if (this.#pending.get(pending.key) === pending) this.#pending.delete(pending.key);
+    pending.settle(value);
+  }
+
+  /** Seconds a Page stays blocked after a throttle; 0 when it is not. */
+  #blockedSeconds(page: string | undefined): number {
+    const until = page === undefined ? undefined : this.#budgets.get(page)?.blockedUntil;
+    const left = until === undefined ? 0 : until - this.#now();
+    return left > 0 ? Math.ceil(left / 1000) : 0;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Every read asked for in this tick, by any operation, leaves in the same flush.
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const now = this.#now();
+    const ready: Pending[] = [];
+    const waiting: Pending[] = [];
+    for (const pending of this.#queue) {
+      if (this.#takeSlot(pending.read.page, now)) ready.push(pending);
+      else waiting.push(pending);
+    }
+    this.#queue = waiting;
+    for (const pending of waiting) this.#wakeWhenSlotFrees(pending.read.page!, now);
+
+    // One send per token: a batch carries its caller's token, and one caller's failing token must not fail another's reads.
+    const byToken = new Map<string, Pending[]>();
+    for (const pending of ready) {
+      pending.state = 'sending';
+      const group = byToken.get(pending.read.token);
+      if (group === undefined) byToken.set(pending.read.token, [pending]);
+      else group.push(pending);
+    }
+    for (const group of byToken.values()) void this.#send(group);
+  }
+
+  #takeSlot(page: string | undefined, now: number): boolean {
+    if (page === undefined || this.#limit === 0) return true;
+    const sent = (this.#sentAt.get(page) ?? []).filter((at) => at > now - WINDOW_MS);
+    const free = sent.length < this.#limit;
+    if (free) sent.push(now);
+    this.#sentAt.set(page, sent);
+    return free;
+  }
+
+  #wakeWhenSlotFrees(page: string, now: number): void {
+    if (this.#timers.has(page)) return;
+    const oldest = this.#sentAt.get(page)?.[0] ?? now;
+    const timer = setTimeout(() => {
+      this.#timers.delete(page);
+      this.#flush();
+    }, Math.max(1, oldest + WINDOW_MS - now));
+    timer.unref();
+    this.#timers.set(page, timer);
+  }
+
+  async #send(group: Pending[]): Promise<void> {
+    const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0 };
+    const answers = await this.#client.readMany(
+      group.map((pending) => pending.read),
+      usage,
+      (read, header) => this.#observeUsage(read, header),
+    );
+    // The operation whose read went first carries the HTTP request; each read carries its call.
+    group[0]!.usage.requests += usage.requests;
+    group.forEach((pending, i) => (pending.usage.calls += i === 0 ? usage.calls - (group.length - 1) : 1));
+
+    const now = this.#now();
+    group.forEach((pending, i) => {
+      const answer = answers[i];
+      pending.attempts += 1;
+      if (answer instanceof GraphApiError && isThrottleCode(answer.code)) {
+        this.#settle(pending, this.#block(pending.read.page, answer, now));
+        return;
+      }
+      const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs);
+      if (isRetryable(answer) && pending.attempts < this.#maxAttempts && pending.waiters > 0 && now + delay < pending.deadline) {
+        pending.state = 'retry-wait';
+        setTimeout(() => {
+          if (pending.state !== 'retry-wait') return;
+          pending.state = 'queued';
+          this.#queue.push(pending);
+          this.#flush();
+        }, delay).unref();
+        return;
+      }
+      this.#settle(pending, answer);
+    });
+  }
+
+  #observeUsage(read: GraphRead, header: HeaderLookup): void {
+    if (read.page === undefined) return;
+    const report = parseUsageHeaders(header);
+    if (report === undefined) return;
+    const budget = this.#budgets.get(read.page) ?? {};
+    budget.usage = report;
+    this.#budgets.set(read.page, budget);
+  }
+
+  /** Blocks a throttled Page and fails its queued reads: calling during a block extends it (§6.3). */
+  #block(page: string | undefined, error: GraphApiError, now: number): GraphRateLimitError {
+    const waitMs = (page === undefined ? undefined : this.#budgets.get(page)?.usage?.regainAccessMs) || this.#throttleBlockMs;
+    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    if (page === undefined) return new GraphRateLimitError(page, retryAfterSeconds, error);
+    const budget = this.#budgets.get(page) ?? {};
+    budget.blockedUntil = Math.max(budget.blockedUntil ?? 0, now + waitMs);
+    this.#budgets.set(page, budget);
+    const refused = this.#queue.filter((pending) => pending.read.page === page);
+    this.#queue = this.#queue.filter((pending) => pending.read.page !== page);
+    for (const pending of refused) this.#settle(pending, new GraphRateLimitError(page, retryAfterSeconds, error));
+    return new GraphRateLimitError(page, retryAfterSeconds, error);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Refuses, before any upstream call, an operation that could read more Graph items than the budget
+ * allows. Cost counts the items each connection may fetch, multiplied down the tree:
+ * `conversations(first: 50) { messages(first: 20) }` costs 50 + 50 × 20 = 1,050.
+ */
+import {
+  getNamedType,
+  GraphQLError,
+  isObjectType,
+  Kind,
+  valueFromAST,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { DEFAULT_PAGE_SIZE } from '../schema/graph-connection.js';
+
+export interface QueryCostOptions {
+  /**
+   * Estimated Graph items an operation may read.
+   * @default 2500
+   */
+  maxCost?: number;
+}
+
+/** The cost of one operation of `document` (the named one, or the only one). */
+export function estimateCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName?: string | null): number {
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const operation = document.definitions.find(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION && (operationName == null || definition.name?.value === operationName),
+  );
+  if (operation === undefined || operation.kind !== Kind.OPERATION_DEFINITION) return 0;
+  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  if (!root) return 0;
+
+  const argument = (field: GraphQLField<unknown, unknown>, node: { arguments?: readonly { name: { value: string }; value: never }[] }, name: string): unknown => {
+    const definition = field.args.find((arg) => arg.name === name);
+    const given = node.arguments?.find((arg) => arg.name.value === name);
+    return definition && given ? valueFromAST(given.value, definition.type, variables) : undefined;
+  };
+
+  const costOf = (type: GraphQLNamedType, selectionSet: SelectionSetNode | undefined, seen: ReadonlySet<string>): number => {
+    if (selectionSet === undefined) return 0;
+    let total = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
+        if (condition) total += costOf(condition, selection.selectionSet, seen);
+        continue;
+      }
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = fragments[selection.name.value];
+        if (fragment === undefined || seen.has(fragment.name.value)) continue;
+        const condition = schema.getType(fragment.typeCondition.name.value);
+        if (condition) total += costOf(condition, fragment.selectionSet, new Set([...seen, fragment.name.value]));
+        continue;
+      }
+      const field = isObjectType(type) || 'getFields' in type ? (type as { getFields(): Record<string, GraphQLField<unknown, unknown>> }).getFields()[selection.name.value] : undefined;
+      if (field === undefined) continue;
+      const fieldType = getNamedType(field.type);
+      const childCost = costOf(fieldType, selection.selectionSet, seen);
+      const isConnection = field.args.some((arg) => arg.name === 'first') && field.args.some((arg) => arg.name === 'last');
+      if (isConnection) {
+        const first = argument(field, selection as never, 'first');
+        const last = argument(field, selection as never, 'last');
+        const count = typeof first === 'number' ? first : typeof last === 'number' ? last : DEFAULT_PAGE_SIZE;
+        total += Math.max(0, count) * (1 + childCost);
+      } else {
+        total += childCost + (field.name === 'node' ? 1 : 0);
+      }
+    }
+    return total;
+  };
+  return costOf(root, operation.selectionSet, new Set());
+}
+
+/** Refuses over-budget operations with `QUERY_TOO_COSTLY`, before they execute. */
+export function useQueryCost(options: QueryCostOptions = {}): Plugin {
+  const maxCost = options.maxCost ?? 2_500;
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const cost = estimateCost(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>, args.operationName);
+      if (cost <= maxCost) return;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(
+            `This query could read up to ${cost} Graph items; the limit is ${maxCost}. Ask for fewer items (smaller \`first\`/\`last\`, fewer nested messages) and page instead.`,
+            { extensions: { code: 'QUERY_TOO_COSTLY', cost, maxCost } },
+          ),
+        ],
+      });
+    },
+  };
+}
