@@ -120,7 +120,7 @@ builder.node(ConversationRef, {
                 prefetched = undefined;
                 return Promise.resolve(page);
               }
-              return context.graph.read<GraphPage<GraphMessage>>(messagesPageRead(conversation.thread.id, fields, request));
+              return context.graph.read<GraphPage<GraphMessage>>(messagesPageRead(conversation.thread.id, fields, request), conversation.pageId);
             },
           });
         },

@@ -5,6 +5,7 @@ import { GraphQLError } from 'graphql';
 export const CURSOR_VERSION_PREFIX = 'v1.';
 const MAC_BYTES = 16;
 const MAX_CURSOR_LENGTH = 4096;
+const MAX_REMEMBERED_CURSORS = 5_000;
 
 /**
  * Where an edge can be resumed from upstream: a Graph page cursor, and whether the edge's own item
@@ -65,12 +66,21 @@ const badCursor = (message: string): GraphQLError => new GraphQLError(message, {
 /** Creates the codec; `secret` keys the HMAC (share it between instances behind one load balancer). */
 export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
   const mac = (payload: string): Buffer => createHmac('sha256', secret).update(payload).digest().subarray(0, MAC_BYTES);
+  // Signing is most of a page's serving cost, and inboxes are re-read page by page: remember recent cursors.
+  const issued = new Map<string, string>();
 
   return {
     encode(scope, position) {
       const wire: WirePosition = { s: scope, i: position.itemId, f: toWire(position.forward), b: toWire(position.backward) };
-      const payload = Buffer.from(JSON.stringify(wire)).toString('base64url');
-      return `${CURSOR_VERSION_PREFIX}${payload}.${mac(payload).toString('base64url')}`;
+      const json = JSON.stringify(wire);
+      let cursor = issued.get(json);
+      if (cursor === undefined) {
+        const payload = Buffer.from(json).toString('base64url');
+        cursor = `${CURSOR_VERSION_PREFIX}${payload}.${mac(payload).toString('base64url')}`;
+        if (issued.size >= MAX_REMEMBERED_CURSORS) issued.delete(issued.keys().next().value!);
+        issued.set(json, cursor);
+      }
+      return cursor;
     },
 
     decode(scope, cursor) {

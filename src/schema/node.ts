@@ -24,12 +24,12 @@ function splitKey(key: string): { pageId: string; graphId: string } {
  * the conversation itself, so both leave in one batch; the field's resolver then finds its page in the
  * operation's loader. Bad arguments are left to that resolver to report.
  */
-function prefetchDeferredMessages(context: GatewayContext, threadId: string, deferred: readonly DeferredEdge[]): void {
+function prefetchDeferredMessages(context: GatewayContext, pageId: string, threadId: string, deferred: readonly DeferredEdge[]): void {
   for (const edge of deferred) {
     if (edge.edge !== 'messages') continue;
     try {
       const request = firstPageRequest(planConnection(edge.args, context.cursors, messagesScope(threadId, context.viewerKey)));
-      if (request !== null) void context.graph.read(messagesPageRead(threadId, serializeFields(edge.fields), request)).catch(() => undefined);
+      if (request !== null) void context.graph.read(messagesPageRead(threadId, serializeFields(edge.fields), request), pageId).catch(() => undefined);
     } catch {
       // Reported by the field's resolver.
     }
@@ -52,14 +52,14 @@ builder.queryField('node', (t) =>
         case 'Conversation': {
           const { pageId, graphId } = splitKey(id);
           const plan = planFor('Conversation');
-          prefetchDeferredMessages(context, graphId, plan.deferred);
-          const thread = await context.graph.read<GraphThread>({ path: graphId, params: { fields: serializeFields(plan.fields) } });
+          prefetchDeferredMessages(context, pageId, graphId, plan.deferred);
+          const thread = await context.graph.read<GraphThread>({ path: graphId, params: { fields: serializeFields(plan.fields) } }, pageId);
           return { kind: 'Conversation', pageId, thread, expanded: plan.expanded } satisfies ConversationShape;
         }
         case 'Message': {
           const { pageId, graphId } = splitKey(id);
           const fields = serializeFields(planFor('Message').fields);
-          const message = await context.graph.read<GraphMessage>({ path: graphId, params: { fields } });
+          const message = await context.graph.read<GraphMessage>({ path: graphId, params: { fields } }, pageId);
           return { kind: 'Message', pageId, message } satisfies MessageShape;
         }
         default:

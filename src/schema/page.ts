@@ -96,10 +96,13 @@ builder.node(PageRef, {
             idOf: (thread: GraphThread) => thread.id,
             toNode: (thread): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded: nodePlan.expanded }),
             fetchPage: (request) =>
-              context.graph.read<GraphPage<GraphThread>>({
-                path: `${page.pageId}/conversations`,
-                params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
-              }),
+              context.graph.read<GraphPage<GraphThread>>(
+                {
+                  path: `${page.pageId}/conversations`,
+                  params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
+                },
+                page.pageId,
+              ),
           });
         },
       },
