@@ -7,6 +7,7 @@ import type { QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { useMetrics } from './plugins/use-metrics.js';
+import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
@@ -41,6 +42,8 @@ export interface AppOptions extends ContextDependencies {
   production: boolean;
   /** Limits on what a client may ask; see config.ts for the defaults. */
   limits?: Partial<QueryLimits> | undefined;
+  /** Origins allowed by CORS. Default: any origin in development, none in production. */
+  corsOrigins?: string[] | undefined;
 }
 
 export const DEFAULT_LIMITS: QueryLimits = { maxCost: 2_500, maxDepth: 12, maxTokens: 2_000, maxBatchedOperations: 10 };
@@ -54,6 +57,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     landingPage: false,
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
+    cors: options.corsOrigins !== undefined ? { origin: options.corsOrigins, credentials: true } : options.production ? false : { origin: '*' },
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
       maxTokensPlugin({ n: limits.maxTokens }),
@@ -63,6 +67,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useGraphQlJit(),
       useUpstreamUsage({ always: !options.production }),
       useMetrics(),
+      usePrivateResponses(),
     ],
     maskedErrors: {
       isDev: !options.production,

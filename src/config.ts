@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Configuration, read and validated once from the environment at start-up.
  * Every problem is reported at once with what was expected and what was received.
@@ -31,6 +33,12 @@ export interface GatewayConfig {
   upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number };
   /** Limits on what a client may ask. */
   limits: QueryLimits;
+  /** Server-side Page tokens by Page id, from GRAPH_PAGE_TOKENS_FILE. */
+  pageTokens: Map<string, string>;
+  /** How long a token's identity and Page tokens are remembered, in ms. */
+  credentialsTtlMs: number;
+  /** Origins allowed by CORS; `undefined`: any origin in development, none in production. */
+  corsOrigins: string[] | undefined;
 }
 
 export interface QueryLimits {
@@ -116,6 +124,27 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     maxBatchedOperations: integer('MAX_BATCHED_OPERATIONS', 10, 0, 100),
   };
 
+  const credentialsTtlMs = integer('CREDENTIALS_TTL_SECONDS', 300, 0, 86_400) * 1000;
+  const pageTokens = new Map<string, string>();
+  const tokensFile = value('GRAPH_PAGE_TOKENS_FILE');
+  if (tokensFile !== undefined) {
+    try {
+      const parsed = JSON.parse(readFileSync(tokensFile, 'utf8')) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      for (const [pageId, token] of Object.entries(parsed)) {
+        if (!/^\d+$/.test(pageId) || typeof token !== 'string' || token === '') throw new Error('not an object of Page id → token strings');
+        pageTokens.set(pageId, token);
+      }
+    } catch (error) {
+      // Never echo the file's content: it holds tokens.
+      problems.push(`GRAPH_PAGE_TOKENS_FILE must name a JSON file of {"<page id>": "<page token>"}: ${(error as Error).message.replace(/EAA\w+/g, '[token]').slice(0, 120)}`);
+    }
+  }
+  const corsOrigins = value('CORS_ORIGINS')
+    ?.split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+
   const cursorSecret = value('CURSOR_SECRET');
   if (cursorSecret !== undefined && cursorSecret.length < 16) {
     problems.push('CURSOR_SECRET must be at least 16 characters long');
@@ -136,5 +165,8 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     operationTimeoutMs,
     upstream,
     limits,
+    pageTokens,
+    credentialsTtlMs,
+    corsOrigins,
   };
 }

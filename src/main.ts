@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { GraphApiClient } from './graph-api/client.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
+import { Credentials } from './credentials.js';
 import { createCursorCodec } from './schema/cursors.js';
 
 async function main(): Promise<void> {
@@ -40,8 +41,13 @@ async function main(): Promise<void> {
     maxAttempts: config.maxAttempts,
     throttleBlockMs: config.throttleBlockMs,
   });
+  const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
+  if (config.pageTokens.size > 0) console.log(`Serving ${config.pageTokens.size} Page(s) from GRAPH_PAGE_TOKENS_FILE to requests without a token`);
   const app = createApp({
     scheduler,
+    credentials,
+    servesConfiguredPages: config.pageTokens.size > 0 && defaultAccessToken === undefined,
+    corsOrigins: config.corsOrigins,
     cursors: createCursorCodec(config.cursorSecret),
     defaultAccessToken,
     operationTimeoutMs: config.operationTimeoutMs,

@@ -94,6 +94,8 @@ describe('concurrent operations', () => {
   });
 
   it('never share a read across different tokens', async () => {
+    await h.credentials.identify(DEMO.tokens.acmePageNoMessaging);
+    h.emulator.log.clear();
     const query = { query: `{ page(id: "${ACME}") { conversations(first: 3) { edges { node { id } } } } }` };
     const [allowed, denied] = await Promise.all([
       h.post(query, { authorization: `Bearer ${DEMO.tokens.acmePage}` }),

@@ -29,6 +29,8 @@ export interface GraphRead {
   readonly token: string;
   /** The Page whose Conversations API budget this read spends (conversations, threads, messages). */
   readonly page?: string | undefined;
+  /** Who asked (a token fingerprint): reads of one caller may share a batch even with several tokens. */
+  readonly caller?: string | undefined;
 }
 
 /** Upstream cost of one GraphQL operation, filled in as its reads are made. */

@@ -169,15 +169,17 @@ export class GraphScheduler {
     this.#queue = waiting;
     for (const pending of waiting) this.#wakeWhenSlotFrees(pending.read.page!, now);
 
-    // One send per token: a batch carries its caller's token, and one caller's failing token must not fail another's reads.
-    const byToken = new Map<string, Pending[]>();
+    // One send per caller: a batch's outer token decides for all its items, and one caller's failing
+    // token must never fail another caller's reads.
+    const byCaller = new Map<string, Pending[]>();
     for (const pending of ready) {
       pending.state = 'sending';
-      const group = byToken.get(pending.read.token);
-      if (group === undefined) byToken.set(pending.read.token, [pending]);
+      const caller = pending.read.caller ?? pending.read.token;
+      const group = byCaller.get(caller);
+      if (group === undefined) byCaller.set(caller, [pending]);
       else group.push(pending);
     }
-    for (const group of byToken.values()) void this.#send(group);
+    for (const group of byCaller.values()) void this.#send(group);
   }
 
   #takeSlot(page: string | undefined, now: number): boolean {

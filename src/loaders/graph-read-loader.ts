@@ -4,13 +4,14 @@ import { OperationAbortedError } from '../graph-api/errors.js';
 import type { GraphRequest } from '../graph-api/request.js';
 import type { GraphScheduler, ReadContext } from '../graph-api/scheduler.js';
 
-/** Reads the Graph API for one GraphQL operation with one token. */
+/** Reads the Graph API for one GraphQL operation, on behalf of one caller. */
 export interface GraphReadLoader {
   /**
-   * Resolves with the parsed body; rejects with the upstream failure, or an OperationAbortedError
-   * once the operation stops waiting. `page` names the Page whose call budget the read spends.
+   * Reads `request` about `page` with the caller's token for that Page. Resolves with the parsed body;
+   * rejects with the upstream failure, or an OperationAbortedError once the operation stops waiting.
+   * `budgeted` reads (conversations, threads, messages) spend the Page's call budget.
    */
-  read<T = unknown>(request: GraphRequest, page?: string): Promise<T>;
+  read<T = unknown>(request: GraphRequest, page: string, options?: { budgeted?: boolean }): Promise<T>;
 }
 
 /**
@@ -18,7 +19,12 @@ export interface GraphReadLoader {
  * Identical reads in the operation are made once; the reads asked for in the same tick leave
  * together, as one Graph batch request, through the process-wide scheduler.
  */
-export function createGraphReadLoader(scheduler: GraphScheduler, token: string, context: ReadContext & { deadlineSignal?: AbortSignal }): GraphReadLoader {
+export function createGraphReadLoader(
+  scheduler: GraphScheduler,
+  tokenForPage: (page: string) => Promise<string>,
+  callerKey: string,
+  context: ReadContext & { deadlineSignal?: AbortSignal },
+): GraphReadLoader {
   const loader = new DataLoader<GraphRead, unknown, string>((reads) => scheduler.readMany(reads, context), {
     cacheKeyFn: (read) => scheduler.keyOf(read),
   });
@@ -34,8 +40,9 @@ export function createGraphReadLoader(scheduler: GraphScheduler, token: string, 
   abandoned?.catch(() => undefined); // Observed by the reads that race it.
 
   return {
-    async read<T>(request: GraphRequest, page?: string): Promise<T> {
-      const read: GraphRead = { request, token, page };
+    async read<T>(request: GraphRequest, page: string, options: { budgeted?: boolean } = {}): Promise<T> {
+      const token = await tokenForPage(page);
+      const read: GraphRead = { request, token, page: options.budgeted === false ? undefined : page, caller: callerKey };
       try {
         const answer = loader.load(read);
         return (await (abandoned === undefined ? answer : Promise.race([answer, abandoned]))) as T;

@@ -6,6 +6,7 @@ import './message.js';
 import './conversation.js';
 import './page.js';
 import './node.js';
+import './viewer.js';
 import { builder } from '../builder.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

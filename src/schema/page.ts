@@ -11,6 +11,9 @@ import { planConnection, resolveConnection } from './graph-connection.js';
 export interface PageShape {
   readonly kind: 'Page';
   readonly pageId: string;
+  /** Known when the Page came from `/me/accounts`; read from Graph otherwise. */
+  readonly name?: string | undefined;
+  readonly tasks?: readonly string[] | undefined;
 }
 
 export const ConversationFolder = builder.enumType('ConversationFolder', {
@@ -53,7 +56,14 @@ builder.node(PageRef, {
     name: t.string({
       nullable: true,
       resolve: async (page, _args, context) =>
-        (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } })).name ?? null,
+        page.name ??
+        (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } }, page.pageId, { budgeted: false })).name ??
+        null,
+    }),
+    tasks: t.stringList({
+      nullable: true,
+      description: 'What the caller may do on the Page (e.g. MESSAGING, MODERATE), when known from `/me/accounts`.',
+      resolve: (page) => page.tasks ?? null,
     }),
     conversations: t.connection(
       {

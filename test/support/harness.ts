@@ -7,6 +7,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { createApp, type AppOptions } from '../../src/app.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
+import { Credentials } from '../../src/credentials.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
@@ -27,6 +28,7 @@ export interface GraphQLResponse<R> {
 
 export interface Harness {
   emulator: Emulator;
+  credentials: Credentials;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
   /** Sends a raw body to `/graphql`; returns status, headers and parsed body. */
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: GraphQLResponse<unknown> }>;
@@ -48,6 +50,8 @@ export interface HarnessOptions {
   scheduler?: Partial<Omit<GraphSchedulerOptions, 'client'>>;
   limits?: AppOptions['limits'];
   operationTimeoutMs?: number;
+  /** Server-side Page tokens, for requests that carry none. */
+  pageTokens?: Map<string, string>;
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -62,10 +66,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
   const client = new GraphApiClient({ baseUrl: emulator.url, version: TEST_VERSION, appSecret: options.appSecret });
   const scheduler = new GraphScheduler({ client, pageCallsPerSecond: 0, retryBaseDelayMs: 5, ...options.scheduler });
+  const credentials = new Credentials({ scheduler, pageTokens: options.pageTokens });
+  const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
   const app = createApp({
     scheduler,
+    credentials,
+    servesConfiguredPages: options.pageTokens !== undefined && defaultAccessToken === undefined,
     cursors: createCursorCodec('test-cursor-secret-0123456789abcdef'),
-    defaultAccessToken: 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage,
+    defaultAccessToken,
     production: true,
     limits: options.limits,
     operationTimeoutMs: options.operationTimeoutMs,
@@ -82,8 +90,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return { status: response.status, headers: response.headers, body: JSON.parse(text) as GraphQLResponse<unknown> };
   };
 
+  // Learn who the default token is now, as a long-running gateway already would have.
+  if (defaultAccessToken !== undefined) await credentials.identify(defaultAccessToken).catch(() => undefined);
+  emulator.log.clear();
+
   return {
     emulator,
+    credentials,
     post,
     async run(document, variables, runOptions = {}) {
       const headers: Record<string, string> = { ...runOptions.headers };

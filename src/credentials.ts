@@ -1,0 +1,132 @@
+/**
+ * Whose token a request carries, and which token to use for each Page. A caller's token may be a
+ * Page token or a user token; the gateway learns which from `/me` and `/me/accounts` (one batch,
+ * remembered per token fingerprint for a while) and never sends a user token where a Page token is
+ * needed: with a user token, each Page is read with the Page token `/me/accounts` gives for it.
+ */
+import { GraphQLError } from 'graphql';
+import { GraphApiError } from './graph-api/errors.js';
+import type { GraphScheduler } from './graph-api/scheduler.js';
+import { tokenFingerprint } from './graph-api/tokens.js';
+
+/** A Page the caller can reach, and the token that reaches it. */
+export interface PageAccess {
+  readonly id: string;
+  readonly name: string | undefined;
+  /** Tasks the caller may perform (from `/me/accounts`; unknown for a Page token). */
+  readonly tasks: readonly string[] | undefined;
+  readonly token: string;
+}
+
+export interface CallerIdentity {
+  readonly kind: 'page' | 'user';
+  readonly id: string;
+  readonly name: string | undefined;
+  readonly pages: readonly PageAccess[];
+}
+
+/** Who makes a request: the holder of a token, or (no token) the gateway's own configured Pages. */
+export interface Caller {
+  readonly token: string | undefined;
+}
+
+export interface CredentialsOptions {
+  scheduler: GraphScheduler;
+  /** How long an identity and its Page tokens are remembered. @default 300000 */
+  ttlMs?: number;
+  /** Server-side Page tokens by Page id (from a file): these Pages need no lookup. */
+  pageTokens?: ReadonlyMap<string, string> | undefined;
+  now?: () => number;
+}
+
+interface GraphAccount {
+  id: string;
+  name?: string;
+  access_token?: string;
+  tasks?: string[];
+}
+
+const MAX_REMEMBERED = 10_000;
+
+export class Credentials {
+  readonly #scheduler: GraphScheduler;
+  readonly #ttlMs: number;
+  readonly #pageTokens: ReadonlyMap<string, string>;
+  readonly #now: () => number;
+  readonly #identities = new Map<string, { identity: Promise<CallerIdentity>; expires: number }>();
+
+  constructor(options: CredentialsOptions) {
+    this.#scheduler = options.scheduler;
+    this.#ttlMs = options.ttlMs ?? 300_000;
+    this.#pageTokens = options.pageTokens ?? new Map();
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Who `token` belongs to and the Pages it reaches; failures are not remembered. */
+  identify(token: string): Promise<CallerIdentity> {
+    const key = tokenFingerprint(token);
+    const now = this.#now();
+    const known = this.#identities.get(key);
+    if (known !== undefined && known.expires > now) return known.identity;
+    const identity = this.#lookUp(token);
+    if (this.#identities.size >= MAX_REMEMBERED) this.#identities.clear();
+    this.#identities.set(key, { identity, expires: now + this.#ttlMs });
+    identity.catch(() => {
+      if (this.#identities.get(key)?.identity === identity) this.#identities.delete(key);
+    });
+    return identity;
+  }
+
+  /** The Pages `caller` can reach. */
+  async pages(caller: Caller): Promise<readonly PageAccess[]> {
+    if (caller.token === undefined) {
+      return [...this.#pageTokens].map(([id, token]) => ({ id, name: undefined, tasks: undefined, token }));
+    }
+    return (await this.identify(caller.token)).pages;
+  }
+
+  /** The token to read `pageId` with on behalf of `caller`. */
+  async tokenForPage(caller: Caller, pageId: string): Promise<string> {
+    const { token } = caller;
+    if (token === undefined) {
+      const configured = this.#pageTokens.get(pageId);
+      if (configured !== undefined) return configured;
+      throw new GraphQLError(`Page ${pageId} is not among the Pages this gateway serves: query \`viewer { pages }\` for them.`, {
+        extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
+      });
+    }
+    const identity = await this.identify(token);
+    // A Page token is sent for its own Page, and for another Page Graph itself answers (#200).
+    if (identity.kind === 'page') return token;
+    const access = identity.pages.find((page) => page.id === pageId);
+    if (access === undefined) {
+      throw new GraphQLError(`The caller's user token does not manage Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`, {
+        extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
+      });
+    }
+    return access.token;
+  }
+
+  async #lookUp(token: string): Promise<CallerIdentity> {
+    const usage = { requests: 0, calls: 0, coalesced: 0 };
+    // One batch: who the token is, and the Pages it manages if it is a user token.
+    const [me, accounts] = await this.#scheduler.readMany(
+      [
+        { request: { path: 'me', params: { fields: 'id,name' } }, token },
+        { request: { path: 'me/accounts', params: { fields: 'access_token,id,name,tasks', limit: 100 } }, token },
+      ],
+      { usage },
+    );
+    if (me instanceof Error) throw me;
+    const self = me as { id: string; name?: string };
+    if (accounts instanceof GraphApiError && accounts.code === 100) {
+      // A Page has no `accounts` edge: this is a Page token.
+      return { kind: 'page', id: self.id, name: self.name, pages: [{ id: self.id, name: self.name, tasks: undefined, token }] };
+    }
+    if (accounts instanceof Error) throw accounts;
+    const pages = ((accounts as { data?: GraphAccount[] }).data ?? []).flatMap((account) =>
+      account.access_token === undefined ? [] : [{ id: account.id, name: account.name, tasks: account.tasks, token: account.access_token }],
+    );
+    return { kind: 'user', id: self.id, name: self.name, pages };
+  }
+}
