@@ -11,6 +11,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/support/no-secrets-in-logs.ts'],
     // Tests talk to emulators on loopback ports only.
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -1,11 +1,12 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import type { QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
+import { createLogger } from './logger.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
@@ -42,6 +43,8 @@ export interface AppOptions extends ContextDependencies {
   production: boolean;
   /** Limits on what a client may ask; see config.ts for the defaults. */
   limits?: Partial<QueryLimits> | undefined;
+  /** Where log lines go. @default one scrubbed line per event on the console */
+  logger?: YogaLogger | undefined;
   /** Origins allowed by CORS. Default: any origin in development, none in production. */
   corsOrigins?: string[] | undefined;
 }
@@ -55,6 +58,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    logging: options.logger ?? createLogger({ debug: !options.production && process.env.DEBUG !== undefined }),
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
     cors: options.corsOrigins !== undefined ? { origin: options.corsOrigins, credentials: true } : options.production ? false : { origin: '*' },

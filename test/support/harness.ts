@@ -9,6 +9,7 @@ import { createApp, type AppOptions } from '../../src/app.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { Credentials } from '../../src/credentials.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
+import { appSecretProof } from '../../src/graph-api/tokens.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
 
@@ -17,8 +18,12 @@ export const ACME = DEMO.pages.acme.id;
 export const BISTRO = DEMO.pages.bistro.id;
 export const QUIET = DEMO.pages.quiet.id;
 
-/** Every secret the emulator knows: none may ever appear in a gateway response. */
-export const SECRETS: readonly string[] = [...Object.values(DEMO.tokens), DEMO.appSecret];
+/** Every secret the emulator knows, and every proof made from one: none may appear in a response or a log. */
+export const SECRETS: readonly string[] = [
+  ...Object.values(DEMO.tokens),
+  DEMO.appSecret,
+  ...Object.values(DEMO.tokens).map((token) => appSecretProof(DEMO.appSecret, token)),
+];
 
 export interface GraphQLResponse<R> {
   data?: R | null;
@@ -59,7 +64,7 @@ export function assertNoSecrets(text: string): void {
   for (const secret of SECRETS) {
     if (text.includes(secret)) throw new Error(`A secret leaked into a response: ${text.slice(0, 300)}`);
   }
-  if (/access_token|appsecret_proof|127\.0\.0\.1:\d+\/v\d/.test(text)) throw new Error(`A Graph URL or token parameter leaked: ${text.slice(0, 300)}`);
+  if (/(access_token|appsecret_proof)=|127\.0\.0\.1:\d+\/v\d/.test(text)) throw new Error(`A Graph URL or token parameter leaked: ${text.slice(0, 300)}`);
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
