@@ -29,6 +29,8 @@ export interface GatewayConfig {
   throttleBlockMs: number;
   /** Time an operation may wait for the Graph API, retries included, in ms. */
   operationTimeoutMs: number;
+  /** Most items Graph returns in one page; larger requests are split into dependent batch items. */
+  graphPageCap: number;
   /** Upstream connection pool and timeouts. */
   upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number };
   /** Limits on what a client may ask. */
@@ -111,6 +113,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
   const maxAttempts = integer('GRAPH_MAX_ATTEMPTS', 3, 1, 10);
   const throttleBlockMs = integer('GRAPH_THROTTLE_BLOCK_SECONDS', 60, 1, 86_400) * 1000;
   const operationTimeoutMs = integer('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000);
+  const graphPageCap = integer('GRAPH_PAGE_CAP', 100, 1, 100);
   const upstream = {
     connections: integer('GRAPH_MAX_CONNECTIONS', 32, 1, 1024),
     connectTimeoutMs: integer('GRAPH_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
@@ -163,6 +166,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     maxAttempts,
     throttleBlockMs,
     operationTimeoutMs,
+    graphPageCap,
     upstream,
     limits,
     pageTokens,

@@ -4,12 +4,15 @@ import type { GraphScheduler } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
+import { MAX_PAGE_SIZE } from './schema/graph-connection.js';
 import { GraphQLError } from 'graphql';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
 export interface GatewayContext {
   /** Reads the Graph API for the caller (deduplicated and batched per operation). */
   readonly graph: GraphReadLoader;
+  /** Most items Graph returns in one page (GRAPH_PAGE_CAP): larger requests are split into pages read in one batch. */
+  readonly graphPageCap: number;
   /** Names the caller without holding a token; binds cursors to the caller. */
   readonly viewerKey: string;
   /** Who the caller is and which Pages they reach. */
@@ -29,6 +32,8 @@ export interface ContextDependencies {
   servesConfiguredPages?: boolean;
   /** Time an operation may wait for the Graph API, retries included. @default 15000 */
   operationTimeoutMs?: number | undefined;
+  /** Most items Graph returns in one page. @default 100 */
+  graphPageCap?: number | undefined;
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
@@ -48,7 +53,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
         : 'The Authorization header must be "Bearer <access token>".';
     // Fields that need no upstream call still answer; those that do fail with this error.
     const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
-    return { graph: { read: refuse }, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
+    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1 }, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
   }
   const viewerKey = token === undefined ? SERVER_VIEWER : tokenFingerprint(token);
   const timeoutMs = deps.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
@@ -62,6 +67,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
       // The operation stops waiting at its deadline or when the client disconnects.
       signal: AbortSignal.any([request.signal, deadlineSignal]),
     }),
+    graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE,
     viewerKey,
     viewer: { token, credentials: deps.credentials },
     cursors: deps.cursors,

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     cursors: createCursorCodec(config.cursorSecret),
     defaultAccessToken,
     operationTimeoutMs: config.operationTimeoutMs,
+    graphPageCap: config.graphPageCap,
     production: config.nodeEnv === 'production',
     limits: config.limits,
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, InboxDocument } from './generated/graphql.js';
-import { ACME, startHarness, type Harness } from './support/harness.js';
+import { ACME, graphListIds, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -78,6 +78,52 @@ describe('one upstream request per operation', () => {
     });
     expect(body.errors).toBeUndefined();
     expect([h.emulator.log.requestCount, h.emulator.log.callCount]).toEqual([1, 2]);
+  });
+});
+
+describe('connections larger than a Graph page', () => {
+  it('read their follow-up pages in the same batch through batch dependencies', async () => {
+    const capped = await startHarness({ emulator: { maxLimit: 15, privacyFiltering: false }, graphPageCap: 15 });
+    try {
+      const truth = await graphListIds(capped.emulator, `${ACME}/conversations`, { limit: '15' });
+      capped.emulator.log.clear();
+      const result = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 40 });
+      expect(result.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(0, 40));
+      expect(capped.emulator.log.requestCount).toBe(1);
+      expect(capped.emulator.log.entries[0]!.items!.map((item) => new URL(item.relativeUrl, 'http://x/').searchParams.get('limit'))).toEqual(['15', '15', '10']);
+      expect(capped.emulator.log.entries[0]!.items!.map((item) => item.status)).toEqual([200, 200, 200]);
+      // Paging on from endCursor continues exactly where the chain ended.
+      const next = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 5, after: result.data!.page!.conversations.pageInfo.endCursor });
+      expect(next.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(40, 45));
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('follow short pages with a further request only when the chain left the connection unfilled', async () => {
+    const capped = await startHarness({ emulator: { maxLimit: 15 }, graphPageCap: 15 });
+    try {
+      const truth = await graphListIds(capped.emulator, `${ACME}/conversations`, { limit: '100' });
+      capped.emulator.log.clear();
+      const result = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 60 });
+      expect(result.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(0, 60));
+      expect(capped.emulator.log.entries[0]!.items).toHaveLength(4);
+      // Privacy filtering hides some threads, so the four pages bring fewer than 60: more requests follow.
+      expect(capped.emulator.log.requestCount).toBeGreaterThan(1);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('keep within the Page call rate: a chain never holds more pages than the rate allows at once', async () => {
+    const capped = await startHarness({ emulator: { maxLimit: 15, privacyFiltering: false }, graphPageCap: 15, scheduler: { pageCallsPerSecond: 2 } });
+    try {
+      const result = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 30 });
+      expect(result.data!.page!.conversations.edges).toHaveLength(30);
+      expect(capped.emulator.log.entries[0]!.items).toHaveLength(2);
+    } finally {
+      await capped.close();
+    }
   });
 });
 

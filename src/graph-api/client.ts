@@ -31,6 +31,12 @@ export interface GraphRead {
   readonly page?: string | undefined;
   /** Who asked (a token fingerprint): reads of one caller may share a batch even with several tokens. */
   readonly caller?: string | undefined;
+  /**
+   * Limits of further pages to read in the same batch, each after the previous page's
+   * `paging.cursors.after` through a batch dependency (graph-api.md §4). The read's answer is then the
+   * array of pages, ending early at the first page that failed or could not be read.
+   */
+  readonly followUps?: readonly number[] | undefined;
 }
 
 /** Upstream cost of one GraphQL operation, filled in as its reads are made. */
@@ -45,6 +51,13 @@ export interface UpstreamUsage {
 
 /** Reads a response header (lowercase name) of one answer. */
 export type HeaderLookup = (name: string) => string | undefined;
+
+/** How a batch item joins a chain of pages: its name, and the page whose `after` cursor it continues. */
+interface BatchItem {
+  readonly read: GraphRead;
+  readonly name?: string | undefined;
+  readonly after?: string;
+}
 
 interface BatchSlot {
   code: number;
@@ -85,7 +98,8 @@ export class GraphApiClient {
 
   /** The canonical identity of a read: equal keys are the same upstream call. */
   keyOf(read: GraphRead): string {
-    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}`;
+    const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
+    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}${chain}`;
   }
 
   /**
@@ -93,12 +107,62 @@ export class GraphApiClient {
    * parsed body or an Error, so one failed read fails only what needed it.
    */
   async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage, onHeaders?: (read: GraphRead, header: HeaderLookup) => void): Promise<unknown[]> {
-    if (reads.length === 1) {
-      return [await this.#get(reads[0]!, usage, onHeaders).catch((error: unknown) => error)];
+    const only = reads.length === 1 ? reads[0]! : undefined;
+    if (only !== undefined && (only.followUps?.length ?? 0) === 0) {
+      return [await this.#get(only, usage, onHeaders).catch((error: unknown) => error)];
     }
+    // Chunks of at most 50 items; a read and its follow-ups stay in one chunk.
     const chunks: GraphRead[][] = [];
-    for (let i = 0; i < reads.length; i += MAX_BATCH_ITEMS) chunks.push(reads.slice(i, i + MAX_BATCH_ITEMS));
-    return (await Promise.all(chunks.map((chunk) => this.#batch(chunk, usage, onHeaders)))).flat();
+    let items = MAX_BATCH_ITEMS;
+    for (const read of reads) {
+      const size = 1 + (read.followUps?.length ?? 0);
+      if (items + size > MAX_BATCH_ITEMS) {
+        chunks.push([]);
+        items = 0;
+      }
+      chunks.at(-1)!.push(read);
+      items += size;
+    }
+    return (await Promise.all(chunks.map((chunk) => this.#batchWithFollowUps(chunk, usage, onHeaders)))).flat();
+  }
+
+  /** Expands reads with follow-up pages into dependent batch items, and gathers their answers back. */
+  async #batchWithFollowUps(
+    reads: readonly GraphRead[],
+    usage: UpstreamUsage | undefined,
+    onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined,
+  ): Promise<unknown[]> {
+    if (reads.every((read) => (read.followUps?.length ?? 0) === 0)) return this.#batch(reads, usage, onHeaders);
+    const items: BatchItem[] = [];
+    const spans: { start: number; length: number }[] = [];
+    reads.forEach((read, r) => {
+      const chain = read.followUps ?? [];
+      spans.push({ start: items.length, length: 1 + chain.length });
+      items.push({ read, name: chain.length > 0 ? `r${r}p0` : undefined });
+      chain.forEach((limit, p) => {
+        const request = { path: read.request.path, params: { ...read.request.params, limit, after: undefined, before: undefined } };
+        items.push({ read: { ...read, request, followUps: undefined }, name: `r${r}p${p + 1}`, after: `{result=r${r}p${p}:$.paging.cursors.after}` });
+      });
+    });
+    const answers = await this.#batch(
+      items.map((item) => item.read),
+      usage,
+      onHeaders,
+      true,
+      items,
+    );
+    return reads.map((read, r) => {
+      const { start, length } = spans[r]!;
+      if ((read.followUps?.length ?? 0) === 0) return answers[start];
+      const pages: unknown[] = [];
+      for (const answer of answers.slice(start, start + length)) {
+        // A follow-up of a failed page, or one Graph could not reach, ends the chain.
+        if (answer === null || answer === undefined || (answer instanceof Error && pages.length > 0)) break;
+        pages.push(answer);
+        if (answer instanceof Error) break;
+      }
+      return pages;
+    });
   }
 
   /** Closes the connection pool. */
@@ -119,18 +183,25 @@ export class GraphApiClient {
     return parseAnswer(response.status, response.text);
   }
 
-  /** One batch POST; slots that come back `null` (timed out upstream) are retried once. */
+  /**
+   * One batch POST; slots that come back `null` (timed out upstream) are retried once, except those
+   * of dependent items (`dependencies`), which stay `null`.
+   */
   async #batch(
     reads: readonly GraphRead[],
     usage: UpstreamUsage | undefined,
     onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined,
     retry = true,
+    dependencies?: readonly BatchItem[],
   ): Promise<unknown[]> {
     const [first] = reads;
     if (first === undefined) return [];
     const outerToken = first.token;
-    const items = reads.map((read) => {
+    const items = reads.map((read, index) => {
+      const dependency = dependencies?.[index];
       let relativeUrl = toRelativeUrl(this.version, read.request);
+      // The reference must stay unencoded for Graph to resolve it.
+      if (dependency?.after !== undefined) relativeUrl += `${relativeUrl.includes('?') ? '&' : '?'}after=${dependency.after}`;
       if (read.token !== outerToken) {
         // An item with another token carries its own token and proof (graph-api.md §4, §7.1).
         const search = new URLSearchParams({ access_token: read.token });
@@ -138,7 +209,9 @@ export class GraphApiClient {
         if (proof !== undefined) search.set('appsecret_proof', proof);
         relativeUrl += `${relativeUrl.includes('?') ? '&' : '?'}${search}`;
       }
-      return { method: 'GET', relative_url: relativeUrl };
+      return dependency?.name === undefined
+        ? { method: 'GET', relative_url: relativeUrl }
+        : { method: 'GET', relative_url: relativeUrl, name: dependency.name, omit_response_on_success: false };
     });
     const form = new URLSearchParams({ access_token: outerToken, batch: JSON.stringify(items) });
     const proof = this.#proof(outerToken);
@@ -166,7 +239,7 @@ export class GraphApiClient {
     }
 
     const answers = slots.map((slot: unknown, index) => (slot === null ? null : parseSlot(slot, reads[index]!, onHeaders)));
-    const timedOut = answers.flatMap((answer, index) => (answer === null ? [index] : []));
+    const timedOut = dependencies !== undefined ? [] : answers.flatMap((answer, index) => (answer === null ? [index] : []));
     if (timedOut.length > 0) {
       const again = timedOut.map((index) => reads[index]!);
       const retried = retry

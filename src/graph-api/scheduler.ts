@@ -59,6 +59,9 @@ export interface PageBudget {
   usage?: UsageReport;
 }
 
+/** Billed calls a read makes: its page and each follow-up page. */
+const callsOf = (read: GraphRead): number => 1 + (read.followUps?.length ?? 0);
+
 export class GraphScheduler {
   readonly #client: GraphApiClient;
   readonly #limit: number;
@@ -163,7 +166,7 @@ export class GraphScheduler {
     const ready: Pending[] = [];
     const waiting: Pending[] = [];
     for (const pending of this.#queue) {
-      if (this.#takeSlot(pending.read.page, now)) ready.push(pending);
+      if (this.#takeSlots(pending.read.page, callsOf(pending.read), now)) ready.push(pending);
       else waiting.push(pending);
     }
     this.#queue = waiting;
@@ -182,11 +185,17 @@ export class GraphScheduler {
     for (const group of byCaller.values()) void this.#send(group);
   }
 
-  #takeSlot(page: string | undefined, now: number): boolean {
+  /** Most calls one read may make at once (a page and its follow-ups), so that it can ever be sent. */
+  get maxCallsPerRead(): number {
+    return this.#limit === 0 ? Number.POSITIVE_INFINITY : this.#limit;
+  }
+
+  #takeSlots(page: string | undefined, calls: number, now: number): boolean {
     if (page === undefined || this.#limit === 0) return true;
     const sent = (this.#sentAt.get(page) ?? []).filter((at) => at > now - WINDOW_MS);
-    const free = sent.length < this.#limit;
-    if (free) sent.push(now);
+    // A read needing more calls than the window holds goes alone into an empty window.
+    const free = sent.length === 0 || sent.length + calls <= this.#limit;
+    if (free) for (let i = 0; i < calls; i += 1) sent.push(now);
     this.#sentAt.set(page, sent);
     return free;
   }
@@ -209,9 +218,10 @@ export class GraphScheduler {
       usage,
       (read, header) => this.#observeUsage(read, header),
     );
-    // The operation whose read went first carries the HTTP request; each read carries its call.
+    // The operation whose read went first carries the HTTP request; each read carries its calls.
     group[0]!.usage.requests += usage.requests;
-    group.forEach((pending, i) => (pending.usage.calls += i === 0 ? usage.calls - (group.length - 1) : 1));
+    const others = group.slice(1).reduce((sum, pending) => sum + callsOf(pending.read), 0);
+    group.forEach((pending, i) => (pending.usage.calls += i === 0 ? usage.calls - others : callsOf(pending.read)));
 
     const now = this.#now();
     group.forEach((pending, i) => {

@@ -12,6 +12,13 @@ export interface GraphReadLoader {
    * `budgeted` reads (conversations, threads, messages) spend the Page's call budget.
    */
   read<T = unknown>(request: GraphRequest, page: string, options?: { budgeted?: boolean }): Promise<T>;
+  /**
+   * Reads `request` and, in the same batch, pages continuing it with the given limits. Resolves with
+   * the pages read, in order; the list ends early where a page failed (its Error is last).
+   */
+  readChain<T = unknown>(request: GraphRequest, followUps: readonly number[], page: string): Promise<Array<T | Error>>;
+  /** Most pages one `readChain` may ask for, so as to fit the Page's call rate. */
+  readonly maxChainLength: number;
 }
 
 /**
@@ -39,18 +46,26 @@ export function createGraphReadLoader(
         });
   abandoned?.catch(() => undefined); // Observed by the reads that race it.
 
+  const load = async (read: GraphRead): Promise<unknown> => {
+    try {
+      const answer = loader.load(read);
+      return await (abandoned === undefined ? answer : Promise.race([answer, abandoned]));
+    } catch (error) {
+      // A failed read may succeed when asked again later in the same operation (graphql/dataloader#258).
+      loader.clear(read);
+      throw error;
+    }
+  };
+
   return {
+    maxChainLength: scheduler.maxCallsPerRead,
     async read<T>(request: GraphRequest, page: string, options: { budgeted?: boolean } = {}): Promise<T> {
       const token = await tokenForPage(page);
-      const read: GraphRead = { request, token, page: options.budgeted === false ? undefined : page, caller: callerKey };
-      try {
-        const answer = loader.load(read);
-        return (await (abandoned === undefined ? answer : Promise.race([answer, abandoned]))) as T;
-      } catch (error) {
-        // A failed read may succeed when asked again later in the same operation (graphql/dataloader#258).
-        loader.clear(read);
-        throw error;
-      }
+      return (await load({ request, token, page: options.budgeted === false ? undefined : page, caller: callerKey })) as T;
+    },
+    async readChain<T>(request: GraphRequest, followUps: readonly number[], page: string): Promise<Array<T | Error>> {
+      const token = await tokenForPage(page);
+      return (await load({ request, token, page, caller: callerKey, followUps })) as Array<T | Error>;
     },
   };
 }

@@ -5,7 +5,7 @@ import type { GraphRequest } from '../graph-api/request.js';
 import type { GraphMessage, GraphPage, GraphThread } from '../graph-api/wire-types.js';
 import { cursorScope } from './cursors.js';
 import { graphEdge, graphFields, planConnectionNodes } from './field-plan.js';
-import { planConnection, resolveConnection, samePageRequest, type GraphPageRequest } from './graph-connection.js';
+import { planConnection, resolveConnection, type GraphPageRequest } from './graph-connection.js';
 import { MessageRef, type MessageShape } from './message.js';
 import { ParticipantRef } from './participant.js';
 
@@ -105,23 +105,26 @@ builder.node(ConversationRef, {
           const plan = planConnection(args, context.cursors, scope);
           const messageType = info.schema.getType('Message') as GraphQLObjectType;
           const fields = serializeFields(planConnectionNodes(info, messageType).fields);
+          // The read of the conversation may have brought this page already (field expansion).
           const expansion = conversation.expanded.get('messages');
-          let prefetched = expansion === undefined ? undefined : { request: expansion, page: conversation.thread.messages ?? { data: [] } };
+          let prefetched =
+            expansion !== undefined && !plan.fromCursor && expansion.limit === plan.count ? (conversation.thread.messages ?? { data: [] }) : undefined;
+          const pageRead = (request: GraphPageRequest): GraphRequest => messagesPageRead(conversation.thread.id, fields, request);
 
           return resolveConnection({
             plan,
             scope,
             cursors: context.cursors,
+            pageCap: context.graphPageCap,
+            maxChainLength: prefetched === undefined ? context.graph.maxChainLength : 1,
             idOf: (message: GraphMessage) => message.id,
             toNode: (message): MessageShape => ({ kind: 'Message', pageId: conversation.pageId, message }),
             fetchPage: (request) => {
-              if (prefetched !== undefined && samePageRequest(request, prefetched.request)) {
-                const { page } = prefetched;
-                prefetched = undefined;
-                return Promise.resolve(page);
-              }
-              return context.graph.read<GraphPage<GraphMessage>>(messagesPageRead(conversation.thread.id, fields, request), conversation.pageId);
+              const page = prefetched;
+              prefetched = undefined;
+              return page !== undefined ? Promise.resolve(page) : context.graph.read<GraphPage<GraphMessage>>(pageRead(request), conversation.pageId);
             },
+            fetchChain: (request, followUps) => context.graph.readChain<GraphPage<GraphMessage>>(pageRead(request), followUps, conversation.pageId),
           });
         },
       },

@@ -112,11 +112,6 @@ export function firstPageRequest(plan: ConnectionPlan): GraphPageRequest | null 
   return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
 }
 
-/** True when two page requests ask Graph for the same thing. */
-export function samePageRequest(a: GraphPageRequest, b: GraphPageRequest): boolean {
-  return a.limit === b.limit && a.after === b.after && a.before === b.before;
-}
-
 interface Placed<T> {
   item: T;
   page: GraphPage<T>;
@@ -125,26 +120,51 @@ interface Placed<T> {
 
 /**
  * Runs a plan: fetches Graph pages (following cursors through short and empty pages) until `count`
- * items are collected or Graph says the list ends, and builds edges with per-edge cursors.
+ * items are collected or Graph says the list ends, and builds edges with per-edge cursors. When the
+ * count exceeds Graph's page cap and `fetchChain` is given, the pages after the first are read in the
+ * same batch through batch dependencies; a further request is made only if short pages left it unfilled.
  */
 export async function resolveConnection<T, N>(options: {
   plan: ConnectionPlan;
   scope: string;
   cursors: CursorCodec;
   fetchPage: (request: GraphPageRequest) => Promise<GraphPage<T>>;
+  /** Reads a page and follow-up pages (limits given) in one batch; the list ends early at a failure. */
+  fetchChain?: ((request: GraphPageRequest, followUps: number[]) => Promise<Array<GraphPage<T> | Error>>) | undefined;
+  /** Most pages one chain may hold. @default 1 (no chains) */
+  maxChainLength?: number;
+  /** Most items Graph returns in a page. @default MAX_PAGE_SIZE */
+  pageCap?: number;
   idOf: (item: T) => string;
   /** Wraps a Graph item as the GraphQL node. */
   toNode: (item: T) => N;
 }): Promise<Connection<N>> {
-  const { plan, scope, cursors, fetchPage, idOf, toNode } = options;
+  const { plan, scope, cursors, fetchPage, fetchChain, idOf, toNode } = options;
+  const pageCap = options.pageCap ?? MAX_PAGE_SIZE;
   const forward = plan.direction === 'forward';
   let request = firstPageRequest(plan);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
+  let prefetched: GraphPage<T>[] = [];
+
+  if (request !== null) {
+    const wanted = request.limit;
+    request = { ...request, limit: Math.min(pageCap, wanted) };
+    const followUps: number[] = [];
+    for (let left = wanted - request.limit; left > 0 && followUps.length + 1 < (options.maxChainLength ?? 1); left -= pageCap) {
+      followUps.push(Math.min(pageCap, left));
+    }
+    if (forward && fetchChain !== undefined && followUps.length > 0) {
+      const pages = await fetchChain(request, followUps);
+      const first = pages[0];
+      if (first === undefined || first instanceof Error) throw first ?? new Error('A chained read answered no page');
+      prefetched = pages.filter((page): page is GraphPage<T> => !(page instanceof Error));
+    }
+  }
 
   while (request !== null) {
-    const page = await fetchPage(request);
+    const page = prefetched.shift() ?? (await fetchPage(request));
     let positions = page.data.map((_, index) => index);
     if (pendingDrop !== undefined) {
       const at = page.data.findIndex((item) => idOf(item) === pendingDrop);
@@ -162,7 +182,7 @@ export async function resolveConnection<T, N>(options: {
     const graphCursor = forward ? page.paging?.cursors?.after : page.paging?.cursors?.before;
     moreBeyond = leftOver || beyond !== undefined;
     if (leftOver || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
-    const limit = Math.min(MAX_PAGE_SIZE, plan.count - placed.length);
+    const limit = Math.min(pageCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
 

@@ -1,12 +1,12 @@
 import { GraphQLError, type GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
 import { serializeFields } from '../graph-api/fields.js';
-import { isGraphId } from '../graph-api/request.js';
+import { isGraphId, type GraphRequest } from '../graph-api/request.js';
 import type { GraphPage, GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
 import { ConversationRef, type ConversationShape } from './conversation.js';
 import { cursorScope } from './cursors.js';
 import { planConnectionNodes } from './field-plan.js';
-import { planConnection, resolveConnection } from './graph-connection.js';
+import { planConnection, resolveConnection, type GraphPageRequest } from './graph-connection.js';
 
 export interface PageShape {
   readonly kind: 'Page';
@@ -99,20 +99,20 @@ builder.node(PageRef, {
           const nodePlan = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
           const fields = serializeFields(nodePlan.fields);
 
+          const pageRead = (request: GraphPageRequest): GraphRequest => ({
+            path: `${page.pageId}/conversations`,
+            params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
+          });
           return resolveConnection({
             plan,
             scope,
             cursors: context.cursors,
+            pageCap: context.graphPageCap,
+            maxChainLength: context.graph.maxChainLength,
             idOf: (thread: GraphThread) => thread.id,
             toNode: (thread): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded: nodePlan.expanded }),
-            fetchPage: (request) =>
-              context.graph.read<GraphPage<GraphThread>>(
-                {
-                  path: `${page.pageId}/conversations`,
-                  params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
-                },
-                page.pageId,
-              ),
+            fetchPage: (request) => context.graph.read<GraphPage<GraphThread>>(pageRead(request), page.pageId),
+            fetchChain: (request, followUps) => context.graph.readChain<GraphPage<GraphThread>>(pageRead(request), followUps, page.pageId),
           });
         },
       },

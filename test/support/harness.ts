@@ -55,6 +55,8 @@ export interface HarnessOptions {
   scheduler?: Partial<Omit<GraphSchedulerOptions, 'client'>>;
   limits?: AppOptions['limits'];
   operationTimeoutMs?: number;
+  /** Most items Graph returns in a page, as the gateway assumes it. */
+  graphPageCap?: number;
   /** Server-side Page tokens, for requests that carry none. */
   pageTokens?: Map<string, string>;
 }
@@ -82,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     production: true,
     limits: options.limits,
     operationTimeoutMs: options.operationTimeoutMs,
+    graphPageCap: options.graphPageCap,
   });
 
   const post: Harness['post'] = async (body, headers = {}) => {
