@@ -16,7 +16,9 @@ const children: ChildProcess[] = [];
 
 /** Starts a TypeScript entry point; resolves with the first line matching `pattern`. */
 function start(entry: string, env: Record<string, string>, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The gateway runs compiled (`npm run build`), as in production; the helpers run through tsx.
+  const args = entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry];
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {
@@ -40,10 +42,10 @@ interface Usage {
   coalesced: number;
 }
 
-async function post(url: string, query: string): Promise<{ data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } }> {
+async function post(url: string, query: string, token?: string): Promise<{ data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-upstream-usage': '1' },
+    headers: { 'content-type': 'application/json', 'x-upstream-usage': '1', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query }),
   });
   const body = (await response.json()) as { data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } };
@@ -69,17 +71,22 @@ async function peakRssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
+const UPSTREAM_LATENCY_MS = 100;
+
 async function main(): Promise<void> {
   const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, /\{"url":"([^"]+)"\}/);
   const graphApiUrl = emulatorMatch[1]!;
-  const env = { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN };
-  const { child: gateway, match: gatewayMatch } = await start(
-    'src/main.ts',
-    { ...env, NODE_ENV: 'production', PORT: '0', CURSOR_SECRET: 'benchmark-cursor-secret-0123456789' },
-    /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/,
-  );
+  const { match: slowMatch } = await start('bench/emulator-process.ts', { BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS) }, /\{"url":"([^"]+)"\}/);
+  const slowGraphApiUrl = slowMatch[1]!;
+  const gatewayEnv = { GRAPH_ACCESS_TOKEN: TOKEN, NODE_ENV: 'production', PORT: '0', CURSOR_SECRET: 'benchmark-cursor-secret-0123456789' };
+  const gatewayLine = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/;
+  // Gateway A: no per-Page rate, to count what each operation costs and to measure the gateway's own speed.
+  const { child: gateway, match: gatewayMatch } = await start('dist/main.js', { ...gatewayEnv, GRAPH_API_URL: graphApiUrl, GRAPH_PAGE_CALLS_PER_SECOND: '0' }, gatewayLine);
   const gatewayUrl = gatewayMatch[1]!;
-  const { match: bareMatch } = await start('bench/bare-proxy.ts', { ...env, BARE_PROXY_PATH: BARE_PATH }, /\{"url":"([^"]+)"\}/);
+  // Gateway B: default configuration (2 calls per Page per second), over an upstream with Graph-like latency.
+  const { match: defaultMatch } = await start('dist/main.js', { ...gatewayEnv, GRAPH_API_URL: slowGraphApiUrl }, gatewayLine);
+  const defaultUrl = defaultMatch[1]!;
+  const { match: bareMatch } = await start('bench/bare-proxy.ts', { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN, BARE_PROXY_PATH: BARE_PATH }, /\{"url":"([^"]+)"\}/);
   const bareUrl = bareMatch[1]!;
 
   // 1. Upstream cost per operation.
@@ -87,14 +94,15 @@ async function main(): Promise<void> {
     data: { page: { conversations: { edges: { node: { id: string } }[] } } };
   };
   const nodeIds = first20.data.page.conversations.edges.map((edge) => edge.node.id);
-  const scenarios: Array<{ name: string; query: string; naive: number }> = [
+  const scenarios: Array<{ name: string; query: string; naive: number; token?: string }> = [
     { name: '25 conversations with participants', query: Q25, naive: 1 + 25 },
     {
-      name: '3 aliased page fields (folders, platforms)',
+      name: '3 aliased page fields (2 Pages, folders, user token)',
       query: `{ inbox: page(id: "${ACME}") { conversations(folder: INBOX, first: 10) { edges { node { id } } } }
                other: page(id: "${ACME}") { conversations(folder: OTHER, first: 10) { edges { node { id } } } }
-               instagram: page(id: "${ACME}") { conversations(platform: INSTAGRAM, first: 10) { edges { node { id } } } } }`,
+               bistro: page(id: "${DEMO.pages.bistro.id}") { conversations(first: 10) { edges { node { id } } } } }`,
       naive: 3,
+      token: DEMO.tokens.alice,
     },
     {
       name: '20 conversations × first 5 messages',
@@ -107,19 +115,34 @@ async function main(): Promise<void> {
       naive: 20,
     },
   ];
-  const rows: string[][] = [['scenario', 'upstream HTTP requests', 'batch items (billed calls)', 'naive 1+N gateway']];
+  const rows: string[][] = [['scenario', 'HTTP requests', 'billed calls', 'naive 1+N', 'default config: requests (time)']];
   for (const scenario of scenarios) {
-    const { extensions } = await post(gatewayUrl, scenario.query);
-    rows.push([scenario.name, String(extensions!.upstream!.requests), String(extensions!.upstream!.calls), String(scenario.naive)]);
+    // The user token's identity is learned once per token and remembered; warm it up first.
+    if (scenario.token) {
+      await post(gatewayUrl, '{ viewer { kind } }', scenario.token);
+      await post(defaultUrl, '{ viewer { kind } }', scenario.token);
+    }
+    const { extensions } = await post(gatewayUrl, scenario.query, scenario.token);
+    const started = performance.now();
+    const limited = await post(defaultUrl, scenario.query, scenario.token);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    rows.push([
+      scenario.name,
+      String(extensions!.upstream!.requests),
+      String(extensions!.upstream!.calls),
+      String(scenario.naive),
+      `${limited.extensions!.upstream!.requests} (${seconds} s)`,
+    ]);
   }
-  const before = await metric(gatewayUrl, 'gateway_upstream_requests_total');
-  const callsBefore = await metric(gatewayUrl, 'gateway_upstream_calls_total');
-  await Promise.all(Array.from({ length: 20 }, () => post(gatewayUrl, Q25)));
+  const before = await metric(defaultUrl, 'gateway_upstream_requests_total');
+  const callsBefore = await metric(defaultUrl, 'gateway_upstream_calls_total');
+  await Promise.all(Array.from({ length: 20 }, () => post(defaultUrl, Q25)));
   rows.push([
-    '20 concurrent clients, 25-conversation query',
-    String((await metric(gatewayUrl, 'gateway_upstream_requests_total')) - before),
-    String((await metric(gatewayUrl, 'gateway_upstream_calls_total')) - callsBefore),
+    `20 concurrent clients, same query (default config, ${UPSTREAM_LATENCY_MS} ms upstream)`,
+    String((await metric(defaultUrl, 'gateway_upstream_requests_total')) - before),
+    String((await metric(defaultUrl, 'gateway_upstream_calls_total')) - callsBefore),
     String(20 * 26),
+    '',
   ]);
 
   // 2. Throughput and latency, gateway vs bare proxy, same Graph data, same run.

@@ -8,6 +8,7 @@ import { createContext, type ContextDependencies, type GatewayContext } from './
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
 import { useMetrics } from './plugins/use-metrics.js';
+import { useOperationEnd } from './plugins/use-operation-end.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useUpstreamUsage({ always: !options.production }),
       useMetrics(),
       usePrivateResponses(),
+      useOperationEnd(),
     ],
     maskedErrors: {
       isDev: !options.production,

@@ -53,19 +53,18 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
         : 'The Authorization header must be "Bearer <access token>".';
     // Fields that need no upstream call still answer; those that do fail with this error.
     const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
-    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1 }, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
+    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
   }
   const viewerKey = token === undefined ? SERVER_VIEWER : tokenFingerprint(token);
-  const timeoutMs = deps.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-  const deadlineSignal = AbortSignal.timeout(timeoutMs);
   const caller = { token };
   return {
-    graph: createGraphReadLoader(deps.scheduler, (page) => deps.credentials.tokenForPage(caller, page), viewerKey, {
+    graph: createGraphReadLoader({
+      scheduler: deps.scheduler,
+      tokenForPage: (page) => deps.credentials.tokenForPage(caller, page),
+      callerKey: viewerKey,
       usage,
-      deadline: Date.now() + timeoutMs,
-      deadlineSignal,
-      // The operation stops waiting at its deadline or when the client disconnects.
-      signal: AbortSignal.any([request.signal, deadlineSignal]),
+      requestSignal: request.signal,
+      timeoutMs: deps.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     }),
     graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE,
     viewerKey,
