@@ -73,7 +73,8 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, vari
         const count = typeof first === 'number' ? first : typeof last === 'number' ? last : DEFAULT_PAGE_SIZE;
         total += Math.max(0, count) * (1 + childCost);
       } else {
-        total += childCost + (field.name === 'node' ? 1 : 0);
+        // `Query.node` reads one object.
+        total += childCost + (type === root && field.name === 'node' ? 1 : 0);
       }
     }
     return total;
