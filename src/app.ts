@@ -1,5 +1,4 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
@@ -7,6 +6,7 @@ import type { QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
+import { useMaxDepth } from './plugins/use-max-depth.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationEnd } from './plugins/use-operation-end.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
@@ -66,7 +66,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
       maxTokensPlugin({ n: limits.maxTokens }),
-      maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true }),
+      useMaxDepth({ maxDepth: limits.maxDepth }),
       useQueryCost({ maxCost: limits.maxCost }),
       // Compiled execution: about twice graphql-js's speed on inbox-sized results (stack-notes.md).
       useGraphQlJit(),
