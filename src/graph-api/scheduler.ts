@@ -28,6 +28,8 @@ export interface GraphSchedulerOptions {
   throttleBlockMs?: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Source of jitter in [0, 1), for tests. @default Math.random */
+  random?: () => number;
 }
 
 /** What one operation brings to its reads. */
@@ -69,6 +71,7 @@ export class GraphScheduler {
   readonly #retryBaseDelayMs: number;
   readonly #throttleBlockMs: number;
   readonly #now: () => number;
+  readonly #random: () => number;
 
   readonly #pending = new Map<string, Pending>();
   #queue: Pending[] = [];
@@ -83,7 +86,8 @@ export class GraphScheduler {
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
     this.#throttleBlockMs = options.throttleBlockMs ?? 60_000;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => Date.now());
+    this.#random = options.random ?? Math.random;
     if (!Number.isInteger(this.#limit) || this.#limit < 0) throw new TypeError(`pageCallsPerSecond must be a whole number ≥ 0, got ${this.#limit}`);
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
   }
@@ -231,7 +235,7 @@ export class GraphScheduler {
         this.#settle(pending, this.#block(pending.read.page, answer, now));
         return;
       }
-      const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs);
+      const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs, this.#random);
       if (isRetryable(answer) && pending.attempts < this.#maxAttempts && pending.waiters > 0 && now + delay < pending.deadline) {
         pending.state = 'retry-wait';
         setTimeout(() => {

@@ -1,0 +1,211 @@
+/**
+ * The scheduler's rules, against a fake client and a fake clock: per-Page call rate, coalescing of
+ * queued and in-flight reads, throttle blocks, retries, and reads nobody waits for any more.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { GraphApiClient, GraphRead, HeaderLookup, UpstreamUsage } from '../src/graph-api/client.js';
+import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from '../src/graph-api/errors.js';
+import { GraphScheduler, type GraphSchedulerOptions } from '../src/graph-api/scheduler.js';
+
+type Answer = (read: GraphRead, attempt: number) => { body: unknown; headers?: Record<string, string> };
+
+/** Records every send (one entry per HTTP request) and answers from `answer`. */
+function fakeClient(answer: Answer = (read) => ({ body: { path: read.request.path } })) {
+  const sends: string[][] = [];
+  const attempts = new Map<string, number>();
+  const keyOf = (read: GraphRead) => `${read.token} ${read.request.path}`;
+  const client = {
+    keyOf,
+    async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage, onHeaders?: (read: GraphRead, header: HeaderLookup) => void) {
+      sends.push(reads.map(keyOf));
+      if (usage) {
+        usage.requests += 1;
+        usage.calls += reads.length;
+      }
+      return reads.map((read) => {
+        const attempt = (attempts.get(keyOf(read)) ?? 0) + 1;
+        attempts.set(keyOf(read), attempt);
+        const { body, headers = {} } = answer(read, attempt);
+        onHeaders?.(read, (name) => headers[name]);
+        return body;
+      });
+    },
+  };
+  return { client: client as unknown as GraphApiClient, sends };
+}
+
+const usage = (): UpstreamUsage => ({ requests: 0, calls: 0, coalesced: 0 });
+const read = (path: string, page = 'P', token = 'T'): GraphRead => ({ request: { path, params: {} }, token, page });
+
+let scheduler: GraphScheduler;
+const make = (client: GraphApiClient, options: Partial<GraphSchedulerOptions> = {}) =>
+  (scheduler = new GraphScheduler({ client, retryBaseDelayMs: 100, random: () => 1, ...options }));
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-11-22T12:00:00Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('per-Page call rate', () => {
+  it('sends at most 2 calls per Page in any second; the rest wait for the window', async () => {
+    const { client, sends } = fakeClient();
+    make(client);
+    const answers = scheduler.readMany([read('a'), read('b'), read('c')], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sends).toEqual([['T a', 'T b']]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sends).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sends).toEqual([['T a', 'T b'], ['T c']]);
+    expect(await answers).toEqual([{ path: 'a' }, { path: 'b' }, { path: 'c' }]);
+  });
+
+  it('shares a queued read with every identical read asked for while it waits', async () => {
+    const { client, sends } = fakeClient();
+    make(client);
+    const first = usage();
+    void scheduler.readMany([read('a'), read('b')], { usage: first });
+    await vi.advanceTimersByTimeAsync(0);
+    const later = [usage(), usage(), usage()];
+    const waiting = later.map((u) => scheduler.readMany([read('c')], { usage: u }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await Promise.all(waiting)).toEqual([[{ path: 'c' }], [{ path: 'c' }], [{ path: 'c' }]]);
+    expect(sends).toEqual([['T a', 'T b'], ['T c']]);
+    expect(later.map((u) => u.coalesced)).toEqual([0, 1, 1]);
+  });
+
+  it('counts each Page apart, and does not limit reads outside a Page budget', async () => {
+    const { client, sends } = fakeClient();
+    make(client);
+    void scheduler.readMany([read('a', 'P'), read('b', 'P'), read('c', 'Q'), { request: { path: 'me', params: {} }, token: 'T' }], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sends).toEqual([['T a', 'T b', 'T c', 'T me']]);
+  });
+
+  it('sends the reads of different callers apart, so one caller’s token never fails another’s reads', async () => {
+    const { client, sends } = fakeClient();
+    make(client, { pageCallsPerSecond: 0 });
+    void scheduler.readMany([{ ...read('a', 'P', 'T1'), caller: 'one' }], { usage: usage() });
+    void scheduler.readMany([{ ...read('b', 'P', 'T2'), caller: 'two' }], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sends).toEqual([['T1 a'], ['T2 b']]);
+  });
+});
+
+describe('throttling', () => {
+  const throttled = (code: number, regainMinutes?: number): Answer => () => ({
+    body: new GraphApiError(400, { code, message: `(#${code}) Too many calls`, is_transient: true }),
+    headers:
+      regainMinutes === undefined
+        ? {}
+        : { 'x-business-use-case-usage': JSON.stringify({ P: [{ type: 'pages', call_count: 105, total_time: 10, total_cputime: 10, estimated_time_to_regain_access: regainMinutes }] }) },
+  });
+
+  it('answers a throttle with a retry-after from estimated_time_to_regain_access, and never calls the Page until then', async () => {
+    let throttle = true;
+    const { client, sends } = fakeClient((r, attempt) => (throttle ? throttled(80006, 2)(r, attempt) : { body: { ok: true } }));
+    make(client);
+    const [answer] = await Promise.all([scheduler.readMany([read('a')], { usage: usage() }), vi.advanceTimersByTimeAsync(0)]);
+    expect(answer[0]).toBeInstanceOf(GraphRateLimitError);
+    expect((answer[0] as GraphRateLimitError).retryAfterSeconds).toBe(120);
+    expect((answer[0] as GraphRateLimitError).graphError?.code).toBe(80006);
+
+    throttle = false;
+    const [during] = await Promise.all([scheduler.readMany([read('b')], { usage: usage() }), vi.advanceTimersByTimeAsync(60_000)]);
+    expect(during[0]).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 120 });
+    expect(sends).toHaveLength(1);
+
+    await vi.advanceTimersByTimeAsync(60_000);
+    const [after] = await Promise.all([scheduler.readMany([read('b')], { usage: usage() }), vi.advanceTimersByTimeAsync(0)]);
+    expect(after).toEqual([{ ok: true }]);
+    expect(sends).toHaveLength(2);
+  });
+
+  it('blocks for the configured time when Graph gives no estimate, and fails the Page’s queued reads', async () => {
+    const { client, sends } = fakeClient(throttled(613));
+    make(client, { throttleBlockMs: 30_000 });
+    const answers = scheduler.readMany([read('a'), read('b'), read('c')], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(0);
+    const [a, b, c] = await answers;
+    for (const answer of [a, b, c]) expect(answer).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 30 });
+    // `c` waited for the window and was refused when the block began: it never left.
+    expect(sends).toEqual([['T a', 'T b']]);
+  });
+});
+
+describe('retries', () => {
+  it('retries a transient failure with backoff, and answers with the success', async () => {
+    const { client, sends } = fakeClient((_r, attempt) => ({
+      body: attempt === 1 ? new GraphApiError(500, { code: 2, message: 'Service temporarily unavailable', is_transient: true }) : { ok: attempt },
+    }));
+    make(client, { pageCallsPerSecond: 0 });
+    const answers = scheduler.readMany([read('a')], { usage: usage(), deadline: Date.now() + 10_000 });
+    await vi.advanceTimersByTimeAsync(99);
+    expect(sends).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await answers).toEqual([{ ok: 2 }]);
+  });
+
+  it('gives up after the configured attempts, with the last failure', async () => {
+    const { client, sends } = fakeClient(() => ({ body: new GraphTransportError('connection', 'reset') }));
+    make(client, { pageCallsPerSecond: 0, maxAttempts: 3 });
+    const answers = scheduler.readMany([read('a')], { usage: usage(), deadline: Date.now() + 10_000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await answers).toEqual([expect.any(GraphTransportError)]);
+    expect(sends).toHaveLength(3);
+  });
+
+  it.each([
+    ['invalid token', 190],
+    ['permission', 200],
+    ['permission (10)', 10],
+    ['invalid parameter', 100],
+  ])('never retries a %s error (%i)', async (_name, code) => {
+    const { client, sends } = fakeClient(() => ({ body: new GraphApiError(400, { code, message: 'no', is_transient: false }) }));
+    make(client, { pageCallsPerSecond: 0 });
+    const answers = scheduler.readMany([read('a')], { usage: usage(), deadline: Date.now() + 10_000 });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect((await answers)[0]).toMatchObject({ code });
+    expect(sends).toHaveLength(1);
+  });
+
+  it('starts no retry that would end after the deadline', async () => {
+    const { client, sends } = fakeClient(() => ({ body: new GraphApiError(503, { code: 1, message: 'unknown' }) }));
+    make(client, { pageCallsPerSecond: 0, retryBaseDelayMs: 1_000 });
+    const answers = scheduler.readMany([read('a')], { usage: usage(), deadline: Date.now() + 500 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect((await answers)[0]).toMatchObject({ code: 1 });
+    expect(sends).toHaveLength(1);
+  });
+});
+
+describe('reads nobody waits for', () => {
+  it('are dropped from the queue and never sent', async () => {
+    const { client, sends } = fakeClient();
+    make(client);
+    void scheduler.readMany([read('a'), read('b')], { usage: usage() });
+    const controller = new AbortController();
+    const abandoned = scheduler.readMany([read('c')], { usage: usage(), signal: controller.signal });
+    await vi.advanceTimersByTimeAsync(0);
+    controller.abort();
+    expect(await abandoned).toEqual([expect.any(OperationAbortedError)]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(sends).toEqual([['T a', 'T b']]);
+  });
+
+  it('are still sent while another operation waits for them', async () => {
+    const { client, sends } = fakeClient();
+    make(client);
+    void scheduler.readMany([read('a'), read('b')], { usage: usage() });
+    const controller = new AbortController();
+    void scheduler.readMany([read('c')], { usage: usage(), signal: controller.signal });
+    const kept = scheduler.readMany([read('c')], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(0);
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await kept).toEqual([{ path: 'c' }]);
+    expect(sends).toEqual([['T a', 'T b'], ['T c']]);
+  });
+});
