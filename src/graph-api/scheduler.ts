@@ -97,6 +97,11 @@ export class GraphScheduler {
     return this.#client.keyOf(read);
   }
 
+  /** Reads waiting for their Page's call window. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   /** What is known of a Page's budget (for reporting). */
   budget(page: string): PageBudget | undefined {
     return this.#budgets.get(page);

@@ -34,9 +34,10 @@ export interface GraphQLResponse<R> {
 export interface Harness {
   emulator: Emulator;
   credentials: Credentials;
+  scheduler: GraphScheduler;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
   /** Sends a raw body to `/graphql`; returns status, headers and parsed body. */
-  post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: GraphQLResponse<unknown> }>;
+  post(body: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; headers: Headers; body: GraphQLResponse<unknown> }>;
   close(): Promise<void>;
 }
 
@@ -87,8 +88,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     graphPageCap: options.graphPageCap,
   });
 
-  const post: Harness['post'] = async (body, headers = {}) => {
+  const post: Harness['post'] = async (body, headers = {}, signal) => {
     const response = await app.fetch('http://gateway.test/graphql', {
+      ...(signal ? { signal } : {}),
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -105,6 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     emulator,
     credentials,
+    scheduler,
     post,
     async run(document, variables, runOptions = {}) {
       const headers: Record<string, string> = { ...runOptions.headers };
