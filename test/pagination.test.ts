@@ -152,6 +152,24 @@ describe('backward paging', () => {
   });
 });
 
+describe('cursors Graph no longer accepts', () => {
+  it('a cursor whose Graph anchor was deleted answers CURSOR_EXPIRED, and the list restarts cleanly', async () => {
+    const own = await startHarness({ emulator: { privacyFiltering: false } });
+    try {
+      const first = await own.run(ConversationIdsDocument, { pageId: ACME, folder: 'INBOX', first: 5 });
+      const page = first.data!.page!.conversations;
+      // The Graph cursor behind endCursor marks the page's last item; delete that item upstream.
+      own.emulator.store.deleteConversation(page.edges[4]!.node.graphApiId);
+      const resumed = await own.run(ConversationIdsDocument, { pageId: ACME, folder: 'INBOX', first: 5, after: page.pageInfo.endCursor });
+      expect(resumed.errors).toEqual([expect.objectContaining({ path: ['page', 'conversations'], extensions: expect.objectContaining({ code: 'CURSOR_EXPIRED' }) })]);
+      const restarted = await own.run(ConversationIdsDocument, { pageId: ACME, folder: 'INBOX', first: 5 });
+      expect(restarted.errors).toBeUndefined();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('bad paging arguments fail before any upstream call', () => {
   const cases: Array<[string, Partial<ConversationIdsQueryVariables>, string]> = [
     ['first with last', { first: 5, last: 5 }, 'INVALID_PAGINATION'],

@@ -15,6 +15,7 @@
  * short and empty Graph pages are followed.
  */
 import { GraphQLError } from 'graphql';
+import { GraphApiError } from '../graph-api/errors.js';
 import type { GraphPage } from '../graph-api/wire-types.js';
 import type { CursorCodec, EdgePosition, GraphAnchor } from './cursors.js';
 
@@ -112,6 +113,22 @@ export function firstPageRequest(plan: ConnectionPlan): GraphPageRequest | null 
   return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
 }
 
+/**
+ * Graph cursors die with the item they mark (graph-api.md §3). Graph answers a dead cursor with code
+ * 100; the requests we build carry only our own validated parameters besides the cursor, so on a
+ * request with a cursor, code 100 (not the "object missing" subcode 33) means the cursor expired.
+ */
+function cursorExpiry(request: GraphPageRequest): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof GraphApiError && error.code === 100 && error.subcode === undefined && (request.after !== undefined || request.before !== undefined)) {
+      throw new GraphQLError('This cursor can no longer be resumed: the item it points at is gone from the list. Start again from the first page.', {
+        extensions: { code: 'CURSOR_EXPIRED', graph: { code: error.code, fbtraceId: error.fbtraceId ?? null } },
+      });
+    }
+    throw error;
+  };
+}
+
 interface Placed<T> {
   item: T;
   page: GraphPage<T>;
@@ -164,7 +181,7 @@ export async function resolveConnection<T, N>(options: {
   }
 
   while (request !== null) {
-    const page = prefetched.shift() ?? (await fetchPage(request));
+    const page = prefetched.shift() ?? (await fetchPage(request).catch(cursorExpiry(request)));
     let positions = page.data.map((_, index) => index);
     if (pendingDrop !== undefined) {
       const at = page.data.findIndex((item) => idOf(item) === pendingDrop);
