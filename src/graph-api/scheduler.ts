@@ -47,7 +47,7 @@ interface Pending {
   readonly usage: UpstreamUsage;
   readonly promise: Promise<unknown>;
   readonly settle: (value: unknown) => void;
-  state: 'queued' | 'sending' | 'retry-wait';
+  state: 'queued' | 'sending' | 'retry-wait' | 'done';
   waiters: number;
   attempts: number;
   deadline: number;
@@ -136,7 +136,7 @@ export class GraphScheduler {
     if (signal !== undefined) {
       const leave = (): void => {
         joined.waiters -= 1;
-        if (joined.waiters === 0 && joined.state !== 'sending') {
+        if (joined.waiters === 0 && (joined.state === 'queued' || joined.state === 'retry-wait')) {
           // Nobody waits for it any more: cancel the upstream work that has not started.
           this.#queue = this.#queue.filter((entry) => entry !== joined);
           this.#settle(joined, new OperationAbortedError('disconnected'));
@@ -149,6 +149,7 @@ export class GraphScheduler {
   }
 
   #settle(pending: Pending, value: unknown): void {
+    pending.state = 'done';
     if (this.#pending.get(pending.key) === pending) this.#pending.delete(pending.key);
     pending.settle(value);
   }
