@@ -20,8 +20,12 @@ export const MAX_BATCH_ITEMS = 50;
 export interface LoggedBatchItem {
   method: string;
   relativeUrl: string;
-  /** `null` = the slot came back `null` without running (its parent failed). */
+  /** `null` = the slot came back `null`: its parent failed, or it timed out. */
   status: number | null;
+  /** When it ran, in ms since the epoch. */
+  at: number;
+  /** The Page whose Conversations API budget it spent. */
+  pageId: string | undefined;
 }
 
 /** The outcome of one batch POST. */
@@ -88,7 +92,7 @@ export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPo
     if ([...parents.values()].some((parent) => succeeded[parent] !== true)) {
       slots.push(null);
       succeeded.push(false);
-      logged.push({ method: item.method, relativeUrl: item.relativeUrl, status: null });
+      logged.push({ method: item.method, relativeUrl: item.relativeUrl, status: null, at: Date.now(), pageId: undefined });
       calls += 1;
       return;
     }
@@ -97,16 +101,23 @@ export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPo
     let relativeUrl = item.relativeUrl;
     try {
       relativeUrl = resolveReferences(item.relativeUrl, index, (name) => parsedBodies.get(parents.get(name)!));
-      answer = router.execute(itemCall(version, item, relativeUrl, topToken, topProof));
+      answer = router.execute(itemCall(version, item, relativeUrl, topToken, topProof), true);
     } catch (error) {
       answer = router.errorAnswer(error, version, 1);
+    }
+    if (answer.timedOut === true) {
+      slots.push(null);
+      succeeded.push(false);
+      logged.push({ method: item.method, relativeUrl, status: null, at: Date.now(), pageId: answer.pageId });
+      calls += 1;
+      return;
     }
     const slot: BatchSlot = { code: answer.status, body: answer.body };
     if (includeHeaders) slot.headers = slotHeaders(answer);
     slots.push(slot);
     succeeded.push(answer.status === 200);
     if (referenced.has(index) && answer.status === 200) parsedBodies.set(index, JSON.parse(answer.body));
-    logged.push({ method: item.method, relativeUrl, status: answer.status });
+    logged.push({ method: item.method, relativeUrl, status: answer.status, at: Date.now(), pageId: answer.pageId });
     calls += answer.calls;
   });
 
@@ -156,6 +167,7 @@ function slotHeaders(answer: GraphAnswer): { name: string; value: string }[] {
     { name: 'Cache-Control', value: 'private, no-cache, no-store, must-revalidate' },
   ];
   if (answer.wwwAuthenticate !== undefined) headers.push({ name: 'WWW-Authenticate', value: answer.wwwAuthenticate });
+  for (const [name, value] of Object.entries(answer.headers ?? {})) headers.push({ name, value });
   return headers;
 }
 

@@ -14,6 +14,7 @@ export interface GraphErrorBody {
   type: GraphErrorType;
   code?: number;
   error_subcode?: number;
+  is_transient?: boolean;
   fbtrace_id: string;
 }
 
@@ -26,6 +27,7 @@ export class EmulatedGraphError extends Error {
     readonly code: number | undefined,
     message: string,
     readonly subcode?: number,
+    readonly isTransient?: boolean,
   ) {
     super(message);
   }
@@ -36,6 +38,7 @@ export class EmulatedGraphError extends Error {
     const error = { message: this.message, type: this.type } as GraphErrorBody;
     if (this.code !== undefined) error.code = this.code;
     if (this.subcode !== undefined) error.error_subcode = this.subcode;
+    if (this.isTransient !== undefined) error.is_transient = this.isTransient;
     error.fbtrace_id = fbtraceId;
     return { error };
   }
@@ -188,4 +191,25 @@ export function rootIdsReadRemoved(): EmulatedGraphError {
 /** A fault of the emulator itself; Graph's code 1 (graph-api.md §5.2). */
 export function unknownError(): EmulatedGraphError {
   return new EmulatedGraphError(500, 'OAuthException', 1, 'An unknown error has occurred.');
+}
+
+/** Codes 1 and 2: Graph's own transient failures (graph-api.md §5.2), sent with HTTP 5xx. */
+export function serverError(code: 1 | 2, status: number): EmulatedGraphError {
+  const message = code === 1 ? 'An unknown error has occurred.' : 'An unexpected error has occurred. Please retry your request later.';
+  return new EmulatedGraphError(status, 'OAuthException', code, message, undefined, true);
+}
+
+const RATE_LIMIT_DOCS = 'For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.';
+const THROTTLE_MESSAGES: Record<number, string> = {
+  4: '(#4) Application request limit reached',
+  17: '(#17) User request limit reached',
+  32: '(#32) Page request limit reached',
+  613: '(#613) Calls to this api have exceeded the rate limit.',
+  80001: `(#80001) There have been too many calls to this Page account. Wait a bit and try again. ${RATE_LIMIT_DOCS}`,
+  80006: `(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. ${RATE_LIMIT_DOCS}`,
+};
+
+/** A throttle (graph-api.md §5.2, §6): HTTP 400, transient. */
+export function throttled(code: number): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', code, THROTTLE_MESSAGES[code] ?? `(#${code}) Rate limit reached`, undefined, true);
 }

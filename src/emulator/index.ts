@@ -7,3 +7,4 @@ export { startEmulator, type Emulator, type EmulatorOptions } from './server.js'
 export type { LoggedBatchItem, LoggedRequest, RequestLog } from './request-log.js';
 export type { ConversationSummary, EmulatorStore } from './store.js';
 export { DEMO } from './seed.js';
+export type { Fault, FaultInjector, FaultMatch } from './faults.js';

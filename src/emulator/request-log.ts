@@ -17,6 +17,10 @@ export interface LoggedRequest {
   status: number;
   /** The items of a batch request, in order. */
   items?: LoggedBatchItem[];
+  /** When it was answered, in ms since the epoch. */
+  at: number;
+  /** The Page whose Conversations API budget a plain call spent (batch items carry their own). */
+  pageId?: string | undefined;
 }
 
 /** Read access to the log; `clear()` between test steps resets entries and counters. */

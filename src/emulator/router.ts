@@ -71,6 +71,12 @@ export interface GraphAnswer {
   readonly wwwAuthenticate: string | undefined;
   /** Billed calls: 1, or one per id of a `?ids=` read. */
   readonly calls: number;
+  /** Extra response headers (usage headers). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The Page whose Conversations API budget the call spent. */
+  readonly pageId?: string | undefined;
+  /** Inside a batch: the slot timed out and is `null`. */
+  readonly timedOut?: boolean;
 }
 
 export interface GraphRouterConfig {
@@ -92,7 +98,8 @@ export interface RoutedPath {
 }
 
 export interface GraphRouter {
-  execute(call: GraphCall): GraphAnswer;
+  /** Answers one call; `inBatch` when it is a batch item. */
+  execute(call: GraphCall, inBatch?: boolean): GraphAnswer;
   /** Splits a path into version and segments; throws Graph's 2500 for undecodable segments. */
   route(path: string): RoutedPath;
   /** An error answer for failures outside a single call (batch validation). */

@@ -5,9 +5,11 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tokenOf } from './auth.js';
 import { runBatch } from './batch.js';
 import { createCursorCodec } from './cursors.js';
-import { invalidParameter } from './errors.js';
+import { expiredToken, invalidParameter, serverError, throttled } from './errors.js';
+import { ConversationRateLimit, EmulatorFaults, TRANSPORT_FAULTS, usageHeaders, type CallSignature, type Fault, type FaultInjector } from './faults.js';
 import { EmulatorRequestLog, type LoggedRequest, type RequestLog } from './request-log.js';
 import { createGraphRouter, type GraphAnswer, type GraphRouter } from './router.js';
 import { createSeedWorld, type SeedWorld } from './seed.js';
@@ -33,6 +35,13 @@ export interface EmulatorOptions {
   rootIdsReads?: boolean;
   /** The log keeps at least this many newest entries; counters count everything. @default 10000 */
   maxLogEntries?: number;
+  /**
+   * Meta's Conversations API limit (graph-api.md §6.1): calls per Page in any second on its conversations,
+   * threads and messages, each batch item counted. Over it, the call is throttled (`code`, default 80006)
+   * and the Page is blocked for `blockMs` (default 1000; real Graph blocks for minutes). Off by default.
+   * While on, answers carry usage headers once a Page's usage is at least 1%.
+   */
+  conversationRateLimit?: { callsPerSecond: number; code?: 613 | 80006; blockMs?: number };
 }
 
 /** A running emulator. */
@@ -42,6 +51,8 @@ export interface Emulator {
   readonly log: RequestLog;
   /** Mutators for tests: add a message, delete a thread. */
   readonly store: EmulatorStore;
+  /** Faults to inject into the next matching calls. */
+  readonly faults: FaultInjector;
   /** Stops listening and closes every open socket, keep-alive ones included. */
   close(): Promise<void>;
 }
@@ -70,6 +81,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const store = new WorldStore(seedWorld, { privacyFiltering: config.privacyFiltering });
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
+  const faults = new EmulatorFaults();
+  const rateLimit =
+    config.conversationRateLimit === undefined
+      ? undefined
+      : new ConversationRateLimit(
+          config.conversationRateLimit.callsPerSecond,
+          config.conversationRateLimit.code ?? 80006,
+          config.conversationRateLimit.blockMs ?? 1_000,
+        );
 
   let router: GraphRouter | undefined;
   const server = createServer((request, response) => {
@@ -101,23 +121,71 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     let entry: LoggedRequest;
     const bodyError = await readBody(request, take);
     const authorization = request.headers.authorization;
+    const transportFault = faults.take(TRANSPORT_FAULTS, callSignatures(activeRouter, path, params, batch, authorization));
     if (bodyError !== undefined) {
       answer = activeRouter.errorAnswer(bodyError, activeRouter.route('/').version, 1);
-      entry = { method, path, params, status: answer.status };
+      entry = { method, path, params, status: answer.status, at: Date.now() };
     } else if (method === 'POST' && batch !== undefined) {
       const outcome = runBatch(activeRouter, store, proofPolicy, { path, params, batch, authorization });
       answer = outcome.answer;
-      entry = { method, path, params, status: answer.status, items: outcome.items };
+      entry = { method, path, params, status: answer.status, items: outcome.items, at: Date.now() };
     } else {
       answer = activeRouter.execute({ method, path, params, authorization });
-      entry = { method, path, params, status: answer.status };
+      entry = { method, path, params, status: answer.status, at: Date.now(), pageId: answer.pageId };
     }
 
+    if (transportFault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, transportFault.ms));
+    if (transportFault?.kind === 'reset') {
+      log.record(entry, answer.calls);
+      request.socket.destroy();
+      return;
+    }
     log.record(entry, answer.calls);
-    const headers: Record<string, string> = { ...STATIC_HEADERS, 'facebook-api-version': answer.version, 'x-fb-trace-id': answer.traceId };
+    const headers: Record<string, string> = { ...STATIC_HEADERS, ...answer.headers, 'facebook-api-version': answer.version, 'x-fb-trace-id': answer.traceId };
     if (answer.wwwAuthenticate !== undefined) headers['www-authenticate'] = answer.wwwAuthenticate;
     response.writeHead(answer.status, headers);
-    response.end(answer.body);
+    response.end(transportFault?.kind === 'truncated-json' ? answer.body.slice(0, Math.floor(answer.body.length / 2)) : answer.body);
+  }
+
+  /**
+   * The router, with what sits in front of each call: faults aimed at it, and the Conversations API
+   * rate of its Page.
+   */
+  function guard(inner: GraphRouter): GraphRouter {
+    return {
+      ...inner,
+      execute(call, inBatch = false) {
+        let version = config.defaultVersion;
+        let segments: readonly string[] = [];
+        try {
+          ({ version, segments } = inner.route(call.path));
+        } catch {
+          return inner.execute(call, inBatch);
+        }
+        const pageId = pageOfCall(store, segments);
+        const token = tokenOf(call.params, call.authorization);
+        const fault = faults.take(inBatch ? CALL_FAULTS_IN_BATCH : CALL_FAULTS, [{ path: segments.join('/'), token }]);
+        const failWith = (error: Error, headers?: Record<string, string>): GraphAnswer => ({
+          ...inner.errorAnswer(error, version, 1),
+          pageId,
+          ...(headers ? { headers } : {}),
+        });
+        if (fault?.kind === 'null-batch-item') return { ...inner.errorAnswer(serverError(2, 500), version, 1), pageId, timedOut: true };
+        if (fault?.kind === 'server-error') return failWith(serverError(fault.code ?? 2, fault.status ?? 500));
+        if (fault?.kind === 'expired-token') return failWith(expiredToken());
+        if (fault?.kind === 'throttle') {
+          return failWith(throttled(fault.code), usageHeaders(pageId ?? 'app', 120, fault.regainMinutes ?? 1));
+        }
+        if (rateLimit === undefined || pageId === undefined) return { ...inner.execute(call, inBatch), pageId };
+        const now = Date.now();
+        if (!rateLimit.admit(pageId, now)) {
+          return failWith(throttled(rateLimit.code), usageHeaders(pageId, rateLimit.usagePercent(pageId, now), 1));
+        }
+        const answer = inner.execute(call, inBatch);
+        const percent = rateLimit.usagePercent(pageId, now);
+        return { ...answer, pageId, ...(percent >= 1 ? { headers: usageHeaders(pageId, percent, 1) } : {}) };
+      },
+    };
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -130,7 +198,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  router = createGraphRouter({
+  router = guard(createGraphRouter({
     store,
     codec: createCursorCodec(),
     baseUrl: url,
@@ -138,12 +206,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     maxLimit: config.maxLimit,
     proofPolicy,
     rootIdsReads: config.rootIdsReads,
-  });
+  }));
 
   return {
     url,
     log,
     store,
+    faults,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error === undefined ? resolve() : reject(error)));
@@ -198,6 +267,7 @@ interface ResolvedOptions {
   requireAppSecretProof: boolean;
   rootIdsReads: boolean;
   maxLogEntries: number;
+  conversationRateLimit: EmulatorOptions['conversationRateLimit'];
 }
 
 function validateOptions(options: EmulatorOptions): ResolvedOptions {
@@ -212,6 +282,10 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
   if (!Number.isInteger(maxLogEntries) || maxLogEntries < 1) problems.push(`maxLogEntries must be a positive integer, got ${String(options.maxLogEntries)}`);
   if (options.appSecret === '') problems.push('appSecret must not be empty when given');
   if (options.requireAppSecretProof === true && options.appSecret === undefined) problems.push('requireAppSecretProof needs appSecret');
+  const limit = options.conversationRateLimit;
+  if (limit !== undefined && (!Number.isInteger(limit.callsPerSecond) || limit.callsPerSecond < 1)) {
+    problems.push(`conversationRateLimit.callsPerSecond must be a positive integer, got ${String(limit.callsPerSecond)}`);
+  }
   if (problems.length > 0) throw new TypeError(`startEmulator: invalid options:\n  - ${problems.join('\n  - ')}`);
   return {
     port,
@@ -223,5 +297,50 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
     requireAppSecretProof: options.requireAppSecretProof ?? false,
     rootIdsReads: options.rootIdsReads ?? false,
     maxLogEntries,
+    conversationRateLimit: options.conversationRateLimit,
   };
+}
+
+const CALL_FAULTS = new Set<Fault['kind']>(['server-error', 'throttle', 'expired-token']);
+const CALL_FAULTS_IN_BATCH = new Set<Fault['kind']>([...CALL_FAULTS, 'null-batch-item']);
+
+/** The Page whose Conversations API budget a call spends: its conversations, threads and messages. */
+function pageOfCall(store: WorldStore, segments: readonly string[]): string | undefined {
+  const [id, edge] = segments;
+  if (id === undefined) return undefined;
+  if (edge === 'conversations') return store.node(id)?.kind === 'page' ? id : undefined;
+  const node = store.node(id);
+  return node?.kind === 'thread' || node?.kind === 'message' ? node.thread.pageId : undefined;
+}
+
+/** What transport faults match against: the plain call, or every item of a batch. */
+function callSignatures(
+  router: GraphRouter,
+  path: string,
+  params: Readonly<Record<string, string>>,
+  batch: unknown,
+  authorization: string | undefined,
+): CallSignature[] {
+  const token = tokenOf(params, authorization);
+  const strip = (raw: string): string => {
+    try {
+      return router.route(raw.split('?')[0]!).segments.join('/');
+    } catch {
+      return raw;
+    }
+  };
+  if (batch === undefined) return [{ path: strip(path), token }];
+  let items: unknown = batch;
+  if (typeof batch === 'string') {
+    try {
+      items = JSON.parse(batch);
+    } catch {
+      return [];
+    }
+  }
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((item: unknown) => {
+    const relativeUrl = (item as { relative_url?: unknown } | null)?.relative_url;
+    return typeof relativeUrl === 'string' ? [{ path: strip(`/${relativeUrl.replace(/^\/+/, '')}`), token }] : [];
+  });
 }
