@@ -15,6 +15,11 @@ import { isRetryable, retryDelayMs } from './retry.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
 
 const WINDOW_MS = 1_000;
+/**
+ * Graph counts a call when it arrives, a little after we send it; waiting this much longer than the
+ * window keeps two calls a window apart on Graph's clock too.
+ */
+const WINDOW_MARGIN_MS = 50;
 
 export interface GraphSchedulerOptions {
   client: GraphApiClient;
@@ -202,7 +207,7 @@ export class GraphScheduler {
 
   #takeSlots(page: string | undefined, calls: number, now: number): boolean {
     if (page === undefined || this.#limit === 0) return true;
-    const sent = (this.#sentAt.get(page) ?? []).filter((at) => at > now - WINDOW_MS);
+    const sent = (this.#sentAt.get(page) ?? []).filter((at) => at > now - WINDOW_MS - WINDOW_MARGIN_MS);
     // A read needing more calls than the window holds goes alone into an empty window.
     const free = sent.length === 0 || sent.length + calls <= this.#limit;
     if (free) for (let i = 0; i < calls; i += 1) sent.push(now);
@@ -216,7 +221,7 @@ export class GraphScheduler {
     const timer = setTimeout(() => {
       this.#timers.delete(page);
       this.#flush();
-    }, Math.max(1, oldest + WINDOW_MS - now));
+    }, Math.max(1, oldest + WINDOW_MS + WINDOW_MARGIN_MS - now));
     timer.unref();
     this.#timers.set(page, timer);
   }
