@@ -55,8 +55,8 @@ describe('per-Page call rate', () => {
     const answers = scheduler.readMany([read('a'), read('b'), read('c')], { usage: usage() });
     await vi.advanceTimersByTimeAsync(0);
     expect(sends).toEqual([['T a', 'T b']]);
-    // A second, plus a margin for the time a call takes to reach Graph.
-    await vi.advanceTimersByTimeAsync(1_049);
+    // A call holds its place until a second after its answer.
+    await vi.advanceTimersByTimeAsync(999);
     expect(sends).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(sends).toEqual([['T a', 'T b'], ['T c']]);
@@ -71,7 +71,7 @@ describe('per-Page call rate', () => {
     await vi.advanceTimersByTimeAsync(0);
     const later = [usage(), usage(), usage()];
     const waiting = later.map((u) => scheduler.readMany([read('c')], { usage: u }));
-    await vi.advanceTimersByTimeAsync(1_050);
+    await vi.advanceTimersByTimeAsync(1_000);
     expect(await Promise.all(waiting)).toEqual([[{ path: 'c' }], [{ path: 'c' }], [{ path: 'c' }]]);
     expect(sends).toEqual([['T a', 'T b'], ['T c']]);
     expect(later.map((u) => u.coalesced)).toEqual([0, 1, 1]);
@@ -205,7 +205,7 @@ describe('reads nobody waits for', () => {
     const kept = scheduler.readMany([read('c')], { usage: usage() });
     await vi.advanceTimersByTimeAsync(0);
     controller.abort();
-    await vi.advanceTimersByTimeAsync(1_050);
+    await vi.advanceTimersByTimeAsync(1_000);
     expect(await kept).toEqual([{ path: 'c' }]);
     expect(sends).toEqual([['T a', 'T b'], ['T c']]);
   });

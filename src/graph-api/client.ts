@@ -148,7 +148,6 @@ export class GraphApiClient {
       items.map((item) => item.read),
       usage,
       onHeaders,
-      true,
       items,
     );
     return reads.map((read, r) => {
@@ -183,15 +182,11 @@ export class GraphApiClient {
     return parseAnswer(response.status, response.text);
   }
 
-  /**
-   * One batch POST; slots that come back `null` (timed out upstream) are retried once, except those
-   * of dependent items (`dependencies`), which stay `null`.
-   */
+  /** One batch POST; `dependencies` names the items of chained pages. */
   async #batch(
     reads: readonly GraphRead[],
     usage: UpstreamUsage | undefined,
     onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined,
-    retry = true,
     dependencies?: readonly BatchItem[],
   ): Promise<unknown[]> {
     const [first] = reads;
@@ -238,16 +233,15 @@ export class GraphApiClient {
       return reads.map(() => error);
     }
 
-    const answers = slots.map((slot: unknown, index) => (slot === null ? null : parseSlot(slot, reads[index]!, onHeaders)));
-    const timedOut = dependencies !== undefined ? [] : answers.flatMap((answer, index) => (answer === null ? [index] : []));
-    if (timedOut.length > 0) {
-      const again = timedOut.map((index) => reads[index]!);
-      const retried = retry
-        ? await this.#batch(again, usage, onHeaders, false)
-        : again.map(() => new GraphTransportError('timeout', 'A batch item timed out upstream twice'));
-      timedOut.forEach((index, i) => (answers[index] = retried[i]));
-    }
-    return answers;
+    // A `null` slot timed out upstream (graph-api.md §4); the scheduler asks for it again once. In a chain,
+    // `null` also marks the follow-ups of a failed page, which the chain's reader ends on.
+    return slots.map((slot: unknown, index) =>
+      slot === null
+        ? dependencies !== undefined
+          ? null
+          : new GraphTransportError('slot-timeout', 'A batch item timed out upstream')
+        : parseSlot(slot, reads[index]!, onHeaders),
+    );
   }
 
   #proof(token: string): string | undefined {

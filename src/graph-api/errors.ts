@@ -38,7 +38,8 @@ export class GraphApiError extends Error {
 
 /** Why a call produced no Graph answer at all. */
 export type GraphTransportFailure =
-  | 'timeout' // no answer in time, or a batch slot that stayed `null` after its retry
+  | 'timeout' // no answer in time
+  | 'slot-timeout' // a batch slot that came back `null`: Graph timed out on that item
   | 'connection' // refused, reset, DNS…
   | 'malformed-response'; // a body that is not the JSON Graph sends
 

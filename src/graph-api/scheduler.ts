@@ -10,16 +10,20 @@
  *   - a queued read whose every waiter has gone (deadline, disconnected client) is never sent.
  */
 import type { GraphApiClient, GraphRead, HeaderLookup, UpstreamUsage } from './client.js';
-import { GraphApiError, GraphRateLimitError, isThrottleCode, OperationAbortedError } from './errors.js';
+import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode, OperationAbortedError } from './errors.js';
 import { isRetryable, retryDelayMs } from './retry.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
 
 const WINDOW_MS = 1_000;
+
 /**
- * Graph counts a call when it arrives, a little after we send it; waiting this much longer than the
- * window keeps two calls a window apart on Graph's clock too.
+ * One call's place in its Page's window. Graph counts a call when it arrives, which we cannot see:
+ * somewhere between sending and the answer. So a call holds its place from the moment it is sent
+ * (`at` = Infinity) until a window after its answer came back, whatever the network's delays.
  */
-const WINDOW_MARGIN_MS = 50;
+interface Slot {
+  at: number;
+}
 
 export interface GraphSchedulerOptions {
   client: GraphApiClient;
@@ -53,6 +57,8 @@ interface Pending {
   readonly promise: Promise<unknown>;
   readonly settle: (value: unknown) => void;
   state: 'queued' | 'sending' | 'retry-wait' | 'done';
+  /** The window places the current attempt holds. */
+  slots: Slot[];
   waiters: number;
   attempts: number;
   deadline: number;
@@ -80,7 +86,7 @@ export class GraphScheduler {
 
   readonly #pending = new Map<string, Pending>();
   #queue: Pending[] = [];
-  readonly #sentAt = new Map<string, number[]>();
+  readonly #windows = new Map<string, Slot[]>();
   readonly #budgets = new Map<string, PageBudget>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #flushScheduled = false;
@@ -128,7 +134,7 @@ export class GraphScheduler {
     } else {
       let settle!: (value: unknown) => void;
       const promise = new Promise<unknown>((resolve) => (settle = resolve));
-      pending = { key, read, usage: context.usage, promise, settle, state: 'queued', waiters: 0, attempts: 0, deadline: 0 };
+      pending = { key, read, usage: context.usage, promise, settle, state: 'queued', slots: [], waiters: 0, attempts: 0, deadline: 0 };
       this.#pending.set(key, pending);
       const blocked = this.#blockedSeconds(read.page);
       if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.page, blocked));
@@ -181,8 +187,13 @@ export class GraphScheduler {
     const ready: Pending[] = [];
     const waiting: Pending[] = [];
     for (const pending of this.#queue) {
-      if (this.#takeSlots(pending.read.page, callsOf(pending.read), now)) ready.push(pending);
-      else waiting.push(pending);
+      const slots = this.#takeSlots(pending.read.page, callsOf(pending.read), now);
+      if (slots === undefined) {
+        waiting.push(pending);
+      } else {
+        pending.slots = slots;
+        ready.push(pending);
+      }
     }
     this.#queue = waiting;
     for (const pending of waiting) this.#wakeWhenSlotFrees(pending.read.page!, now);
@@ -205,23 +216,27 @@ export class GraphScheduler {
     return this.#limit === 0 ? Number.POSITIVE_INFINITY : this.#limit;
   }
 
-  #takeSlots(page: string | undefined, calls: number, now: number): boolean {
-    if (page === undefined || this.#limit === 0) return true;
-    const sent = (this.#sentAt.get(page) ?? []).filter((at) => at > now - WINDOW_MS - WINDOW_MARGIN_MS);
+  /** Places in the Page's window for `calls` calls sent now, or `undefined` when it is full. */
+  #takeSlots(page: string | undefined, calls: number, now: number): Slot[] | undefined {
+    if (page === undefined || this.#limit === 0) return [];
+    const window = (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - WINDOW_MS);
+    this.#windows.set(page, window);
     // A read needing more calls than the window holds goes alone into an empty window.
-    const free = sent.length === 0 || sent.length + calls <= this.#limit;
-    if (free) for (let i = 0; i < calls; i += 1) sent.push(now);
-    this.#sentAt.set(page, sent);
-    return free;
+    if (window.length > 0 && window.length + calls > this.#limit) return undefined;
+    const slots = Array.from({ length: calls }, () => ({ at: Number.POSITIVE_INFINITY }));
+    window.push(...slots);
+    return slots;
   }
 
+  /** Flushes again when the Page's oldest finished call leaves its window; in-flight calls wake it when they end. */
   #wakeWhenSlotFrees(page: string, now: number): void {
     if (this.#timers.has(page)) return;
-    const oldest = this.#sentAt.get(page)?.[0] ?? now;
+    const oldest = Math.min(...(this.#windows.get(page) ?? []).map((slot) => slot.at));
+    if (oldest === Number.POSITIVE_INFINITY) return;
     const timer = setTimeout(() => {
       this.#timers.delete(page);
       this.#flush();
-    }, Math.max(1, oldest + WINDOW_MS + WINDOW_MARGIN_MS - now));
+    }, Math.max(1, oldest + WINDOW_MS - now));
     timer.unref();
     this.#timers.set(page, timer);
   }
@@ -239,6 +254,11 @@ export class GraphScheduler {
     group.forEach((pending, i) => (pending.usage.calls += i === 0 ? usage.calls - others : callsOf(pending.read)));
 
     const now = this.#now();
+    // The answers are in: each call now leaves its window a window from now.
+    for (const pending of group) for (const slot of pending.slots) slot.at = now;
+    for (const page of new Set(this.#queue.flatMap((pending) => (pending.read.page === undefined ? [] : [pending.read.page])))) {
+      this.#wakeWhenSlotFrees(page, now);
+    }
     group.forEach((pending, i) => {
       const answer = answers[i];
       pending.attempts += 1;
@@ -247,7 +267,9 @@ export class GraphScheduler {
         return;
       }
       const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs, this.#random);
-      if (isRetryable(answer) && pending.attempts < this.#maxAttempts && pending.waiters > 0 && now + delay < pending.deadline) {
+      // A batch slot that timed out is asked again once (graph-api.md §4); other failures per isRetryable.
+      const retryable = answer instanceof GraphTransportError && answer.failure === 'slot-timeout' ? pending.attempts === 1 : isRetryable(answer);
+      if (retryable && pending.attempts < this.#maxAttempts && pending.waiters > 0 && now + delay < pending.deadline) {
         pending.state = 'retry-wait';
         setTimeout(() => {
           if (pending.state !== 'retry-wait') return;
