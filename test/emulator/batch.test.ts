@@ -125,7 +125,7 @@ describe('batch dependencies', () => {
     const second = bodyOf<GraphListBody>(body[1]);
     expect(second.data.map((thread) => thread.id)).toEqual(list.slice(5, 10).filter((thread) => thread.visible).map((thread) => thread.id));
     const logged = emulator.log.entries.at(-1)!;
-    expect(logged.items![0]).toEqual({ method: 'GET', relativeUrl: `${ACME}/conversations?limit=5`, status: 200 });
+    expect(logged.items![0]).toEqual({ method: 'GET', relativeUrl: `${ACME}/conversations?limit=5`, status: 200, at: expect.any(Number), pageId: ACME });
     expect(logged.items![1]!.relativeUrl).toMatch(new RegExp(`^${ACME}/conversations\\?limit=5&after=QVFI[A-Za-z0-9_-]+$`));
   });
 
@@ -252,16 +252,17 @@ describe('request log', () => {
     expect(emulator.log.requestCount).toBe(2);
     expect(emulator.log.callCount).toBe(4);
     const [plain, batched] = emulator.log.entries;
-    expect(plain).toEqual({ method: 'GET', path: `/v25.0/${ACME}/conversations`, params: { access_token: TOKEN, limit: '2' }, status: 200 });
+    expect(plain).toEqual({ method: 'GET', path: `/v25.0/${ACME}/conversations`, params: { access_token: TOKEN, limit: '2' }, status: 200, at: expect.any(Number), pageId: ACME });
     expect(batched).toEqual({
       method: 'POST',
       path: '/v25.0/',
       params: { access_token: TOKEN },
       status: 200,
+      at: expect.any(Number),
       items: [
-        { method: 'GET', relativeUrl: 'me', status: 200 },
-        { method: 'GET', relativeUrl: 'nope', status: 400 },
-        { method: 'GET', relativeUrl: `${ACME}?fields=name`, status: 200 },
+        { method: 'GET', relativeUrl: 'me', status: 200, at: expect.any(Number), pageId: undefined },
+        { method: 'GET', relativeUrl: 'nope', status: 400, at: expect.any(Number), pageId: undefined },
+        { method: 'GET', relativeUrl: `${ACME}?fields=name`, status: 200, at: expect.any(Number), pageId: undefined },
       ],
     });
     emulator.log.clear();
