@@ -101,18 +101,25 @@ const injector = setInterval(() => {
 const outcomes = new Map<string, number>();
 const unexpected: string[] = [];
 const count = (key: string): void => void outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-const cursors: string[] = [];
+const cursors: { after: string; filters: string }[] = [];
 const conversationIds: string[] = [];
 
-function nextOperation(): { query: string; variables?: Record<string, unknown>; token?: string } {
+function nextOperation(): { query: string; variables?: Record<string, unknown>; token?: string; filters?: string } {
   const roll = random();
   const folder = pick(['INBOX', 'OTHER']);
   const platform = pick(['MESSENGER', 'INSTAGRAM']);
   const first = pick([10, 25]);
-  const list = `conversations(folder: ${folder}, platform: ${platform}, first: ${first}, after: $after) { edges { cursor node { id snippet updatedTime participants { name username } } } pageInfo { hasNextPage endCursor } }`;
-  if (roll < 0.35) return { query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { ${list} } }`, variables: { after: null } };
+  const filters = `folder: ${folder}, platform: ${platform}`;
+  const list = `conversations(${filters}, first: ${first}, after: $after) { edges { cursor node { id snippet updatedTime participants { name username } } } pageInfo { hasNextPage endCursor } }`;
+  if (roll < 0.35) return { query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { ${list} } }`, variables: { after: null }, filters };
   if (roll < 0.5 && cursors.length > 0) {
-    return { query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { conversations(first: 10, after: $after) { edges { node { id } } } } }`, variables: { after: pick(cursors) } };
+    // Paging on, with the filters the cursor was issued for.
+    const cursor = pick(cursors);
+    return {
+      query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { conversations(${cursor.filters}, first: 10, after: $after) { edges { node { id } } pageInfo { endCursor } } } }`,
+      variables: { after: cursor.after },
+      filters: cursor.filters,
+    };
   }
   if (roll < 0.65) return { query: `{ page(id: "${DEMO.pages.acme.id}") { name conversations(first: 10) { edges { node { id messages(first: 5) { edges { node { text createdTime } } } } } } } }` };
   if (roll < 0.75 && conversationIds.length > 0) return { query: `{ node(id: "${pick(conversationIds)}") { id ... on Conversation { updatedTime participants { name } } } }` };
@@ -147,7 +154,7 @@ async function worker(until: number): Promise<void> {
         count('ok');
         const connection = body.data?.page?.conversations;
         for (const edge of connection?.edges ?? []) if (edge.node?.id && conversationIds.length < 500) conversationIds.push(edge.node.id);
-        if (connection?.pageInfo?.endCursor && cursors.length < 200) cursors.push(connection.pageInfo.endCursor);
+        if (connection?.pageInfo?.endCursor && operation.filters && cursors.length < 200) cursors.push({ after: connection.pageInfo.endCursor, filters: operation.filters });
         continue;
       }
       for (const error of body.errors) {

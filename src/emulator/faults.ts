@@ -4,23 +4,26 @@
  */
 
 export type Fault =
-  /** Answer normally, after a delay. */
+  /** Answer normally, after a delay (a timer: the emulator keeps serving other calls meanwhile). */
   | { kind: 'latency'; ms: number }
-  /** Codes 1/2 with `is_transient`, HTTP 500 or 503. */
+  /** Codes 1/2 with `is_transient`, HTTP 500 or 503. @default status 500, code 2 */
   | { kind: 'server-error'; status?: 500 | 503; code?: 1 | 2 }
-  /** Destroy the socket without answering. */
+  /** Destroy the socket without answering (the client sees ECONNRESET / "other side closed"). */
   | { kind: 'reset' }
-  /** HTTP 200 with a JSON body cut in the middle. */
+  /** HTTP 200, JSON content type, the body cut in the middle. */
   | { kind: 'truncated-json' }
-  /** A throttle error with usage headers over 100% and `estimated_time_to_regain_access`. */
+  /**
+   * A throttle error (HTTP 400, `is_transient`) with usage headers over 100% and
+   * `estimated_time_to_regain_access` in minutes. @default regainMinutes 1
+   */
   | { kind: 'throttle'; code: 4 | 17 | 32 | 613 | 80001 | 80006; regainMinutes?: number }
   /** 190 / 463, as for an expired token. */
   | { kind: 'expired-token' }
-  /** Inside a batch: this item's slot is `null` (timed out upstream). */
+  /** Inside a batch: this item's slot is `null` (timed out upstream). Outside a batch: no effect (still counted as applied). */
   | { kind: 'null-batch-item' };
 
 export interface FaultMatch {
-  /** Only calls whose path, without version or leading slash, matches (`1000000001/conversations`, `t_1/messages`). */
+  /** Only calls whose path, without version or leading slash, matches (`1000000001/conversations`, `t_1/messages`, `t_1`). */
   path?: RegExp;
   /** Only calls made with this token. */
   token?: string;
@@ -34,12 +37,14 @@ export interface FaultInjector {
   inject(fault: Fault, options?: { times?: number; match?: FaultMatch }): void;
   /** Removes every pending fault. */
   clear(): void;
-  /** Faults applied so far. */
+  /** Faults applied so far (tests assert they happened). */
   readonly applied: number;
 }
 
 /** Faults that act on a whole HTTP exchange rather than on one call's answer. */
-export const TRANSPORT_FAULTS = new Set<Fault['kind']>(['latency', 'reset', 'truncated-json']);
+export const TRANSPORT_FAULTS: ReadonlySet<Fault['kind']> = new Set<Fault['kind']>(['latency', 'reset', 'truncated-json']);
+/** Faults that replace one call's answer; `null-batch-item` is a no-op outside a batch. */
+export const CALL_FAULTS: ReadonlySet<Fault['kind']> = new Set<Fault['kind']>(['server-error', 'throttle', 'expired-token', 'null-batch-item']);
 
 interface Rule {
   fault: Fault;
@@ -60,7 +65,15 @@ export class EmulatorFaults implements FaultInjector {
 
   inject(fault: Fault, options: { times?: number; match?: FaultMatch } = {}): void {
     const times = options.times ?? 1;
-    if (!(times > 0)) throw new TypeError(`faults.inject: times must be positive, got ${times}`);
+    if (!(times > 0) || (Number.isFinite(times) && !Number.isInteger(times))) {
+      throw new TypeError(`faults.inject: times must be a positive integer or Infinity, got ${times}`);
+    }
+    if (fault.kind === 'latency' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
+      throw new TypeError(`faults.inject: latency ms must be a finite number ≥ 0, got ${fault.ms}`);
+    }
+    if (fault.kind === 'throttle' && fault.regainMinutes !== undefined && !(Number.isFinite(fault.regainMinutes) && fault.regainMinutes >= 0)) {
+      throw new TypeError(`faults.inject: throttle regainMinutes must be a finite number ≥ 0, got ${fault.regainMinutes}`);
+    }
     this.#rules.push({ fault, remaining: times, match: options.match ?? {} });
   }
 
@@ -72,17 +85,10 @@ export class EmulatorFaults implements FaultInjector {
     return this.#applied;
   }
 
-  /** Takes the first pending fault of the given kinds that matches one of `calls`, if any. */
+  /** Takes the oldest pending fault of the given kinds that matches one of `calls`, if any. */
   take(kinds: ReadonlySet<Fault['kind']>, calls: readonly CallSignature[]): Fault | undefined {
-    const rule = this.#rules.find(
-      (candidate) =>
-        kinds.has(candidate.fault.kind) &&
-        calls.some(
-          (call) =>
-            (candidate.match.path === undefined || candidate.match.path.test(call.path)) &&
-            (candidate.match.token === undefined || candidate.match.token === call.token),
-        ),
-    );
+    if (this.#rules.length === 0) return undefined;
+    const rule = this.#rules.find((candidate) => kinds.has(candidate.fault.kind) && calls.some((call) => matches(candidate.match, call)));
     if (rule === undefined) return undefined;
     rule.remaining -= 1;
     if (rule.remaining <= 0) this.#rules = this.#rules.filter((candidate) => candidate !== rule);
@@ -91,7 +97,21 @@ export class EmulatorFaults implements FaultInjector {
   }
 }
 
-/** The Conversations API call rate of each Page (graph-api.md §6.1), with the block that follows excess. */
+function matches(match: FaultMatch, call: CallSignature): boolean {
+  if (match.token !== undefined && match.token !== call.token) return false;
+  if (match.path === undefined) return true;
+  // A global or sticky RegExp keeps state between `test` calls; every call is matched afresh.
+  match.path.lastIndex = 0;
+  return match.path.test(call.path);
+}
+
+const WINDOW_MS = 1_000;
+
+/**
+ * The Conversations API call rate of each Page (graph-api.md §6.1): a sliding one-second window,
+ * and the block that follows a call over the limit. Unlike Meta, whose blocks last minutes and
+ * grow with the calls made during them, a block here lasts `blockMs` and calls during it extend nothing.
+ */
 export class ConversationRateLimit {
   readonly #sent = new Map<string, number[]>();
   readonly #blockedUntil = new Map<string, number>();
@@ -102,36 +122,73 @@ export class ConversationRateLimit {
     readonly blockMs: number,
   ) {}
 
-  /** Counts a call on `page`; `false` when it is over the limit (the Page is then blocked). */
+  /** Counts a call on `page`; `false` when it is over the limit or the Page is blocked (then it is not counted). */
   admit(page: string, now: number): boolean {
-    if ((this.#blockedUntil.get(page) ?? 0) > now) return false;
-    const sent = (this.#sent.get(page) ?? []).filter((at) => at > now - 1_000);
+    if (this.#isBlocked(page, now)) return false;
+    const sent = this.#recent(page, now);
     if (sent.length >= this.callsPerSecond) {
       this.#blockedUntil.set(page, now + this.blockMs);
-      this.#sent.set(page, sent);
       return false;
     }
     sent.push(now);
-    this.#sent.set(page, sent);
     return true;
   }
 
-  /** The Page's usage over the last second, in percent of the limit (may exceed 100). */
+  /** The Page's usage over the last second, in percent of the limit; over 100 while it is blocked. */
   usagePercent(page: string, now: number): number {
-    if ((this.#blockedUntil.get(page) ?? 0) > now) return 100 + this.callsPerSecond * 5;
-    const sent = (this.#sent.get(page) ?? []).filter((at) => at > now - 1_000);
-    return Math.round((sent.length / this.callsPerSecond) * 100);
+    const percent = Math.round((this.#recent(page, now).length / this.callsPerSecond) * 100);
+    return this.#isBlocked(page, now) ? Math.max(percent, 100) + 20 : percent;
+  }
+
+  /** The BUC `type` Meta uses for this throttle code. */
+  get usageType(): BusinessUseCaseType {
+    return usageTypeOf(this.code);
+  }
+
+  #isBlocked(page: string, now: number): boolean {
+    return (this.#blockedUntil.get(page) ?? 0) > now;
+  }
+
+  /** The Page's calls in the window ending at `now`, oldest first (pruned in place). */
+  #recent(page: string, now: number): number[] {
+    let sent = this.#sent.get(page);
+    if (sent === undefined) {
+      sent = [];
+      this.#sent.set(page, sent);
+    }
+    let expired = 0;
+    while (expired < sent.length && sent[expired]! <= now - WINDOW_MS) expired += 1;
+    if (expired > 0) sent.splice(0, expired);
+    return sent;
   }
 }
 
-/** Usage headers as Graph sends them (graph-api.md §6.2), for a Page at `percent`. */
-export function usageHeaders(page: string, percent: number, regainMinutes: number): Record<string, string> {
+/** `type` of an `X-Business-Use-Case-Usage` entry (graph-api.md §6.2). */
+export type BusinessUseCaseType = 'pages' | 'messenger';
+
+/** The BUC type of a throttle code: 80006 is Messenger's, the others are counted as the Page's. */
+export function usageTypeOf(code: number): BusinessUseCaseType {
+  return code === 80006 ? 'messenger' : 'pages';
+}
+
+/**
+ * `X-Page-Usage` and `X-Business-Use-Case-Usage` for a Page at `percent` (graph-api.md §6.2);
+ * `estimated_time_to_regain_access` is in minutes and non-zero only at 100% or more.
+ */
+export function pageUsageHeaders(page: string, percent: number, type: BusinessUseCaseType, regainMinutes: number): Record<string, string> {
   const usage = { call_count: percent, total_cputime: Math.min(percent, 100), total_time: Math.min(percent, 100) };
   return {
     'x-page-usage': JSON.stringify(usage),
-    'x-app-usage': JSON.stringify({ call_count: Math.min(percent, 100), total_cputime: 1, total_time: 1 }),
     'x-business-use-case-usage': JSON.stringify({
-      [page]: [{ type: 'messenger', ...usage, estimated_time_to_regain_access: percent >= 100 ? regainMinutes : 0 }],
+      [page]: [{ type, ...usage, estimated_time_to_regain_access: percent >= 100 ? regainMinutes : 0 }],
     }),
+  };
+}
+
+/** The headers of a throttle: the Page's usage plus `X-App-Usage`, all at 100% or more. */
+export function throttleUsageHeaders(page: string, percent: number, type: BusinessUseCaseType, regainMinutes: number): Record<string, string> {
+  return {
+    'x-app-usage': JSON.stringify({ call_count: percent, total_cputime: 100, total_time: 100 }),
+    ...pageUsageHeaders(page, percent, type, regainMinutes),
   };
 }

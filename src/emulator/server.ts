@@ -5,11 +5,22 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tokenOf } from './auth.js';
 import { runBatch } from './batch.js';
 import { createCursorCodec } from './cursors.js';
 import { expiredToken, invalidParameter, serverError, throttled } from './errors.js';
-import { ConversationRateLimit, EmulatorFaults, TRANSPORT_FAULTS, usageHeaders, type CallSignature, type Fault, type FaultInjector } from './faults.js';
+import {
+  CALL_FAULTS,
+  ConversationRateLimit,
+  EmulatorFaults,
+  TRANSPORT_FAULTS,
+  pageUsageHeaders,
+  throttleUsageHeaders,
+  usageTypeOf,
+  type CallSignature,
+  type FaultInjector,
+} from './faults.js';
 import { EmulatorRequestLog, type LoggedRequest, type RequestLog } from './request-log.js';
 import { createGraphRouter, type GraphAnswer, type GraphRouter } from './router.js';
 import { createSeedWorld, type SeedWorld } from './seed.js';
@@ -36,12 +47,28 @@ export interface EmulatorOptions {
   /** The log keeps at least this many newest entries; counters count everything. @default 10000 */
   maxLogEntries?: number;
   /**
-   * Meta's Conversations API limit (graph-api.md §6.1): calls per Page in any second on its conversations,
-   * threads and messages, each batch item counted. Over it, the call is throttled (`code`, default 80006)
-   * and the Page is blocked for `blockMs` (default 1000; real Graph blocks for minutes). Off by default.
-   * While on, answers carry usage headers once a Page's usage is at least 1%.
+   * Meta's Conversations API limit (graph-api.md §6.1; Meta's is 2 calls per second per Page or
+   * Instagram account): calls per Page in any sliding one-second window on its conversations edge,
+   * its threads and their messages, each batch item counted. A call over it is refused with the
+   * throttle `code` (`is_transient`, `X-Business-Use-Case-Usage` over 100% with
+   * `estimated_time_to_regain_access` 1 minute), and the Page is then blocked: every call on it is
+   * refused the same way for `blockMs`. Real Graph blocks for minutes, and calls made during a block
+   * prolong it; here the block is short so tests stay fast, and calls during it extend nothing.
+   * While on, answers on a Page whose usage (calls in the last second ÷ `callsPerSecond`) is at
+   * least 1% carry `X-Page-Usage` and `X-Business-Use-Case-Usage`, batch items too. Off by default,
+   * and then no usage headers are sent.
    */
-  conversationRateLimit?: { callsPerSecond: number; code?: 613 | 80006; blockMs?: number };
+  conversationRateLimit?: ConversationRateLimitOptions;
+}
+
+/** See {@link EmulatorOptions.conversationRateLimit}. */
+export interface ConversationRateLimitOptions {
+  /** Calls per Page in any one-second window. */
+  callsPerSecond: number;
+  /** The throttle's code. @default 80006 (Messenger's BUC throttle; Meta does not say which of 613/80006 it uses) */
+  code?: 613 | 80006;
+  /** How long a Page stays blocked after a call over the limit, in ms. @default 1000 */
+  blockMs?: number;
 }
 
 /** A running emulator. */
@@ -82,6 +109,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
   const faults = new EmulatorFaults();
+  /** Aborts the answers still delayed by a latency fault when the emulator closes. */
+  const closing = new AbortController();
   const rateLimit =
     config.conversationRateLimit === undefined
       ? undefined
@@ -122,6 +151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const bodyError = await readBody(request, take);
     const authorization = request.headers.authorization;
     const transportFault = faults.take(TRANSPORT_FAULTS, callSignatures(activeRouter, path, params, batch, authorization));
+    // Graph counts a call when it arrives: the call runs now, and a latency fault delays only its answer.
     if (bodyError !== undefined) {
       answer = activeRouter.errorAnswer(bodyError, activeRouter.route('/').version, 1);
       entry = { method, path, params, status: answer.status, at: Date.now() };
@@ -134,22 +164,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       entry = { method, path, params, status: answer.status, at: Date.now(), pageId: answer.pageId };
     }
 
-    if (transportFault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, transportFault.ms));
+    if (transportFault?.kind === 'truncated-json') entry.status = 200;
+    log.record(entry, answer.calls);
+    if (transportFault?.kind === 'latency') {
+      try {
+        await delay(transportFault.ms, undefined, { signal: closing.signal });
+      } catch {
+        return; // The emulator closed meanwhile, and its sockets with it.
+      }
+    }
     if (transportFault?.kind === 'reset') {
-      log.record(entry, answer.calls);
       request.socket.destroy();
       return;
     }
-    log.record(entry, answer.calls);
     const headers: Record<string, string> = { ...STATIC_HEADERS, ...answer.headers, 'facebook-api-version': answer.version, 'x-fb-trace-id': answer.traceId };
     if (answer.wwwAuthenticate !== undefined) headers['www-authenticate'] = answer.wwwAuthenticate;
+    if (transportFault?.kind === 'truncated-json') {
+      response.writeHead(200, headers);
+      response.end(answer.body.slice(0, Math.floor(answer.body.length / 2)));
+      return;
+    }
     response.writeHead(answer.status, headers);
-    response.end(transportFault?.kind === 'truncated-json' ? answer.body.slice(0, Math.floor(answer.body.length / 2)) : answer.body);
+    response.end(answer.body);
   }
 
   /**
-   * The router, with what sits in front of each call: faults aimed at it, and the Conversations API
-   * rate of its Page.
+   * The router, with what sits in front of each call: the Conversations API rate of its Page, then
+   * the faults aimed at it. A refused call spends no fault; a faulted call still counts in the rate.
    */
   function guard(inner: GraphRouter): GraphRouter {
     return {
@@ -162,28 +203,43 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         } catch {
           return inner.execute(call, inBatch);
         }
-        const pageId = pageOfCall(store, segments);
         const token = tokenOf(call.params, call.authorization);
-        const fault = faults.take(inBatch ? CALL_FAULTS_IN_BATCH : CALL_FAULTS, [{ path: segments.join('/'), token }]);
-        const failWith = (error: Error, headers?: Record<string, string>): GraphAnswer => ({
+        const pageId = pageOfCall(store, segments, token);
+        const now = Date.now();
+        const failWith = (error: Error, headers: Record<string, string> | undefined): GraphAnswer => ({
           ...inner.errorAnswer(error, version, 1),
           pageId,
-          ...(headers ? { headers } : {}),
+          ...(headers === undefined ? {} : { headers }),
         });
-        if (fault?.kind === 'null-batch-item') return { ...inner.errorAnswer(serverError(2, 500), version, 1), pageId, timedOut: true };
-        if (fault?.kind === 'server-error') return failWith(serverError(fault.code ?? 2, fault.status ?? 500));
-        if (fault?.kind === 'expired-token') return failWith(expiredToken());
-        if (fault?.kind === 'throttle') {
-          return failWith(throttled(fault.code), usageHeaders(pageId ?? 'app', 120, fault.regainMinutes ?? 1));
+
+        let usage: Record<string, string> | undefined;
+        if (rateLimit !== undefined && pageId !== undefined) {
+          if (!rateLimit.admit(pageId, now)) {
+            return failWith(throttled(rateLimit.code), throttleUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1));
+          }
+          const percent = rateLimit.usagePercent(pageId, now);
+          if (percent >= 1) usage = pageUsageHeaders(pageId, percent, rateLimit.usageType, 1);
         }
-        if (rateLimit === undefined || pageId === undefined) return { ...inner.execute(call, inBatch), pageId };
-        const now = Date.now();
-        if (!rateLimit.admit(pageId, now)) {
-          return failWith(throttled(rateLimit.code), usageHeaders(pageId, rateLimit.usagePercent(pageId, now), 1));
+
+        const fault = faults.take(CALL_FAULTS, [{ path: segments.join('/'), token }]);
+        switch (fault?.kind) {
+          case 'null-batch-item':
+            if (inBatch) return { ...inner.errorAnswer(serverError(2, 500), version, 1), pageId, timedOut: true };
+            break;
+          case 'server-error':
+            return failWith(serverError(fault.code ?? 2, fault.status ?? 500), usage);
+          case 'expired-token':
+            return failWith(expiredToken(), usage);
+          case 'throttle':
+            return failWith(
+              throttled(fault.code),
+              throttleUsageHeaders(pageId ?? viewerPageOf(store, token) ?? APP_USAGE_KEY, 120, usageTypeOf(fault.code), fault.regainMinutes ?? 1),
+            );
+          default:
+            break;
         }
         const answer = inner.execute(call, inBatch);
-        const percent = rateLimit.usagePercent(pageId, now);
-        return { ...answer, pageId, ...(percent >= 1 ? { headers: usageHeaders(pageId, percent, 1) } : {}) };
+        return { ...answer, pageId, ...(usage === undefined ? {} : { headers: { ...answer.headers, ...usage } }) };
       },
     };
   }
@@ -215,6 +271,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        closing.abort();
         server.close((error) => (error === undefined ? resolve() : reject(error)));
         server.closeAllConnections();
       }),
@@ -283,8 +340,14 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
   if (options.appSecret === '') problems.push('appSecret must not be empty when given');
   if (options.requireAppSecretProof === true && options.appSecret === undefined) problems.push('requireAppSecretProof needs appSecret');
   const limit = options.conversationRateLimit;
-  if (limit !== undefined && (!Number.isInteger(limit.callsPerSecond) || limit.callsPerSecond < 1)) {
-    problems.push(`conversationRateLimit.callsPerSecond must be a positive integer, got ${String(limit.callsPerSecond)}`);
+  if (limit !== undefined) {
+    if (!Number.isInteger(limit.callsPerSecond) || limit.callsPerSecond < 1) {
+      problems.push(`conversationRateLimit.callsPerSecond must be a positive integer, got ${String(limit.callsPerSecond)}`);
+    }
+    if (limit.code !== undefined && limit.code !== 613 && limit.code !== 80006) problems.push(`conversationRateLimit.code must be 613 or 80006, got ${String(limit.code)}`);
+    if (limit.blockMs !== undefined && (!Number.isInteger(limit.blockMs) || limit.blockMs < 0)) {
+      problems.push(`conversationRateLimit.blockMs must be an integer ≥ 0, got ${String(limit.blockMs)}`);
+    }
   }
   if (problems.length > 0) throw new TypeError(`startEmulator: invalid options:\n  - ${problems.join('\n  - ')}`);
   return {
@@ -301,16 +364,28 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
   };
 }
 
-const CALL_FAULTS = new Set<Fault['kind']>(['server-error', 'throttle', 'expired-token']);
-const CALL_FAULTS_IN_BATCH = new Set<Fault['kind']>([...CALL_FAULTS, 'null-batch-item']);
+/** The `X-Business-Use-Case-Usage` key of a throttle on a call that names no Page. */
+const APP_USAGE_KEY = 'app';
 
-/** The Page whose Conversations API budget a call spends: its conversations, threads and messages. */
-function pageOfCall(store: WorldStore, segments: readonly string[]): string | undefined {
+/**
+ * The Page whose Conversations API budget a call spends: its conversations edge (`me/conversations`
+ * with a Page token too), its threads and their messages; `undefined` for anything else.
+ */
+function pageOfCall(store: WorldStore, segments: readonly string[], token: string | undefined): string | undefined {
   const [id, edge] = segments;
   if (id === undefined) return undefined;
-  if (edge === 'conversations') return store.node(id)?.kind === 'page' ? id : undefined;
+  if (edge === 'conversations') {
+    if (id === 'me') return viewerPageOf(store, token);
+    return store.node(id)?.kind === 'page' ? id : undefined;
+  }
   const node = store.node(id);
   return node?.kind === 'thread' || node?.kind === 'message' ? node.thread.pageId : undefined;
+}
+
+/** The Page of a Page token. */
+function viewerPageOf(store: WorldStore, token: string | undefined): string | undefined {
+  const record = token === undefined ? undefined : store.token(token);
+  return record?.kind === 'page' ? record.pageId : undefined;
 }
 
 /** What transport faults match against: the plain call, or every item of a batch. */
@@ -340,7 +415,12 @@ function callSignatures(
   }
   if (!Array.isArray(items)) return [];
   return items.flatMap((item: unknown) => {
-    const relativeUrl = (item as { relative_url?: unknown } | null)?.relative_url;
-    return typeof relativeUrl === 'string' ? [{ path: strip(`/${relativeUrl.replace(/^\/+/, '')}`), token }] : [];
+    const { relative_url: relativeUrl, body } = (item ?? {}) as { relative_url?: unknown; body?: unknown };
+    if (typeof relativeUrl !== 'string') return [];
+    const queryAt = relativeUrl.indexOf('?');
+    const own =
+      (queryAt < 0 ? null : new URLSearchParams(relativeUrl.slice(queryAt + 1)).get('access_token')) ??
+      (typeof body === 'string' ? new URLSearchParams(body).get('access_token') : null);
+    return [{ path: strip(`/${relativeUrl.replace(/^\/+/, '')}`), token: own === null || own === '' ? token : own }];
   });
 }
