@@ -22,10 +22,10 @@ export interface LoggedBatchItem {
   relativeUrl: string;
   /** `null` = the slot came back `null`: its parent failed, or it timed out. */
   status: number | null;
-  /** When it ran, in ms since the epoch. */
+  /** When it ran, in ms since the epoch (`Date.now()`). */
   at: number;
-  /** The Page whose Conversations API budget it spent. */
-  pageId: string | undefined;
+  /** The Page whose Conversations API budget it spent (its conversations edge, thread or message); `undefined` for other calls. */
+  pageId?: string | undefined;
 }
 
 /** The outcome of one batch POST. */
@@ -108,7 +108,7 @@ export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPo
     if (answer.timedOut === true) {
       slots.push(null);
       succeeded.push(false);
-      logged.push({ method: item.method, relativeUrl, status: null, at: Date.now(), pageId: answer.pageId });
+      logged.push({ method: item.method, relativeUrl, status: null, at: answer.at ?? Date.now(), pageId: answer.pageId });
       calls += 1;
       return;
     }
@@ -117,7 +117,7 @@ export function runBatch(router: GraphRouter, store: WorldStore, policy: ProofPo
     slots.push(slot);
     succeeded.push(answer.status === 200);
     if (referenced.has(index) && answer.status === 200) parsedBodies.set(index, JSON.parse(answer.body));
-    logged.push({ method: item.method, relativeUrl, status: answer.status, at: Date.now(), pageId: answer.pageId });
+    logged.push({ method: item.method, relativeUrl, status: answer.status, at: answer.at ?? Date.now(), pageId: answer.pageId });
     calls += answer.calls;
   });
 

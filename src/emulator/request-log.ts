@@ -17,9 +17,13 @@ export interface LoggedRequest {
   status: number;
   /** The items of a batch request, in order. */
   items?: LoggedBatchItem[];
-  /** When it was answered, in ms since the epoch. */
+  /** When it was received and run, in ms since the epoch (`Date.now()`); a latency fault delays only the answer. */
   at: number;
-  /** The Page whose Conversations API budget a plain call spent (batch items carry their own). */
+  /**
+   * The Page whose Conversations API budget a plain call spent: the Page of the conversations edge,
+   * of the thread, or of the message's thread. `undefined` for `/me`, batch envelopes (their items
+   * carry their own) and other calls.
+   */
   pageId?: string | undefined;
 }
 

@@ -75,6 +75,8 @@ export interface GraphAnswer {
   readonly headers?: Readonly<Record<string, string>>;
   /** The Page whose Conversations API budget the call spent. */
   readonly pageId?: string | undefined;
+  /** When the call was received and counted, in ms since the epoch. */
+  readonly at?: number;
   /** Inside a batch: the slot timed out and is `null`. */
   readonly timedOut?: boolean;
 }

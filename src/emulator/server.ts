@@ -161,7 +161,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       entry = { method, path, params, status: answer.status, items: outcome.items, at: Date.now() };
     } else {
       answer = activeRouter.execute({ method, path, params, authorization });
-      entry = { method, path, params, status: answer.status, at: Date.now(), pageId: answer.pageId };
+      entry = { method, path, params, status: answer.status, at: answer.at ?? Date.now(), pageId: answer.pageId };
     }
 
     if (transportFault?.kind === 'truncated-json') entry.status = 200;
@@ -209,6 +209,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const failWith = (error: Error, headers: Record<string, string> | undefined): GraphAnswer => ({
           ...inner.errorAnswer(error, version, 1),
           pageId,
+          at: now,
           ...(headers === undefined ? {} : { headers }),
         });
 
@@ -224,7 +225,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const fault = faults.take(CALL_FAULTS, [{ path: segments.join('/'), token }]);
         switch (fault?.kind) {
           case 'null-batch-item':
-            if (inBatch) return { ...inner.errorAnswer(serverError(2, 500), version, 1), pageId, timedOut: true };
+            if (inBatch) return { ...inner.errorAnswer(serverError(2, 500), version, 1), pageId, at: now, timedOut: true };
             break;
           case 'server-error':
             return failWith(serverError(fault.code ?? 2, fault.status ?? 500), usage);
@@ -239,7 +240,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             break;
         }
         const answer = inner.execute(call, inBatch);
-        return { ...answer, pageId, ...(usage === undefined ? {} : { headers: { ...answer.headers, ...usage } }) };
+        return { ...answer, pageId, at: now, ...(usage === undefined ? {} : { headers: { ...answer.headers, ...usage } }) };
       },
     };
   }
