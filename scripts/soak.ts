@@ -1,19 +1,39 @@
 /**
- * `npm run soak`: minutes of mixed GraphQL load at concurrency 50 against the compiled gateway, over
- * an emulator that enforces Meta's 2 calls per Page per second and has faults injected at random.
- * Prints what was served, errors by code, unexpected errors (must be 0), upstream calls per Page per
- * second (must stay within the configured rate), RSS over time (no growth), and whether the process
- * crashed or logged an unhandled rejection. Exits non-zero when any check fails. Loopback only.
+ * `npm run soak`: a soak test of the gateway under faults. Starts the Graph API emulator in-process
+ * with Meta's Conversations API limit (2 calls per Page per second) and the gateway as a child
+ * process (`node --import tsx src/main.ts`), then drives mixed GraphQL load at a fixed concurrency
+ * while injecting faults into the emulator at random (seeded). Prints what was served, errors by
+ * code, unexpected errors (must be 0), upstream calls per Page per second (must stay within the
+ * rate), the gateway's RSS (must not grow) and whether it crashed or logged an unhandled rejection.
+ * Exits non-zero when a check fails. Loopback only; the child and the emulator are always stopped.
+ *
+ * Environment: SOAK_SECONDS (180), SOAK_CONCURRENCY (50), SOAK_SEED (20261122),
+ * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { DEMO, startEmulator, type Fault } from '../src/emulator/index.js';
+import { fileURLToPath } from 'node:url';
+import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
-const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 50);
+const SECONDS = positiveInteger('SOAK_SECONDS', 180);
+const CONCURRENCY = positiveInteger('SOAK_CONCURRENCY', 50);
+const MAX_OPERATIONS = positiveInteger('SOAK_MAX_OPERATIONS', 1_000 * SECONDS);
+const SEED = positiveInteger('SOAK_SEED', 20_261_122);
 const CALLS_PER_SECOND = 2;
 const REQUEST_TIMEOUT_MS = 30_000;
-const EXPECTED_CODES = new Set([
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 5_000;
+const RSS_SAMPLE_MS = 3_000;
+/** RSS is compared from the first sample after this much load, so start-up allocation is not "growth". */
+const WARM_UP_MS = Math.min(30_000, (SECONDS * 1_000) / 4);
+/** No growth: end ≤ after-warm-up × RSS_GROWTH_FACTOR + RSS_GROWTH_SLACK_MB. */
+const RSS_GROWTH_FACTOR = 1.5;
+const RSS_GROWTH_SLACK_MB = 30;
+const CURSOR_SECRET = 'soak-cursor-secret-0123456789abcd'; // 32 characters
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Error codes a client may legitimately get under faults; anything else is unexpected. */
+const ALLOWED_CODES: ReadonlySet<string> = new Set([
   'GRAPH_RATE_LIMITED',
   'GRAPH_UNAVAILABLE',
   'GRAPH_TIMEOUT',
@@ -28,196 +48,470 @@ const EXPECTED_CODES = new Set([
   'CURSOR_EXPIRED',
   'OPERATION_TIMEOUT',
 ]);
+const TROUBLE_IN_OUTPUT = /Unhandled|unhandledRejection|uncaughtException/;
 
-// A small seeded PRNG (mulberry32), so a run can be repeated.
-let seed = Number(process.env.SOAK_SEED ?? 20261122);
-const random = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const ACME = DEMO.pages.acme.id;
+const BISTRO = DEMO.pages.bistro.id;
+const FOLDERS = ['INBOX', 'OTHER', 'PAGE_DONE', 'SPAM'] as const;
+const PLATFORMS = ['MESSENGER', 'INSTAGRAM'] as const;
 
-const emulator = await startEmulator({ privacyFiltering: true, conversationRateLimit: { callsPerSecond: CALLS_PER_SECOND, blockMs: 2_000 } });
-const gateway = spawn(process.execPath, ['dist/main.js'], {
-  env: {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    PORT: '0',
-    GRAPH_API_URL: emulator.url,
-    GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
-    CURSOR_SECRET: 'soak-cursor-secret-0123456789abcdef',
-    GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
-    GRAPH_THROTTLE_BLOCK_SECONDS: '3',
-    OPERATION_TIMEOUT_MS: '10000',
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-let output = '';
-let crashed: string | undefined;
-const url = await new Promise<string>((resolve, reject) => {
-  const onData = (chunk: Buffer): void => {
-    output += chunk.toString();
-    const match = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(output);
-    if (match) resolve(match[1]!);
+function positiveInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** mulberry32: a small seeded PRNG, so a run can be repeated with SOAK_SEED. */
+function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
-  gateway.stdout.on('data', onData);
-  gateway.stderr.on('data', onData);
-  gateway.once('exit', (code, signal) => {
-    crashed = `exited with ${code ?? signal}`;
-    reject(new Error(`gateway ${crashed}: ${output.slice(-2000)}`));
+}
+const random = createRandom(SEED);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
+
+// ---------------------------------------------------------------------------------------------
+// The gateway process
+
+interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Set when the process exits before {@link stopGateway} asked it to. */
+  crashed: string | undefined;
+  stopping: boolean;
+  /** Lines that mention an unhandled rejection or uncaught exception. */
+  readonly trouble: string[];
+  /** The newest lines of output, for a post-mortem. */
+  readonly tail: string[];
+}
+
+/** Spawns the gateway and resolves once it prints the line with its URL; rejects if it exits first. */
+function startGateway(graphApiUrl: string): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      PORT: '0',
+      GRAPH_API_URL: graphApiUrl,
+      GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
+      CURSOR_SECRET,
+      GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-});
+  return new Promise((resolve, reject) => {
+    let gateway: GatewayProcess | undefined;
+    const trouble: string[] = [];
+    const tail: string[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the gateway did not report its URL within ${STARTUP_TIMEOUT_MS} ms:\n${tail.join('\n')}`));
+    }, STARTUP_TIMEOUT_MS);
+    const onLine = (line: string): void => {
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      if (TROUBLE_IN_OUTPUT.test(line) && trouble.length < 20) trouble.push(line.slice(0, 500));
+      const match = gateway === undefined ? /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(line) : null;
+      if (match !== null) {
+        clearTimeout(timer);
+        gateway = { child, url: match[1]!, crashed: undefined, stopping: false, trouble, tail };
+        resolve(gateway);
+      }
+    };
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) onLine(line);
+      });
+    }
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const how = `exited with ${signal ?? `code ${code}`}`;
+      if (gateway === undefined) reject(new Error(`the gateway ${how} before it was ready:\n${tail.join('\n')}`));
+      else if (!gateway.stopping) gateway.crashed = how;
+    });
+  });
+}
 
-const rss: { at: number; mb: number }[] = [];
-const sampleRss = async (): Promise<void> => {
-  const status = await readFile(`/proc/${gateway.pid}/status`, 'utf8').catch(() => '');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  if (!Number.isNaN(kb)) rss.push({ at: Date.now(), mb: kb / 1024 });
-};
-await sampleRss();
-const sampler = setInterval(() => void sampleRss(), 5_000);
+/** SIGTERM, then SIGKILL if the process has not exited after a few seconds. */
+async function stopGateway(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
 
-// Faults, at random, all through the run.
-const FAULTS: Fault[] = [
-  { kind: 'latency', ms: 50 },
-  { kind: 'latency', ms: 2_000 },
-  { kind: 'server-error', status: 500, code: 2 },
-  { kind: 'server-error', status: 503, code: 1 },
-  { kind: 'reset' },
-  { kind: 'truncated-json' },
-  { kind: 'throttle', code: 613, regainMinutes: 0 },
-  { kind: 'throttle', code: 80006, regainMinutes: 0 },
-  { kind: 'expired-token' },
-  { kind: 'null-batch-item' },
-];
-const injector = setInterval(() => {
-  const fault = pick(FAULTS);
-  const match = fault.kind === 'expired-token' ? { token: DEMO.tokens.bistroPage } : {};
-  emulator.faults.inject(fault, { times: 1 + Math.floor(random() * 3), match });
-}, 1_500);
+async function rssMb(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
 
-const outcomes = new Map<string, number>();
-const unexpected: string[] = [];
-const count = (key: string): void => void outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-const cursors: { after: string; filters: string }[] = [];
-const conversationIds: string[] = [];
+// ---------------------------------------------------------------------------------------------
+// Faults
 
-function nextOperation(): { query: string; variables?: Record<string, unknown>; token?: string; filters?: string } {
+/** A random fault and the calls it aims at; throttles are rare, since each blocks a Page in the gateway for a minute. */
+function randomFault(): { fault: Fault; match: FaultMatch; times: number } {
+  const times = between(1, 3);
+  const somewhere = (): FaultMatch => pick<FaultMatch>([{}, {}, { path: /\/conversations$/ }, { path: /^t_/ }]);
   const roll = random();
-  const folder = pick(['INBOX', 'OTHER']);
-  const platform = pick(['MESSENGER', 'INSTAGRAM']);
-  const first = pick([10, 25]);
-  const filters = `folder: ${folder}, platform: ${platform}`;
-  const list = `conversations(${filters}, first: ${first}, after: $after) { edges { cursor node { id snippet updatedTime participants { name username } } } pageInfo { hasNextPage endCursor } }`;
-  if (roll < 0.35) return { query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { ${list} } }`, variables: { after: null }, filters };
-  if (roll < 0.5 && cursors.length > 0) {
-    // Paging on, with the filters the cursor was issued for.
-    const cursor = pick(cursors);
+  if (roll < 0.03) {
+    const page = pick([ACME, BISTRO]);
+    return { fault: { kind: 'throttle', code: pick([613, 80006] as const) }, match: { path: new RegExp(`^${page}/conversations$`) }, times: 1 };
+  }
+  if (roll < 0.25) return { fault: { kind: 'latency', ms: between(50, 2_000) }, match: somewhere(), times };
+  if (roll < 0.4) {
+    const fault: Fault = { kind: 'server-error', status: pick([500, 503] as const), code: pick([1, 2] as const) };
+    return { fault, match: somewhere(), times };
+  }
+  if (roll < 0.52) return { fault: { kind: 'reset' }, match: somewhere(), times };
+  if (roll < 0.64) return { fault: { kind: 'truncated-json' }, match: somewhere(), times };
+  // Expired tokens only for the Bistro token, so the gateway's default token keeps working.
+  if (roll < 0.72) return { fault: { kind: 'expired-token' }, match: { token: DEMO.tokens.bistroPage }, times: 1 };
+  return { fault: { kind: 'null-batch-item' }, match: somewhere(), times };
+}
+
+function startInjecting(emulator: Emulator, until: number): { stop(): void; injected: Map<string, number> } {
+  const injected = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const next = (): void => {
+    timer = setTimeout(() => {
+      if (Date.now() >= until) return;
+      const { fault, match, times } = randomFault();
+      emulator.faults.inject(fault, { times, match });
+      const name = fault.kind === 'throttle' ? `throttle ${fault.code}` : fault.kind;
+      injected.set(name, (injected.get(name) ?? 0) + 1);
+      next();
+    }, between(500, 2_500));
+  };
+  next();
+  return { stop: () => clearTimeout(timer), injected };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface Operation {
+  /** What it exercises, for the report. */
+  kind: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  token?: string;
+  /** A list whose endCursor can be paged on with these arguments. */
+  listArgs?: string;
+}
+
+interface GraphQLAnswer {
+  data?: unknown;
+  errors?: { message?: unknown; extensions?: { code?: unknown } }[];
+}
+
+const CONVERSATION_FIELDS = 'id graphApiId updatedTime snippet unreadCount participants { graphApiId name username }';
+const cursors: { listArgs: string; after: string }[] = [];
+const conversationIds: string[] = [];
+const messageIds: string[] = [];
+const remember = <T>(into: T[], value: T, max: number): void => {
+  if (into.length < max) into.push(value);
+  else into[Math.floor(random() * max)] = value;
+};
+
+function nextOperation(): Operation {
+  const roll = random();
+  if (roll < 0.28) {
+    const listArgs = `folder: ${pick(FOLDERS)}, platform: ${pick(PLATFORMS)}, first: ${between(10, 25)}`;
     return {
-      query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { conversations(${cursor.filters}, first: 10, after: $after) { edges { node { id } } pageInfo { endCursor } } } }`,
-      variables: { after: cursor.after },
-      filters: cursor.filters,
+      kind: 'inbox page',
+      query: `{ page(id: "${ACME}") { conversations(${listArgs}) { edges { cursor node { ${CONVERSATION_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
+      listArgs,
     };
   }
-  if (roll < 0.65) return { query: `{ page(id: "${DEMO.pages.acme.id}") { name conversations(first: 10) { edges { node { id messages(first: 5) { edges { node { text createdTime } } } } } } } }` };
-  if (roll < 0.75 && conversationIds.length > 0) return { query: `{ node(id: "${pick(conversationIds)}") { id ... on Conversation { updatedTime participants { name } } } }` };
-  if (roll < 0.9) return { query: `{ page(id: "${DEMO.pages.bistro.id}") { conversations(first: 10) { edges { node { id } } } } }`, token: DEMO.tokens.bistroPage };
-  return pick([
-    { query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 10, after: "v1.not-a-cursor") { edges { cursor } } } }` },
-    { query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 500) { edges { cursor } } } }` },
-    { query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 100) { edges { node { messages(first: 100) { edges { cursor } } } } } } }` },
+  if (roll < 0.43 && cursors.length > 0) {
+    const { listArgs, after } = pick(cursors);
+    return {
+      kind: 'paging on',
+      query: `query ($after: String) { page(id: "${ACME}") { conversations(${listArgs}, after: $after) { edges { cursor node { ${CONVERSATION_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
+      variables: { after },
+      listArgs,
+    };
+  }
+  if (roll < 0.58) {
+    return {
+      kind: 'nested messages',
+      query: `{ page(id: "${ACME}") { conversations(first: ${between(5, 15)}, platform: ${pick(PLATFORMS)}) { edges { node { id messages(first: 5) { edges { node { id text createdTime from { name username } } } pageInfo { hasNextPage } } } } } } }`,
+    };
+  }
+  if (roll < 0.7 && conversationIds.length > 0) {
+    const ids = Array.from({ length: between(1, 3) }, () => (messageIds.length > 0 && random() < 0.3 ? pick(messageIds) : pick(conversationIds)));
+    const lookups = ids.map(
+      (id, index) => `n${index}: node(id: "${id}") { id ... on Conversation { updatedTime participants { name } } ... on Message { text createdTime } }`,
+    );
+    return { kind: 'node lookups', query: `{ ${lookups.join(' ')} }` };
+  }
+  if (roll < 0.84) {
+    return {
+      kind: 'bistro',
+      query: `{ viewer { kind name } page(id: "${BISTRO}") { name conversations(first: ${between(5, 20)}) { edges { node { id snippet messages(first: 3) { edges { node { text } } } } } } } }`,
+      token: DEMO.tokens.bistroPage,
+    };
+  }
+  if (roll < 0.87) {
+    return { kind: 'expired token', query: `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { id } } } } }`, token: DEMO.tokens.expired };
+  }
+  return pick<Operation>([
+    { kind: 'bad cursor', query: `{ page(id: "${ACME}") { conversations(first: 10, after: "not-a-cursor") { edges { cursor } } } }` },
+    { kind: 'first: 500', query: `{ page(id: "${ACME}") { conversations(first: 500) { edges { cursor } } } }` },
+    { kind: 'too costly', query: `{ page(id: "${ACME}") { conversations(first: 100) { edges { node { messages(first: 100) { edges { cursor } } } } } } }` },
   ]);
 }
 
-interface Answer {
-  data?: { page?: { conversations?: { edges?: { cursor?: string; node?: { id?: string } }[]; pageInfo?: { endCursor?: string } } } };
-  errors?: { message: string; extensions?: { code?: string } }[];
+/** Collects ids and cursors from a successful answer, for later lookups and paging. */
+function harvest(operation: Operation, data: unknown): void {
+  const visit = (value: unknown, key: string | undefined): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, key);
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    const record = value as Record<string, unknown>;
+    if (key === 'node' && typeof record.id === 'string') remember('text' in record ? messageIds : conversationIds, record.id, 500);
+    for (const [child, inner] of Object.entries(record)) visit(inner, child);
+  };
+  visit(data, undefined);
+  if (operation.listArgs === undefined) return;
+  const pageInfo = ((data as { page?: { conversations?: { pageInfo?: { hasNextPage?: unknown; endCursor?: unknown } } } } | null)?.page?.conversations
+    ?.pageInfo);
+  if (pageInfo?.hasNextPage === true && typeof pageInfo.endCursor === 'string') remember(cursors, { listArgs: operation.listArgs, after: pageInfo.endCursor }, 200);
 }
 
-async function worker(until: number): Promise<void> {
-  while (Date.now() < until && crashed === undefined) {
-    const operation = nextOperation();
-    let text = '';
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(operation.token ? { authorization: `Bearer ${operation.token}` } : {}) },
-        body: JSON.stringify({ query: operation.query, variables: operation.variables }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      text = await response.text();
-      const body = JSON.parse(text) as Answer;
-      if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-      if (!body.errors) {
-        count('ok');
-        const connection = body.data?.page?.conversations;
-        for (const edge of connection?.edges ?? []) if (edge.node?.id && conversationIds.length < 500) conversationIds.push(edge.node.id);
-        if (connection?.pageInfo?.endCursor && operation.filters && cursors.length < 200) cursors.push({ after: connection.pageInfo.endCursor, filters: operation.filters });
+interface LoadReport {
+  operations: number;
+  byKind: Map<string, number>;
+  outcomes: Map<string, number>;
+  codes: Map<string, number>;
+  unexpected: Map<string, number>;
+  latenciesMs: number[];
+}
+
+const bump = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1);
+
+async function runLoad(url: string, until: number, gateway: GatewayProcess): Promise<LoadReport> {
+  const report: LoadReport = { operations: 0, byKind: new Map(), outcomes: new Map(), codes: new Map(), unexpected: new Map(), latenciesMs: [] };
+  const worker = async (): Promise<void> => {
+    while (Date.now() < until && report.operations < MAX_OPERATIONS && gateway.crashed === undefined) {
+      report.operations += 1;
+      const operation = nextOperation();
+      bump(report.byKind, operation.kind);
+      const started = performance.now();
+      let status = 0;
+      let text = '';
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            ...(operation.token === undefined ? {} : { authorization: `Bearer ${operation.token}` }),
+          },
+          body: JSON.stringify({ query: operation.query, variables: operation.variables ?? {} }),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        status = response.status;
+        const contentType = response.headers.get('content-type') ?? '';
+        text = await response.text();
+        if (status !== 200 || !contentType.includes('json')) {
+          bump(report.outcomes, `HTTP ${status}`);
+          bump(report.unexpected, `HTTP ${status} ${contentType}: ${text.slice(0, 160)}`);
+          continue;
+        }
+      } catch (error) {
+        const name = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError') ? 'client timeout (30 s)' : 'transport error';
+        bump(report.outcomes, name);
+        bump(report.unexpected, `${name}: ${error instanceof Error ? `${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}` : String(error)}`);
+        continue;
+      } finally {
+        report.latenciesMs.push(performance.now() - started);
+      }
+      let body: GraphQLAnswer;
+      try {
+        body = JSON.parse(text) as GraphQLAnswer;
+      } catch {
+        bump(report.outcomes, 'invalid JSON');
+        bump(report.unexpected, `invalid JSON: ${text.slice(0, 160)}`);
         continue;
       }
-      for (const error of body.errors) {
-        const code = error.extensions?.code ?? 'NO_CODE';
-        count(code);
-        if (!EXPECTED_CODES.has(code)) unexpected.push(`${code}: ${error.message}`.slice(0, 200));
+      const errors = body.errors ?? [];
+      const hasData = body.data !== null && body.data !== undefined;
+      bump(report.outcomes, errors.length === 0 ? 'data' : hasData ? 'partial data with errors' : 'errors only');
+      // Ids and cursors are kept from the default token's answers only: the lookups and paging reuse that token.
+      if (hasData && operation.token === undefined) harvest(operation, body.data);
+      for (const error of errors) {
+        const code = typeof error.extensions?.code === 'string' ? error.extensions.code : '(no code)';
+        const message = typeof error.message === 'string' ? error.message : '';
+        bump(report.codes, code);
+        if (!ALLOWED_CODES.has(code) || message === 'Unexpected error.') bump(report.unexpected, `${code}: ${message.slice(0, 160)} [${operation.kind}]`);
       }
-    } catch (error) {
-      count('TRANSPORT');
-      unexpected.push(`${(error as Error).message} ${text.slice(0, 120)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream rate, from the emulator's log
+
+interface PageRate {
+  page: string;
+  calls: number;
+  meanPerSecond: number;
+  maxInAnySecond: number;
+}
+
+/** Calls per Page (batch items one by one) and the most made in any sliding one-second window. */
+function upstreamRates(emulator: Emulator, seconds: number): PageRate[] {
+  const times = new Map<string, number[]>();
+  for (const entry of emulator.log.entries) {
+    for (const call of entry.items ?? [entry]) {
+      if (call.pageId === undefined) continue;
+      const list = times.get(call.pageId) ?? [];
+      list.push(call.at);
+      times.set(call.pageId, list);
     }
   }
+  return [...times].map(([page, list]) => {
+    list.sort((a, b) => a - b);
+    let max = 0;
+    for (let end = 0, start = 0; end < list.length; end += 1) {
+      while (list[end]! - list[start]! >= 1_000) start += 1;
+      max = Math.max(max, end - start + 1);
+    }
+    return { page, calls: list.length, meanPerSecond: list.length / seconds, maxInAnySecond: max };
+  });
 }
 
-const started = Date.now();
-const until = started + SECONDS * 1000;
-console.log(`soak: ${SECONDS} s at concurrency ${CONCURRENCY} against ${url}`);
-await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(until)));
-clearInterval(injector);
-clearInterval(sampler);
-await sampleRss();
+// ---------------------------------------------------------------------------------------------
+// The run
 
-// Upstream calls per Page per second, from the emulator's log (batch items one by one).
-const callTimes = new Map<string, number[]>();
-for (const entry of emulator.log.entries) {
-  for (const call of entry.items ?? [entry]) {
-    if (call.pageId === undefined) continue;
-    const times = callTimes.get(call.pageId) ?? [];
-    times.push(call.at);
-    callTimes.set(call.pageId, times);
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const table = (map: ReadonlyMap<string, number>): string =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, n]) => `    ${String(n).padStart(7)}  ${key}`)
+    .join('\n') || '    (none)';
+
+async function main(): Promise<number> {
+  const emulator = await startEmulator({
+    conversationRateLimit: { callsPerSecond: CALLS_PER_SECOND },
+    privacyFiltering: true,
+    maxLogEntries: 10_000_000,
+  });
+  let gateway: GatewayProcess | undefined;
+  const stopAll = async (): Promise<void> => {
+    if (gateway !== undefined) {
+      gateway.stopping = true;
+      await stopGateway(gateway.child);
+    }
+    await emulator.close();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`soak: ${signal}, stopping`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // Last resort if this process dies another way: never leave the gateway running.
+  process.once('exit', () => gateway?.child.kill('SIGKILL'));
+
+  try {
+    gateway = await startGateway(emulator.url);
+    const pid = gateway.child.pid!;
+    console.log(`soak: gateway ${gateway.url} (pid ${pid}), emulator ${emulator.url}; ${SECONDS} s at concurrency ${CONCURRENCY}, seed ${SEED}`);
+
+    const started = Date.now();
+    const until = started + SECONDS * 1_000;
+    const rss: { at: number; mb: number }[] = [];
+    const sample = async (): Promise<void> => {
+      const mb = await rssMb(pid);
+      if (mb !== undefined) rss.push({ at: Date.now() - started, mb });
+    };
+    await sample();
+    const sampler = setInterval(() => void sample(), RSS_SAMPLE_MS);
+    const progress = setInterval(() => console.log(`soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ${emulator.faults.applied} faults applied`), 30_000);
+    const injector = startInjecting(emulator, until);
+
+    let load: LoadReport;
+    try {
+      load = await runLoad(gateway.url, until, gateway);
+    } finally {
+      injector.stop();
+      clearInterval(sampler);
+      clearInterval(progress);
+    }
+    const elapsedSeconds = (Date.now() - started) / 1_000;
+    await sample();
+    const rates = upstreamRates(emulator, elapsedSeconds);
+
+    const warm = rss.find((point) => point.at >= WARM_UP_MS) ?? rss[0];
+    const end = rss.at(-1);
+    const grew = warm !== undefined && end !== undefined && end.mb > warm.mb * RSS_GROWTH_FACTOR + RSS_GROWTH_SLACK_MB;
+    const rateExceeded = rates.some((rate) => rate.maxInAnySecond > CALLS_PER_SECOND);
+    const unexpectedCount = [...load.unexpected.values()].reduce((sum, n) => sum + n, 0);
+    const latencies = [...load.latenciesMs].sort((a, b) => a - b);
+
+    console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
+    console.log(`operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms`);
+    console.log(`  by kind:\n${table(load.byKind)}`);
+    console.log(`responses by outcome:\n${table(load.outcomes)}`);
+    console.log(`errors by extensions.code:\n${table(load.codes)}`);
+    console.log(`unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`);
+    console.log(`faults injected (rules): ${[...injector.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; applied to calls: ${emulator.faults.applied}`);
+    console.log(`upstream: ${emulator.log.requestCount} HTTP requests, ${emulator.log.callCount} billed calls`);
+    console.log(`upstream calls per Page per second (limit ${CALLS_PER_SECOND}, batch items counted one by one):`);
+    for (const rate of rates) {
+      console.log(`    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`);
+    }
+    if (rates.length === 0) console.log('    (no Conversations API calls)');
+    const mb = (point: { mb: number } | undefined): string => (point === undefined ? '?' : `${point.mb.toFixed(0)} MB`);
+    console.log(
+      `gateway RSS: start ${mb(rss[0])}, after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s) ${mb(warm)}, end ${mb(end)}, peak ${mb(rss.reduce<{ mb: number } | undefined>((top, point) => (top === undefined || point.mb > top.mb ? point : top), undefined))} (${rss.length} samples): ${grew ? `GREW (over ×${RSS_GROWTH_FACTOR} + ${RSS_GROWTH_SLACK_MB} MB)` : 'no growth'}`,
+    );
+    console.log(`gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; unhandled rejections/exceptions logged: ${gateway.trouble.length === 0 ? 'none' : `YES\n${gateway.trouble.slice(0, 5).map((line) => `    ${line}`).join('\n')}`}`);
+    if (gateway.crashed !== undefined) console.log(`last output:\n${gateway.tail.map((line) => `    ${line}`).join('\n')}`);
+
+    const failures = [
+      unexpectedCount > 0 ? `${unexpectedCount} unexpected errors` : undefined,
+      rateExceeded ? 'the per-Page call rate was exceeded' : undefined,
+      gateway.crashed !== undefined ? 'the gateway crashed' : undefined,
+      gateway.trouble.length > 0 ? 'the gateway logged an unhandled rejection or exception' : undefined,
+      grew ? 'the gateway RSS grew' : undefined,
+    ].filter((failure) => failure !== undefined);
+    console.log(failures.length === 0 ? '\nSOAK PASSED' : `\nSOAK FAILED: ${failures.join('; ')}`);
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    await stopAll();
   }
 }
-const rateLines: string[] = [];
-let rateExceeded = false;
-for (const [page, times] of callTimes) {
-  times.sort((a, b) => a - b);
-  let max = 0;
-  for (let i = 0, j = 0; i < times.length; i += 1) {
-    while (times[i]! - times[j]! >= 1000) j += 1;
-    max = Math.max(max, i - j + 1);
-  }
-  if (max > CALLS_PER_SECOND) rateExceeded = true;
-  rateLines.push(`  Page ${page}: ${times.length} calls, mean ${(times.length / SECONDS).toFixed(2)}/s, max ${max} in any 1 s window (limit ${CALLS_PER_SECOND})`);
-}
 
-const unhandled = /unhandled|uncaught/i.test(output);
-gateway.kill('SIGTERM');
-await emulator.close();
-const warm = rss.find((sample) => sample.at - started >= 10_000) ?? rss[0]!;
-const end = rss.at(-1)!;
-const grew = end.mb > warm.mb * 1.5 + 30;
-const served = [...outcomes.values()].reduce((sum, n) => sum + n, 0);
-
-console.log(`\noperations served: ${served} (${(served / SECONDS).toFixed(1)}/s)`);
-console.log('outcomes:');
-for (const [key, n] of [...outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${key.padEnd(26)} ${n}`);
-console.log(`unexpected errors: ${unexpected.length}`);
-for (const line of unexpected.slice(0, 10)) console.log(`  ${line}`);
-console.log(`faults applied: ${emulator.faults.applied}`);
-console.log(`upstream calls per Page per second:\n${rateLines.join('\n')}`);
-console.log(`gateway RSS: start ${rss[0]!.mb.toFixed(0)} MB, after warm-up ${warm.mb.toFixed(0)} MB, end ${end.mb.toFixed(0)} MB, peak ${Math.max(...rss.map((s) => s.mb)).toFixed(0)} MB: ${grew ? 'GREW' : 'no growth'}`);
-console.log(`gateway process: ${crashed ?? 'ran throughout'}; unhandled rejections or exceptions logged: ${unhandled ? 'YES' : 'none'}`);
-
-const failed = unexpected.length > 0 || rateExceeded || crashed !== undefined || unhandled || grew;
-console.log(failed ? '\nSOAK FAILED' : '\nsoak passed');
-process.exit(failed ? 1 : 0);
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('soak: could not run:', error instanceof Error ? error.message : error);
+    process.exit(2);
+  },
+);

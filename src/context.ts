@@ -60,7 +60,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
   return {
     graph: createGraphReadLoader({
       scheduler: deps.scheduler,
-      tokenForPage: (page) => deps.credentials.tokenForPage(caller, page),
+      tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
       callerKey: viewerKey,
       usage,
       requestSignal: request.signal,

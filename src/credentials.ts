@@ -6,6 +6,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { GraphApiError } from './graph-api/errors.js';
+import type { UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 
@@ -62,13 +63,16 @@ export class Credentials {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Who `token` belongs to and the Pages it reaches; failures are not remembered. */
-  identify(token: string): Promise<CallerIdentity> {
+  /**
+   * Who `token` belongs to and the Pages it reaches; failures are not remembered. A lookup's upstream
+   * cost goes to `usage` (the operation that needed it first).
+   */
+  identify(token: string, usage?: UpstreamUsage): Promise<CallerIdentity> {
     const key = tokenFingerprint(token);
     const now = this.#now();
     const known = this.#identities.get(key);
     if (known !== undefined && known.expires > now) return known.identity;
-    const identity = this.#lookUp(token);
+    const identity = this.#lookUp(token, usage ?? { requests: 0, calls: 0, coalesced: 0 });
     if (this.#identities.size >= MAX_REMEMBERED) this.#identities.clear();
     this.#identities.set(key, { identity, expires: now + this.#ttlMs });
     identity.catch(() => {
@@ -86,7 +90,7 @@ export class Credentials {
   }
 
   /** The token to read `pageId` with on behalf of `caller`. */
-  async tokenForPage(caller: Caller, pageId: string): Promise<string> {
+  async tokenForPage(caller: Caller, pageId: string, usage?: UpstreamUsage): Promise<string> {
     const { token } = caller;
     if (token === undefined) {
       const configured = this.#pageTokens.get(pageId);
@@ -95,7 +99,7 @@ export class Credentials {
         extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
       });
     }
-    const identity = await this.identify(token);
+    const identity = await this.identify(token, usage);
     // A Page token is sent for its own Page, and for another Page Graph itself answers (#200).
     if (identity.kind === 'page') return token;
     const access = identity.pages.find((page) => page.id === pageId);
@@ -107,8 +111,7 @@ export class Credentials {
     return access.token;
   }
 
-  async #lookUp(token: string): Promise<CallerIdentity> {
-    const usage = { requests: 0, calls: 0, coalesced: 0 };
+  async #lookUp(token: string, usage: UpstreamUsage): Promise<CallerIdentity> {
     // One batch: who the token is, and the Pages it manages if it is a user token.
     const [me, accounts] = await this.#scheduler.readMany(
       [

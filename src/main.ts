@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   if (config.graphApiUrl === undefined) {
     // Imported lazily: a gateway pointed at the real Graph API never loads the emulator.
     const { startEmulator, DEMO } = await import('./emulator/index.js');
-    const emulator = await startEmulator({ defaultVersion: config.graphApiVersion });
+    // As strict as Meta: 2 conversation calls per Page per second, throttled beyond.
+    const emulator = await startEmulator({ defaultVersion: config.graphApiVersion, conversationRateLimit: { callsPerSecond: 2 } });
     graphApiUrl = emulator.url;
     defaultAccessToken ??= DEMO.tokens.acmePage;
     stopEmulator = () => emulator.close();

@@ -42,7 +42,7 @@ builder.queryField('viewer', (t) =>
       if (token === undefined) {
         return { kind: 'GATEWAY', graphApiId: undefined, name: undefined, pages: (await credentials.pages({ token })).map(toPage) };
       }
-      const identity = await credentials.identify(token);
+      const identity = await credentials.identify(token, context.usage);
       return { kind: identity.kind === 'page' ? 'PAGE' : 'USER', graphApiId: identity.id, name: identity.name, pages: identity.pages.map(toPage) };
     },
   }),
