@@ -1,0 +1,31 @@
+/** The README's example operations work as the README says. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEMO } from '../src/emulator/index.js';
+import { InboxExampleDocument, NextPageExampleDocument, OlderMessagesExampleDocument, ViewerExampleDocument } from './generated/graphql.js';
+import { startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ emulator: { privacyFiltering: false } });
+});
+afterAll(() => h.close());
+
+it('runs the inbox, next-page, older-messages and viewer examples', async () => {
+  h.emulator.log.clear();
+  const inbox = await h.run(InboxExampleDocument, {});
+  expect(inbox.errors).toBeUndefined();
+  expect(h.emulator.log.requestCount).toBe(1);
+  const conversations = inbox.data!.page!.conversations;
+  expect(conversations.edges).toHaveLength(20);
+
+  const next = await h.run(NextPageExampleDocument, { after: conversations.pageInfo.endCursor! });
+  expect(next.errors).toBeUndefined();
+  expect(next.data!.page!.conversations.edges).toHaveLength(20);
+
+  const withOlder = conversations.edges.find((edge) => edge.node.messages.pageInfo.hasNextPage)!.node;
+  const older = await h.run(OlderMessagesExampleDocument, { id: withOlder.id, after: withOlder.messages.pageInfo.endCursor! });
+  expect(older.errors).toBeUndefined();
+
+  const viewer = await h.run(ViewerExampleDocument, {}, { token: DEMO.tokens.alice });
+  expect(viewer.data!.viewer.pages.map((page) => page.graphApiId)).toEqual([DEMO.pages.acme.id, DEMO.pages.bistro.id]);
+});
