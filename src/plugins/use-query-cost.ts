@@ -6,6 +6,7 @@
 import {
   getNamedType,
   GraphQLError,
+  isInterfaceType,
   isObjectType,
   Kind,
   valueFromAST,
@@ -62,7 +63,7 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, vari
         if (condition) total += costOf(condition, fragment.selectionSet, new Set([...seen, fragment.name.value]));
         continue;
       }
-      const field = isObjectType(type) || 'getFields' in type ? (type as { getFields(): Record<string, GraphQLField<unknown, unknown>> }).getFields()[selection.name.value] : undefined;
+      const field = isObjectType(type) || isInterfaceType(type) ? type.getFields()[selection.name.value] : undefined;
       if (field === undefined) continue;
       const fieldType = getNamedType(field.type);
       const childCost = costOf(fieldType, selection.selectionSet, seen);

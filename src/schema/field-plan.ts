@@ -8,6 +8,7 @@
  */
 import {
   getArgumentValues,
+  getNamedType,
   getDirectiveValues,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
@@ -16,6 +17,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLObjectType,
+  type GraphQLOutputType,
   type GraphQLResolveInfo,
   type GraphQLSchema,
   type SelectionSetNode,
@@ -115,14 +117,12 @@ function nodeSelectionSets(context: PlanContext, connectionFields: readonly Fiel
   return sets;
 }
 
-function connectionNodeType(type: unknown): GraphQLObjectType | undefined {
-  let connection = type as { ofType?: unknown };
-  while (connection.ofType !== undefined && !isObjectType(connection)) connection = connection.ofType as { ofType?: unknown };
-  if (!isObjectType(connection)) return undefined;
-  const nodes = connection.getFields().nodes?.type as { ofType?: unknown } | undefined;
-  let node: unknown = nodes;
-  while (node !== undefined && !isObjectType(node)) node = (node as { ofType?: unknown }).ofType;
-  return node as GraphQLObjectType | undefined;
+/** The node type of a connection type, read from its `nodes` field. */
+function connectionNodeType(type: GraphQLOutputType): GraphQLObjectType | undefined {
+  const connection = getNamedType(type);
+  const nodes = isObjectType(connection) ? connection.getFields().nodes : undefined;
+  const node = nodes === undefined ? undefined : getNamedType(nodes.type);
+  return isObjectType(node) ? node : undefined;
 }
 
 /**
