@@ -2,8 +2,8 @@
  * The process: read the configuration, start the embedded emulator when no Graph API URL is set,
  * serve the gateway, shut down cleanly on SIGINT/SIGTERM.
  */
-import { createServer } from 'node:http';
 import { createApp } from './app.js';
+import { createGatewayServer } from './http-server.js';
 import { ConfigError, readConfig } from './config.js';
 import { GraphApiClient } from './graph-api/client.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     limits: config.limits,
   });
 
-  const server = createServer(app);
+  const server = createGatewayServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

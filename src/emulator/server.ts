@@ -216,7 +216,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         let usage: Record<string, string> | undefined;
         if (rateLimit !== undefined && pageId !== undefined) {
           if (!rateLimit.admit(pageId, now)) {
-            return failWith(throttled(rateLimit.code), throttleUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1));
+            // A Page's own limit: its usage headers only, not the app's.
+            return failWith(throttled(rateLimit.code), pageUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1));
           }
           const percent = rateLimit.usagePercent(pageId, now);
           if (percent >= 1) usage = pageUsageHeaders(pageId, percent, rateLimit.usageType, 1);

@@ -278,6 +278,8 @@ describe('conversationRateLimit', () => {
     const buc = businessUsage(third.headers.get('x-business-use-case-usage'))[ACME]![0]!;
     expect(buc).toMatchObject({ type: 'messenger', estimated_time_to_regain_access: 1 });
     expect(buc.call_count).toBeGreaterThan(100);
+    expect(JSON.parse(third.headers.get('x-page-usage')!)).toMatchObject({ call_count: buc.call_count });
+    expect(third.headers.get('x-app-usage')).toBeNull(); // the Page's limit, not the app's
 
     // Blocked: the window has emptied, the block has not ended.
     advance(1_499);
