@@ -77,6 +77,19 @@ describe('per-Page call rate', () => {
     expect(later.map((u) => u.coalesced)).toEqual([0, 1, 1]);
   });
 
+  it('refuses at once, with a retry-after, a read that could not leave before its deadline', async () => {
+    const { client, sends } = fakeClient();
+    make(client);
+    const deadline = Date.now() + 1_500;
+    const answers = scheduler.readMany([read('a'), read('b'), read('c'), read('d'), read('e')], { usage: usage(), deadline });
+    await vi.advanceTimersByTimeAsync(0);
+    const [a, b, c, d, e] = await Promise.race([answers, vi.advanceTimersByTimeAsync(1_100).then(() => answers)]);
+    expect([a, b, c, d]).toEqual([{ path: 'a' }, { path: 'b' }, { path: 'c' }, { path: 'd' }]);
+    // Two calls a second: `e` would leave in its third window, after the deadline.
+    expect(e).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 2 });
+    expect(sends).toEqual([['T a', 'T b'], ['T c', 'T d']]);
+  });
+
   it('counts each Page apart, and does not limit reads outside a Page budget', async () => {
     const { client, sends } = fakeClient();
     make(client);

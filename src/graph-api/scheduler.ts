@@ -137,7 +137,11 @@ export class GraphScheduler {
       pending = { key, read, usage: context.usage, promise, settle, state: 'queued', slots: [], waiters: 0, attempts: 0, deadline: 0 };
       this.#pending.set(key, pending);
       const blocked = this.#blockedSeconds(read.page);
+      const wait = this.#queueWaitSeconds(read);
       if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.page, blocked));
+      // A read that could not leave before its deadline is refused now, with when to come back,
+      // rather than held until the deadline and refused then.
+      else if (context.deadline !== undefined && this.#now() + wait * 1000 > context.deadline) this.#settle(pending, new GraphRateLimitError(read.page, wait));
       else this.#queue.push(pending);
     }
     const joined = pending;
@@ -163,6 +167,14 @@ export class GraphScheduler {
     pending.state = 'done';
     if (this.#pending.get(pending.key) === pending) this.#pending.delete(pending.key);
     pending.settle(value);
+  }
+
+  /** Seconds before a read joining its Page's queue now could leave (whole windows, rounded up). */
+  #queueWaitSeconds(read: GraphRead): number {
+    if (read.page === undefined || this.#limit === 0) return 0;
+    const ahead = this.#queue.reduce((calls, pending) => calls + (pending.read.page === read.page ? callsOf(pending.read) : 0), 0);
+    const busy = (this.#windows.get(read.page) ?? []).length;
+    return Math.floor((ahead + busy + callsOf(read) - 1) / this.#limit);
   }
 
   /** Seconds a Page stays blocked after a throttle; 0 when it is not. */
