@@ -1,7 +1,7 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { createLRUCache, createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type DocumentNode } from 'graphql';
 import type { QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
@@ -50,6 +50,18 @@ export interface AppOptions extends ContextDependencies {
   corsOrigins?: string[] | undefined;
 }
 
+/** Parsed and validated documents kept. */
+const DOCUMENT_CACHE_SIZE = 500;
+/** Runs of a document before it is compiled. */
+const JIT_AFTER_RUNS = 3;
+const documentRuns = new WeakMap<DocumentNode, number>();
+
+function isHotDocument(document: DocumentNode): boolean {
+  const runs = (documentRuns.get(document) ?? 0) + 1;
+  documentRuns.set(document, runs);
+  return runs >= JIT_AFTER_RUNS;
+}
+
 export const DEFAULT_LIMITS: QueryLimits = { maxCost: 2_500, maxDepth: 12, maxTokens: 2_000, maxBatchedOperations: 10 };
 
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
@@ -63,13 +75,19 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
     cors: options.corsOrigins !== undefined ? { origin: options.corsOrigins, credentials: true } : options.production ? false : { origin: '*' },
+    parserAndValidationCache: {
+      documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
+      errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),
+    },
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
       useQueryCost({ maxCost: limits.maxCost }),
-      // Compiled execution: about twice graphql-js's speed on inbox-sized results (stack-notes.md).
-      useGraphQlJit(),
+      // Compiled execution: about twice graphql-js's speed on inbox-sized results (stack-notes.md). Only
+      // for documents run a few times: a compiled query weighs far more than a parsed one, and documents
+      // with literal ids are each run once (the soak grew past 1 GB compiling them all).
+      useGraphQlJit({}, { enableIf: ({ document }) => isHotDocument(document) }),
       useUpstreamUsage({ always: !options.production }),
       useMetrics(),
       usePrivateResponses(),
