@@ -155,8 +155,13 @@ export class GraphApiClient {
       if ((read.followUps?.length ?? 0) === 0) return answers[start];
       const pages: unknown[] = [];
       for (const answer of answers.slice(start, start + length)) {
-        // A follow-up of a failed page, or one Graph could not reach, ends the chain.
-        if (answer === null || answer === undefined || (answer instanceof Error && pages.length > 0)) break;
+        // A follow-up of a failed page, or one Graph could not reach, ends the chain; so does a first
+        // page that timed out, which then answers as a timed-out read.
+        if (answer === null || answer === undefined) {
+          if (pages.length === 0) pages.push(new GraphTransportError('slot-timeout', 'A batch item timed out upstream'));
+          break;
+        }
+        if (answer instanceof Error && pages.length > 0) break;
         pages.push(answer);
         if (answer instanceof Error) break;
       }
