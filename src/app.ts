@@ -2,7 +2,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createLRUCache, createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type DocumentNode } from 'graphql';
-import type { QueryLimits } from './config.js';
+import { DEFAULT_LIMITS, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
@@ -62,7 +62,6 @@ function isHotDocument(document: DocumentNode): boolean {
   return runs >= JIT_AFTER_RUNS;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxCost: 2_500, maxDepth: 12, maxTokens: 2_000, maxBatchedOperations: 10 };
 
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {

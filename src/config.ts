@@ -43,6 +43,12 @@ export interface GatewayConfig {
   corsOrigins: string[] | undefined;
 }
 
+/** Time an operation may wait for the Graph API, retries included. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 15_000;
+
+/** Limits on what a client may ask, when the environment does not say. */
+export const DEFAULT_LIMITS: QueryLimits = { maxCost: 2_500, maxDepth: 12, maxTokens: 2_000, maxBatchedOperations: 10 };
+
 export interface QueryLimits {
   /** Estimated Graph items a query may read (`first` × nested `first` …). */
   maxCost: number;
@@ -112,7 +118,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
   const pageCallsPerSecond = integer('GRAPH_PAGE_CALLS_PER_SECOND', 2, 0, 10_000);
   const maxAttempts = integer('GRAPH_MAX_ATTEMPTS', 3, 1, 10);
   const throttleBlockMs = integer('GRAPH_THROTTLE_BLOCK_SECONDS', 60, 1, 86_400) * 1000;
-  const operationTimeoutMs = integer('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000);
+  const operationTimeoutMs = integer('OPERATION_TIMEOUT_MS', DEFAULT_OPERATION_TIMEOUT_MS, 100, 600_000);
   const graphPageCap = integer('GRAPH_PAGE_CAP', 100, 1, 100);
   const upstream = {
     connections: integer('GRAPH_MAX_CONNECTIONS', 32, 1, 1024),
@@ -121,10 +127,10 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     bodyTimeoutMs: integer('GRAPH_BODY_TIMEOUT_MS', 15_000, 100, 600_000),
   };
   const limits: QueryLimits = {
-    maxCost: integer('MAX_QUERY_COST', 2_500, 1, 1_000_000),
-    maxDepth: integer('MAX_QUERY_DEPTH', 12, 2, 100),
-    maxTokens: integer('MAX_QUERY_TOKENS', 2_000, 50, 100_000),
-    maxBatchedOperations: integer('MAX_BATCHED_OPERATIONS', 10, 0, 100),
+    maxCost: integer('MAX_QUERY_COST', DEFAULT_LIMITS.maxCost, 1, 1_000_000),
+    maxDepth: integer('MAX_QUERY_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 100),
+    maxTokens: integer('MAX_QUERY_TOKENS', DEFAULT_LIMITS.maxTokens, 50, 100_000),
+    maxBatchedOperations: integer('MAX_BATCHED_OPERATIONS', DEFAULT_LIMITS.maxBatchedOperations, 0, 100),
   };
 
   const credentialsTtlMs = integer('CREDENTIALS_TTL_SECONDS', 300, 0, 86_400) * 1000;

@@ -1,3 +1,4 @@
+import { DEFAULT_OPERATION_TIMEOUT_MS } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler } from './graph-api/scheduler.js';
@@ -37,7 +38,6 @@ export interface ContextDependencies {
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
-export const DEFAULT_OPERATION_TIMEOUT_MS = 15_000;
 /** The viewer key of requests served with the gateway's own configured Page tokens. */
 const SERVER_VIEWER = 'server';
 

@@ -113,11 +113,6 @@ export class GraphScheduler {
     return this.#queue.length;
   }
 
-  /** What is known of a Page's budget (for reporting). */
-  budget(page: string): PageBudget | undefined {
-    return this.#budgets.get(page);
-  }
-
   /** Makes the reads; never rejects: slot `i` holds the body or an Error for `reads[i]`. */
   readMany(reads: readonly GraphRead[], context: ReadContext): Promise<unknown[]> {
     const answers = reads.map((read) => this.#join(read, context));
