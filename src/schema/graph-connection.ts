@@ -106,10 +106,19 @@ export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: str
   };
 }
 
-/** The first Graph request a plan makes, or `null` when the cursor says nothing lies that way. */
-export function firstPageRequest(plan: ConnectionPlan): GraphPageRequest | null {
-  if (plan.anchor === null) return plan.fromCursor ? null : { limit: plan.count };
-  const limit = Math.min(MAX_PAGE_SIZE, plan.count + (plan.anchor.dropThrough ?? 0));
+/** Items a plan reads from Graph in all: its count, plus those it drops to reach the cursor's item. */
+function itemsWanted(plan: ConnectionPlan): number {
+  return plan.count + (plan.anchor?.dropThrough ?? 0);
+}
+
+/**
+ * The first Graph request a plan makes (at most `pageCap` items), or `null` when the cursor says
+ * nothing lies that way.
+ */
+export function firstPageRequest(plan: ConnectionPlan, pageCap: number = MAX_PAGE_SIZE): GraphPageRequest | null {
+  if (plan.anchor === null && plan.fromCursor) return null;
+  const limit = Math.min(pageCap, itemsWanted(plan));
+  if (plan.anchor === null) return { limit };
   return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
 }
 
@@ -159,17 +168,15 @@ export async function resolveConnection<T, N>(options: {
   const { plan, scope, cursors, fetchPage, fetchChain, idOf, toNode } = options;
   const pageCap = options.pageCap ?? MAX_PAGE_SIZE;
   const forward = plan.direction === 'forward';
-  let request = firstPageRequest(plan);
+  let request = firstPageRequest(plan, pageCap);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
   let prefetched: GraphPage<T>[] = [];
 
   if (request !== null) {
-    const wanted = request.limit;
-    request = { ...request, limit: Math.min(pageCap, wanted) };
     const followUps: number[] = [];
-    for (let left = wanted - request.limit; left > 0 && followUps.length + 1 < (options.maxChainLength ?? 1); left -= pageCap) {
+    for (let left = itemsWanted(plan) - request.limit; left > 0 && followUps.length + 1 < (options.maxChainLength ?? 1); left -= pageCap) {
       followUps.push(Math.min(pageCap, left));
     }
     if (forward && fetchChain !== undefined && followUps.length > 0) {
