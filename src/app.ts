@@ -78,6 +78,9 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
       errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),
     },
+    // The HTTP server (http-server.ts) reads and caps request bodies before yoga sees them; yoga's own
+    // cap re-streams every POST body through a TransformStream, a tenth of a request's CPU.
+    maxRequestBodySize: false,
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
       maxTokensPlugin({ n: limits.maxTokens }),

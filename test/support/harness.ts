@@ -32,6 +32,8 @@ export interface GraphQLResponse<R> {
 }
 
 export interface Harness {
+  /** The gateway's fetch handler, to mount on a real HTTP server when a test needs one. */
+  app: ReturnType<typeof createApp>;
   emulator: Emulator;
   credentials: Credentials;
   scheduler: GraphScheduler;
@@ -105,6 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   emulator.log.clear();
 
   return {
+    app,
     emulator,
     credentials,
     scheduler,

@@ -1,0 +1,81 @@
+/**
+ * The HTTP server main.ts runs: request bodies are capped before GraphQL sees them, and ordinary
+ * POST and GET requests pass through unchanged.
+ */
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatewayServer, MAX_REQUEST_BODY_BYTES } from '../src/http-server.js';
+import { ACME, startHarness, type Harness } from './support/harness.js';
+
+let harness: Harness;
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  harness = await startHarness();
+  server = createGatewayServer(harness.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await harness.close();
+});
+
+const PAGE_NAME = `{ page(id: "${ACME}") { name } }`;
+
+/** Sends a POST with node:http, optionally chunked (no Content-Length); resolves with status and body. */
+function rawPost(body: string, chunked: boolean): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }) } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body: text }));
+    });
+    // The server may close the connection before reading all of an oversized body.
+    request.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+    if (chunked) {
+      for (let at = 0; at < body.length; at += 64 * 1024) request.write(body.slice(at, at + 64 * 1024));
+      request.end();
+    } else {
+      request.end(body);
+    }
+  });
+}
+
+describe('the gateway HTTP server', () => {
+  it('answers POST and GET operations', async () => {
+    harness.emulator.log.clear();
+    const post = await rawPost(JSON.stringify({ query: PAGE_NAME }), false);
+    expect(post.status).toBe(200);
+    expect(JSON.parse(post.body)).toEqual({ data: { page: { name: 'Acme Shop' } } });
+    const get = await fetch(`${url}?${new URLSearchParams({ query: PAGE_NAME })}`);
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual({ data: { page: { name: 'Acme Shop' } } });
+  });
+
+  it.each([
+    ['with a Content-Length', false],
+    ['chunked, without a Content-Length', true],
+  ])('refuses a body over the cap %s with 413 REQUEST_TOO_LARGE, before any upstream call', async (_, chunked) => {
+    harness.emulator.log.clear();
+    const padding = ' '.repeat(MAX_REQUEST_BODY_BYTES);
+    const { status, body } = await rawPost(`{"query":${JSON.stringify(PAGE_NAME)}${padding}}`, chunked);
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toEqual({
+      errors: [{ message: `Request body larger than ${MAX_REQUEST_BODY_BYTES} bytes.`, extensions: { code: 'REQUEST_TOO_LARGE' } }],
+    });
+    expect(harness.emulator.log.entries).toHaveLength(0);
+  });
+
+  it('accepts a body just under the cap', async () => {
+    const json = JSON.stringify({ query: PAGE_NAME });
+    const { status, body } = await rawPost(json + ' '.repeat(MAX_REQUEST_BODY_BYTES - Buffer.byteLength(json)), false);
+    expect(status).toBe(200);
+    expect(JSON.parse(body)).toEqual({ data: { page: { name: 'Acme Shop' } } });
+  });
+});
