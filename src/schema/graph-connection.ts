@@ -4,8 +4,9 @@
  *
  * Graph gives one cursor pair per page: `cursors.before` marks the page's first item and
  * `cursors.after` its last (both may mark items hidden by privacy filtering). Relay wants a cursor
- * per edge. An edge cursor therefore records, for each direction, a Graph cursor to resume from and
- * whether the edge's own item must be found and dropped in what comes back:
+ * per edge. An edge cursor therefore records the edge's place in its Graph page (the page's cursor
+ * pair and length, the item's index and id), which gives, for each direction, a Graph cursor to
+ * resume from and whether the edge's own item must be found and dropped in what comes back:
  *   - the last item of a Graph page resumes forward exactly at `after=cursors.after`;
  *   - the first item resumes backward exactly at `before=cursors.before`;
  *   - any other item resumes forward from `after=cursors.before` (or backward from
@@ -17,7 +18,7 @@
 import { GraphQLError } from 'graphql';
 import { GraphApiError } from '../graph-api/errors.js';
 import type { GraphPage } from '../graph-api/wire-types.js';
-import type { CursorCodec, EdgePosition, GraphAnchor } from './cursors.js';
+import type { CursorCodec, EdgePlace } from './cursors.js';
 
 /** Largest `first`/`last` accepted; also what we ask of Graph at most in one page. */
 export const MAX_PAGE_SIZE = 100;
@@ -36,6 +37,39 @@ export interface GraphPageRequest {
   readonly limit: number;
   readonly after?: string;
   readonly before?: string;
+}
+
+/**
+ * Where paging can resume from an edge in one direction: a Graph page cursor, and whether the edge's
+ * own item must then be searched for and dropped along with everything before it (`dropThrough`),
+ * because the Graph cursor marks its page's first or last item rather than the edge itself.
+ */
+export interface GraphAnchor {
+  readonly graphCursor: string;
+  /** Items to expect up to and including the edge's item when set (a fetch-size hint). */
+  readonly dropThrough: number | undefined;
+}
+
+/**
+ * Where to resume after and before an edge's item; `null` when Graph gave no cursor that way
+ * (nothing follows, or precedes).
+ */
+function anchorsOf({ page: { before, after }, pageLength, index }: EdgePlace): { forward: GraphAnchor | null; backward: GraphAnchor | null } {
+  const isFirst = index === 0;
+  const isLast = index === pageLength - 1;
+  const forward: GraphAnchor | null =
+    after !== undefined && isLast
+      ? { graphCursor: after, dropThrough: undefined }
+      : before !== undefined
+        ? { graphCursor: before, dropThrough: index + 1 }
+        : null;
+  const backward: GraphAnchor | null =
+    before !== undefined && isFirst
+      ? { graphCursor: before, dropThrough: undefined }
+      : after !== undefined
+        ? { graphCursor: after, dropThrough: pageLength - index }
+        : null;
+  return { forward, backward };
 }
 
 /** A validated Relay request, ready to be turned into Graph page requests. */
@@ -86,23 +120,23 @@ export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: str
       throw invalidPagination('`last` needs `before`: the Graph API pages backward only from a cursor. Use `first` to read from the start.');
     }
     const count = checkCount('last', last ?? DEFAULT_PAGE_SIZE);
-    const position = cursors.decode(scope, before);
+    const place = cursors.decode(scope, before);
     return {
       direction: 'backward',
       count,
       fromCursor: true,
-      anchor: position.backward,
-      anchorItemId: position.itemId,
+      anchor: anchorsOf(place).backward,
+      anchorItemId: place.itemId,
     };
   }
   const count = checkCount('first', first ?? DEFAULT_PAGE_SIZE);
-  const position = after == null ? undefined : cursors.decode(scope, after);
+  const place = after == null ? undefined : cursors.decode(scope, after);
   return {
     direction: 'forward',
     count,
-    fromCursor: position !== undefined,
-    anchor: position === undefined ? null : position.forward,
-    anchorItemId: position?.itemId,
+    fromCursor: place !== undefined,
+    anchor: place === undefined ? null : anchorsOf(place).forward,
+    anchorItemId: place?.itemId,
   };
 }
 
@@ -211,12 +245,21 @@ export async function resolveConnection<T, N>(options: {
   }
 
   // Cursors are signed only when read: many queries select nodes without them.
+  const encoders = new Map<GraphPage<T>, (index: number, itemId: string) => string>();
+  const encoderFor = (page: GraphPage<T>): ((index: number, itemId: string) => string) => {
+    let encoder = encoders.get(page);
+    if (encoder === undefined) {
+      const { before, after } = page.paging?.cursors ?? {};
+      encoders.set(page, (encoder = cursors.pageEncoder(scope, { before, after }, page.data.length)));
+    }
+    return encoder;
+  };
   const edges = placed.map(({ item, page, index }): Edge<N> => {
     let cursor: string | undefined;
     return {
       node: toNode(item),
       get cursor() {
-        return (cursor ??= cursors.encode(scope, edgePosition(idOf(item), page, index)));
+        return (cursor ??= encoderFor(page)(index, idOf(item)));
       },
     };
   });
@@ -234,23 +277,4 @@ export async function resolveConnection<T, N>(options: {
       },
     },
   };
-}
-
-function edgePosition(itemId: string, page: GraphPage<unknown>, index: number): EdgePosition {
-  const { before, after } = page.paging?.cursors ?? {};
-  const isFirst = index === 0;
-  const isLast = index === page.data.length - 1;
-  const forward: GraphAnchor | null =
-    after !== undefined && isLast
-      ? { graphCursor: after, dropThrough: undefined }
-      : before !== undefined
-        ? { graphCursor: before, dropThrough: index + 1 }
-        : null;
-  const backward: GraphAnchor | null =
-    before !== undefined && isFirst
-      ? { graphCursor: before, dropThrough: undefined }
-      : after !== undefined
-        ? { graphCursor: after, dropThrough: page.data.length - index }
-        : null;
-  return { itemId, forward, backward };
 }
