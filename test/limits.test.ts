@@ -35,8 +35,20 @@ describe('query cost, counted in Graph items', () => {
 
   it('reads the counts from variables', async () => {
     const query = `query ($n: Int) { page(id: "${ACME}") { conversations(first: $n) { edges { node { messages(first: $n) { edges { cursor } } } } } } }`;
+    // The same document, run again and again (parsed once, costs remembered), is judged by each run's variables.
+    for (const n of [2, 2, 2]) expect((await h.post({ query, variables: { n } })).body.errors).toBeUndefined();
     const { body } = await h.post({ query, variables: { n: 60 } });
     expect(body.errors![0]!.extensions).toMatchObject({ code: 'QUERY_TOO_COSTLY', cost: 60 + 60 * 60 });
+    expect((await h.post({ query, variables: { n: 2 } })).body.errors).toBeUndefined();
+  });
+
+  it('judges a repeated document with literal counts the same way every time', async () => {
+    const query = `{ page(id: "${ACME}") { conversations(first: 100) { edges { node { messages(first: 30) { edges { cursor } } } } } } }`;
+    for (let run = 0; run < 4; run += 1) {
+      const { body } = await h.post({ query });
+      expect(body.errors![0]!.extensions).toMatchObject({ code: 'QUERY_TOO_COSTLY', cost: 100 + 100 * 30 });
+    }
+    expect(h.emulator.log.requestCount).toBe(0);
   });
 });
 

@@ -28,8 +28,17 @@ export interface QueryCostOptions {
   maxCost?: number;
 }
 
-/** The cost of one operation of `document` (the named one, or the only one). */
-export function estimateCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName?: string | null): number {
+/**
+ * The cost of one operation of `document` (the named one, or the only one), and whether it depends
+ * on the variables (a `first` or `last` given as a variable).
+ */
+export function estimateCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName?: string | null,
+): { cost: number; usesVariables: boolean } {
+  let usesVariables = false;
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
@@ -37,13 +46,14 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, vari
   const operation = document.definitions.find(
     (definition) => definition.kind === Kind.OPERATION_DEFINITION && (operationName == null || definition.name?.value === operationName),
   );
-  if (operation === undefined || operation.kind !== Kind.OPERATION_DEFINITION) return 0;
+  if (operation === undefined || operation.kind !== Kind.OPERATION_DEFINITION) return { cost: 0, usesVariables };
   const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-  if (!root) return 0;
+  if (!root) return { cost: 0, usesVariables };
 
   const argument = (field: GraphQLField<unknown, unknown>, node: { arguments?: readonly { name: { value: string }; value: never }[] }, name: string): unknown => {
     const definition = field.args.find((arg) => arg.name === name);
     const given = node.arguments?.find((arg) => arg.name.value === name);
+    if ((given?.value as { kind?: Kind } | undefined)?.kind === Kind.VARIABLE) usesVariables = true;
     return definition && given ? valueFromAST(given.value, definition.type, variables) : undefined;
   };
 
@@ -80,15 +90,26 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, vari
     }
     return total;
   };
-  return costOf(root, operation.selectionSet, new Set());
+  const cost = costOf(root, operation.selectionSet, new Set());
+  return { cost, usesVariables };
 }
 
 /** Refuses over-budget operations with `QUERY_TOO_COSTLY`, before they execute. */
 export function useQueryCost(options: QueryCostOptions = {}): Plugin {
   const maxCost = options.maxCost ?? 2_500;
+  // Costs of documents whose counts are literals, by operation name: the same documents come back.
+  const fixedCosts = new WeakMap<DocumentNode, Map<string | null | undefined, number>>();
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const cost = estimateCost(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>, args.operationName);
+      let cost = fixedCosts.get(args.document)?.get(args.operationName);
+      if (cost === undefined) {
+        const estimate = estimateCost(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>, args.operationName);
+        cost = estimate.cost;
+        if (!estimate.usesVariables) {
+          const byName = fixedCosts.get(args.document) ?? new Map<string | null | undefined, number>();
+          fixedCosts.set(args.document, byName.set(args.operationName, cost));
+        }
+      }
       if (cost <= maxCost) return;
       setResultAndStopExecution({
         errors: [
