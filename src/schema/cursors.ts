@@ -14,6 +14,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import { remembered } from '../remembered.js';
 
 const FORMAT_VERSION = 2;
 const SCOPE_TAG_BYTES = 4;
@@ -51,18 +52,10 @@ export interface CursorCodec {
  * Cursors are bound to it, so a cursor replayed on another list is refused before any upstream call.
  */
 export function cursorScope(parts: Record<string, string | undefined>): string {
-  const key = JSON.stringify(parts);
-  let scope = scopes.get(key);
-  if (scope === undefined) {
-    scope = createHash('sha256').update(key).digest('base64url').slice(0, 16);
-    // Hashing is most of a scope's cost, and the same lists are read over and over.
-    if (scopes.size >= MAX_REMEMBERED_SCOPES) scopes.clear();
-    scopes.set(key, scope);
-  }
-  return scope;
+  return scopeOf(JSON.stringify(parts));
 }
-const scopes = new Map<string, string>();
-const MAX_REMEMBERED_SCOPES = 10_000;
+// The same lists are read over and over, and hashing is most of a scope's cost.
+const scopeOf = remembered(10_000, (key) => createHash('sha256').update(key).digest('base64url').slice(0, 16));
 
 const badCursor = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_CURSOR' } });
 const MALFORMED = 'Malformed cursor: pass back a cursor exactly as this API returned it.';
