@@ -21,7 +21,7 @@ export interface GatewayConfig {
   /** Key that signs Relay cursors; `undefined` = a random key per process. */
   cursorSecret: string | undefined;
   nodeEnv: string;
-  /** Graph calls per Page in any one-second window (0: no limit). */
+  /** Graph calls per Page per second (0: no limit); a fraction is one instance's share of a Page's budget. */
   pageCallsPerSecond: number;
   /** Attempts for a read that fails transiently, the first included. */
   maxAttempts: number;
@@ -115,7 +115,17 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     }
     return parsed;
   };
-  const pageCallsPerSecond = integer('GRAPH_PAGE_CALLS_PER_SECOND', 2, 0, 10_000);
+  // A fraction is for several instances sharing a Page's budget: 4 instances × 0.5 = 2 per second.
+  const pageCallsPerSecond = ((): number => {
+    const raw = value('GRAPH_PAGE_CALLS_PER_SECOND');
+    if (raw === undefined) return 2;
+    const parsed = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || parsed > 10_000 || (parsed > 0 && parsed < 0.01)) {
+      problems.push(`GRAPH_PAGE_CALLS_PER_SECOND must be 0 (no limit) or a number from 0.01 to 10000, got "${raw}"`);
+      return 2;
+    }
+    return parsed;
+  })();
   const maxAttempts = integer('GRAPH_MAX_ATTEMPTS', 3, 1, 10);
   const throttleBlockMs = integer('GRAPH_THROTTLE_BLOCK_SECONDS', 60, 1, 86_400) * 1000;
   const operationTimeoutMs = integer('OPERATION_TIMEOUT_MS', DEFAULT_OPERATION_TIMEOUT_MS, 100, 600_000);

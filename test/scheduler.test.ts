@@ -90,6 +90,25 @@ describe('per-Page call rate', () => {
     expect(sends).toEqual([['T a', 'T b'], ['T c', 'T d']]);
   });
 
+  it('takes a fractional rate (one instance\'s share) as one call per 1/rate seconds', async () => {
+    const { client, sends } = fakeClient();
+    // Four instances sharing a Page's 2 calls per second: 0.5 each, one call every 2 s.
+    make(client, { pageCallsPerSecond: 0.5 });
+    const deadline = Date.now() + 5_000;
+    const answers = scheduler.readMany([read('a'), read('b'), read('c'), read('d')], { usage: usage(), deadline });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sends).toEqual([['T a']]);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(sends).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sends).toEqual([['T a'], ['T b']]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(sends).toEqual([['T a'], ['T b'], ['T c']]);
+    // `d` would leave in the fourth 2-second window, after the 5-second deadline: refused up front.
+    expect((await answers)[3]).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 6 });
+    expect(sends).toHaveLength(3);
+  });
+
   it('counts each Page apart, and does not limit reads outside a Page budget', async () => {
     const { client, sends } = fakeClient();
     make(client);

@@ -14,7 +14,13 @@ import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode
 import { isRetryable, retryDelayMs } from './retry.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
 
-const WINDOW_MS = 1_000;
+/**
+ * A per-Page rate as whole calls per window: 2/s is 2 calls in any 1 s window; a fraction (one
+ * instance's share of the budget) is 1 call in any 1/rate-second window, which also spreads calls.
+ */
+function rateWindow(callsPerSecond: number): { calls: number; windowMs: number } {
+  return Number.isInteger(callsPerSecond) ? { calls: callsPerSecond, windowMs: 1_000 } : { calls: 1, windowMs: Math.ceil(1_000 / callsPerSecond) };
+}
 
 /**
  * One call's place in its Page's window. Graph counts a call when it arrives, which we cannot see:
@@ -27,7 +33,10 @@ interface Slot {
 
 export interface GraphSchedulerOptions {
   client: GraphApiClient;
-  /** Calls per Page in any one-second window; 0 means no limit. @default 2 */
+  /**
+   * Calls per Page per second; 0 means no limit. Whole numbers are calls in any one-second window; a
+   * fraction r is one call in any 1/r-second window. @default 2
+   */
   pageCallsPerSecond?: number;
   /** Attempts for a read that fails transiently, the first included. @default 3 */
   maxAttempts?: number;
@@ -77,7 +86,9 @@ const callsOf = (read: GraphRead): number => 1 + (read.followUps?.length ?? 0);
 
 export class GraphScheduler {
   readonly #client: GraphApiClient;
+  /** Calls per Page in any window of `#windowMs`; 0 means no limit. */
   readonly #limit: number;
+  readonly #windowMs: number;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
   readonly #throttleBlockMs: number;
@@ -93,13 +104,14 @@ export class GraphScheduler {
 
   constructor(options: GraphSchedulerOptions) {
     this.#client = options.client;
-    this.#limit = options.pageCallsPerSecond ?? 2;
+    const callsPerSecond = options.pageCallsPerSecond ?? 2;
+    if (!Number.isFinite(callsPerSecond) || callsPerSecond < 0) throw new TypeError(`pageCallsPerSecond must be a number ≥ 0, got ${callsPerSecond}`);
+    ({ calls: this.#limit, windowMs: this.#windowMs } = rateWindow(callsPerSecond));
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
     this.#throttleBlockMs = options.throttleBlockMs ?? 60_000;
     this.#now = options.now ?? (() => Date.now());
     this.#random = options.random ?? Math.random;
-    if (!Number.isInteger(this.#limit) || this.#limit < 0) throw new TypeError(`pageCallsPerSecond must be a whole number ≥ 0, got ${this.#limit}`);
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
   }
 
@@ -169,7 +181,7 @@ export class GraphScheduler {
     if (read.page === undefined || this.#limit === 0) return 0;
     const ahead = this.#queue.reduce((calls, pending) => calls + (pending.read.page === read.page ? callsOf(pending.read) : 0), 0);
     const busy = (this.#windows.get(read.page) ?? []).length;
-    return Math.floor((ahead + busy + callsOf(read) - 1) / this.#limit);
+    return Math.ceil((Math.floor((ahead + busy + callsOf(read) - 1) / this.#limit) * this.#windowMs) / 1000);
   }
 
   /** Seconds a Page stays blocked after a throttle; 0 when it is not. */
@@ -226,7 +238,7 @@ export class GraphScheduler {
   /** Places in the Page's window for `calls` calls sent now, or `undefined` when it is full. */
   #takeSlots(page: string | undefined, calls: number, now: number): Slot[] | undefined {
     if (page === undefined || this.#limit === 0) return [];
-    const window = (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - WINDOW_MS);
+    const window = (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - this.#windowMs);
     this.#windows.set(page, window);
     // A read needing more calls than the window holds goes alone into an empty window.
     if (window.length > 0 && window.length + calls > this.#limit) return undefined;
@@ -243,7 +255,7 @@ export class GraphScheduler {
     const timer = setTimeout(() => {
       this.#timers.delete(page);
       this.#flush();
-    }, Math.max(1, oldest + WINDOW_MS - now));
+    }, Math.max(1, oldest + this.#windowMs - now));
     timer.unref();
     this.#timers.set(page, timer);
   }

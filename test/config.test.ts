@@ -1,0 +1,37 @@
+/** The environment as operators write it: defaults, accepted forms, and every problem reported at once. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '../src/config.js';
+
+describe('readConfig', () => {
+  it('starts on the embedded emulator with Meta\'s per-Page rate when nothing is set', () => {
+    const config = readConfig({});
+    expect(config).toMatchObject({ port: 4000, graphApiUrl: undefined, graphApiVersion: 'v25.0', pageCallsPerSecond: 2, maxAttempts: 3 });
+  });
+
+  it.each([
+    ['0', 0],
+    ['2', 2],
+    ['0.5', 0.5],
+    ['0.67', 0.67],
+  ])('takes GRAPH_PAGE_CALLS_PER_SECOND=%s (a fraction for instances sharing a Page)', (raw, expected) => {
+    expect(readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw }).pageCallsPerSecond).toBe(expected);
+  });
+
+  it('reports every bad value at once, naming the variable and what it got', () => {
+    const read = (): unknown => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: '-1', PORT: 'eighty', GRAPH_API_URL: 'https://graph.facebook.com/v25.0' });
+    expect(read).toThrow(ConfigError);
+    try {
+      read();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'PORT must be an integer from 0 to 65535, got "eighty"',
+        'GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got "https://graph.facebook.com/v25.0"',
+        'GRAPH_PAGE_CALLS_PER_SECOND must be 0 (no limit) or a number from 0.01 to 10000, got "-1"',
+      ]);
+    }
+  });
+
+  it.each(['1e3', '0.001', 'two', '20000'])('refuses GRAPH_PAGE_CALLS_PER_SECOND=%s', (raw) => {
+    expect(() => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw })).toThrow(/GRAPH_PAGE_CALLS_PER_SECOND must be/);
+  });
+});
