@@ -1,7 +1,7 @@
 import { DEFAULT_OPERATION_TIMEOUT_MS } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { UpstreamUsage } from './graph-api/client.js';
-import type { GraphScheduler } from './graph-api/scheduler.js';
+import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
@@ -21,6 +21,8 @@ export interface GatewayContext {
   readonly cursors: CursorCodec;
   /** Upstream cost of this operation so far. */
   readonly usage: UpstreamUsage;
+  /** What is known of a Page's call budget, for a caller who reaches the Page (PAGE_NOT_ACCESSIBLE otherwise). */
+  readonly pageBudget: (page: string) => Promise<PageBudgetView>;
 }
 
 export interface ContextDependencies {
@@ -53,7 +55,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
         : 'The Authorization header must be "Bearer <access token>".';
     // Fields that need no upstream call still answer; those that do fail with this error.
     const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
-    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
+    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }, pageBudget: refuse, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
   }
   const viewerKey = token === undefined ? SERVER_VIEWER : tokenFingerprint(token);
   const caller = { token };
@@ -71,5 +73,9 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
     viewer: { token, credentials: deps.credentials },
     cursors: deps.cursors,
     usage,
+    pageBudget: async (page) => {
+      await deps.credentials.checkReach(caller, page, usage);
+      return deps.scheduler.budgetOf(page);
+    },
   };
 }

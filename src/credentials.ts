@@ -111,6 +111,20 @@ export class Credentials {
     return access.token;
   }
 
+  /**
+   * Fails with PAGE_NOT_ACCESSIBLE unless `caller` reaches `pageId` itself: its Page token's own Page,
+   * a Page its user token manages, or a configured Page. Stricter than {@link tokenForPage}, which lets
+   * Graph judge a Page token used on another Page; for what only the gateway knows of a Page.
+   */
+  async checkReach(caller: Caller, pageId: string, usage?: UpstreamUsage): Promise<void> {
+    const pages = caller.token === undefined ? await this.pages(caller) : (await this.identify(caller.token, usage)).pages;
+    if (!pages.some((page) => page.id === pageId)) {
+      throw new GraphQLError(`The caller does not reach Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`, {
+        extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
+      });
+    }
+  }
+
   async #lookUp(token: string, usage: UpstreamUsage): Promise<CallerIdentity> {
     // One batch: who the token is, and the Pages it manages if it is a user token.
     const [me, accounts] = await this.#scheduler.readMany(

@@ -1,7 +1,7 @@
 /** The README's example operations work as the README says. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
-import { InboxExampleDocument, NextPageExampleDocument, OlderMessagesExampleDocument, ViewerExampleDocument } from './generated/graphql.js';
+import { InboxExampleDocument, NextPageExampleDocument, OlderMessagesExampleDocument, PageCallBudgetExampleDocument, ViewerExampleDocument } from './generated/graphql.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-it('runs the inbox, next-page, older-messages and viewer examples', async () => {
+it('runs the inbox, next-page, older-messages, viewer and call-budget examples', async () => {
   h.emulator.log.clear();
   const inbox = await h.run(InboxExampleDocument, {});
   expect(inbox.errors).toBeUndefined();
@@ -28,4 +28,9 @@ it('runs the inbox, next-page, older-messages and viewer examples', async () => 
 
   const viewer = await h.run(ViewerExampleDocument, {}, { token: DEMO.tokens.alice });
   expect(viewer.data!.viewer.pages.map((page) => page.graphApiId)).toEqual([DEMO.pages.acme.id, DEMO.pages.bistro.id]);
+
+  const requests = h.emulator.log.requestCount;
+  const budget = await h.run(PageCallBudgetExampleDocument, {});
+  expect(budget).toEqual({ data: { page: { callBudget: { availableCalls: null, queuedReads: 0, blockedUntil: null, pageUsage: null } } } });
+  expect(h.emulator.log.requestCount).toBe(requests);
 });

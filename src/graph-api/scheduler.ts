@@ -79,6 +79,22 @@ export interface PageBudget {
   blockedUntil?: number;
   /** The latest usage headers Graph sent for it. */
   usage?: UsageReport;
+  /** Epoch ms of that report. */
+  usageAt?: number;
+}
+
+/** A Page's budget as this process sees it now, for clients pacing themselves. */
+export interface PageBudgetView {
+  /** The per-Page rate applied; `undefined`: no limit. */
+  readonly callsPerSecond: number | undefined;
+  /** Calls that could leave for the Page now; `undefined`: no limit. */
+  readonly availableCalls: number | undefined;
+  /** Reads waiting for the Page's window. */
+  readonly queuedReads: number;
+  /** Epoch ms until which Graph's throttle keeps the Page blocked; `undefined` when it is not. */
+  readonly blockedUntil: number | undefined;
+  readonly usage: UsageReport | undefined;
+  readonly usageAt: number | undefined;
 }
 
 /** Billed calls a read makes: its page and each follow-up page. */
@@ -89,6 +105,7 @@ export class GraphScheduler {
   /** Calls per Page in any window of `#windowMs`; 0 means no limit. */
   readonly #limit: number;
   readonly #windowMs: number;
+  readonly #callsPerSecond: number;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
   readonly #throttleBlockMs: number;
@@ -106,6 +123,7 @@ export class GraphScheduler {
     this.#client = options.client;
     const callsPerSecond = options.pageCallsPerSecond ?? 2;
     if (!Number.isFinite(callsPerSecond) || callsPerSecond < 0) throw new TypeError(`pageCallsPerSecond must be a number ≥ 0, got ${callsPerSecond}`);
+    this.#callsPerSecond = callsPerSecond;
     ({ calls: this.#limit, windowMs: this.#windowMs } = rateWindow(callsPerSecond));
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
@@ -123,6 +141,23 @@ export class GraphScheduler {
   /** Reads waiting for their Page's call window. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** What is known of `page`'s budget now. Makes no call. */
+  budgetOf(page: string): PageBudgetView {
+    const now = this.#now();
+    const budget = this.#budgets.get(page);
+    const blockedUntil = budget?.blockedUntil !== undefined && budget.blockedUntil > now ? budget.blockedUntil : undefined;
+    const busy = (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - this.#windowMs).length;
+    const queuedReads = this.#queue.filter((pending) => pending.read.page === page).length;
+    return {
+      callsPerSecond: this.#limit === 0 ? undefined : this.#callsPerSecond,
+      availableCalls: this.#limit === 0 ? undefined : blockedUntil !== undefined || queuedReads > 0 ? 0 : Math.max(0, this.#limit - busy),
+      queuedReads,
+      blockedUntil,
+      usage: budget?.usage,
+      usageAt: budget?.usageAt,
+    };
   }
 
   /** Makes the reads; never rejects: slot `i` holds the body or an Error for `reads[i]`. */
@@ -308,6 +343,7 @@ export class GraphScheduler {
     if (report === undefined) return;
     const budget = this.#budgets.get(read.page) ?? {};
     budget.usage = report;
+    budget.usageAt = this.#now();
     this.#budgets.set(read.page, budget);
   }
 

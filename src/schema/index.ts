@@ -5,6 +5,7 @@ import './attachment.js';
 import './message.js';
 import './conversation.js';
 import './page.js';
+import './budget.js';
 import './node.js';
 import './viewer.js';
 import { builder } from '../builder.js';
