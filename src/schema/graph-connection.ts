@@ -198,6 +198,11 @@ export async function resolveConnection<T, N>(options: {
   idOf: (item: T) => string;
   /** Wraps a Graph item as the GraphQL node. */
   toNode: (item: T) => N;
+  /**
+   * A watermark on a list sorted newest first: the list ends before the first item for which this is
+   * true (going backward, such items are left out).
+   */
+  isPastEnd?: ((item: T) => boolean) | undefined;
 }): Promise<Connection<N>> {
   const { plan, scope, cursors, fetchPage, fetchChain, idOf, toNode } = options;
   const pageCap = options.pageCap ?? MAX_PAGE_SIZE;
@@ -230,6 +235,18 @@ export async function resolveConnection<T, N>(options: {
       if (at >= 0) positions = forward ? positions.slice(at + 1) : positions.slice(0, at);
       pendingDrop = undefined;
     }
+    let pastEnd = false;
+    const { isPastEnd } = options;
+    if (isPastEnd !== undefined && forward) {
+      // Everything after the first such item is older still: the list ends there.
+      const end = positions.findIndex((index) => isPastEnd(page.data[index] as T));
+      if (end >= 0) {
+        positions = positions.slice(0, end);
+        pastEnd = true;
+      }
+    } else if (isPastEnd !== undefined) {
+      positions = positions.filter((index) => !isPastEnd(page.data[index] as T));
+    }
     const need = plan.count - placed.length;
     const taken = forward ? positions.slice(0, need) : positions.slice(Math.max(0, positions.length - need));
     const batch = taken.map((index): Placed<T> => ({ item: page.data[index] as T, page, index }));
@@ -238,8 +255,8 @@ export async function resolveConnection<T, N>(options: {
     const leftOver = taken.length < positions.length;
     const beyond = forward ? page.paging?.next : page.paging?.previous;
     const graphCursor = forward ? page.paging?.cursors?.after : page.paging?.cursors?.before;
-    moreBeyond = leftOver || beyond !== undefined;
-    if (leftOver || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
+    moreBeyond = leftOver || (beyond !== undefined && !pastEnd);
+    if (leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
     const limit = Math.min(pageCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }

@@ -47,6 +47,12 @@ export function checkGraphId(id: string, what: string): string {
 
 export const PageRef = builder.objectRef<PageShape>('Page');
 
+/** A thread's `updated_time` in epoch ms; a thread without one counts as oldest. */
+function updatedAt(thread: GraphThread): number {
+  const time = thread.updated_time === undefined ? Number.NaN : Date.parse(thread.updated_time);
+  return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
+}
+
 builder.node(PageRef, {
   description: 'A Facebook Page; its inbox also holds the Instagram professional account linked to it.',
   id: { resolve: (page) => page.pageId },
@@ -77,6 +83,12 @@ builder.node(PageRef, {
             required: false,
             description: 'Only the conversation with this person: a PSID (Messenger) or IGSID (Instagram).',
           }),
+          updatedSince: t.arg({
+            type: 'DateTime',
+            required: false,
+            description:
+              'Only conversations updated at or after this instant: the list ends at the first older one. For syncing an inbox: pass the newest `updatedTime` you hold and dedupe by id (conversations updated in that same second come again, so none is missed).',
+          }),
           tags: t.arg.stringList({
             required: false,
             deprecationReason: 'Legacy v5.0 filter (e.g. "action:archived"); use `folder`.',
@@ -94,10 +106,18 @@ builder.node(PageRef, {
             user_id: args.userId ?? undefined,
             tags: args.tags?.join(','),
           };
-          const scope = cursorScope({ list: 'conversations', page: page.pageId, ...filters, viewer: context.viewerKey });
+          const since = args.updatedSince == null ? undefined : args.updatedSince.getTime();
+          const scope = cursorScope({
+            list: 'conversations',
+            page: page.pageId,
+            ...filters,
+            updatedSince: since === undefined ? undefined : String(since),
+            viewer: context.viewerKey,
+          });
           const plan = planConnection(args, context.cursors, scope);
           const nodePlan = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
-          const fields = serializeFields(nodePlan.fields);
+          // The watermark is judged on `updated_time`, selected or not.
+          const fields = serializeFields(since === undefined ? nodePlan.fields : [...nodePlan.fields, { name: 'updated_time' }]);
 
           const pageRead = (request: GraphPageRequest): GraphRequest => ({
             path: `${page.pageId}/conversations`,
@@ -110,6 +130,7 @@ builder.node(PageRef, {
             pageCap: context.graphPageCap,
             maxChainLength: context.graph.maxChainLength,
             idOf: (thread: GraphThread) => thread.id,
+            isPastEnd: since === undefined ? undefined : (thread) => updatedAt(thread) < since,
             toNode: (thread): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded: nodePlan.expanded }),
             fetchPage: (request) => context.graph.read<GraphPage<GraphThread>>(pageRead(request), page.pageId),
             fetchChain: (request, followUps) => context.graph.readChain<GraphPage<GraphThread>>(pageRead(request), followUps, page.pageId),
