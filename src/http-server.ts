@@ -20,8 +20,26 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse): voi
   response.end(body, () => request.destroy());
 }
 
-export function createGatewayServer(handler: NodeHandler): Server {
-  return createServer((request: IncomingMessage & { body?: string }, response) => {
+export interface GatewayServer extends Server {
+  /**
+   * Stops taking connections and lets the requests in flight finish (each answered with
+   * `Connection: close`, so keep-alive clients reconnect to another instance); connections still open
+   * after `timeoutMs` are cut. Resolves once every connection is closed.
+   */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export function createGatewayServer(handler: NodeHandler): GatewayServer {
+  let draining = false;
+  // Answers not yet sent, to mark them `Connection: close` when draining starts.
+  const unanswered = new Set<ServerResponse>();
+  const server = createServer((request: IncomingMessage & { body?: string }, response) => {
+    if (draining) {
+      response.setHeader('connection', 'close');
+    } else {
+      unanswered.add(response);
+      response.once('close', () => unanswered.delete(response));
+    }
     if (request.method !== 'POST') {
       void handler(request, response);
       return;
@@ -51,5 +69,16 @@ export function createGatewayServer(handler: NodeHandler): Server {
       void handler(request, response);
     });
     request.on('error', () => response.destroy());
+  });
+  return Object.assign(server, {
+    drain(timeoutMs: number): Promise<void> {
+      draining = true;
+      for (const response of unanswered) if (!response.headersSent) response.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      cut.unref();
+      return closed.finally(() => clearTimeout(cut));
+    },
   });
 }

@@ -64,10 +64,14 @@ async function main(): Promise<void> {
   console.log(`GraphQL gateway on http://localhost:${port}/graphql (GraphiQL in the browser)`);
 
   const shutdown = (signal: string): void => {
-    console.log(`${signal}: shutting down`);
-    server.close();
-    server.closeAllConnections();
-    void Promise.all([client.close(), stopEmulator?.()]).then(() => process.exit(0));
+    // Behind a load balancer, a deploy sends SIGTERM: finish what is in flight (an operation lasts at
+    // most OPERATION_TIMEOUT_MS), take nothing new, then close the upstream pool.
+    const graceMs = config.operationTimeoutMs + 1_000;
+    console.log(`${signal}: shutting down; finishing requests in flight (at most ${graceMs} ms)`);
+    void server
+      .drain(graceMs)
+      .then(() => Promise.all([client.close(), stopEmulator?.()]))
+      .then(() => process.exit(0));
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));

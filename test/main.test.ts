@@ -81,6 +81,39 @@ describe('npm start', () => {
   });
 });
 
+describe('SIGTERM (a deploy behind a load balancer)', () => {
+  it('finishes the requests in flight, takes no new connection, then exits 0', async () => {
+    const emulator = await startEmulator();
+    try {
+      const gateway = await startGateway({ GRAPH_API_URL: emulator.url, GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage, GRAPH_PAGE_CALLS_PER_SECOND: '0' });
+      const read = (first: number): Promise<Response> =>
+        fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: ${first}) { edges { node { graphApiId } } } } }` }),
+        });
+      expect((await read(1)).status).toBe(200);
+      emulator.log.clear();
+      emulator.faults.inject({ kind: 'latency', ms: 1_000 }, { times: 1, match: { path: /\/conversations$/ } });
+      const inFlight = read(2);
+      while (emulator.log.requestCount === 0) await new Promise(setImmediate);
+
+      const child = running.at(-1)!;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const answer = await inFlight;
+      // Answered in full, and told to reconnect elsewhere.
+      expect(answer.headers.get('connection')).toBe('close');
+      expect(((await answer.json()) as { data: { page: { conversations: { edges: unknown[] } } } }).data.page.conversations.edges).toHaveLength(2);
+      expect(await exited).toEqual([0, null]);
+      await expect(read(1)).rejects.toThrow();
+      expect(gateway.output()).toContain('SIGTERM: shutting down; finishing requests in flight');
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
 describe('GRAPH_API_URL', () => {
   it('pages through every conversation of a Page exactly once, in order, on every folder and platform', async () => {
     const emulator = await startEmulator();
