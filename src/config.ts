@@ -41,6 +41,8 @@ export interface GatewayConfig {
   credentialsTtlMs: number;
   /** Origins allowed by CORS; `undefined`: any origin in development, none in production. */
   corsOrigins: string[] | undefined;
+  /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
+  webhookVerifyToken: string | undefined;
 }
 
 /** Time an operation may wait for the Graph API, retries included. */
@@ -169,6 +171,11 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     problems.push('CURSOR_SECRET must be at least 16 characters long');
   }
 
+  const webhookVerifyToken = value('WEBHOOK_VERIFY_TOKEN');
+  if (webhookVerifyToken !== undefined && value('GRAPH_APP_SECRET') === undefined && graphApiUrl !== undefined) {
+    problems.push('WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET: webhook deliveries are verified with the app secret');
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -188,5 +195,6 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     pageTokens,
     credentialsTtlMs,
     corsOrigins,
+    webhookVerifyToken,
   };
 }

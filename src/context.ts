@@ -5,6 +5,7 @@ import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
+import type { InboxEventBus } from './webhooks/inbox-events.js';
 import { MAX_PAGE_SIZE } from './schema/graph-connection.js';
 import { GraphQLError } from 'graphql';
 
@@ -21,8 +22,12 @@ export interface GatewayContext {
   readonly cursors: CursorCodec;
   /** Upstream cost of this operation so far. */
   readonly usage: UpstreamUsage;
-  /** What is known of a Page's call budget, for a caller who reaches the Page (PAGE_NOT_ACCESSIBLE otherwise). */
-  readonly pageBudget: (page: string) => Promise<PageBudgetView>;
+  /** Fails with PAGE_NOT_ACCESSIBLE unless the caller reaches the Page itself (see Credentials.checkReach). */
+  readonly checkReach: (page: string) => Promise<void>;
+  /** What is known of a Page's call budget; check reach first. */
+  readonly pageBudget: (page: string) => PageBudgetView;
+  /** Inbox events from Meta's webhooks; `undefined` when webhooks are not configured. */
+  readonly inboxEvents: InboxEventBus | undefined;
 }
 
 export interface ContextDependencies {
@@ -37,6 +42,8 @@ export interface ContextDependencies {
   operationTimeoutMs?: number | undefined;
   /** Most items Graph returns in one page. @default 100 */
   graphPageCap?: number | undefined;
+  /** Inbox events from Meta's webhooks, when they are configured. */
+  inboxEvents?: InboxEventBus | undefined;
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
@@ -55,7 +62,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
         : 'The Authorization header must be "Bearer <access token>".';
     // Fields that need no upstream call still answer; those that do fail with this error.
     const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
-    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }, pageBudget: refuse, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
+    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }, checkReach: refuse, pageBudget: (page) => deps.scheduler.budgetOf(page), inboxEvents: deps.inboxEvents, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
   }
   const viewerKey = token === undefined ? SERVER_VIEWER : tokenFingerprint(token);
   const caller = { token };
@@ -73,9 +80,8 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
     viewer: { token, credentials: deps.credentials },
     cursors: deps.cursors,
     usage,
-    pageBudget: async (page) => {
-      await deps.credentials.checkReach(caller, page, usage);
-      return deps.scheduler.budgetOf(page);
-    },
+    checkReach: (page) => deps.credentials.checkReach(caller, page, usage),
+    pageBudget: (page) => deps.scheduler.budgetOf(page),
+    inboxEvents: deps.inboxEvents,
   };
 }

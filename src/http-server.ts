@@ -5,6 +5,7 @@
  * share of a request's CPU under load. This cap replaces yoga's own (off in app.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { WEBHOOK_PATH, type WebhookReceiver } from './webhooks/receiver.js';
 
 /** Largest request body accepted. A GraphQL document past the token limit is far smaller. */
 export const MAX_REQUEST_BODY_BYTES = 512 * 1024;
@@ -23,25 +24,35 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse): voi
 export interface GatewayServer extends Server {
   /**
    * Stops taking connections and lets the requests in flight finish (each answered with
-   * `Connection: close`, so keep-alive clients reconnect to another instance); connections still open
-   * after `timeoutMs` are cut. Resolves once every connection is closed.
+   * `Connection: close`, so keep-alive clients reconnect to another instance); subscription streams
+   * are cut at once, and connections still open after `timeoutMs`. Resolves once every connection is closed.
    */
   drain(timeoutMs: number): Promise<void>;
 }
 
-export function createGatewayServer(handler: NodeHandler): GatewayServer {
+export interface GatewayServerOptions {
+  /** Meta's webhook callback, served at WEBHOOK_PATH when given. */
+  webhooks?: WebhookReceiver | undefined;
+}
+
+const isWebhookPath = (url: string | undefined): boolean =>
+  url !== undefined && url.startsWith(WEBHOOK_PATH) && (url.length === WEBHOOK_PATH.length || url[WEBHOOK_PATH.length] === '?');
+
+export function createGatewayServer(handler: NodeHandler, options: GatewayServerOptions = {}): GatewayServer {
   let draining = false;
-  // Answers not yet sent, to mark them `Connection: close` when draining starts.
-  const unanswered = new Set<ServerResponse>();
+  // Responses not yet finished: answers to mark `Connection: close`, event streams to end, when draining starts.
+  const open = new Map<ServerResponse, { eventStream: boolean }>();
   const server = createServer((request: IncomingMessage & { body?: string }, response) => {
     if (draining) {
       response.setHeader('connection', 'close');
     } else {
-      unanswered.add(response);
-      response.once('close', () => unanswered.delete(response));
+      open.set(response, { eventStream: request.headers.accept?.includes('text/event-stream') === true });
+      response.once('close', () => open.delete(response));
     }
+    const webhooks = options.webhooks !== undefined && isWebhookPath(request.url) ? options.webhooks : undefined;
     if (request.method !== 'POST') {
-      void handler(request, response);
+      if (webhooks !== undefined) webhooks(request, response, Buffer.alloc(0));
+      else void handler(request, response);
       return;
     }
     if (Number(request.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) {
@@ -63,6 +74,11 @@ export function createGatewayServer(handler: NodeHandler): GatewayServer {
     request.on('data', onData);
     request.on('end', () => {
       if (response.headersSent) return;
+      if (webhooks !== undefined) {
+        // Signatures are over the raw bytes.
+        webhooks(request, response, Buffer.concat(chunks));
+        return;
+      }
       const body = Buffer.concat(chunks).toString('utf8');
       // An empty body stays unset: yoga reports the missing query itself.
       if (body !== '') request.body = body;
@@ -73,7 +89,11 @@ export function createGatewayServer(handler: NodeHandler): GatewayServer {
   return Object.assign(server, {
     drain(timeoutMs: number): Promise<void> {
       draining = true;
-      for (const response of unanswered) if (!response.headersSent) response.setHeader('connection', 'close');
+      for (const [response, { eventStream }] of open) {
+        // A subscription's event stream never finishes by itself: cut it, its client reconnects elsewhere.
+        if (eventStream) response.destroy();
+        else if (!response.headersSent) response.setHeader('connection', 'close');
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);

@@ -2,6 +2,7 @@
  * The process: read the configuration, start the embedded emulator when no Graph API URL is set,
  * serve the gateway, shut down cleanly on SIGINT/SIGTERM.
  */
+import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
 import { createGatewayServer } from './http-server.js';
 import { ConfigError, readConfig } from './config.js';
@@ -9,21 +10,34 @@ import { GraphApiClient } from './graph-api/client.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
 import { Credentials } from './credentials.js';
 import { createCursorCodec } from './schema/cursors.js';
+import { InboxEventBus } from './webhooks/inbox-events.js';
+import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';
 
 async function main(): Promise<void> {
   const config = readConfig();
   let graphApiUrl: string;
   let defaultAccessToken = config.defaultAccessToken;
   let stopEmulator: (() => Promise<void>) | undefined;
+  let webhookSecret = config.appSecret;
+  let webhookVerifyToken = config.webhookVerifyToken;
+  let subscribeEmulator: ((callbackUrl: string) => Promise<void>) | undefined;
 
   if (config.graphApiUrl === undefined) {
     // Imported lazily: a gateway pointed at the real Graph API never loads the emulator.
     const { startEmulator, DEMO } = await import('./emulator/index.js');
     // As strict as Meta: 2 conversation calls per Page per second, throttled beyond.
-    const emulator = await startEmulator({ defaultVersion: config.graphApiVersion, conversationRateLimit: { callsPerSecond: 2 } });
+    const emulator = await startEmulator({
+      defaultVersion: config.graphApiVersion,
+      conversationRateLimit: { callsPerSecond: 2 },
+      ...(config.appSecret === undefined ? {} : { appSecret: config.appSecret }),
+    });
     graphApiUrl = emulator.url;
     defaultAccessToken ??= DEMO.tokens.acmePage;
     stopEmulator = () => emulator.close();
+    // The emulator plays Meta's webhooks too: signed with the demo app's secret unless one is set.
+    webhookSecret ??= DEMO.appSecret;
+    webhookVerifyToken ??= randomBytes(12).toString('hex');
+    subscribeEmulator = (callbackUrl) => emulator.webhooks.subscribe(callbackUrl, webhookVerifyToken!);
     console.log(`Graph API: embedded emulator at ${emulator.url} (set GRAPH_API_URL to use another); demo Page ${DEMO.pages.acme.id}`);
   } else {
     graphApiUrl = config.graphApiUrl;
@@ -44,7 +58,11 @@ async function main(): Promise<void> {
   });
   const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
   if (config.pageTokens.size > 0) console.log(`Serving ${config.pageTokens.size} Page(s) from GRAPH_PAGE_TOKENS_FILE to requests without a token`);
+  // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
+  const webhooksOn = webhookSecret !== undefined && webhookVerifyToken !== undefined;
+  const inboxEvents = webhooksOn ? new InboxEventBus() : undefined;
   const app = createApp({
+    inboxEvents,
     scheduler,
     credentials,
     servesConfiguredPages: config.pageTokens.size > 0 && defaultAccessToken === undefined,
@@ -57,10 +75,18 @@ async function main(): Promise<void> {
     limits: config.limits,
   });
 
-  const server = createGatewayServer(app);
+  const webhooks =
+    inboxEvents === undefined ? undefined : createWebhookReceiver({ appSecret: webhookSecret!, verifyToken: webhookVerifyToken, bus: inboxEvents });
+  const server = createGatewayServer(app, { webhooks });
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  if (subscribeEmulator !== undefined) await subscribeEmulator(`http://127.0.0.1:${port}${WEBHOOK_PATH}`);
+  console.log(
+    webhooksOn
+      ? `Webhooks: Meta's deliveries at ${WEBHOOK_PATH}, relayed to the inboxEvents subscription${subscribeEmulator === undefined ? '' : ' (the emulator is subscribed; POST /_emulator/messages on it sends one)'}`
+      : 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)',
+  );
   console.log(`GraphQL gateway on http://localhost:${port}/graphql (GraphiQL in the browser)`);
 
   const shutdown = (signal: string): void => {

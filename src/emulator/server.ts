@@ -23,8 +23,9 @@ import {
 } from './faults.js';
 import { EmulatorRequestLog, type LoggedRequest, type RequestLog } from './request-log.js';
 import { createGraphRouter, type GraphAnswer, type GraphRouter } from './router.js';
-import { createSeedWorld, type SeedWorld } from './seed.js';
+import { createSeedWorld, DEMO, type SeedWorld } from './seed.js';
 import { WorldStore, type EmulatorStore } from './store.js';
+import { createEmulatorWebhooks, type EmulatorWebhooks } from './webhooks.js';
 
 /** Options of {@link startEmulator}; every one has a default. */
 export interface EmulatorOptions {
@@ -38,7 +39,7 @@ export interface EmulatorOptions {
   maxLimit?: number;
   /** Hide some threads after the page window is cut, as Graph's privacy filtering does. @default true */
   privacyFiltering?: boolean;
-  /** When set, a present but wrong `appsecret_proof` is rejected. */
+  /** When set, a present but wrong `appsecret_proof` is rejected. Webhooks are signed with it. @default the demo app's secret, for webhooks only */
   appSecret?: string;
   /** With `appSecret`: a missing proof is rejected too. @default false */
   requireAppSecretProof?: boolean;
@@ -80,11 +81,15 @@ export interface Emulator {
   readonly store: EmulatorStore;
   /** Faults to inject into the next matching calls. */
   readonly faults: FaultInjector;
+  /** Meta's webhooks: subscribe a callback, then send messages that are delivered to it, signed. */
+  readonly webhooks: EmulatorWebhooks;
   /** Stops listening and closes every open socket, keep-alive ones included. */
   close(): Promise<void>;
 }
 
 const DEFAULT_MAX_LIMIT = 100;
+/** The emulator's own route for demos: a new message, delivered by webhook. */
+const SEND_MESSAGE_PATH = '/_emulator/messages';
 const DEFAULT_MAX_LOG_ENTRIES = 10_000;
 /** Request bodies above this size are refused; a full 50-item batch is far below it. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -109,6 +114,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
   const faults = new EmulatorFaults();
+  const webhooks = createEmulatorWebhooks(store, config.appSecret ?? DEMO.appSecret);
   /** Aborts the answers still delayed by a latency fault when the emulator closes. */
   const closing = new AbortController();
   const rateLimit =
@@ -138,6 +144,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const rawUrl = request.url ?? '/';
     const queryAt = rawUrl.indexOf('?');
     const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
+    if (path === SEND_MESSAGE_PATH) {
+      await sendMessage(request, response);
+      return;
+    }
     const params: Record<string, string> = {};
     let batch: unknown;
     const take = (key: string, value: unknown): void => {
@@ -186,6 +196,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     response.writeHead(answer.status, headers);
     response.end(answer.body);
+  }
+
+  /**
+   * `POST /_emulator/messages {"conversationId", "text", "from"?: "customer" | "business"}`: a new
+   * message in a conversation, delivered to the subscribed webhook. For demos (curl while a GraphiQL
+   * subscription listens); not a Graph API route, and not logged as a call.
+   */
+  async function sendMessage(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const answer = (status: number, body: unknown): void => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
+    };
+    const params: Record<string, unknown> = {};
+    const bodyError = request.method === 'POST' ? await readBody(request, (key, value) => (params[key] = value)) : new Error('POST only');
+    const conversationId = params.conversationId;
+    const text = params.text;
+    const thread = typeof conversationId === 'string' ? store.node(conversationId) : undefined;
+    if (bodyError !== undefined || thread?.kind !== 'thread' || typeof text !== 'string' || (params.from !== undefined && params.from !== 'customer' && params.from !== 'business')) {
+      answer(400, { error: 'POST a JSON body {"conversationId": "<an existing conversation id>", "text": "...", "from": "customer" | "business"}' });
+      return;
+    }
+    const fromId = params.from === 'business' ? thread.thread.business.id : thread.thread.customer.id;
+    const sent = await webhooks.sendMessage(thread.thread.id, { fromId, text });
+    answer(200, { id: sent.id, createdTime: sent.createdTime, deliveryStatus: sent.deliveryStatus ?? null });
   }
 
   /**
@@ -271,6 +304,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     log,
     store,
     faults,
+    webhooks,
     close: () =>
       new Promise<void>((resolve, reject) => {
         closing.abort();

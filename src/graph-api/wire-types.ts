@@ -69,4 +69,6 @@ export interface GraphThread {
 export interface GraphPageNode {
   id: string;
   name?: string;
+  /** The Instagram professional account linked to the Page. */
+  instagram_business_account?: { id: string };
 }

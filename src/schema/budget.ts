@@ -69,6 +69,10 @@ builder.objectField(PageRef, 'callBudget', (t) =>
   t.field({
     type: PageCallBudgetRef,
     description: 'The Page’s Graph API call budget on this gateway instance. Costs no Graph call; the caller must reach the Page.',
-    resolve: (page, _args, context) => context.pageBudget(page.pageId),
+    resolve: async (page, _args, context) => {
+      // A budget is not for anyone to watch: only for callers who reach the Page.
+      await context.checkReach(page.pageId);
+      return context.pageBudget(page.pageId);
+    },
   }),
 );

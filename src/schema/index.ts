@@ -6,6 +6,7 @@ import './message.js';
 import './conversation.js';
 import './page.js';
 import './budget.js';
+import './inbox-event.js';
 import './node.js';
 import './viewer.js';
 import { builder } from '../builder.js';

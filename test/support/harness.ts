@@ -62,6 +62,8 @@ export interface HarnessOptions {
   graphPageCap?: number;
   /** Server-side Page tokens, for requests that carry none. */
   pageTokens?: Map<string, string>;
+  /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
+  inboxEvents?: AppOptions['inboxEvents'];
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -88,6 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     limits: options.limits,
     operationTimeoutMs: options.operationTimeoutMs,
     graphPageCap: options.graphPageCap,
+    inboxEvents: options.inboxEvents,
   });
 
   const post: Harness['post'] = async (body, headers = {}, signal) => {

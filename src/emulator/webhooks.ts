@@ -1,0 +1,90 @@
+/**
+ * Meta's webhooks for the inbox, as the emulator plays them: a callback is subscribed with the
+ * verification handshake (GET with `hub.mode=subscribe`, `hub.verify_token`, `hub.challenge`, which
+ * the callback must echo), then each new message is POSTed to it as Meta does: `object: "page"` (or
+ * `"instagram"`) with `entry[].messaging[]`, signed `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the
+ * raw body, keyed by the app secret>`. The business's own messages arrive as echoes (`is_echo`).
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { WorldStore } from './store.js';
+
+/** The emulator's webhook deliveries. */
+export interface EmulatorWebhooks {
+  /** Subscribes `callbackUrl` after Meta's handshake; rejects when the callback does not echo the challenge. */
+  subscribe(callbackUrl: string, verifyToken: string): Promise<void>;
+  /**
+   * Adds a message to a conversation (by default from its customer) and delivers its webhook. Resolves
+   * with the message, the payload delivered, and the callback's HTTP status (`undefined`: no subscriber).
+   */
+  sendMessage(
+    conversationId: string,
+    message: { fromId?: string; text: string },
+  ): Promise<{ id: string; createdTime: string; payload: unknown; deliveryStatus: number | undefined }>;
+  /** Delivers a payload (again: Meta retries deliveries it thinks failed); resolves with the HTTP status. */
+  deliver(payload: unknown): Promise<number | undefined>;
+}
+
+export function signWebhookBody(appSecret: string, body: string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
+}
+
+export function createEmulatorWebhooks(store: WorldStore, appSecret: string): EmulatorWebhooks {
+  let callback: string | undefined;
+
+  const deliver = async (payload: unknown): Promise<number | undefined> => {
+    if (callback === undefined) return undefined;
+    const body = JSON.stringify(payload);
+    const response = await fetch(callback, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(appSecret, body) },
+      body,
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+
+  return {
+    async subscribe(callbackUrl, verifyToken) {
+      const challenge = randomBytes(8).toString('hex');
+      const url = new URL(callbackUrl);
+      url.searchParams.set('hub.mode', 'subscribe');
+      url.searchParams.set('hub.verify_token', verifyToken);
+      url.searchParams.set('hub.challenge', challenge);
+      const response = await fetch(url);
+      const text = await response.text();
+      if (response.status !== 200 || text !== challenge) {
+        throw new Error(`webhook verification failed: ${callbackUrl} answered ${response.status} "${text.slice(0, 100)}"`);
+      }
+      callback = callbackUrl;
+    },
+
+    async sendMessage(conversationId, input) {
+      const added = store.addMessage(conversationId, input);
+      const node = store.node(added.id);
+      if (node?.kind !== 'message') throw new Error(`sendMessage: message ${added.id} not found after adding it`);
+      const { thread, message } = node;
+      const echo = message.from.id === thread.business.id;
+      const timestamp = message.createdTime * 1000;
+      const payload = {
+        object: thread.platform === 'instagram' ? 'instagram' : 'page',
+        entry: [
+          {
+            id: thread.business.id,
+            time: timestamp,
+            messaging: [
+              {
+                sender: { id: message.from.id },
+                recipient: { id: message.to.id },
+                timestamp,
+                message: { mid: message.id, text: message.text, ...(echo ? { is_echo: true, app_id: 1234567890 } : {}) },
+              },
+            ],
+          },
+        ],
+      };
+      return { ...added, payload, deliveryStatus: await deliver(payload) };
+    },
+
+    deliver,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `Subscription.inboxEvents`: live inbox events of a Page, relayed from Meta's webhooks (see
+ * webhooks/receiver.ts), so that UIs need not poll the conversations edge (which burns the Page's
+ * 2 calls per second). An event says what happened and to whom; the client reads the conversation
+ * itself when it needs more (`conversations(userId:)` or `conversations(updatedSince:)`).
+ */
+import { GraphQLError } from 'graphql';
+import { builder } from '../builder.js';
+import type { GraphPageNode } from '../graph-api/wire-types.js';
+import type { InboxEvent } from '../webhooks/inbox-events.js';
+import { checkGraphId, MessagingPlatform } from './page.js';
+
+interface InboxEventShape extends InboxEvent {
+  /** The Page subscribed to (an Instagram event's account is the Page's linked Instagram account). */
+  readonly pageId: string;
+}
+
+const InboxEventKind = builder.enumType('InboxEventKind', {
+  values: {
+    MESSAGE: { value: 'message', description: 'A customer wrote to the Page (or its Instagram account).' },
+    ECHO: { value: 'echo', description: 'The business sent a message, from this or any other app, or from the inbox.' },
+  } as const,
+});
+
+const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement({
+  description: 'A message in one of the Page’s conversations, as Meta’s webhook delivered it.',
+  fields: (t) => ({
+    kind: t.field({ type: InboxEventKind, resolve: (event) => event.kind }),
+    platform: t.field({ type: MessagingPlatform, resolve: (event) => event.platform }),
+    pageId: t.id({ description: 'The Page (its Graph id).', resolve: (event) => event.pageId }),
+    customerId: t.id({
+      description:
+        'The customer in the conversation: a PSID (Messenger) or IGSID (Instagram). `page.conversations(userId: customerId, platform: …)` reads that conversation.',
+      resolve: (event) => event.customerId,
+    }),
+    messageId: t.id({ description: 'The message’s Graph id (`mid`).', resolve: (event) => event.messageId }),
+    text: t.string({ nullable: true, description: 'Null for messages with attachments only.', resolve: (event) => event.text ?? null }),
+    hasAttachments: t.boolean({ resolve: (event) => event.hasAttachments }),
+    time: t.field({ type: 'DateTime', resolve: (event) => new Date(event.timestamp) }),
+  }),
+});
+
+builder.subscriptionType({});
+
+builder.subscriptionField('inboxEvents', (t) =>
+  t.field({
+    type: InboxEventRef,
+    description:
+      'Messages arriving in (and sent from) the Page’s inbox, live, from Meta’s webhooks: no Graph call per event. Without `platform`, Messenger and the linked Instagram account both. Needs the webhooks configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN); the caller must reach the Page.',
+    args: {
+      pageId: t.arg.id({ required: true, description: 'The Graph Page id.' }),
+      platform: t.arg({ type: MessagingPlatform, required: false }),
+    },
+    subscribe: async (_root, args, context) => {
+      const pageId = checkGraphId(String(args.pageId), 'Page id');
+      const bus = context.inboxEvents;
+      if (bus === undefined) {
+        throw new GraphQLError('Inbox events need Meta’s webhooks: set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN, and subscribe the app to /webhooks/meta.', {
+          extensions: { code: 'WEBHOOKS_NOT_CONFIGURED' },
+        });
+      }
+      await context.checkReach(pageId);
+      const accounts: string[] = args.platform === 'instagram' ? [] : [pageId];
+      if (args.platform !== 'messenger') {
+        // Instagram deliveries name the Instagram account, not the Page: learn which one is linked (one read, not billed to the inbox budget).
+        const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, { budgeted: false });
+        const instagram = page.instagram_business_account?.id;
+        if (instagram !== undefined) accounts.push(instagram);
+        else if (args.platform === 'instagram') {
+          throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, { extensions: { code: 'BAD_USER_INPUT' } });
+        }
+      }
+      context.graph.dispose();
+      return bus.subscribe(accounts);
+    },
+    resolve: (event: InboxEvent, args) => ({ ...event, pageId: String(args.pageId) }),
+  }),
+);

@@ -1,0 +1,85 @@
+/**
+ * The callback URL Meta's webhooks call (`/webhooks/meta`):
+ *   - `GET` is the subscription handshake: with `hub.mode=subscribe` and our verify token, answer
+ *     `hub.challenge` as is; anything else is refused (403);
+ *   - `POST` is a delivery: its `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body keyed by
+ *     the app secret, checked before the body is parsed (403 otherwise, nothing published); then its
+ *     message events are published, each message once (Meta redelivers what it thinks failed), and
+ *     the answer is 200 at once, as Meta asks.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inboxEventsOf, type InboxEventBus } from './inbox-events.js';
+
+export const WEBHOOK_PATH = '/webhooks/meta';
+/** Message ids remembered to drop redeliveries. */
+const MAX_REMEMBERED_MESSAGES = 10_000;
+
+export interface WebhookReceiverOptions {
+  /** Signs every delivery (the app's secret, GRAPH_APP_SECRET). */
+  appSecret: string;
+  /** What the handshake must present (WEBHOOK_VERIFY_TOKEN); without it no handshake succeeds. */
+  verifyToken: string | undefined;
+  bus: InboxEventBus;
+}
+
+/** Handles a request to {@link WEBHOOK_PATH}; `body` is the raw request body (POST). */
+export type WebhookReceiver = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
+
+export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
+  const { appSecret, verifyToken, bus } = options;
+  const seen = new Set<string>();
+  const isNew = (messageId: string): boolean => {
+    if (seen.has(messageId)) return false;
+    // Redeliveries come within minutes: forgetting everything now and then is enough.
+    if (seen.size >= MAX_REMEMBERED_MESSAGES) seen.clear();
+    seen.add(messageId);
+    return true;
+  };
+
+  const answer = (response: ServerResponse, status: number, text: string): void => {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+  };
+
+  return (request, response, body) => {
+    if (request.method === 'GET') {
+      const query = new URL(request.url ?? '/', 'http://gateway').searchParams;
+      const challenge = query.get('hub.challenge');
+      const given = query.get('hub.verify_token');
+      if (query.get('hub.mode') === 'subscribe' && verifyToken !== undefined && given !== null && safeEqual(given, verifyToken) && challenge !== null) {
+        answer(response, 200, challenge);
+      } else {
+        answer(response, 403, 'Verification failed.');
+      }
+      return;
+    }
+    if (request.method !== 'POST') {
+      response.setHeader('allow', 'GET, POST');
+      answer(response, 405, 'GET (verification) or POST (deliveries) only.');
+      return;
+    }
+    const signature = request.headers['x-hub-signature-256'];
+    const expected = `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
+    if (typeof signature !== 'string' || !safeEqual(signature, expected)) {
+      answer(response, 403, 'Bad or missing X-Hub-Signature-256.');
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString('utf8'));
+    } catch {
+      answer(response, 400, 'The body is not JSON.');
+      return;
+    }
+    for (const event of inboxEventsOf(payload)) {
+      if (isNew(event.messageId)) bus.publish(event);
+    }
+    answer(response, 200, 'EVENT_RECEIVED');
+  };
+}
+
+function safeEqual(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,236 @@
+/**
+ * Live inbox events: Meta's webhook (played by the emulator: handshake, signed deliveries) relayed to
+ * the `inboxEvents` subscription over server-sent events, at no Graph cost per event.
+ */
+import type { AddressInfo } from 'node:net';
+import { print } from 'graphql';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO, signWebhookBody } from '../src/emulator/index.js';
+import { createGatewayServer, type GatewayServer } from '../src/http-server.js';
+import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
+import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
+import { InboxEventsExampleDocument } from './generated/graphql.js';
+import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
+
+const VERIFY_TOKEN = 'test-verify-token';
+let h: Harness;
+let bus: InboxEventBus;
+let server: GatewayServer;
+let origin = '';
+
+beforeAll(async () => {
+  bus = new InboxEventBus();
+  h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus });
+  server = createGatewayServer(h.app, { webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }) });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+});
+afterAll(async () => {
+  await server.drain(0);
+  await h.close();
+});
+beforeEach(() => h.emulator.log.clear());
+
+const SELECTION = 'kind platform pageId customerId messageId text hasAttachments time';
+
+/** Opens an SSE subscription; `next()` resolves with each `data:` payload in turn. */
+async function subscribe(query: string, token?: string, at = origin): Promise<{ next: () => Promise<any>; close: () => void; status: number }> {
+  const controller = new AbortController();
+  const response = await fetch(`${at}/graphql?${new URLSearchParams({ query })}`, {
+    headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    signal: controller.signal,
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  const payloads: any[] = [];
+  const next = async (): Promise<any> => {
+    while (payloads.length === 0) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the event stream ended');
+      buffered += value;
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const data = block.split('\n').find((line) => line.startsWith('data:'));
+        if (data !== undefined && /^event: next/m.test(block)) payloads.push(JSON.parse(data.slice(5)));
+        if (/^event: complete/m.test(block)) payloads.push({ complete: true });
+      }
+    }
+    return payloads.shift();
+  };
+  return { next, close: () => controller.abort(), status: response.status };
+}
+
+/** Resolves once `count` subscribers listen to `account` (subscribing reads the Page's Instagram link first). */
+async function listening(account: string, count = 1): Promise<void> {
+  while (bus.listenerCount(account) < count) await new Promise(setImmediate);
+}
+
+const conversationOf = (platform: 'messenger' | 'instagram', page: string = ACME) => h.emulator.store.listConversations(page, { platform, folder: 'inbox' })[0]!;
+const firstConversation = (platform: 'messenger' | 'instagram', page: string = ACME): string => conversationOf(platform, page).id;
+
+describe('Meta webhook handshake and signatures', () => {
+  it('echoes the challenge for the right verify token only', async () => {
+    const handshake = (token: string) =>
+      fetch(`${origin}${WEBHOOK_PATH}?${new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': 'c-123' })}`);
+    const ok = await handshake(VERIFY_TOKEN);
+    expect([ok.status, await ok.text()]).toEqual([200, 'c-123']);
+    const refused = await handshake('guess');
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toContain('c-123');
+  });
+
+  it('refuses unsigned and wrongly signed deliveries (403) and publishes nothing', async () => {
+    const body = JSON.stringify({ object: 'page', entry: [{ id: ACME, time: 1, messaging: [{ sender: { id: '1' }, recipient: { id: ACME }, timestamp: 1, message: { mid: 'm_forged', text: 'hi' } }] }] });
+    const seen: string[] = [];
+    const stream = bus.subscribe([ACME]);
+    void stream.next().then((result) => result.value && seen.push(result.value.messageId));
+    for (const signature of [undefined, signWebhookBody('another-secret', body), signWebhookBody(DEMO.appSecret, `${body} `)]) {
+      const response = await fetch(`${origin}${WEBHOOK_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) },
+        body,
+      });
+      expect(response.status).toBe(403);
+    }
+    await new Promise(setImmediate);
+    expect(seen).toEqual([]);
+    await stream.return!();
+  });
+});
+
+describe('subscription inboxEvents', () => {
+  // Each test starts with nobody listening, so `listening()` sees its own subscription.
+  beforeEach(async () => {
+    while (bus.listenerCount(ACME) + bus.listenerCount(DEMO.pages.acme.instagramId) > 0) await new Promise(setImmediate);
+  });
+
+  it('relays a customer message, the business echo and Instagram messages of the Page; nothing of other Pages; no Graph call per event', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}") { ${SELECTION} } }`);
+    expect(subscription.status).toBe(200);
+    await listening(ACME);
+    await listening(DEMO.pages.acme.instagramId);
+    // Subscribing read which Instagram account the Page links, once.
+    expect(h.emulator.log.entries.map((entry) => [entry.path, entry.params.fields])).toEqual([[`/v25.0/${ACME}`, 'instagram_business_account']]);
+    h.emulator.log.clear();
+
+    const messenger = firstConversation('messenger');
+    const instagram = firstConversation('instagram');
+    const fromCustomer = await h.emulator.webhooks.sendMessage(messenger, { text: 'Is the tent in stock?' });
+    expect(fromCustomer.deliveryStatus).toBe(200);
+    await h.emulator.webhooks.sendMessage(firstConversation('messenger', BISTRO), { text: 'Not for Acme' });
+    const reply = await h.emulator.webhooks.sendMessage(messenger, { text: 'Yes!', fromId: ACME });
+    const fromInstagram = await h.emulator.webhooks.sendMessage(instagram, { text: 'dm on instagram' });
+
+    const customer = conversationOf('messenger').customerId;
+    expect(await subscription.next()).toEqual({
+      data: {
+        inboxEvents: {
+          kind: 'MESSAGE',
+          platform: 'MESSENGER',
+          pageId: ACME,
+          customerId: customer,
+          messageId: fromCustomer.id,
+          text: 'Is the tent in stock?',
+          hasAttachments: false,
+          time: new Date(Date.parse(fromCustomer.createdTime)).toISOString(),
+        },
+      },
+    });
+    expect((await subscription.next()).data.inboxEvents).toMatchObject({ kind: 'ECHO', customerId: customer, messageId: reply.id, text: 'Yes!' });
+    expect((await subscription.next()).data.inboxEvents).toMatchObject({ kind: 'MESSAGE', platform: 'INSTAGRAM', pageId: ACME, messageId: fromInstagram.id });
+    // Events cost nothing upstream.
+    expect(h.emulator.log.requestCount).toBe(0);
+    subscription.close();
+  });
+
+  it('relays a message once when Meta delivers it twice, and filters by platform', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId text } }`);
+    await listening(ACME);
+    expect(bus.listenerCount(DEMO.pages.acme.instagramId)).toBe(0);
+    // Asking for Messenger only needs no Graph read at all.
+    expect(h.emulator.log.requestCount).toBe(0);
+    const first = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: 'once' });
+    expect(await h.emulator.webhooks.deliver(first.payload)).toBe(200);
+    await h.emulator.webhooks.sendMessage(firstConversation('instagram'), { text: 'instagram, not asked for' });
+    const second = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: 'twice' });
+    expect((await subscription.next()).data.inboxEvents).toEqual({ messageId: first.id, text: 'once' });
+    expect((await subscription.next()).data.inboxEvents).toEqual({ messageId: second.id, text: 'twice' });
+    subscription.close();
+  });
+
+  it('runs the README example', async () => {
+    const subscription = await subscribe(print(InboxEventsExampleDocument));
+    await listening(ACME);
+    await listening(DEMO.pages.acme.instagramId);
+    const sent = await h.emulator.webhooks.sendMessage(firstConversation('instagram'), { text: 'from the README' });
+    expect((await subscription.next()).data.inboxEvents).toMatchObject({ kind: 'MESSAGE', platform: 'INSTAGRAM', messageId: sent.id, text: 'from the README' });
+    subscription.close();
+  });
+
+  it('is refused to a caller who does not reach the Page', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${BISTRO}") { messageId } }`);
+    const first = await subscription.next();
+    expect(first.errors[0].extensions.code).toBe('PAGE_NOT_ACCESSIBLE');
+    expect(bus.listenerCount(BISTRO)).toBe(0);
+    subscription.close();
+  });
+
+  it('stops listening when the client goes away', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`);
+    await listening(ACME);
+    subscription.close();
+    while (bus.listenerCount(ACME) > 0) await new Promise(setImmediate);
+    expect(bus.listenerCount(ACME)).toBe(0);
+  });
+
+  it('is cut when the server drains for a shutdown, at once rather than at the grace deadline', async () => {
+    const draining = createGatewayServer(h.app);
+    await new Promise<void>((resolve) => draining.listen(0, '127.0.0.1', resolve));
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`, undefined, `http://127.0.0.1:${(draining.address() as AddressInfo).port}`);
+    await listening(ACME);
+    // A grace period far longer than the test's own timeout: only cutting the stream lets this end.
+    await draining.drain(600_000);
+    await expect(subscription.next()).rejects.toThrow();
+    while (bus.listenerCount(ACME) > 0) await new Promise(setImmediate);
+  });
+
+  it('without webhooks configured, says so', async () => {
+    const plain = await startHarness();
+    try {
+      const { body } = await plain.post({ query: `subscription { inboxEvents(pageId: "${ACME}") { messageId } }` }, { accept: 'application/graphql-response+json' });
+      expect(body.errors![0]!.extensions!.code).toBe('WEBHOOKS_NOT_CONFIGURED');
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
+describe('reading webhook payloads', () => {
+  it('keeps message events, with attachments-only messages, and skips everything else', () => {
+    expect(
+      inboxEventsOf({
+        object: 'page',
+        entry: [
+          {
+            id: ACME,
+            time: 1,
+            messaging: [
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000000, message: { mid: 'm_1', attachments: [{ type: 'image' }] } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000001, read: { watermark: 1 } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 'soon', message: { mid: 'm_2', text: 'bad time' } },
+              'junk',
+            ],
+          },
+          { id: 7 },
+        ],
+      }),
+    ).toEqual([
+      { accountId: ACME, platform: 'messenger', kind: 'message', customerId: '42', messageId: 'm_1', text: undefined, hasAttachments: true, timestamp: 1700000000000 },
+    ]);
+    expect(inboxEventsOf({ object: 'user', entry: [] })).toEqual([]);
+    expect(inboxEventsOf(null)).toEqual([]);
+  });
+});
