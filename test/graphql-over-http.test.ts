@@ -2,11 +2,10 @@
  * The GraphQL-over-HTTP spec, audited by graphql-http's own suite against the gateway as `npm start`
  * serves it (the node:http server in front of yoga): what Apollo Client, urql and Relay rely on.
  */
-import type { AddressInfo } from 'node:net';
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatewayServer, type GatewayServer } from '../src/http-server.js';
-import { startHarness, type Harness } from './support/harness.js';
+import type { GatewayServer } from '../src/http-server.js';
+import { serveOnLoopback, startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;
 let server: GatewayServer;
@@ -14,9 +13,9 @@ let url = '';
 
 beforeAll(async () => {
   harness = await startHarness();
-  server = createGatewayServer(harness.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  let origin: string;
+  ({ server, origin } = await serveOnLoopback(harness.app));
+  url = `${origin}/graphql`;
 });
 afterAll(async () => {
   await server.drain(0);

@@ -3,25 +3,22 @@
  * POST and GET requests pass through unchanged.
  */
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatewayServer, MAX_REQUEST_BODY_BYTES } from '../src/http-server.js';
-import { ACME, startHarness, type Harness } from './support/harness.js';
+import { MAX_REQUEST_BODY_BYTES, type GatewayServer } from '../src/http-server.js';
+import { ACME, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
 
 let harness: Harness;
-let server: Server;
+let server: GatewayServer;
 let url: string;
 
 beforeAll(async () => {
   harness = await startHarness();
-  server = createGatewayServer(harness.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  let origin: string;
+  ({ server, origin } = await serveOnLoopback(harness.app));
+  url = `${origin}/graphql`;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.drain(0);
   await harness.close();
 });
 

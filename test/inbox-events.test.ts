@@ -2,15 +2,14 @@
  * Live inbox events: Meta's webhook (played by the emulator: handshake, signed deliveries) relayed to
  * the `inboxEvents` subscription over server-sent events, at no Graph cost per event.
  */
-import type { AddressInfo } from 'node:net';
 import { print } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO, signWebhookBody } from '../src/emulator/index.js';
-import { createGatewayServer, type GatewayServer } from '../src/http-server.js';
+import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
-import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
+import { ACME, BISTRO, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
 
 const VERIFY_TOKEN = 'test-verify-token';
 let h: Harness;
@@ -21,9 +20,7 @@ let origin = '';
 beforeAll(async () => {
   bus = new InboxEventBus();
   h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus });
-  server = createGatewayServer(h.app, { webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }) });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, origin } = await serveOnLoopback(h.app, { webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }) }));
   await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
 });
 afterAll(async () => {
@@ -187,9 +184,8 @@ describe('subscription inboxEvents', () => {
   });
 
   it('is cut when the server drains for a shutdown, at once rather than at the grace deadline', async () => {
-    const draining = createGatewayServer(h.app);
-    await new Promise<void>((resolve) => draining.listen(0, '127.0.0.1', resolve));
-    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`, undefined, `http://127.0.0.1:${(draining.address() as AddressInfo).port}`);
+    const { server: draining, origin: drainingOrigin } = await serveOnLoopback(h.app);
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`, undefined, drainingOrigin);
     await listening(ACME);
     // A grace period far longer than the test's own timeout: only cutting the stream lets this end.
     await draining.drain(600_000);

@@ -5,7 +5,9 @@
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import type { AddressInfo } from 'node:net';
 import { createApp, type AppOptions } from '../../src/app.js';
+import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from '../../src/http-server.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { Credentials } from '../../src/credentials.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
@@ -140,4 +142,11 @@ export async function graphListIds(emulator: Emulator, path: string, params: Rec
     url = page.paging?.next;
   }
   return ids;
+}
+
+/** Serves `app` as `npm start` does (the gateway's node:http server) on a loopback port. */
+export async function serveOnLoopback(app: Harness['app'], options?: GatewayServerOptions): Promise<{ server: GatewayServer; origin: string }> {
+  const server = createGatewayServer(app, options);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
