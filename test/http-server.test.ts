@@ -1,8 +1,10 @@
 /**
- * The HTTP server main.ts runs: request bodies are capped before GraphQL sees them, and ordinary
- * POST and GET requests pass through unchanged.
+ * The HTTP server main.ts runs: request bodies are capped before GraphQL sees them, ordinary POST and
+ * GET requests pass through unchanged, and the GraphQL-over-HTTP spec holds, audited by graphql-http's
+ * own suite: what Apollo Client, urql and Relay rely on.
  */
 import { request as httpRequest } from 'node:http';
+import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES, type GatewayServer } from '../src/http-server.js';
 import { ACME, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
@@ -75,4 +77,15 @@ describe('the gateway HTTP server', () => {
     expect(status).toBe(200);
     expect(JSON.parse(body)).toEqual({ data: { page: { name: 'Acme Shop' } } });
   });
+});
+
+describe('GraphQL over HTTP', () => {
+  for (const audit of serverAudits({ url: () => url, fetchFn: fetch })) {
+    it(audit.name, async () => {
+      const result = await audit.fn();
+      if (result.status === 'error') throw new Error(`${result.reason}${result.response ? ` (status ${result.response.status})` : ''}`);
+      // MUST and SHOULD alike: every audit passes today, so a regression of either shows.
+      expect(result).toMatchObject({ status: 'ok' });
+    });
+  }
 });
