@@ -1,6 +1,7 @@
 /**
  * The process: read the configuration, start the embedded emulator when no Graph API URL is set,
- * serve the gateway, shut down cleanly on SIGINT/SIGTERM.
+ * serve the gateway (and Meta's webhook callback when it can verify deliveries), shut down cleanly
+ * on SIGINT/SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
