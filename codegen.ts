@@ -11,7 +11,8 @@ const config: CodegenConfig = {
   generates: {
     'test/generated/': {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      // persisted-documents.json: each operation by its sha256 hash, the manifest PERSISTED_OPERATIONS_FILE takes.
+      presetConfig: { fragmentMasking: false, persistedDocuments: true },
       config: {
         useTypeImports: true,
         enumsAsTypes: true,

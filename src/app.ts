@@ -1,8 +1,9 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createLRUCache, createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { createLRUCache, createYoga, maskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type DocumentNode } from 'graphql';
-import { DEFAULT_LIMITS, type QueryLimits } from './config.js';
+import { DEFAULT_LIMITS, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
@@ -48,6 +49,8 @@ export interface AppOptions extends ContextDependencies {
   logger?: YogaLogger | undefined;
   /** Origins allowed by CORS. Default: any origin in development, none in production. */
   corsOrigins?: string[] | undefined;
+  /** Operations clients may send by hash; with `only`, the only ones that run. */
+  persistedOperations?: PersistedOperations | undefined;
 }
 
 /** Parsed and validated documents kept. */
@@ -62,6 +65,31 @@ function isHotDocument(document: DocumentNode): boolean {
   return runs >= JIT_AFTER_RUNS;
 }
 
+
+/**
+ * Operations sent by hash (`extensions.persistedQuery { version: 1, sha256Hash }`, as Apollo's
+ * persisted-queries link, urql and GraphQL Code Generator's persisted documents send them) are looked
+ * up in the manifest. The error for an unknown hash keeps Apollo's `PersistedQueryNotFound` message,
+ * on which its link falls back to sending the text when that is allowed.
+ */
+function usePersistedManifest({ documents, only }: PersistedOperations): Plugin {
+  return usePersistedOperations({
+    // Manifests and clients write the hash bare or as `sha256:<hex>` (GraphQL Code Generator): take both.
+    getPersistedOperation: (hash) => documents.get(hash) ?? documents.get(hash.startsWith('sha256:') ? hash.slice(7) : `sha256:${hash}`) ?? null,
+    allowArbitraryOperations: !only,
+    customErrors: {
+      notFound: { message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
+      persistedQueryOnly: {
+        message: 'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its manifest.',
+        extensions: { code: 'PERSISTED_QUERY_ONLY' },
+      },
+      keyNotFound: {
+        message: 'Send a GraphQL document as `query`, or extensions.persistedQuery { version: 1, sha256Hash }.',
+        extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' },
+      },
+    },
+  });
+}
 
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
@@ -83,6 +111,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     maxRequestBodySize: false,
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
+      ...(options.persistedOperations === undefined ? [] : [usePersistedManifest(options.persistedOperations)]),
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
       useQueryCost({ maxCost: limits.maxCost }),

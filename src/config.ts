@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
 
 /**
  * Configuration, read and validated once from the environment at start-up.
@@ -43,6 +44,15 @@ export interface GatewayConfig {
   corsOrigins: string[] | undefined;
   /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
   webhookVerifyToken: string | undefined;
+  /** Persisted operations by hash, and whether only they may run. */
+  persistedOperations: PersistedOperations | undefined;
+}
+
+/** A manifest of operations clients may send by hash (`extensions.persistedQuery.sha256Hash`). */
+export interface PersistedOperations {
+  readonly documents: ReadonlyMap<string, string>;
+  /** Refuse any operation sent as text. */
+  readonly only: boolean;
 }
 
 /** Time an operation may wait for the Graph API, retries included. */
@@ -161,6 +171,34 @@ export function readConfig(env: Env = process.env): GatewayConfig {
       problems.push(`GRAPH_PAGE_TOKENS_FILE must name a JSON file of {"<page id>": "<page token>"}: ${(error as Error).message.replace(/EAA\w+/g, '[token]').slice(0, 120)}`);
     }
   }
+  let persistedOperations: Map<string, string> | undefined;
+  const persistedFile = value('PERSISTED_OPERATIONS_FILE');
+  if (persistedFile !== undefined) {
+    try {
+      const parsed = JSON.parse(readFileSync(persistedFile, 'utf8')) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+      persistedOperations = new Map();
+      for (const [hash, document] of Object.entries(parsed)) {
+        if (typeof document !== 'string') throw new Error(`the value of "${hash.slice(0, 80)}" is not a string`);
+        try {
+          parse(document);
+        } catch (error) {
+          throw new Error(`the document of "${hash.slice(0, 80)}" does not parse: ${(error as Error).message}`);
+        }
+        persistedOperations.set(hash, document);
+      }
+    } catch (error) {
+      problems.push(`PERSISTED_OPERATIONS_FILE must name a JSON file of {"<hash>": "<GraphQL document>"}: ${(error as Error).message.slice(0, 200)}`);
+    }
+  }
+  const persistedOperationsOnly = value('PERSISTED_OPERATIONS_ONLY') === 'true';
+  if (!['true', 'false', undefined].includes(value('PERSISTED_OPERATIONS_ONLY'))) {
+    problems.push(`PERSISTED_OPERATIONS_ONLY must be true or false, got "${value('PERSISTED_OPERATIONS_ONLY')}"`);
+  }
+  if (persistedOperationsOnly && persistedFile === undefined) {
+    problems.push('PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE: the operations to allow');
+  }
+
   const corsOrigins = value('CORS_ORIGINS')
     ?.split(',')
     .map((origin) => origin.trim())
@@ -196,5 +234,6 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     credentialsTtlMs,
     corsOrigins,
     webhookVerifyToken,
+    persistedOperations: persistedOperations === undefined ? undefined : { documents: persistedOperations, only: persistedOperationsOnly },
   };
 }

@@ -74,7 +74,11 @@ async function main(): Promise<void> {
     graphPageCap: config.graphPageCap,
     production: config.nodeEnv === 'production',
     limits: config.limits,
+    persistedOperations: config.persistedOperations,
   });
+  if (config.persistedOperations !== undefined) {
+    console.log(`Persisted operations: ${config.persistedOperations.documents.size} from PERSISTED_OPERATIONS_FILE${config.persistedOperations.only ? ', and no other operation runs' : ''}`);
+  }
 
   const webhooks =
     inboxEvents === undefined ? undefined : createWebhookReceiver({ appSecret: webhookSecret!, verifyToken: webhookVerifyToken, bus: inboxEvents });

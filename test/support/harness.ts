@@ -66,6 +66,7 @@ export interface HarnessOptions {
   pageTokens?: Map<string, string>;
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
   inboxEvents?: AppOptions['inboxEvents'];
+  persistedOperations?: AppOptions['persistedOperations'];
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -93,6 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     operationTimeoutMs: options.operationTimeoutMs,
     graphPageCap: options.graphPageCap,
     inboxEvents: options.inboxEvents,
+    persistedOperations: options.persistedOperations,
   });
 
   const post: Harness['post'] = async (body, headers = {}, signal) => {
