@@ -44,6 +44,8 @@ export interface GatewayConfig {
   corsOrigins: string[] | undefined;
   /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
   webhookVerifyToken: string | undefined;
+  /** Origins of the other instances, which each webhook delivery is passed on to. */
+  webhookPeers: string[];
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
 }
@@ -209,6 +211,16 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     problems.push('CURSOR_SECRET must be at least 16 characters long');
   }
 
+  const webhookPeers: string[] = [];
+  for (const raw of (value('WEBHOOK_PEERS') ?? '').split(',').map((peer) => peer.trim()).filter((peer) => peer !== '')) {
+    try {
+      const url = new URL(raw);
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '') throw new Error('not an origin');
+      webhookPeers.push(url.origin);
+    } catch {
+      problems.push(`WEBHOOK_PEERS must be comma-separated origins such as http://gateway-2:4000, got "${raw.slice(0, 100)}"`);
+    }
+  }
   const webhookVerifyToken = value('WEBHOOK_VERIFY_TOKEN');
   if (webhookVerifyToken !== undefined && value('GRAPH_APP_SECRET') === undefined && graphApiUrl !== undefined) {
     problems.push('WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET: webhook deliveries are verified with the app secret');
@@ -234,6 +246,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     credentialsTtlMs,
     corsOrigins,
     webhookVerifyToken,
+    webhookPeers,
     persistedOperations: persistedOperations === undefined ? undefined : { documents: persistedOperations, only: persistedOperationsOnly },
   };
 }

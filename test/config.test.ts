@@ -31,6 +31,11 @@ describe('readConfig', () => {
     }
   });
 
+  it('takes WEBHOOK_PEERS as origins, and refuses anything else', () => {
+    expect(readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000, https://gateway-3.internal' }).webhookPeers).toEqual(['http://gateway-2:4000', 'https://gateway-3.internal']);
+    expect(() => readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000/webhooks/meta' })).toThrow(/WEBHOOK_PEERS must be comma-separated origins/);
+  });
+
   it.each(['1e3', '0.001', 'two', '20000'])('refuses GRAPH_PAGE_CALLS_PER_SECOND=%s', (raw) => {
     expect(() => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw })).toThrow(/GRAPH_PAGE_CALLS_PER_SECOND must be/);
   });

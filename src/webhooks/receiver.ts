@@ -21,7 +21,20 @@ export interface WebhookReceiverOptions {
   /** What the handshake must present (WEBHOOK_VERIFY_TOKEN); without it no handshake succeeds. */
   verifyToken: string | undefined;
   bus: InboxEventBus;
+  /**
+   * Origins of the other instances (WEBHOOK_PEERS). Meta delivers to one of them; that one passes the
+   * delivery on, body and signature unchanged, so every instance's subscribers hear it. Peers check
+   * the signature as Meta's own, and do not pass on what they were passed.
+   */
+  peers?: readonly string[] | undefined;
+  /** Told when passing a delivery on to a peer failed (the delivery itself was answered already). */
+  onPeerFailure?: ((peer: string, error: unknown) => void) | undefined;
 }
+
+/** Marks a delivery passed on by another instance, so it is not passed on again. */
+export const FORWARDED_HEADER = 'x-gateway-forwarded';
+/** How long passing a delivery on to a peer may take. */
+const PEER_TIMEOUT_MS = 5_000;
 
 /** Handles a request to {@link WEBHOOK_PATH}; `body` is the raw request body (POST). */
 export type WebhookReceiver = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
@@ -75,6 +88,21 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       if (isNew(event.messageId)) bus.publish(event);
     }
     answer(response, 200, 'EVENT_RECEIVED');
+    if (request.headers[FORWARDED_HEADER] === undefined) {
+      for (const peer of options.peers ?? []) {
+        fetch(`${peer}${WEBHOOK_PATH}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, [FORWARDED_HEADER]: '1' },
+          body: new Uint8Array(body),
+          signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+        })
+          .then(async (reply) => {
+            await reply.arrayBuffer();
+            if (reply.status !== 200) throw new Error(`HTTP ${reply.status}`);
+          })
+          .catch((error: unknown) => options.onPeerFailure?.(peer, error));
+      }
+    }
   };
 }
 
