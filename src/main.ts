@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     const emulator = await startEmulator({
       defaultVersion: config.graphApiVersion,
       conversationRateLimit: { callsPerSecond: 2 },
+      // As on Graph today: versions that expired are served by the oldest live one.
+      oldestLiveVersion: 'v21.0',
       ...(config.appSecret === undefined ? {} : { appSecret: config.appSecret }),
     });
     graphApiUrl = emulator.url;
@@ -50,7 +52,16 @@ async function main(): Promise<void> {
   if (config.cursorSecret === undefined) {
     console.warn('CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not shared by several instances.');
   }
-  const client = new GraphApiClient({ baseUrl: graphApiUrl, version: config.graphApiVersion, appSecret: config.appSecret, ...config.upstream });
+  const client = new GraphApiClient({
+    baseUrl: graphApiUrl,
+    version: config.graphApiVersion,
+    appSecret: config.appSecret,
+    ...config.upstream,
+    onVersionDrift: (requested, served) =>
+      console.warn(
+        `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest live one, with its behaviour). Check Meta's changelog and set GRAPH_API_VERSION.`,
+      ),
+  });
   const scheduler = new GraphScheduler({
     client,
     pageCallsPerSecond: config.pageCallsPerSecond,

@@ -114,6 +114,20 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
   });
 });
 
+describe('GRAPH_API_VERSION', () => {
+  it('warns operators when Graph answers a pinned version that has expired with another one', async () => {
+    const emulator = await startEmulator({ oldestLiveVersion: 'v21.0' });
+    try {
+      const gateway = await startGateway({ GRAPH_API_URL: emulator.url, GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage, GRAPH_API_VERSION: 'v19.0' });
+      const result = await query(gateway.url, { query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 2) { edges { node { graphApiId } } } } }` });
+      expect(result.errors).toBeUndefined();
+      expect(gateway.output()).toContain('Graph API version drift: calls made as v19.0 are answered by v21.0');
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
 describe('GRAPH_API_URL', () => {
   it('pages through every conversation of a Page exactly once, in order, on every folder and platform', async () => {
     const emulator = await startEmulator();

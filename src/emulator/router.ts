@@ -90,6 +90,8 @@ export interface GraphRouterConfig {
   readonly maxLimit: number;
   readonly proofPolicy: ProofPolicy;
   readonly rootIdsReads: boolean;
+  /** Versions older than this are served as this one, as Graph serves expired versions; `undefined`: each as itself. */
+  readonly oldestLiveVersion?: string | undefined;
 }
 
 /** A call's path split into its version and the segments below it. */
@@ -111,6 +113,11 @@ export interface GraphRouter {
 /** Creates the router of one emulator. */
 export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
   const defaultMajor = majorOf(config.defaultVersion);
+  const oldestMatch = config.oldestLiveVersion === undefined ? null : VERSION_SEGMENT.exec(config.oldestLiveVersion);
+  if (config.oldestLiveVersion !== undefined && oldestMatch === null) {
+    throw new TypeError(`Graph emulator: oldestLiveVersion must look like "v21.0", got "${config.oldestLiveVersion}"`);
+  }
+  const oldest = oldestMatch === null ? undefined : { version: config.oldestLiveVersion!, major: Number(oldestMatch[1]), minor: Number(oldestMatch[2]) };
 
   function route(path: string): RoutedPath {
     const segments: string[] = [];
@@ -124,7 +131,12 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
     }
     const match = segments.length > 0 ? VERSION_SEGMENT.exec(segments[0]!) : null;
     if (match === null) return { version: config.defaultVersion, major: defaultMajor, segments };
-    return { version: segments[0]!, major: Number(match[1]), segments: segments.slice(1) };
+    const major = Number(match[1]);
+    if (oldest !== undefined && (major < oldest.major || (major === oldest.major && Number(match[2]) < oldest.minor))) {
+      // An expired version is served by the oldest live one, with its behaviour (graph-api.md §0).
+      return { version: oldest.version, major: oldest.major, segments: segments.slice(1) };
+    }
+    return { version: segments[0]!, major, segments: segments.slice(1) };
   }
 
   function errorAnswer(error: unknown, version: string, calls: number): GraphAnswer {

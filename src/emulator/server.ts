@@ -43,6 +43,12 @@ export interface EmulatorOptions {
   appSecret?: string;
   /** With `appSecret`: a missing proof is rejected too. @default false */
   requireAppSecretProof?: boolean;
+  /**
+   * Serve calls naming an older version as this one, with its behaviour and its `facebook-api-version`,
+   * as Graph serves expired versions (graph-api.md §0; on 2026-11-29 the oldest live one is v21.0).
+   * @default undefined: every version as itself, for tests of older versions' behaviour
+   */
+  oldestLiveVersion?: string;
   /** Serve `GET /?ids=` for versions before v26.0 (Meta removed it everywhere on 2026-10-27). @default false */
   rootIdsReads?: boolean;
   /** The log keeps at least this many newest entries; counters count everything. @default 10000 */
@@ -297,6 +303,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     maxLimit: config.maxLimit,
     proofPolicy,
     rootIdsReads: config.rootIdsReads,
+    oldestLiveVersion: config.oldestLiveVersion,
   }));
 
   return {
@@ -351,6 +358,7 @@ async function readBody(request: IncomingMessage, take: (key: string, value: unk
 }
 
 interface ResolvedOptions {
+  oldestLiveVersion: string | undefined;
   port: number;
   host: string;
   defaultVersion: string;
@@ -395,6 +403,7 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
     appSecret: options.appSecret,
     requireAppSecretProof: options.requireAppSecretProof ?? false,
     rootIdsReads: options.rootIdsReads ?? false,
+    oldestLiveVersion: options.oldestLiveVersion,
     maxLogEntries,
     conversationRateLimit: options.conversationRateLimit,
   };

@@ -21,6 +21,12 @@ export interface GraphApiClientOptions {
   headersTimeoutMs?: number;
   /** Milliseconds allowed between body chunks. @default 15000 */
   bodyTimeoutMs?: number;
+  /**
+   * Told once per version when Graph answers with another version than `version` (its
+   * `facebook-api-version` header): an expired version is served by the oldest live one, silently
+   * (graph-api.md §0), and its behaviour with it.
+   */
+  onVersionDrift?: ((requested: string, served: string) => void) | undefined;
 }
 
 /** One read to make with one token. */
@@ -75,6 +81,8 @@ export class GraphApiClient {
   readonly version: string;
   readonly #pool: Pool;
   readonly #appSecret: string | undefined;
+  readonly #onVersionDrift: ((requested: string, served: string) => void) | undefined;
+  readonly #driftSeen = new Set<string>();
 
   constructor(options: GraphApiClientOptions) {
     let origin: string;
@@ -88,6 +96,7 @@ export class GraphApiClient {
     }
     this.version = options.version;
     this.#appSecret = options.appSecret;
+    this.#onVersionDrift = options.onVersionDrift;
     this.#pool = new Pool(origin, {
       connections: options.connections ?? 32,
       connect: { timeout: options.connectTimeoutMs ?? 5_000 },
@@ -266,6 +275,11 @@ export class GraphApiClient {
         headers: { accept: 'application/json', ...options.headers },
         body: options.body ?? null,
       });
+      const served = headerValue(response.headers['facebook-api-version']);
+      if (served !== undefined && served !== this.version && !this.#driftSeen.has(served)) {
+        this.#driftSeen.add(served);
+        this.#onVersionDrift?.(this.version, served);
+      }
       return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
