@@ -17,6 +17,9 @@ import { schema } from './schema/index.js';
 
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's demo Page. Try folder: OTHER, platform: INSTAGRAM,
 # or paste pageInfo.endCursor into \`after\` to read the next page.
+# Also: conversations(updatedSince: "…") for what changed, page { callBudget { … } },
+# and, live: subscription { inboxEvents(pageId: "1000000001") { kind text customerId } }
+# (send a message with POST /_emulator/messages on the emulator: see the README).
 query Inbox {
   page(id: "1000000001") {
     name
