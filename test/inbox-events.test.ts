@@ -158,6 +158,35 @@ describe('subscription inboxEvents', () => {
     subscription.close();
   });
 
+  it('relays read receipts and reactions, each once', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}") { kind platform customerId messageId readUpTo reaction } }`);
+    await listening(ACME);
+    await listening(DEMO.pages.acme.instagramId);
+    const messenger = conversationOf('messenger');
+    const instagram = conversationOf('instagram');
+    const read = await h.emulator.webhooks.markRead(messenger.id);
+    expect(await h.emulator.webhooks.deliver(read.payload)).toBe(200);
+    await h.emulator.webhooks.markRead(instagram.id);
+    const newest = h.emulator.store.messageIds(messenger.id)![0]!;
+    await h.emulator.webhooks.react(newest, '👍');
+    await h.emulator.webhooks.react(newest, '👍', 'unreact');
+
+    const first = (await subscription.next()).data.inboxEvents;
+    expect(first).toMatchObject({ kind: 'READ', platform: 'MESSENGER', customerId: messenger.customerId, messageId: null });
+    expect(Date.parse(first.readUpTo)).toBe(Date.parse(messenger.updatedTime));
+    expect((await subscription.next()).data.inboxEvents).toEqual({
+      kind: 'READ',
+      platform: 'INSTAGRAM',
+      customerId: instagram.customerId,
+      messageId: h.emulator.store.messageIds(instagram.id)![0],
+      readUpTo: null,
+      reaction: null,
+    });
+    expect((await subscription.next()).data.inboxEvents).toMatchObject({ kind: 'REACTION', messageId: newest, reaction: '👍' });
+    expect((await subscription.next()).data.inboxEvents).toMatchObject({ kind: 'REACTION_REMOVED', messageId: newest, reaction: null });
+    subscription.close();
+  });
+
   it('runs the README example', async () => {
     const subscription = await subscribe(print(InboxEventsExampleDocument));
     await listening(ACME);
@@ -241,7 +270,8 @@ describe('several instances (WEBHOOK_PEERS)', () => {
 });
 
 describe('reading webhook payloads', () => {
-  it('keeps message events, with attachments-only messages, and skips everything else', () => {
+  it('keeps messages (attachments-only too), read receipts and reactions, and skips everything else', () => {
+    const base = { accountId: ACME, platform: 'messenger', customerId: '42', text: undefined, hasAttachments: false, readUpTo: undefined, reaction: undefined };
     expect(
       inboxEventsOf({
         object: 'page',
@@ -251,7 +281,11 @@ describe('reading webhook payloads', () => {
             time: 1,
             messaging: [
               { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000000, message: { mid: 'm_1', attachments: [{ type: 'image' }] } },
-              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000001, read: { watermark: 1 } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000001, read: { watermark: 1699999999000 } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000002, reaction: { mid: 'm_0', action: 'react', reaction: 'love', emoji: '❤️' } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000003, reaction: { mid: 'm_0', action: 'unreact' } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000004, postback: { payload: 'START' } },
+              { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 1700000000005, reaction: { mid: 'm_0', action: 'shrug' } },
               { sender: { id: '42' }, recipient: { id: ACME }, timestamp: 'soon', message: { mid: 'm_2', text: 'bad time' } },
               'junk',
             ],
@@ -260,7 +294,10 @@ describe('reading webhook payloads', () => {
         ],
       }),
     ).toEqual([
-      { accountId: ACME, platform: 'messenger', kind: 'message', customerId: '42', messageId: 'm_1', text: undefined, hasAttachments: true, timestamp: 1700000000000 },
+      { ...base, kind: 'message', messageId: 'm_1', hasAttachments: true, timestamp: 1700000000000 },
+      { ...base, kind: 'read', messageId: undefined, readUpTo: 1699999999000, timestamp: 1700000000001 },
+      { ...base, kind: 'reaction', messageId: 'm_0', reaction: '❤️', timestamp: 1700000000002 },
+      { ...base, kind: 'reaction_removed', messageId: 'm_0', timestamp: 1700000000003 },
     ]);
     expect(inboxEventsOf({ object: 'user', entry: [] })).toEqual([]);
     expect(inboxEventsOf(null)).toEqual([]);

@@ -6,6 +6,7 @@
  * raw body, keyed by the app secret>`. The business's own messages arrive as echoes (`is_echo`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import type { ThreadRecord } from './model.js';
 import type { WorldStore } from './store.js';
 
 /** The emulator's webhook deliveries. */
@@ -20,6 +21,10 @@ export interface EmulatorWebhooks {
     conversationId: string,
     message: { fromId?: string; text: string },
   ): Promise<{ id: string; createdTime: string; payload: unknown; deliveryStatus: number | undefined }>;
+  /** The customer saw the conversation: delivers a read receipt (Messenger: a watermark; Instagram: the newest message). */
+  markRead(conversationId: string): Promise<{ payload: unknown; deliveryStatus: number | undefined }>;
+  /** The customer reacts to a message (or takes the reaction back): delivers a reaction event. */
+  react(messageId: string, emoji: string, action?: 'react' | 'unreact'): Promise<{ payload: unknown; deliveryStatus: number | undefined }>;
   /** Delivers a payload (again: Meta retries deliveries it thinks failed); resolves with the HTTP status. */
   deliver(payload: unknown): Promise<number | undefined>;
 }
@@ -43,7 +48,32 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
     return response.status;
   };
 
+  /** A delivery of one `messaging` event in a thread's inbox, sent by its customer. */
+  const fromCustomer = async (thread: ThreadRecord, timestamp: number, event: Record<string, unknown>): Promise<{ payload: unknown; deliveryStatus: number | undefined }> => {
+    const payload = {
+      object: thread.platform === 'instagram' ? 'instagram' : 'page',
+      entry: [{ id: thread.business.id, time: timestamp, messaging: [{ sender: { id: thread.customer.id }, recipient: { id: thread.business.id }, timestamp, ...event }] }],
+    };
+    return { payload, deliveryStatus: await deliver(payload) };
+  };
+
   return {
+    async markRead(conversationId) {
+      const node = store.node(conversationId);
+      if (node?.kind !== 'thread') throw new Error(`markRead: unknown conversation "${conversationId}"`);
+      const newest = node.thread.messages[0];
+      if (newest === undefined) throw new Error(`markRead: conversation "${conversationId}" has no message`);
+      const timestamp = (newest.createdTime + 1) * 1000;
+      return fromCustomer(node.thread, timestamp, { read: node.thread.platform === 'instagram' ? { mid: newest.id } : { watermark: newest.createdTime * 1000 } });
+    },
+
+    async react(messageId, emoji, action = 'react') {
+      const node = store.node(messageId);
+      if (node?.kind !== 'message') throw new Error(`react: unknown message "${messageId}"`);
+      const timestamp = (node.message.createdTime + 2) * 1000;
+      return fromCustomer(node.thread, timestamp, { reaction: { mid: messageId, action, ...(action === 'react' ? { emoji, reaction: 'other' } : {}) } });
+    },
+
     async subscribe(callbackUrl, verifyToken) {
       const challenge = randomBytes(8).toString('hex');
       const url = new URL(callbackUrl);

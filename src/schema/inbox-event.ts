@@ -19,11 +19,14 @@ const InboxEventKind = builder.enumType('InboxEventKind', {
   values: {
     MESSAGE: { value: 'message', description: 'A customer wrote to the Page (or its Instagram account).' },
     ECHO: { value: 'echo', description: 'The business sent a message, from this or any other app, or from the inbox.' },
+    READ: { value: 'read', description: 'The customer saw the business’s messages: up to `readUpTo` (Messenger), or `messageId` (Instagram).' },
+    REACTION: { value: 'reaction', description: 'The customer reacted to `messageId` with `reaction`.' },
+    REACTION_REMOVED: { value: 'reaction_removed', description: 'The customer took back a reaction to `messageId`.' },
   } as const,
 });
 
 const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement({
-  description: 'A message in one of the Page’s conversations, as Meta’s webhook delivered it.',
+  description: 'Something that happened in one of the Page’s conversations, as Meta’s webhook delivered it: a message, an echo, a read receipt, a reaction.',
   fields: (t) => ({
     kind: t.field({ type: InboxEventKind, resolve: (event) => event.kind }),
     platform: t.field({ type: MessagingPlatform, resolve: (event) => event.platform }),
@@ -33,9 +36,20 @@ const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement
         'The customer in the conversation: a PSID (Messenger) or IGSID (Instagram). `page.conversations(userId: customerId, platform: …)` reads that conversation.',
       resolve: (event) => event.customerId,
     }),
-    messageId: t.id({ description: 'The message’s Graph id (`mid`).', resolve: (event) => event.messageId }),
-    text: t.string({ nullable: true, description: 'Null for messages with attachments only.', resolve: (event) => event.text ?? null }),
+    messageId: t.id({
+      nullable: true,
+      description: 'The message concerned (its Graph id, `mid`); null for Messenger read receipts, which give `readUpTo`.',
+      resolve: (event) => event.messageId ?? null,
+    }),
+    text: t.string({ nullable: true, description: 'A message’s text; null for attachments only, and for other kinds.', resolve: (event) => event.text ?? null }),
     hasAttachments: t.boolean({ resolve: (event) => event.hasAttachments }),
+    readUpTo: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'READ on Messenger: every business message sent up to this instant was seen.',
+      resolve: (event) => (event.readUpTo === undefined ? null : new Date(event.readUpTo)),
+    }),
+    reaction: t.string({ nullable: true, description: 'REACTION and REACTION_REMOVED: the emoji (or Meta’s name of the reaction).', resolve: (event) => event.reaction ?? null }),
     time: t.field({ type: 'DateTime', resolve: (event) => new Date(event.timestamp) }),
   }),
 });
@@ -46,7 +60,7 @@ builder.subscriptionField('inboxEvents', (t) =>
   t.field({
     type: InboxEventRef,
     description:
-      'Messages arriving in (and sent from) the Page’s inbox, live, from Meta’s webhooks: no Graph call per event. Without `platform`, Messenger and the linked Instagram account both. Needs the webhooks configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN); the caller must reach the Page.',
+      'Messages arriving in (and sent from) the Page’s inbox, read receipts and reactions, live, from Meta’s webhooks: no Graph call per event. Without `platform`, Messenger and the linked Instagram account both. Needs the webhooks configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN); the caller must reach the Page.',
     args: {
       pageId: t.arg.id({ required: true, description: 'The Graph Page id.' }),
       platform: t.arg({ type: MessagingPlatform, required: false }),

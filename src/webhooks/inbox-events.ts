@@ -1,22 +1,37 @@
 /**
- * Inbox events from Meta's webhooks (the `messages` and `message_echoes` fields of the Page and
- * Instagram subscriptions): what a delivery holds, read defensively, and the bus that carries them
- * to GraphQL subscriptions. No GraphQL here.
+ * Inbox events from Meta's webhooks (the `messages`, `message_echoes`, `message_reads` and
+ * `message_reactions` fields of the Page and Instagram subscriptions): what a delivery holds, read
+ * defensively, and the bus that carries them to GraphQL subscriptions. No GraphQL here.
  */
-/** One message event, for the inbox of `accountId` (a Page id, or an Instagram professional account id). */
+
+/** One inbox event, for the inbox of `accountId` (a Page id, or an Instagram professional account id). */
 export interface InboxEvent {
   readonly accountId: string;
   readonly platform: 'messenger' | 'instagram';
-  /** `message`: from a customer; `echo`: the business's own message, sent from any app or the inbox. */
-  readonly kind: 'message' | 'echo';
-  /** The customer's PSID (Messenger) or IGSID (Instagram), whichever way the message went. */
+  /**
+   * `message`: from a customer; `echo`: the business's own message, sent from any app or the inbox;
+   * `read`: the customer saw the business's messages; `reaction` / `reaction_removed`: the customer
+   * reacted to a message, or took the reaction back.
+   */
+  readonly kind: 'message' | 'echo' | 'read' | 'reaction' | 'reaction_removed';
+  /** The customer's PSID (Messenger) or IGSID (Instagram), whichever way the event went. */
   readonly customerId: string;
-  readonly messageId: string;
-  /** `undefined` for attachment-only messages. */
+  /** The message concerned; Messenger read receipts name none (they carry `readUpTo`). */
+  readonly messageId: string | undefined;
+  /** A message's text; `undefined` for attachment-only messages and other kinds. */
   readonly text: string | undefined;
   readonly hasAttachments: boolean;
+  /** Messenger read receipts: every business message sent up to this epoch ms was seen. */
+  readonly readUpTo: number | undefined;
+  /** Reactions: the emoji (or Meta's reaction name when no emoji is given). */
+  readonly reaction: string | undefined;
   /** Epoch ms. */
   readonly timestamp: number;
+}
+
+/** Identifies an event across redeliveries (Meta redelivers what it thinks failed). */
+export function eventKey(event: InboxEvent): string {
+  return [event.kind, event.accountId, event.customerId, event.messageId ?? '', event.readUpTo ?? '', event.reaction ?? '', event.kind === 'message' || event.kind === 'echo' ? '' : event.timestamp].join('\u001f');
 }
 
 /** Events one subscriber may have waiting; past that its stream ends (see {@link InboxEventBus.subscribe}). */
@@ -88,9 +103,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 const idOf = (value: unknown): string | undefined => (isRecord(value) && typeof value.id === 'string' && value.id !== '' ? value.id : undefined);
 
 /**
- * The message events of a webhook payload, in delivery order. Anything else it holds (read receipts,
- * reactions, postbacks, other objects, malformed entries) is skipped: a delivery is never refused for
- * holding something this gateway does not relay.
+ * The inbox events of a webhook payload, in delivery order. Anything else it holds (postbacks,
+ * referrals, other objects, malformed entries) is skipped: a delivery is never refused for holding
+ * something this gateway does not relay.
  */
 export function inboxEventsOf(payload: unknown): InboxEvent[] {
   if (!isRecord(payload) || (payload.object !== 'page' && payload.object !== 'instagram') || !Array.isArray(payload.entry)) return [];
@@ -99,24 +114,46 @@ export function inboxEventsOf(payload: unknown): InboxEvent[] {
   for (const entry of payload.entry) {
     if (!isRecord(entry) || typeof entry.id !== 'string' || !Array.isArray(entry.messaging)) continue;
     for (const messaging of entry.messaging) {
-      if (!isRecord(messaging) || !isRecord(messaging.message)) continue;
-      const message = messaging.message;
-      const sender = idOf(messaging.sender);
-      const recipient = idOf(messaging.recipient);
-      const echo = message.is_echo === true;
-      const customerId = echo ? recipient : sender;
-      if (typeof message.mid !== 'string' || customerId === undefined || typeof messaging.timestamp !== 'number') continue;
-      events.push({
-        accountId: entry.id,
-        platform,
-        kind: echo ? 'echo' : 'message',
-        customerId,
-        messageId: message.mid,
-        text: typeof message.text === 'string' && message.text !== '' ? message.text : undefined,
-        hasAttachments: Array.isArray(message.attachments) && message.attachments.length > 0,
-        timestamp: messaging.timestamp,
-      });
+      const event = isRecord(messaging) ? eventOf(entry.id, platform, messaging) : undefined;
+      if (event !== undefined) events.push(event);
     }
   }
   return events;
+}
+
+function eventOf(accountId: string, platform: InboxEvent['platform'], messaging: Record<string, unknown>): InboxEvent | undefined {
+  const sender = idOf(messaging.sender);
+  const recipient = idOf(messaging.recipient);
+  const timestamp = messaging.timestamp;
+  if (typeof timestamp !== 'number') return undefined;
+  const base = { accountId, platform, timestamp, text: undefined, hasAttachments: false, readUpTo: undefined, reaction: undefined };
+
+  if (isRecord(messaging.message)) {
+    const message = messaging.message;
+    const echo = message.is_echo === true;
+    const customerId = echo ? recipient : sender;
+    if (typeof message.mid !== 'string' || customerId === undefined) return undefined;
+    return {
+      ...base,
+      kind: echo ? 'echo' : 'message',
+      customerId,
+      messageId: message.mid,
+      text: typeof message.text === 'string' && message.text !== '' ? message.text : undefined,
+      hasAttachments: Array.isArray(message.attachments) && message.attachments.length > 0,
+    };
+  }
+  if (sender === undefined) return undefined;
+  if (isRecord(messaging.read)) {
+    // Messenger says up to when (`watermark`), Instagram which message (`mid`).
+    const { watermark, mid } = messaging.read;
+    if (typeof watermark !== 'number' && typeof mid !== 'string') return undefined;
+    return { ...base, kind: 'read', customerId: sender, messageId: typeof mid === 'string' ? mid : undefined, readUpTo: typeof watermark === 'number' ? watermark : undefined };
+  }
+  if (isRecord(messaging.reaction)) {
+    const { mid, action, emoji, reaction } = messaging.reaction;
+    if (typeof mid !== 'string' || (action !== 'react' && action !== 'unreact')) return undefined;
+    const shown = typeof emoji === 'string' && emoji !== '' ? emoji : typeof reaction === 'string' ? reaction : undefined;
+    return { ...base, kind: action === 'react' ? 'reaction' : 'reaction_removed', customerId: sender, messageId: mid, reaction: shown };
+  }
+  return undefined;
 }

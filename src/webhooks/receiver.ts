@@ -4,16 +4,16 @@
  *     `hub.challenge` as is; anything else is refused (403);
  *   - `POST` is a delivery: its `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body keyed by
  *     the app secret, checked before the body is parsed (403 otherwise, nothing published); then its
- *     message events are published, each message once (Meta redelivers what it thinks failed), and
+ *     inbox events are published, each once (Meta redelivers what it thinks failed), and
  *     the answer is 200 at once, as Meta asks.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { inboxEventsOf, type InboxEventBus } from './inbox-events.js';
+import { eventKey, inboxEventsOf, type InboxEventBus } from './inbox-events.js';
 
 export const WEBHOOK_PATH = '/webhooks/meta';
-/** Message ids remembered to drop redeliveries. */
-const MAX_REMEMBERED_MESSAGES = 10_000;
+/** Events remembered to drop redeliveries. */
+const MAX_REMEMBERED_EVENTS = 10_000;
 
 export interface WebhookReceiverOptions {
   /** Signs every delivery (the app's secret, GRAPH_APP_SECRET). */
@@ -42,11 +42,11 @@ export type WebhookReceiver = (request: IncomingMessage, response: ServerRespons
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
   const { appSecret, verifyToken, bus } = options;
   const seen = new Set<string>();
-  const isNew = (messageId: string): boolean => {
-    if (seen.has(messageId)) return false;
+  const isNew = (key: string): boolean => {
+    if (seen.has(key)) return false;
     // Redeliveries come within minutes: forgetting everything now and then is enough.
-    if (seen.size >= MAX_REMEMBERED_MESSAGES) seen.clear();
-    seen.add(messageId);
+    if (seen.size >= MAX_REMEMBERED_EVENTS) seen.clear();
+    seen.add(key);
     return true;
   };
 
@@ -85,7 +85,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       return;
     }
     for (const event of inboxEventsOf(payload)) {
-      if (isNew(event.messageId)) bus.publish(event);
+      if (isNew(eventKey(event))) bus.publish(event);
     }
     answer(response, 200, 'EVENT_RECEIVED');
     if (request.headers[FORWARDED_HEADER] === undefined) {
