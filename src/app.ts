@@ -2,7 +2,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createLRUCache, createYoga, maskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError, type DocumentNode } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode } from 'graphql';
 import { DEFAULT_LIMITS, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
@@ -62,10 +62,19 @@ const DOCUMENT_CACHE_SIZE = 500;
 const JIT_AFTER_RUNS = 3;
 const documentRuns = new WeakMap<DocumentNode, number>();
 
+/**
+ * Whether to compile `document`: a query or mutation run a few times. Never a subscription: graphql-jit's
+ * compiled subscribe hands the subscribe resolver no arguments (test/inbox-events.test.ts has the case),
+ * and an event stream's cost is its events, not its start.
+ */
 function isHotDocument(document: DocumentNode): boolean {
-  const runs = (documentRuns.get(document) ?? 0) + 1;
-  documentRuns.set(document, runs);
-  return runs >= JIT_AFTER_RUNS;
+  let runs = documentRuns.get(document);
+  if (runs === undefined) {
+    const subscribes = document.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription');
+    runs = subscribes ? Number.NEGATIVE_INFINITY : 0;
+  }
+  documentRuns.set(document, runs + 1);
+  return runs + 1 >= JIT_AFTER_RUNS;
 }
 
 

@@ -60,10 +60,17 @@ async function subscribe(query: string, token?: string, at = origin): Promise<{ 
   return { next, close: () => controller.abort(), status: response.status };
 }
 
-/** Resolves once `count` subscribers listen to `account` (subscribing reads the Page's Instagram link first). */
-async function listening(account: string, count = 1): Promise<void> {
-  while (bus.listenerCount(account) < count) await new Promise(setImmediate);
+/** Resolves once `condition` holds, checked on every turn of the event loop; fails after 5 s rather than hang. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(setImmediate);
+  }
 }
+
+/** Resolves once `count` subscribers listen to `account` (subscribing reads the Page's Instagram link first). */
+const listening = (account: string, count = 1): Promise<void> => until(() => bus.listenerCount(account) >= count, `a subscriber of ${account}`);
 
 const conversationOf = (platform: 'messenger' | 'instagram', page: string = ACME) => h.emulator.store.listConversations(page, { platform, folder: 'inbox' })[0]!;
 const firstConversation = (platform: 'messenger' | 'instagram', page: string = ACME): string => conversationOf(platform, page).id;
@@ -101,7 +108,7 @@ describe('Meta webhook handshake and signatures', () => {
 describe('subscription inboxEvents', () => {
   // Each test starts with nobody listening, so `listening()` sees its own subscription.
   beforeEach(async () => {
-    while (bus.listenerCount(ACME) + bus.listenerCount(DEMO.pages.acme.instagramId) > 0) await new Promise(setImmediate);
+    await until(() => bus.listenerCount(ACME) + bus.listenerCount(DEMO.pages.acme.instagramId) === 0, 'earlier subscribers to leave');
   });
 
   it('relays a customer message, the business echo and Instagram messages of the Page; nothing of other Pages; no Graph call per event', async () => {
@@ -187,6 +194,18 @@ describe('subscription inboxEvents', () => {
     subscription.close();
   });
 
+  it('keeps relaying when the same subscription document is run again and again (compiled after a few runs)', async () => {
+    const query = `subscription Repeated { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { kind messageId text } }`;
+    for (let run = 1; run <= 4; run += 1) {
+      const subscription = await subscribe(query);
+      await listening(ACME);
+      const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: `run ${run}` });
+      expect((await subscription.next()).data.inboxEvents).toEqual({ kind: 'MESSAGE', messageId: sent.id, text: `run ${run}` });
+      subscription.close();
+      await until(() => bus.listenerCount(ACME) === 0, 'the subscriber to leave');
+    }
+  });
+
   it('runs the README example', async () => {
     const subscription = await subscribe(print(InboxEventsExampleDocument));
     await listening(ACME);
@@ -208,7 +227,7 @@ describe('subscription inboxEvents', () => {
     const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`);
     await listening(ACME);
     subscription.close();
-    while (bus.listenerCount(ACME) > 0) await new Promise(setImmediate);
+    await until(() => bus.listenerCount(ACME) === 0, 'the subscriber to leave');
     expect(bus.listenerCount(ACME)).toBe(0);
   });
 
@@ -219,7 +238,7 @@ describe('subscription inboxEvents', () => {
     // A grace period far longer than the test's own timeout: only cutting the stream lets this end.
     await draining.drain(600_000);
     await expect(subscription.next()).rejects.toThrow();
-    while (bus.listenerCount(ACME) > 0) await new Promise(setImmediate);
+    await until(() => bus.listenerCount(ACME) === 0, 'the subscriber to leave');
   });
 
   it('without webhooks configured, says so', async () => {
