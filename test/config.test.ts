@@ -36,6 +36,17 @@ describe('readConfig', () => {
     expect(() => readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000/webhooks/meta' })).toThrow(/WEBHOOK_PEERS must be comma-separated origins/);
   });
 
+  it('turns webhooks on only when deliveries can be verified', () => {
+    expect(readConfig({ GRAPH_API_URL: 'https://graph.facebook.com', WEBHOOK_VERIFY_TOKEN: 'v', GRAPH_APP_SECRET: 's' }).webhookVerifyToken).toBe('v');
+    expect(() => readConfig({ GRAPH_API_URL: 'https://graph.facebook.com', WEBHOOK_VERIFY_TOKEN: 'v' })).toThrow(/WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET/);
+    // On the embedded emulator the demo app's secret signs deliveries.
+    expect(readConfig({ WEBHOOK_VERIFY_TOKEN: 'v' }).webhookVerifyToken).toBe('v');
+  });
+
+  it('refuses PERSISTED_OPERATIONS_ONLY other than true or false', () => {
+    expect(() => readConfig({ PERSISTED_OPERATIONS_ONLY: 'yes' })).toThrow(/PERSISTED_OPERATIONS_ONLY must be true or false, got "yes"/);
+  });
+
   it.each(['1e3', '0.001', 'two', '20000'])('refuses GRAPH_PAGE_CALLS_PER_SECOND=%s', (raw) => {
     expect(() => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw })).toThrow(/GRAPH_PAGE_CALLS_PER_SECOND must be/);
   });
