@@ -288,6 +288,36 @@ describe('several instances (WEBHOOK_PEERS)', () => {
   });
 });
 
+describe("the emulator's routes for demos", () => {
+  it('subscribes a gateway started apart, and sends it messages over HTTP', async () => {
+    const busC = new InboxEventBus();
+    const { server: serverC, origin: originC } = await serveOnLoopback(h.app, {
+      webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: 'token-c', bus: busC }),
+    });
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${h.emulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    try {
+      const wrong = await post('/_emulator/subscriptions', { callbackUrl: `${originC}${WEBHOOK_PATH}`, verifyToken: 'guess' });
+      expect(wrong.status).toBe(502);
+      expect(wrong.body.error).toMatch(/webhook verification failed: .* answered 403/);
+      expect((await post('/_emulator/subscriptions', { callbackUrl: `${originC}${WEBHOOK_PATH}`, verifyToken: 'token-c' })).status).toBe(200);
+
+      const events = busC.subscribe([ACME]);
+      const sent = await post('/_emulator/messages', { conversationId: firstConversation('messenger'), text: 'over HTTP' });
+      expect(sent).toMatchObject({ status: 200, body: { deliveryStatus: 200 } });
+      expect((await events.next()).value).toMatchObject({ kind: 'message', messageId: sent.body.id, text: 'over HTTP' });
+      await events.return!();
+      expect((await post('/_emulator/messages', { conversationId: 'nope', text: 'x' })).status).toBe(400);
+    } finally {
+      // Back to this suite's gateway.
+      await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+      await serverC.drain(0);
+    }
+  });
+});
+
 describe('reading webhook payloads', () => {
   it('keeps messages (attachments-only too), read receipts and reactions, and skips everything else', () => {
     const base = { accountId: ACME, platform: 'messenger', customerId: '42', text: undefined, hasAttachments: false, readUpTo: undefined, reaction: undefined };

@@ -13,11 +13,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(1);
 }
 
-const emulator = await startEmulator({ port });
+// As on Graph today: versions that expired are served by the oldest live one.
+const emulator = await startEmulator({ port, oldestLiveVersion: 'v21.0' });
 const { acme, bistro, quiet } = DEMO.pages;
 console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0)`);
 console.log(`demo pages: ${acme.name} ${acme.id} (Instagram ${acme.instagramId}), ${bistro.name} ${bistro.id}, ${quiet.name} ${quiet.id}`);
 console.log('demo tokens: see README / src/emulator/seed.ts');
+console.log(`webhooks: POST ${emulator.url}/_emulator/subscriptions {"callbackUrl","verifyToken"} subscribes a gateway; POST ${emulator.url}/_emulator/messages {"conversationId","text"} sends a message`);
 
 let closing = false;
 const shutdown = (signal: string): void => {

@@ -96,6 +96,8 @@ export interface Emulator {
 const DEFAULT_MAX_LIMIT = 100;
 /** The emulator's own route for demos: a new message, delivered by webhook. */
 const SEND_MESSAGE_PATH = '/_emulator/messages';
+/** The emulator's own route for a gateway started apart: subscribe its webhook callback. */
+const SUBSCRIBE_PATH = '/_emulator/subscriptions';
 const DEFAULT_MAX_LOG_ENTRIES = 10_000;
 /** Request bodies above this size are refused; a full 50-item batch is far below it. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -152,6 +154,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
     if (path === SEND_MESSAGE_PATH) {
       await sendMessage(request, response);
+      return;
+    }
+    if (path === SUBSCRIBE_PATH) {
+      await subscribeCallback(request, response);
       return;
     }
     const params: Record<string, string> = {};
@@ -225,6 +231,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const fromId = params.from === 'business' ? thread.thread.business.id : thread.thread.customer.id;
     const sent = await webhooks.sendMessage(thread.thread.id, { fromId, text });
     answer(200, { id: sent.id, createdTime: sent.createdTime, deliveryStatus: sent.deliveryStatus ?? null });
+  }
+
+  /**
+   * `POST /_emulator/subscriptions {"callbackUrl", "verifyToken"}`: subscribes a webhook callback, as
+   * an app's webhook settings do (the handshake runs first), for a gateway started apart from the
+   * emulator (`npm run emulator`).
+   */
+  async function subscribeCallback(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const params: Record<string, unknown> = {};
+    const bodyError = request.method === 'POST' ? await readBody(request, (key, value) => (params[key] = value)) : new Error('POST only');
+    const { callbackUrl, verifyToken } = params;
+    const reply = (status: number, body: unknown): void => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
+    };
+    if (bodyError !== undefined || typeof callbackUrl !== 'string' || typeof verifyToken !== 'string') {
+      reply(400, { error: 'POST a JSON body {"callbackUrl": "http://…/webhooks/meta", "verifyToken": "…"}' });
+      return;
+    }
+    try {
+      await webhooks.subscribe(callbackUrl, verifyToken);
+      reply(200, { subscribed: callbackUrl });
+    } catch (error) {
+      reply(502, { error: (error as Error).message });
+    }
   }
 
   /**
