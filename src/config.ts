@@ -193,9 +193,10 @@ export function readConfig(env: Env = process.env): GatewayConfig {
       problems.push(`PERSISTED_OPERATIONS_FILE must name a JSON file of {"<hash>": "<GraphQL document>"}: ${(error as Error).message.slice(0, 200)}`);
     }
   }
-  const persistedOperationsOnly = value('PERSISTED_OPERATIONS_ONLY') === 'true';
-  if (!['true', 'false', undefined].includes(value('PERSISTED_OPERATIONS_ONLY'))) {
-    problems.push(`PERSISTED_OPERATIONS_ONLY must be true or false, got "${value('PERSISTED_OPERATIONS_ONLY')}"`);
+  const rawOnly = value('PERSISTED_OPERATIONS_ONLY');
+  const persistedOperationsOnly = rawOnly === 'true';
+  if (rawOnly !== undefined && rawOnly !== 'true' && rawOnly !== 'false') {
+    problems.push(`PERSISTED_OPERATIONS_ONLY must be true or false, got "${rawOnly}"`);
   }
   if (persistedOperationsOnly && persistedFile === undefined) {
     problems.push('PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE: the operations to allow');

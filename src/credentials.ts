@@ -81,12 +81,12 @@ export class Credentials {
     return identity;
   }
 
-  /** The Pages `caller` can reach. */
-  async pages(caller: Caller): Promise<readonly PageAccess[]> {
+  /** The Pages `caller` can reach; learning a token's identity costs `usage` its calls. */
+  async pages(caller: Caller, usage?: UpstreamUsage): Promise<readonly PageAccess[]> {
     if (caller.token === undefined) {
       return [...this.#pageTokens].map(([id, token]) => ({ id, name: undefined, tasks: undefined, token }));
     }
-    return (await this.identify(caller.token)).pages;
+    return (await this.identify(caller.token, usage)).pages;
   }
 
   /** The token to read `pageId` with on behalf of `caller`. */
@@ -117,7 +117,7 @@ export class Credentials {
    * Graph judge a Page token used on another Page; for what only the gateway knows of a Page.
    */
   async checkReach(caller: Caller, pageId: string, usage?: UpstreamUsage): Promise<void> {
-    const pages = caller.token === undefined ? await this.pages(caller) : (await this.identify(caller.token, usage)).pages;
+    const pages = await this.pages(caller, usage);
     if (!pages.some((page) => page.id === pageId)) {
       throw new GraphQLError(`The caller does not reach Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`, {
         extensions: { code: 'PAGE_NOT_ACCESSIBLE' },

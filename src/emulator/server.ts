@@ -216,21 +216,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
    * subscription listens); not a Graph API route, and not logged as a call.
    */
   async function sendMessage(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const answer = (status: number, body: unknown): void => {
-      response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
-    };
-    const params: Record<string, unknown> = {};
-    const bodyError = request.method === 'POST' ? await readBody(request, (key, value) => (params[key] = value)) : new Error('POST only');
-    const conversationId = params.conversationId;
-    const text = params.text;
+    const params = await readAdminParams(request);
+    const conversationId = params?.conversationId;
     const thread = typeof conversationId === 'string' ? store.node(conversationId) : undefined;
-    if (bodyError !== undefined || thread?.kind !== 'thread' || typeof text !== 'string' || (params.from !== undefined && params.from !== 'customer' && params.from !== 'business')) {
-      answer(400, { error: 'POST a JSON body {"conversationId": "<an existing conversation id>", "text": "...", "from": "customer" | "business"}' });
+    if (thread?.kind !== 'thread' || typeof params?.text !== 'string' || (params.from !== undefined && params.from !== 'customer' && params.from !== 'business')) {
+      replyJson(response, 400, { error: 'POST a JSON body {"conversationId": "<an existing conversation id>", "text": "...", "from": "customer" | "business"}' });
       return;
     }
     const fromId = params.from === 'business' ? thread.thread.business.id : thread.thread.customer.id;
-    const sent = await webhooks.sendMessage(thread.thread.id, { fromId, text });
-    answer(200, { id: sent.id, createdTime: sent.createdTime, deliveryStatus: sent.deliveryStatus ?? null });
+    const sent = await webhooks.sendMessage(thread.thread.id, { fromId, text: params.text });
+    replyJson(response, 200, { id: sent.id, createdTime: sent.createdTime, deliveryStatus: sent.deliveryStatus ?? null });
   }
 
   /**
@@ -239,21 +234,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
    * emulator (`npm run emulator`).
    */
   async function subscribeCallback(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const params: Record<string, unknown> = {};
-    const bodyError = request.method === 'POST' ? await readBody(request, (key, value) => (params[key] = value)) : new Error('POST only');
-    const { callbackUrl, verifyToken } = params;
-    const reply = (status: number, body: unknown): void => {
-      response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
-    };
-    if (bodyError !== undefined || typeof callbackUrl !== 'string' || typeof verifyToken !== 'string') {
-      reply(400, { error: 'POST a JSON body {"callbackUrl": "http://…/webhooks/meta", "verifyToken": "…"}' });
+    const params = await readAdminParams(request);
+    if (typeof params?.callbackUrl !== 'string' || typeof params.verifyToken !== 'string') {
+      replyJson(response, 400, { error: 'POST a JSON body {"callbackUrl": "http://…/webhooks/meta", "verifyToken": "…"}' });
       return;
     }
     try {
-      await webhooks.subscribe(callbackUrl, verifyToken);
-      reply(200, { subscribed: callbackUrl });
+      await webhooks.subscribe(params.callbackUrl, params.verifyToken);
+      replyJson(response, 200, { subscribed: params.callbackUrl });
     } catch (error) {
-      reply(502, { error: (error as Error).message });
+      replyJson(response, 502, { error: (error as Error).message });
     }
   }
 
@@ -349,6 +339,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         server.closeAllConnections();
       }),
   };
+}
+
+/** The body of a POST to one of the emulator's own routes; `undefined` for another method or a bad body. */
+async function readAdminParams(request: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  if (request.method !== 'POST') {
+    request.resume();
+    return undefined;
+  }
+  const params: Record<string, unknown> = {};
+  return (await readBody(request, (key, value) => (params[key] = value))) === undefined ? params : undefined;
+}
+
+function replyJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
 }
 
 /**

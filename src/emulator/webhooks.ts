@@ -48,14 +48,20 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
     return response.status;
   };
 
-  /** A delivery of one `messaging` event in a thread's inbox, sent by its customer. */
-  const fromCustomer = async (thread: ThreadRecord, timestamp: number, event: Record<string, unknown>): Promise<{ payload: unknown; deliveryStatus: number | undefined }> => {
+  /** Delivers one `messaging` event of a thread's inbox, as Meta words it for the thread's platform. */
+  const deliverEvent = async (
+    thread: ThreadRecord,
+    route: { sender: string; recipient: string },
+    timestamp: number,
+    event: Record<string, unknown>,
+  ): Promise<{ payload: unknown; deliveryStatus: number | undefined }> => {
     const payload = {
       object: thread.platform === 'instagram' ? 'instagram' : 'page',
-      entry: [{ id: thread.business.id, time: timestamp, messaging: [{ sender: { id: thread.customer.id }, recipient: { id: thread.business.id }, timestamp, ...event }] }],
+      entry: [{ id: thread.business.id, time: timestamp, messaging: [{ sender: { id: route.sender }, recipient: { id: route.recipient }, timestamp, ...event }] }],
     };
     return { payload, deliveryStatus: await deliver(payload) };
   };
+  const fromCustomer = (thread: ThreadRecord) => ({ sender: thread.customer.id, recipient: thread.business.id });
 
   return {
     async markRead(conversationId) {
@@ -64,14 +70,14 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
       const newest = node.thread.messages[0];
       if (newest === undefined) throw new Error(`markRead: conversation "${conversationId}" has no message`);
       const timestamp = (newest.createdTime + 1) * 1000;
-      return fromCustomer(node.thread, timestamp, { read: node.thread.platform === 'instagram' ? { mid: newest.id } : { watermark: newest.createdTime * 1000 } });
+      return deliverEvent(node.thread, fromCustomer(node.thread), timestamp, { read: node.thread.platform === 'instagram' ? { mid: newest.id } : { watermark: newest.createdTime * 1000 } });
     },
 
     async react(messageId, emoji, action = 'react') {
       const node = store.node(messageId);
       if (node?.kind !== 'message') throw new Error(`react: unknown message "${messageId}"`);
       const timestamp = (node.message.createdTime + 2) * 1000;
-      return fromCustomer(node.thread, timestamp, { reaction: { mid: messageId, action, ...(action === 'react' ? { emoji, reaction: 'other' } : {}) } });
+      return deliverEvent(node.thread, fromCustomer(node.thread), timestamp, { reaction: { mid: messageId, action, ...(action === 'react' ? { emoji, reaction: 'other' } : {}) } });
     },
 
     async subscribe(callbackUrl, verifyToken) {
@@ -94,25 +100,10 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
       if (node?.kind !== 'message') throw new Error(`sendMessage: message ${added.id} not found after adding it`);
       const { thread, message } = node;
       const echo = message.from.id === thread.business.id;
-      const timestamp = message.createdTime * 1000;
-      const payload = {
-        object: thread.platform === 'instagram' ? 'instagram' : 'page',
-        entry: [
-          {
-            id: thread.business.id,
-            time: timestamp,
-            messaging: [
-              {
-                sender: { id: message.from.id },
-                recipient: { id: message.to.id },
-                timestamp,
-                message: { mid: message.id, text: message.text, ...(echo ? { is_echo: true, app_id: 1234567890 } : {}) },
-              },
-            ],
-          },
-        ],
-      };
-      return { ...added, payload, deliveryStatus: await deliver(payload) };
+      const delivered = await deliverEvent(thread, { sender: message.from.id, recipient: message.to.id }, message.createdTime * 1000, {
+        message: { mid: message.id, text: message.text, ...(echo ? { is_echo: true, app_id: 1234567890 } : {}) },
+      });
+      return { ...added, ...delivered };
     },
 
     deliver,

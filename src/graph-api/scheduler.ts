@@ -148,7 +148,7 @@ export class GraphScheduler {
     const now = this.#now();
     const budget = this.#budgets.get(page);
     const blockedUntil = budget?.blockedUntil !== undefined && budget.blockedUntil > now ? budget.blockedUntil : undefined;
-    const busy = (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - this.#windowMs).length;
+    const busy = this.#liveSlots(page, now).length;
     const queuedReads = this.#queue.filter((pending) => pending.read.page === page).length;
     return {
       callsPerSecond: this.#limit === 0 ? undefined : this.#callsPerSecond,
@@ -270,10 +270,15 @@ export class GraphScheduler {
     return this.#limit === 0 ? Number.POSITIVE_INFINITY : this.#limit;
   }
 
+  /** The places still held in the Page's window at `now`: calls in flight, and answered ones not a window old. */
+  #liveSlots(page: string, now: number): Slot[] {
+    return (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - this.#windowMs);
+  }
+
   /** Places in the Page's window for `calls` calls sent now, or `undefined` when it is full. */
   #takeSlots(page: string | undefined, calls: number, now: number): Slot[] | undefined {
     if (page === undefined || this.#limit === 0) return [];
-    const window = (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - this.#windowMs);
+    const window = this.#liveSlots(page, now);
     this.#windows.set(page, window);
     // A read needing more calls than the window holds goes alone into an empty window.
     if (window.length > 0 && window.length + calls > this.#limit) return undefined;

@@ -119,13 +119,13 @@ class Reader {
 export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
   const mac = (scope: string, body: Buffer): Buffer => createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
-  const remembered = new Map<string, Map<string, string>>();
-  let rememberedCount = 0;
+  const signedByPage = new Map<string, Map<string, string>>();
+  let signedCount = 0;
 
   return {
     pageEncoder(scope, page, pageLength) {
       const pageKey = `${scope}\n${pageLength}\n${page.before ?? ''}\n${page.after ?? ''}`;
-      let cursors = remembered.get(pageKey);
+      let cursors = signedByPage.get(pageKey);
       let prefix: Buffer | undefined;
       return (index, itemId) => {
         const edgeKey = `${index}\n${itemId}`;
@@ -140,14 +140,14 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
         ]);
         const body = Buffer.concat([prefix, Buffer.from(varint(index)), field(itemId)]);
         const cursor = Buffer.concat([body, mac(scope, body)]).toString('base64url');
-        if (rememberedCount >= MAX_REMEMBERED_CURSORS) {
-          remembered.clear();
-          rememberedCount = 0;
+        if (signedCount >= MAX_REMEMBERED_CURSORS) {
+          signedByPage.clear();
+          signedCount = 0;
           cursors = undefined;
         }
-        if (cursors === undefined) remembered.set(pageKey, (cursors = new Map()));
+        if (cursors === undefined) signedByPage.set(pageKey, (cursors = new Map()));
         cursors.set(edgeKey, cursor);
-        rememberedCount += 1;
+        signedCount += 1;
         return cursor;
       };
     },

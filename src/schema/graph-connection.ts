@@ -204,7 +204,7 @@ export async function resolveConnection<T, N>(options: {
    */
   isPastEnd?: ((item: T) => boolean) | undefined;
 }): Promise<Connection<N>> {
-  const { plan, scope, cursors, fetchPage, fetchChain, idOf, toNode } = options;
+  const { plan, scope, cursors, fetchPage, fetchChain, idOf, toNode, isPastEnd } = options;
   const pageCap = options.pageCap ?? MAX_PAGE_SIZE;
   const forward = plan.direction === 'forward';
   let request = firstPageRequest(plan, pageCap);
@@ -236,7 +236,6 @@ export async function resolveConnection<T, N>(options: {
       pendingDrop = undefined;
     }
     let pastEnd = false;
-    const { isPastEnd } = options;
     if (isPastEnd !== undefined && forward) {
       // Everything after the first such item is older still: the list ends there.
       const end = positions.findIndex((index) => isPastEnd(page.data[index] as T));
