@@ -43,7 +43,11 @@ interface Usage {
   coalesced: number;
 }
 
-async function post(url: string, query: string, token?: string): Promise<{ data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } }> {
+async function post(
+  url: string,
+  query: string,
+  token?: string,
+): Promise<{ data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-upstream-usage': '1', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -62,7 +66,9 @@ async function metric(gatewayUrl: string, name: string): Promise<number> {
 
 async function load(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
+    autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
   });
 }
 
@@ -77,17 +83,29 @@ const UPSTREAM_LATENCY_MS = 100;
 async function main(): Promise<void> {
   const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, /\{"url":"([^"]+)"\}/);
   const graphApiUrl = emulatorMatch[1]!;
-  const { match: slowMatch } = await start('bench/emulator-process.ts', { BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS) }, /\{"url":"([^"]+)"\}/);
+  const { match: slowMatch } = await start(
+    'bench/emulator-process.ts',
+    { BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS) },
+    /\{"url":"([^"]+)"\}/,
+  );
   const slowGraphApiUrl = slowMatch[1]!;
   const gatewayEnv = { GRAPH_ACCESS_TOKEN: TOKEN, NODE_ENV: 'production', PORT: '0', CURSOR_SECRET: 'benchmark-cursor-secret-0123456789' };
   const gatewayLine = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/;
   // Gateway A: no per-Page rate, to count what each operation costs and to measure the gateway's own speed.
-  const { child: gateway, match: gatewayMatch } = await start('dist/main.js', { ...gatewayEnv, GRAPH_API_URL: graphApiUrl, GRAPH_PAGE_CALLS_PER_SECOND: '0' }, gatewayLine);
+  const { child: gateway, match: gatewayMatch } = await start(
+    'dist/main.js',
+    { ...gatewayEnv, GRAPH_API_URL: graphApiUrl, GRAPH_PAGE_CALLS_PER_SECOND: '0' },
+    gatewayLine,
+  );
   const gatewayUrl = gatewayMatch[1]!;
   // Gateway B: default configuration (2 calls per Page per second), over an upstream with Graph-like latency.
   const { match: defaultMatch } = await start('dist/main.js', { ...gatewayEnv, GRAPH_API_URL: slowGraphApiUrl }, gatewayLine);
   const defaultUrl = defaultMatch[1]!;
-  const { match: bareMatch } = await start('bench/bare-proxy.ts', { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN, BARE_PROXY_PATH: BARE_PATH }, /\{"url":"([^"]+)"\}/);
+  const { match: bareMatch } = await start(
+    'bench/bare-proxy.ts',
+    { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN, BARE_PROXY_PATH: BARE_PATH },
+    /\{"url":"([^"]+)"\}/,
+  );
   const bareUrl = bareMatch[1]!;
 
   // 1. Upstream cost per operation. A gateway learns who a token is once (/me, /me/accounts) and
@@ -168,7 +186,12 @@ async function main(): Promise<void> {
 
   const table = (data: string[][]): string => {
     const widths = data[0]!.map((_, col) => Math.max(...data.map((row) => row[col]!.length)));
-    return data.map((row, i) => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |${i === 0 ? `\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : ''}`).join('\n');
+    return data
+      .map(
+        (row, i) =>
+          `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |${i === 0 ? `\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : ''}`,
+      )
+      .join('\n');
   };
   console.log(`\nUpstream cost per operation\n${table(rows)}`);
   const line = (name: string, side: 'bare' | 'post' | 'get'): string[] => [
@@ -177,7 +200,11 @@ async function main(): Promise<void> {
     String(median(runs[side].map((run) => run.latency.p50))),
     String(median(runs[side].map((run) => run.latency.p99))),
     String(runs[side].reduce((sum, run) => sum + run.errors + run.non2xx, 0)),
-    side === 'bare' ? '1.00×' : `${median(ratios(side)).toFixed(2)}× (rounds: ${ratios(side).map((r) => r.toFixed(2)).join(', ')})`,
+    side === 'bare'
+      ? '1.00×'
+      : `${median(ratios(side)).toFixed(2)}× (rounds: ${ratios(side)
+          .map((r) => r.toFixed(2))
+          .join(', ')})`,
   ];
   const perf = [
     ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs bare proxy, median'],

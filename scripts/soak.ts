@@ -174,7 +174,11 @@ function randomFault(): { fault: Fault; match: FaultMatch; times: number } {
   const roll = random();
   if (roll < 0.03) {
     const page = pick([ACME, BISTRO]);
-    return { fault: { kind: 'throttle', code: pick([613, 80006] as const) }, match: { path: new RegExp(`^${page}/conversations$`) }, times: 1 };
+    return {
+      fault: { kind: 'throttle', code: pick([613, 80006] as const) },
+      match: { path: new RegExp(`^${page}/conversations$`) },
+      times: 1,
+    };
   }
   if (roll < 0.25) return { fault: { kind: 'latency', ms: between(50, 2_000) }, match: somewhere(), times };
   if (roll < 0.4) {
@@ -192,14 +196,17 @@ function startInjecting(emulator: Emulator, until: number): { stop(): void; inje
   const injected = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   const next = (): void => {
-    timer = setTimeout(() => {
-      if (Date.now() >= until) return;
-      const { fault, match, times } = randomFault();
-      emulator.faults.inject(fault, { times, match });
-      const name = fault.kind === 'throttle' ? `throttle ${fault.code}` : fault.kind;
-      injected.set(name, (injected.get(name) ?? 0) + 1);
-      next();
-    }, between(500, 2_500));
+    timer = setTimeout(
+      () => {
+        if (Date.now() >= until) return;
+        const { fault, match, times } = randomFault();
+        emulator.faults.inject(fault, { times, match });
+        const name = fault.kind === 'throttle' ? `throttle ${fault.code}` : fault.kind;
+        injected.set(name, (injected.get(name) ?? 0) + 1);
+        next();
+      },
+      between(500, 2_500),
+    );
   };
   next();
   return { stop: () => clearTimeout(timer), injected };
@@ -258,9 +265,12 @@ function nextOperation(): Operation {
     };
   }
   if (roll < 0.7 && conversationIds.length > 0) {
-    const ids = Array.from({ length: between(1, 3) }, () => (messageIds.length > 0 && random() < 0.3 ? pick(messageIds) : pick(conversationIds)));
+    const ids = Array.from({ length: between(1, 3) }, () =>
+      messageIds.length > 0 && random() < 0.3 ? pick(messageIds) : pick(conversationIds),
+    );
     const lookups = ids.map(
-      (id, index) => `n${index}: node(id: "${id}") { id ... on Conversation { updatedTime participants { name } } ... on Message { text createdTime } }`,
+      (id, index) =>
+        `n${index}: node(id: "${id}") { id ... on Conversation { updatedTime participants { name } } ... on Message { text createdTime } }`,
     );
     return { kind: 'node lookups', query: `{ ${lookups.join(' ')} }` };
   }
@@ -272,12 +282,19 @@ function nextOperation(): Operation {
     };
   }
   if (roll < 0.87) {
-    return { kind: 'expired token', query: `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { id } } } } }`, token: DEMO.tokens.expired };
+    return {
+      kind: 'expired token',
+      query: `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { id } } } } }`,
+      token: DEMO.tokens.expired,
+    };
   }
   return pick<Operation>([
     { kind: 'bad cursor', query: `{ page(id: "${ACME}") { conversations(first: 10, after: "not-a-cursor") { edges { cursor } } } }` },
     { kind: 'first: 500', query: `{ page(id: "${ACME}") { conversations(first: 500) { edges { cursor } } } }` },
-    { kind: 'too costly', query: `{ page(id: "${ACME}") { conversations(first: 100) { edges { node { messages(first: 100) { edges { cursor } } } } } } }` },
+    {
+      kind: 'too costly',
+      query: `{ page(id: "${ACME}") { conversations(first: 100) { edges { node { messages(first: 100) { edges { cursor } } } } } } }`,
+    },
   ]);
 }
 
@@ -295,9 +312,10 @@ function harvest(operation: Operation, data: unknown): void {
   };
   visit(data, undefined);
   if (operation.listArgs === undefined) return;
-  const pageInfo = ((data as { page?: { conversations?: { pageInfo?: { hasNextPage?: unknown; endCursor?: unknown } } } } | null)?.page?.conversations
-    ?.pageInfo);
-  if (pageInfo?.hasNextPage === true && typeof pageInfo.endCursor === 'string') remember(cursors, { listArgs: operation.listArgs, after: pageInfo.endCursor }, 200);
+  const pageInfo = (data as { page?: { conversations?: { pageInfo?: { hasNextPage?: unknown; endCursor?: unknown } } } } | null)?.page
+    ?.conversations?.pageInfo;
+  if (pageInfo?.hasNextPage === true && typeof pageInfo.endCursor === 'string')
+    remember(cursors, { listArgs: operation.listArgs, after: pageInfo.endCursor }, 200);
 }
 
 interface LoadReport {
@@ -312,7 +330,14 @@ interface LoadReport {
 const bump = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1);
 
 async function runLoad(url: string, until: number, gateway: GatewayProcess): Promise<LoadReport> {
-  const report: LoadReport = { operations: 0, byKind: new Map(), outcomes: new Map(), codes: new Map(), unexpected: new Map(), latenciesMs: [] };
+  const report: LoadReport = {
+    operations: 0,
+    byKind: new Map(),
+    outcomes: new Map(),
+    codes: new Map(),
+    unexpected: new Map(),
+    latenciesMs: [],
+  };
   const worker = async (): Promise<void> => {
     while (Date.now() < until && report.operations < MAX_OPERATIONS && gateway.crashed === undefined) {
       report.operations += 1;
@@ -341,9 +366,15 @@ async function runLoad(url: string, until: number, gateway: GatewayProcess): Pro
           continue;
         }
       } catch (error) {
-        const name = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError') ? 'client timeout (30 s)' : 'transport error';
+        const name =
+          error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+            ? 'client timeout (30 s)'
+            : 'transport error';
         bump(report.outcomes, name);
-        bump(report.unexpected, `${name}: ${error instanceof Error ? `${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}` : String(error)}`);
+        bump(
+          report.unexpected,
+          `${name}: ${error instanceof Error ? `${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}` : String(error)}`,
+        );
         continue;
       } finally {
         report.latenciesMs.push(performance.now() - started);
@@ -365,7 +396,8 @@ async function runLoad(url: string, until: number, gateway: GatewayProcess): Pro
         const code = typeof error.extensions?.code === 'string' ? error.extensions.code : '(no code)';
         const message = typeof error.message === 'string' ? error.message : '';
         bump(report.codes, code);
-        if (!ALLOWED_CODES.has(code) || message === 'Unexpected error.') bump(report.unexpected, `${code}: ${message.slice(0, 160)} [${operation.kind}]`);
+        if (!ALLOWED_CODES.has(code) || message === 'Unexpected error.')
+          bump(report.unexpected, `${code}: ${message.slice(0, 160)} [${operation.kind}]`);
       }
     }
   };
@@ -408,7 +440,8 @@ function upstreamRates(emulator: Emulator, seconds: number): PageRate[] {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 const table = (map: ReadonlyMap<string, number>): string =>
   [...map]
     .sort((a, b) => b[1] - a[1])
@@ -441,7 +474,9 @@ async function main(): Promise<number> {
   try {
     gateway = await startGateway(emulator.url);
     const pid = gateway.child.pid!;
-    console.log(`soak: gateway ${gateway.url} (pid ${pid}), emulator ${emulator.url}; ${SECONDS} s at concurrency ${CONCURRENCY}, seed ${SEED}`);
+    console.log(
+      `soak: gateway ${gateway.url} (pid ${pid}), emulator ${emulator.url}; ${SECONDS} s at concurrency ${CONCURRENCY}, seed ${SEED}`,
+    );
 
     const started = Date.now();
     const until = started + SECONDS * 1_000;
@@ -452,7 +487,13 @@ async function main(): Promise<number> {
     };
     await sample();
     const sampler = setInterval(() => void sample(), RSS_SAMPLE_MS);
-    const progress = setInterval(() => console.log(`soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ${emulator.faults.applied} faults applied`), 30_000);
+    const progress = setInterval(
+      () =>
+        console.log(
+          `soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ${emulator.faults.applied} faults applied`,
+        ),
+      30_000,
+    );
     const injector = startInjecting(emulator, until);
 
     let load: LoadReport;
@@ -475,23 +516,40 @@ async function main(): Promise<number> {
     const latencies = [...load.latenciesMs].sort((a, b) => a - b);
 
     console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
-    console.log(`operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms`);
+    console.log(
+      `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms`,
+    );
     console.log(`  by kind:\n${table(load.byKind)}`);
     console.log(`responses by outcome:\n${table(load.outcomes)}`);
     console.log(`errors by extensions.code:\n${table(load.codes)}`);
-    console.log(`unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`);
-    console.log(`faults injected (rules): ${[...injector.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; applied to calls: ${emulator.faults.applied}`);
+    console.log(
+      `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
+    );
+    console.log(
+      `faults injected (rules): ${[...injector.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; applied to calls: ${emulator.faults.applied}`,
+    );
     console.log(`upstream: ${emulator.log.requestCount} HTTP requests, ${emulator.log.callCount} billed calls`);
     console.log(`upstream calls per Page per second (limit ${CALLS_PER_SECOND}, batch items counted one by one):`);
     for (const rate of rates) {
-      console.log(`    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`);
+      console.log(
+        `    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`,
+      );
     }
     if (rates.length === 0) console.log('    (no Conversations API calls)');
     const mb = (point: { mb: number } | undefined): string => (point === undefined ? '?' : `${point.mb.toFixed(0)} MB`);
     console.log(
       `gateway RSS: start ${mb(rss[0])}, after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s) ${mb(warm)}, end ${mb(end)}, peak ${mb(rss.reduce<{ mb: number } | undefined>((top, point) => (top === undefined || point.mb > top.mb ? point : top), undefined))} (${rss.length} samples): ${grew ? `GREW (over ×${RSS_GROWTH_FACTOR} + ${RSS_GROWTH_SLACK_MB} MB)` : 'no growth'}`,
     );
-    console.log(`gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; unhandled rejections/exceptions logged: ${gateway.trouble.length === 0 ? 'none' : `YES\n${gateway.trouble.slice(0, 5).map((line) => `    ${line}`).join('\n')}`}`);
+    console.log(
+      `gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; unhandled rejections/exceptions logged: ${
+        gateway.trouble.length === 0
+          ? 'none'
+          : `YES\n${gateway.trouble
+              .slice(0, 5)
+              .map((line) => `    ${line}`)
+              .join('\n')}`
+      }`,
+    );
     if (gateway.crashed !== undefined) console.log(`last output:\n${gateway.tail.map((line) => `    ${line}`).join('\n')}`);
 
     const failures = [

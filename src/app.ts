@@ -70,13 +70,14 @@ const documentRuns = new WeakMap<DocumentNode, number>();
 function isHotDocument(document: DocumentNode): boolean {
   let runs = documentRuns.get(document);
   if (runs === undefined) {
-    const subscribes = document.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription');
+    const subscribes = document.definitions.some(
+      (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription',
+    );
     runs = subscribes ? Number.NEGATIVE_INFINITY : 0;
   }
   documentRuns.set(document, runs + 1);
   return runs + 1 >= JIT_AFTER_RUNS;
 }
-
 
 /**
  * Operations sent by hash (`extensions.persistedQuery { version: 1, sha256Hash }`, as Apollo's
@@ -87,12 +88,14 @@ function isHotDocument(document: DocumentNode): boolean {
 function usePersistedManifest({ documents, only }: PersistedOperations): Plugin {
   return usePersistedOperations({
     // Manifests and clients write the hash bare or as `sha256:<hex>` (GraphQL Code Generator): take both.
-    getPersistedOperation: (hash) => documents.get(hash) ?? documents.get(hash.startsWith('sha256:') ? hash.slice(7) : `sha256:${hash}`) ?? null,
+    getPersistedOperation: (hash) =>
+      documents.get(hash) ?? documents.get(hash.startsWith('sha256:') ? hash.slice(7) : `sha256:${hash}`) ?? null,
     allowArbitraryOperations: !only,
     customErrors: {
       notFound: { message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
       persistedQueryOnly: {
-        message: 'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its manifest.',
+        message:
+          'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its manifest.',
         extensions: { code: 'PERSISTED_QUERY_ONLY' },
       },
       keyNotFound: {
@@ -113,7 +116,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     logging: options.logger ?? createLogger({ debug: !options.production && process.env.DEBUG !== undefined }),
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
-    cors: options.corsOrigins !== undefined ? { origin: options.corsOrigins, credentials: true } : options.production ? false : { origin: '*' },
+    cors:
+      options.corsOrigins !== undefined ? { origin: options.corsOrigins, credentials: true } : options.production ? false : { origin: '*' },
     parserAndValidationCache: {
       documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
       errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),

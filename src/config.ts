@@ -106,7 +106,9 @@ export function readConfig(env: Env = process.env): GatewayConfig {
       const url = new URL(graphApiUrl);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol');
       if (url.pathname !== '/' || url.search !== '' || url.username !== '' || url.password !== '') {
-        problems.push(`GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got "${url.origin}${url.pathname}"`);
+        problems.push(
+          `GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got "${url.origin}${url.pathname}"`,
+        );
       }
       graphApiUrl = url.origin;
     } catch {
@@ -170,7 +172,9 @@ export function readConfig(env: Env = process.env): GatewayConfig {
       }
     } catch (error) {
       // Never echo the file's content: it holds tokens.
-      problems.push(`GRAPH_PAGE_TOKENS_FILE must name a JSON file of {"<page id>": "<page token>"}: ${(error as Error).message.replace(/EAA\w+/g, '[token]').slice(0, 120)}`);
+      problems.push(
+        `GRAPH_PAGE_TOKENS_FILE must name a JSON file of {"<page id>": "<page token>"}: ${(error as Error).message.replace(/EAA\w+/g, '[token]').slice(0, 120)}`,
+      );
     }
   }
   let persistedOperations: Map<string, string> | undefined;
@@ -190,7 +194,9 @@ export function readConfig(env: Env = process.env): GatewayConfig {
         persistedOperations.set(hash, document);
       }
     } catch (error) {
-      problems.push(`PERSISTED_OPERATIONS_FILE must name a JSON file of {"<hash>": "<GraphQL document>"}: ${(error as Error).message.slice(0, 200)}`);
+      problems.push(
+        `PERSISTED_OPERATIONS_FILE must name a JSON file of {"<hash>": "<GraphQL document>"}: ${(error as Error).message.slice(0, 200)}`,
+      );
     }
   }
   const rawOnly = value('PERSISTED_OPERATIONS_ONLY');
@@ -213,10 +219,14 @@ export function readConfig(env: Env = process.env): GatewayConfig {
   }
 
   const webhookPeers: string[] = [];
-  for (const raw of (value('WEBHOOK_PEERS') ?? '').split(',').map((peer) => peer.trim()).filter((peer) => peer !== '')) {
+  for (const raw of (value('WEBHOOK_PEERS') ?? '')
+    .split(',')
+    .map((peer) => peer.trim())
+    .filter((peer) => peer !== '')) {
     try {
       const url = new URL(raw);
-      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '') throw new Error('not an origin');
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '')
+        throw new Error('not an origin');
       webhookPeers.push(url.origin);
     } catch {
       problems.push(`WEBHOOK_PEERS must be comma-separated origins such as http://gateway-2:4000, got "${raw.slice(0, 100)}"`);

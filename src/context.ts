@@ -62,7 +62,17 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
         : 'The Authorization header must be "Bearer <access token>".';
     // Fields that need no upstream call still answer; those that do fail with this error.
     const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
-    return { graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }, checkReach: refuse, pageBudget: (page) => deps.scheduler.budgetOf(page), inboxEvents: deps.inboxEvents, graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE, viewerKey: 'anonymous', viewer: { token: undefined, credentials: deps.credentials }, cursors: deps.cursors, usage };
+    return {
+      graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined },
+      checkReach: refuse,
+      pageBudget: (page) => deps.scheduler.budgetOf(page),
+      inboxEvents: deps.inboxEvents,
+      graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE,
+      viewerKey: 'anonymous',
+      viewer: { token: undefined, credentials: deps.credentials },
+      cursors: deps.cursors,
+      usage,
+    };
   }
   const viewerKey = token === undefined ? SERVER_VIEWER : tokenFingerprint(token);
   const caller = { token };

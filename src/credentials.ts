@@ -104,9 +104,12 @@ export class Credentials {
     if (identity.kind === 'page') return token;
     const access = identity.pages.find((page) => page.id === pageId);
     if (access === undefined) {
-      throw new GraphQLError(`The caller's user token does not manage Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`, {
-        extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
-      });
+      throw new GraphQLError(
+        `The caller's user token does not manage Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`,
+        {
+          extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
+        },
+      );
     }
     return access.token;
   }

@@ -23,7 +23,12 @@ export function graphErrorCode(error: GraphApiError): string {
   return 'GRAPH_ERROR';
 }
 
-const TRANSPORT_CODES = { timeout: 'GRAPH_TIMEOUT', 'slot-timeout': 'GRAPH_TIMEOUT', connection: 'GRAPH_UNAVAILABLE', 'malformed-response': 'GRAPH_UNAVAILABLE' } as const;
+const TRANSPORT_CODES = {
+  timeout: 'GRAPH_TIMEOUT',
+  'slot-timeout': 'GRAPH_TIMEOUT',
+  connection: 'GRAPH_UNAVAILABLE',
+  'malformed-response': 'GRAPH_UNAVAILABLE',
+} as const;
 
 /**
  * The client-facing form of an upstream failure, keeping the path and locations of `located`;

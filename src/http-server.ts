@@ -36,7 +36,7 @@ export interface GatewayServerOptions {
 }
 
 const isWebhookPath = (url: string | undefined): boolean =>
-  url !== undefined && url.startsWith(WEBHOOK_PATH) && (url.length === WEBHOOK_PATH.length || url[WEBHOOK_PATH.length] === '?');
+  url?.startsWith(WEBHOOK_PATH) === true && (url.length === WEBHOOK_PATH.length || url[WEBHOOK_PATH.length] === '?');
 
 export function createGatewayServer(handler: NodeHandler, options: GatewayServerOptions = {}): GatewayServer {
   let draining = false;

@@ -10,7 +10,8 @@ function describe(value: unknown): string {
   if (value instanceof GraphApiError) {
     return `upstream error: Graph code ${value.code}${value.subcode === undefined ? '' : `/${value.subcode}`} (HTTP ${value.status}, fbtrace ${value.fbtraceId ?? '-'}): ${value.message}`;
   }
-  if (value instanceof GraphRateLimitError) return `upstream rate limit: Page ${value.page ?? '-'} blocked for ${value.retryAfterSeconds} s`;
+  if (value instanceof GraphRateLimitError)
+    return `upstream rate limit: Page ${value.page ?? '-'} blocked for ${value.retryAfterSeconds} s`;
   if (value instanceof GraphTransportError) return `upstream ${value.failure}: ${value.message}`;
   if (value instanceof OperationAbortedError) return `operation stopped: ${value.reason}`;
   if (value instanceof Error) {
@@ -23,7 +24,12 @@ function describe(value: unknown): string {
 
 function isUpstreamFailure(value: unknown): boolean {
   const error = value instanceof Error ? ((value as { originalError?: unknown }).originalError ?? value) : value;
-  return error instanceof GraphApiError || error instanceof GraphRateLimitError || error instanceof GraphTransportError || error instanceof OperationAbortedError;
+  return (
+    error instanceof GraphApiError ||
+    error instanceof GraphRateLimitError ||
+    error instanceof GraphTransportError ||
+    error instanceof OperationAbortedError
+  );
 }
 
 export type LogSink = (level: 'debug' | 'info' | 'warn' | 'error', line: string) => void;

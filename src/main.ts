@@ -46,11 +46,17 @@ async function main(): Promise<void> {
     graphApiUrl = config.graphApiUrl;
     console.log(`Graph API: ${graphApiUrl}`);
   }
-  console.log(`Graph API version: ${config.graphApiVersion}; default access token: ${defaultAccessToken === undefined ? 'none (callers send their own)' : 'configured'}`);
-  console.log(`Upstream budget: ${config.pageCallsPerSecond === 0 ? 'no per-Page limit' : `${config.pageCallsPerSecond} calls per Page per second`}; ${config.maxAttempts} attempts per read; operation timeout ${config.operationTimeoutMs} ms`);
+  console.log(
+    `Graph API version: ${config.graphApiVersion}; default access token: ${defaultAccessToken === undefined ? 'none (callers send their own)' : 'configured'}`,
+  );
+  console.log(
+    `Upstream budget: ${config.pageCallsPerSecond === 0 ? 'no per-Page limit' : `${config.pageCallsPerSecond} calls per Page per second`}; ${config.maxAttempts} attempts per read; operation timeout ${config.operationTimeoutMs} ms`,
+  );
 
   if (config.cursorSecret === undefined) {
-    console.warn('CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not shared by several instances.');
+    console.warn(
+      'CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not shared by several instances.',
+    );
   }
   const client = new GraphApiClient({
     baseUrl: graphApiUrl,
@@ -69,7 +75,8 @@ async function main(): Promise<void> {
     throttleBlockMs: config.throttleBlockMs,
   });
   const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
-  if (config.pageTokens.size > 0) console.log(`Serving ${config.pageTokens.size} Page(s) from GRAPH_PAGE_TOKENS_FILE to requests without a token`);
+  if (config.pageTokens.size > 0)
+    console.log(`Serving ${config.pageTokens.size} Page(s) from GRAPH_PAGE_TOKENS_FILE to requests without a token`);
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const webhooksOn = webhookSecret !== undefined && webhookVerifyToken !== undefined;
   const inboxEvents = webhooksOn ? new InboxEventBus() : undefined;
@@ -88,7 +95,9 @@ async function main(): Promise<void> {
     persistedOperations: config.persistedOperations,
   });
   if (config.persistedOperations !== undefined) {
-    console.log(`Persisted operations: ${config.persistedOperations.documents.size} from PERSISTED_OPERATIONS_FILE${config.persistedOperations.only ? ', and no other operation runs' : ''}`);
+    console.log(
+      `Persisted operations: ${config.persistedOperations.documents.size} from PERSISTED_OPERATIONS_FILE${config.persistedOperations.only ? ', and no other operation runs' : ''}`,
+    );
   }
 
   const webhooks =
@@ -99,7 +108,8 @@ async function main(): Promise<void> {
           verifyToken: webhookVerifyToken,
           bus: inboxEvents,
           peers: config.webhookPeers,
-          onPeerFailure: (peer, error) => console.warn(`Webhooks: passing a delivery on to ${peer} failed: ${error instanceof Error ? error.message : String(error)}`),
+          onPeerFailure: (peer, error) =>
+            console.warn(`Webhooks: passing a delivery on to ${peer} failed: ${error instanceof Error ? error.message : String(error)}`),
         });
   const server = createGatewayServer(app, { webhooks });
   await new Promise<void>((resolve) => server.listen(config.port, resolve));

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
 
 describe('readConfig', () => {
-  it('starts on the embedded emulator with Meta\'s per-Page rate when nothing is set', () => {
+  it("starts on the embedded emulator with Meta's per-Page rate when nothing is set", () => {
     const config = readConfig({});
     expect(config).toMatchObject({ port: 4000, graphApiUrl: undefined, graphApiVersion: 'v25.0', pageCallsPerSecond: 2, maxAttempts: 3 });
   });
@@ -18,7 +18,8 @@ describe('readConfig', () => {
   });
 
   it('reports every bad value at once, naming the variable and what it got', () => {
-    const read = (): unknown => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: '-1', PORT: 'eighty', GRAPH_API_URL: 'https://graph.facebook.com/v25.0' });
+    const read = (): unknown =>
+      readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: '-1', PORT: 'eighty', GRAPH_API_URL: 'https://graph.facebook.com/v25.0' });
     expect(read).toThrow(ConfigError);
     try {
       read();
@@ -32,13 +33,22 @@ describe('readConfig', () => {
   });
 
   it('takes WEBHOOK_PEERS as origins, and refuses anything else', () => {
-    expect(readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000, https://gateway-3.internal' }).webhookPeers).toEqual(['http://gateway-2:4000', 'https://gateway-3.internal']);
-    expect(() => readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000/webhooks/meta' })).toThrow(/WEBHOOK_PEERS must be comma-separated origins/);
+    expect(readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000, https://gateway-3.internal' }).webhookPeers).toEqual([
+      'http://gateway-2:4000',
+      'https://gateway-3.internal',
+    ]);
+    expect(() => readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000/webhooks/meta' })).toThrow(
+      /WEBHOOK_PEERS must be comma-separated origins/,
+    );
   });
 
   it('turns webhooks on only when deliveries can be verified', () => {
-    expect(readConfig({ GRAPH_API_URL: 'https://graph.facebook.com', WEBHOOK_VERIFY_TOKEN: 'v', GRAPH_APP_SECRET: 's' }).webhookVerifyToken).toBe('v');
-    expect(() => readConfig({ GRAPH_API_URL: 'https://graph.facebook.com', WEBHOOK_VERIFY_TOKEN: 'v' })).toThrow(/WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET/);
+    expect(
+      readConfig({ GRAPH_API_URL: 'https://graph.facebook.com', WEBHOOK_VERIFY_TOKEN: 'v', GRAPH_APP_SECRET: 's' }).webhookVerifyToken,
+    ).toBe('v');
+    expect(() => readConfig({ GRAPH_API_URL: 'https://graph.facebook.com', WEBHOOK_VERIFY_TOKEN: 'v' })).toThrow(
+      /WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET/,
+    );
     // On the embedded emulator the demo app's secret signs deliveries.
     expect(readConfig({ WEBHOOK_VERIFY_TOKEN: 'v' }).webhookVerifyToken).toBe('v');
   });

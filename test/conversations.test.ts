@@ -4,12 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
-import {
-  ConversationIdsDocument,
-  ConversationMessagesDocument,
-  InboxDocument,
-  NodeDocument,
-} from './generated/graphql.js';
+import { ConversationIdsDocument, ConversationMessagesDocument, InboxDocument, NodeDocument } from './generated/graphql.js';
 import { ACME, graphListIds, QUIET, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -19,7 +14,10 @@ beforeAll(async () => {
 afterAll(() => h.close());
 beforeEach(() => h.emulator.log.clear());
 
-const conversationCalls = () => h.emulator.log.entries.flatMap((entry) => (entry.items ? entry.items.map((item) => item.relativeUrl) : [`${entry.path}?${new URLSearchParams(entry.params)}`]));
+const conversationCalls = () =>
+  h.emulator.log.entries.flatMap((entry) =>
+    entry.items ? entry.items.map((item) => item.relativeUrl) : [`${entry.path}?${new URLSearchParams(entry.params)}`],
+  );
 
 describe('filters', () => {
   it.each([
@@ -52,9 +50,13 @@ describe('filters', () => {
 
   it('the legacy v5.0 `tags` filter still works (action:archived is the Done folder)', async () => {
     const done = await h.run(ConversationIdsDocument, { pageId: ACME, folder: 'PAGE_DONE', first: 20 });
-    const { body } = await h.post({ query: `{ page(id: "${ACME}") { conversations(tags: ["action:archived"], first: 20) { edges { node { graphApiId } } } } }` });
+    const { body } = await h.post({
+      query: `{ page(id: "${ACME}") { conversations(tags: ["action:archived"], first: 20) { edges { node { graphApiId } } } } }`,
+    });
     expect(body.errors).toBeUndefined();
-    expect(body.data).toEqual({ page: { conversations: { edges: done.data!.page!.conversations.edges.map((edge) => ({ node: edge.node })) } } });
+    expect(body.data).toEqual({
+      page: { conversations: { edges: done.data!.page!.conversations.edges.map((edge) => ({ node: edge.node })) } },
+    });
     expect(h.emulator.log.entries.at(-1)!.params.tags).toBe('action:archived');
   });
 
@@ -76,7 +78,12 @@ describe('both platforms', () => {
       for (const participant of node.participants) {
         expect(participant).toMatchObject({ name: expect.any(String), email: `${participant.graphApiId}@facebook.com`, username: null });
       }
-      expect(node).toMatchObject({ snippet: expect.any(String), messageCount: expect.any(Number), unreadCount: expect.any(Number), canReply: expect.any(Boolean) });
+      expect(node).toMatchObject({
+        snippet: expect.any(String),
+        messageCount: expect.any(Number),
+        unreadCount: expect.any(Number),
+        canReply: expect.any(Boolean),
+      });
       expect(node.updatedTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     }
   });
@@ -127,7 +134,11 @@ describe('nested messages', () => {
     const truth = await graphListIds(h.emulator, `${conversation.graphApiId}/messages`, { limit: '100' });
     h.emulator.log.clear();
 
-    const next = await h.run(ConversationMessagesDocument, { id: conversation.id, first: 4, after: conversation.messages.pageInfo.endCursor });
+    const next = await h.run(ConversationMessagesDocument, {
+      id: conversation.id,
+      first: 4,
+      after: conversation.messages.pageInfo.endCursor,
+    });
     const page = next.data!.node!.__typename === 'Conversation' ? next.data!.node!.messages : undefined;
     expect(page!.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(3, 7));
     expect(page!.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
@@ -166,7 +177,13 @@ describe('node(id:)', () => {
       participants: conversation.participants.map((p) => ({ graphApiId: p.graphApiId })),
     });
     const messageNode = await h.run(NodeDocument, { id: message.id });
-    expect(messageNode.data!.node).toEqual({ __typename: 'Message', id: message.id, graphApiId: message.graphApiId, createdTime: message.createdTime, text: message.text });
+    expect(messageNode.data!.node).toEqual({
+      __typename: 'Message',
+      id: message.id,
+      graphApiId: message.graphApiId,
+      createdTime: message.createdTime,
+      text: message.text,
+    });
   });
 
   it('rejects an id it did not issue', async () => {

@@ -9,7 +9,13 @@ import { createCursorCodec } from '../src/schema/cursors.js';
 function app(options: { production: boolean; corsOrigins?: string[] }) {
   // Preflight requests never reach the Graph API: nothing listens on this address.
   const scheduler = new GraphScheduler({ client: new GraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v25.0' }) });
-  return createApp({ scheduler, credentials: new Credentials({ scheduler }), cursors: createCursorCodec('c'.repeat(32)), defaultAccessToken: undefined, ...options });
+  return createApp({
+    scheduler,
+    credentials: new Credentials({ scheduler }),
+    cursors: createCursorCodec('c'.repeat(32)),
+    defaultAccessToken: undefined,
+    ...options,
+  });
 }
 
 const preflight = (origin: string) =>

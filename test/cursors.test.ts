@@ -17,9 +17,15 @@ function roundTrip(place: EdgePlace): EdgePlace {
 
 describe('cursor codec', () => {
   it.each<[string, EdgePlace]>([
-    ['a middle edge of a full page', { page: { before: GRAPH_BEFORE, after: GRAPH_AFTER }, pageLength: 25, index: 7, itemId: 't_975602314491952' }],
+    [
+      'a middle edge of a full page',
+      { page: { before: GRAPH_BEFORE, after: GRAPH_AFTER }, pageLength: 25, index: 7, itemId: 't_975602314491952' },
+    ],
     ['the only edge, no cursor either way', { page: { before: undefined, after: undefined }, pageLength: 1, index: 0, itemId: 'm_1' }],
-    ['Graph cursors that are not base64url', { page: { before: 'QVFI+/a==', after: 'plain text, ünïcode' }, pageLength: 300, index: 299, itemId: 'ü-😀' }],
+    [
+      'Graph cursors that are not base64url',
+      { page: { before: 'QVFI+/a==', after: 'plain text, ünïcode' }, pageLength: 300, index: 299, itemId: 'ü-😀' },
+    ],
     ['a base64url-looking item id', { page: { before: '', after: 'AAAA' }, pageLength: 2, index: 1, itemId: 'QUJD' }],
   ])('round-trips %s', (_, place) => {
     expect(roundTrip(place)).toEqual(place);

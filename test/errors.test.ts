@@ -1,7 +1,7 @@
 /** Graph errors become clear GraphQL errors with stable codes; tokens never leak. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
-import { ConversationIdsDocument, InboxDocument } from './generated/graphql.js';
+import { ConversationIdsDocument } from './generated/graphql.js';
 import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -14,17 +14,32 @@ beforeEach(() => h.emulator.log.clear());
 describe('Graph errors', () => {
   // Test names must not print the tokens: test output is a log too.
   it.each([
-    { name: 'an unknown token', token: 'EAAGnot-a-real-token-0000000000000000000000', code: 'GRAPH_TOKEN_INVALID', graphCode: 190, subcode: null },
+    {
+      name: 'an unknown token',
+      token: 'EAAGnot-a-real-token-0000000000000000000000',
+      code: 'GRAPH_TOKEN_INVALID',
+      graphCode: 190,
+      subcode: null,
+    },
     { name: 'an expired token', token: DEMO.tokens.expired, code: 'GRAPH_TOKEN_EXPIRED', graphCode: 190, subcode: 463 },
     { name: 'a Page token of another Page', token: DEMO.tokens.bistroPage, code: 'GRAPH_PERMISSION_DENIED', graphCode: 200, subcode: null },
-    { name: 'a Page token without the MESSAGING task', token: DEMO.tokens.acmePageNoMessaging, code: 'GRAPH_PERMISSION_DENIED', graphCode: 200, subcode: null },
+    {
+      name: 'a Page token without the MESSAGING task',
+      token: DEMO.tokens.acmePageNoMessaging,
+      code: 'GRAPH_PERMISSION_DENIED',
+      graphCode: 200,
+      subcode: null,
+    },
   ])('$name → $code', async ({ token, code, graphCode, subcode }) => {
     const result = await h.run(ConversationIdsDocument, { pageId: ACME, first: 5 }, { token });
     expect(result.data).toEqual({ page: null });
     expect(result.errors).toHaveLength(1);
     expect(result.errors![0]).toMatchObject({
       path: ['page', 'conversations'],
-      extensions: { code, graph: { code: graphCode, subcode, type: expect.any(String), fbtraceId: expect.any(String), isTransient: false } },
+      extensions: {
+        code,
+        graph: { code: graphCode, subcode, type: expect.any(String), fbtraceId: expect.any(String), isTransient: false },
+      },
     });
   });
 
@@ -77,7 +92,11 @@ describe('requests the gateway refuses itself', () => {
 
   it.each([
     ['a Page id that is not a Graph id', `{ page(id: "1/../me?x=") { name } }`, 'BAD_USER_INPUT'],
-    ['a userId that is not a PSID/IGSID', `{ page(id: "${ACME}") { conversations(userId: "1&access_token=x") { edges { cursor } } } }`, 'BAD_USER_INPUT'],
+    [
+      'a userId that is not a PSID/IGSID',
+      `{ page(id: "${ACME}") { conversations(userId: "1&access_token=x") { edges { cursor } } } }`,
+      'BAD_USER_INPUT',
+    ],
     ['an unknown folder', `{ page(id: "${ACME}") { conversations(folder: ARCHIVE) { edges { cursor } } } }`, 'GRAPHQL_VALIDATION_FAILED'],
   ])('%s', async (_name, query, code) => {
     const { body } = await h.post({ query });

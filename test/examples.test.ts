@@ -1,7 +1,13 @@
 /** The README's example operations work as the README says. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
-import { InboxExampleDocument, NextPageExampleDocument, OlderMessagesExampleDocument, PageCallBudgetExampleDocument, ViewerExampleDocument } from './generated/graphql.js';
+import {
+  InboxExampleDocument,
+  NextPageExampleDocument,
+  OlderMessagesExampleDocument,
+  PageCallBudgetExampleDocument,
+  ViewerExampleDocument,
+} from './generated/graphql.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;

@@ -40,7 +40,10 @@ describe('transient failures are retried', () => {
   });
 
   it('a failure that lasts: three attempts, then GRAPH_UNAVAILABLE with the Graph details', async () => {
-    h.emulator.faults.inject({ kind: 'server-error', status: 500, code: 2 }, { times: Number.POSITIVE_INFINITY, match: { path: CONVERSATIONS } });
+    h.emulator.faults.inject(
+      { kind: 'server-error', status: 500, code: 2 },
+      { times: Number.POSITIVE_INFINITY, match: { path: CONVERSATIONS } },
+    );
     const result = await list();
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_UNAVAILABLE', graph: { code: 2, isTransient: true } });
     expect(h.emulator.log.requestCount).toBe(3);
@@ -57,7 +60,9 @@ describe('transient failures are retried', () => {
 
   it('a batch slot that timed out (null) is asked again once, in a new batch', async () => {
     h.emulator.faults.inject({ kind: 'null-batch-item' }, { times: 1, match: { path: /^t_|^aWdf/ } });
-    const ids = (await list(2)).data!.page!.conversations.edges.map((edge) => Buffer.from(`Conversation:${ACME}:${edge.node.graphApiId}`).toString('base64'));
+    const ids = (await list(2)).data!.page!.conversations.edges.map((edge) =>
+      Buffer.from(`Conversation:${ACME}:${edge.node.graphApiId}`).toString('base64'),
+    );
     h.emulator.log.clear();
     const { body } = await h.post({ query: `{ a: node(id: "${ids[0]}") { id } b: node(id: "${ids[1]}") { id } }` });
     expect(body.errors).toBeUndefined();
@@ -74,7 +79,9 @@ describe('transient failures are retried', () => {
     h.emulator.log.clear();
     const { body } = await h.post({ query: `{ a: node(id: "${global(ids[0]!)}") { id } b: node(id: "${global(ids[1]!)}") { id } }` });
     expect(body.data).toEqual({ a: { id: global(ids[0]!) }, b: null });
-    expect(body.errors).toEqual([expect.objectContaining({ path: ['b'], extensions: expect.objectContaining({ code: 'GRAPH_UNAVAILABLE' }) })]);
+    expect(body.errors).toEqual([
+      expect.objectContaining({ path: ['b'], extensions: expect.objectContaining({ code: 'GRAPH_UNAVAILABLE' }) }),
+    ]);
     // The batch, then two more attempts for the failing item alone.
     expect(h.emulator.log.requestCount).toBe(3);
   });
@@ -94,7 +101,11 @@ describe('failures that are not retried', () => {
     try {
       throttled.emulator.faults.inject({ kind: 'throttle', code: 80006, regainMinutes: 2 }, { times: 1, match: { path: CONVERSATIONS } });
       const first = await throttled.run(ConversationIdsDocument, { pageId: ACME, first: 5 });
-      expect(first.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_RATE_LIMITED', retryAfterSeconds: 120, graph: { code: 80006, isTransient: true } });
+      expect(first.errors![0]!.extensions).toMatchObject({
+        code: 'GRAPH_RATE_LIMITED',
+        retryAfterSeconds: 120,
+        graph: { code: 80006, isTransient: true },
+      });
       expect(throttled.emulator.log.requestCount).toBe(1);
 
       const again = await throttled.run(ConversationIdsDocument, { pageId: ACME, first: 5 });
@@ -129,7 +140,9 @@ describe('the per-Page call rate', () => {
     });
     try {
       const folders = ['INBOX', 'OTHER', 'PAGE_DONE', 'SPAM', 'INBOX'] as const;
-      const results = await Promise.all(folders.map((folder, i) => strict.run(ConversationIdsDocument, { pageId: ACME, folder, first: 3 + i })));
+      const results = await Promise.all(
+        folders.map((folder, i) => strict.run(ConversationIdsDocument, { pageId: ACME, folder, first: 3 + i })),
+      );
       for (const result of results) expect(result.errors).toBeUndefined();
       const calls = strict.emulator.log.entries.flatMap((entry) => (entry.items ?? [entry]).map((call) => call.at));
       expect(calls).toHaveLength(5);
@@ -144,7 +157,9 @@ describe('the per-Page call rate', () => {
     try {
       await strict.run(ConversationIdsDocument, { pageId: ACME, first: 2 });
       const controller = new AbortController();
-      const gone = strict.post({ query: `{ page(id: "${ACME}") { conversations(first: 7) { edges { cursor } } } }` }, {}, controller.signal).catch(() => undefined);
+      const gone = strict
+        .post({ query: `{ page(id: "${ACME}") { conversations(first: 7) { edges { cursor } } } }` }, {}, controller.signal)
+        .catch(() => undefined);
       while (strict.scheduler.queued === 0) await new Promise(setImmediate);
       controller.abort();
       await gone;

@@ -20,9 +20,7 @@ describe('query cost, counted in Graph items', () => {
   it('refuses 100 conversations with 100 messages each, before any upstream call', async () => {
     const result = await h.run(InboxDocument, { pageId: ACME, first: 100, messagesFirst: 100 });
     expect(result.data).toBeUndefined();
-    expect(result.errors).toEqual([
-      expect.objectContaining({ extensions: { code: 'QUERY_TOO_COSTLY', cost: 10_100, maxCost: 2_500 } }),
-    ]);
+    expect(result.errors).toEqual([expect.objectContaining({ extensions: { code: 'QUERY_TOO_COSTLY', cost: 10_100, maxCost: 2_500 } })]);
     expect(h.emulator.log.requestCount).toBe(0);
   });
 
@@ -71,7 +69,10 @@ describe('document limits', () => {
   it('refuses a document with too many tokens', async () => {
     const fields = Array.from({ length: 800 }, (_, i) => `f${i}: __typename`).join(' ');
     const { body } = await h.post({ query: `{ ${fields} }` });
-    expect(body.errors![0]).toMatchObject({ message: 'Syntax Error: Token limit of 2000 exceeded.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+    expect(body.errors![0]).toMatchObject({
+      message: 'Syntax Error: Token limit of 2000 exceeded.',
+      extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+    });
   });
 
   it('answers a batch of operations, up to the limit', async () => {

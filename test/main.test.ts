@@ -45,7 +45,13 @@ function startGateway(env: Record<string, string>): Promise<Started> {
   });
 }
 
-async function query(url: string, body: unknown): Promise<{ data?: any; errors?: any[] }> {
+/** The part of a `page` answer these tests read. */
+interface PageData {
+  name: string;
+  conversations: { edges: Array<{ node: { graphApiId: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+async function query(url: string, body: unknown): Promise<{ data?: { page: PageData }; errors?: unknown[] }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await response.text();
   assertNoSecrets(text);
@@ -61,8 +67,8 @@ describe('npm start', () => {
 
     const result = await query(gateway.url, { query: GRAPHIQL_DEFAULT_QUERY });
     expect(result.errors).toBeUndefined();
-    expect(result.data.page.name).toBe(DEMO.pages.acme.name);
-    expect(result.data.page.conversations.edges).toHaveLength(10);
+    expect(result.data!.page.name).toBe(DEMO.pages.acme.name);
+    expect(result.data!.page.conversations.edges).toHaveLength(10);
     expect(gateway.output()).toContain('embedded emulator');
     for (const secret of SECRETS) expect(gateway.output()).not.toContain(secret);
   });
@@ -85,12 +91,18 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
   it('finishes the requests in flight, takes no new connection, then exits 0', async () => {
     const emulator = await startEmulator();
     try {
-      const gateway = await startGateway({ GRAPH_API_URL: emulator.url, GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage, GRAPH_PAGE_CALLS_PER_SECOND: '0' });
+      const gateway = await startGateway({
+        GRAPH_API_URL: emulator.url,
+        GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
+        GRAPH_PAGE_CALLS_PER_SECOND: '0',
+      });
       const read = (first: number): Promise<Response> =>
         fetch(gateway.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: ${first}) { edges { node { graphApiId } } } } }` }),
+          body: JSON.stringify({
+            query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: ${first}) { edges { node { graphApiId } } } } }`,
+          }),
         });
       expect((await read(1)).status).toBe(200);
       emulator.log.clear();
@@ -104,7 +116,9 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
       const answer = await inFlight;
       // Answered in full, and told to reconnect elsewhere.
       expect(answer.headers.get('connection')).toBe('close');
-      expect(((await answer.json()) as { data: { page: { conversations: { edges: unknown[] } } } }).data.page.conversations.edges).toHaveLength(2);
+      expect(
+        ((await answer.json()) as { data: { page: { conversations: { edges: unknown[] } } } }).data.page.conversations.edges,
+      ).toHaveLength(2);
       expect(await exited).toEqual([0, null]);
       await expect(read(1)).rejects.toThrow();
       expect(gateway.output()).toContain('SIGTERM: shutting down; finishing requests in flight');
@@ -118,8 +132,14 @@ describe('GRAPH_API_VERSION', () => {
   it('warns operators when Graph answers a pinned version that has expired with another one', async () => {
     const emulator = await startEmulator({ oldestLiveVersion: 'v21.0' });
     try {
-      const gateway = await startGateway({ GRAPH_API_URL: emulator.url, GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage, GRAPH_API_VERSION: 'v19.0' });
-      const result = await query(gateway.url, { query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 2) { edges { node { graphApiId } } } } }` });
+      const gateway = await startGateway({
+        GRAPH_API_URL: emulator.url,
+        GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
+        GRAPH_API_VERSION: 'v19.0',
+      });
+      const result = await query(gateway.url, {
+        query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 2) { edges { node { graphApiId } } } } }`,
+      });
       expect(result.errors).toBeUndefined();
       expect(gateway.output()).toContain('Graph API version drift: calls made as v19.0 are answered by v21.0');
     } finally {
@@ -160,8 +180,8 @@ describe('GRAPH_API_URL', () => {
             variables: { after },
           });
           expect(result.errors).toBeUndefined();
-          const connection = result.data.page.conversations;
-          seen.push(...connection.edges.map((edge: { node: { graphApiId: string } }) => edge.node.graphApiId));
+          const connection = result.data!.page.conversations;
+          seen.push(...connection.edges.map((edge) => edge.node.graphApiId));
           if (!connection.pageInfo.hasNextPage) break;
           after = connection.pageInfo.endCursor;
         }

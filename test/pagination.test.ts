@@ -107,7 +107,12 @@ describe('forward paging', () => {
     const result = await h.run(ConversationIdsDocument, { pageId: BISTRO, first: 100 }, { token: DEMO.tokens.bistroPage });
     const page = connection(result);
     expect(ids(result)).toEqual(bistroInbox);
-    expect(page.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: false, startCursor: page.edges[0]!.cursor, endCursor: page.edges.at(-1)!.cursor });
+    expect(page.pageInfo).toEqual({
+      hasNextPage: false,
+      hasPreviousPage: false,
+      startCursor: page.edges[0]!.cursor,
+      endCursor: page.edges.at(-1)!.cursor,
+    });
   });
 });
 
@@ -118,7 +123,12 @@ describe('backward paging', () => {
     const previous = await list({ last: 10, before: cursorAt(first, 30) });
     expect(ids(previous)).toEqual(acmeInbox.slice(20, 30));
     const page = connection(previous);
-    expect(page.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: true, startCursor: page.edges[0]!.cursor, endCursor: page.edges[9]!.cursor });
+    expect(page.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: true,
+      startCursor: page.edges[0]!.cursor,
+      endCursor: page.edges[9]!.cursor,
+    });
     expect(h.emulator.log.callCount).toBe(1);
   });
 
@@ -141,7 +151,10 @@ describe('backward paging', () => {
   it('returns an empty page before the first item', async () => {
     const first = await list({ first: 1 });
     const back = await list({ last: 5, before: cursorAt(first, 0) });
-    expect(connection(back)).toEqual({ edges: [], pageInfo: { hasNextPage: true, hasPreviousPage: false, startCursor: null, endCursor: null } });
+    expect(connection(back)).toEqual({
+      edges: [],
+      pageInfo: { hasNextPage: true, hasPreviousPage: false, startCursor: null, endCursor: null },
+    });
   });
 
   it('edges paged backward resume forward again', async () => {
@@ -161,7 +174,9 @@ describe('cursors Graph no longer accepts', () => {
       // The Graph cursor behind endCursor marks the page's last item; delete that item upstream.
       own.emulator.store.deleteConversation(page.edges[4]!.node.graphApiId);
       const resumed = await own.run(ConversationIdsDocument, { pageId: ACME, folder: 'INBOX', first: 5, after: page.pageInfo.endCursor });
-      expect(resumed.errors).toEqual([expect.objectContaining({ path: ['page', 'conversations'], extensions: expect.objectContaining({ code: 'CURSOR_EXPIRED' }) })]);
+      expect(resumed.errors).toEqual([
+        expect.objectContaining({ path: ['page', 'conversations'], extensions: expect.objectContaining({ code: 'CURSOR_EXPIRED' }) }),
+      ]);
       const restarted = await own.run(ConversationIdsDocument, { pageId: ACME, folder: 'INBOX', first: 5 });
       expect(restarted.errors).toBeUndefined();
     } finally {
@@ -195,12 +210,15 @@ describe('bad paging arguments fail before any upstream call', () => {
     expect(bytes.toString('base64url')).toBe(cursor);
     for (let at = 0; at < bytes.length; at += 1) {
       const altered = Buffer.from(bytes);
-      altered[at]! ^= 1 << at % 8;
+      altered[at]! ^= 1 << (at % 8);
       const result = await list({ first: 5, after: altered.toString('base64url') });
       expect(result.errors?.[0]?.extensions?.code, `byte ${at} altered`).toBe('BAD_CURSOR');
     }
     // Cursors of the first format (base64 JSON) ask the client to start over.
-    const v1 = await list({ first: 5, after: `v1.${Buffer.from('{"s":"x","i":"t_1","f":0,"b":0}').toString('base64url')}.AAAAAAAAAAAAAAAAAAAAAA` });
+    const v1 = await list({
+      first: 5,
+      after: `v1.${Buffer.from('{"s":"x","i":"t_1","f":0,"b":0}').toString('base64url')}.AAAAAAAAAAAAAAAAAAAAAA`,
+    });
     expect(v1.errors?.[0]?.extensions?.code).toBe('CURSOR_EXPIRED');
     expect(h.emulator.log.requestCount).toBe(0);
   });
@@ -211,7 +229,9 @@ describe('bad paging arguments fail before any upstream call', () => {
     const otherFolder = await list({ first: 5, after: cursor, folder: 'OTHER' });
     const otherPlatform = await list({ first: 5, after: cursor, platform: 'INSTAGRAM' });
     const otherPage = await h.run(ConversationIdsDocument, { pageId: BISTRO, first: 5, after: cursor }, { token: DEMO.tokens.bistroPage });
-    const otherCaller = await list({ first: 5, after: cursor }).then(() => h.run(ConversationIdsDocument, { pageId: ACME, first: 5, after: cursor }, { token: DEMO.tokens.acmePageNoMessaging }));
+    const otherCaller = await list({ first: 5, after: cursor }).then(() =>
+      h.run(ConversationIdsDocument, { pageId: ACME, first: 5, after: cursor }, { token: DEMO.tokens.acmePageNoMessaging }),
+    );
     for (const result of [otherFolder, otherPlatform, otherPage, otherCaller]) {
       expect(result.errors?.[0]?.extensions?.code).toBe('BAD_CURSOR');
     }

@@ -56,7 +56,12 @@ describe('persisted operations', () => {
 
   it('answers an unknown hash with PersistedQueryNotFound, before any upstream call', async () => {
     const { body } = await open.post(byHash(`sha256:${'0'.repeat(64)}`));
-    expect(body.errors).toEqual([expect.objectContaining({ message: 'PersistedQueryNotFound', extensions: expect.objectContaining({ code: 'PERSISTED_QUERY_NOT_FOUND' }) })]);
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        message: 'PersistedQueryNotFound',
+        extensions: expect.objectContaining({ code: 'PERSISTED_QUERY_NOT_FOUND' }),
+      }),
+    ]);
     expect(open.emulator.log.requestCount).toBe(0);
   });
 
@@ -71,8 +76,15 @@ describe('persisted operations', () => {
 
 describe('PERSISTED_OPERATIONS_FILE', () => {
   it('loads the manifest codegen writes, and refuses a broken one or ONLY without a file', () => {
-    expect(readConfig({ PERSISTED_OPERATIONS_FILE: MANIFEST_FILE, PERSISTED_OPERATIONS_ONLY: 'true' }).persistedOperations).toEqual({ documents, only: true });
-    expect(() => readConfig({ PERSISTED_OPERATIONS_FILE: 'package.json' })).toThrow(/PERSISTED_OPERATIONS_FILE must name a JSON file .*the document of "name" does not parse/);
-    expect(() => readConfig({ PERSISTED_OPERATIONS_ONLY: 'true' })).toThrow(/PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE/);
+    expect(readConfig({ PERSISTED_OPERATIONS_FILE: MANIFEST_FILE, PERSISTED_OPERATIONS_ONLY: 'true' }).persistedOperations).toEqual({
+      documents,
+      only: true,
+    });
+    expect(() => readConfig({ PERSISTED_OPERATIONS_FILE: 'package.json' })).toThrow(
+      /PERSISTED_OPERATIONS_FILE must name a JSON file .*the document of "name" does not parse/,
+    );
+    expect(() => readConfig({ PERSISTED_OPERATIONS_ONLY: 'true' })).toThrow(
+      /PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE/,
+    );
   });
 });

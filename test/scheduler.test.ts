@@ -87,10 +87,13 @@ describe('per-Page call rate', () => {
     expect([a, b, c, d]).toEqual([{ path: 'a' }, { path: 'b' }, { path: 'c' }, { path: 'd' }]);
     // Two calls a second: `e` would leave in its third window, after the deadline.
     expect(e).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 2 });
-    expect(sends).toEqual([['T a', 'T b'], ['T c', 'T d']]);
+    expect(sends).toEqual([
+      ['T a', 'T b'],
+      ['T c', 'T d'],
+    ]);
   });
 
-  it('takes a fractional rate (one instance\'s share) as one call per 1/rate seconds', async () => {
+  it("takes a fractional rate (one instance's share) as one call per 1/rate seconds", async () => {
     const { client, sends } = fakeClient();
     // Four instances sharing a Page's 2 calls per second: 0.5 each, one call every 2 s.
     make(client, { pageCallsPerSecond: 0.5 });
@@ -112,7 +115,9 @@ describe('per-Page call rate', () => {
   it('counts each Page apart, and does not limit reads outside a Page budget', async () => {
     const { client, sends } = fakeClient();
     make(client);
-    void scheduler.readMany([read('a', 'P'), read('b', 'P'), read('c', 'Q'), { request: { path: 'me', params: {} }, token: 'T' }], { usage: usage() });
+    void scheduler.readMany([read('a', 'P'), read('b', 'P'), read('c', 'Q'), { request: { path: 'me', params: {} }, token: 'T' }], {
+      usage: usage(),
+    });
     await vi.advanceTimersByTimeAsync(0);
     expect(sends).toEqual([['T a', 'T b', 'T c', 'T me']]);
   });
@@ -128,13 +133,19 @@ describe('per-Page call rate', () => {
 });
 
 describe('throttling', () => {
-  const throttled = (code: number, regainMinutes?: number): Answer => () => ({
-    body: new GraphApiError(400, { code, message: `(#${code}) Too many calls`, is_transient: true }),
-    headers:
-      regainMinutes === undefined
-        ? {}
-        : { 'x-business-use-case-usage': JSON.stringify({ P: [{ type: 'pages', call_count: 105, total_time: 10, total_cputime: 10, estimated_time_to_regain_access: regainMinutes }] }) },
-  });
+  const throttled =
+    (code: number, regainMinutes?: number): Answer =>
+    () => ({
+      body: new GraphApiError(400, { code, message: `(#${code}) Too many calls`, is_transient: true }),
+      headers:
+        regainMinutes === undefined
+          ? {}
+          : {
+              'x-business-use-case-usage': JSON.stringify({
+                P: [{ type: 'pages', call_count: 105, total_time: 10, total_cputime: 10, estimated_time_to_regain_access: regainMinutes }],
+              }),
+            },
+    });
 
   it('answers a throttle with a retry-after from estimated_time_to_regain_access, and never calls the Page until then', async () => {
     let throttle = true;
@@ -171,7 +182,10 @@ describe('throttling', () => {
 describe('retries', () => {
   it('retries a transient failure with backoff, and answers with the success', async () => {
     const { client, sends } = fakeClient((_r, attempt) => ({
-      body: attempt === 1 ? new GraphApiError(500, { code: 2, message: 'Service temporarily unavailable', is_transient: true }) : { ok: attempt },
+      body:
+        attempt === 1
+          ? new GraphApiError(500, { code: 2, message: 'Service temporarily unavailable', is_transient: true })
+          : { ok: attempt },
     }));
     make(client, { pageCallsPerSecond: 0 });
     const answers = scheduler.readMany([read('a')], { usage: usage(), deadline: Date.now() + 10_000 });

@@ -21,8 +21,10 @@ afterAll(() => h.close());
 beforeEach(() => h.emulator.log.clear());
 
 const iso = (graphTime: string): string => new Date(Date.parse(graphTime)).toISOString();
-const ids = (result: Awaited<ReturnType<typeof since>>): string[] => result.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId);
-const since = (watermark: string, first: number, after?: string) => h.run(ConversationsSinceDocument, { pageId: ACME, since: watermark, first, after });
+const ids = (result: Awaited<ReturnType<typeof since>>): string[] =>
+  result.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId);
+const since = (watermark: string, first: number, after?: string) =>
+  h.run(ConversationsSinceDocument, { pageId: ACME, since: watermark, first, after });
 
 describe('conversations(updatedSince:)', () => {
   it('lists the conversations updated at or after the watermark and ends there, in one request reading updated_time', async () => {

@@ -8,7 +8,8 @@ import { ConversationIdsDocument } from './generated/graphql.js';
 import { ACME, BISTRO, QUIET, startHarness, type Harness } from './support/harness.js';
 
 const VIEWER = `{ viewer { kind graphApiId name pages { graphApiId name tasks } } }`;
-const inboxIds = (page: string, first = 5) => `{ page(id: "${page}") { conversations(first: ${first}) { edges { node { graphApiId } } } } }`;
+const inboxIds = (page: string, first = 5) =>
+  `{ page(id: "${page}") { conversations(first: ${first}) { edges { node { graphApiId } } } } }`;
 type Inbox = { page: { conversations: { edges: { node: { graphApiId: string } }[] } } | null };
 const idsOf = (data: unknown) => (data as Inbox).page!.conversations.edges.map((edge) => edge.node.graphApiId);
 
@@ -39,17 +40,28 @@ describe('user tokens', () => {
     expect(h.emulator.log.requestCount).toBe(1);
 
     const bob = await h.post({ query: VIEWER }, { authorization: `Bearer ${DEMO.tokens.bob}` });
-    expect((bob.body.data as { viewer: { pages: { graphApiId: string }[] } }).viewer.pages.map((page) => page.graphApiId)).toEqual([BISTRO]);
+    expect((bob.body.data as { viewer: { pages: { graphApiId: string }[] } }).viewer.pages.map((page) => page.graphApiId)).toEqual([
+      BISTRO,
+    ]);
   });
 
   it('a Page token is a viewer of kind PAGE with its own Page', async () => {
     const { body } = await h.post({ query: VIEWER }, { authorization: `Bearer ${DEMO.tokens.bistroPage}` });
-    expect(body.data).toEqual({ viewer: { kind: 'PAGE', graphApiId: BISTRO, name: DEMO.pages.bistro.name, pages: [{ graphApiId: BISTRO, name: DEMO.pages.bistro.name, tasks: null }] } });
+    expect(body.data).toEqual({
+      viewer: {
+        kind: 'PAGE',
+        graphApiId: BISTRO,
+        name: DEMO.pages.bistro.name,
+        pages: [{ graphApiId: BISTRO, name: DEMO.pages.bistro.name, tasks: null }],
+      },
+    });
   });
 
   it('reads each Page with the Page token the user token grants, never with the user token', async () => {
     const { body } = await h.post(
-      { query: `{ a: page(id: "${ACME}") { name conversations(first: 3) { edges { node { graphApiId } } } } b: page(id: "${BISTRO}") { conversations(first: 3) { edges { node { graphApiId } } } } }` },
+      {
+        query: `{ a: page(id: "${ACME}") { name conversations(first: 3) { edges { node { graphApiId } } } } b: page(id: "${BISTRO}") { conversations(first: 3) { edges { node { graphApiId } } } } }`,
+      },
       { authorization: `Bearer ${DEMO.tokens.alice}` },
     );
     expect(body.errors).toBeUndefined();
@@ -141,15 +153,22 @@ describe('appsecret_proof', () => {
     const batch = await h.post({ query: `{ page(id: "${ACME}") { name conversations(first: 2) { edges { cursor } } } }` });
     expect(batch.body.errors).toBeUndefined();
     const user = await h.post(
-      { query: `{ a: page(id: "${ACME}") { conversations(first: 2) { edges { cursor } } } b: page(id: "${BISTRO}") { conversations(first: 2) { edges { cursor } } } }` },
+      {
+        query: `{ a: page(id: "${ACME}") { conversations(first: 2) { edges { cursor } } } b: page(id: "${BISTRO}") { conversations(first: 2) { edges { cursor } } } }`,
+      },
       { authorization: `Bearer ${DEMO.tokens.alice}` },
     );
     expect(user.body.errors).toBeUndefined();
-    expect(h.emulator.log.entries.every((entry) => entry.status === 200 && (entry.items ?? []).every((item) => item.status === 200))).toBe(true);
+    expect(h.emulator.log.entries.every((entry) => entry.status === 200 && (entry.items ?? []).every((item) => item.status === 200))).toBe(
+      true,
+    );
   });
 
   it('a gateway with a wrong secret is refused by Graph, and says so', async () => {
-    const wrong = await startHarness({ emulator: { appSecret: DEMO.appSecret, requireAppSecretProof: true }, appSecret: 'not-the-app-secret' });
+    const wrong = await startHarness({
+      emulator: { appSecret: DEMO.appSecret, requireAppSecretProof: true },
+      appSecret: 'not-the-app-secret',
+    });
     try {
       const result = await wrong.run(ConversationIdsDocument, { pageId: ACME, first: 2 });
       expect(result.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_INVALID_PARAMETER', graph: { code: 100 } });

@@ -18,7 +18,9 @@ beforeEach(() => h.emulator.log.clear());
 /** The `fields=` of every conversations read in the log. */
 const conversationFields = (): string[] =>
   h.emulator.log.entries.flatMap((entry) => {
-    const urls = entry.items ? entry.items.map((item) => new URL(item.relativeUrl, 'http://x/')) : [new URL(`${entry.path}?${new URLSearchParams(entry.params)}`, 'http://x/')];
+    const urls = entry.items
+      ? entry.items.map((item) => new URL(item.relativeUrl, 'http://x/'))
+      : [new URL(`${entry.path}?${new URLSearchParams(entry.params)}`, 'http://x/')];
     return urls.filter((url) => url.pathname.endsWith('/conversations')).map((url) => url.searchParams.get('fields') ?? '');
   });
 
@@ -27,7 +29,9 @@ describe('one upstream request per operation', () => {
     const {
       body: { data, extensions },
     } = await h.post(
-      { query: `{ page(id: "${ACME}") { conversations(first: 25) { edges { node { id updatedTime snippet participants { graphApiId name username } } } } } }` },
+      {
+        query: `{ page(id: "${ACME}") { conversations(first: 25) { edges { node { id updatedTime snippet participants { graphApiId name username } } } } } }`,
+      },
       { 'x-upstream-usage': '1' },
     );
     expect((data as { page: { conversations: { edges: unknown[] } } }).page.conversations.edges).toHaveLength(25);
@@ -68,7 +72,9 @@ describe('one upstream request per operation', () => {
     expect(body.errors).toBeUndefined();
     expect(Object.values(body.data as Record<string, { graphApiId: string }>).map((node) => node.graphApiId)).toEqual(ids);
     expect(h.emulator.log.requestCount).toBe(1);
-    expect(h.emulator.log.entries[0]!.items!.map((item) => item.relativeUrl)).toEqual(ids.map((id) => `v25.0/${id}?fields=id%2Cupdated_time`));
+    expect(h.emulator.log.entries[0]!.items!.map((item) => item.relativeUrl)).toEqual(
+      ids.map((id) => `v25.0/${id}?fields=id%2Cupdated_time`),
+    );
   });
 
   it('identical reads in one operation are made once', async () => {
@@ -90,10 +96,16 @@ describe('connections larger than a Graph page', () => {
       const result = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 40 });
       expect(result.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(0, 40));
       expect(capped.emulator.log.requestCount).toBe(1);
-      expect(capped.emulator.log.entries[0]!.items!.map((item) => new URL(item.relativeUrl, 'http://x/').searchParams.get('limit'))).toEqual(['15', '15', '10']);
+      expect(
+        capped.emulator.log.entries[0]!.items!.map((item) => new URL(item.relativeUrl, 'http://x/').searchParams.get('limit')),
+      ).toEqual(['15', '15', '10']);
       expect(capped.emulator.log.entries[0]!.items!.map((item) => item.status)).toEqual([200, 200, 200]);
       // Paging on from endCursor continues exactly where the chain ended.
-      const next = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 5, after: result.data!.page!.conversations.pageInfo.endCursor });
+      const next = await capped.run(ConversationIdsDocument, {
+        pageId: ACME,
+        first: 5,
+        after: result.data!.page!.conversations.pageInfo.endCursor,
+      });
       expect(next.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(40, 45));
     } finally {
       await capped.close();
@@ -116,7 +128,11 @@ describe('connections larger than a Graph page', () => {
   });
 
   it('keep within the Page call rate: a chain never holds more pages than the rate allows at once', async () => {
-    const capped = await startHarness({ emulator: { maxLimit: 15, privacyFiltering: false }, graphPageCap: 15, scheduler: { pageCallsPerSecond: 2 } });
+    const capped = await startHarness({
+      emulator: { maxLimit: 15, privacyFiltering: false },
+      graphPageCap: 15,
+      scheduler: { pageCallsPerSecond: 2 },
+    });
     try {
       const result = await capped.run(ConversationIdsDocument, { pageId: ACME, first: 30 });
       expect(result.data!.page!.conversations.edges).toHaveLength(30);

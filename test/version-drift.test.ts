@@ -28,7 +28,11 @@ describe('expired Graph API versions', () => {
 
   it('the gateway client reports the drift once per served version, and the reads still answer', async () => {
     const drifts: Array<[string, string]> = [];
-    const client = new GraphApiClient({ baseUrl: emulator.url, version: 'v19.0', onVersionDrift: (requested, version) => drifts.push([requested, version]) });
+    const client = new GraphApiClient({
+      baseUrl: emulator.url,
+      version: 'v19.0',
+      onVersionDrift: (requested, version) => drifts.push([requested, version]),
+    });
     try {
       const read = { request: { path: DEMO.pages.acme.id, params: { fields: 'id,name' } }, token: DEMO.tokens.acmePage };
       const [page] = await client.readMany([read]);
@@ -43,7 +47,11 @@ describe('expired Graph API versions', () => {
 
   it('no report when the version asked for is live', async () => {
     const drifts: string[] = [];
-    const client = new GraphApiClient({ baseUrl: emulator.url, version: 'v25.0', onVersionDrift: (_requested, version) => drifts.push(version) });
+    const client = new GraphApiClient({
+      baseUrl: emulator.url,
+      version: 'v25.0',
+      onVersionDrift: (_requested, version) => drifts.push(version),
+    });
     try {
       await client.readMany([{ request: { path: DEMO.pages.acme.id, params: { fields: 'id' } }, token: DEMO.tokens.acmePage }]);
       expect(drifts).toEqual([]);

@@ -183,7 +183,8 @@ function parseItems(raw: unknown): BatchItem[] {
   if (!Array.isArray(value)) throw invalidParameter('The parameter batch must be a JSON array');
   if (value.length > MAX_BATCH_ITEMS) throw tooManyBatchItems(MAX_BATCH_ITEMS);
   return value.map((entry: unknown, index): BatchItem => {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalidParameter(`Batch request ${index} must be a JSON object`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw invalidParameter(`Batch request ${index} must be a JSON object`);
     const item = entry as Record<string, unknown>;
     if (typeof item.relative_url !== 'string') throw invalidParameter(`Batch request ${index} is missing the relative_url parameter`);
     const method = item.method ?? 'GET';
@@ -193,8 +194,10 @@ function parseItems(raw: unknown): BatchItem[] {
     const dependsOn = new Set<string>(explicit === undefined ? [] : [explicit]);
     for (const match of item.relative_url.matchAll(RESULT_REFERENCE)) dependsOn.add(match[1]!);
     const omit = item.omit_response_on_success;
-    if (omit !== undefined && typeof omit !== 'boolean') throw invalidParameter(`Batch request ${index} has a non-boolean omit_response_on_success`);
-    if (item.headers !== undefined && !Array.isArray(item.headers)) throw invalidParameter(`Batch request ${index} has headers that are not an array`);
+    if (omit !== undefined && typeof omit !== 'boolean')
+      throw invalidParameter(`Batch request ${index} has a non-boolean omit_response_on_success`);
+    if (item.headers !== undefined && !Array.isArray(item.headers))
+      throw invalidParameter(`Batch request ${index} has headers that are not an array`);
     return {
       method: method.toUpperCase(),
       relativeUrl: item.relative_url,

@@ -27,7 +27,8 @@ export function parseConversationFilter(read: (name: string) => string | undefin
   if (rawPlatform !== undefined) {
     if (major < PLATFORM_SINCE_MAJOR) throw invalidParameter(`param platform is not supported before v${PLATFORM_SINCE_MAJOR}.0`);
     const lower = rawPlatform.toLowerCase();
-    if (!(PLATFORMS as readonly string[]).includes(lower)) throw invalidParameter(`param platform must be one of {INSTAGRAM, MESSENGER} - got "${rawPlatform}"`);
+    if (!(PLATFORMS as readonly string[]).includes(lower))
+      throw invalidParameter(`param platform must be one of {INSTAGRAM, MESSENGER} - got "${rawPlatform}"`);
     platform = lower as Platform;
   }
   const userId = read('user_id');
@@ -45,14 +46,15 @@ export function parseConversationFilter(read: (name: string) => string | undefin
 
 /** A Graph list param: a JSON array or a comma-separated list. Sorted, since matching is any-of. */
 function parseTags(raw: string): readonly string[] {
-  let values: unknown = undefined;
+  let values: unknown;
   if (raw.trimStart().startsWith('[')) {
     try {
       values = JSON.parse(raw);
     } catch {
       throw invalidParameter('param tags must be an array of strings');
     }
-    if (!Array.isArray(values) || !values.every((value) => typeof value === 'string')) throw invalidParameter('param tags must be an array of strings');
+    if (!Array.isArray(values) || !values.every((value) => typeof value === 'string'))
+      throw invalidParameter('param tags must be an array of strings');
   } else {
     values = raw.split(',');
   }

@@ -135,7 +135,12 @@ export function objectNotFound(id: string, method: 'get' | 'post' | 'delete' = '
 
 /** A `fields` entry the node type does not have. */
 export function nonexistingField(field: string, nodeType: string): EmulatedGraphError {
-  return new EmulatedGraphError(400, 'OAuthException', 100, `(#100) Tried accessing nonexisting field (${field}) on node type (${nodeType})`);
+  return new EmulatedGraphError(
+    400,
+    'OAuthException',
+    100,
+    `(#100) Tried accessing nonexisting field (${field}) on node type (${nodeType})`,
+  );
 }
 
 /** A `fields` value that does not parse. */
@@ -175,7 +180,13 @@ export function unresolvedBatchDependency(index: number, name: string): Emulated
 
 /** Details of an Instagram message older than the thread's 20 newest (graph-api.md §2.1, §8). */
 export function messageDetailsUnavailable(): EmulatedGraphError {
-  return new EmulatedGraphError(400, 'OAuthException', 100, '(#100) Message details are only available for the 20 most recent messages', 2534022);
+  return new EmulatedGraphError(
+    400,
+    'OAuthException',
+    100,
+    '(#100) Message details are only available for the 20 most recent messages',
+    2534022,
+  );
 }
 
 /** A method on a path that has no object to apply it to (e.g. `GET /` without `ids`). */
@@ -185,7 +196,9 @@ export function unsupportedRequest(method: 'get' | 'post' | 'delete'): EmulatedG
 
 /** `GET /?ids=`, gone for every version since 2026-10-27 (graph-api.md §0). */
 export function rootIdsReadRemoved(): EmulatedGraphError {
-  return invalidParameter('Root reads with the ids parameter are no longer supported. Read each object by its own path or use a batch request');
+  return invalidParameter(
+    'Root reads with the ids parameter are no longer supported. Read each object by its own path or use a batch request',
+  );
 }
 
 /** A fault of the emulator itself; Graph's code 1 (graph-api.md §5.2). */

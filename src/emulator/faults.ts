@@ -44,7 +44,12 @@ export interface FaultInjector {
 /** Faults that act on a whole HTTP exchange rather than on one call's answer. */
 export const TRANSPORT_FAULTS: ReadonlySet<Fault['kind']> = new Set<Fault['kind']>(['latency', 'reset', 'truncated-json']);
 /** Faults that replace one call's answer; `null-batch-item` is a no-op outside a batch. */
-export const CALL_FAULTS: ReadonlySet<Fault['kind']> = new Set<Fault['kind']>(['server-error', 'throttle', 'expired-token', 'null-batch-item']);
+export const CALL_FAULTS: ReadonlySet<Fault['kind']> = new Set<Fault['kind']>([
+  'server-error',
+  'throttle',
+  'expired-token',
+  'null-batch-item',
+]);
 
 interface Rule {
   fault: Fault;
@@ -71,7 +76,11 @@ export class EmulatorFaults implements FaultInjector {
     if (fault.kind === 'latency' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
       throw new TypeError(`faults.inject: latency ms must be a finite number ≥ 0, got ${fault.ms}`);
     }
-    if (fault.kind === 'throttle' && fault.regainMinutes !== undefined && !(Number.isFinite(fault.regainMinutes) && fault.regainMinutes >= 0)) {
+    if (
+      fault.kind === 'throttle' &&
+      fault.regainMinutes !== undefined &&
+      !(Number.isFinite(fault.regainMinutes) && fault.regainMinutes >= 0)
+    ) {
       throw new TypeError(`faults.inject: throttle regainMinutes must be a finite number ≥ 0, got ${fault.regainMinutes}`);
     }
     this.#rules.push({ fault, remaining: times, match: options.match ?? {} });
@@ -186,7 +195,12 @@ export function pageUsageHeaders(page: string, percent: number, type: BusinessUs
 }
 
 /** The headers of a throttle: the Page's usage plus `X-App-Usage`, all at 100% or more. */
-export function throttleUsageHeaders(page: string, percent: number, type: BusinessUseCaseType, regainMinutes: number): Record<string, string> {
+export function throttleUsageHeaders(
+  page: string,
+  percent: number,
+  type: BusinessUseCaseType,
+  regainMinutes: number,
+): Record<string, string> {
   return {
     'x-app-usage': JSON.stringify({ call_count: percent, total_cputime: 100, total_time: 100 }),
     ...pageUsageHeaders(page, percent, type, regainMinutes),

@@ -98,7 +98,8 @@ class Parser {
         }
         const value = this.text.slice(this.#at, close);
         if (value === '') this.#fail(`Expected a value for modifier "${modifier}".`);
-        if (INTEGER_MODIFIERS.has(modifier) && !INTEGER.test(value)) this.#fail(`Expected an integer for modifier "${modifier}" instead of "${value}".`);
+        if (INTEGER_MODIFIERS.has(modifier) && !INTEGER.test(value))
+          this.#fail(`Expected an integer for modifier "${modifier}" instead of "${value}".`);
         modifiers.push(Object.freeze([modifier, value] as const));
         this.#at = close + 1;
       }
@@ -108,7 +109,10 @@ class Parser {
         this.#at++;
         children = this.#list(depth + 1);
         this.#skipSpace();
-        if (this.text[this.#at] !== '}') this.#fail(this.#at < this.text.length ? `Expected "}" instead of "${this.text[this.#at]}".` : 'Expected "}" instead of end of string.');
+        if (this.text[this.#at] !== '}')
+          this.#fail(
+            this.#at < this.text.length ? `Expected "}" instead of "${this.text[this.#at]}".` : 'Expected "}" instead of end of string.',
+          );
         this.#at++;
         this.#skipSpace();
       }

@@ -19,7 +19,9 @@ const { acme, bistro, quiet } = DEMO.pages;
 console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0)`);
 console.log(`demo pages: ${acme.name} ${acme.id} (Instagram ${acme.instagramId}), ${bistro.name} ${bistro.id}, ${quiet.name} ${quiet.id}`);
 console.log('demo tokens: see README / src/emulator/seed.ts');
-console.log(`webhooks: POST ${emulator.url}/_emulator/subscriptions {"callbackUrl","verifyToken"} subscribes a gateway; POST ${emulator.url}/_emulator/messages {"conversationId","text"} sends a message`);
+console.log(
+  `webhooks: POST ${emulator.url}/_emulator/subscriptions {"callbackUrl","verifyToken"} subscribes a gateway; POST ${emulator.url}/_emulator/messages {"conversationId","text"} sends a message`,
+);
 
 let closing = false;
 const shutdown = (signal: string): void => {

@@ -18,9 +18,7 @@ import { conversationFilterKey, type ConversationFilter, type WorldStore } from 
 export const DEFAULT_LIMIT = 25;
 
 /** Who is calling: a Page token (with its tasks) or a user. */
-export type Viewer =
-  | Readonly<{ kind: 'page'; pageId: string; tasks: readonly PageTask[] }>
-  | Readonly<{ kind: 'user'; user: UserRecord }>;
+export type Viewer = Readonly<{ kind: 'page'; pageId: string; tasks: readonly PageTask[] }> | Readonly<{ kind: 'user'; user: UserRecord }>;
 
 /** Everything rendering needs from the request. */
 export interface RenderContext {
@@ -115,7 +113,9 @@ function messengerOnlyField(thread: ThreadRecord, selection: FieldSelection, ctx
     case 'senders':
       return participantList(thread, 'senders', sendersOf(thread), selection, ctx);
     case 'former_participants':
-      return thread.formerParticipants === undefined ? undefined : participantList(thread, 'former_participants', thread.formerParticipants, selection, ctx);
+      return thread.formerParticipants === undefined
+        ? undefined
+        : participantList(thread, 'former_participants', thread.formerParticipants, selection, ctx);
     default:
       // subject, wallpaper, linked_group: known fields without data.
       return undefined;
@@ -134,7 +134,12 @@ export function sendersOf(thread: ThreadRecord): Participant[] {
   return [...(customer ? [thread.customer] : []), ...(business ? [thread.business] : [])];
 }
 
-export function renderMessage(message: MessageRecord, thread: ThreadRecord, selections: readonly FieldSelection[], ctx: RenderContext): Json {
+export function renderMessage(
+  message: MessageRecord,
+  thread: ThreadRecord,
+  selections: readonly FieldSelection[],
+  ctx: RenderContext,
+): Json {
   const instagram = thread.platform === 'instagram';
   const out: Json = {};
   for (const selection of selections) {
@@ -193,7 +198,12 @@ const MESSAGE_TAGS: Readonly<Record<ThreadRecord['folder'], unknown>> = {
   spam: { data: [{ name: 'spam' }, { name: 'source:chat' }] },
 };
 
-export function renderPage(page: PageRecord, selections: readonly FieldSelection[], ctx: RenderContext, account = managedAccount(ctx, page)): Json {
+export function renderPage(
+  page: PageRecord,
+  selections: readonly FieldSelection[],
+  ctx: RenderContext,
+  account = managedAccount(ctx, page),
+): Json {
   const out: Json = {};
   for (const selection of selections) {
     let value: unknown;
@@ -249,7 +259,9 @@ export function renderUser(user: UserRecord, selections: readonly FieldSelection
         value = user.name;
         break;
       case 'accounts':
-        value = nestedList(selection, user.id, 'accounts', ctx, (request, links) => accountList(user, request, selection.children, ctx, links));
+        value = nestedList(selection, user.id, 'accounts', ctx, (request, links) =>
+          accountList(user, request, selection.children, ctx, links),
+        );
         break;
     }
     if (value !== undefined) out[selection.name] = value;
@@ -360,18 +372,33 @@ export function messageRecordEdge(
  * Members of a thread as a field. Without modifiers it is the plain `{"data":[…]}` Graph shows for
  * participants; with `limit`/`after`/`before` it pages like the `/{thread-id}/{edge}` edge.
  */
-function participantList(thread: ThreadRecord, edge: string, members: readonly Participant[], selection: FieldSelection, ctx: RenderContext): unknown {
+function participantList(
+  thread: ThreadRecord,
+  edge: string,
+  members: readonly Participant[],
+  selection: FieldSelection,
+  ctx: RenderContext,
+): unknown {
   if (selection.modifiers.length === 0) return { data: members.map((member) => projectParticipant(member, selection.children)) };
-  return nestedList(selection, thread.id, edge, ctx, (request, links) => participantEdge(thread, edge, request, selection.children, ctx, links));
+  return nestedList(selection, thread.id, edge, ctx, (request, links) =>
+    participantEdge(thread, edge, request, selection.children, ctx, links),
+  );
 }
 
 /** Attachments or shares as a message field: left out when the message has none, paged only when asked with modifiers. */
-function messageRecordField(message: MessageRecord, edge: keyof typeof MESSAGE_RECORD_EDGES, selection: FieldSelection, ctx: RenderContext): unknown {
+function messageRecordField(
+  message: MessageRecord,
+  edge: keyof typeof MESSAGE_RECORD_EDGES,
+  selection: FieldSelection,
+  ctx: RenderContext,
+): unknown {
   const { type, of } = MESSAGE_RECORD_EDGES[edge];
   const records = of(message);
   if (records === undefined) return undefined;
   if (selection.modifiers.length > 0) {
-    return nestedList(selection, message.id, edge, ctx, (request, links) => messageRecordEdge(message, edge, request, selection.children, ctx, links));
+    return nestedList(selection, message.id, edge, ctx, (request, links) =>
+      messageRecordEdge(message, edge, request, selection.children, ctx, links),
+    );
   }
   const children = selection.children ?? DEFAULT_FIELDS[type];
   return { data: records.map((record) => projectNode(record, children)) };
@@ -408,7 +435,7 @@ function nestedList(
 /** A small list paged by position: the key is the negated index, so it sorts like the list. */
 function indexedList<T>(scope: string, items: readonly T[], idOf: (item: T) => string): PagedList<T> {
   const index = new Map<T, number>();
-  items.forEach((item, i) => index.set(item, i));
+  for (const [i, item] of items.entries()) index.set(item, i);
   return {
     items,
     scope,

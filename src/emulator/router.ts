@@ -49,7 +49,12 @@ export const MESSAGE_DETAIL_WINDOW = 20;
 const VERSION_SEGMENT = /^v(\d+)\.(\d+)$/;
 /** Message fields that stay readable beyond the detail window. */
 const MESSAGE_SUMMARY_FIELDS: ReadonlySet<string> = new Set(['id', 'created_time']);
-const NODE_TYPES: Readonly<Record<GraphNode['kind'], NodeType>> = { thread: 'UnifiedThread', message: 'Message', page: 'Page', user: 'User' };
+const NODE_TYPES: Readonly<Record<GraphNode['kind'], NodeType>> = {
+  thread: 'UnifiedThread',
+  message: 'Message',
+  page: 'Page',
+  user: 'User',
+};
 
 /** One call as the router sees it. */
 export interface GraphCall {
@@ -117,7 +122,8 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
   if (config.oldestLiveVersion !== undefined && oldestMatch === null) {
     throw new TypeError(`Graph emulator: oldestLiveVersion must look like "v21.0", got "${config.oldestLiveVersion}"`);
   }
-  const oldest = oldestMatch === null ? undefined : { version: config.oldestLiveVersion!, major: Number(oldestMatch[1]), minor: Number(oldestMatch[2]) };
+  const oldest =
+    oldestMatch === null ? undefined : { version: config.oldestLiveVersion!, major: Number(oldestMatch[1]), minor: Number(oldestMatch[2]) };
 
   function route(path: string): RoutedPath {
     const segments: string[] = [];
@@ -268,7 +274,8 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
   function resolve(ctx: RenderContext, id: string): GraphNode | undefined {
     if (id === 'me') return meOf(ctx.viewer);
     const node = config.store.node(id);
-    if ((node?.kind === 'thread' || node?.kind === 'message') && node.thread.platform === 'instagram' && ctx.major < PLATFORM_SINCE_MAJOR) return undefined;
+    if ((node?.kind === 'thread' || node?.kind === 'message') && node.thread.platform === 'instagram' && ctx.major < PLATFORM_SINCE_MAJOR)
+      return undefined;
     return node;
   }
 
@@ -314,7 +321,14 @@ function linkParamsOf(token: string, params: Readonly<Record<string, string>>, n
 }
 
 function splitIds(raw: string): string[] {
-  return [...new Set(raw.split(',').map((id) => id.trim()).filter((id) => id !== ''))];
+  return [
+    ...new Set(
+      raw
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id !== ''),
+    ),
+  ];
 }
 
 function majorOf(version: string): number {

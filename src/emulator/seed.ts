@@ -125,33 +125,117 @@ const PLANS: readonly PagePlan[] = [
 ];
 
 const FIRST_NAMES = [
-  'Ada', 'Ben', 'Chloe', 'Dario', 'Elif', 'Farah', 'Gustav', 'Hana', 'Ines', 'Jonas', 'Kemal', 'Lena', 'Marco', 'Nadia',
-  'Oskar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tara', 'Umar', 'Vera', 'Wen', 'Ximena', 'Yusuf', 'Zoe', 'Amir', 'Bea',
-  'Carlos', 'Dana', 'Emil', 'Fatima', 'Gita', 'Hugo', 'Ivy', 'Jamal', 'Kira', 'Luca', 'Maya', 'Noah',
+  'Ada',
+  'Ben',
+  'Chloe',
+  'Dario',
+  'Elif',
+  'Farah',
+  'Gustav',
+  'Hana',
+  'Ines',
+  'Jonas',
+  'Kemal',
+  'Lena',
+  'Marco',
+  'Nadia',
+  'Oskar',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Sven',
+  'Tara',
+  'Umar',
+  'Vera',
+  'Wen',
+  'Ximena',
+  'Yusuf',
+  'Zoe',
+  'Amir',
+  'Bea',
+  'Carlos',
+  'Dana',
+  'Emil',
+  'Fatima',
+  'Gita',
+  'Hugo',
+  'Ivy',
+  'Jamal',
+  'Kira',
+  'Luca',
+  'Maya',
+  'Noah',
 ];
 const LAST_NAMES = [
-  'Andersen', 'Bianchi', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ivanova', 'Jensen', 'Kowalski',
-  'Lindqvist', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Quispe', 'Rossi', 'Schmidt', 'Tanaka', 'Ueda', 'Varga',
-  'Wagner', 'Xu', 'Yilmaz', 'Zhang', 'Almeida', 'Berg', 'Castillo', 'Dimitrov',
+  'Andersen',
+  'Bianchi',
+  'Costa',
+  'Dubois',
+  'Eriksen',
+  'Fischer',
+  'Garcia',
+  'Haddad',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'Lindqvist',
+  'Moreau',
+  'Nakamura',
+  'Okafor',
+  'Petrov',
+  'Quispe',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Ueda',
+  'Varga',
+  'Wagner',
+  'Xu',
+  'Yilmaz',
+  'Zhang',
+  'Almeida',
+  'Berg',
+  'Castillo',
+  'Dimitrov',
 ];
 const CUSTOMER_LINES = [
-  'Hi! Is this still in stock?', 'Do you ship to Portugal?', 'What are your opening hours on Sunday?',
-  'My order has not arrived yet, can you check?', 'Thanks a lot!', 'Can I change the size of my order?',
-  'Is there a discount for students?', 'The package arrived damaged.', 'Perfect, see you then.',
-  'Do you have this in blue?', 'How long does delivery take?', 'Can I pay on delivery?', 'Great, thank you 🙏',
-  'I would like to return an item.', 'Is the table for four still free tonight?', 'Any vegan options?',
-  'Where can I find the invoice?', 'Ok', 'Hello?', 'Could you send me the tracking number please?',
+  'Hi! Is this still in stock?',
+  'Do you ship to Portugal?',
+  'What are your opening hours on Sunday?',
+  'My order has not arrived yet, can you check?',
+  'Thanks a lot!',
+  'Can I change the size of my order?',
+  'Is there a discount for students?',
+  'The package arrived damaged.',
+  'Perfect, see you then.',
+  'Do you have this in blue?',
+  'How long does delivery take?',
+  'Can I pay on delivery?',
+  'Great, thank you 🙏',
+  'I would like to return an item.',
+  'Is the table for four still free tonight?',
+  'Any vegan options?',
+  'Where can I find the invoice?',
+  'Ok',
+  'Hello?',
+  'Could you send me the tracking number please?',
 ];
 const PAGE_LINES = [
-  'Hello! Thanks for reaching out.', 'Yes, it is in stock in all sizes.', 'We ship to all EU countries.',
-  'Our opening hours are 9:00 to 18:00, Monday to Saturday.', 'Let me check that for you.',
-  'Your order left our warehouse yesterday.', 'Sure, I have updated your order.', 'You are welcome!',
-  'Here is your tracking number: ZX-4471-09.', 'We have booked a table for you.',
-  'Sorry to hear that, we will send a replacement right away.', 'Delivery usually takes 2 to 4 working days.',
+  'Hello! Thanks for reaching out.',
+  'Yes, it is in stock in all sizes.',
+  'We ship to all EU countries.',
+  'Our opening hours are 9:00 to 18:00, Monday to Saturday.',
+  'Let me check that for you.',
+  'Your order left our warehouse yesterday.',
+  'Sure, I have updated your order.',
+  'You are welcome!',
+  'Here is your tracking number: ZX-4471-09.',
+  'We have booked a table for you.',
+  'Sorry to hear that, we will send a replacement right away.',
+  'Delivery usually takes 2 to 4 working days.',
 ];
 /** Appended to some lines so that snippets longer than 100 characters exist and get truncated. */
-const LONG_TAIL =
-  ' Also, could you tell me whether the gift wrapping option is available for orders placed this week, and what it costs?';
+const LONG_TAIL = ' Also, could you tell me whether the gift wrapping option is available for orders placed this week, and what it costs?';
 const THREAD_NAMES = ['Order #4471', 'Wedding party booking', 'Wholesale enquiry', 'Team lunch'];
 const REACTIONS = ['❤️', '😂', '😮', '👍'];
 
@@ -259,7 +343,10 @@ export function createSeedWorld(): SeedWorld {
 
   const tokens = new Map<string, TokenRecord>([
     [DEMO.tokens.acmePage, { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ALL_PAGE_TASKS }],
-    [DEMO.tokens.acmePageNoMessaging, { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ['MODERATE', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT'] }],
+    [
+      DEMO.tokens.acmePageNoMessaging,
+      { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ['MODERATE', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT'] },
+    ],
     [DEMO.tokens.bistroPage, { kind: 'page', pageId: DEMO.pages.bistro.id, tasks: ALL_PAGE_TASKS }],
     [DEMO.tokens.quietPage, { kind: 'page', pageId: DEMO.pages.quiet.id, tasks: ALL_PAGE_TASKS }],
     [DEMO.tokens.alice, { kind: 'user', userId: DEMO.users.alice.id }],
@@ -308,7 +395,9 @@ function createThread(draws: Draws, page: PageRecord, platform: Platform, folder
     if (i > 0 && draws.chance(0.55)) fromCustomer = !fromCustomer;
     const isNewest = i === messageCount - 1;
     const [from, to] = fromCustomer ? [customer, business] : [business, customer];
-    oldestFirst.push(createMessage(draws, { threadId: id, platform, createdTime: times[i]!, from, to, fromCustomer, isNewest }, oldestFirst));
+    oldestFirst.push(
+      createMessage(draws, { threadId: id, platform, createdTime: times[i]!, from, to, fromCustomer, isNewest }, oldestFirst),
+    );
   }
   const messages = oldestFirst.reverse();
   const newestMessage = messages[0]!;
@@ -402,7 +491,12 @@ function createMessage(draws: Draws, plan: MessagePlan, earlier: readonly Messag
     if (previous !== undefined && draws.chance(0.03)) message.replyTo = { mid: previous.id, is_self_reply: previous.from === from };
     if (draws.chance(0.03)) message.reactions = { data: [{ reaction: draws.pick(REACTIONS), users: [to] }] };
     if (fromCustomer && draws.chance(0.01)) {
-      message.story = { [draws.chance(0.5) ? 'reply_to' : 'mention']: { link: `https://lookaside.example.invalid/story/${draws.digits(12)}`, id: draws.digits(17) } };
+      message.story = {
+        [draws.chance(0.5) ? 'reply_to' : 'mention']: {
+          link: `https://lookaside.example.invalid/story/${draws.digits(12)}`,
+          id: draws.digits(17),
+        },
+      };
     }
   }
   return message;

@@ -164,7 +164,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     let batch: unknown;
     const take = (key: string, value: unknown): void => {
       if (key === 'batch') batch ??= value;
-      else if (!(key in params)) params[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      else if (!(key in params))
+        params[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
     };
     if (queryAt >= 0) for (const [key, value] of new URLSearchParams(rawUrl.slice(queryAt + 1))) take(key, value);
 
@@ -199,7 +200,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       request.socket.destroy();
       return;
     }
-    const headers: Record<string, string> = { ...STATIC_HEADERS, ...answer.headers, 'facebook-api-version': answer.version, 'x-fb-trace-id': answer.traceId };
+    const headers: Record<string, string> = {
+      ...STATIC_HEADERS,
+      ...answer.headers,
+      'facebook-api-version': answer.version,
+      'x-fb-trace-id': answer.traceId,
+    };
     if (answer.wwwAuthenticate !== undefined) headers['www-authenticate'] = answer.wwwAuthenticate;
     if (transportFault?.kind === 'truncated-json') {
       response.writeHead(200, headers);
@@ -219,8 +225,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const params = await readAdminParams(request);
     const conversationId = params?.conversationId;
     const thread = typeof conversationId === 'string' ? store.node(conversationId) : undefined;
-    if (thread?.kind !== 'thread' || typeof params?.text !== 'string' || (params.from !== undefined && params.from !== 'customer' && params.from !== 'business')) {
-      replyJson(response, 400, { error: 'POST a JSON body {"conversationId": "<an existing conversation id>", "text": "...", "from": "customer" | "business"}' });
+    if (
+      thread?.kind !== 'thread' ||
+      typeof params?.text !== 'string' ||
+      (params.from !== undefined && params.from !== 'customer' && params.from !== 'business')
+    ) {
+      replyJson(response, 400, {
+        error: 'POST a JSON body {"conversationId": "<an existing conversation id>", "text": "...", "from": "customer" | "business"}',
+      });
       return;
     }
     const fromId = params.from === 'business' ? thread.thread.business.id : thread.thread.customer.id;
@@ -276,7 +288,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (rateLimit !== undefined && pageId !== undefined) {
           if (!rateLimit.admit(pageId, now)) {
             // A Page's own limit: its usage headers only, not the app's.
-            return failWith(throttled(rateLimit.code), pageUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1));
+            return failWith(
+              throttled(rateLimit.code),
+              pageUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1),
+            );
           }
           const percent = rateLimit.usagePercent(pageId, now);
           if (percent >= 1) usage = pageUsageHeaders(pageId, percent, rateLimit.usageType, 1);
@@ -294,7 +309,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           case 'throttle':
             return failWith(
               throttled(fault.code),
-              throttleUsageHeaders(pageId ?? viewerPageOf(store, token) ?? APP_USAGE_KEY, 120, usageTypeOf(fault.code), fault.regainMinutes ?? 1),
+              throttleUsageHeaders(
+                pageId ?? viewerPageOf(store, token) ?? APP_USAGE_KEY,
+                120,
+                usageTypeOf(fault.code),
+                fault.regainMinutes ?? 1,
+              ),
             );
           default:
             break;
@@ -315,16 +335,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  router = guard(createGraphRouter({
-    store,
-    codec: createCursorCodec(),
-    baseUrl: url,
-    defaultVersion: config.defaultVersion,
-    maxLimit: config.maxLimit,
-    proofPolicy,
-    rootIdsReads: config.rootIdsReads,
-    oldestLiveVersion: config.oldestLiveVersion,
-  }));
+  router = guard(
+    createGraphRouter({
+      store,
+      codec: createCursorCodec(),
+      baseUrl: url,
+      defaultVersion: config.defaultVersion,
+      maxLimit: config.maxLimit,
+      proofPolicy,
+      rootIdsReads: config.rootIdsReads,
+      oldestLiveVersion: config.oldestLiveVersion,
+    }),
+  );
 
   return {
     url,
@@ -408,13 +430,15 @@ interface ResolvedOptions {
 function validateOptions(options: EmulatorOptions): ResolvedOptions {
   const problems: string[] = [];
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) problems.push(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    problems.push(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
   const defaultVersion = options.defaultVersion ?? 'v25.0';
   if (!/^v\d+\.\d+$/.test(defaultVersion)) problems.push(`defaultVersion must look like "v25.0", got "${defaultVersion}"`);
   const maxLimit = options.maxLimit ?? DEFAULT_MAX_LIMIT;
   if (!Number.isInteger(maxLimit) || maxLimit < 1) problems.push(`maxLimit must be a positive integer, got ${String(options.maxLimit)}`);
   const maxLogEntries = options.maxLogEntries ?? DEFAULT_MAX_LOG_ENTRIES;
-  if (!Number.isInteger(maxLogEntries) || maxLogEntries < 1) problems.push(`maxLogEntries must be a positive integer, got ${String(options.maxLogEntries)}`);
+  if (!Number.isInteger(maxLogEntries) || maxLogEntries < 1)
+    problems.push(`maxLogEntries must be a positive integer, got ${String(options.maxLogEntries)}`);
   if (options.appSecret === '') problems.push('appSecret must not be empty when given');
   if (options.requireAppSecretProof === true && options.appSecret === undefined) problems.push('requireAppSecretProof needs appSecret');
   const limit = options.conversationRateLimit;
@@ -422,7 +446,8 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
     if (!Number.isInteger(limit.callsPerSecond) || limit.callsPerSecond < 1) {
       problems.push(`conversationRateLimit.callsPerSecond must be a positive integer, got ${String(limit.callsPerSecond)}`);
     }
-    if (limit.code !== undefined && limit.code !== 613 && limit.code !== 80006) problems.push(`conversationRateLimit.code must be 613 or 80006, got ${String(limit.code)}`);
+    if (limit.code !== undefined && limit.code !== 613 && limit.code !== 80006)
+      problems.push(`conversationRateLimit.code must be 613 or 80006, got ${String(limit.code)}`);
     if (limit.blockMs !== undefined && (!Number.isInteger(limit.blockMs) || limit.blockMs < 0)) {
       problems.push(`conversationRateLimit.blockMs must be an integer ≥ 0, got ${String(limit.blockMs)}`);
     }

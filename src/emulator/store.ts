@@ -106,7 +106,7 @@ export class WorldStore implements EmulatorStore {
       this.#threads.set(copy.id, copy);
       for (const message of copy.messages) this.#messages.set(message.id, message);
       this.#byCustomer.set(`${copy.pageId}|${copy.platform}|${copy.customer.id}`, copy);
-      this.#listsOf(copy).forEach((list) => list.push(copy));
+      for (const list of this.#listsOf(copy)) list.push(copy);
     }
     for (const list of this.#lists.values()) list.sort(compareThreads);
   }
@@ -148,7 +148,8 @@ export class WorldStore implements EmulatorStore {
 
   /** The full ordered list for a filter set, hidden threads included (they are removed after the window is cut). */
   conversations(pageId: string, filter: ConversationFilter): readonly ThreadRecord[] {
-    if (filter.userId === undefined && filter.tags === undefined) return this.#lists.get(`${pageId}|${filter.platform}|${filter.folder ?? '*'}`) ?? [];
+    if (filter.userId === undefined && filter.tags === undefined)
+      return this.#lists.get(`${pageId}|${filter.platform}|${filter.folder ?? '*'}`) ?? [];
     const key = conversationFilterKey(pageId, filter);
     let list = this.#derived.get(key);
     if (list === undefined) {
@@ -174,7 +175,9 @@ export class WorldStore implements EmulatorStore {
     const fromId = input.fromId ?? thread.customer.id;
     const fromBusiness = fromId === thread.business.id || fromId === thread.pageId;
     if (!fromBusiness && fromId !== thread.customer.id) {
-      throw new Error(`addMessage: "${fromId}" is neither the customer (${thread.customer.id}) nor the business (${thread.business.id}) of ${conversationId}`);
+      throw new Error(
+        `addMessage: "${fromId}" is neither the customer (${thread.customer.id}) nor the business (${thread.business.id}) of ${conversationId}`,
+      );
     }
 
     this.#clock += 1;

@@ -57,7 +57,13 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
   ): Promise<{ payload: unknown; deliveryStatus: number | undefined }> => {
     const payload = {
       object: thread.platform === 'instagram' ? 'instagram' : 'page',
-      entry: [{ id: thread.business.id, time: timestamp, messaging: [{ sender: { id: route.sender }, recipient: { id: route.recipient }, timestamp, ...event }] }],
+      entry: [
+        {
+          id: thread.business.id,
+          time: timestamp,
+          messaging: [{ sender: { id: route.sender }, recipient: { id: route.recipient }, timestamp, ...event }],
+        },
+      ],
     };
     return { payload, deliveryStatus: await deliver(payload) };
   };
@@ -70,14 +76,18 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
       const newest = node.thread.messages[0];
       if (newest === undefined) throw new Error(`markRead: conversation "${conversationId}" has no message`);
       const timestamp = (newest.createdTime + 1) * 1000;
-      return deliverEvent(node.thread, fromCustomer(node.thread), timestamp, { read: node.thread.platform === 'instagram' ? { mid: newest.id } : { watermark: newest.createdTime * 1000 } });
+      return deliverEvent(node.thread, fromCustomer(node.thread), timestamp, {
+        read: node.thread.platform === 'instagram' ? { mid: newest.id } : { watermark: newest.createdTime * 1000 },
+      });
     },
 
     async react(messageId, emoji, action = 'react') {
       const node = store.node(messageId);
       if (node?.kind !== 'message') throw new Error(`react: unknown message "${messageId}"`);
       const timestamp = (node.message.createdTime + 2) * 1000;
-      return deliverEvent(node.thread, fromCustomer(node.thread), timestamp, { reaction: { mid: messageId, action, ...(action === 'react' ? { emoji, reaction: 'other' } : {}) } });
+      return deliverEvent(node.thread, fromCustomer(node.thread), timestamp, {
+        reaction: { mid: messageId, action, ...(action === 'react' ? { emoji, reaction: 'other' } : {}) },
+      });
     },
 
     async subscribe(callbackUrl, verifyToken) {

@@ -115,7 +115,11 @@ export class GraphApiClient {
    * Makes several reads at once; never rejects. Slot `i` of the result answers `reads[i]` with the
    * parsed body or an Error, so one failed read fails only what needed it.
    */
-  async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage, onHeaders?: (read: GraphRead, header: HeaderLookup) => void): Promise<unknown[]> {
+  async readMany(
+    reads: readonly GraphRead[],
+    usage?: UpstreamUsage,
+    onHeaders?: (read: GraphRead, header: HeaderLookup) => void,
+  ): Promise<unknown[]> {
     const only = reads.length === 1 ? reads[0]! : undefined;
     if (only !== undefined && (only.followUps?.length ?? 0) === 0) {
       return [await this.#get(only, usage, onHeaders).catch((error: unknown) => error)];
@@ -150,7 +154,11 @@ export class GraphApiClient {
       items.push({ read, name: chain.length > 0 ? `r${r}p0` : undefined });
       chain.forEach((limit, p) => {
         const request = { path: read.request.path, params: { ...read.request.params, limit, after: undefined, before: undefined } };
-        items.push({ read: { ...read, request, followUps: undefined }, name: `r${r}p${p + 1}`, after: `{result=r${r}p${p}:$.paging.cursors.after}` });
+        items.push({
+          read: { ...read, request, followUps: undefined },
+          name: `r${r}p${p + 1}`,
+          after: `{result=r${r}p${p}:$.paging.cursors.after}`,
+        });
       });
     });
     const answers = await this.#batch(
@@ -183,7 +191,11 @@ export class GraphApiClient {
     await this.#pool.close();
   }
 
-  async #get(read: GraphRead, usage: UpstreamUsage | undefined, onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined): Promise<unknown> {
+  async #get(
+    read: GraphRead,
+    usage: UpstreamUsage | undefined,
+    onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined,
+  ): Promise<unknown> {
     const relativeUrl = toRelativeUrl(this.version, read.request);
     const proof = this.#proof(read.token);
     const path = `/${relativeUrl}${proof === undefined ? '' : `${relativeUrl.includes('?') ? '&' : '?'}appsecret_proof=${proof}`}`;
@@ -284,7 +296,10 @@ export class GraphApiClient {
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       const failure = code.includes('TIMEOUT') ? 'timeout' : 'connection';
-      throw new GraphTransportError(failure, `Graph API ${failure === 'timeout' ? 'did not answer in time' : 'connection failed'} (${code || 'network error'})`);
+      throw new GraphTransportError(
+        failure,
+        `Graph API ${failure === 'timeout' ? 'did not answer in time' : 'connection failed'} (${code || 'network error'})`,
+      );
     }
   }
 }
@@ -306,7 +321,12 @@ function parseAnswer(status: number, text: string): unknown {
 
 /** A batch slot: `body` is a JSON string to parse a second time; `headers` an array (graph-api.md §4). */
 function parseSlot(slot: unknown, read: GraphRead, onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined): unknown {
-  if (typeof slot !== 'object' || slot === null || typeof (slot as BatchSlot).body !== 'string' || typeof (slot as BatchSlot).code !== 'number') {
+  if (
+    typeof slot !== 'object' ||
+    slot === null ||
+    typeof (slot as BatchSlot).body !== 'string' ||
+    typeof (slot as BatchSlot).code !== 'number'
+  ) {
     return new GraphTransportError('malformed-response', 'Batch slot without a numeric code and a string body');
   }
   const { code, body, headers } = slot as BatchSlot;

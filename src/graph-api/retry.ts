@@ -10,7 +10,16 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof GraphTransportError) return error.failure !== 'timeout';
   if (!(error instanceof GraphApiError)) return false;
   const { code } = error;
-  if (isThrottleCode(code) || code === 10 || (code >= 200 && code <= 299) || code === 100 || code === 190 || code === 102 || code === 104 || code === 2500) {
+  if (
+    isThrottleCode(code) ||
+    code === 10 ||
+    (code >= 200 && code <= 299) ||
+    code === 100 ||
+    code === 190 ||
+    code === 102 ||
+    code === 104 ||
+    code === 2500
+  ) {
     return false;
   }
   return code === 1 || code === 2 || error.isTransient || error.status >= 500;

@@ -19,7 +19,9 @@ import { parseUsageHeaders, type UsageReport } from './usage.js';
  * instance's share of the budget) is 1 call in any 1/rate-second window, which also spreads calls.
  */
 function rateWindow(callsPerSecond: number): { calls: number; windowMs: number } {
-  return Number.isInteger(callsPerSecond) ? { calls: callsPerSecond, windowMs: 1_000 } : { calls: 1, windowMs: Math.ceil(1_000 / callsPerSecond) };
+  return Number.isInteger(callsPerSecond)
+    ? { calls: callsPerSecond, windowMs: 1_000 }
+    : { calls: 1, windowMs: Math.ceil(1_000 / callsPerSecond) };
 }
 
 /**
@@ -122,7 +124,8 @@ export class GraphScheduler {
   constructor(options: GraphSchedulerOptions) {
     this.#client = options.client;
     const callsPerSecond = options.pageCallsPerSecond ?? 2;
-    if (!Number.isFinite(callsPerSecond) || callsPerSecond < 0) throw new TypeError(`pageCallsPerSecond must be a number ≥ 0, got ${callsPerSecond}`);
+    if (!Number.isFinite(callsPerSecond) || callsPerSecond < 0)
+      throw new TypeError(`pageCallsPerSecond must be a number ≥ 0, got ${callsPerSecond}`);
     this.#callsPerSecond = callsPerSecond;
     ({ calls: this.#limit, windowMs: this.#windowMs } = rateWindow(callsPerSecond));
     this.#maxAttempts = options.maxAttempts ?? 3;
@@ -130,7 +133,8 @@ export class GraphScheduler {
     this.#throttleBlockMs = options.throttleBlockMs ?? 60_000;
     this.#now = options.now ?? (() => Date.now());
     this.#random = options.random ?? Math.random;
-    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
+    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1)
+      throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
   }
 
   /** The canonical identity of a read. */
@@ -183,7 +187,8 @@ export class GraphScheduler {
       if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.page, blocked));
       // A read that could not leave before its deadline is refused now, with when to come back,
       // rather than held until the deadline and refused then.
-      else if (context.deadline !== undefined && this.#now() + wait * 1000 > context.deadline) this.#settle(pending, new GraphRateLimitError(read.page, wait));
+      else if (context.deadline !== undefined && this.#now() + wait * 1000 > context.deadline)
+        this.#settle(pending, new GraphRateLimitError(read.page, wait));
       else this.#queue.push(pending);
     }
     const joined = pending;
@@ -292,10 +297,13 @@ export class GraphScheduler {
     if (this.#timers.has(page)) return;
     const oldest = Math.min(...(this.#windows.get(page) ?? []).map((slot) => slot.at));
     if (oldest === Number.POSITIVE_INFINITY) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(page);
-      this.#flush();
-    }, Math.max(1, oldest + this.#windowMs - now));
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(page);
+        this.#flush();
+      },
+      Math.max(1, oldest + this.#windowMs - now),
+    );
     timer.unref();
     this.#timers.set(page, timer);
   }
@@ -310,7 +318,9 @@ export class GraphScheduler {
     // The operation whose read went first carries the HTTP request; each read carries its calls.
     group[0]!.usage.requests += usage.requests;
     const others = group.slice(1).reduce((sum, pending) => sum + callsOf(pending.read), 0);
-    group.forEach((pending, i) => (pending.usage.calls += i === 0 ? usage.calls - others : callsOf(pending.read)));
+    group.forEach((pending, i) => {
+      pending.usage.calls += i === 0 ? usage.calls - others : callsOf(pending.read);
+    });
 
     const now = this.#now();
     // The answers are in: each call now leaves its window a window from now.
@@ -327,7 +337,8 @@ export class GraphScheduler {
       }
       const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs, this.#random);
       // A batch slot that timed out is asked again once (graph-api.md §4); other failures per isRetryable.
-      const retryable = answer instanceof GraphTransportError && answer.failure === 'slot-timeout' ? pending.attempts === 1 : isRetryable(answer);
+      const retryable =
+        answer instanceof GraphTransportError && answer.failure === 'slot-timeout' ? pending.attempts === 1 : isRetryable(answer);
       if (retryable && pending.attempts < this.#maxAttempts && pending.waiters > 0 && now + delay < pending.deadline) {
         pending.state = 'retry-wait';
         setTimeout(() => {

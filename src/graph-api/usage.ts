@@ -44,7 +44,8 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-const max = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+const max = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.max(a, b);
 
 /** Reads the usage headers of one answer; `undefined` when it carries none. */
 export function parseUsageHeaders(header: HeaderLookup): UsageReport | undefined {

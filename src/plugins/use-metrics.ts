@@ -30,9 +30,21 @@ export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext>
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const upstreamRequests = new Counter({ name: 'gateway_upstream_requests_total', help: 'HTTP requests sent to the Graph API.', registers: [registry] });
-  const upstreamCalls = new Counter({ name: 'gateway_upstream_calls_total', help: 'Billed Graph API calls (each batch item counts).', registers: [registry] });
-  const coalesced = new Counter({ name: 'gateway_upstream_coalesced_total', help: 'Reads answered by an identical in-flight read of another operation.', registers: [registry] });
+  const upstreamRequests = new Counter({
+    name: 'gateway_upstream_requests_total',
+    help: 'HTTP requests sent to the Graph API.',
+    registers: [registry],
+  });
+  const upstreamCalls = new Counter({
+    name: 'gateway_upstream_calls_total',
+    help: 'Billed Graph API calls (each batch item counts).',
+    registers: [registry],
+  });
+  const coalesced = new Counter({
+    name: 'gateway_upstream_coalesced_total',
+    help: 'Reads answered by an identical in-flight read of another operation.',
+    registers: [registry],
+  });
 
   return {
     async onRequest({ url, endResponse, fetchAPI }) {

@@ -11,6 +11,7 @@ import {
   Kind,
   valueFromAST,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLNamedType,
@@ -47,10 +48,15 @@ export function estimateCost(
     (definition) => definition.kind === Kind.OPERATION_DEFINITION && (operationName == null || definition.name?.value === operationName),
   );
   if (operation === undefined || operation.kind !== Kind.OPERATION_DEFINITION) return { cost: 0, usesVariables };
-  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const root =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   if (!root) return { cost: 0, usesVariables };
 
-  const argument = (field: GraphQLField<unknown, unknown>, node: { arguments?: readonly { name: { value: string }; value: never }[] }, name: string): unknown => {
+  const argument = (field: GraphQLField<unknown, unknown>, node: FieldNode, name: string): unknown => {
     const definition = field.args.find((arg) => arg.name === name);
     const given = node.arguments?.find((arg) => arg.name.value === name);
     if ((given?.value as { kind?: Kind } | undefined)?.kind === Kind.VARIABLE) usesVariables = true;
@@ -79,8 +85,8 @@ export function estimateCost(
       const childCost = costOf(fieldType, selection.selectionSet, seen);
       const isConnection = field.args.some((arg) => arg.name === 'first') && field.args.some((arg) => arg.name === 'last');
       if (isConnection) {
-        const first = argument(field, selection as never, 'first');
-        const last = argument(field, selection as never, 'last');
+        const first = argument(field, selection, 'first');
+        const last = argument(field, selection, 'last');
         const count = typeof first === 'number' ? first : typeof last === 'number' ? last : DEFAULT_PAGE_SIZE;
         total += Math.max(0, count) * (1 + childCost);
       } else {
@@ -103,7 +109,12 @@ export function useQueryCost(options: QueryCostOptions = {}): Plugin {
     onExecute({ args, setResultAndStopExecution }) {
       let cost = fixedCosts.get(args.document)?.get(args.operationName);
       if (cost === undefined) {
-        const estimate = estimateCost(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>, args.operationName);
+        const estimate = estimateCost(
+          args.schema,
+          args.document,
+          (args.variableValues ?? {}) as Record<string, unknown>,
+          args.operationName,
+        );
         cost = estimate.cost;
         if (!estimate.usesVariables) {
           const byName = fixedCosts.get(args.document) ?? new Map<string | null | undefined, number>();

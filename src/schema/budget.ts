@@ -35,7 +35,8 @@ const PageCallBudgetRef = builder.objectRef<PageBudgetView>('PageCallBudget').im
     blockedUntil: t.field({
       type: 'DateTime',
       nullable: true,
-      description: 'Graph throttled the Page: no call is made for it until then, and reads of it fail with GRAPH_RATE_LIMITED. Null when not blocked.',
+      description:
+        'Graph throttled the Page: no call is made for it until then, and reads of it fail with GRAPH_RATE_LIMITED. Null when not blocked.',
       resolve: (budget) => (budget.blockedUntil === undefined ? null : new Date(budget.blockedUntil)),
     }),
     pageUsage: t.field({

@@ -21,7 +21,8 @@ export interface ConversationShape {
 export const ConversationRef = builder.objectRef<ConversationShape>('Conversation');
 
 /** The list a thread's message cursors belong to. */
-export const messagesScope = (threadId: string, viewerKey: string): string => cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey });
+export const messagesScope = (threadId: string, viewerKey: string): string =>
+  cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey });
 
 /** The Graph read of one page of a thread's messages. */
 export const messagesPageRead = (threadId: string, fields: string, request: GraphPageRequest): GraphRequest => ({
@@ -108,7 +109,9 @@ builder.node(ConversationRef, {
           // The read of the conversation may have brought this page already (field expansion).
           const expansion = conversation.expanded.get('messages');
           let prefetched =
-            expansion !== undefined && !plan.fromCursor && expansion.limit === plan.count ? (conversation.thread.messages ?? { data: [] }) : undefined;
+            expansion !== undefined && !plan.fromCursor && expansion.limit === plan.count
+              ? (conversation.thread.messages ?? { data: [] })
+              : undefined;
           const pageRead = (request: GraphPageRequest): GraphRequest => messagesPageRead(conversation.thread.id, fields, request);
 
           return resolveConnection({
@@ -122,9 +125,12 @@ builder.node(ConversationRef, {
             fetchPage: (request) => {
               const page = prefetched;
               prefetched = undefined;
-              return page !== undefined ? Promise.resolve(page) : context.graph.read<GraphPage<GraphMessage>>(pageRead(request), conversation.pageId);
+              return page !== undefined
+                ? Promise.resolve(page)
+                : context.graph.read<GraphPage<GraphMessage>>(pageRead(request), conversation.pageId);
             },
-            fetchChain: (request, followUps) => context.graph.readChain<GraphPage<GraphMessage>>(pageRead(request), followUps, conversation.pageId),
+            fetchChain: (request, followUps) =>
+              context.graph.readChain<GraphPage<GraphMessage>>(pageRead(request), followUps, conversation.pageId),
           });
         },
       },

@@ -117,7 +117,8 @@ class Reader {
 
 /** Creates the codec; `secret` keys the HMAC (share it between instances behind one load balancer). */
 export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
-  const mac = (scope: string, body: Buffer): Buffer => createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
+  const mac = (scope: string, body: Buffer): Buffer =>
+    createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
   const signedByPage = new Map<string, Map<string, string>>();
   let signedCount = 0;
@@ -154,9 +155,12 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
 
     decode(scope, cursor) {
       if (cursor.startsWith('v1.')) {
-        throw new GraphQLError('This cursor comes from an earlier version of this API and can no longer be resumed. Start again from the first page.', {
-          extensions: { code: 'CURSOR_EXPIRED' },
-        });
+        throw new GraphQLError(
+          'This cursor comes from an earlier version of this API and can no longer be resumed. Start again from the first page.',
+          {
+            extensions: { code: 'CURSOR_EXPIRED' },
+          },
+        );
       }
       if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw badCursor(MALFORMED);
       const bytes = Buffer.from(cursor, 'base64url');

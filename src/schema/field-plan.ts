@@ -12,6 +12,7 @@ import {
   getDirectiveValues,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
+  isAbstractType,
   isObjectType,
   Kind,
   type FieldNode,
@@ -155,7 +156,7 @@ function collectFields(context: PlanContext, type: GraphQLObjectType | undefined
 function appliesTo(context: PlanContext, type: GraphQLObjectType | undefined, condition: string | undefined): boolean {
   if (type === undefined || condition === undefined || condition === type.name) return true;
   const conditionType = context.schema.getType(condition);
-  return conditionType !== undefined && conditionType !== null && !isObjectType(conditionType) && context.schema.isSubType(conditionType as never, type);
+  return isAbstractType(conditionType) && context.schema.isSubType(conditionType, type);
 }
 
 function included(context: PlanContext, node: Parameters<typeof getDirectiveValues>[1]): boolean {

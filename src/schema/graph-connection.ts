@@ -54,7 +54,10 @@ export interface GraphAnchor {
  * Where to resume after and before an edge's item; `null` when Graph gave no cursor that way
  * (nothing follows, or precedes).
  */
-function anchorsOf({ page: { before, after }, pageLength, index }: EdgePlace): { forward: GraphAnchor | null; backward: GraphAnchor | null } {
+function anchorsOf({ page: { before, after }, pageLength, index }: EdgePlace): {
+  forward: GraphAnchor | null;
+  backward: GraphAnchor | null;
+} {
   const isFirst = index === 0;
   const isLast = index === pageLength - 1;
   const forward: GraphAnchor | null =
@@ -117,7 +120,9 @@ export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: str
       throw invalidPagination('`before`/`last` page backward and cannot be combined with `after`/`first`.');
     }
     if (before == null) {
-      throw invalidPagination('`last` needs `before`: the Graph API pages backward only from a cursor. Use `first` to read from the start.');
+      throw invalidPagination(
+        '`last` needs `before`: the Graph API pages backward only from a cursor. Use `first` to read from the start.',
+      );
     }
     const count = checkCount('last', last ?? DEFAULT_PAGE_SIZE);
     const place = cursors.decode(scope, before);
@@ -163,10 +168,18 @@ export function firstPageRequest(plan: ConnectionPlan, pageCap: number = MAX_PAG
  */
 function cursorExpiry(request: GraphPageRequest): (error: unknown) => never {
   return (error) => {
-    if (error instanceof GraphApiError && error.code === 100 && error.subcode === undefined && (request.after !== undefined || request.before !== undefined)) {
-      throw new GraphQLError('This cursor can no longer be resumed: the item it points at is gone from the list. Start again from the first page.', {
-        extensions: { code: 'CURSOR_EXPIRED', graph: { code: error.code, fbtraceId: error.fbtraceId ?? null } },
-      });
+    if (
+      error instanceof GraphApiError &&
+      error.code === 100 &&
+      error.subcode === undefined &&
+      (request.after !== undefined || request.before !== undefined)
+    ) {
+      throw new GraphQLError(
+        'This cursor can no longer be resumed: the item it points at is gone from the list. Start again from the first page.',
+        {
+          extensions: { code: 'CURSOR_EXPIRED', graph: { code: error.code, fbtraceId: error.fbtraceId ?? null } },
+        },
+      );
     }
     throw error;
   };

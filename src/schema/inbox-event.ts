@@ -19,14 +19,18 @@ const InboxEventKind = builder.enumType('InboxEventKind', {
   values: {
     MESSAGE: { value: 'message', description: 'A customer wrote to the Page (or its Instagram account).' },
     ECHO: { value: 'echo', description: 'The business sent a message, from this or any other app, or from the inbox.' },
-    READ: { value: 'read', description: 'The customer saw the business’s messages: up to `readUpTo` (Messenger), or `messageId` (Instagram).' },
+    READ: {
+      value: 'read',
+      description: 'The customer saw the business’s messages: up to `readUpTo` (Messenger), or `messageId` (Instagram).',
+    },
     REACTION: { value: 'reaction', description: 'The customer reacted to `messageId` with `reaction`.' },
     REACTION_REMOVED: { value: 'reaction_removed', description: 'The customer took back a reaction to `messageId`.' },
   } as const,
 });
 
 const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement({
-  description: 'Something that happened in one of the Page’s conversations, as Meta’s webhook delivered it: a message, an echo, a read receipt, a reaction.',
+  description:
+    'Something that happened in one of the Page’s conversations, as Meta’s webhook delivered it: a message, an echo, a read receipt, a reaction.',
   fields: (t) => ({
     kind: t.field({ type: InboxEventKind, resolve: (event) => event.kind }),
     platform: t.field({ type: MessagingPlatform, resolve: (event) => event.platform }),
@@ -41,7 +45,11 @@ const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement
       description: 'The message concerned (its Graph id, `mid`); null for Messenger read receipts, which give `readUpTo`.',
       resolve: (event) => event.messageId ?? null,
     }),
-    text: t.string({ nullable: true, description: 'A message’s text; null for attachments only, and for other kinds.', resolve: (event) => event.text ?? null }),
+    text: t.string({
+      nullable: true,
+      description: 'A message’s text; null for attachments only, and for other kinds.',
+      resolve: (event) => event.text ?? null,
+    }),
     hasAttachments: t.boolean({ resolve: (event) => event.hasAttachments }),
     readUpTo: t.field({
       type: 'DateTime',
@@ -49,7 +57,11 @@ const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement
       description: 'READ on Messenger: every business message sent up to this instant was seen.',
       resolve: (event) => (event.readUpTo === undefined ? null : new Date(event.readUpTo)),
     }),
-    reaction: t.string({ nullable: true, description: 'REACTION and REACTION_REMOVED: the emoji (or Meta’s name of the reaction).', resolve: (event) => event.reaction ?? null }),
+    reaction: t.string({
+      nullable: true,
+      description: 'REACTION and REACTION_REMOVED: the emoji (or Meta’s name of the reaction).',
+      resolve: (event) => event.reaction ?? null,
+    }),
     time: t.field({ type: 'DateTime', resolve: (event) => new Date(event.timestamp) }),
   }),
 });
@@ -69,19 +81,26 @@ builder.subscriptionField('inboxEvents', (t) =>
       const pageId = checkGraphId(String(args.pageId), 'Page id');
       const bus = context.inboxEvents;
       if (bus === undefined) {
-        throw new GraphQLError('Inbox events need Meta’s webhooks: set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN, and subscribe the app to /webhooks/meta.', {
-          extensions: { code: 'WEBHOOKS_NOT_CONFIGURED' },
-        });
+        throw new GraphQLError(
+          'Inbox events need Meta’s webhooks: set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN, and subscribe the app to /webhooks/meta.',
+          {
+            extensions: { code: 'WEBHOOKS_NOT_CONFIGURED' },
+          },
+        );
       }
       await context.checkReach(pageId);
       const accounts: string[] = args.platform === 'instagram' ? [] : [pageId];
       if (args.platform !== 'messenger') {
         // Instagram deliveries name the Instagram account, not the Page: learn which one is linked (one read, not billed to the inbox budget).
-        const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, { budgeted: false });
+        const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, {
+          budgeted: false,
+        });
         const instagram = page.instagram_business_account?.id;
         if (instagram !== undefined) accounts.push(instagram);
         else if (args.platform === 'instagram') {
-          throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, { extensions: { code: 'BAD_USER_INPUT' } });
+          throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, {
+            extensions: { code: 'BAD_USER_INPUT' },
+          });
         }
       }
       context.graph.dispose();

@@ -28,8 +28,12 @@ function prefetchDeferredMessages(context: GatewayContext, pageId: string, threa
   for (const edge of deferred) {
     if (edge.edge !== 'messages') continue;
     try {
-      const request = firstPageRequest(planConnection(edge.args, context.cursors, messagesScope(threadId, context.viewerKey)), context.graphPageCap);
-      if (request !== null) void context.graph.read(messagesPageRead(threadId, serializeFields(edge.fields), request), pageId).catch(() => undefined);
+      const request = firstPageRequest(
+        planConnection(edge.args, context.cursors, messagesScope(threadId, context.viewerKey)),
+        context.graphPageCap,
+      );
+      if (request !== null)
+        void context.graph.read(messagesPageRead(threadId, serializeFields(edge.fields), request), pageId).catch(() => undefined);
     } catch {
       // Reported by the field's resolver.
     }

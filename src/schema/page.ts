@@ -63,7 +63,8 @@ builder.node(PageRef, {
       nullable: true,
       resolve: async (page, _args, context) =>
         page.name ??
-        (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } }, page.pageId, { budgeted: false })).name ??
+        (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } }, page.pageId, { budgeted: false }))
+          .name ??
         null,
     }),
     tasks: t.stringList({

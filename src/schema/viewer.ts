@@ -43,7 +43,12 @@ builder.queryField('viewer', (t) =>
         return { kind: 'GATEWAY', graphApiId: undefined, name: undefined, pages: (await credentials.pages({ token })).map(toPage) };
       }
       const identity = await credentials.identify(token, context.usage);
-      return { kind: identity.kind === 'page' ? 'PAGE' : 'USER', graphApiId: identity.id, name: identity.name, pages: identity.pages.map(toPage) };
+      return {
+        kind: identity.kind === 'page' ? 'PAGE' : 'USER',
+        graphApiId: identity.id,
+        name: identity.name,
+        pages: identity.pages.map(toPage),
+      };
     },
   }),
 );

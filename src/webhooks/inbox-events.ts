@@ -31,7 +31,15 @@ export interface InboxEvent {
 
 /** Identifies an event across redeliveries (Meta redelivers what it thinks failed). */
 export function eventKey(event: InboxEvent): string {
-  return [event.kind, event.accountId, event.customerId, event.messageId ?? '', event.readUpTo ?? '', event.reaction ?? '', event.kind === 'message' || event.kind === 'echo' ? '' : event.timestamp].join('\u001f');
+  return [
+    event.kind,
+    event.accountId,
+    event.customerId,
+    event.messageId ?? '',
+    event.readUpTo ?? '',
+    event.reaction ?? '',
+    event.kind === 'message' || event.kind === 'echo' ? '' : event.timestamp,
+  ].join('\u001f');
 }
 
 /** Events one subscriber may have waiting; past that its stream ends (see {@link InboxEventBus.subscribe}). */
@@ -72,7 +80,10 @@ export class InboxEventBus {
       wake?.();
     };
     const listener = (event: InboxEvent): void => {
-      if (waiting.length >= MAX_WAITING_EVENTS) return stop();
+      if (waiting.length >= MAX_WAITING_EVENTS) {
+        stop();
+        return;
+      }
       waiting.push(event);
       wake?.();
     };
@@ -100,7 +111,8 @@ export class InboxEventBus {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const idOf = (value: unknown): string | undefined => (isRecord(value) && typeof value.id === 'string' && value.id !== '' ? value.id : undefined);
+const idOf = (value: unknown): string | undefined =>
+  isRecord(value) && typeof value.id === 'string' && value.id !== '' ? value.id : undefined;
 
 /**
  * The inbox events of a webhook payload, in delivery order. Anything else it holds (postbacks,
@@ -147,7 +159,13 @@ function eventOf(accountId: string, platform: InboxEvent['platform'], messaging:
     // Messenger says up to when (`watermark`), Instagram which message (`mid`).
     const { watermark, mid } = messaging.read;
     if (typeof watermark !== 'number' && typeof mid !== 'string') return undefined;
-    return { ...base, kind: 'read', customerId: sender, messageId: typeof mid === 'string' ? mid : undefined, readUpTo: typeof watermark === 'number' ? watermark : undefined };
+    return {
+      ...base,
+      kind: 'read',
+      customerId: sender,
+      messageId: typeof mid === 'string' ? mid : undefined,
+      readUpTo: typeof watermark === 'number' ? watermark : undefined,
+    };
   }
   if (isRecord(messaging.reaction)) {
     const { mid, action, emoji, reaction } = messaging.reaction;

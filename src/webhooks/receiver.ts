@@ -59,7 +59,13 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       const query = new URL(request.url ?? '/', 'http://gateway').searchParams;
       const challenge = query.get('hub.challenge');
       const given = query.get('hub.verify_token');
-      if (query.get('hub.mode') === 'subscribe' && verifyToken !== undefined && given !== null && safeEqual(given, verifyToken) && challenge !== null) {
+      if (
+        query.get('hub.mode') === 'subscribe' &&
+        verifyToken !== undefined &&
+        given !== null &&
+        safeEqual(given, verifyToken) &&
+        challenge !== null
+      ) {
         answer(response, 200, challenge);
       } else {
         answer(response, 403, 'Verification failed.');

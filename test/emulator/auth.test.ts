@@ -38,14 +38,24 @@ describe('access tokens', () => {
   it('answers a missing token with 104 and WWW-Authenticate invalid_request', async () => {
     const { status, headers, body } = await getJson<GraphErrorEnvelope>(url(`/v25.0/${ACME}/conversations`));
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ message: 'An access token is required to request this resource.', type: 'OAuthException', code: 104 });
-    expect(headers.get('www-authenticate')).toBe('OAuth "Facebook Platform" "invalid_request" "An access token is required to request this resource."');
+    expect(body.error).toMatchObject({
+      message: 'An access token is required to request this resource.',
+      type: 'OAuthException',
+      code: 104,
+    });
+    expect(headers.get('www-authenticate')).toBe(
+      'OAuth "Facebook Platform" "invalid_request" "An access token is required to request this resource."',
+    );
   });
 
   it('answers an unknown token with 190 and WWW-Authenticate invalid_token', async () => {
     const { status, headers, body } = await getJson<GraphErrorEnvelope>(url(`/v25.0/${ACME}`, { access_token: 'EAAGnotAToken' }));
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ message: 'Invalid OAuth access token - Cannot parse access token', type: 'OAuthException', code: 190 });
+    expect(body.error).toMatchObject({
+      message: 'Invalid OAuth access token - Cannot parse access token',
+      type: 'OAuthException',
+      code: 190,
+    });
     expect(body.error.error_subcode).toBeUndefined();
     expect(headers.get('www-authenticate')).toMatch(/^OAuth "Facebook Platform" "invalid_token" /);
   });
@@ -70,12 +80,16 @@ describe('access tokens', () => {
   });
 
   it('puts the token into paging links even when it came in a header', async () => {
-    const { body } = await getJson<GraphListBody>(url(`/v25.0/${ACME}/conversations`), { headers: { authorization: `Bearer ${DEMO.tokens.acmePage}` } });
+    const { body } = await getJson<GraphListBody>(url(`/v25.0/${ACME}/conversations`), {
+      headers: { authorization: `Bearer ${DEMO.tokens.acmePage}` },
+    });
     expect(new URL(body.paging!.next!).searchParams.get('access_token')).toBe(DEMO.tokens.acmePage);
   });
 
   it('answers a Page token without MESSAGING with (#200) on the inbox, but still serves the Page name', async () => {
-    const conversations = await getJson<GraphErrorEnvelope>(url(`/v25.0/${ACME}/conversations`, { access_token: DEMO.tokens.acmePageNoMessaging }));
+    const conversations = await getJson<GraphErrorEnvelope>(
+      url(`/v25.0/${ACME}/conversations`, { access_token: DEMO.tokens.acmePageNoMessaging }),
+    );
     expect(conversations.status).toBe(403);
     expect(conversations.body.error).toMatchObject({ message: '(#200) Permissions error', type: 'OAuthException', code: 200 });
     const page = await getJson(url(`/v25.0/${ACME}`, { access_token: DEMO.tokens.acmePageNoMessaging, fields: 'name' }));
@@ -95,7 +109,11 @@ describe('access tokens', () => {
   it('answers a user token on the inbox with (#190) Page Access Token required', async () => {
     const { status, body } = await getJson<GraphErrorEnvelope>(url(`/v25.0/${ACME}/conversations`, { access_token: DEMO.tokens.alice }));
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ message: '(#190) This method must be called with a Page Access Token', type: 'OAuthException', code: 190 });
+    expect(body.error).toMatchObject({
+      message: '(#190) This method must be called with a Page Access Token',
+      type: 'OAuthException',
+      code: 190,
+    });
   });
 });
 
@@ -110,7 +128,13 @@ describe('/me and Pages', () => {
         category: 'Shopping & retail',
         tasks: ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'],
       },
-      { id: DEMO.pages.bistro.id, name: 'Bistro Demo', access_token: DEMO.tokens.bistroPage, category: 'Restaurant', tasks: ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'] },
+      {
+        id: DEMO.pages.bistro.id,
+        name: 'Bistro Demo',
+        access_token: DEMO.tokens.bistroPage,
+        category: 'Restaurant',
+        tasks: ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'],
+      },
     ]);
     expect(body.paging?.cursors).toBeDefined();
     expect(body.paging?.next).toBeUndefined();
@@ -191,7 +215,8 @@ describe('GET /?ids=', () => {
 
   describe('with rootIdsReads', () => {
     let legacy: Emulator;
-    const threads = () => emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'inbox' }).filter((thread) => thread.visible);
+    const threads = () =>
+      emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'inbox' }).filter((thread) => thread.visible);
     beforeAll(async () => {
       legacy = await startEmulator({ rootIdsReads: true });
     });
@@ -202,7 +227,9 @@ describe('GET /?ids=', () => {
     it('answers an object keyed by id and bills one call per id', async () => {
       const [a, b] = threads();
       legacy.log.clear();
-      const { status, body } = await getJson<Record<string, Json>>(`${legacy.url}/v24.0/?${query({ ids: `${a!.id},${b!.id}`, fields: 'id,updated_time', access_token: DEMO.tokens.acmePage })}`);
+      const { status, body } = await getJson<Record<string, Json>>(
+        `${legacy.url}/v24.0/?${query({ ids: `${a!.id},${b!.id}`, fields: 'id,updated_time', access_token: DEMO.tokens.acmePage })}`,
+      );
       expect(status).toBe(200);
       expect(body).toEqual({ [a!.id]: { id: a!.id, updated_time: a!.updatedTime }, [b!.id]: { id: b!.id, updated_time: b!.updatedTime } });
       expect(legacy.log.requestCount).toBe(1);
@@ -211,7 +238,9 @@ describe('GET /?ids=', () => {
 
     it('fails the whole read with (#803) when an id does not resolve', async () => {
       const [a] = threads();
-      const { status, body } = await getJson<GraphErrorEnvelope>(`${legacy.url}/v24.0/?${query({ ids: `${a!.id},nope`, access_token: DEMO.tokens.acmePage })}`);
+      const { status, body } = await getJson<GraphErrorEnvelope>(
+        `${legacy.url}/v24.0/?${query({ ids: `${a!.id},nope`, access_token: DEMO.tokens.acmePage })}`,
+      );
       expect(status).toBe(404);
       expect(body.error).toMatchObject({ message: '(#803) Some of the aliases you requested do not exist: nope', code: 803 });
     });
@@ -252,14 +281,22 @@ describe('appsecret_proof', () => {
   it('rejects a missing proof when required', async () => {
     const { status, body } = await getJson<GraphErrorEnvelope>(conversations(strict.url, {}));
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ message: 'API calls from the server require an appsecret_proof argument', type: 'GraphMethodException', code: 100 });
+    expect(body.error).toMatchObject({
+      message: 'API calls from the server require an appsecret_proof argument',
+      type: 'GraphMethodException',
+      code: 100,
+    });
   });
 
   it('rejects a wrong proof even when proofs are not required', async () => {
     expect((await getJson(conversations(lenient.url, {}))).status).toBe(200);
     const { status, body } = await getJson<GraphErrorEnvelope>(conversations(lenient.url, { appsecret_proof: proofOf(DEMO.tokens.alice) }));
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException', code: 100 });
+    expect(body.error).toMatchObject({
+      message: 'Invalid appsecret_proof provided in the API argument',
+      type: 'GraphMethodException',
+      code: 100,
+    });
   });
 
   it('leaves the proof out of next links, so following them verbatim fails where proofs are required', async () => {

@@ -17,7 +17,8 @@ let emulator: Emulator;
 const batch = (items: readonly Json[], extra: Record<string, string> = {}) =>
   postForm<(BatchSlot | null)[]>(`${emulator.url}/v25.0/`, { access_token: TOKEN, batch: JSON.stringify(items), ...extra });
 const bodyOf = <T = Json>(slot: BatchSlot | null | undefined): T => JSON.parse(slot!.body) as T;
-const visibleInbox = () => emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'inbox' }).filter((thread) => thread.visible);
+const visibleInbox = () =>
+  emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'inbox' }).filter((thread) => thread.visible);
 
 beforeAll(async () => {
   emulator = await startEmulator();
@@ -48,7 +49,9 @@ describe('batch requests', () => {
     ]);
     const messages = bodyOf<GraphListBody>(first);
     expect(messages.data).toEqual([{ message: expect.any(String) as unknown, id: emulator.store.messageIds(thread!.id)![0] }]);
-    expect(messages.paging!.next!.startsWith(`${emulator.url}/v25.0/${thread!.id}/messages?access_token=${TOKEN}&fields=message&limit=1&after=`)).toBe(true);
+    expect(
+      messages.paging!.next!.startsWith(`${emulator.url}/v25.0/${thread!.id}/messages?access_token=${TOKEN}&fields=message&limit=1&after=`),
+    ).toBe(true);
     expect(bodyOf(second)).toEqual({ name: 'Acme Shop', id: ACME });
     expect(second!.headers).toContainEqual({ name: 'Facebook-API-Version', value: 'v19.0' });
   });
@@ -84,7 +87,10 @@ describe('batch requests', () => {
   });
 
   it('accepts a batch on the unversioned root', async () => {
-    const { status, headers, body } = await postForm<BatchSlot[]>(`${emulator.url}/`, { access_token: TOKEN, batch: JSON.stringify([{ method: 'GET', relative_url: 'me' }]) });
+    const { status, headers, body } = await postForm<BatchSlot[]>(`${emulator.url}/`, {
+      access_token: TOKEN,
+      batch: JSON.stringify([{ method: 'GET', relative_url: 'me' }]),
+    });
     expect(status).toBe(200);
     expect(headers.get('facebook-api-version')).toBe('v25.0');
     expect(body[0]!.code).toBe(200);
@@ -102,12 +108,17 @@ describe('batch requests', () => {
     const items = Array.from({ length: 51 }, () => ({ method: 'GET', relative_url: 'me' }));
     const { status, body } = await batch(items);
     expect(status).toBe(400);
-    expect(body).toMatchObject({ error: { message: '(#100) Too many requests in batch message. Maximum batch size is 50', type: 'OAuthException', code: 100 } });
+    expect(body).toMatchObject({
+      error: { message: '(#100) Too many requests in batch message. Maximum batch size is 50', type: 'OAuthException', code: 100 },
+    });
     expect((await batch(items.slice(0, 50))).status).toBe(200);
   });
 
   it('refuses a batch that is not a JSON array', async () => {
-    const { status, body } = await postForm<GraphErrorEnvelope>(`${emulator.url}/v25.0/`, { access_token: TOKEN, batch: '{"method":"GET"' });
+    const { status, body } = await postForm<GraphErrorEnvelope>(`${emulator.url}/v25.0/`, {
+      access_token: TOKEN,
+      batch: '{"method":"GET"',
+    });
     expect(status).toBe(400);
     expect(body.error.code).toBe(100);
   });
@@ -123,9 +134,20 @@ describe('batch dependencies', () => {
     expect(status).toBe(200);
     expect(body[0]).toBeNull();
     const second = bodyOf<GraphListBody>(body[1]);
-    expect(second.data.map((thread) => thread.id)).toEqual(list.slice(5, 10).filter((thread) => thread.visible).map((thread) => thread.id));
+    expect(second.data.map((thread) => thread.id)).toEqual(
+      list
+        .slice(5, 10)
+        .filter((thread) => thread.visible)
+        .map((thread) => thread.id),
+    );
     const logged = emulator.log.entries.at(-1)!;
-    expect(logged.items![0]).toEqual({ method: 'GET', relativeUrl: `${ACME}/conversations?limit=5`, status: 200, at: expect.any(Number), pageId: ACME });
+    expect(logged.items![0]).toEqual({
+      method: 'GET',
+      relativeUrl: `${ACME}/conversations?limit=5`,
+      status: 200,
+      at: expect.any(Number),
+      pageId: ACME,
+    });
     expect(logged.items![1]!.relativeUrl).toMatch(new RegExp(`^${ACME}/conversations\\?limit=5&after=QVFI[A-Za-z0-9_-]+$`));
   });
 
@@ -169,7 +191,10 @@ describe('batch dependencies', () => {
     ]);
     expect(body[0]).toBeNull();
     expect(body[1]!.code).toBe(400);
-    expect(bodyOf<GraphErrorEnvelope>(body[1]).error).toMatchObject({ code: 100, message: '(#100) Batch request 1 depends on {result=quiet:$.paging.cursors.after}, which resolved to no value' });
+    expect(bodyOf<GraphErrorEnvelope>(body[1]).error).toMatchObject({
+      code: 100,
+      message: '(#100) Batch request 1 depends on {result=quiet:$.paging.cursors.after}, which resolved to no value',
+    });
   });
 
   it('fails the whole batch on a reference to an unknown or later name', async () => {
@@ -235,7 +260,10 @@ describe('batch tokens and proofs', () => {
   });
 
   it('rejects the whole batch when the top-level proof is missing', async () => {
-    const { status, body } = await postForm<GraphErrorEnvelope>(`${strict.url}/v25.0/`, { access_token: TOKEN, batch: JSON.stringify([{ method: 'GET', relative_url: 'me' }]) });
+    const { status, body } = await postForm<GraphErrorEnvelope>(`${strict.url}/v25.0/`, {
+      access_token: TOKEN,
+      batch: JSON.stringify([{ method: 'GET', relative_url: 'me' }]),
+    });
     expect(status).toBe(400);
     expect(body.error.message).toBe('API calls from the server require an appsecret_proof argument');
   });
@@ -252,7 +280,14 @@ describe('request log', () => {
     expect(emulator.log.requestCount).toBe(2);
     expect(emulator.log.callCount).toBe(4);
     const [plain, batched] = emulator.log.entries;
-    expect(plain).toEqual({ method: 'GET', path: `/v25.0/${ACME}/conversations`, params: { access_token: TOKEN, limit: '2' }, status: 200, at: expect.any(Number), pageId: ACME });
+    expect(plain).toEqual({
+      method: 'GET',
+      path: `/v25.0/${ACME}/conversations`,
+      params: { access_token: TOKEN, limit: '2' },
+      status: 200,
+      at: expect.any(Number),
+      pageId: ACME,
+    });
     expect(batched).toEqual({
       method: 'POST',
       path: '/v25.0/',

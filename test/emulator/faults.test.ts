@@ -19,8 +19,10 @@ const conversations = (token: string = TOKEN) => `${emulator.url}/v25.0/${ACME}/
 const batchOn = (target: Emulator, items: readonly Json[], token: string = TOKEN) =>
   postForm<(BatchSlot | null)[]>(`${target.url}/v25.0/`, { access_token: token, batch: JSON.stringify(items) });
 const errorOf = async (response: Response) => ((await response.json()) as GraphErrorEnvelope).error;
-const businessUsage = (header: string | null | undefined): Record<string, UsageEntry[]> => JSON.parse(header!) as Record<string, UsageEntry[]>;
-const slotHeader = (slot: BatchSlot | null | undefined, name: string) => slot?.headers?.find((header) => header.name.toLowerCase() === name)?.value;
+const businessUsage = (header: string | null | undefined): Record<string, UsageEntry[]> =>
+  JSON.parse(header!) as Record<string, UsageEntry[]>;
+const slotHeader = (slot: BatchSlot | null | undefined, name: string) =>
+  slot?.headers?.find((header) => header.name.toLowerCase() === name)?.value;
 const firstThread = () => emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'inbox' })[0]!;
 
 beforeAll(async () => {
@@ -52,7 +54,12 @@ describe('faults', () => {
     emulator.faults.inject({ kind: 'server-error', status: 503, code: 1 });
     const response = await fetch(conversations());
     expect(response.status).toBe(503);
-    expect(await errorOf(response)).toMatchObject({ message: 'An unknown error has occurred.', type: 'OAuthException', code: 1, is_transient: true });
+    expect(await errorOf(response)).toMatchObject({
+      message: 'An unknown error has occurred.',
+      type: 'OAuthException',
+      code: 1,
+      is_transient: true,
+    });
   });
 
   it('throttle: HTTP 400, the code and its message, usage headers over 100% with the time to regain access', async () => {
@@ -85,7 +92,10 @@ describe('faults', () => {
     const error = await errorOf(response);
     expect(error).toMatchObject({ code, is_transient: true });
     expect(error.message.startsWith(message)).toBe(true);
-    expect(businessUsage(response.headers.get('x-business-use-case-usage'))[ACME]![0]).toMatchObject({ type: 'pages', estimated_time_to_regain_access: 1 });
+    expect(businessUsage(response.headers.get('x-business-use-case-usage'))[ACME]![0]).toMatchObject({
+      type: 'pages',
+      estimated_time_to_regain_access: 1,
+    });
   });
 
   it('expired-token: 190 / 463 with the real message and WWW-Authenticate', async () => {
@@ -207,7 +217,10 @@ describe('faults', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
         access_token: TOKEN,
-        batch: JSON.stringify([{ method: 'GET', relative_url: `${ACME}?fields=name` }, { method: 'GET', relative_url: `${thread}/messages?limit=1` }]),
+        batch: JSON.stringify([
+          { method: 'GET', relative_url: `${ACME}?fields=name` },
+          { method: 'GET', relative_url: `${thread}/messages?limit=1` },
+        ]),
       }).toString(),
     });
     expect(response.status).toBe(200);
@@ -230,7 +243,10 @@ describe('the request log', () => {
     await fetch(`${emulator.url}/v25.0/${message}?access_token=${TOKEN}`);
     await fetch(`${emulator.url}/v25.0/me?access_token=${TOKEN}`);
     await fetch(`${emulator.url}/v25.0/${ACME}?fields=name&access_token=${TOKEN}`);
-    await batchOn(emulator, [{ method: 'GET', relative_url: `${thread.id}/messages?limit=1` }, { method: 'GET', relative_url: 'me' }]);
+    await batchOn(emulator, [
+      { method: 'GET', relative_url: `${thread.id}/messages?limit=1` },
+      { method: 'GET', relative_url: 'me' },
+    ]);
     const after = Date.now();
     const entries = emulator.log.entries;
     expect(entries.map((entry) => entry.pageId)).toEqual([ACME, ACME, ACME, ACME, undefined, undefined, undefined]);
@@ -243,7 +259,8 @@ describe('the request log', () => {
 
 describe('conversationRateLimit', () => {
   let limited: Emulator;
-  const listOn = (page: string = ACME, token: string = TOKEN) => fetch(`${limited.url}/v25.0/${page}/conversations?limit=1&access_token=${token}`);
+  const listOn = (page: string = ACME, token: string = TOKEN) =>
+    fetch(`${limited.url}/v25.0/${page}/conversations?limit=1&access_token=${token}`);
   /** The emulator reads `Date.now()`: a frozen clock that the test moves makes windows and blocks exact, with no sleeping. */
   let now = Date.UTC(2026, 10, 22, 12);
   const advance = (ms: number): void => {
@@ -274,7 +291,12 @@ describe('conversationRateLimit', () => {
     advance(499); // both calls still in the window
     const third = await listOn();
     expect(third.status).toBe(400);
-    expect(await errorOf(third)).toMatchObject({ type: 'OAuthException', code: 80006, is_transient: true, message: expect.stringMatching(/^\(#80006\) /) });
+    expect(await errorOf(third)).toMatchObject({
+      type: 'OAuthException',
+      code: 80006,
+      is_transient: true,
+      message: expect.stringMatching(/^\(#80006\) /),
+    });
     const buc = businessUsage(third.headers.get('x-business-use-case-usage'))[ACME]![0]!;
     expect(buc).toMatchObject({ type: 'messenger', estimated_time_to_regain_access: 1 });
     expect(buc.call_count).toBeGreaterThan(100);
@@ -327,7 +349,11 @@ describe('conversationRateLimit', () => {
       const url = `${other.url}/v25.0/${ACME}/conversations?limit=1&access_token=${TOKEN}`;
       expect((await fetch(url)).status).toBe(200);
       const refused = await fetch(url);
-      expect(await errorOf(refused)).toMatchObject({ code: 613, is_transient: true, message: '(#613) Calls to this api have exceeded the rate limit.' });
+      expect(await errorOf(refused)).toMatchObject({
+        code: 613,
+        is_transient: true,
+        message: '(#613) Calls to this api have exceeded the rate limit.',
+      });
       expect(businessUsage(refused.headers.get('x-business-use-case-usage'))[ACME]![0]).toMatchObject({ type: 'pages' });
     } finally {
       await other.close();

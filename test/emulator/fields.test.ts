@@ -11,9 +11,13 @@ const read = <T = Json>(path: string, params: Record<string, string | number | u
   getJson<T>(`${emulator.url}/v25.0/${path}?${query({ access_token: TOKEN, ...params })}`);
 /** A visible Messenger inbox thread with at least `messages` messages. */
 const messengerThread = (messages: number) =>
-  emulator.store.listConversations(ACME.id, { platform: 'messenger', folder: 'inbox' }).find((thread) => thread.visible && thread.messageCount >= messages)!;
+  emulator.store
+    .listConversations(ACME.id, { platform: 'messenger', folder: 'inbox' })
+    .find((thread) => thread.visible && thread.messageCount >= messages)!;
 const instagramThread = (messages: number) =>
-  emulator.store.listConversations(ACME.id, { platform: 'instagram', folder: 'inbox' }).find((thread) => thread.visible && thread.messageCount >= messages)!;
+  emulator.store
+    .listConversations(ACME.id, { platform: 'instagram', folder: 'inbox' })
+    .find((thread) => thread.visible && thread.messageCount >= messages)!;
 
 beforeAll(async () => {
   emulator = await startEmulator();
@@ -49,7 +53,10 @@ describe('parseFields', () => {
     ['id,,name', 'Syntax error "Expected name." at character 3: id,,name'],
     ['messages{message', 'Syntax error "Expected "}" instead of end of string." at character 16: messages{message'],
     ['id}', 'Syntax error "Expected end of string instead of "}"." at character 2: id}'],
-    ['messages.limit(abc)', 'Syntax error "Expected an integer for modifier "limit" instead of "abc"." at character 15: messages.limit(abc)'],
+    [
+      'messages.limit(abc)',
+      'Syntax error "Expected an integer for modifier "limit" instead of "abc"." at character 15: messages.limit(abc)',
+    ],
     ['messages.limit(3', 'Syntax error "Expected ")" instead of end of string." at character 16: messages.limit(3'],
     ['messages.(3)', 'Syntax error "Expected modifier name." at character 9: messages.(3)'],
     ['id,', 'Syntax error "Expected name." at character 3: id,'],
@@ -81,7 +88,9 @@ describe('thread nodes', () => {
     expect(Object.keys(body.messages.data[0]!)).toEqual(['message', 'from', 'id']);
     expect(body.messages.data[0]!.from).toMatchObject({ email: expect.stringMatching(/^\d+@facebook\.com$/) as unknown });
     const { after } = body.messages.paging!.cursors!;
-    expect(body.messages.paging!.next).toBe(`${emulator.url}/v25.0/${thread.id}/messages?access_token=${TOKEN}&fields=message%2Cfrom&limit=3&after=${after}`);
+    expect(body.messages.paging!.next).toBe(
+      `${emulator.url}/v25.0/${thread.id}/messages?access_token=${TOKEN}&fields=message%2Cfrom&limit=3&after=${after}`,
+    );
     expect(body.messages.paging!.previous).toBeUndefined();
 
     const next = (await getJson<GraphListBody>(body.messages.paging!.next!)).body;
@@ -104,14 +113,20 @@ describe('thread nodes', () => {
     const thread = messengerThread(1);
     const { body } = await read<{ participants: GraphListBody }>(thread.id, { fields: 'participants' });
     expect(body.participants.data).toHaveLength(2);
-    expect(body.participants.data[0]).toEqual({ name: expect.any(String) as unknown, email: `${thread.customerId}@facebook.com`, id: thread.customerId });
+    expect(body.participants.data[0]).toEqual({
+      name: expect.any(String) as unknown,
+      email: `${thread.customerId}@facebook.com`,
+      id: thread.customerId,
+    });
     expect(body.participants.data[1]).toEqual({ name: 'Acme Shop', email: '1000000001@facebook.com', id: '1000000001' });
     expect(body.participants.paging).toBeUndefined();
   });
 
   it('serves Messenger-only fields on Messenger threads', async () => {
     const thread = messengerThread(2);
-    const { body } = await read(thread.id, { fields: 'link,snippet,message_count,unread_count,can_reply,is_subscribed,scoped_thread_key,folder,wallpaper,subject' });
+    const { body } = await read(thread.id, {
+      fields: 'link,snippet,message_count,unread_count,can_reply,is_subscribed,scoped_thread_key,folder,wallpaper,subject',
+    });
     expect(body.link).toMatch(/^\/acmeshop\/inbox\/\d{15}\/\?section=messages$/);
     expect(typeof body.snippet).toBe('string');
     expect((body.snippet as string).length).toBeLessThanOrEqual(100);
@@ -132,7 +147,9 @@ describe('thread nodes', () => {
 
   it('serves Instagram threads with {username,id} participants and without Messenger-only fields', async () => {
     const thread = instagramThread(1);
-    const { body } = await read(thread.id, { fields: 'id,updated_time,participants,senders,link,snippet,message_count,unread_count,can_reply,is_subscribed,name,folder' });
+    const { body } = await read(thread.id, {
+      fields: 'id,updated_time,participants,senders,link,snippet,message_count,unread_count,can_reply,is_subscribed,name,folder',
+    });
     expect(Object.keys(body)).toEqual(['id', 'updated_time', 'participants', 'folder']);
     expect(body.participants).toEqual({
       data: [
@@ -162,7 +179,11 @@ describe('field errors', () => {
     const thread = messengerThread(1);
     const { status, body } = await read<GraphErrorEnvelope>(thread.id, { fields: 'id,xyz' });
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ message: '(#100) Tried accessing nonexisting field (xyz) on node type (UnifiedThread)', type: 'OAuthException', code: 100 });
+    expect(body.error).toMatchObject({
+      message: '(#100) Tried accessing nonexisting field (xyz) on node type (UnifiedThread)',
+      type: 'OAuthException',
+      code: 100,
+    });
     const nested = await read<GraphErrorEnvelope>(thread.id, { fields: 'messages{bogus}' });
     expect(nested.body.error.message).toBe('(#100) Tried accessing nonexisting field (bogus) on node type (Message)');
     const page = await read<GraphErrorEnvelope>(ACME.id, { fields: 'fan_count' });
@@ -197,7 +218,9 @@ describe('field errors', () => {
 
   it('does not know folder before v15.0', async () => {
     const thread = messengerThread(1);
-    const { body } = await getJson<GraphErrorEnvelope>(`${emulator.url}/v14.0/${thread.id}?${query({ access_token: TOKEN, fields: 'folder' })}`);
+    const { body } = await getJson<GraphErrorEnvelope>(
+      `${emulator.url}/v14.0/${thread.id}?${query({ access_token: TOKEN, fields: 'folder' })}`,
+    );
     expect(body.error.message).toBe('(#100) Tried accessing nonexisting field (folder) on node type (UnifiedThread)');
   });
 });
@@ -222,7 +245,11 @@ describe('messages', () => {
     expect(messages.every((message) => !Object.values(message).includes(null))).toBe(true);
     const withAttachment = messages.find((message) => message.attachments !== undefined)!;
     const attachment = (withAttachment.attachments as GraphListBody).data[0]!;
-    expect(attachment).toMatchObject({ id: expect.stringMatching(/^\d+$/) as unknown, mime_type: expect.any(String) as unknown, size: expect.any(Number) as unknown });
+    expect(attachment).toMatchObject({
+      id: expect.stringMatching(/^\d+$/) as unknown,
+      mime_type: expect.any(String) as unknown,
+      size: expect.any(Number) as unknown,
+    });
     expect(messages.some((message) => message.message === '' && message.attachments !== undefined)).toBe(true);
     expect(messages.some((message) => 'is_unsupported' in message && message.is_unsupported !== true)).toBe(false);
 
@@ -246,7 +273,11 @@ describe('messages', () => {
     expect((await read(messageIds[19]!, { fields: 'message,from' })).status).toBe(200);
     const old = await read<GraphErrorEnvelope>(messageIds[20]!, { fields: 'message,from' });
     expect(old.status).toBe(400);
-    expect(old.body.error).toMatchObject({ code: 100, error_subcode: 2534022, message: '(#100) Message details are only available for the 20 most recent messages' });
+    expect(old.body.error).toMatchObject({
+      code: 100,
+      error_subcode: 2534022,
+      message: '(#100) Message details are only available for the 20 most recent messages',
+    });
     expect((await read(messageIds[20]!)).status).toBe(200);
     const from = await read(messageIds[0]!, { fields: 'from,to' });
     expect(from.body.from).toEqual({ username: expect.any(String) as unknown, id: expect.stringMatching(/^\d{17}$/) as unknown });
@@ -263,7 +294,12 @@ describe('Page node', () => {
   it('expands conversations with filter modifiers and keeps them in the links', async () => {
     const { body } = await read<{ conversations: GraphListBody }>(ACME.id, { fields: 'name,conversations.folder(other).limit(2){id}' });
     const other = emulator.store.listConversations(ACME.id, { platform: 'messenger', folder: 'other' });
-    expect(body.conversations.data.map((thread) => thread.id)).toEqual(other.slice(0, 2).filter((thread) => thread.visible).map((thread) => thread.id));
+    expect(body.conversations.data.map((thread) => thread.id)).toEqual(
+      other
+        .slice(0, 2)
+        .filter((thread) => thread.visible)
+        .map((thread) => thread.id),
+    );
     const next = new URL(body.conversations.paging!.next!);
     expect(next.pathname).toBe(`/v25.0/${ACME.id}/conversations`);
     expect([...next.searchParams.keys()]).toEqual(['access_token', 'fields', 'folder', 'limit', 'after']);
@@ -272,6 +308,11 @@ describe('Page node', () => {
 
   it('serves category and instagram_business_account', async () => {
     const { body } = await read(ACME.id, { fields: 'id,name,category,instagram_business_account' });
-    expect(body).toEqual({ id: ACME.id, name: 'Acme Shop', category: 'Shopping & retail', instagram_business_account: { id: ACME.instagramId } });
+    expect(body).toEqual({
+      id: ACME.id,
+      name: 'Acme Shop',
+      category: 'Shopping & retail',
+      instagram_business_account: { id: ACME.instagramId },
+    });
   });
 });

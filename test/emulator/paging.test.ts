@@ -83,7 +83,9 @@ describe('GET /{page-id}/conversations paging', () => {
   it('follows previous back to the preceding window, in list order', async () => {
     const page1 = (await getJson<GraphListBody>(conversationsUrl())).body;
     const page2 = (await getJson<GraphListBody>(page1.paging!.next!)).body;
-    expect(page2.paging!.previous!.startsWith(`${emulator.url}/v25.0/${ACME}/conversations?access_token=${TOKEN}&limit=25&before=`)).toBe(true);
+    expect(page2.paging!.previous!.startsWith(`${emulator.url}/v25.0/${ACME}/conversations?access_token=${TOKEN}&limit=25&before=`)).toBe(
+      true,
+    );
     const back = (await getJson<GraphListBody>(page2.paging!.previous!)).body;
     expect(ids(back)).toEqual(ids(page1));
     expect(back.paging?.cursors).toEqual(page1.paging?.cursors);
@@ -145,7 +147,9 @@ describe('cursor validation', () => {
   it('rejects a conversations cursor on a messages list', async () => {
     const inbox = (await getJson<GraphListBody>(conversationsUrl())).body;
     const threadId = ids(inbox)[0]!;
-    const answer = await getJson<GraphErrorEnvelope>(`${emulator.url}/v25.0/${threadId}/messages?${query({ access_token: TOKEN, after: inbox.paging!.cursors!.after })}`);
+    const answer = await getJson<GraphErrorEnvelope>(
+      `${emulator.url}/v25.0/${threadId}/messages?${query({ access_token: TOKEN, after: inbox.paging!.cursors!.after })}`,
+    );
     expectInvalidCursor(answer);
   });
 
@@ -178,7 +182,10 @@ describe('filters', () => {
   it('rejects an unknown platform, and platform itself before v11.0', async () => {
     const whatsapp = await getJson<GraphErrorEnvelope>(conversationsUrl({ platform: 'whatsapp' }));
     expect(whatsapp.status).toBe(400);
-    expect(whatsapp.body.error).toMatchObject({ code: 100, message: '(#100) param platform must be one of {INSTAGRAM, MESSENGER} - got "whatsapp"' });
+    expect(whatsapp.body.error).toMatchObject({
+      code: 100,
+      message: '(#100) param platform must be one of {INSTAGRAM, MESSENGER} - got "whatsapp"',
+    });
     const v5 = await getJson<GraphErrorEnvelope>(conversationsUrl({ platform: 'messenger' }, 'v5.0'));
     expect(v5.status).toBe(400);
     expect(v5.body.error.code).toBe(100);
@@ -210,7 +217,12 @@ describe('filters', () => {
     expect(next.searchParams.get('tags')).toBe('sent,pending');
     expect(next.searchParams.get('folder')).toBe('other');
     const other = emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'other' });
-    expect(ids(body)).toEqual(other.slice(0, 10).filter((thread) => thread.visible).map((thread) => thread.id));
+    expect(ids(body)).toEqual(
+      other
+        .slice(0, 10)
+        .filter((thread) => thread.visible)
+        .map((thread) => thread.id),
+    );
   });
 
   it('finds the thread of one customer with user_id, in any folder', async () => {
@@ -221,12 +233,16 @@ describe('filters', () => {
     expect(body.paging?.next).toBeUndefined();
     expect((await getJson<GraphListBody>(conversationsUrl({ user_id: '1234567890123456' }))).body).toEqual({ data: [] });
     // A PSID is not an IGSID.
-    expect((await getJson<GraphListBody>(conversationsUrl({ user_id: target.customerId, platform: 'instagram' }))).body).toEqual({ data: [] });
+    expect((await getJson<GraphListBody>(conversationsUrl({ user_id: target.customerId, platform: 'instagram' }))).body).toEqual({
+      data: [],
+    });
   });
 
   it('ignores since/until and unknown params', async () => {
     const plain = ids((await getJson<GraphListBody>(conversationsUrl())).body);
-    expect(ids((await getJson<GraphListBody>(conversationsUrl({ since: '1700000000', until: 'yesterday', summary: 'true' }))).body)).toEqual(plain);
+    expect(
+      ids((await getJson<GraphListBody>(conversationsUrl({ since: '1700000000', until: 'yesterday', summary: 'true' }))).body),
+    ).toEqual(plain);
   });
 });
 
@@ -255,7 +271,11 @@ describe('changes while paging', () => {
     const page2 = (await getJson<GraphListBody>(page1.paging!.next!)).body;
     expect(ids(page2)).toEqual(before.slice(10, 20).map((thread) => thread.id));
 
-    const messages = (await getJson<GraphListBody>(`${live.url}/v25.0/${moved.id}/messages?${query({ access_token: TOKEN, limit: 1, fields: 'message,from' })}`)).body;
+    const messages = (
+      await getJson<GraphListBody>(
+        `${live.url}/v25.0/${moved.id}/messages?${query({ access_token: TOKEN, limit: 1, fields: 'message,from' })}`,
+      )
+    ).body;
     expect(messages.data[0]).toMatchObject({ id: added.id, message: 'Is anyone there?', from: { id: moved.customerId } });
   });
 

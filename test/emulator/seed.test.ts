@@ -70,7 +70,8 @@ describe('seed world', () => {
     for (const thread of world.threads) {
       expect(thread.updatedTime).toBe(thread.messages[0]!.createdTime);
       expect(thread.updatedTimeText).toBe(thread.messages[0]!.createdTimeText);
-      for (let i = 1; i < thread.messages.length; i++) expect(thread.messages[i - 1]!.createdTime).toBeGreaterThan(thread.messages[i]!.createdTime);
+      for (let i = 1; i < thread.messages.length; i++)
+        expect(thread.messages[i - 1]!.createdTime).toBeGreaterThan(thread.messages[i]!.createdTime);
       for (const message of thread.messages) times.add(message.createdTime);
     }
     expect(times.size).toBe(world.threads.reduce((sum, thread) => sum + thread.messages.length, 0));
@@ -79,7 +80,9 @@ describe('seed world', () => {
   });
 
   it('hides about 4% of threads plus a run of 40 in the Acme Messenger inbox', () => {
-    const inbox = acmeThreads.filter((thread) => thread.platform === 'messenger' && thread.folder === 'inbox').sort((a, b) => b.updatedTime - a.updatedTime);
+    const inbox = acmeThreads
+      .filter((thread) => thread.platform === 'messenger' && thread.folder === 'inbox')
+      .sort((a, b) => b.updatedTime - a.updatedTime);
     expect(inbox.slice(300, 340).every((thread) => thread.hidden)).toBe(true);
     const hidden = acmeThreads.filter((thread) => thread.hidden).length;
     expect(share(hidden - 40, acmeThreads.length)).toBeGreaterThan(0.02);
@@ -109,9 +112,12 @@ describe('two emulators', () => {
   it('serve identical data, with cursors of their own', async () => {
     const fields = 'id,updated_time,snippet,participants,messages.limit(5){message,from,to,attachments,created_time}';
     const read = (emulator: Emulator) =>
-      getJson<GraphListBody>(`${emulator.url}/v25.0/${ACME}/conversations?${query({ access_token: DEMO.tokens.acmePage, fields, limit: 50 })}`);
+      getJson<GraphListBody>(
+        `${emulator.url}/v25.0/${ACME}/conversations?${query({ access_token: DEMO.tokens.acmePage, fields, limit: 50 })}`,
+      );
     const [a, b] = await Promise.all([read(first), read(second)]);
-    const withoutPaging = (body: GraphListBody) => body.data.map((thread) => ({ ...thread, messages: (thread.messages as GraphListBody).data }));
+    const withoutPaging = (body: GraphListBody) =>
+      body.data.map((thread) => ({ ...thread, messages: (thread.messages as GraphListBody).data }));
     expect(withoutPaging(a.body)).toEqual(withoutPaging(b.body));
     expect(a.body.paging!.cursors!.after).not.toBe(b.body.paging!.cursors!.after);
     expect(first.store.listConversations(ACME)).toEqual(second.store.listConversations(ACME));

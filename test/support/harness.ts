@@ -41,7 +41,11 @@ export interface Harness {
   scheduler: GraphScheduler;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
   /** Sends a raw body to `/graphql`; returns status, headers and parsed body. */
-  post(body: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; headers: Headers; body: GraphQLResponse<unknown> }>;
+  post(
+    body: unknown,
+    headers?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; headers: Headers; body: GraphQLResponse<unknown> }>;
   close(): Promise<void>;
 }
 
@@ -74,7 +78,8 @@ export function assertNoSecrets(text: string): void {
   for (const secret of SECRETS) {
     if (text.includes(secret)) throw new Error(`A secret leaked into a response: ${text.slice(0, 300)}`);
   }
-  if (/(access_token|appsecret_proof)=|127\.0\.0\.1:\d+\/v\d/.test(text)) throw new Error(`A Graph URL or token parameter leaked: ${text.slice(0, 300)}`);
+  if (/(access_token|appsecret_proof)=|127\.0\.0\.1:\d+\/v\d/.test(text))
+    throw new Error(`A Graph URL or token parameter leaked: ${text.slice(0, 300)}`);
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -133,7 +138,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** Follows Graph's own `next` URLs verbatim, as Meta's SDKs do: the ground truth for a list. */
-export async function graphListIds(emulator: Emulator, path: string, params: Record<string, string>, token: string = DEMO.tokens.acmePage): Promise<string[]> {
+export async function graphListIds(
+  emulator: Emulator,
+  path: string,
+  params: Record<string, string>,
+  token: string = DEMO.tokens.acmePage,
+): Promise<string[]> {
   const ids: string[] = [];
   let url: string | undefined = `${emulator.url}/${TEST_VERSION}/${path}?${new URLSearchParams({ ...params, access_token: token })}`;
   while (url !== undefined) {
@@ -147,7 +157,10 @@ export async function graphListIds(emulator: Emulator, path: string, params: Rec
 }
 
 /** Serves `app` as `npm start` does (the gateway's node:http server) on a loopback port. */
-export async function serveOnLoopback(app: Harness['app'], options?: GatewayServerOptions): Promise<{ server: GatewayServer; origin: string }> {
+export async function serveOnLoopback(
+  app: Harness['app'],
+  options?: GatewayServerOptions,
+): Promise<{ server: GatewayServer; origin: string }> {
   const server = createGatewayServer(app, options);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };

@@ -9,8 +9,11 @@ const leaks: string[] = [];
 for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[method].bind(console);
   console[method] = (...args: unknown[]) => {
-    const line = args.map((arg) => (arg instanceof Error ? `${arg.message}\n${arg.stack}` : typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' ');
-    if (SECRETS.some((secret) => line.includes(secret)) || /(access_token|appsecret_proof)=[^&\s"'[]/.test(line)) leaks.push(line.slice(0, 300));
+    const line = args
+      .map((arg) => (arg instanceof Error ? `${arg.message}\n${arg.stack}` : typeof arg === 'string' ? arg : JSON.stringify(arg)))
+      .join(' ');
+    if (SECRETS.some((secret) => line.includes(secret)) || /(access_token|appsecret_proof)=[^&\s"'[]/.test(line))
+      leaks.push(line.slice(0, 300));
     original(...args);
   };
 }
