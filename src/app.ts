@@ -3,7 +3,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { createLRUCache, createYoga, maskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
-import { DEFAULT_LIMITS, type PersistedOperations, type QueryLimits } from './config.js';
+import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
@@ -48,10 +48,12 @@ export interface AppOptions extends ContextDependencies {
   production: boolean;
   /** Limits on what a client may ask; see config.ts for the defaults. */
   limits?: Partial<QueryLimits> | undefined;
+  /** Debug log lines (DEBUG; development only). */
+  debug?: boolean | undefined;
   /** Where log lines go. @default one scrubbed line per event on the console */
   logger?: YogaLogger | undefined;
   /** Origins allowed by CORS. Default: any origin in development, none in production. */
-  corsOrigins?: string[] | undefined;
+  corsOrigins?: readonly string[] | undefined;
   /** Operations clients may send by hash; with `only`, the only ones that run. */
   persistedOperations?: PersistedOperations | undefined;
 }
@@ -108,16 +110,20 @@ function usePersistedManifest({ documents, only }: PersistedOperations): Plugin 
 
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    logging: options.logger ?? createLogger({ debug: !options.production && process.env.DEBUG !== undefined }),
+    logging: options.logger ?? createLogger({ debug: !options.production && options.debug === true }),
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     context: ({ request }) => createContext(options, request),
     cors:
-      options.corsOrigins !== undefined ? { origin: options.corsOrigins, credentials: true } : options.production ? false : { origin: '*' },
+      options.corsOrigins !== undefined
+        ? { origin: [...options.corsOrigins], credentials: true }
+        : options.production
+          ? false
+          : { origin: '*' },
     parserAndValidationCache: {
       documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
       errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),

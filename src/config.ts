@@ -1,15 +1,319 @@
+/**
+ * Configuration: one declarative table of every environment variable (name, default, accepted values,
+ * description), read and validated once at start-up. Defaults live only here: modules take their
+ * settings as options, and `DEFAULT_CONFIG` is what they get when nothing is set. The README's
+ * configuration table is printed from this table (`npm run config:table`); a test keeps the two equal.
+ */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 
-/**
- * Configuration, read and validated once from the environment at start-up.
- * Every problem is reported at once with what was expected and what was received.
- */
-
-/** A current Graph API version; see ../shared/docs/graph-api.md §0 for the availability table. */
+/** A current Graph API version (Meta's changelog lists the versions still served). */
 export const DEFAULT_GRAPH_API_VERSION = 'v25.0';
-export const DEFAULT_PORT = 4000;
 
+/** One environment variable: how to read it and what it means. */
+export interface Setting<T> {
+  /** What it does, for the README's table (Markdown). */
+  readonly description: string;
+  /** The value when the variable is unset or empty. */
+  readonly default: T;
+  /** The default as the README shows it, when printing the value would not say it well. */
+  readonly defaultText?: string;
+  /** Reads a non-empty value; throws an Error whose message says what was expected. */
+  readonly parse: (raw: string) => T;
+}
+
+const setting = <T>(spec: Setting<T>): Setting<T> => spec;
+
+function integer(min: number, max: number): (raw: string) => number {
+  return (raw) => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || value < min || value > max) throw new Error(`must be an integer from ${min} to ${max}`);
+    return value;
+  };
+}
+
+/** Whole seconds, read as milliseconds. */
+function seconds(min: number, max: number): (raw: string) => number {
+  const read = integer(min, max);
+  return (raw) => read(raw) * 1000;
+}
+
+const text = (raw: string): string => raw;
+const optionalText = (raw: string): string | undefined => raw;
+
+function oneOf<const T extends string>(...values: T[]): (raw: string) => T {
+  return (raw) => {
+    if (!(values as string[]).includes(raw)) throw new Error(`must be ${values.join(' or ')}`);
+    return raw as T;
+  };
+}
+
+const boolean = (raw: string): boolean => oneOf('true', 'false')(raw) === 'true';
+
+/** An http(s) origin: no path, query or credentials. */
+function origin(example: string): (raw: string) => string {
+  return (raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new Error(`must be an http(s) URL such as ${example}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`must be an http(s) URL such as ${example}`);
+    if (url.pathname !== '/' || url.search !== '' || url.username !== '' || url.password !== '') {
+      throw new Error(`must be an origin such as ${example} (no path, query or credentials)`);
+    }
+    return url.origin;
+  };
+}
+
+const commaList = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+/** A JSON file holding an object; the file's content is never echoed in an error, as it may hold tokens. */
+function jsonObjectFile(raw: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(raw, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'not JSON';
+    throw new Error(`must name a readable JSON file (${reason})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('must name a JSON file holding an object');
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Every environment variable the gateway reads, in the order the README lists them. Add a row here
+ * (and run `npm run config:table`) to add one.
+ */
+export const SETTINGS = {
+  PORT: setting({ description: 'HTTP port of the gateway (`0`: any free port).', default: 4000, parse: integer(0, 65_535) }),
+  GRAPH_API_URL: setting<string | undefined>({
+    description:
+      'Origin of the Graph API. Unset: the gateway starts the embedded emulator and uses its demo token. Set `https://graph.facebook.com` for the real API.',
+    default: undefined,
+    parse: origin('https://graph.facebook.com'),
+  }),
+  GRAPH_API_VERSION: setting({
+    description:
+      'Graph API version used in every path. Graph serves an expired version with the oldest live one, silently; the gateway reads `facebook-api-version` on every answer and logs a warning (once per version) when it differs.',
+    default: DEFAULT_GRAPH_API_VERSION,
+    parse: (raw) => {
+      if (!/^v\d{1,2}\.\d$/.test(raw)) throw new Error('must look like "v25.0"');
+      return raw;
+    },
+  }),
+  GRAPH_ACCESS_TOKEN: setting({
+    description:
+      "Token for requests that send no `Authorization: Bearer <token>`: a Page token or a user token. A request's own bearer token always wins.",
+    default: undefined,
+    parse: optionalText,
+  }),
+  GRAPH_PAGE_TOKENS_FILE: setting<ReadonlyMap<string, string>>({
+    description:
+      'JSON file `{"<page id>": "<page token>"}`: with no `GRAPH_ACCESS_TOKEN`, requests without a token are served these Pages (and only these).',
+    default: new Map(),
+    defaultText: '*(unset)*',
+    parse: (raw) => {
+      const tokens = new Map<string, string>();
+      for (const [pageId, token] of Object.entries(jsonObjectFile(raw))) {
+        if (!/^\d+$/.test(pageId) || typeof token !== 'string' || token === '') {
+          throw new Error('must name a JSON file of {"<page id>": "<page token>"} strings');
+        }
+        tokens.set(pageId, token);
+      }
+      return tokens;
+    },
+  }),
+  GRAPH_APP_SECRET: setting({
+    description:
+      'When set, every upstream call carries the `appsecret_proof` of the token it uses: plain reads, each batch item with its own token, every follow-up page. Webhook deliveries are verified with it.',
+    default: undefined,
+    parse: optionalText,
+  }),
+  WEBHOOK_VERIFY_TOKEN: setting({
+    description:
+      "With `GRAPH_APP_SECRET`: turns on Meta's webhook callback at `/webhooks/meta` (this token answers the subscription handshake) and the `inboxEvents` subscription. On the embedded emulator both are on by default.",
+    default: undefined,
+    parse: optionalText,
+  }),
+  CURSOR_SECRET: setting({
+    description:
+      'Key (≥ 16 characters) that signs Relay cursors. Set the same value on every instance behind a load balancer, or cursors from one instance are refused by another (a warning at start-up says so).',
+    default: undefined,
+    defaultText: 'random per process',
+    parse: (raw) => {
+      if (raw.length < 16) throw new Error('must be at least 16 characters long');
+      return raw;
+    },
+  }),
+  CREDENTIALS_TTL_SECONDS: setting({
+    description: "How long a token's identity (`/me`) and its Page tokens (`/me/accounts`) are remembered.",
+    default: 300_000,
+    defaultText: '`300`',
+    parse: seconds(0, 86_400),
+  }),
+  GRAPH_PAGE_CALLS_PER_SECOND: setting({
+    description:
+      "Conversation calls per Page in any one-second window (Meta's Conversations API limit; each batch item counts; a call holds its place until a second after its answer, since Graph counts it on arrival). Excess reads wait in a queue, where identical reads are shared; a read that could not leave before its operation's deadline is refused at once with `GRAPH_RATE_LIMITED` and `retryAfterSeconds`. `0`: no limit. A fraction is one instance's share when several serve the same Pages (see below): `0.5` is one call in any 2-second window.",
+    default: 2,
+    parse: (raw) => {
+      const value = Number(raw);
+      // A fraction is for several instances sharing a Page's budget: 4 instances × 0.5 = 2 per second.
+      if (!/^\d+(\.\d+)?$/.test(raw) || value > 10_000 || (value > 0 && value < 0.01)) {
+        throw new Error('must be 0 (no limit) or a number from 0.01 to 10000');
+      }
+      return value;
+    },
+  }),
+  GRAPH_THROTTLE_BLOCK_SECONDS: setting({
+    description: 'How long a Page is left alone after Graph throttles it, when Graph gives no `estimated_time_to_regain_access`.',
+    default: 60_000,
+    defaultText: '`60`',
+    parse: seconds(1, 86_400),
+  }),
+  GRAPH_MAX_ATTEMPTS: setting({
+    description:
+      'Attempts for a read failing transiently (codes 1, 2, `is_transient`, HTTP 5xx, resets, malformed bodies), with exponential backoff and jitter.',
+    default: 3,
+    parse: integer(1, 10),
+  }),
+  OPERATION_TIMEOUT_MS: setting({
+    description: 'Time an operation may wait for the Graph API, retries included (`OPERATION_TIMEOUT` after).',
+    default: 15_000,
+    parse: integer(100, 600_000),
+  }),
+  GRAPH_PAGE_CAP: setting({
+    description: 'Most items Graph returns per page. A larger `first` is read as several pages in one batch (batch dependencies).',
+    default: 100,
+    parse: integer(1, 100),
+  }),
+  GRAPH_MAX_CONNECTIONS: setting({ description: 'Size of the upstream connection pool.', default: 32, parse: integer(1, 1024) }),
+  GRAPH_CONNECT_TIMEOUT_MS: setting({
+    description: 'Upstream connect timeout (`GRAPH_TIMEOUT` after).',
+    default: 5_000,
+    parse: integer(100, 600_000),
+  }),
+  GRAPH_HEADERS_TIMEOUT_MS: setting({
+    description: 'Upstream timeout for response headers (`GRAPH_TIMEOUT` after).',
+    default: 15_000,
+    parse: integer(100, 600_000),
+  }),
+  GRAPH_BODY_TIMEOUT_MS: setting({
+    description: 'Upstream timeout between body chunks (`GRAPH_TIMEOUT` after).',
+    default: 15_000,
+    parse: integer(100, 600_000),
+  }),
+  MAX_QUERY_COST: setting({
+    description:
+      'Graph items an operation may read, estimated before it runs: `first` × nested `first` … (50 conversations × 20 messages = 1,050 passes; 100 × 100 does not).',
+    default: 2_500,
+    parse: integer(1, 1_000_000),
+  }),
+  MAX_QUERY_DEPTH: setting({ description: 'Depth of selection sets.', default: 12, parse: integer(2, 100) }),
+  MAX_QUERY_TOKENS: setting({ description: 'Tokens in a document.', default: 2_000, parse: integer(50, 100_000) }),
+  MAX_BATCHED_OPERATIONS: setting({
+    description: 'Operations in one batched HTTP request (`0`: batching refused).',
+    default: 10,
+    parse: integer(0, 100),
+  }),
+  WEBHOOK_PEERS: setting<readonly string[]>({
+    description:
+      "Comma-separated origins of the other instances (`http://gateway-2:4000,…`): each webhook delivery is passed on to them, so every instance's `inboxEvents` subscribers hear it.",
+    default: [],
+    defaultText: '*(unset)*',
+    parse: (raw) =>
+      commaList(raw).map((peer) => {
+        try {
+          return origin('http://gateway-2:4000')(peer);
+        } catch {
+          throw new Error(`must be comma-separated origins such as http://gateway-2:4000, got "${peer.slice(0, 100)}"`);
+        }
+      }),
+  }),
+  PERSISTED_OPERATIONS_FILE: setting<ReadonlyMap<string, string> | undefined>({
+    description:
+      'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients may send `extensions.persistedQuery version: 1, sha256Hash ` instead of the text. Checked at start-up: every document must parse.',
+    default: undefined,
+    parse: (raw) => {
+      const documents = new Map<string, string>();
+      for (const [hash, document] of Object.entries(jsonObjectFile(raw))) {
+        const name = hash.slice(0, 80);
+        if (typeof document !== 'string') throw new Error(`must map hashes to GraphQL documents: the value of "${name}" is not a string`);
+        try {
+          parse(document);
+        } catch (error) {
+          throw new Error(
+            `must name a JSON file of GraphQL documents: the document of "${name}" does not parse: ${(error as Error).message.slice(0, 200)}`,
+          );
+        }
+        documents.set(hash, document);
+      }
+      return documents;
+    },
+  }),
+  PERSISTED_OPERATIONS_ONLY: setting({
+    description:
+      "`true`: run only the manifest's operations (`PERSISTED_QUERY_ONLY` for any text), so the gateway serves what your apps ship and nothing else.",
+    default: false,
+    defaultText: '`false`',
+    parse: boolean,
+  }),
+  CORS_ORIGINS: setting<readonly string[] | undefined>({
+    description: 'Comma-separated origins allowed to call the gateway from a browser.',
+    default: undefined,
+    defaultText: 'any origin in development, none in production',
+    parse: commaList,
+  }),
+  NODE_ENV: setting({
+    description: '`production` hides error details and reports upstream usage only on request.',
+    default: 'development',
+    parse: text,
+  }),
+  DEBUG: setting({
+    description: "Any value turns on yoga's debug log lines (development only; still scrubbed).",
+    default: false,
+    defaultText: '*(unset)*',
+    parse: () => true,
+  }),
+} as const;
+
+type SettingName = keyof typeof SETTINGS;
+/** The value of every setting, by variable name. */
+export type Settings = { readonly [K in SettingName]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };
+
+/** Limits on what a client may ask. */
+export interface QueryLimits {
+  /** Estimated Graph items a query may read (`first` × nested `first` …). */
+  maxCost: number;
+  /** Depth of selection sets. */
+  maxDepth: number;
+  /** Tokens in a document. */
+  maxTokens: number;
+  /** Operations in one batched HTTP request (0: batching refused). */
+  maxBatchedOperations: number;
+}
+
+/** A manifest of operations clients may send by hash (`extensions.persistedQuery.sha256Hash`). */
+export interface PersistedOperations {
+  readonly documents: ReadonlyMap<string, string>;
+  /** Refuse any operation sent as text. */
+  readonly only: boolean;
+}
+
+/** Upstream connection pool and timeouts. */
+export interface UpstreamPoolConfig {
+  connections: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
+
+/** The settings, grouped as the modules that use them take them. */
 export interface GatewayConfig {
   port: number;
   /** Origin of the Graph API, e.g. `https://graph.facebook.com`. `undefined` = start the embedded emulator. */
@@ -22,6 +326,7 @@ export interface GatewayConfig {
   /** Key that signs Relay cursors; `undefined` = a random key per process. */
   cursorSecret: string | undefined;
   nodeEnv: string;
+  debug: boolean;
   /** Graph calls per Page per second (0: no limit); a fraction is one instance's share of a Page's budget. */
   pageCallsPerSecond: number;
   /** Attempts for a read that fails transiently, the first included. */
@@ -32,46 +337,20 @@ export interface GatewayConfig {
   operationTimeoutMs: number;
   /** Most items Graph returns in one page; larger requests are split into dependent batch items. */
   graphPageCap: number;
-  /** Upstream connection pool and timeouts. */
-  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number };
-  /** Limits on what a client may ask. */
+  upstream: UpstreamPoolConfig;
   limits: QueryLimits;
   /** Server-side Page tokens by Page id, from GRAPH_PAGE_TOKENS_FILE. */
-  pageTokens: Map<string, string>;
+  pageTokens: ReadonlyMap<string, string>;
   /** How long a token's identity and Page tokens are remembered, in ms. */
   credentialsTtlMs: number;
   /** Origins allowed by CORS; `undefined`: any origin in development, none in production. */
-  corsOrigins: string[] | undefined;
+  corsOrigins: readonly string[] | undefined;
   /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
   webhookVerifyToken: string | undefined;
   /** Origins of the other instances, which each webhook delivery is passed on to. */
-  webhookPeers: string[];
+  webhookPeers: readonly string[];
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
-}
-
-/** A manifest of operations clients may send by hash (`extensions.persistedQuery.sha256Hash`). */
-export interface PersistedOperations {
-  readonly documents: ReadonlyMap<string, string>;
-  /** Refuse any operation sent as text. */
-  readonly only: boolean;
-}
-
-/** Time an operation may wait for the Graph API, retries included. */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 15_000;
-
-/** Limits on what a client may ask, when the environment does not say. */
-export const DEFAULT_LIMITS: QueryLimits = { maxCost: 2_500, maxDepth: 12, maxTokens: 2_000, maxBatchedOperations: 10 };
-
-export interface QueryLimits {
-  /** Estimated Graph items a query may read (`first` × nested `first` …). */
-  maxCost: number;
-  /** Depth of selection sets. */
-  maxDepth: number;
-  /** Tokens in a document. */
-  maxTokens: number;
-  /** Operations in one batched HTTP request (0: batching refused). */
-  maxBatchedOperations: number;
 }
 
 export class ConfigError extends Error {
@@ -81,183 +360,87 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads every setting; a value that does not parse is reported (naming the variable and the value) and its default kept. */
+function readSettings(env: Env, problems: string[]): Settings {
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
+    const raw = env[name]?.trim();
+    values[name] = spec.default;
+    if (raw === undefined || raw === '') continue;
+    try {
+      values[name] = spec.parse(raw);
+    } catch (error) {
+      const message = (error as Error).message;
+      // Secrets and file contents are never echoed; other values are, so operators see what was read.
+      const echoed = name.endsWith('_FILE') || name.endsWith('SECRET') || name.endsWith('TOKEN') || message.includes(', got ');
+      problems.push(`${name} ${message}${echoed ? '' : `, got "${raw.slice(0, 100)}"`}`);
+    }
+  }
+  return values as Settings;
+}
 
 /** Reads and validates the gateway's environment; throws a {@link ConfigError} listing every problem. */
 export function readConfig(env: Env = process.env): GatewayConfig {
   const problems: string[] = [];
-  const value = (name: string): string | undefined => {
-    const raw = env[name]?.trim();
-    return raw === undefined || raw === '' ? undefined : raw;
-  };
-
-  let port = DEFAULT_PORT;
-  const rawPort = value('PORT');
-  if (rawPort !== undefined) {
-    port = Number(rawPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      problems.push(`PORT must be an integer from 0 to 65535, got "${rawPort}"`);
-    }
-  }
-
-  let graphApiUrl = value('GRAPH_API_URL');
-  if (graphApiUrl !== undefined) {
-    try {
-      const url = new URL(graphApiUrl);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('protocol');
-      if (url.pathname !== '/' || url.search !== '' || url.username !== '' || url.password !== '') {
-        problems.push(
-          `GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got "${url.origin}${url.pathname}"`,
-        );
-      }
-      graphApiUrl = url.origin;
-    } catch {
-      problems.push(`GRAPH_API_URL must be an http(s) URL such as https://graph.facebook.com, got "${graphApiUrl}"`);
-    }
-  }
-
-  const graphApiVersion = value('GRAPH_API_VERSION') ?? DEFAULT_GRAPH_API_VERSION;
-  if (!/^v\d{1,2}\.\d$/.test(graphApiVersion)) {
-    problems.push(`GRAPH_API_VERSION must look like "v25.0", got "${graphApiVersion}"`);
-  }
-
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = value(name);
-    if (raw === undefined) return fallback;
-    const parsed = Number(raw);
-    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return parsed;
-  };
-  // A fraction is for several instances sharing a Page's budget: 4 instances × 0.5 = 2 per second.
-  const pageCallsPerSecond = ((): number => {
-    const raw = value('GRAPH_PAGE_CALLS_PER_SECOND');
-    if (raw === undefined) return 2;
-    const parsed = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw) || parsed > 10_000 || (parsed > 0 && parsed < 0.01)) {
-      problems.push(`GRAPH_PAGE_CALLS_PER_SECOND must be 0 (no limit) or a number from 0.01 to 10000, got "${raw}"`);
-      return 2;
-    }
-    return parsed;
-  })();
-  const maxAttempts = integer('GRAPH_MAX_ATTEMPTS', 3, 1, 10);
-  const throttleBlockMs = integer('GRAPH_THROTTLE_BLOCK_SECONDS', 60, 1, 86_400) * 1000;
-  const operationTimeoutMs = integer('OPERATION_TIMEOUT_MS', DEFAULT_OPERATION_TIMEOUT_MS, 100, 600_000);
-  const graphPageCap = integer('GRAPH_PAGE_CAP', 100, 1, 100);
-  const upstream = {
-    connections: integer('GRAPH_MAX_CONNECTIONS', 32, 1, 1024),
-    connectTimeoutMs: integer('GRAPH_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
-    headersTimeoutMs: integer('GRAPH_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000),
-    bodyTimeoutMs: integer('GRAPH_BODY_TIMEOUT_MS', 15_000, 100, 600_000),
-  };
-  const limits: QueryLimits = {
-    maxCost: integer('MAX_QUERY_COST', DEFAULT_LIMITS.maxCost, 1, 1_000_000),
-    maxDepth: integer('MAX_QUERY_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 100),
-    maxTokens: integer('MAX_QUERY_TOKENS', DEFAULT_LIMITS.maxTokens, 50, 100_000),
-    maxBatchedOperations: integer('MAX_BATCHED_OPERATIONS', DEFAULT_LIMITS.maxBatchedOperations, 0, 100),
-  };
-
-  const credentialsTtlMs = integer('CREDENTIALS_TTL_SECONDS', 300, 0, 86_400) * 1000;
-  const pageTokens = new Map<string, string>();
-  const tokensFile = value('GRAPH_PAGE_TOKENS_FILE');
-  if (tokensFile !== undefined) {
-    try {
-      const parsed = JSON.parse(readFileSync(tokensFile, 'utf8')) as unknown;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-      for (const [pageId, token] of Object.entries(parsed)) {
-        if (!/^\d+$/.test(pageId) || typeof token !== 'string' || token === '') throw new Error('not an object of Page id → token strings');
-        pageTokens.set(pageId, token);
-      }
-    } catch (error) {
-      // Never echo the file's content: it holds tokens.
-      problems.push(
-        `GRAPH_PAGE_TOKENS_FILE must name a JSON file of {"<page id>": "<page token>"}: ${(error as Error).message.replace(/EAA\w+/g, '[token]').slice(0, 120)}`,
-      );
-    }
-  }
-  let persistedOperations: Map<string, string> | undefined;
-  const persistedFile = value('PERSISTED_OPERATIONS_FILE');
-  if (persistedFile !== undefined) {
-    try {
-      const parsed = JSON.parse(readFileSync(persistedFile, 'utf8')) as unknown;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-      persistedOperations = new Map();
-      for (const [hash, document] of Object.entries(parsed)) {
-        if (typeof document !== 'string') throw new Error(`the value of "${hash.slice(0, 80)}" is not a string`);
-        try {
-          parse(document);
-        } catch (error) {
-          throw new Error(`the document of "${hash.slice(0, 80)}" does not parse: ${(error as Error).message}`);
-        }
-        persistedOperations.set(hash, document);
-      }
-    } catch (error) {
-      problems.push(
-        `PERSISTED_OPERATIONS_FILE must name a JSON file of {"<hash>": "<GraphQL document>"}: ${(error as Error).message.slice(0, 200)}`,
-      );
-    }
-  }
-  const rawOnly = value('PERSISTED_OPERATIONS_ONLY');
-  const persistedOperationsOnly = rawOnly === 'true';
-  if (rawOnly !== undefined && rawOnly !== 'true' && rawOnly !== 'false') {
-    problems.push(`PERSISTED_OPERATIONS_ONLY must be true or false, got "${rawOnly}"`);
-  }
-  if (persistedOperationsOnly && persistedFile === undefined) {
+  const s = readSettings(env, problems);
+  if (s.PERSISTED_OPERATIONS_ONLY && (env.PERSISTED_OPERATIONS_FILE?.trim() ?? '') === '') {
     problems.push('PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_FILE: the operations to allow');
   }
-
-  const corsOrigins = value('CORS_ORIGINS')
-    ?.split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
-
-  const cursorSecret = value('CURSOR_SECRET');
-  if (cursorSecret !== undefined && cursorSecret.length < 16) {
-    problems.push('CURSOR_SECRET must be at least 16 characters long');
-  }
-
-  const webhookPeers: string[] = [];
-  for (const raw of (value('WEBHOOK_PEERS') ?? '')
-    .split(',')
-    .map((peer) => peer.trim())
-    .filter((peer) => peer !== '')) {
-    try {
-      const url = new URL(raw);
-      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '')
-        throw new Error('not an origin');
-      webhookPeers.push(url.origin);
-    } catch {
-      problems.push(`WEBHOOK_PEERS must be comma-separated origins such as http://gateway-2:4000, got "${raw.slice(0, 100)}"`);
-    }
-  }
-  const webhookVerifyToken = value('WEBHOOK_VERIFY_TOKEN');
-  if (webhookVerifyToken !== undefined && value('GRAPH_APP_SECRET') === undefined && graphApiUrl !== undefined) {
+  if (s.WEBHOOK_VERIFY_TOKEN !== undefined && s.GRAPH_APP_SECRET === undefined && s.GRAPH_API_URL !== undefined) {
     problems.push('WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET: webhook deliveries are verified with the app secret');
   }
-
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    port,
-    graphApiUrl,
-    graphApiVersion,
-    defaultAccessToken: value('GRAPH_ACCESS_TOKEN'),
-    appSecret: value('GRAPH_APP_SECRET'),
-    cursorSecret,
-    nodeEnv: value('NODE_ENV') ?? 'development',
-    pageCallsPerSecond,
-    maxAttempts,
-    throttleBlockMs,
-    operationTimeoutMs,
-    graphPageCap,
-    upstream,
-    limits,
-    pageTokens,
-    credentialsTtlMs,
-    corsOrigins,
-    webhookVerifyToken,
-    webhookPeers,
-    persistedOperations: persistedOperations === undefined ? undefined : { documents: persistedOperations, only: persistedOperationsOnly },
+    port: s.PORT,
+    graphApiUrl: s.GRAPH_API_URL,
+    graphApiVersion: s.GRAPH_API_VERSION,
+    defaultAccessToken: s.GRAPH_ACCESS_TOKEN,
+    appSecret: s.GRAPH_APP_SECRET,
+    cursorSecret: s.CURSOR_SECRET,
+    nodeEnv: s.NODE_ENV,
+    debug: s.DEBUG,
+    pageCallsPerSecond: s.GRAPH_PAGE_CALLS_PER_SECOND,
+    maxAttempts: s.GRAPH_MAX_ATTEMPTS,
+    throttleBlockMs: s.GRAPH_THROTTLE_BLOCK_SECONDS,
+    operationTimeoutMs: s.OPERATION_TIMEOUT_MS,
+    graphPageCap: s.GRAPH_PAGE_CAP,
+    upstream: {
+      connections: s.GRAPH_MAX_CONNECTIONS,
+      connectTimeoutMs: s.GRAPH_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: s.GRAPH_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: s.GRAPH_BODY_TIMEOUT_MS,
+    },
+    limits: {
+      maxCost: s.MAX_QUERY_COST,
+      maxDepth: s.MAX_QUERY_DEPTH,
+      maxTokens: s.MAX_QUERY_TOKENS,
+      maxBatchedOperations: s.MAX_BATCHED_OPERATIONS,
+    },
+    pageTokens: s.GRAPH_PAGE_TOKENS_FILE,
+    credentialsTtlMs: s.CREDENTIALS_TTL_SECONDS,
+    corsOrigins: s.CORS_ORIGINS,
+    webhookVerifyToken: s.WEBHOOK_VERIFY_TOKEN,
+    webhookPeers: s.WEBHOOK_PEERS,
+    persistedOperations:
+      s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
   };
+}
+
+/** The configuration when nothing is set: the defaults modules fall back to, and tests start from. */
+export const DEFAULT_CONFIG: Readonly<GatewayConfig> = readConfig({});
+
+/** The README's configuration table, printed from {@link SETTINGS}. */
+export function configTable(): string {
+  const rows = Object.entries(SETTINGS).map(([name, spec]: [string, Setting<unknown>]) => {
+    const shown = spec.defaultText ?? defaultText(spec.default);
+    return `| \`${name}\` | ${shown} | ${spec.description} |`;
+  });
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+function defaultText(value: unknown): string {
+  if (value === undefined) return '*(unset)*';
+  return `\`${String(value)}\``;
 }

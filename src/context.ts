@@ -1,4 +1,4 @@
-import { DEFAULT_OPERATION_TIMEOUT_MS } from './config.js';
+import { DEFAULT_CONFIG } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
@@ -6,7 +6,6 @@ import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
 import type { InboxEventBus } from './webhooks/inbox-events.js';
-import { MAX_PAGE_SIZE } from './schema/graph-connection.js';
 import { GraphQLError } from 'graphql';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
@@ -67,7 +66,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
       checkReach: refuse,
       pageBudget: (page) => deps.scheduler.budgetOf(page),
       inboxEvents: deps.inboxEvents,
-      graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE,
+      graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
       viewerKey: 'anonymous',
       viewer: { token: undefined, credentials: deps.credentials },
       cursors: deps.cursors,
@@ -83,9 +82,9 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
       callerKey: viewerKey,
       usage,
       requestSignal: request.signal,
-      timeoutMs: deps.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+      timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
     }),
-    graphPageCap: deps.graphPageCap ?? MAX_PAGE_SIZE,
+    graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
     viewerKey,
     viewer: { token, credentials: deps.credentials },
     cursors: deps.cursors,

@@ -33,8 +33,8 @@ export interface Caller {
 
 export interface CredentialsOptions {
   scheduler: GraphScheduler;
-  /** How long an identity and its Page tokens are remembered. @default 300000 */
-  ttlMs?: number;
+  /** How long an identity and its Page tokens are remembered (CREDENTIALS_TTL_SECONDS). */
+  ttlMs: number;
   /** Server-side Page tokens by Page id (from a file): these Pages need no lookup. */
   pageTokens?: ReadonlyMap<string, string> | undefined;
   now?: () => number;
@@ -58,7 +58,7 @@ export class Credentials {
 
   constructor(options: CredentialsOptions) {
     this.#scheduler = options.scheduler;
-    this.#ttlMs = options.ttlMs ?? 300_000;
+    this.#ttlMs = options.ttlMs;
     this.#pageTokens = options.pageTokens ?? new Map();
     this.#now = options.now ?? Date.now;
   }

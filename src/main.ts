@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     baseUrl: graphApiUrl,
     version: config.graphApiVersion,
     appSecret: config.appSecret,
-    ...config.upstream,
+    transport: { pool: config.upstream },
     onVersionDrift: (requested, served) =>
       console.warn(
         `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest live one, with its behaviour). Check Meta's changelog and set GRAPH_API_VERSION.`,
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     operationTimeoutMs: config.operationTimeoutMs,
     graphPageCap: config.graphPageCap,
     production: config.nodeEnv === 'production',
+    debug: config.debug,
     limits: config.limits,
     persistedOperations: config.persistedOperations,
   });

@@ -1,6 +1,8 @@
 /** The environment as operators write it: defaults, accepted forms, and every problem reported at once. */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../src/config.js';
+import { ConfigError, configTable, DEFAULT_CONFIG, readConfig, SETTINGS } from '../src/config.js';
+import { configTableOf, README_FILE } from '../scripts/readme-config.js';
 
 describe('readConfig', () => {
   it("starts on the embedded emulator with Meta's per-Page rate when nothing is set", () => {
@@ -59,5 +61,21 @@ describe('readConfig', () => {
 
   it.each(['1e3', '0.001', 'two', '20000'])('refuses GRAPH_PAGE_CALLS_PER_SECOND=%s', (raw) => {
     expect(() => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw })).toThrow(/GRAPH_PAGE_CALLS_PER_SECOND must be/);
+  });
+});
+
+describe('the settings table', () => {
+  it('is what the README shows (run `npm run config:table` after changing a setting)', async () => {
+    const readme = await readFile(README_FILE, 'utf8');
+    expect(configTableOf(readme)).toBe(configTable());
+  });
+
+  it('lists every variable the gateway reads, each with a description', () => {
+    for (const [name, spec] of Object.entries(SETTINGS)) {
+      expect(name).toMatch(/^[A-Z][A-Z0-9_]+$/);
+      expect(spec.description.length, name).toBeGreaterThan(10);
+    }
+    // What modules fall back to is what an empty environment gives.
+    expect(DEFAULT_CONFIG).toEqual(readConfig({}));
   });
 });

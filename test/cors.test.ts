@@ -1,4 +1,5 @@
 /** Browsers may call the gateway only from the origins an operator allows (closed in production). */
+import { DEFAULT_CONFIG } from '../src/config.js';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { Credentials } from '../src/credentials.js';
@@ -8,10 +9,13 @@ import { createCursorCodec } from '../src/schema/cursors.js';
 
 function app(options: { production: boolean; corsOrigins?: string[] }) {
   // Preflight requests never reach the Graph API: nothing listens on this address.
-  const scheduler = new GraphScheduler({ client: new GraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v25.0' }) });
+  const scheduler = new GraphScheduler({
+    ...DEFAULT_CONFIG,
+    client: new GraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v25.0', transport: { pool: DEFAULT_CONFIG.upstream } }),
+  });
   return createApp({
     scheduler,
-    credentials: new Credentials({ scheduler }),
+    credentials: new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs }),
     cursors: createCursorCodec('c'.repeat(32)),
     defaultAccessToken: undefined,
     ...options,

@@ -2,6 +2,7 @@
  * The scheduler's rules, against a fake client and a fake clock: per-Page call rate, coalescing of
  * queued and in-flight reads, throttle blocks, retries, and reads nobody waits for any more.
  */
+import { DEFAULT_CONFIG } from '../src/config.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GraphApiClient, GraphRead, HeaderLookup, UpstreamUsage } from '../src/graph-api/client.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from '../src/graph-api/errors.js';
@@ -39,7 +40,7 @@ const read = (path: string, page = 'P', token = 'T'): GraphRead => ({ request: {
 
 let scheduler: GraphScheduler;
 const make = (client: GraphApiClient, options: Partial<GraphSchedulerOptions> = {}) =>
-  (scheduler = new GraphScheduler({ client, retryBaseDelayMs: 100, random: () => 1, ...options }));
+  (scheduler = new GraphScheduler({ ...DEFAULT_CONFIG, client, retryBaseDelayMs: 100, random: () => 1, ...options }));
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2026-11-22T12:00:00Z') });

@@ -2,6 +2,7 @@
  * Version drift: Graph serves a call naming an expired version with the oldest live one and says so
  * in `facebook-api-version`; the emulator does the same, and the gateway notices and tells operators.
  */
+import { DEFAULT_CONFIG } from '../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../src/emulator/index.js';
 import { GraphApiClient } from '../src/graph-api/client.js';
@@ -30,6 +31,7 @@ describe('expired Graph API versions', () => {
     const drifts: Array<[string, string]> = [];
     const client = new GraphApiClient({
       baseUrl: emulator.url,
+      transport: { pool: DEFAULT_CONFIG.upstream },
       version: 'v19.0',
       onVersionDrift: (requested, version) => drifts.push([requested, version]),
     });
@@ -49,6 +51,7 @@ describe('expired Graph API versions', () => {
     const drifts: string[] = [];
     const client = new GraphApiClient({
       baseUrl: emulator.url,
+      transport: { pool: DEFAULT_CONFIG.upstream },
       version: 'v25.0',
       onVersionDrift: (_requested, version) => drifts.push(version),
     });

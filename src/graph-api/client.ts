@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import type { UpstreamPoolConfig } from '../config.js';
 import { GraphApiError, GraphTransportError, isErrorEnvelope } from './errors.js';
 import { toRelativeUrl, type GraphRequest } from './request.js';
 import { appSecretProof, tokenFingerprint } from './tokens.js';
@@ -13,14 +14,11 @@ export interface GraphApiClientOptions {
   version: string;
   /** When set, every call carries the `appsecret_proof` of the token it uses. */
   appSecret?: string | undefined;
-  /** Connections kept open to the Graph API (the pool is bounded). @default 32 */
-  connections?: number;
-  /** Milliseconds to wait for a connection. @default 5000 */
-  connectTimeoutMs?: number;
-  /** Milliseconds to wait for response headers. @default 15000 */
-  headersTimeoutMs?: number;
-  /** Milliseconds allowed between body chunks. @default 15000 */
-  bodyTimeoutMs?: number;
+  /**
+   * How to reach the Graph API: a bounded connection pool with its timeouts (GRAPH_MAX_CONNECTIONS and the
+   * GRAPH_*_TIMEOUT_MS settings), or any undici Dispatcher (a MockAgent in unit tests), which the caller closes.
+   */
+  transport: { pool: UpstreamPoolConfig } | { dispatcher: Dispatcher };
   /**
    * Told once per version when Graph answers with another version than `version` (its
    * `facebook-api-version` header): an expired version is served by the oldest live one, silently
@@ -79,7 +77,10 @@ interface BatchSlot {
  */
 export class GraphApiClient {
   readonly version: string;
-  readonly #pool: Pool;
+  readonly #origin: string;
+  readonly #dispatcher: Dispatcher;
+  /** The pool this client made, and closes. */
+  readonly #ownPool: Pool | undefined;
   readonly #appSecret: string | undefined;
   readonly #onVersionDrift: ((requested: string, served: string) => void) | undefined;
   readonly #driftSeen = new Set<string>();
@@ -97,12 +98,18 @@ export class GraphApiClient {
     this.version = options.version;
     this.#appSecret = options.appSecret;
     this.#onVersionDrift = options.onVersionDrift;
-    this.#pool = new Pool(origin, {
-      connections: options.connections ?? 32,
-      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
-      headersTimeout: options.headersTimeoutMs ?? 15_000,
-      bodyTimeout: options.bodyTimeoutMs ?? 15_000,
-    });
+    this.#origin = origin;
+    if ('dispatcher' in options.transport) {
+      this.#dispatcher = options.transport.dispatcher;
+    } else {
+      const { pool } = options.transport;
+      this.#dispatcher = this.#ownPool = new Pool(origin, {
+        connections: pool.connections,
+        connect: { timeout: pool.connectTimeoutMs },
+        headersTimeout: pool.headersTimeoutMs,
+        bodyTimeout: pool.bodyTimeoutMs,
+      });
+    }
   }
 
   /** The canonical identity of a read: equal keys are the same upstream call. */
@@ -186,9 +193,9 @@ export class GraphApiClient {
     });
   }
 
-  /** Closes the connection pool. */
+  /** Closes the connection pool this client made (a dispatcher passed in is the caller's to close). */
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#ownPool?.close();
   }
 
   async #get(
@@ -281,7 +288,8 @@ export class GraphApiClient {
     body?: string;
   }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     try {
-      const response = await this.#pool.request({
+      const response = await this.#dispatcher.request({
+        origin: this.#origin,
         method: options.method,
         path: options.path,
         headers: { accept: 'application/json', ...options.headers },

@@ -36,16 +36,16 @@ interface Slot {
 export interface GraphSchedulerOptions {
   client: GraphApiClient;
   /**
-   * Calls per Page per second; 0 means no limit. Whole numbers are calls in any one-second window; a
-   * fraction r is one call in any 1/r-second window. @default 2
+   * Calls per Page per second (GRAPH_PAGE_CALLS_PER_SECOND); 0 means no limit. Whole numbers are calls
+   * in any one-second window; a fraction r is one call in any 1/r-second window.
    */
-  pageCallsPerSecond?: number;
-  /** Attempts for a read that fails transiently, the first included. @default 3 */
-  maxAttempts?: number;
+  pageCallsPerSecond: number;
+  /** Attempts for a read that fails transiently, the first included (GRAPH_MAX_ATTEMPTS). */
+  maxAttempts: number;
   /** Delay before the first retry; it doubles each time, with full jitter. @default 100 */
   retryBaseDelayMs?: number;
-  /** How long a Page is left alone after a throttle when Graph gives no estimate. @default 60000 */
-  throttleBlockMs?: number;
+  /** How long a Page is left alone after a throttle when Graph gives no estimate (GRAPH_THROTTLE_BLOCK_SECONDS). */
+  throttleBlockMs: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Source of jitter in [0, 1), for tests. @default Math.random */
@@ -123,14 +123,14 @@ export class GraphScheduler {
 
   constructor(options: GraphSchedulerOptions) {
     this.#client = options.client;
-    const callsPerSecond = options.pageCallsPerSecond ?? 2;
+    const callsPerSecond = options.pageCallsPerSecond;
     if (!Number.isFinite(callsPerSecond) || callsPerSecond < 0)
       throw new TypeError(`pageCallsPerSecond must be a number ≥ 0, got ${callsPerSecond}`);
     this.#callsPerSecond = callsPerSecond;
     ({ calls: this.#limit, windowMs: this.#windowMs } = rateWindow(callsPerSecond));
-    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#maxAttempts = options.maxAttempts;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
-    this.#throttleBlockMs = options.throttleBlockMs ?? 60_000;
+    this.#throttleBlockMs = options.throttleBlockMs;
     this.#now = options.now ?? (() => Date.now());
     this.#random = options.random ?? Math.random;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1)

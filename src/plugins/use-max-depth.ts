@@ -2,11 +2,8 @@ import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type 
 import type { Plugin } from 'graphql-yoga';
 
 export interface MaxDepthOptions {
-  /**
-   * Deepest selection set allowed, fragments flattened; introspection counts too.
-   * @default 12
-   */
-  maxDepth?: number;
+  /** Deepest selection set allowed, fragments flattened; introspection counts too (MAX_QUERY_DEPTH). */
+  maxDepth: number;
 }
 
 /** A validation rule refusing operations nested deeper than `maxDepth`, with `QUERY_TOO_DEEP`. */
@@ -44,8 +41,8 @@ export function maxDepthRule(maxDepth: number): (context: ValidationContext) => 
 }
 
 /** Adds {@link maxDepthRule} to validation (cached with it, so it costs nothing on repeated documents). */
-export function useMaxDepth(options: MaxDepthOptions = {}): Plugin {
-  const rule = maxDepthRule(options.maxDepth ?? 12);
+export function useMaxDepth(options: MaxDepthOptions): Plugin {
+  const rule = maxDepthRule(options.maxDepth);
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(rule);

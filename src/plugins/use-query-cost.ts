@@ -22,11 +22,8 @@ import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE } from '../schema/graph-connection.js';
 
 export interface QueryCostOptions {
-  /**
-   * Estimated Graph items an operation may read.
-   * @default 2500
-   */
-  maxCost?: number;
+  /** Estimated Graph items an operation may read (MAX_QUERY_COST). */
+  maxCost: number;
 }
 
 /**
@@ -101,8 +98,8 @@ export function estimateCost(
 }
 
 /** Refuses over-budget operations with `QUERY_TOO_COSTLY`, before they execute. */
-export function useQueryCost(options: QueryCostOptions = {}): Plugin {
-  const maxCost = options.maxCost ?? 2_500;
+export function useQueryCost(options: QueryCostOptions): Plugin {
+  const { maxCost } = options;
   // Costs of documents whose counts are literals, by operation name: the same documents come back.
   const fixedCosts = new WeakMap<DocumentNode, Map<string | null | undefined, number>>();
   return {

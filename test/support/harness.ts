@@ -3,6 +3,7 @@
  * and `run()` to send typed operations to the gateway. Every response is checked for leaked
  * secrets before a test sees it.
  */
+import { DEFAULT_CONFIG } from '../../src/config.js';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { AddressInfo } from 'node:net';
@@ -84,9 +85,14 @@ export function assertNoSecrets(text: string): void {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
-  const client = new GraphApiClient({ baseUrl: emulator.url, version: TEST_VERSION, appSecret: options.appSecret });
-  const scheduler = new GraphScheduler({ client, pageCallsPerSecond: 0, retryBaseDelayMs: 5, ...options.scheduler });
-  const credentials = new Credentials({ scheduler, pageTokens: options.pageTokens });
+  const client = new GraphApiClient({
+    baseUrl: emulator.url,
+    version: TEST_VERSION,
+    appSecret: options.appSecret,
+    transport: { pool: DEFAULT_CONFIG.upstream },
+  });
+  const scheduler = new GraphScheduler({ ...DEFAULT_CONFIG, client, pageCallsPerSecond: 0, retryBaseDelayMs: 5, ...options.scheduler });
+  const credentials = new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs, pageTokens: options.pageTokens });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
   const app = createApp({
     scheduler,
