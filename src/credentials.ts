@@ -5,6 +5,7 @@
  * needed: with a user token, each Page is read with the Page token `/me/accounts` gives for it.
  */
 import { GraphQLError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { GraphApiError } from './graph-api/errors.js';
 import type { UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler } from './graph-api/scheduler.js';
@@ -51,16 +52,17 @@ const MAX_REMEMBERED = 10_000;
 
 export class Credentials {
   readonly #scheduler: GraphScheduler;
-  readonly #ttlMs: number;
   readonly #pageTokens: ReadonlyMap<string, string>;
-  readonly #now: () => number;
-  readonly #identities = new Map<string, { identity: Promise<CallerIdentity>; expires: number }>();
+  /** Identities by token fingerprint, each for the TTL; `undefined` when the TTL is 0 (always look up). */
+  readonly #identities: LRUCache<string, Promise<CallerIdentity>> | undefined;
 
   constructor(options: CredentialsOptions) {
     this.#scheduler = options.scheduler;
-    this.#ttlMs = options.ttlMs;
     this.#pageTokens = options.pageTokens ?? new Map();
-    this.#now = options.now ?? Date.now;
+    this.#identities =
+      options.ttlMs === 0
+        ? undefined
+        : new LRUCache({ max: MAX_REMEMBERED, ttl: options.ttlMs, ...(options.now === undefined ? {} : { perf: { now: options.now } }) });
   }
 
   /**
@@ -69,14 +71,12 @@ export class Credentials {
    */
   identify(token: string, usage?: UpstreamUsage): Promise<CallerIdentity> {
     const key = tokenFingerprint(token);
-    const now = this.#now();
-    const known = this.#identities.get(key);
-    if (known !== undefined && known.expires > now) return known.identity;
+    const known = this.#identities?.get(key);
+    if (known !== undefined) return known;
     const identity = this.#lookUp(token, usage ?? { requests: 0, calls: 0, coalesced: 0 });
-    if (this.#identities.size >= MAX_REMEMBERED) this.#identities.clear();
-    this.#identities.set(key, { identity, expires: now + this.#ttlMs });
+    this.#identities?.set(key, identity);
     identity.catch(() => {
-      if (this.#identities.get(key)?.identity === identity) this.#identities.delete(key);
+      if (this.#identities?.peek(key) === identity) this.#identities.delete(key);
     });
     return identity;
   }

@@ -14,14 +14,18 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { remembered } from '../remembered.js';
 
 const FORMAT_VERSION = 2;
 const SCOPE_TAG_BYTES = 4;
 const MAC_BYTES = 16;
 const MAX_CURSOR_LENGTH = 4096;
-/** Cursors kept for reuse: signing costs ~5 µs each here, and inboxes are re-read page by page. */
-const MAX_REMEMBERED_CURSORS = 10_000;
+/**
+ * Graph pages whose signed cursors are kept for reuse (at most 100 each): signing costs ~5 µs per cursor
+ * here, and inboxes are re-read page by page.
+ */
+const MAX_REMEMBERED_PAGES = 500;
 /** Longest Graph page a cursor may claim to come from; larger claims are malformed. */
 const MAX_PAGE_LENGTH = 10_000;
 
@@ -120,8 +124,7 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
   const mac = (scope: string, body: Buffer): Buffer =>
     createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
-  const signedByPage = new Map<string, Map<string, string>>();
-  let signedCount = 0;
+  const signedByPage = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_PAGES });
 
   return {
     pageEncoder(scope, page, pageLength) {
@@ -141,14 +144,8 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
         ]);
         const body = Buffer.concat([prefix, Buffer.from(varint(index)), field(itemId)]);
         const cursor = Buffer.concat([body, mac(scope, body)]).toString('base64url');
-        if (signedCount >= MAX_REMEMBERED_CURSORS) {
-          signedByPage.clear();
-          signedCount = 0;
-          cursors = undefined;
-        }
         if (cursors === undefined) signedByPage.set(pageKey, (cursors = new Map()));
         cursors.set(edgeKey, cursor);
-        signedCount += 1;
         return cursor;
       };
     },

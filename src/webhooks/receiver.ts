@@ -9,11 +9,14 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import { eventKey, inboxEventsOf, type InboxEventBus } from './inbox-events.js';
 
 export const WEBHOOK_PATH = '/webhooks/meta';
-/** Events remembered to drop redeliveries. */
-const MAX_REMEMBERED_EVENTS = 10_000;
+/** Events remembered to drop redeliveries: each for this long (Meta retries failed deliveries within minutes)… */
+const REDELIVERY_WINDOW_MS = 60 * 60 * 1000;
+/** …and at most this many at once, the oldest forgotten first. */
+const MAX_REMEMBERED_EVENTS = 100_000;
 
 export interface WebhookReceiverOptions {
   /** Signs every delivery (the app's secret, GRAPH_APP_SECRET). */
@@ -41,12 +44,10 @@ export type WebhookReceiver = (request: IncomingMessage, response: ServerRespons
 
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
   const { appSecret, verifyToken, bus } = options;
-  const seen = new Set<string>();
+  const seen = new LRUCache<string, true>({ max: MAX_REMEMBERED_EVENTS, ttl: REDELIVERY_WINDOW_MS });
   const isNew = (key: string): boolean => {
     if (seen.has(key)) return false;
-    // Redeliveries come within minutes: forgetting everything now and then is enough.
-    if (seen.size >= MAX_REMEMBERED_EVENTS) seen.clear();
-    seen.add(key);
+    seen.set(key, true);
     return true;
   };
 
