@@ -5,7 +5,7 @@ import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
-import type { InboxEventBus } from './webhooks/inbox-events.js';
+import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { GraphQLError } from 'graphql';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
@@ -24,9 +24,9 @@ export interface GatewayContext {
   /** Fails with PAGE_NOT_ACCESSIBLE unless the caller reaches the Page itself (see Credentials.checkReach). */
   readonly checkReach: (page: string) => Promise<void>;
   /** What is known of a Page's call budget; check reach first. */
-  readonly pageBudget: (page: string) => PageBudgetView;
+  readonly pageBudget: (page: string) => Promise<PageBudgetView>;
   /** Inbox events from Meta's webhooks; `undefined` when webhooks are not configured. */
-  readonly inboxEvents: InboxEventBus | undefined;
+  readonly inboxEvents: InboxEventStream | undefined;
 }
 
 export interface ContextDependencies {
@@ -42,7 +42,7 @@ export interface ContextDependencies {
   /** Most items Graph returns in one page. @default 100 */
   graphPageCap?: number | undefined;
   /** Inbox events from Meta's webhooks, when they are configured. */
-  inboxEvents?: InboxEventBus | undefined;
+  inboxEvents?: InboxEventStream | undefined;
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { createGatewayServer } from './http-server.js';
 import { ConfigError, readConfig } from './config.js';
 import { GraphApiClient } from './graph-api/client.js';
+import { MemoryCallBudget } from './graph-api/call-budget.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
 import { Credentials } from './credentials.js';
 import { createCursorCodec } from './schema/cursors.js';
@@ -69,8 +70,8 @@ async function main(): Promise<void> {
       ),
   });
   const scheduler = new GraphScheduler({
-    client,
-    pageCallsPerSecond: config.pageCallsPerSecond,
+    transport: client,
+    budget: new MemoryCallBudget(config.pageCallsPerSecond),
     maxAttempts: config.maxAttempts,
     throttleBlockMs: config.throttleBlockMs,
   });

@@ -1,5 +1,6 @@
 /** Browsers may call the gateway only from the origins an operator allows (closed in production). */
 import { DEFAULT_CONFIG } from '../src/config.js';
+import { MemoryCallBudget } from '../src/graph-api/call-budget.js';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { Credentials } from '../src/credentials.js';
@@ -11,7 +12,8 @@ function app(options: { production: boolean; corsOrigins?: string[] }) {
   // Preflight requests never reach the Graph API: nothing listens on this address.
   const scheduler = new GraphScheduler({
     ...DEFAULT_CONFIG,
-    client: new GraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v25.0', transport: { pool: DEFAULT_CONFIG.upstream } }),
+    budget: new MemoryCallBudget(DEFAULT_CONFIG.pageCallsPerSecond),
+    transport: new GraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v25.0', transport: { pool: DEFAULT_CONFIG.upstream } }),
   });
   return createApp({
     scheduler,

@@ -4,9 +4,10 @@
  */
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { GraphApiClient, GraphRead, HeaderLookup, UpstreamUsage } from '../src/graph-api/client.js';
+import type { GraphRead, HeaderLookup, UpstreamUsage } from '../src/graph-api/client.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from '../src/graph-api/errors.js';
-import { GraphScheduler, type GraphSchedulerOptions } from '../src/graph-api/scheduler.js';
+import { MemoryCallBudget } from '../src/graph-api/call-budget.js';
+import { GraphScheduler, type GraphSchedulerOptions, type GraphTransport } from '../src/graph-api/scheduler.js';
 
 type Answer = (read: GraphRead, attempt: number) => { body: unknown; headers?: Record<string, string> };
 
@@ -15,7 +16,7 @@ function fakeClient(answer: Answer = (read) => ({ body: { path: read.request.pat
   const sends: string[][] = [];
   const attempts = new Map<string, number>();
   const keyOf = (read: GraphRead) => `${read.token} ${read.request.path}`;
-  const client = {
+  const client: GraphTransport = {
     keyOf,
     async readMany(reads: readonly GraphRead[], usage?: UpstreamUsage, onHeaders?: (read: GraphRead, header: HeaderLookup) => void) {
       sends.push(reads.map(keyOf));
@@ -32,15 +33,28 @@ function fakeClient(answer: Answer = (read) => ({ body: { path: read.request.pat
       });
     },
   };
-  return { client: client as unknown as GraphApiClient, sends };
+  return { client, sends };
 }
 
 const usage = (): UpstreamUsage => ({ requests: 0, calls: 0, coalesced: 0 });
 const read = (path: string, page = 'P', token = 'T'): GraphRead => ({ request: { path, params: {} }, token, page });
 
 let scheduler: GraphScheduler;
-const make = (client: GraphApiClient, options: Partial<GraphSchedulerOptions> = {}) =>
-  (scheduler = new GraphScheduler({ ...DEFAULT_CONFIG, client, retryBaseDelayMs: 100, random: () => 1, ...options }));
+const make = (
+  transport: GraphTransport,
+  {
+    pageCallsPerSecond = DEFAULT_CONFIG.pageCallsPerSecond,
+    ...options
+  }: Partial<GraphSchedulerOptions> & { pageCallsPerSecond?: number } = {},
+) =>
+  (scheduler = new GraphScheduler({
+    ...DEFAULT_CONFIG,
+    transport,
+    budget: new MemoryCallBudget(pageCallsPerSecond),
+    retryBaseDelayMs: 100,
+    random: () => 1,
+    ...options,
+  }));
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2026-11-22T12:00:00Z') });

@@ -2,6 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamPoolConfig } from '../config.js';
 import { GraphApiError, GraphTransportError, isErrorEnvelope } from './errors.js';
 import { toRelativeUrl, type GraphRequest } from './request.js';
+import type { GraphTransport } from './scheduler.js';
 import { appSecretProof, tokenFingerprint } from './tokens.js';
 
 /** Graph refuses batches of more than 50 items (graph-api.md §4). */
@@ -75,7 +76,7 @@ interface BatchSlot {
  * {@link GraphApiError}/{@link GraphTransportError}; `onHeaders` sees every answer's headers (batch
  * items' included) so usage can be tracked.
  */
-export class GraphApiClient {
+export class GraphApiClient implements GraphTransport {
   readonly version: string;
   readonly #origin: string;
   readonly #dispatcher: Dispatcher;

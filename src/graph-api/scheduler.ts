@@ -1,51 +1,44 @@
 /**
  * Decides when each Graph read leaves, so a Page never spends more calls than it must:
  *   - an identical read (same token, same URL) already queued or in flight is shared, never repeated;
- *   - each Page's calls stay within a rate (default 2 in any one-second window, every batch item
- *     counted, graph-api.md §6.1) by queueing: a queued read is shared by later identical ones;
+ *   - each Page's calls stay within its call budget (call-budget.ts: default 2 in any one-second window,
+ *     every batch item counted), in memory or shared by a fleet, by queueing: a queued read is shared by
+ *     later identical ones, and the oldest reads leave first;
  *   - after Graph throttles a Page, no call is made for it until the block ends
  *     (`estimated_time_to_regain_access`); its reads fail at once with a retry-after;
  *   - transient failures are retried with exponential backoff and jitter, within the deadline;
  *   - reads made in the same tick with the same token leave together as one batch;
  *   - a queued read whose every waiter has gone (deadline, disconnected client) is never sent.
  */
-import type { GraphApiClient, GraphRead, HeaderLookup, UpstreamUsage } from './client.js';
+import { randomBytes } from 'node:crypto';
+import type { BudgetClaim, CallBudget } from './call-budget.js';
+import type { GraphRead, HeaderLookup, UpstreamUsage } from './client.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode, OperationAbortedError } from './errors.js';
 import { isRetryable, retryDelayMs } from './retry.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
 
-/**
- * A per-Page rate as whole calls per window: 2/s is 2 calls in any 1 s window; a fraction (one
- * instance's share of the budget) is 1 call in any 1/rate-second window, which also spreads calls.
- */
-function rateWindow(callsPerSecond: number): { calls: number; windowMs: number } {
-  return Number.isInteger(callsPerSecond)
-    ? { calls: callsPerSecond, windowMs: 1_000 }
-    : { calls: 1, windowMs: Math.ceil(1_000 / callsPerSecond) };
-}
-
-/**
- * One call's place in its Page's window. Graph counts a call when it arrives, which we cannot see:
- * somewhere between sending and the answer. So a call holds its place from the moment it is sent
- * (`at` = Infinity) until a window after its answer came back, whatever the network's delays.
- */
-interface Slot {
-  at: number;
+/** What the scheduler needs of the Graph API client: a read's identity, and sending reads. */
+export interface GraphTransport {
+  /** The canonical identity of a read: equal keys are the same upstream call. */
+  keyOf(read: GraphRead): string;
+  /** Makes the reads (one request or a batch); never rejects: slot `i` holds the body or an Error. */
+  readMany(
+    reads: readonly GraphRead[],
+    usage?: UpstreamUsage,
+    onHeaders?: (read: GraphRead, header: HeaderLookup) => void,
+  ): Promise<unknown[]>;
 }
 
 export interface GraphSchedulerOptions {
-  client: GraphApiClient;
-  /**
-   * Calls per Page per second (GRAPH_PAGE_CALLS_PER_SECOND); 0 means no limit. Whole numbers are calls
-   * in any one-second window; a fraction r is one call in any 1/r-second window.
-   */
-  pageCallsPerSecond: number;
+  transport: GraphTransport;
+  /** The per-Page call budget to spend (GRAPH_PAGE_CALLS_PER_SECOND), this process's or the fleet's. */
+  budget: CallBudget;
   /** Attempts for a read that fails transiently, the first included (GRAPH_MAX_ATTEMPTS). */
   maxAttempts: number;
-  /** Delay before the first retry; it doubles each time, with full jitter. @default 100 */
-  retryBaseDelayMs?: number;
   /** How long a Page is left alone after a throttle when Graph gives no estimate (GRAPH_THROTTLE_BLOCK_SECONDS). */
   throttleBlockMs: number;
+  /** Delay before the first retry; it doubles each time, with full jitter. @default 100 */
+  retryBaseDelayMs?: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /** Source of jitter in [0, 1), for tests. @default Math.random */
@@ -67,22 +60,15 @@ interface Pending {
   readonly usage: UpstreamUsage;
   readonly promise: Promise<unknown>;
   readonly settle: (value: unknown) => void;
+  /** Its name in the Page's line. */
+  readonly ticket: string;
+  readonly queuedAt: number;
   state: 'queued' | 'sending' | 'retry-wait' | 'done';
-  /** The window places the current attempt holds. */
-  slots: Slot[];
+  /** The budget places the current attempt holds. */
+  places: readonly string[];
   waiters: number;
   attempts: number;
   deadline: number;
-}
-
-/** What the gateway knows of a Page's budget. */
-export interface PageBudget {
-  /** Epoch ms until which no call is made for the Page. */
-  blockedUntil?: number;
-  /** The latest usage headers Graph sent for it. */
-  usage?: UsageReport;
-  /** Epoch ms of that report. */
-  usageAt?: number;
 }
 
 /** A Page's budget as this process sees it now, for clients pacing themselves. */
@@ -91,7 +77,7 @@ export interface PageBudgetView {
   readonly callsPerSecond: number | undefined;
   /** Calls that could leave for the Page now; `undefined`: no limit. */
   readonly availableCalls: number | undefined;
-  /** Reads waiting for the Page's window. */
+  /** Reads waiting for the Page's window (on every instance sharing the budget). */
   readonly queuedReads: number;
   /** Epoch ms until which Graph's throttle keeps the Page blocked; `undefined` when it is not. */
   readonly blockedUntil: number | undefined;
@@ -103,64 +89,79 @@ export interface PageBudgetView {
 const callsOf = (read: GraphRead): number => 1 + (read.followUps?.length ?? 0);
 
 export class GraphScheduler {
-  readonly #client: GraphApiClient;
-  /** Calls per Page in any window of `#windowMs`; 0 means no limit. */
-  readonly #limit: number;
-  readonly #windowMs: number;
-  readonly #callsPerSecond: number;
+  readonly #transport: GraphTransport;
+  readonly #budget: CallBudget;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
   readonly #throttleBlockMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
+  /** Names this scheduler's tickets apart from other instances'. */
+  readonly #instance = randomBytes(6).toString('base64url');
+  #nextTicket = 0;
 
   readonly #pending = new Map<string, Pending>();
   #queue: Pending[] = [];
-  readonly #windows = new Map<string, Slot[]>();
-  readonly #budgets = new Map<string, PageBudget>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Throttle blocks this process knows of (the budget knows the fleet's): reads of a blocked Page are refused at once. */
+  readonly #blocks = new Map<string, number>();
+  /** What the last grant said of each Page's window and line, to estimate a new read's wait. */
+  readonly #observed = new Map<string, { busy: number; waitingCalls: number }>();
+  readonly #usage = new Map<string, { report: UsageReport; at: number }>();
+  /** The next flush due because a place frees then. */
+  #wake: { at: number; timer: NodeJS.Timeout } | undefined;
   #flushScheduled = false;
+  #flushing = false;
+  #flushAgain = false;
 
   constructor(options: GraphSchedulerOptions) {
-    this.#client = options.client;
-    const callsPerSecond = options.pageCallsPerSecond;
-    if (!Number.isFinite(callsPerSecond) || callsPerSecond < 0)
-      throw new TypeError(`pageCallsPerSecond must be a number ≥ 0, got ${callsPerSecond}`);
-    this.#callsPerSecond = callsPerSecond;
-    ({ calls: this.#limit, windowMs: this.#windowMs } = rateWindow(callsPerSecond));
+    this.#transport = options.transport;
+    this.#budget = options.budget;
     this.#maxAttempts = options.maxAttempts;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
     this.#throttleBlockMs = options.throttleBlockMs;
     this.#now = options.now ?? (() => Date.now());
     this.#random = options.random ?? Math.random;
-    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1)
+    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
       throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
+    }
   }
 
   /** The canonical identity of a read. */
   keyOf(read: GraphRead): string {
-    return this.#client.keyOf(read);
+    return this.#transport.keyOf(read);
   }
 
-  /** Reads waiting for their Page's call window. */
+  /** Reads waiting for their Page's call window in this process. */
   get queued(): number {
     return this.#queue.length;
   }
 
-  /** What is known of `page`'s budget now. Makes no call. */
-  budgetOf(page: string): PageBudgetView {
+  /** Most calls one read may make at once (a page and its follow-ups), so that it can ever be sent. */
+  get maxCallsPerRead(): number {
+    return this.#budget.limit === 0 ? Number.POSITIVE_INFINITY : this.#budget.limit;
+  }
+
+  /** What is known of `page`'s budget now. Makes no Graph call. */
+  async budgetOf(page: string): Promise<PageBudgetView> {
     const now = this.#now();
-    const budget = this.#budgets.get(page);
-    const blockedUntil = budget?.blockedUntil !== undefined && budget.blockedUntil > now ? budget.blockedUntil : undefined;
-    const busy = this.#liveSlots(page, now).length;
-    const queuedReads = this.#queue.filter((pending) => pending.read.page === page).length;
+    const status = await this.#budget.status(page, now);
+    const local = this.#blocks.get(page);
+    const blockedUntil = Math.max(status.blockedUntil ?? 0, local ?? 0) > now ? Math.max(status.blockedUntil ?? 0, local ?? 0) : undefined;
+    const queuedHere = this.#queue.filter((pending) => pending.read.page === page).length;
+    const queuedReads = Math.max(queuedHere, status.waitingCalls);
+    const limited = this.#budget.limit !== 0;
+    const usage = this.#usage.get(page);
     return {
-      callsPerSecond: this.#limit === 0 ? undefined : this.#callsPerSecond,
-      availableCalls: this.#limit === 0 ? undefined : blockedUntil !== undefined || queuedReads > 0 ? 0 : Math.max(0, this.#limit - busy),
+      callsPerSecond: limited ? this.#budget.callsPerSecond : undefined,
+      availableCalls: !limited
+        ? undefined
+        : blockedUntil !== undefined || queuedReads > 0
+          ? 0
+          : Math.max(0, this.#budget.limit - status.busy),
       queuedReads,
       blockedUntil,
-      usage: budget?.usage,
-      usageAt: budget?.usageAt,
+      usage: usage?.report,
+      usageAt: usage?.at,
     };
   }
 
@@ -171,25 +172,56 @@ export class GraphScheduler {
     return Promise.all(answers);
   }
 
+  /**
+   * Makes `read` now if its Page's budget has a place no client needs (an idle window), for background
+   * work that must never delay a client's read; `undefined` when there is none. Not shared with other reads.
+   */
+  async readIfIdle(read: GraphRead, usage: UpstreamUsage): Promise<unknown> {
+    const page = read.page;
+    const now = this.#now();
+    if (page !== undefined && this.#blockedSeconds(page) > 0) return undefined;
+    const places = page === undefined || this.#budget.limit === 0 ? [] : await this.#budget.acquireIdle(page, callsOf(read), now);
+    if (places === undefined) return undefined;
+    const [answer] = await this.#transport.readMany([read], usage, (sent, header) => this.#observeUsage(sent, header));
+    const answeredAt = this.#now();
+    if (page !== undefined && places.length > 0) await this.#budget.release(page, places, answeredAt);
+    if (answer instanceof GraphApiError && isThrottleCode(answer.code)) return this.#block(page, answer, answeredAt);
+    return answer;
+  }
+
   #join(read: GraphRead, context: ReadContext): Promise<unknown> {
     if (context.signal?.aborted) return Promise.resolve(new OperationAbortedError('disconnected'));
-    const key = this.#client.keyOf(read);
+    const key = this.#transport.keyOf(read);
     let pending = this.#pending.get(key);
     if (pending !== undefined) {
       context.usage.coalesced += 1;
     } else {
       let settle!: (value: unknown) => void;
       const promise = new Promise<unknown>((resolve) => (settle = resolve));
-      pending = { key, read, usage: context.usage, promise, settle, state: 'queued', slots: [], waiters: 0, attempts: 0, deadline: 0 };
+      const now = this.#now();
+      pending = {
+        key,
+        read,
+        usage: context.usage,
+        promise,
+        settle,
+        ticket: `${this.#instance}.${this.#nextTicket++}`,
+        queuedAt: now,
+        state: 'queued',
+        places: [],
+        waiters: 0,
+        attempts: 0,
+        deadline: 0,
+      };
       this.#pending.set(key, pending);
       const blocked = this.#blockedSeconds(read.page);
       const wait = this.#queueWaitSeconds(read);
       if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.page, blocked));
       // A read that could not leave before its deadline is refused now, with when to come back,
       // rather than held until the deadline and refused then.
-      else if (context.deadline !== undefined && this.#now() + wait * 1000 > context.deadline)
+      else if (context.deadline !== undefined && now + wait * 1000 > context.deadline) {
         this.#settle(pending, new GraphRateLimitError(read.page, wait));
-      else this.#queue.push(pending);
+      } else this.#queue.push(pending);
     }
     const joined = pending;
     joined.waiters += 1;
@@ -201,6 +233,7 @@ export class GraphScheduler {
         if (joined.waiters === 0 && (joined.state === 'queued' || joined.state === 'retry-wait')) {
           // Nobody waits for it any more: cancel the upstream work that has not started.
           this.#queue = this.#queue.filter((entry) => entry !== joined);
+          if (joined.read.page !== undefined) void this.#budget.withdraw(joined.read.page, [joined.ticket]).catch(() => undefined);
           this.#settle(joined, new OperationAbortedError('disconnected'));
         }
       };
@@ -216,17 +249,19 @@ export class GraphScheduler {
     pending.settle(value);
   }
 
-  /** Seconds before a read joining its Page's queue now could leave (whole windows, rounded up). */
+  /** Seconds before a read joining its Page's line now could leave (whole windows, rounded up). */
   #queueWaitSeconds(read: GraphRead): number {
-    if (read.page === undefined || this.#limit === 0) return 0;
-    const ahead = this.#queue.reduce((calls, pending) => calls + (pending.read.page === read.page ? callsOf(pending.read) : 0), 0);
-    const busy = (this.#windows.get(read.page) ?? []).length;
-    return Math.ceil((Math.floor((ahead + busy + callsOf(read) - 1) / this.#limit) * this.#windowMs) / 1000);
+    const { limit, windowMs } = this.#budget;
+    if (read.page === undefined || limit === 0) return 0;
+    const aheadHere = this.#queue.reduce((calls, pending) => calls + (pending.read.page === read.page ? callsOf(pending.read) : 0), 0);
+    const observed = this.#observed.get(read.page);
+    const ahead = Math.max(aheadHere, observed?.waitingCalls ?? 0);
+    return Math.ceil((Math.floor((ahead + (observed?.busy ?? 0) + callsOf(read) - 1) / limit) * windowMs) / 1000);
   }
 
-  /** Seconds a Page stays blocked after a throttle; 0 when it is not. */
+  /** Seconds a Page stays blocked after a throttle, as far as this process knows; 0 when it is not. */
   #blockedSeconds(page: string | undefined): number {
-    const until = page === undefined ? undefined : this.#budgets.get(page)?.blockedUntil;
+    const until = page === undefined ? undefined : this.#blocks.get(page);
     const left = until === undefined ? 0 : until - this.#now();
     return left > 0 ? Math.ceil(left / 1000) : 0;
   }
@@ -237,25 +272,77 @@ export class GraphScheduler {
     // Every read asked for in this tick, by any operation, leaves in the same flush.
     process.nextTick(() => {
       this.#flushScheduled = false;
-      this.#flush();
+      void this.#flush();
     });
   }
 
-  #flush(): void {
-    const now = this.#now();
-    const ready: Pending[] = [];
-    const waiting: Pending[] = [];
-    for (const pending of this.#queue) {
-      const slots = this.#takeSlots(pending.read.page, callsOf(pending.read), now);
-      if (slots === undefined) {
-        waiting.push(pending);
-      } else {
-        pending.slots = slots;
-        ready.push(pending);
-      }
+  /** Runs one flush at a time: reads queued while one runs are taken by the next. */
+  async #flush(): Promise<void> {
+    if (this.#flushing) {
+      this.#flushAgain = true;
+      return;
     }
-    this.#queue = waiting;
-    for (const pending of waiting) this.#wakeWhenSlotFrees(pending.read.page!, now);
+    this.#flushing = true;
+    try {
+      do {
+        this.#flushAgain = false;
+        await this.#flushOnce();
+      } while (this.#flushAgain);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #flushOnce(): Promise<void> {
+    const now = this.#now();
+    const byPage = new Map<string, Pending[]>();
+    for (const pending of this.#queue) {
+      const page = pending.read.page;
+      if (page === undefined || this.#budget.limit === 0) continue;
+      const line = byPage.get(page);
+      if (line === undefined) byPage.set(page, [pending]);
+      else line.push(pending);
+    }
+    const granted = new Set<Pending>();
+    await Promise.all(
+      [...byPage].map(async ([page, line]) => {
+        const claims = line.map(
+          (pending): BudgetClaim => ({
+            ticket: pending.ticket,
+            calls: callsOf(pending.read),
+            queuedAt: pending.queuedAt,
+            deadline: pending.deadline,
+          }),
+        );
+        const grant = await this.#budget.acquire(page, claims, now);
+        this.#observed.set(page, { busy: grant.busy, waitingCalls: grant.waitingCalls });
+        if (grant.blockedUntil !== undefined) {
+          // Another instance met a throttle: this one learns of the block and refuses the Page's reads too.
+          this.#refuseBlocked(page, grant.blockedUntil, undefined);
+          return;
+        }
+        for (const pending of line) {
+          const places = grant.granted.get(pending.ticket);
+          if (places === undefined) continue;
+          if (pending.state !== 'queued') {
+            // Its readers left while the grant was decided: give the places back at once.
+            void this.#budget.release(page, places, 0);
+            continue;
+          }
+          pending.places = places;
+          granted.add(pending);
+        }
+        if (grant.retryAt !== undefined) this.#wakeAt(grant.retryAt);
+      }),
+    );
+
+    // In line order; reads outside any Page budget leave at once.
+    const unlimited = this.#budget.limit === 0;
+    const ready = this.#queue.filter(
+      (pending) => pending.state === 'queued' && (unlimited || pending.read.page === undefined || granted.has(pending)),
+    );
+    const leaving = new Set(ready);
+    this.#queue = this.#queue.filter((pending) => pending.state === 'queued' && !leaving.has(pending));
 
     // One send per caller: a batch's outer token decides for all its items, and one caller's failing
     // token must never fail another caller's reads.
@@ -270,47 +357,24 @@ export class GraphScheduler {
     for (const group of byCaller.values()) void this.#send(group);
   }
 
-  /** Most calls one read may make at once (a page and its follow-ups), so that it can ever be sent. */
-  get maxCallsPerRead(): number {
-    return this.#limit === 0 ? Number.POSITIVE_INFINITY : this.#limit;
-  }
-
-  /** The places still held in the Page's window at `now`: calls in flight, and answered ones not a window old. */
-  #liveSlots(page: string, now: number): Slot[] {
-    return (this.#windows.get(page) ?? []).filter((slot) => slot.at > now - this.#windowMs);
-  }
-
-  /** Places in the Page's window for `calls` calls sent now, or `undefined` when it is full. */
-  #takeSlots(page: string | undefined, calls: number, now: number): Slot[] | undefined {
-    if (page === undefined || this.#limit === 0) return [];
-    const window = this.#liveSlots(page, now);
-    this.#windows.set(page, window);
-    // A read needing more calls than the window holds goes alone into an empty window.
-    if (window.length > 0 && window.length + calls > this.#limit) return undefined;
-    const slots = Array.from({ length: calls }, () => ({ at: Number.POSITIVE_INFINITY }));
-    window.push(...slots);
-    return slots;
-  }
-
-  /** Flushes again when the Page's oldest finished call leaves its window; in-flight calls wake it when they end. */
-  #wakeWhenSlotFrees(page: string, now: number): void {
-    if (this.#timers.has(page)) return;
-    const oldest = Math.min(...(this.#windows.get(page) ?? []).map((slot) => slot.at));
-    if (oldest === Number.POSITIVE_INFINITY) return;
+  /** Flushes again at `at` (when a place should free), unless a flush is already due sooner. */
+  #wakeAt(at: number): void {
+    if (this.#wake !== undefined && this.#wake.at <= at) return;
+    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
     const timer = setTimeout(
       () => {
-        this.#timers.delete(page);
-        this.#flush();
+        this.#wake = undefined;
+        void this.#flush();
       },
-      Math.max(1, oldest + this.#windowMs - now),
+      Math.max(1, at - this.#now()),
     );
     timer.unref();
-    this.#timers.set(page, timer);
+    this.#wake = { at, timer };
   }
 
   async #send(group: Pending[]): Promise<void> {
     const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0 };
-    const answers = await this.#client.readMany(
+    const answers = await this.#transport.readMany(
       group.map((pending) => pending.read),
       usage,
       (read, header) => this.#observeUsage(read, header),
@@ -324,10 +388,13 @@ export class GraphScheduler {
 
     const now = this.#now();
     // The answers are in: each call now leaves its window a window from now.
-    for (const pending of group) for (const slot of pending.slots) slot.at = now;
-    for (const page of new Set(this.#queue.flatMap((pending) => (pending.read.page === undefined ? [] : [pending.read.page])))) {
-      this.#wakeWhenSlotFrees(page, now);
-    }
+    await Promise.all(
+      group.flatMap((pending) =>
+        pending.read.page === undefined || pending.places.length === 0
+          ? []
+          : [this.#budget.release(pending.read.page, pending.places, now)],
+      ),
+    );
     group.forEach((pending, i) => {
       const answer = answers[i];
       pending.attempts += 1;
@@ -336,7 +403,7 @@ export class GraphScheduler {
         return;
       }
       const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs, this.#random);
-      // A batch slot that timed out is asked again once (graph-api.md §4); other failures per isRetryable.
+      // A batch slot that timed out is asked again once (Meta: Batch Requests); other failures per isRetryable.
       const retryable =
         answer instanceof GraphTransportError && answer.failure === 'slot-timeout' ? pending.attempts === 1 : isRetryable(answer);
       if (retryable && pending.attempts < this.#maxAttempts && pending.waiters > 0 && now + delay < pending.deadline) {
@@ -345,35 +412,44 @@ export class GraphScheduler {
           if (pending.state !== 'retry-wait') return;
           pending.state = 'queued';
           this.#queue.push(pending);
-          this.#flush();
+          void this.#flush();
         }, delay).unref();
         return;
       }
       this.#settle(pending, answer);
     });
+    if (this.#queue.length > 0) this.#scheduleFlush();
   }
 
   #observeUsage(read: GraphRead, header: HeaderLookup): void {
     if (read.page === undefined) return;
     const report = parseUsageHeaders(header);
-    if (report === undefined) return;
-    const budget = this.#budgets.get(read.page) ?? {};
-    budget.usage = report;
-    budget.usageAt = this.#now();
-    this.#budgets.set(read.page, budget);
+    if (report !== undefined) this.#usage.set(read.page, { report, at: this.#now() });
   }
 
-  /** Blocks a throttled Page and fails its queued reads: calling during a block extends it (§6.3). */
+  /** Blocks a throttled Page (for every instance sharing the budget) and fails its queued reads: calling during a block extends it. */
   #block(page: string | undefined, error: GraphApiError, now: number): GraphRateLimitError {
-    const waitMs = (page === undefined ? undefined : this.#budgets.get(page)?.usage?.regainAccessMs) || this.#throttleBlockMs;
+    const waitMs = (page === undefined ? undefined : this.#usage.get(page)?.report.regainAccessMs) || this.#throttleBlockMs;
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
     if (page === undefined) return new GraphRateLimitError(page, retryAfterSeconds, error);
-    const budget = this.#budgets.get(page) ?? {};
-    budget.blockedUntil = Math.max(budget.blockedUntil ?? 0, now + waitMs);
-    this.#budgets.set(page, budget);
-    const refused = this.#queue.filter((pending) => pending.read.page === page);
-    this.#queue = this.#queue.filter((pending) => pending.read.page !== page);
-    for (const pending of refused) this.#settle(pending, new GraphRateLimitError(page, retryAfterSeconds, error));
+    void this.#budget.block(page, now + waitMs).catch(() => undefined);
+    this.#refuseBlocked(page, now + waitMs, error);
     return new GraphRateLimitError(page, retryAfterSeconds, error);
+  }
+
+  /** Remembers a block and refuses the Page's queued reads with it. */
+  #refuseBlocked(page: string, until: number, error: GraphApiError | undefined): void {
+    this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
+    const retryAfterSeconds = Math.max(1, Math.ceil((until - this.#now()) / 1000));
+    const refused = this.#queue.filter((pending) => pending.read.page === page && pending.state === 'queued');
+    this.#queue = this.#queue.filter((pending) => !refused.includes(pending));
+    if (refused.length > 0)
+      void this.#budget
+        .withdraw(
+          page,
+          refused.map((pending) => pending.ticket),
+        )
+        .catch(() => undefined);
+    for (const pending of refused) this.#settle(pending, new GraphRateLimitError(page, retryAfterSeconds, error));
   }
 }

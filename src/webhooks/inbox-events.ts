@@ -42,6 +42,20 @@ export function eventKey(event: InboxEvent): string {
   ].join('\u001f');
 }
 
+/**
+ * Carries inbox events from the webhook receiver to `inboxEvents` subscribers: in memory for one process
+ * ({@link InboxEventBus}), or over Redis pub/sub for a fleet (src/redis/), where every instance's
+ * subscribers hear each event once, whichever instance Meta delivered it to.
+ */
+export interface InboxEventStream {
+  /** Delivers `event` to the subscribers of its account, on every instance sharing the stream. */
+  publish(event: InboxEvent): Promise<void> | void;
+  /** The events of any of `accounts` from now on, in publishing order; `return()` stops listening. */
+  subscribe(accounts: readonly string[]): AsyncIterableIterator<InboxEvent>;
+  /** Subscribers listening to `account` on this instance now. */
+  listenerCount(account: string): number;
+}
+
 /** Events one subscriber may have waiting; past that its stream ends (see {@link InboxEventBus.subscribe}). */
 const MAX_WAITING_EVENTS = 1_000;
 
@@ -49,7 +63,7 @@ const MAX_WAITING_EVENTS = 1_000;
  * Carries inbox events from the webhook receiver to subscribers, by account id. Listening starts when
  * `subscribe` is called, not at the first read, so no event falls between subscribing and reading.
  */
-export class InboxEventBus {
+export class InboxEventBus implements InboxEventStream {
   readonly #listeners = new Map<string, Set<(event: InboxEvent) => void>>();
 
   publish(event: InboxEvent): void {

@@ -9,21 +9,23 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LRUCache } from 'lru-cache';
-import { eventKey, inboxEventsOf, type InboxEventBus } from './inbox-events.js';
+import { eventKey, inboxEventsOf, type InboxEvent, type InboxEventStream } from './inbox-events.js';
+import { MemoryRedeliveryFilter, type RedeliveryFilter } from './redelivery.js';
 
 export const WEBHOOK_PATH = '/webhooks/meta';
-/** Events remembered to drop redeliveries: each for this long (Meta retries failed deliveries within minutes)… */
-const REDELIVERY_WINDOW_MS = 60 * 60 * 1000;
-/** …and at most this many at once, the oldest forgotten first. */
-const MAX_REMEMBERED_EVENTS = 100_000;
-
 export interface WebhookReceiverOptions {
   /** Signs every delivery (the app's secret, GRAPH_APP_SECRET). */
   appSecret: string;
   /** What the handshake must present (WEBHOOK_VERIFY_TOKEN); without it no handshake succeeds. */
   verifyToken: string | undefined;
-  bus: InboxEventBus;
+  bus: InboxEventStream;
+  /** Drops what Meta delivers again. @default one process's memory */
+  redeliveries?: RedeliveryFilter | undefined;
+  /**
+   * Told of each delivery's new events before it is answered (and before they are published): the read
+   * cache drops what they make stale, so a read that starts after the answer never shows the older state.
+   */
+  onEvents?: ((events: readonly InboxEvent[]) => Promise<void>) | undefined;
   /**
    * Origins of the other instances (WEBHOOK_PEERS). Meta delivers to one of them; that one passes the
    * delivery on, body and signature unchanged, so every instance's subscribers hear it. Peers check
@@ -44,11 +46,14 @@ export type WebhookReceiver = (request: IncomingMessage, response: ServerRespons
 
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
   const { appSecret, verifyToken, bus } = options;
-  const seen = new LRUCache<string, true>({ max: MAX_REMEMBERED_EVENTS, ttl: REDELIVERY_WINDOW_MS });
-  const isNew = (key: string): boolean => {
-    if (seen.has(key)) return false;
-    seen.set(key, true);
-    return true;
+  const redeliveries = options.redeliveries ?? new MemoryRedeliveryFilter();
+  /** Each new event once: the cache is told first, then subscribers hear it. */
+  const relay = async (events: readonly InboxEvent[]): Promise<void> => {
+    const seen = await Promise.all(events.map((event) => redeliveries.firstSeen(eventKey(event))));
+    const fresh = events.filter((_event, i) => seen[i]);
+    if (fresh.length === 0) return;
+    await options.onEvents?.(fresh);
+    for (const event of fresh) await bus.publish(event);
   };
 
   const answer = (response: ServerResponse, status: number, text: string): void => {
@@ -91,11 +96,9 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       answer(response, 400, 'The body is not JSON.');
       return;
     }
-    for (const event of inboxEventsOf(payload)) {
-      if (isNew(eventKey(event))) bus.publish(event);
-    }
-    answer(response, 200, 'EVENT_RECEIVED');
-    if (request.headers[FORWARDED_HEADER] === undefined) {
+    void relay(inboxEventsOf(payload)).then(() => {
+      answer(response, 200, 'EVENT_RECEIVED');
+      if (request.headers[FORWARDED_HEADER] !== undefined) return;
       for (const peer of options.peers ?? []) {
         fetch(`${peer}${WEBHOOK_PATH}`, {
           method: 'POST',
@@ -109,7 +112,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
           })
           .catch((error: unknown) => options.onPeerFailure?.(peer, error));
       }
-    }
+    });
   };
 }
 

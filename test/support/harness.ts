@@ -13,6 +13,7 @@ import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../
 import { Credentials } from '../../src/credentials.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
 import { appSecretProof } from '../../src/graph-api/tokens.js';
+import { MemoryCallBudget } from '../../src/graph-api/call-budget.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
 
@@ -62,7 +63,7 @@ export interface HarnessOptions {
   defaultAccessToken?: string | undefined;
   appSecret?: string;
   /** Scheduler options; by default no per-Page rate limit, so call counts stay easy to read. */
-  scheduler?: Partial<Omit<GraphSchedulerOptions, 'client'>>;
+  scheduler?: Partial<Omit<GraphSchedulerOptions, 'transport' | 'budget'>> & { pageCallsPerSecond?: number };
   limits?: AppOptions['limits'];
   operationTimeoutMs?: number;
   /** Most items Graph returns in a page, as the gateway assumes it. */
@@ -91,7 +92,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     appSecret: options.appSecret,
     transport: { pool: DEFAULT_CONFIG.upstream },
   });
-  const scheduler = new GraphScheduler({ ...DEFAULT_CONFIG, client, pageCallsPerSecond: 0, retryBaseDelayMs: 5, ...options.scheduler });
+  const { pageCallsPerSecond = 0, ...schedulerOptions } = options.scheduler ?? {};
+  const scheduler = new GraphScheduler({
+    ...DEFAULT_CONFIG,
+    transport: client,
+    budget: new MemoryCallBudget(pageCallsPerSecond),
+    retryBaseDelayMs: 5,
+    ...schedulerOptions,
+  });
   const credentials = new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs, pageTokens: options.pageTokens });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
   const app = createApp({

@@ -1,0 +1,150 @@
+/**
+ * Where cached Graph reads are kept: in this process's memory, or in Redis for a fleet (src/redis/).
+ * The store knows nothing of tokens: a key is the read itself (path, fields, filters, limit, cursor),
+ * and the read cache (read-cache.ts) decides who may be served what.
+ *
+ * Freshness is kept by generations. Each read carries tags (its Page's list for a platform, its thread);
+ * a webhook event moves the generation of the tags it concerns. An entry is fresh only while the
+ * generation it was read under is still current, so an invalidation is one write, whatever the number
+ * of entries; an entry whose generation moved is kept (until its TTL) to be served stale when Graph
+ * cannot be called. A read that was in flight when an event arrived saves nothing: `save` checks the
+ * generation it started under.
+ */
+import { LRUCache } from 'lru-cache';
+
+/** One cached answer. */
+export interface CachedRead {
+  /** The parsed JSON body Graph answered (a page, a node, or the pages of a chain). */
+  readonly body: unknown;
+  /** Epoch ms the answer was read from Graph. */
+  readonly fetchedAt: number;
+  /** The generation of the read's tags when the read started. */
+  readonly generation: string;
+}
+
+export interface ReadCacheStore {
+  /** The entry under `key` (fresh or not) and the current generation of `tags`, in one round trip. */
+  lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }>;
+  /**
+   * Keeps `entry` under `key` for `ttlMs`, unless the generation of `tags` moved since `entry.generation`
+   * (an event arrived while the read was in flight): then nothing is kept and the answer is `false`.
+   */
+  save(key: string, tags: readonly string[], entry: CachedRead, ttlMs: number): Promise<boolean>;
+  /** Moves the generation of each tag: entries read under an older one are no longer fresh. */
+  invalidate(tags: readonly string[]): Promise<void>;
+  /** Remembers which thread each customer (PSID/IGSID) of a Page's inbox is in. */
+  learnThreads(page: string, platform: string, threadsByCustomer: ReadonlyMap<string, string>): Promise<void>;
+  /** The threads known for a customer of a Page's inbox (empty when none is known). */
+  threadsOf(page: string, platform: string, customerId: string): Promise<readonly string[]>;
+  /** Remembers which Page an Instagram professional account is linked to. */
+  learnAccount(instagramAccountId: string, pageId: string): Promise<void>;
+  pageOfAccount(instagramAccountId: string): Promise<string | undefined>;
+  /** Whether `name` was not claimed in the last `ttlMs` (and claims it): one instance does a periodic job. */
+  claim(name: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface MemoryReadCacheStoreOptions {
+  /** Most entries kept. */
+  maxEntries: number;
+  /** Most bytes of JSON kept, all entries together. */
+  maxBytes: number;
+  /** How long a tag's generation is remembered: longer than any entry lives. */
+  tagTtlMs: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** Tags remembered at most; a tag forgotten early moves every generation (see `#epoch`). */
+const MAX_TAGS = 100_000;
+/** Customers whose thread is remembered, per store. */
+const MAX_CUSTOMERS = 100_000;
+
+/** The read cache of one process, bounded in entries and bytes. */
+export class MemoryReadCacheStore implements ReadCacheStore {
+  readonly #entries: LRUCache<string, CachedRead>;
+  readonly #tags: LRUCache<string, number>;
+  readonly #threads: LRUCache<string, Set<string>>;
+  readonly #accounts = new Map<string, string>();
+  readonly #claims: LRUCache<string, true>;
+  readonly #tagTtlMs: number;
+  /**
+   * Part of every generation. A tag forgotten before its time (more than MAX_TAGS tags in use) could
+   * make an entry read before its last invalidation look fresh again; moving the epoch then makes
+   * every entry stale instead.
+   */
+  #epoch = 0;
+  #nextGeneration = 1;
+
+  constructor(options: MemoryReadCacheStoreOptions) {
+    const perf = options.now === undefined ? {} : { perf: { now: options.now } };
+    this.#tagTtlMs = options.tagTtlMs;
+    this.#entries = new LRUCache({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      sizeCalculation: (entry) => Math.max(1, JSON.stringify(entry.body)?.length ?? 1),
+      ...perf,
+    });
+    this.#tags = new LRUCache({
+      max: MAX_TAGS,
+      ttl: options.tagTtlMs,
+      ...perf,
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#epoch += 1;
+      },
+    });
+    this.#threads = new LRUCache({ max: MAX_CUSTOMERS, ttl: options.tagTtlMs, ...perf });
+    this.#claims = new LRUCache({ max: MAX_CUSTOMERS, ttlAutopurge: false, ...perf });
+  }
+
+  async lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }> {
+    return { entry: this.#entries.get(key), generation: this.#generationOf(tags) };
+  }
+
+  async save(key: string, tags: readonly string[], entry: CachedRead, ttlMs: number): Promise<boolean> {
+    if (this.#generationOf(tags) !== entry.generation) return false;
+    this.#entries.set(key, entry, { ttl: ttlMs });
+    return true;
+  }
+
+  async invalidate(tags: readonly string[]): Promise<void> {
+    for (const tag of tags) this.#tags.set(tag, this.#nextGeneration++, { ttl: this.#tagTtlMs });
+  }
+
+  async learnThreads(page: string, platform: string, threadsByCustomer: ReadonlyMap<string, string>): Promise<void> {
+    for (const [customer, thread] of threadsByCustomer) {
+      const key = `${page}|${platform}|${customer}`;
+      const threads = this.#threads.get(key) ?? new Set<string>();
+      this.#threads.set(key, threads.add(thread));
+    }
+  }
+
+  async threadsOf(page: string, platform: string, customerId: string): Promise<readonly string[]> {
+    return [...(this.#threads.get(`${page}|${platform}|${customerId}`) ?? [])];
+  }
+
+  async learnAccount(instagramAccountId: string, pageId: string): Promise<void> {
+    this.#accounts.set(instagramAccountId, pageId);
+  }
+
+  async pageOfAccount(instagramAccountId: string): Promise<string | undefined> {
+    return this.#accounts.get(instagramAccountId);
+  }
+
+  async claim(name: string, ttlMs: number): Promise<boolean> {
+    if (this.#claims.has(name)) return false;
+    this.#claims.set(name, true, { ttl: ttlMs });
+    return true;
+  }
+
+  /** Forgets every entry and generation (a process that lost track of events starts afresh). */
+  clear(): void {
+    this.#entries.clear();
+    this.#epoch += 1;
+  }
+
+  #generationOf(tags: readonly string[]): string {
+    let generation = String(this.#epoch);
+    for (const tag of tags) generation += `.${this.#tags.get(tag) ?? 0}`;
+    return generation;
+  }
+}
