@@ -12,6 +12,7 @@ import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationEnd } from './plugins/use-operation-end.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
+import { useStaleAnswers } from './plugins/use-stale-answers.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
 
@@ -142,6 +143,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       // with literal ids are each run once (the soak grew past 1 GB compiling them all).
       useGraphQlJit({}, { enableIf: ({ document }) => isHotDocument(document) }),
       useUpstreamUsage({ always: !options.production }),
+      useStaleAnswers(),
       useMetrics(),
       usePrivateResponses(),
       useOperationEnd(),

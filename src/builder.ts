@@ -12,6 +12,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
   };
+  // Every connection says when its data was read from Graph.
+  Connection: { fetchedAt: Date };
 }>({
   plugins: [RelayPlugin],
   defaultFieldNullability: false,
@@ -37,3 +39,12 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+
+builder.globalConnectionField('fetchedAt', (t) =>
+  t.field({
+    type: 'DateTime',
+    description:
+      'When the data of this page of the list was read from Graph: just now, or earlier when it is served from the cache (kept fresh by Meta’s webhooks), or stale while Graph cannot be called (then `extensions.stale` lists it). A UI can show "updated 40 s ago".',
+    resolve: (connection) => connection.fetchedAt,
+  }),
+);

@@ -235,6 +235,33 @@ export const SETTINGS = {
         }
       }),
   }),
+  CACHE_MAX_AGE_SECONDS: setting<number | undefined>({
+    description:
+      'How long a cached Graph read (a conversation list page, a thread, a page of messages) is served to every caller who reaches its Page, unless a webhook event drops it sooner. `0`: never served fresh (only stale, see below).',
+    default: undefined,
+    defaultText: '`60` with webhooks, else `0`',
+    parse: seconds(0, 86_400),
+  }),
+  CACHE_STALE_SECONDS: setting({
+    description:
+      "While Graph cannot be called for a Page (a throttle block, or a queue that would outlast the operation), cached reads up to this old are served instead of `GRAPH_RATE_LIMITED`, marked in `extensions.stale` and by each connection's `fetchedAt`. `0`: never.",
+    default: 600_000,
+    defaultText: '`600`',
+    parse: seconds(0, 86_400),
+  }),
+  CACHE_RECONCILE_SECONDS: setting({
+    description:
+      "How often the first page of each list read in the last 5 minutes is re-read to catch what no webhook announced, with the Page's idle budget only (never delaying a client's read). `0`: never.",
+    default: 30_000,
+    defaultText: '`30`',
+    parse: seconds(0, 86_400),
+  }),
+  CACHE_MAX_ENTRIES: setting({ description: 'Most cached reads kept in memory.', default: 10_000, parse: integer(1, 10_000_000) }),
+  CACHE_MAX_MEGABYTES: setting({
+    description: 'Most megabytes of cached reads kept in memory (JSON size).',
+    default: 64,
+    parse: integer(1, 100_000),
+  }),
   PERSISTED_OPERATIONS_FILE: setting<ReadonlyMap<string, string> | undefined>({
     description:
       'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients may send `extensions.persistedQuery version: 1, sha256Hash ` instead of the text. Checked at start-up: every document must parse.',
@@ -351,6 +378,17 @@ export interface GatewayConfig {
   webhookPeers: readonly string[];
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
+  cache: ReadCacheConfig;
+}
+
+/** The read cache's settings. */
+export interface ReadCacheConfig {
+  /** How long an entry is served fresh; `undefined`: 60 s when webhooks keep it fresh, else 0. */
+  maxAgeMs: number | undefined;
+  staleMs: number;
+  reconcileMs: number;
+  maxEntries: number;
+  maxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -425,8 +463,18 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     webhookPeers: s.WEBHOOK_PEERS,
     persistedOperations:
       s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
+    cache: {
+      maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
+      staleMs: s.CACHE_STALE_SECONDS,
+      reconcileMs: s.CACHE_RECONCILE_SECONDS,
+      maxEntries: s.CACHE_MAX_ENTRIES,
+      maxBytes: s.CACHE_MAX_MEGABYTES * 1024 * 1024,
+    },
   };
 }
+
+/** How long cached reads are served fresh when CACHE_MAX_AGE_SECONDS is unset and webhooks keep the cache fresh. */
+export const CACHE_MAX_AGE_WITH_WEBHOOKS_MS = 60_000;
 
 /** The configuration when nothing is set: the defaults modules fall back to, and tests start from. */
 export const DEFAULT_CONFIG: Readonly<GatewayConfig> = readConfig({});

@@ -1,12 +1,13 @@
 import { DEFAULT_CONFIG } from './config.js';
-import type { Credentials } from './credentials.js';
+import type { Caller, Credentials } from './credentials.js';
+import type { ReadCache } from './graph-api/read-cache.js';
 import type { UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
 export interface GatewayContext {
@@ -21,6 +22,10 @@ export interface GatewayContext {
   readonly cursors: CursorCodec;
   /** Upstream cost of this operation so far. */
   readonly usage: UpstreamUsage;
+  /** What this operation answered stale (from the cache, because Graph could not be called), for `extensions.stale`. */
+  readonly staleAnswers: readonly StaleAnswer[];
+  /** Records when the data a field answers with was read from Graph, and whether it was served stale. */
+  noteFetched(path: GraphQLResolveInfo['path'], fetchedAt: number, stale: { readonly retryAfterSeconds: number } | undefined): void;
   /** Fails with PAGE_NOT_ACCESSIBLE unless the caller reaches the Page itself (see Credentials.checkReach). */
   readonly checkReach: (page: string) => Promise<void>;
   /** What is known of a Page's call budget; check reach first. */
@@ -29,8 +34,19 @@ export interface GatewayContext {
   readonly inboxEvents: InboxEventStream | undefined;
 }
 
+/** A field answered from the cache because Graph could not be called. */
+export interface StaleAnswer {
+  readonly path: ReadonlyArray<string | number>;
+  /** When its data was read from Graph (ISO 8601). */
+  readonly fetchedAt: string;
+  /** When Graph can be called again for it. */
+  readonly retryAfterSeconds: number;
+}
+
 export interface ContextDependencies {
   scheduler: GraphScheduler;
+  /** Graph reads, through the read cache. */
+  readCache: ReadCache;
   credentials: Credentials;
   cursors: CursorCodec;
   /** Token for requests that carry none. */
@@ -51,46 +67,51 @@ const SERVER_VIEWER = 'server';
 
 /** Builds the per-operation context from the HTTP request. */
 export function createContext(deps: ContextDependencies, request: Request): GatewayContext {
-  const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0 };
-  const authorization = request.headers.get('authorization');
-  const token = authorization === null ? deps.defaultAccessToken : BEARER_PATTERN.exec(authorization)?.[1];
-  if (token === undefined && (authorization !== null || !deps.servesConfiguredPages)) {
-    const message =
-      authorization === null
-        ? 'No Graph API access token: send "Authorization: Bearer <token>" or configure GRAPH_ACCESS_TOKEN.'
-        : 'The Authorization header must be "Bearer <access token>".';
-    // Fields that need no upstream call still answer; those that do fail with this error.
-    const refuse = (): Promise<never> => Promise.reject(new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } }));
-    return {
-      graph: { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined },
-      checkReach: refuse,
-      pageBudget: (page) => deps.scheduler.budgetOf(page),
-      inboxEvents: deps.inboxEvents,
-      graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
-      viewerKey: 'anonymous',
-      viewer: { token: undefined, credentials: deps.credentials },
-      cursors: deps.cursors,
-      usage,
-    };
-  }
-  const viewerKey = token === undefined ? SERVER_VIEWER : tokenFingerprint(token);
-  const caller = { token };
+  const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
+  const staleAnswers: StaleAnswer[] = [];
+  const caller = callerOf(deps, request.headers.get('authorization'));
+  const viewerKey = 'refusal' in caller ? 'anonymous' : caller.token === undefined ? SERVER_VIEWER : tokenFingerprint(caller.token);
+  // Without a usable token, fields that need no upstream call still answer; those that do fail.
+  const refuse = (): Promise<never> =>
+    Promise.reject(new GraphQLError('refusal' in caller ? caller.refusal : '', { extensions: { code: 'UNAUTHENTICATED' } }));
   return {
-    graph: createGraphReadLoader({
-      scheduler: deps.scheduler,
-      tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
-      callerKey: viewerKey,
-      usage,
-      requestSignal: request.signal,
-      timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
-    }),
+    graph:
+      'refusal' in caller
+        ? { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }
+        : createGraphReadLoader({
+            reads: deps.readCache,
+            tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
+            callerKey: viewerKey,
+            usage,
+            requestSignal: request.signal,
+            timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
+          }),
     graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
     viewerKey,
-    viewer: { token, credentials: deps.credentials },
+    viewer: { token: 'refusal' in caller ? undefined : caller.token, credentials: deps.credentials },
     cursors: deps.cursors,
     usage,
-    checkReach: (page) => deps.credentials.checkReach(caller, page, usage),
+    staleAnswers,
+    noteFetched(path, fetchedAt, stale) {
+      if (stale === undefined) return;
+      staleAnswers.push({
+        path: responsePathAsArray(path),
+        fetchedAt: new Date(fetchedAt).toISOString(),
+        retryAfterSeconds: stale.retryAfterSeconds,
+      });
+    },
+    checkReach: 'refusal' in caller ? refuse : (page) => deps.credentials.checkReach(caller, page, usage),
     pageBudget: (page) => deps.scheduler.budgetOf(page),
     inboxEvents: deps.inboxEvents,
   };
+}
+
+/** Who a request speaks for: a token (its own, or the default), the gateway's configured Pages, or a refusal. */
+function callerOf(deps: ContextDependencies, authorization: string | null): Caller | { refusal: string } {
+  if (authorization === null) {
+    if (deps.defaultAccessToken !== undefined || deps.servesConfiguredPages) return { token: deps.defaultAccessToken };
+    return { refusal: 'No Graph API access token: send "Authorization: Bearer <token>" or configure GRAPH_ACCESS_TOKEN.' };
+  }
+  const token = BEARER_PATTERN.exec(authorization)?.[1];
+  return token === undefined ? { refusal: 'The Authorization header must be "Bearer <access token>".' } : { token };
 }

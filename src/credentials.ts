@@ -73,7 +73,7 @@ export class Credentials {
     const key = tokenFingerprint(token);
     const known = this.#identities?.get(key);
     if (known !== undefined) return known;
-    const identity = this.#lookUp(token, usage ?? { requests: 0, calls: 0, coalesced: 0 });
+    const identity = this.#lookUp(token, usage ?? { requests: 0, calls: 0, coalesced: 0, cached: 0 });
     this.#identities?.set(key, identity);
     identity.catch(() => {
       if (this.#identities?.peek(key) === identity) this.#identities.delete(key);

@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
 import { createGatewayServer } from './http-server.js';
-import { ConfigError, readConfig } from './config.js';
+import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, ConfigError, type GatewayConfig, readConfig } from './config.js';
+import { ReadCache } from './graph-api/read-cache.js';
+import { MemoryReadCacheStore } from './graph-api/read-cache-store.js';
 import { GraphApiClient } from './graph-api/client.js';
 import { MemoryCallBudget } from './graph-api/call-budget.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
@@ -14,6 +16,34 @@ import { Credentials } from './credentials.js';
 import { createCursorCodec } from './schema/cursors.js';
 import { InboxEventBus } from './webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';
+
+/** The read cache: kept fresh by webhooks when they are on, reconciled with the Pages' idle budget. */
+function createReadCache(config: GatewayConfig, scheduler: GraphScheduler, webhooksOn: boolean): ReadCache {
+  const maxAgeMs = config.cache.maxAgeMs ?? (webhooksOn ? CACHE_MAX_AGE_WITH_WEBHOOKS_MS : 0);
+  const store = new MemoryReadCacheStore({
+    maxEntries: config.cache.maxEntries,
+    maxBytes: config.cache.maxBytes,
+    tagTtlMs: Math.max(maxAgeMs, config.cache.staleMs) + 60_000,
+  });
+  const readCache = new ReadCache({
+    store,
+    scheduler,
+    version: config.graphApiVersion,
+    maxAgeMs,
+    staleMs: config.cache.staleMs,
+    proofTtlMs: config.credentialsTtlMs,
+    onBackgroundError: (error) => console.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  if (maxAgeMs > 0 && config.cache.reconcileMs > 0) {
+    setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref();
+  }
+  console.log(
+    maxAgeMs > 0
+      ? `Read cache: reads served for ${maxAgeMs / 1000} s unless a webhook event drops them sooner; stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`
+      : `Read cache: no fresh answers (set CACHE_MAX_AGE_SECONDS, or turn webhooks on); stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`,
+  );
+  return readCache;
+}
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -81,7 +111,9 @@ async function main(): Promise<void> {
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const webhooksOn = webhookSecret !== undefined && webhookVerifyToken !== undefined;
   const inboxEvents = webhooksOn ? new InboxEventBus() : undefined;
+  const readCache = createReadCache(config, scheduler, webhooksOn);
   const app = createApp({
+    readCache,
     inboxEvents,
     scheduler,
     credentials,
@@ -109,6 +141,7 @@ async function main(): Promise<void> {
           appSecret: webhookSecret!,
           verifyToken: webhookVerifyToken,
           bus: inboxEvents,
+          onEvents: (events) => readCache.invalidate(events),
           peers: config.webhookPeers,
           onPeerFailure: (peer, error) =>
             console.warn(`Webhooks: passing a delivery on to ${peer} failed: ${error instanceof Error ? error.message : String(error)}`),

@@ -1,6 +1,8 @@
 /** Browsers may call the gateway only from the origins an operator allows (closed in production). */
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { MemoryCallBudget } from '../src/graph-api/call-budget.js';
+import { ReadCache } from '../src/graph-api/read-cache.js';
+import { MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { Credentials } from '../src/credentials.js';
@@ -15,8 +17,17 @@ function app(options: { production: boolean; corsOrigins?: string[] }) {
     budget: new MemoryCallBudget(DEFAULT_CONFIG.pageCallsPerSecond),
     transport: new GraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v25.0', transport: { pool: DEFAULT_CONFIG.upstream } }),
   });
+  const readCache = new ReadCache({
+    store: new MemoryReadCacheStore({ maxEntries: 1, maxBytes: 1, tagTtlMs: 1 }),
+    scheduler,
+    version: 'v25.0',
+    maxAgeMs: 0,
+    staleMs: 0,
+    proofTtlMs: 1,
+  });
   return createApp({
     scheduler,
+    readCache,
     credentials: new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs }),
     cursors: createCursorCodec('c'.repeat(32)),
     defaultAccessToken: undefined,

@@ -36,7 +36,7 @@ function fakeClient(answer: Answer = (read) => ({ body: { path: read.request.pat
   return { client, sends };
 }
 
-const usage = (): UpstreamUsage => ({ requests: 0, calls: 0, coalesced: 0 });
+const usage = (): UpstreamUsage => ({ requests: 0, calls: 0, coalesced: 0, cached: 0 });
 const read = (path: string, page = 'P', token = 'T'): GraphRead => ({ request: { path, params: {} }, token, page });
 
 let scheduler: GraphScheduler;

@@ -37,7 +37,7 @@ describe('one upstream request per operation', () => {
     expect((data as { page: { conversations: { edges: unknown[] } } }).page.conversations.edges).toHaveLength(25);
     expect([h.emulator.log.requestCount, h.emulator.log.callCount]).toEqual([1, 1]);
     expect(conversationFields()).toEqual(['id,participants,snippet,updated_time']);
-    expect(extensions).toEqual({ upstream: { requests: 1, calls: 1, coalesced: 0 } });
+    expect(extensions).toEqual({ upstream: { requests: 1, calls: 1, coalesced: 0, cached: 0 } });
   });
 
   it('three aliased page fields with different filters: one batch of three items', async () => {
@@ -98,7 +98,7 @@ describe('connections larger than a Graph page', () => {
       expect(capped.emulator.log.requestCount).toBe(1);
       expect(
         capped.emulator.log.entries[0]!.items!.map((item) => new URL(item.relativeUrl, 'http://x/').searchParams.get('limit')),
-      ).toEqual(['15', '15', '10']);
+      ).toEqual(['15', '15', '15']);
       expect(capped.emulator.log.entries[0]!.items!.map((item) => item.status)).toEqual([200, 200, 200]);
       // Paging on from endCursor continues exactly where the chain ended.
       const next = await capped.run(ConversationIdsDocument, {
@@ -107,6 +107,31 @@ describe('connections larger than a Graph page', () => {
         after: result.data!.page!.conversations.pageInfo.endCursor,
       });
       expect(next.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(40, 45));
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('ask for full follow-up pages, so a page shortened by privacy filtering costs no further request', async () => {
+    // Acme's inbox hides some threads among its first 40; Graph serves 20 items at most per page.
+    const capped = await startHarness({ emulator: { maxLimit: 20 }, graphPageCap: 20 });
+    try {
+      const visible = await graphListIds(capped.emulator, `${ACME}/conversations`, { limit: '100' });
+      const hidden = capped.emulator.store
+        .listConversations(ACME, { folder: 'inbox' })
+        .slice(0, 40)
+        .filter((thread) => !thread.visible);
+      expect(hidden.length).toBeGreaterThan(0);
+      capped.emulator.log.clear();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => capped.run(ConversationIdsDocument, { pageId: ACME, first: 25 })));
+      for (const answer of answers) {
+        expect(answer.data!.page!.conversations.edges.map((edge) => edge.node.graphApiId)).toEqual(visible.slice(0, 25));
+      }
+      // One batch of two items (20 + a full 20, not 20 + 5), shared by the 20 clients.
+      expect(capped.emulator.log.requestCount).toBe(1);
+      expect(
+        capped.emulator.log.entries[0]!.items!.map((item) => new URL(item.relativeUrl, 'http://x/').searchParams.get('limit')),
+      ).toEqual(['20', '20']);
     } finally {
       await capped.close();
     }

@@ -42,7 +42,19 @@ export interface GraphRead {
    * array of pages, ending early at the first page that failed or could not be read.
    */
   readonly followUps?: readonly number[] | undefined;
+  /** What the read is about, for the read cache: a Page's conversation list, or one thread (node or messages). */
+  readonly about?: ReadSubject | undefined;
+  /**
+   * The read cache's generation for this read: identical reads asked for under different generations (before
+   * and after a webhook event) are never shared.
+   */
+  readonly epoch?: string | undefined;
 }
+
+/** What a read of a Page's inbox is about. */
+export type ReadSubject =
+  | { readonly kind: 'list'; readonly platform: 'messenger' | 'instagram' }
+  | { readonly kind: 'thread'; readonly threadId: string };
 
 /** Upstream cost of one GraphQL operation, filled in as its reads are made. */
 export interface UpstreamUsage {
@@ -52,6 +64,8 @@ export interface UpstreamUsage {
   calls: number;
   /** Reads answered by an identical read another operation had in flight or queued. */
   coalesced: number;
+  /** Reads answered from the read cache, with no upstream call. */
+  cached: number;
 }
 
 /** Reads a response header (lowercase name) of one answer. */
@@ -116,7 +130,7 @@ export class GraphApiClient implements GraphTransport {
   /** The canonical identity of a read: equal keys are the same upstream call. */
   keyOf(read: GraphRead): string {
     const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
-    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}${chain}`;
+    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}${chain}${read.epoch === undefined ? '' : ` @${read.epoch}`}`;
   }
 
   /**

@@ -373,7 +373,7 @@ export class GraphScheduler {
   }
 
   async #send(group: Pending[]): Promise<void> {
-    const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0 };
+    const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
     const answers = await this.#transport.readMany(
       group.map((pending) => pending.read),
       usage,

@@ -1,8 +1,25 @@
 import DataLoader from 'dataloader';
-import type { GraphRead, UpstreamUsage } from '../graph-api/client.js';
+import type { GraphRead, ReadSubject, UpstreamUsage } from '../graph-api/client.js';
 import { OperationAbortedError } from '../graph-api/errors.js';
+import type { Fetched, ReadCache } from '../graph-api/read-cache.js';
 import type { GraphRequest } from '../graph-api/request.js';
-import type { GraphScheduler } from '../graph-api/scheduler.js';
+
+/** An answer and when Graph gave it: just now, from the cache, or (while Graph cannot be called) stale. */
+export interface FetchedValue<T> {
+  readonly value: T;
+  /** Epoch ms the data was read from Graph. */
+  readonly fetchedAt: number;
+  /** Set when served from the cache because Graph could not be called: when it can be again. */
+  readonly stale: Fetched['stale'];
+}
+
+/** How a read of a Page's inbox is made. */
+export interface ReadOptions {
+  /** Spends the Page's conversations budget (conversations, threads, messages). @default true */
+  budgeted?: boolean;
+  /** What the read is about, so the read cache may serve and refresh it. */
+  about?: ReadSubject;
+}
 
 /** Reads the Graph API for one GraphQL operation, on behalf of one caller. */
 export interface GraphReadLoader {
@@ -11,12 +28,17 @@ export interface GraphReadLoader {
    * rejects with the upstream failure, or an OperationAbortedError once the operation stops waiting.
    * `budgeted` reads (conversations, threads, messages) spend the Page's call budget.
    */
-  read<T = unknown>(request: GraphRequest, page: string, options?: { budgeted?: boolean }): Promise<T>;
+  read<T = unknown>(request: GraphRequest, page: string, options?: ReadOptions): Promise<FetchedValue<T>>;
   /**
    * Reads `request` and, in the same batch, pages continuing it with the given limits. Resolves with
    * the pages read, in order; the list ends early where a page failed (its Error is last).
    */
-  readChain<T = unknown>(request: GraphRequest, followUps: readonly number[], page: string): Promise<Array<T | Error>>;
+  readChain<T = unknown>(
+    request: GraphRequest,
+    followUps: readonly number[],
+    page: string,
+    about?: ReadSubject,
+  ): Promise<FetchedValue<Array<T | Error>>>;
   /** Most pages one `readChain` may ask for, so as to fit the Page's call rate. */
   readonly maxChainLength: number;
   /** Ends the operation: stops its deadline timer. */
@@ -24,7 +46,8 @@ export interface GraphReadLoader {
 }
 
 export interface LoaderOptions {
-  scheduler: GraphScheduler;
+  /** The reads, through the read cache (which passes everything through when it is off). */
+  reads: ReadCache;
   tokenForPage: (page: string) => Promise<string>;
   /** Names the caller (a token fingerprint). */
   callerKey: string;
@@ -42,7 +65,7 @@ export interface LoaderOptions {
  * waiting at its deadline or when its client disconnects; the scheduler then drops its queued reads.
  */
 export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
-  const { scheduler, tokenForPage, callerKey, usage, requestSignal, timeoutMs } = options;
+  const { reads, tokenForPage, callerKey, usage, requestSignal, timeoutMs } = options;
   // Armed at the first read only: most of an operation's life needs no timer.
   let watch: { stopped: Promise<never>; controller: AbortController; timer: NodeJS.Timeout; onDisconnect: () => void } | undefined;
   const arm = (): NonNullable<typeof watch> => {
@@ -65,15 +88,19 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
   };
   const deadline = Date.now() + timeoutMs;
 
-  const loader = new DataLoader<GraphRead, unknown, string>(
-    (reads) => scheduler.readMany(reads, { usage, deadline, signal: arm().controller.signal }),
-    { cacheKeyFn: (read) => scheduler.keyOf(read) },
+  const loader = new DataLoader<GraphRead, Fetched, string>(
+    async (batch) =>
+      (await reads.readMany(batch, { usage, deadline, signal: arm().controller.signal })).map((fetched) =>
+        fetched.body instanceof Error ? fetched.body : fetched,
+      ),
+    { cacheKeyFn: (read) => reads.keyOf(read) },
   );
 
-  const load = async (read: GraphRead): Promise<unknown> => {
+  const load = async <T>(read: GraphRead): Promise<FetchedValue<T>> => {
     const { stopped } = arm();
     try {
-      return await Promise.race([loader.load(read), stopped]);
+      const fetched = await Promise.race([loader.load(read), stopped]);
+      return { value: fetched.body as T, fetchedAt: fetched.fetchedAt, stale: fetched.stale };
     } catch (error) {
       // A failed read may succeed when asked again later in the same operation (graphql/dataloader#258).
       loader.clear(read);
@@ -82,14 +109,26 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
   };
 
   return {
-    maxChainLength: scheduler.maxCallsPerRead,
-    async read<T>(request: GraphRequest, page: string, readOptions: { budgeted?: boolean } = {}): Promise<T> {
+    maxChainLength: reads.maxCallsPerRead,
+    async read<T>(request: GraphRequest, page: string, readOptions: ReadOptions = {}): Promise<FetchedValue<T>> {
       const token = await tokenForPage(page);
-      return (await load({ request, token, page: readOptions.budgeted === false ? undefined : page, caller: callerKey })) as T;
+      const budgeted = readOptions.budgeted !== false;
+      return load<T>({
+        request,
+        token,
+        page: budgeted ? page : undefined,
+        caller: callerKey,
+        about: budgeted ? readOptions.about : undefined,
+      });
     },
-    async readChain<T>(request: GraphRequest, followUps: readonly number[], page: string): Promise<Array<T | Error>> {
+    async readChain<T>(
+      request: GraphRequest,
+      followUps: readonly number[],
+      page: string,
+      about?: ReadSubject,
+    ): Promise<FetchedValue<Array<T | Error>>> {
       const token = await tokenForPage(page);
-      return (await load({ request, token, page, caller: callerKey, followUps })) as Array<T | Error>;
+      return load<Array<T | Error>>({ request, token, page, caller: callerKey, followUps, about });
     },
     dispose() {
       if (watch === undefined) return;

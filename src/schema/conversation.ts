@@ -1,11 +1,9 @@
-import type { GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
-import { serializeFields } from '../graph-api/fields.js';
-import type { GraphRequest } from '../graph-api/request.js';
-import type { GraphMessage, GraphPage, GraphThread } from '../graph-api/wire-types.js';
+import type { GraphMessage, GraphThread } from '../graph-api/wire-types.js';
 import { cursorScope } from './cursors.js';
-import { graphEdge, graphFields, planConnectionNodes } from './field-plan.js';
-import { planConnection, resolveConnection, type GraphPageRequest } from './graph-connection.js';
+import { resolveEdgeConnection } from './edge-connection.js';
+import { type GraphEdgeSpec, graphEdge, graphFields } from './field-plan.js';
+import type { GraphPageRequest } from './graph-connection.js';
 import { MessageRef, type MessageShape } from './message.js';
 import { ParticipantRef } from './participant.js';
 
@@ -16,19 +14,19 @@ export interface ConversationShape {
   readonly thread: GraphThread;
   /** Edges that the read of this thread expanded, with the page request each expansion made. */
   readonly expanded: ReadonlyMap<string, GraphPageRequest>;
+  /** When the thread was read from Graph, and whether it was served stale: its expanded edges are as fresh. */
+  readonly fetched: { readonly fetchedAt: number; readonly stale: { readonly retryAfterSeconds: number } | undefined };
 }
 
 export const ConversationRef = builder.objectRef<ConversationShape>('Conversation');
 
-/** The list a thread's message cursors belong to. */
-export const messagesScope = (threadId: string, viewerKey: string): string =>
-  cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey });
-
-/** The Graph read of one page of a thread's messages. */
-export const messagesPageRead = (threadId: string, fields: string, request: GraphPageRequest): GraphRequest => ({
-  path: `${threadId}/messages`,
-  params: { fields, limit: request.limit, after: request.after, before: request.before },
-});
+/** A thread's messages, newest first (`/{thread-id}/messages`). */
+export const MESSAGES_EDGE: GraphEdgeSpec = {
+  edge: 'messages',
+  nodeType: 'Message',
+  scope: (threadId, _args, viewerKey) => cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey }),
+  about: (threadId) => ({ kind: 'thread', threadId }),
+};
 
 builder.node(ConversationRef, {
   description: 'A conversation (Graph `UnifiedThread`) between people and a Page or Instagram professional account.',
@@ -100,38 +98,22 @@ builder.node(ConversationRef, {
         type: MessageRef,
         description:
           'Messages, newest first. Without a cursor this rides in the read of the conversations themselves (Graph field expansion).',
-        extensions: graphEdge('messages'),
-        resolve: async (conversation, args, context, info) => {
-          const scope = messagesScope(conversation.thread.id, context.viewerKey);
-          const plan = planConnection(args, context.cursors, scope);
-          const messageType = info.schema.getType('Message') as GraphQLObjectType;
-          const fields = serializeFields(planConnectionNodes(info, messageType).fields);
-          // The read of the conversation may have brought this page already (field expansion).
-          const expansion = conversation.expanded.get('messages');
-          let prefetched =
-            expansion !== undefined && !plan.fromCursor && expansion.limit === plan.count
-              ? (conversation.thread.messages ?? { data: [] })
-              : undefined;
-          const pageRead = (request: GraphPageRequest): GraphRequest => messagesPageRead(conversation.thread.id, fields, request);
-
-          return resolveConnection({
-            plan,
-            scope,
-            cursors: context.cursors,
-            pageCap: context.graphPageCap,
-            maxChainLength: prefetched === undefined ? context.graph.maxChainLength : 1,
-            idOf: (message: GraphMessage) => message.id,
-            toNode: (message): MessageShape => ({ kind: 'Message', pageId: conversation.pageId, message }),
-            fetchPage: (request) => {
-              const page = prefetched;
-              prefetched = undefined;
-              return page !== undefined
-                ? Promise.resolve(page)
-                : context.graph.read<GraphPage<GraphMessage>>(pageRead(request), conversation.pageId);
+        extensions: graphEdge(MESSAGES_EDGE),
+        resolve: (conversation, args, context, info) => {
+          const expansion = conversation.expanded.get(MESSAGES_EDGE.edge);
+          const page = { value: conversation.thread.messages ?? { data: [] }, ...conversation.fetched };
+          return resolveEdgeConnection<GraphMessage, MessageShape>(
+            MESSAGES_EDGE,
+            { pageId: conversation.pageId, graphId: conversation.thread.id },
+            args,
+            context,
+            info,
+            {
+              idOf: (message: GraphMessage) => message.id,
+              toNode: (message): MessageShape => ({ kind: 'Message', pageId: conversation.pageId, message }),
+              expanded: expansion === undefined ? undefined : { request: expansion, page },
             },
-            fetchChain: (request, followUps) =>
-              context.graph.readChain<GraphPage<GraphMessage>>(pageRead(request), followUps, conversation.pageId),
-          });
+          );
         },
       },
       { name: 'MessageConnection' },

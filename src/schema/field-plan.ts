@@ -23,6 +23,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
+import type { ReadSubject } from '../graph-api/client.js';
 import type { GraphFieldSelection } from '../graph-api/fields.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GraphPageRequest, type RelayArgs } from './graph-connection.js';
 
@@ -30,13 +31,39 @@ export interface GraphFieldExtension {
   /** Graph fields this GraphQL field reads. */
   readonly fields?: readonly string[];
   /** Graph edge this connection field pages through; expanded into the parent read when it can be. */
-  readonly edge?: string;
+  readonly edge?: GraphEdgeSpec;
 }
+
+/**
+ * How a connection field reads one Graph edge: everything but the GraphQL selection, which is planned.
+ * The field's resolver and the prefetch beside a parent's read (schema/node.ts) both build reads from it,
+ * so they are identical reads and the second finds the first in flight.
+ */
+export interface GraphEdgeSpec {
+  /** The Graph edge (`conversations`, `messages`), as field expansion names it. */
+  readonly edge: string;
+  /** The GraphQL type of its nodes. */
+  readonly nodeType: string;
+  /** Graph parameters besides fields, limit and cursors (filters), from the field's validated arguments. */
+  readonly filters?: (args: EdgeArgs) => Readonly<Record<string, string | undefined>>;
+  /** Graph fields read whatever the selection (e.g. what a filter is judged on). */
+  readonly extraFields?: (args: EdgeArgs) => readonly GraphFieldSelection[];
+  /** Names the list cursors are bound to: the parent, the filters, the caller. */
+  readonly scope: (parentId: string, args: EdgeArgs, viewerKey: string) => string;
+  /** What its reads are about, for the read cache. */
+  readonly about: (parentId: string, args: EdgeArgs) => ReadSubject;
+}
+
+/** A connection field's arguments, as GraphQL gives them (enum values already internal): Relay's and its filters. */
+export type EdgeArgs = RelayArgs;
+
+/** The value of a connection field's filter argument (`undefined` when not given). */
+export const argumentOf = (args: EdgeArgs, name: string): unknown => Object.getOwnPropertyDescriptor(args, name)?.value;
 
 /** Extensions for a field that reads the given Graph fields. */
 export const graphFields = (...fields: string[]): { graph: GraphFieldExtension } => ({ graph: { fields } });
 /** Extensions for a connection field over a Graph edge. */
-export const graphEdge = (edge: string): { graph: GraphFieldExtension } => ({ graph: { edge } });
+export const graphEdge = (edge: GraphEdgeSpec): { graph: GraphFieldExtension } => ({ graph: { edge } });
 
 /** The Graph selection for one object read, and the page request of each edge it expands. */
 export interface FieldPlan {
@@ -49,8 +76,8 @@ export interface FieldPlan {
 
 /** A connection field whose read could not ride in its parent's read. */
 export interface DeferredEdge {
-  readonly edge: string;
-  readonly args: RelayArgs;
+  readonly edge: GraphEdgeSpec;
+  readonly args: EdgeArgs;
   readonly fields: GraphFieldSelection[];
 }
 
@@ -83,10 +110,10 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
     const graph = definition?.extensions.graph as GraphFieldExtension | undefined;
     if (definition === undefined || graph === undefined) continue;
     for (const name of graph.fields ?? []) fields.push({ name });
-    if (graph.edge === undefined || expanded.has(graph.edge)) continue;
+    if (graph.edge === undefined || expanded.has(graph.edge.edge)) continue;
 
     // Expand only cursor-less requests: a cursor belongs to one parent, the expansion applies to all.
-    const args = getArgumentValues(definition, node, context.variables) as RelayArgs;
+    const args: EdgeArgs = getArgumentValues(definition, node, context.variables);
     const nodeType = connectionNodeType(definition.type);
     if (nodeType === undefined) continue;
     const nested = planType(context, nodeType, nodeSelectionSets(context, [node]));
@@ -94,12 +121,14 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
       deferred.push({ edge: graph.edge, args, fields: nested.fields });
       continue;
     }
-    // Invalid counts are left to the field's resolver, which reports them.
+    // Expansion carries no filters; invalid counts are left to the field's resolver, which reports them.
+    const filtered = Object.values(graph.edge.filters?.(args) ?? {}).some((value) => value !== undefined);
     const limit = args.first ?? DEFAULT_PAGE_SIZE;
+    if (filtered) continue;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) continue;
     const request: GraphPageRequest = { limit };
-    fields.push({ name: graph.edge, modifiers: { limit }, fields: nested.fields });
-    expanded.set(graph.edge, request);
+    fields.push({ name: graph.edge.edge, modifiers: { limit }, fields: nested.fields });
+    expanded.set(graph.edge.edge, request);
   }
   return { fields, expanded, deferred };
 }

@@ -94,6 +94,10 @@ export interface Edge<T> {
 
 export interface Connection<T> {
   readonly edges: Edge<T>[];
+  /** When the oldest data in it was read from Graph. */
+  readonly fetchedAt: Date;
+  /** Set when some of it was served stale because Graph could not be called. */
+  readonly stale: { readonly retryAfterSeconds: number } | undefined;
   readonly pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
@@ -189,58 +193,103 @@ interface Placed<T> {
   item: T;
   page: GraphPage<T>;
   index: number;
+  /** When its page was read from Graph, and whether it was served stale. */
+  fetched: PageFreshness;
+}
+
+/** When a page was read from Graph, and whether it was served stale (while Graph could not be called). */
+export interface PageFreshness {
+  readonly fetchedAt: number;
+  readonly stale: { readonly retryAfterSeconds: number } | undefined;
+}
+
+/** A Graph page and when Graph gave it (read now, from the cache, or stale while Graph could not be called). */
+export interface FetchedPage<T> extends PageFreshness {
+  readonly value: GraphPage<T>;
+}
+
+/** How a connection reads Graph. */
+export interface ConnectionReads<T> {
+  readonly fetchPage: (request: GraphPageRequest) => Promise<FetchedPage<T>>;
+  /** Reads a page and follow-up pages (limits given) in one batch; the list ends early at a failure. */
+  readonly fetchChain?:
+    | ((request: GraphPageRequest, followUps: number[]) => Promise<PageFreshness & { value: Array<GraphPage<T> | Error> }>)
+    | undefined;
+  /** Most pages one chain may hold. @default 1 (no chains) */
+  readonly maxChainLength?: number;
+  /** Most items Graph returns in a page. @default MAX_PAGE_SIZE */
+  readonly pageCap?: number;
+}
+
+/** Items taken from Graph for one Relay page, where each sits, and how fresh they are. */
+interface Collected<T> {
+  readonly placed: Placed<T>[];
+  /** Whether more items lie beyond the last one taken, in the plan's direction. */
+  readonly moreBeyond: boolean;
+  /** When the oldest page used was read from Graph (epoch ms). */
+  readonly fetchedAt: number;
+  /** Set when a page was served stale: the longest wait before Graph can be called again. */
+  readonly stale: PageFreshness['stale'];
+}
+
+/** Keeps the oldest `fetchedAt` and the longest stale wait of the pages read so far. */
+class Freshness {
+  fetchedAt = Number.POSITIVE_INFINITY;
+  stale: PageFreshness['stale'];
+  note(fetched: PageFreshness): void {
+    this.fetchedAt = Math.min(this.fetchedAt, fetched.fetchedAt);
+    if (fetched.stale !== undefined && fetched.stale.retryAfterSeconds > (this.stale?.retryAfterSeconds ?? 0)) this.stale = fetched.stale;
+  }
 }
 
 /**
- * Runs a plan: fetches Graph pages (following cursors through short and empty pages) until `count`
- * items are collected or Graph says the list ends, and builds edges with per-edge cursors. When the
- * count exceeds Graph's page cap and `fetchChain` is given, the pages after the first are read in the
- * same batch through batch dependencies; a further request is made only if short pages left it unfilled.
+ * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected
+ * or Graph says the list ends. When the count exceeds Graph's page cap and `fetchChain` is given, the pages
+ * after the first are read in the same batch through batch dependencies, each a full page (a batch item
+ * costs one call whatever its limit, and the extra items absorb pages that privacy filtering shortened);
+ * a further request is made only if short pages left it unfilled.
  */
-export async function resolveConnection<T, N>(options: {
-  plan: ConnectionPlan;
-  scope: string;
-  cursors: CursorCodec;
-  fetchPage: (request: GraphPageRequest) => Promise<GraphPage<T>>;
-  /** Reads a page and follow-up pages (limits given) in one batch; the list ends early at a failure. */
-  fetchChain?: ((request: GraphPageRequest, followUps: number[]) => Promise<Array<GraphPage<T> | Error>>) | undefined;
-  /** Most pages one chain may hold. @default 1 (no chains) */
-  maxChainLength?: number;
-  /** Most items Graph returns in a page. @default MAX_PAGE_SIZE */
-  pageCap?: number;
-  idOf: (item: T) => string;
-  /** Wraps a Graph item as the GraphQL node. */
-  toNode: (item: T) => N;
-  /**
-   * A watermark on a list sorted newest first: the list ends before the first item for which this is
-   * true (going backward, such items are left out).
-   */
-  isPastEnd?: ((item: T) => boolean) | undefined;
-}): Promise<Connection<N>> {
-  const { plan, scope, cursors, fetchPage, fetchChain, idOf, toNode, isPastEnd } = options;
-  const pageCap = options.pageCap ?? MAX_PAGE_SIZE;
+async function collectItems<T>(
+  plan: ConnectionPlan,
+  reads: ConnectionReads<T>,
+  idOf: (item: T) => string,
+  isPastEnd: ((item: T) => boolean) | undefined,
+): Promise<Collected<T>> {
+  const pageCap = reads.pageCap ?? MAX_PAGE_SIZE;
   const forward = plan.direction === 'forward';
+  const freshness = new Freshness();
   let request = firstPageRequest(plan, pageCap);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
   let prefetched: GraphPage<T>[] = [];
+  let chainFreshness: PageFreshness | undefined;
 
-  if (request !== null) {
+  if (request !== null && forward && reads.fetchChain !== undefined) {
     const followUps: number[] = [];
-    for (let left = itemsWanted(plan) - request.limit; left > 0 && followUps.length + 1 < (options.maxChainLength ?? 1); left -= pageCap) {
-      followUps.push(Math.min(pageCap, left));
+    for (let left = itemsWanted(plan) - request.limit; left > 0 && followUps.length + 1 < (reads.maxChainLength ?? 1); left -= pageCap) {
+      followUps.push(pageCap);
     }
-    if (forward && fetchChain !== undefined && followUps.length > 0) {
-      const pages = await fetchChain(request, followUps);
-      const first = pages[0];
+    if (followUps.length > 0) {
+      const chain = await reads.fetchChain(request, followUps);
+      const first = chain.value[0];
       if (first === undefined || first instanceof Error) throw first ?? new Error('A chained read answered no page');
-      prefetched = pages.filter((page): page is GraphPage<T> => !(page instanceof Error));
+      freshness.note(chain);
+      chainFreshness = { fetchedAt: chain.fetchedAt, stale: chain.stale };
+      prefetched = chain.value.filter((page): page is GraphPage<T> => !(page instanceof Error));
     }
   }
 
   while (request !== null) {
-    const page = prefetched.shift() ?? (await fetchPage(request).catch(cursorExpiry(request)));
+    let page = prefetched.shift();
+    let fetched: PageFreshness | undefined = page === undefined ? undefined : chainFreshness;
+    if (page === undefined) {
+      const answer = await reads.fetchPage(request).catch(cursorExpiry(request));
+      freshness.note(answer);
+      page = answer.value;
+      fetched = { fetchedAt: answer.fetchedAt, stale: answer.stale };
+    }
+    const pageFreshness = fetched ?? { fetchedAt: Date.now(), stale: undefined };
     let positions = page.data.map((_, index) => index);
     if (pendingDrop !== undefined) {
       const at = page.data.findIndex((item) => idOf(item) === pendingDrop);
@@ -261,7 +310,7 @@ export async function resolveConnection<T, N>(options: {
     }
     const need = plan.count - placed.length;
     const taken = forward ? positions.slice(0, need) : positions.slice(Math.max(0, positions.length - need));
-    const batch = taken.map((index): Placed<T> => ({ item: page.data[index] as T, page, index }));
+    const batch = taken.map((index): Placed<T> => ({ item: page.data[index] as T, page, index, fetched: pageFreshness }));
     placed = forward ? placed.concat(batch) : batch.concat(placed);
 
     const leftOver = taken.length < positions.length;
@@ -272,8 +321,18 @@ export async function resolveConnection<T, N>(options: {
     const limit = Math.min(pageCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
+  return { placed, moreBeyond, fetchedAt: freshness.fetchedAt, stale: freshness.stale };
+}
 
-  // Cursors are signed only when read: many queries select nodes without them.
+/** Builds the edges (cursors signed only when read: many queries select nodes without them) and page info. */
+function buildConnection<T, N>(
+  plan: ConnectionPlan,
+  collected: Collected<T>,
+  scope: string,
+  cursors: CursorCodec,
+  idOf: (item: T) => string,
+  toNode: (item: T, fetched: PageFreshness) => N,
+): Connection<N> {
   const encoders = new Map<GraphPage<T>, (index: number, itemId: string) => string>();
   const encoderFor = (page: GraphPage<T>): ((index: number, itemId: string) => string) => {
     let encoder = encoders.get(page);
@@ -283,21 +342,25 @@ export async function resolveConnection<T, N>(options: {
     }
     return encoder;
   };
-  const edges = placed.map(({ item, page, index }): Edge<N> => {
+  const edges = collected.placed.map(({ item, page, index, fetched }): Edge<N> => {
     let cursor: string | undefined;
     return {
-      node: toNode(item),
+      node: toNode(item, fetched),
       get cursor() {
         return (cursor ??= encoderFor(page)(index, idOf(item)));
       },
     };
   });
+  const forward = plan.direction === 'forward';
   return {
     edges,
+    // A connection that read nothing (a cursor with nothing beyond it) is as fresh as now.
+    fetchedAt: new Date(Number.isFinite(collected.fetchedAt) ? collected.fetchedAt : Date.now()),
+    stale: collected.stale,
     pageInfo: {
       // Going one way, the cursor's own item proves there is something the other way.
-      hasNextPage: forward ? moreBeyond : plan.fromCursor,
-      hasPreviousPage: forward ? plan.fromCursor : moreBeyond,
+      hasNextPage: forward ? collected.moreBeyond : plan.fromCursor,
+      hasPreviousPage: forward ? plan.fromCursor : collected.moreBeyond,
       get startCursor() {
         return edges[0]?.cursor ?? null;
       },
@@ -306,4 +369,27 @@ export async function resolveConnection<T, N>(options: {
       },
     },
   };
+}
+
+/**
+ * Runs a plan: collects the items of one Relay page from Graph (see {@link collectItems}) and builds its
+ * edges with per-edge cursors.
+ */
+export async function resolveConnection<T, N>(options: {
+  plan: ConnectionPlan;
+  scope: string;
+  cursors: CursorCodec;
+  reads: ConnectionReads<T>;
+  idOf: (item: T) => string;
+  /** Wraps a Graph item as the GraphQL node (told how fresh its page is). */
+  toNode: (item: T, fetched: PageFreshness) => N;
+  /**
+   * A watermark on a list sorted newest first: the list ends before the first item for which this is
+   * true (going backward, such items are left out).
+   */
+  isPastEnd?: ((item: T) => boolean) | undefined;
+}): Promise<Connection<N>> {
+  const { plan, scope, cursors, reads, idOf, toNode, isPastEnd } = options;
+  const collected = await collectItems(plan, reads, idOf, isPastEnd);
+  return buildConnection(plan, collected, scope, cursors, idOf, toNode);
 }

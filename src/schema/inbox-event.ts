@@ -95,7 +95,7 @@ builder.subscriptionField('inboxEvents', (t) =>
         const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, {
           budgeted: false,
         });
-        const instagram = page.instagram_business_account?.id;
+        const instagram = page.value.instagram_business_account?.id;
         if (instagram !== undefined) accounts.push(instagram);
         else if (args.platform === 'instagram') {
           throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, {

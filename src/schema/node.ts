@@ -2,10 +2,9 @@ import { GraphQLError, type GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
 import { serializeFields } from '../graph-api/fields.js';
 import type { GraphMessage, GraphThread } from '../graph-api/wire-types.js';
-import { messagesPageRead, messagesScope, type ConversationShape } from './conversation.js';
-import type { GatewayContext } from '../context.js';
-import { planObjectRead, type DeferredEdge } from './field-plan.js';
-import { firstPageRequest, planConnection } from './graph-connection.js';
+import type { ConversationShape } from './conversation.js';
+import { prefetchDeferredEdges } from './edge-connection.js';
+import { planObjectRead } from './field-plan.js';
 import type { MessageShape } from './message.js';
 import { checkGraphId, type PageShape } from './page.js';
 
@@ -17,27 +16,6 @@ function splitKey(key: string): { pageId: string; graphId: string } {
   const separator = key.indexOf(':');
   if (separator <= 0) throw badNodeId();
   return { pageId: checkGraphId(key.slice(0, separator), 'Page id'), graphId: checkGraphId(key.slice(separator + 1), 'Graph id') };
-}
-
-/**
- * Starts the reads of `messages(after:/before:)` selected on a conversation together with the read of
- * the conversation itself, so both leave in one batch; the field's resolver then finds its page in the
- * operation's loader. Bad arguments are left to that resolver to report.
- */
-function prefetchDeferredMessages(context: GatewayContext, pageId: string, threadId: string, deferred: readonly DeferredEdge[]): void {
-  for (const edge of deferred) {
-    if (edge.edge !== 'messages') continue;
-    try {
-      const request = firstPageRequest(
-        planConnection(edge.args, context.cursors, messagesScope(threadId, context.viewerKey)),
-        context.graphPageCap,
-      );
-      if (request !== null)
-        void context.graph.read(messagesPageRead(threadId, serializeFields(edge.fields), request), pageId).catch(() => undefined);
-    } catch {
-      // Reported by the field's resolver.
-    }
-  }
 }
 
 builder.queryField('node', (t) =>
@@ -56,15 +34,18 @@ builder.queryField('node', (t) =>
         case 'Conversation': {
           const { pageId, graphId } = splitKey(id);
           const plan = planFor('Conversation');
-          prefetchDeferredMessages(context, pageId, graphId, plan.deferred);
-          const thread = await context.graph.read<GraphThread>({ path: graphId, params: { fields: serializeFields(plan.fields) } }, pageId);
-          return { kind: 'Conversation', pageId, thread, expanded: plan.expanded } satisfies ConversationShape;
+          prefetchDeferredEdges(context, { pageId, graphId }, plan.deferred);
+          const read = { path: graphId, params: { fields: serializeFields(plan.fields) } };
+          const thread = await context.graph.read<GraphThread>(read, pageId, { about: { kind: 'thread', threadId: graphId } });
+          context.noteFetched(info.path, thread.fetchedAt, thread.stale);
+          const fetched = { fetchedAt: thread.fetchedAt, stale: thread.stale };
+          return { kind: 'Conversation', pageId, thread: thread.value, expanded: plan.expanded, fetched } satisfies ConversationShape;
         }
         case 'Message': {
           const { pageId, graphId } = splitKey(id);
           const fields = serializeFields(planFor('Message').fields);
           const message = await context.graph.read<GraphMessage>({ path: graphId, params: { fields } }, pageId);
-          return { kind: 'Message', pageId, message } satisfies MessageShape;
+          return { kind: 'Message', pageId, message: message.value } satisfies MessageShape;
         }
         default:
           throw badNodeId();

@@ -1,12 +1,11 @@
 import { GraphQLError, type GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
-import { serializeFields } from '../graph-api/fields.js';
-import { isGraphId, type GraphRequest } from '../graph-api/request.js';
-import type { GraphPage, GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
+import { isGraphId } from '../graph-api/request.js';
+import type { GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
 import { ConversationRef, type ConversationShape } from './conversation.js';
 import { cursorScope } from './cursors.js';
-import { planConnectionNodes } from './field-plan.js';
-import { planConnection, resolveConnection, type GraphPageRequest } from './graph-connection.js';
+import { resolveEdgeConnection } from './edge-connection.js';
+import { argumentOf, type EdgeArgs, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
 
 export interface PageShape {
   readonly kind: 'Page';
@@ -47,6 +46,48 @@ export function checkGraphId(id: string, what: string): string {
 
 export const PageRef = builder.objectRef<PageShape>('Page');
 
+/** The Graph filters of a conversations read, from the field's validated arguments. */
+function conversationFilters(args: EdgeArgs): Record<string, string | undefined> {
+  const text = (name: string): string | undefined => {
+    const value = argumentOf(args, name);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const tags = argumentOf(args, 'tags');
+  return {
+    folder: text('folder'),
+    platform: text('platform'),
+    user_id: text('userId'),
+    tags: Array.isArray(tags) ? tags.join(',') : undefined,
+  };
+}
+
+/** The watermark of `updatedSince`, in epoch ms. */
+const watermarkOf = (args: EdgeArgs): number | undefined => {
+  const since = argumentOf(args, 'updatedSince');
+  return since instanceof Date ? since.getTime() : undefined;
+};
+
+/** A Page's inbox, most recently updated first (`/{page-id}/conversations`). */
+const CONVERSATIONS_EDGE: GraphEdgeSpec = {
+  edge: 'conversations',
+  nodeType: 'Conversation',
+  filters: conversationFilters,
+  // The watermark is judged on `updated_time`, selected or not.
+  extraFields: (args) => (watermarkOf(args) === undefined ? [] : [{ name: 'updated_time' }]),
+  scope: (pageId, args, viewerKey) => {
+    const since = watermarkOf(args);
+    return cursorScope({
+      list: 'conversations',
+      page: pageId,
+      ...conversationFilters(args),
+      updatedSince: since === undefined ? undefined : String(since),
+      viewer: viewerKey,
+    });
+  },
+  // Without `platform`, Graph lists Messenger threads only.
+  about: (_pageId, args) => ({ kind: 'list', platform: argumentOf(args, 'platform') === 'instagram' ? 'instagram' : 'messenger' }),
+};
+
 /** A thread's `updated_time` in epoch ms; a thread without one counts as oldest. */
 function updatedAt(thread: GraphThread): number {
   const time = thread.updated_time === undefined ? Number.NaN : Date.parse(thread.updated_time);
@@ -64,7 +105,7 @@ builder.node(PageRef, {
       resolve: async (page, _args, context) =>
         page.name ??
         (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } }, page.pageId, { budgeted: false }))
-          .name ??
+          .value.name ??
         null,
     }),
     tasks: t.stringList({
@@ -95,47 +136,27 @@ builder.node(PageRef, {
             deprecationReason: 'Legacy v5.0 filter (e.g. "action:archived"); use `folder`.',
           }),
         },
-        resolve: async (page, args, context, info) => {
+        resolve: (page, args, context, info) => {
           if (args.userId != null && !USER_ID_PATTERN.test(args.userId)) {
             throw invalidArgument('userId must be a numeric PSID (Messenger) or IGSID (Instagram).');
           }
           const badTag = args.tags?.find((tag) => !LEGACY_TAG_PATTERN.test(tag));
           if (badTag !== undefined) throw invalidArgument(`Unknown tag "${badTag.slice(0, 100)}".`);
-          const filters = {
-            folder: args.folder ?? undefined,
-            platform: args.platform ?? undefined,
-            user_id: args.userId ?? undefined,
-            tags: args.tags?.join(','),
-          };
-          const since = args.updatedSince == null ? undefined : args.updatedSince.getTime();
-          const scope = cursorScope({
-            list: 'conversations',
-            page: page.pageId,
-            ...filters,
-            updatedSince: since === undefined ? undefined : String(since),
-            viewer: context.viewerKey,
-          });
-          const plan = planConnection(args, context.cursors, scope);
-          const nodePlan = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
-          // The watermark is judged on `updated_time`, selected or not.
-          const fields = serializeFields(since === undefined ? nodePlan.fields : [...nodePlan.fields, { name: 'updated_time' }]);
-
-          const pageRead = (request: GraphPageRequest): GraphRequest => ({
-            path: `${page.pageId}/conversations`,
-            params: { ...filters, fields, limit: request.limit, after: request.after, before: request.before },
-          });
-          return resolveConnection({
-            plan,
-            scope,
-            cursors: context.cursors,
-            pageCap: context.graphPageCap,
-            maxChainLength: context.graph.maxChainLength,
-            idOf: (thread: GraphThread) => thread.id,
-            isPastEnd: since === undefined ? undefined : (thread) => updatedAt(thread) < since,
-            toNode: (thread): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded: nodePlan.expanded }),
-            fetchPage: (request) => context.graph.read<GraphPage<GraphThread>>(pageRead(request), page.pageId),
-            fetchChain: (request, followUps) => context.graph.readChain<GraphPage<GraphThread>>(pageRead(request), followUps, page.pageId),
-          });
+          const since = args.updatedSince?.getTime();
+          // Nested connections ride in the read of each page (field expansion): they are as fresh as it is.
+          const { expanded } = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
+          return resolveEdgeConnection<GraphThread, ConversationShape>(
+            CONVERSATIONS_EDGE,
+            { pageId: page.pageId, graphId: page.pageId },
+            args,
+            context,
+            info,
+            {
+              idOf: (thread: GraphThread) => thread.id,
+              isPastEnd: since === undefined ? undefined : (thread) => updatedAt(thread) < since,
+              toNode: (thread, fetched): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded, fetched }),
+            },
+          );
         },
       },
       { name: 'ConversationConnection' },

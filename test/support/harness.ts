@@ -14,6 +14,8 @@ import { Credentials } from '../../src/credentials.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
 import { appSecretProof } from '../../src/graph-api/tokens.js';
 import { MemoryCallBudget } from '../../src/graph-api/call-budget.js';
+import { ReadCache } from '../../src/graph-api/read-cache.js';
+import { MemoryReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
 
@@ -41,6 +43,7 @@ export interface Harness {
   emulator: Emulator;
   credentials: Credentials;
   scheduler: GraphScheduler;
+  readCache: ReadCache;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
   /** Sends a raw body to `/graphql`; returns status, headers and parsed body. */
   post(
@@ -73,6 +76,8 @@ export interface HarnessOptions {
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
   inboxEvents?: AppOptions['inboxEvents'];
   persistedOperations?: AppOptions['persistedOperations'];
+  /** The read cache: off unless a test turns it on. */
+  cache?: { maxAgeMs?: number; staleMs?: number };
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -101,9 +106,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...schedulerOptions,
   });
   const credentials = new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs, pageTokens: options.pageTokens });
+  const { maxAgeMs = 0, staleMs = 0 } = options.cache ?? {};
+  const readCache = new ReadCache({
+    store: new MemoryReadCacheStore({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, tagTtlMs: Math.max(maxAgeMs, staleMs) + 60_000 }),
+    scheduler,
+    version: TEST_VERSION,
+    maxAgeMs,
+    staleMs,
+    proofTtlMs: DEFAULT_CONFIG.credentialsTtlMs,
+  });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
   const app = createApp({
     scheduler,
+    readCache,
     credentials,
     servesConfiguredPages: options.pageTokens !== undefined && defaultAccessToken === undefined,
     cursors: createCursorCodec('test-cursor-secret-0123456789abcdef'),
@@ -137,6 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     emulator,
     credentials,
     scheduler,
+    readCache,
     post,
     async run(document, variables, runOptions = {}) {
       const headers: Record<string, string> = { ...runOptions.headers };

@@ -1,0 +1,393 @@
+/**
+ * The read cache: Graph reads of a Page's inbox (conversation lists, threads, messages) served from a
+ * store that Meta's webhooks keep fresh, so a whole support team on one Page costs the Page's budget
+ * about one call per change instead of one per screen refresh.
+ *
+ *   - The key is the read itself (path, fields, filters, limit, cursor), never the token: every caller
+ *     who reaches the Page shares the entry. A caller is served from the cache only after its own token
+ *     read that inbox (Page and platform) from Graph within the proof TTL: the cache never widens what a
+ *     token may see, and Graph stays the judge of permissions.
+ *   - Each read carries tags; a webhook event moves the generation of the tags it concerns before the
+ *     delivery is answered (read-cache-store.ts), so a read that starts after it never shows the older
+ *     state, and a read in flight when it arrived keeps nothing.
+ *   - Identical reads of callers served from the cache share one upstream call while it is in flight.
+ *   - While Graph cannot be called (a throttle block, or a queue that would outlast the deadline) an
+ *     entry up to the stale age is served instead of GRAPH_RATE_LIMITED, marked stale.
+ *   - A reconciler re-reads the first page of the lists read lately with the Page's idle budget only,
+ *     and drops what changed: Meta's webhooks are best effort.
+ */
+import { LRUCache } from 'lru-cache';
+import type { InboxEvent } from '../webhooks/inbox-events.js';
+import type { GraphRead, UpstreamUsage } from './client.js';
+import { GraphApiError, GraphRateLimitError } from './errors.js';
+import type { CachedRead, ReadCacheStore } from './read-cache-store.js';
+import { toRelativeUrl } from './request.js';
+import type { GraphScheduler, ReadContext } from './scheduler.js';
+import { tokenFingerprint } from './tokens.js';
+
+/** An answer, with where it came from. */
+export interface Fetched {
+  /** The parsed body, or the Error the read failed with. */
+  readonly body: unknown;
+  /** Epoch ms the data was read from Graph. */
+  readonly fetchedAt: number;
+  /** Served from the cache (fresh or stale) rather than read for this operation. */
+  readonly cached: boolean;
+  /** Served stale because Graph could not be called: when it can be again. */
+  readonly stale: { readonly retryAfterSeconds: number } | undefined;
+}
+
+export interface ReadCacheOptions {
+  store: ReadCacheStore;
+  scheduler: GraphScheduler;
+  /** The Graph API version reads are made with (part of every key). */
+  version: string;
+  /** How long an entry is served as fresh (CACHE_MAX_AGE_SECONDS); 0: never (stale answers only). */
+  maxAgeMs: number;
+  /** How long an entry may be served stale while Graph cannot be called (CACHE_STALE_SECONDS); 0: never. */
+  staleMs: number;
+  /** How long a token's successful read of an inbox lets it be served that inbox from the cache (CREDENTIALS_TTL_SECONDS). */
+  proofTtlMs: number;
+  /** Lists read within this long are reconciled. @default 5 minutes */
+  recentListMs?: number;
+  /** Told of failures of background work (reconciling, learning a Page's Instagram account). */
+  onBackgroundError?: ((error: unknown) => void) | undefined;
+  now?: () => number;
+}
+
+/** What the cache did, for /metrics. */
+export interface ReadCacheStats {
+  hits: number;
+  misses: number;
+  staleAnswers: number;
+  invalidations: number;
+  reconcileReads: number;
+  reconcileChanges: number;
+}
+
+type Platform = 'messenger' | 'instagram';
+
+/** What the cache knows of a read: which inbox it belongs to, and the tags that keep it fresh. */
+interface ReadShape {
+  readonly key: string;
+  readonly page: string;
+  /** `undefined` for a thread not seen in a list yet: only a proof of that very thread serves it. */
+  readonly platform: Platform | undefined;
+  readonly tags: readonly string[];
+  /** A conversation list's first page (no cursor): what the reconciler re-reads. */
+  readonly listHead: boolean;
+  /** The thread a thread or messages read is about. */
+  readonly threadId: string | undefined;
+}
+
+/** Graph's error codes that judge the caller (token, permissions): another caller may well succeed. */
+const isCallerSpecific = (error: unknown): boolean =>
+  error instanceof GraphApiError &&
+  (error.code === 190 || error.code === 102 || error.code === 104 || error.code === 10 || (error.code >= 200 && error.code <= 299));
+
+/** Tags: a Page's list for a platform, a thread, all threads of a Page, its messages, and everything Instagram. */
+export const cacheTags = {
+  list: (page: string, platform: Platform): string => `list:${page}:${platform}`,
+  thread: (threadId: string): string => `thread:${threadId}`,
+  threads: (page: string): string => `threads:${page}`,
+  messages: (page: string): string => `messages:${page}`,
+  /** Every Instagram read: moved by an event of an Instagram account not yet known to belong to a Page. */
+  instagram: 'instagram',
+} as const;
+
+const MAX_PROOFS = 100_000;
+const MAX_RECENT_LISTS = 1_000;
+
+export class ReadCache {
+  readonly stats: ReadCacheStats = { hits: 0, misses: 0, staleAnswers: 0, invalidations: 0, reconcileReads: 0, reconcileChanges: 0 };
+  readonly #store: ReadCacheStore;
+  readonly #scheduler: GraphScheduler;
+  readonly #version: string;
+  readonly #maxAgeMs: number;
+  readonly #staleMs: number;
+  readonly #recentListMs: number;
+  readonly #now: () => number;
+  readonly #onBackgroundError: (error: unknown) => void;
+  /** `token fingerprint|page|platform` → proven: that token read that inbox from Graph lately. */
+  readonly #proofs: LRUCache<string, true>;
+  /** Upstream reads shared by callers served from the cache, by key and generation. */
+  readonly #inFlight = new Map<string, Promise<Fetched>>();
+  /** First pages of lists read lately, with the read (token included) to re-read them with. */
+  readonly #recentLists: LRUCache<string, { read: GraphRead; shape: ReadShape }>;
+  /** The platform of threads seen in lists, so their own reads are served to tokens proven for that platform. */
+  readonly #threadPlatforms = new LRUCache<string, Platform>({ max: MAX_PROOFS });
+  /** Pages whose Instagram account was looked up by this process. */
+  readonly #accountsLookedUp = new Set<string>();
+
+  constructor(options: ReadCacheOptions) {
+    this.#store = options.store;
+    this.#scheduler = options.scheduler;
+    this.#version = options.version;
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#staleMs = options.staleMs;
+    this.#recentListMs = options.recentListMs ?? 5 * 60_000;
+    this.#now = options.now ?? Date.now;
+    this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
+    const perf = options.now === undefined ? {} : { perf: { now: options.now } };
+    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: Math.max(1, options.proofTtlMs), ...perf });
+    this.#recentLists = new LRUCache({ max: MAX_RECENT_LISTS, ttl: this.#recentListMs, ...perf });
+  }
+
+  /** The identity of a read (the scheduler's): equal keys are the same upstream call. */
+  keyOf(read: GraphRead): string {
+    return this.#scheduler.keyOf(read);
+  }
+
+  /** Most calls one read may make at once, so that it can ever be sent. */
+  get maxCallsPerRead(): number {
+    return this.#scheduler.maxCallsPerRead;
+  }
+
+  /** Whether entries are kept at all. */
+  get enabled(): boolean {
+    return this.#maxAgeMs > 0 || this.#staleMs > 0;
+  }
+
+  /** Makes the reads, from the cache where it may; never rejects. */
+  async readMany(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
+    const shapes = reads.map((read) => (this.enabled ? this.#shapeOf(read) : undefined));
+    const lookups = await Promise.all(shapes.map((shape) => (shape === undefined ? undefined : this.#store.lookup(shape.key, shape.tags))));
+    const now = this.#now();
+    const results: Array<Fetched | Promise<Fetched> | undefined> = [];
+    const upstream: number[] = [];
+    const shared = new Map<number, (fetched: Fetched) => void>();
+
+    reads.forEach((read, i) => {
+      const shape = shapes[i];
+      const lookup = lookups[i];
+      if (shape === undefined || lookup === undefined || !this.#proven(read, shape)) {
+        upstream.push(i);
+        return;
+      }
+      const { entry, generation } = lookup;
+      if (entry !== undefined && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
+        this.stats.hits += 1;
+        context.usage.cached += 1;
+        results[i] = { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
+        return;
+      }
+      const flight = `${shape.key}#${generation}`;
+      const joined = this.#inFlight.get(flight);
+      if (joined !== undefined) {
+        context.usage.coalesced += 1;
+        results[i] = joined.then((fetched) => (isCallerSpecific(fetched.body) ? this.#readOwn(read, context) : fetched));
+        return;
+      }
+      let settle!: (fetched: Fetched) => void;
+      const promise = new Promise<Fetched>((resolve) => (settle = resolve));
+      this.#inFlight.set(flight, promise);
+      void promise.then(() => this.#inFlight.delete(flight));
+      shared.set(i, settle);
+      upstream.push(i);
+    });
+
+    if (upstream.length > 0) {
+      for (const i of upstream) if (shapes[i] !== undefined) this.stats.misses += 1;
+      // The generation travels with the read: a read asked for after an event never joins one asked for before it.
+      const sent = upstream.map((i) => {
+        const generation = lookups[i]?.generation;
+        return generation === undefined ? reads[i]! : { ...reads[i]!, epoch: generation };
+      });
+      const answers = await this.#scheduler.readMany(sent, context);
+      await Promise.all(
+        upstream.map(async (i, n) => {
+          const fetched = await this.#settleRead(reads[i]!, shapes[i], lookups[i], answers[n]);
+          shared.get(i)?.(fetched);
+          results[i] = fetched;
+        }),
+      );
+    }
+    return Promise.all(results as Array<Fetched | Promise<Fetched>>);
+  }
+
+  /** A caller's own upstream read, when the shared one failed for reasons of its token. */
+  async #readOwn(read: GraphRead, context: ReadContext): Promise<Fetched> {
+    const shape = this.#shapeOf(read);
+    const lookup = shape === undefined ? undefined : await this.#store.lookup(shape.key, shape.tags);
+    const [answer] = await this.#scheduler.readMany([read], context);
+    return this.#settleRead(read, shape, lookup, answer);
+  }
+
+  /** Keeps what a successful read taught; answers a refused one from the cache when it may. */
+  async #settleRead(
+    read: GraphRead,
+    shape: ReadShape | undefined,
+    lookup: { entry: CachedRead | undefined; generation: string } | undefined,
+    answer: unknown,
+  ): Promise<Fetched> {
+    const now = this.#now();
+    if (shape === undefined || lookup === undefined) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
+    if (answer instanceof GraphRateLimitError) {
+      const { entry } = lookup;
+      if (entry !== undefined && now - entry.fetchedAt <= this.#staleMs && this.#proven(read, shape)) {
+        this.stats.staleAnswers += 1;
+        return { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: { retryAfterSeconds: answer.retryAfterSeconds } };
+      }
+    }
+    if (answer instanceof Error) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
+    this.#proofs.set(this.#proofKey(read, shape), true);
+    try {
+      const ttl = Math.max(this.#maxAgeMs, this.#staleMs);
+      await this.#store.save(shape.key, shape.tags, { body: answer, fetchedAt: now, generation: lookup.generation }, ttl);
+      await this.#learn(read, shape, answer);
+    } catch (error) {
+      this.#onBackgroundError(error);
+    }
+    if (shape.listHead) this.#recentLists.set(shape.key, { read, shape });
+    return { body: answer, fetchedAt: now, cached: false, stale: undefined };
+  }
+
+  /**
+   * Drops what Meta's events make stale, before their delivery is answered: each event's list for its
+   * platform, and its conversation (through the customer's id where a thread is known for it, else every
+   * thread of the Page), and the Page's messages (reactions change them).
+   */
+  async invalidate(events: readonly InboxEvent[]): Promise<void> {
+    if (!this.enabled) return;
+    const tags = new Set<string>();
+    for (const event of events) {
+      const page = event.platform === 'messenger' ? event.accountId : await this.#store.pageOfAccount(event.accountId);
+      if (page === undefined) {
+        tags.add(cacheTags.instagram);
+        continue;
+      }
+      tags.add(cacheTags.list(page, event.platform));
+      tags.add(cacheTags.messages(page));
+      const threads = await this.#store.threadsOf(page, event.platform, event.customerId);
+      if (threads.length === 0) tags.add(cacheTags.threads(page));
+      for (const thread of threads) tags.add(cacheTags.thread(thread));
+    }
+    this.stats.invalidations += tags.size;
+    await this.#store.invalidate([...tags]);
+  }
+
+  /**
+   * One reconciling round: re-reads the first page of each list read lately whose Page has an idle
+   * budget place (never delaying a client's read), at most once per `intervalMs` per list across the
+   * fleet, and drops the list's entries when Graph's answer differs from the cached one.
+   */
+  async reconcile(intervalMs: number): Promise<void> {
+    for (const [key, { read, shape }] of this.#recentLists.entries()) {
+      try {
+        if (!(await this.#store.claim(`reconcile:${key}`, intervalMs))) continue;
+        const lookup = await this.#store.lookup(shape.key, shape.tags);
+        const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
+        const answer = await this.#scheduler.readIfIdle(read, usage);
+        if (answer === undefined || answer instanceof Error) continue;
+        this.stats.reconcileReads += 1;
+        const cached = lookup.entry;
+        if (cached !== undefined && cached.generation === lookup.generation && !sameList(cached.body, answer)) {
+          this.stats.reconcileChanges += 1;
+          await this.#store.invalidate([...shape.tags, cacheTags.threads(shape.page)]);
+          this.stats.invalidations += 2;
+          continue;
+        }
+        await this.#store.save(
+          shape.key,
+          shape.tags,
+          { body: answer, fetchedAt: this.#now(), generation: lookup.generation },
+          Math.max(this.#maxAgeMs, this.#staleMs),
+        );
+      } catch (error) {
+        this.#onBackgroundError(error);
+      }
+    }
+  }
+
+  #proofKey(read: GraphRead, shape: ReadShape): string {
+    return `${tokenFingerprint(read.token)}|${shape.page}|${shape.platform ?? `thread:${shape.threadId}`}`;
+  }
+
+  #proven(read: GraphRead, shape: ReadShape): boolean {
+    return this.#proofs.has(this.#proofKey(read, shape));
+  }
+
+  /** The inbox a read belongs to and its tags; `undefined` for reads the cache does not keep. */
+  #shapeOf(read: GraphRead): ReadShape | undefined {
+    const { page, about } = read;
+    if (page === undefined || about === undefined) return undefined;
+    const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
+    const key = `${toRelativeUrl(this.#version, read.request)}${chain}`;
+    if (about.kind === 'list') {
+      const { platform } = about;
+      const listHead = read.request.params.after === undefined && read.request.params.before === undefined;
+      const tags = [cacheTags.list(page, platform), ...(platform === 'instagram' ? [cacheTags.instagram] : [])];
+      return { key, page, platform, tags, listHead, threadId: undefined };
+    }
+    const platform = this.#threadPlatforms.get(about.threadId);
+    const tags = [cacheTags.thread(about.threadId), cacheTags.threads(page), ...(platform === 'messenger' ? [] : [cacheTags.instagram])];
+    return { key, page, platform, tags, listHead: false, threadId: about.threadId };
+  }
+
+  /** Learns from an answer which thread each customer is in, and which Instagram account a Page links. */
+  async #learn(read: GraphRead, shape: ReadShape, answer: unknown): Promise<void> {
+    const threads = new Map<string, string>();
+    const business = new Set([shape.page]);
+    const instagramId = shape.platform === 'instagram' ? await this.#instagramAccountOf(read, shape.page) : undefined;
+    if (instagramId !== undefined) business.add(instagramId);
+    const learnThread = (thread: unknown): void => {
+      if (!isRecord(thread) || typeof thread.id !== 'string') return;
+      for (const participant of listOf(thread.participants)) {
+        if (isRecord(participant) && typeof participant.id === 'string' && !business.has(participant.id))
+          threads.set(participant.id, thread.id);
+      }
+    };
+    const pages = Array.isArray(answer) ? answer : [answer];
+    for (const body of pages) {
+      if (!isRecord(body)) continue;
+      if (shape.threadId === undefined) {
+        const data = listOf(body);
+        data.forEach(learnThread);
+        for (const thread of data)
+          if (isRecord(thread) && typeof thread.id === 'string' && shape.platform !== undefined)
+            this.#threadPlatforms.set(thread.id, shape.platform);
+        const userId = read.request.params.user_id;
+        const [only] = data;
+        if (userId !== undefined && isRecord(only) && typeof only.id === 'string') threads.set(String(userId), only.id);
+      } else if (body.id === shape.threadId) {
+        learnThread(body);
+      } else {
+        // A page of a thread's messages: whoever wrote or was written to is in that thread.
+        for (const message of listOf(body)) {
+          if (!isRecord(message)) continue;
+          for (const person of [message.from, ...listOf(message.to)]) {
+            if (isRecord(person) && typeof person.id === 'string' && !business.has(person.id)) threads.set(person.id, shape.threadId);
+          }
+        }
+      }
+    }
+    if (threads.size > 0 && shape.platform !== undefined) await this.#store.learnThreads(shape.page, shape.platform, threads);
+  }
+
+  /** The Instagram account a Page links (learned once per process with one read outside the inbox budget). */
+  async #instagramAccountOf(read: GraphRead, page: string): Promise<string | undefined> {
+    if (this.#accountsLookedUp.has(page)) return undefined;
+    this.#accountsLookedUp.add(page);
+    const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
+    const [answer] = await this.#scheduler.readMany(
+      [{ request: { path: page, params: { fields: 'instagram_business_account' } }, token: read.token, caller: read.caller }],
+      { usage },
+    );
+    const account = isRecord(answer) && isRecord(answer.instagram_business_account) ? answer.instagram_business_account.id : undefined;
+    if (typeof account !== 'string') return undefined;
+    await this.#store.learnAccount(account, page);
+    return account;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The items of a `{ data: [...] }` list. */
+const listOf = (value: unknown): unknown[] => (isRecord(value) && Array.isArray(value.data) ? value.data : []);
+
+/** Whether two first pages of a list hold the same items at the same times (cursors aside, which Graph may renew). */
+function sameList(a: unknown, b: unknown): boolean {
+  const summary = (body: unknown): string =>
+    JSON.stringify(listOf(body).map((item) => (isRecord(item) ? [item.id, item.updated_time, item.snippet, item.unread_count] : item)));
+  return summary(a) === summary(b);
+}
