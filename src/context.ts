@@ -46,14 +46,19 @@ export interface ContextDependencies {
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token of an `Authorization` value, `Bearer <token>`; `undefined` when the value has another shape. */
+export function bearerToken(authorization: string): string | undefined {
+  return BEARER_PATTERN.exec(authorization)?.[1];
+}
 /** The viewer key of requests served with the gateway's own configured Page tokens. */
 const SERVER_VIEWER = 'server';
 
-/** Builds the per-operation context from the HTTP request. */
+/** Builds the per-operation context from the HTTP request (or the request websocket.ts makes for an operation on a socket). */
 export function createContext(deps: ContextDependencies, request: Request): GatewayContext {
   const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0 };
   const authorization = request.headers.get('authorization');
-  const token = authorization === null ? deps.defaultAccessToken : BEARER_PATTERN.exec(authorization)?.[1];
+  const token = authorization === null ? deps.defaultAccessToken : bearerToken(authorization);
   if (token === undefined && (authorization !== null || !deps.servesConfiguredPages)) {
     const message =
       authorization === null
