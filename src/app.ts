@@ -1,7 +1,6 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { createLRUCache, createYoga, maskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
+import { createLRUCache, createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
 import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
@@ -10,9 +9,11 @@ import { createLogger } from './logger.js';
 import { useMaxDepth } from './plugins/use-max-depth.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationEnd } from './plugins/use-operation-end.js';
+import { usePersistedManifest } from './plugins/use-persisted-manifest.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
 import { useStaleAnswers } from './plugins/use-stale-answers.js';
+import { useSubscriptionTransport } from './plugins/use-subscription-transport.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
 
@@ -82,33 +83,6 @@ function isHotDocument(document: DocumentNode): boolean {
   return runs + 1 >= JIT_AFTER_RUNS;
 }
 
-/**
- * Operations sent by hash (`extensions.persistedQuery { version: 1, sha256Hash }`, as Apollo's
- * persisted-queries link, urql and GraphQL Code Generator's persisted documents send them) are looked
- * up in the manifest. The error for an unknown hash keeps Apollo's `PersistedQueryNotFound` message,
- * on which its link falls back to sending the text when that is allowed.
- */
-function usePersistedManifest({ documents, only }: PersistedOperations): Plugin {
-  return usePersistedOperations({
-    // Manifests and clients write the hash bare or as `sha256:<hex>` (GraphQL Code Generator): take both.
-    getPersistedOperation: (hash) =>
-      documents.get(hash) ?? documents.get(hash.startsWith('sha256:') ? hash.slice(7) : `sha256:${hash}`) ?? null,
-    allowArbitraryOperations: !only,
-    customErrors: {
-      notFound: { message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
-      persistedQueryOnly: {
-        message:
-          'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its manifest.',
-        extensions: { code: 'PERSISTED_QUERY_ONLY' },
-      },
-      keyNotFound: {
-        message: 'Send a GraphQL document as `query`, or extensions.persistedQuery { version: 1, sha256Hash }.',
-        extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' },
-      },
-    },
-  });
-}
-
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
@@ -135,6 +109,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
     plugins: [
       ...(options.persistedOperations === undefined ? [] : [usePersistedManifest(options.persistedOperations)]),
+      // Before a subscription starts: over HTTP, only as server-sent events.
+      useSubscriptionTransport(),
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
       useQueryCost({ maxCost: limits.maxCost }),

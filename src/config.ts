@@ -235,6 +235,11 @@ export const SETTINGS = {
         }
       }),
   }),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
+    description: 'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS`.',
+    default: 20,
+    parse: integer(1, 1_000),
+  }),
   CACHE_MAX_AGE_SECONDS: setting<number | undefined>({
     description:
       'How long a cached Graph read (a conversation list page, a thread, a page of messages) is served to every caller who reaches its Page, unless a webhook event drops it sooner. `0`: never served fresh (only stale, see below).',
@@ -291,7 +296,8 @@ export const SETTINGS = {
     parse: boolean,
   }),
   CORS_ORIGINS: setting<readonly string[] | undefined>({
-    description: 'Comma-separated origins allowed to call the gateway from a browser.',
+    description:
+      'Comma-separated origins allowed to call the gateway from a browser, and whose pages may open a WebSocket (pages the gateway serves itself always may).',
     default: undefined,
     defaultText: 'any origin in development, none in production',
     parse: commaList,
@@ -378,6 +384,8 @@ export interface GatewayConfig {
   webhookPeers: readonly string[];
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
+  /** Subscriptions one WebSocket may hold at once. */
+  maxSubscriptionsPerConnection: number;
   cache: ReadCacheConfig;
 }
 
@@ -463,6 +471,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     webhookPeers: s.WEBHOOK_PEERS,
     persistedOperations:
       s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
+    maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     cache: {
       maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
       staleMs: s.CACHE_STALE_SECONDS,

@@ -62,10 +62,16 @@ export interface ContextDependencies {
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token of an `Authorization` value, `Bearer <token>`; `undefined` when the value has another shape. */
+export function bearerToken(authorization: string): string | undefined {
+  return BEARER_PATTERN.exec(authorization)?.[1];
+}
+
 /** The viewer key of requests served with the gateway's own configured Page tokens. */
 const SERVER_VIEWER = 'server';
 
-/** Builds the per-operation context from the HTTP request. */
+/** Builds the per-operation context from the HTTP request (or the request websocket.ts makes for an operation on a socket). */
 export function createContext(deps: ContextDependencies, request: Request): GatewayContext {
   const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
   const staleAnswers: StaleAnswer[] = [];
@@ -112,6 +118,6 @@ function callerOf(deps: ContextDependencies, authorization: string | null): Call
     if (deps.defaultAccessToken !== undefined || deps.servesConfiguredPages) return { token: deps.defaultAccessToken };
     return { refusal: 'No Graph API access token: send "Authorization: Bearer <token>" or configure GRAPH_ACCESS_TOKEN.' };
   }
-  const token = BEARER_PATTERN.exec(authorization)?.[1];
+  const token = bearerToken(authorization);
   return token === undefined ? { refusal: 'The Authorization header must be "Bearer <access token>".' } : { token };
 }

@@ -5,7 +5,9 @@
  * share of a request's CPU under load. This cap replaces yoga's own (off in app.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WEBHOOK_PATH, type WebhookReceiver } from './webhooks/receiver.js';
+import { createGraphQLWebSocketServer, type GraphQLApp, type GraphQLWebSocketOptions } from './websocket.js';
 
 /** Largest request body accepted. A GraphQL document past the token limit is far smaller. */
 export const MAX_REQUEST_BODY_BYTES = 512 * 1024;
@@ -25,7 +27,8 @@ export interface GatewayServer extends Server {
   /**
    * Stops taking connections and lets the requests in flight finish (each answered with
    * `Connection: close`, so keep-alive clients reconnect to another instance); subscription streams
-   * are cut at once, and connections still open after `timeoutMs`. Resolves once every connection is closed.
+   * are cut at once and WebSockets closed at once (1001), and connections still open after `timeoutMs`.
+   * Resolves once every connection is closed.
    */
   drain(timeoutMs: number): Promise<void>;
 }
@@ -33,13 +36,16 @@ export interface GatewayServer extends Server {
 export interface GatewayServerOptions {
   /** Meta's webhook callback, served at WEBHOOK_PATH when given. */
   webhooks?: WebhookReceiver | undefined;
+  /** GraphQL over WebSocket (graphql-ws) at the GraphQL path; always on, these tune it. */
+  webSocket?: Omit<GraphQLWebSocketOptions, 'maxMessageBytes'> | undefined;
 }
 
 const isWebhookPath = (url: string | undefined): boolean =>
   url?.startsWith(WEBHOOK_PATH) === true && (url.length === WEBHOOK_PATH.length || url[WEBHOOK_PATH.length] === '?');
 
-export function createGatewayServer(handler: NodeHandler, options: GatewayServerOptions = {}): GatewayServer {
+export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: GatewayServerOptions = {}): GatewayServer {
   let draining = false;
+  const webSockets = createGraphQLWebSocketServer(handler, { ...options.webSocket, maxMessageBytes: MAX_REQUEST_BODY_BYTES });
   // Responses not yet finished: answers to mark `Connection: close`, event streams to end, when draining starts.
   const open = new Map<ServerResponse, { eventStream: boolean }>();
   const server = createServer((request: IncomingMessage & { body?: string }, response) => {
@@ -86,9 +92,11 @@ export function createGatewayServer(handler: NodeHandler, options: GatewayServer
     });
     request.on('error', () => response.destroy());
   });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => webSockets.handleUpgrade(request, socket, head));
   return Object.assign(server, {
     drain(timeoutMs: number): Promise<void> {
       draining = true;
+      webSockets.close();
       for (const [response, { eventStream }] of open) {
         // A subscription's event stream never finishes by itself: cut it, its client reconnects elsewhere.
         if (eventStream) response.destroy();
@@ -96,7 +104,10 @@ export function createGatewayServer(handler: NodeHandler, options: GatewayServer
       }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      const cut = setTimeout(() => {
+        server.closeAllConnections();
+        webSockets.terminate();
+      }, timeoutMs);
       cut.unref();
       return closed.finally(() => clearTimeout(cut));
     },

@@ -146,7 +146,15 @@ async function main(): Promise<void> {
           onPeerFailure: (peer, error) =>
             console.warn(`Webhooks: passing a delivery on to ${peer} failed: ${error instanceof Error ? error.message : String(error)}`),
         });
-  const server = createGatewayServer(app, { webhooks });
+  const server = createGatewayServer(app, {
+    webhooks,
+    // Browser pages may open a socket from the origins CORS lets call the gateway.
+    webSocket: {
+      allowedOrigins: config.corsOrigins ?? (config.nodeEnv === 'production' ? [] : '*'),
+      persistedOperations: config.persistedOperations,
+      maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    },
+  });
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -156,7 +164,9 @@ async function main(): Promise<void> {
       ? `Webhooks: Meta's deliveries at ${WEBHOOK_PATH}, relayed to the inboxEvents subscription${config.webhookPeers.length > 0 ? ` and passed on to ${config.webhookPeers.length} peer(s)` : ''}${subscribeEmulator === undefined ? '' : ' (the emulator is subscribed; POST /_emulator/messages on it sends one)'}`
       : 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)',
   );
-  console.log(`GraphQL gateway on http://localhost:${port}/graphql (GraphiQL in the browser)`);
+  console.log(
+    `GraphQL gateway on http://localhost:${port}/graphql (GraphiQL in the browser; subscriptions as server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
+  );
 
   const shutdown = (signal: string): void => {
     // Behind a load balancer, a deploy sends SIGTERM: finish what is in flight (an operation lasts at

@@ -9,7 +9,7 @@ import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
-import { ACME, BISTRO, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
+import { ACME, BISTRO, serveOnLoopback, startHarness, until, type Harness } from './support/harness.js';
 
 const VERIFY_TOKEN = 'test-verify-token';
 let h: Harness;
@@ -71,15 +71,6 @@ async function subscribe(
     return payloads.shift()!;
   };
   return { next, close: () => controller.abort(), status: response.status };
-}
-
-/** Resolves once `condition` holds, checked on every turn of the event loop; fails after 5 s rather than hang. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(setImmediate);
-  }
 }
 
 /** Resolves once `count` subscribers listen to `account` (subscribing reads the Page's Instagram link first). */
@@ -292,13 +283,13 @@ describe('subscription inboxEvents', () => {
 
   it('without webhooks configured, says so', async () => {
     const plain = await startHarness();
+    const { server: plainServer, origin: plainOrigin } = await serveOnLoopback(plain.app);
     try {
-      const { body } = await plain.post(
-        { query: `subscription { inboxEvents(pageId: "${ACME}") { messageId } }` },
-        { accept: 'application/graphql-response+json' },
-      );
-      expect(body.errors![0]!.extensions!.code).toBe('WEBHOOKS_NOT_CONFIGURED');
+      const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}") { messageId } }`, undefined, plainOrigin);
+      expect((await subscription.next()).errors?.[0]?.extensions?.code).toBe('WEBHOOKS_NOT_CONFIGURED');
+      subscription.close();
     } finally {
+      await plainServer.drain(0);
       await plain.close();
     }
   });

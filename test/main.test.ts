@@ -4,7 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
 import { DEMO, startEmulator } from '../src/emulator/index.js';
 import { assertNoSecrets, graphListIds, SECRETS } from './support/harness.js';
@@ -124,6 +126,40 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
       expect(gateway.output()).toContain('SIGTERM: shutting down; finishing requests in flight');
     } finally {
       await emulator.close();
+    }
+  });
+});
+
+describe('SIGTERM with WebSocket subscribers', () => {
+  it('closes the sockets with 1001 at once and exits 0, without waiting out the grace period', async () => {
+    const gateway = await startGateway({});
+    const closes: number[] = [];
+    const client = createClient({
+      url: gateway.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      on: { closed: (event) => closes.push((event as { code: number }).code) },
+    });
+    try {
+      // The socket answers a query, then holds a subscription open.
+      const answer = await client.iterate({ query: `{ page(id: "${DEMO.pages.acme.id}") { name } }` }).next();
+      expect(answer.value).toMatchObject({ data: { page: { name: DEMO.pages.acme.name } } });
+      const events = client.iterate({ query: `subscription { inboxEvents(pageId: "${DEMO.pages.acme.id}") { messageId } }` });
+      const ended = events.next().then(
+        () => 'next',
+        (error: { code?: number }) => error.code,
+      );
+      const child = running.at(-1)!;
+      const exited = once(child, 'exit');
+      const started = performance.now();
+      child.kill('SIGTERM');
+      expect(await ended).toBe(1001);
+      expect(await exited).toEqual([0, null]);
+      // The grace period is OPERATION_TIMEOUT_MS + 1 s (16 s): the open socket did not hold the exit back.
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(closes).toEqual([1001]);
+    } finally {
+      await client.dispose();
     }
   });
 });

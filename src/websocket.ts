@@ -1,0 +1,245 @@
+/**
+ * GraphQL over WebSocket: the graphql-ws protocol (`graphql-transport-ws`, what Apollo Client's
+ * `GraphQLWsLink` and urql's `subscriptionExchange` over graphql-ws speak) on the gateway's own HTTP
+ * server, at the GraphQL path, beside server-sent events. Every operation goes through yoga's
+ * `getEnveloped`, so parsing, validation and execution run the same plugins as over HTTP (token, depth
+ * and cost limits, error masking), and its context comes from the same `createContext`, given a request
+ * made from the socket's connection params. Queries and mutations work on the socket too.
+ *
+ * Close codes a client sees: 4401 when the `Authorization` connection param is not `Bearer <token>`
+ * (graphql-ws clients do not retry it), 1001 when the gateway shuts down (they reconnect, to another
+ * instance), 1009 for a message larger than `maxMessageBytes`, and graphql-ws's own (4400 bad message,
+ * 4408 no `connection_init` within 3 s, 4409 a subscription id in use).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
+import type { OperationResult, SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
+import { bearerToken, type GatewayContext } from './context.js';
+import { persistedOperationText } from './plugins/use-persisted-manifest.js';
+
+/** Close code for a malformed `Authorization` connection param (graphql-ws's `Unauthorized`, which clients do not retry). */
+export const CLOSE_UNAUTHORIZED = 4401;
+/** Close code when the gateway shuts down: clients reconnect, to another instance. */
+export const CLOSE_GOING_AWAY = 1001;
+/** Error code of a subscription past the per-connection cap. */
+export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
+
+const UNAUTHORIZED_REASON = 'The Authorization connection param must be "Bearer <access token>".';
+
+/** What of the gateway's yoga app the WebSocket server uses. */
+export type GraphQLApp = Pick<YogaServerInstance<Record<string, unknown>, GatewayContext>, 'getEnveloped' | 'graphqlEndpoint'>;
+
+export interface GraphQLWebSocketOptions {
+  /**
+   * Subscriptions one socket may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS`
+   * (the socket and its other subscriptions stay). Queries and mutations do not count.
+   * @default 20
+   */
+  maxSubscriptionsPerConnection?: number | undefined;
+  /**
+   * Origins whose browser pages may open a socket (browsers send `Origin`; other clients need not).
+   * `'*'`: any. A page served by the gateway itself (same host) is always allowed.
+   * @default [] (same origin only)
+   */
+  allowedOrigins?: readonly string[] | '*' | undefined;
+  /** The persisted-operations manifest the HTTP endpoint uses: the socket follows the same rules. */
+  persistedOperations?: PersistedOperations | undefined;
+  /**
+   * Largest message a client may send; a larger one closes the socket with 1009.
+   * @default 524288
+   */
+  maxMessageBytes?: number | undefined;
+}
+
+export interface GraphQLWebSocketServer {
+  /** Takes an HTTP upgrade request (the HTTP server's `upgrade` event). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Takes no more sockets and closes every open one with 1001, at once; clients reconnect elsewhere. */
+  close(): void;
+  /** Drops the sockets still open, whose peer never answered the close. */
+  terminate(): void;
+  /** Sockets open now. */
+  readonly size: number;
+}
+
+/** What the server keeps per socket. */
+interface Connection {
+  /** `authorization` of the requests its operations run as; empty when the default token applies. */
+  readonly headers: Headers;
+  /** Operations running, by id; aborting one cancels its upstream reads. */
+  readonly running: Map<string, AbortController>;
+  /** Ids of the subscriptions among them. */
+  readonly subscriptions: Set<string>;
+}
+
+type Enveloped = ReturnType<GraphQLApp['getEnveloped']>;
+
+/** Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there. */
+function formatError(error: GraphQLError): GraphQLFormattedError {
+  const { extensions, ...rest } = error.toJSON();
+  if (extensions === undefined || !('http' in extensions)) return error.toJSON();
+  const { http: _http, ...kept } = extensions;
+  return Object.keys(kept).length > 0 ? { ...rest, extensions: kept } : rest;
+}
+
+const asGraphQLError = (error: unknown): GraphQLError =>
+  error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, code: string, message: string): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The graphql-ws server for `app`; wire `handleUpgrade` to the HTTP server's `upgrade` event. */
+export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWebSocketOptions = {}): GraphQLWebSocketServer {
+  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? DEFAULT_CONFIG.maxSubscriptionsPerConnection;
+  if (!Number.isInteger(maxSubscriptions) || maxSubscriptions < 1) {
+    throw new TypeError(`maxSubscriptionsPerConnection must be an integer of at least 1, got ${maxSubscriptions}`);
+  }
+  const allowedOrigins = options.allowedOrigins ?? [];
+  const path = app.graphqlEndpoint;
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 512 * 1024 });
+  // By graphql-ws's per-socket context.
+  const connections = new WeakMap<object, Connection>();
+  // The plugins' execute and subscribe for each operation's arguments (graphql-ws hands the same object back).
+  const envelopes = new WeakMap<ExecutionArgs, Enveloped>();
+  let closing = false;
+
+  const release = (connection: Connection | undefined, id: string): void => {
+    connection?.running.get(id)?.abort();
+    connection?.running.delete(id);
+    connection?.subscriptions.delete(id);
+  };
+
+  useServer(
+    {
+      onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        const authorization = params.Authorization ?? params.authorization;
+        const headers = new Headers();
+        if (authorization !== undefined && authorization !== null) {
+          const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
+          try {
+            if (token === undefined) throw new TypeError('not a bearer token');
+            headers.set('authorization', `Bearer ${token}`);
+          } catch {
+            // The error names the value: it is not logged, and the reason never holds it.
+            ctx.extra.socket.close(CLOSE_UNAUTHORIZED, UNAUTHORIZED_REASON);
+            return false;
+          }
+        }
+        connections.set(ctx, { headers, running: new Map(), subscriptions: new Set() });
+        return true;
+      },
+
+      async onSubscribe(ctx, id, payload: SubscribePayload) {
+        const connection = connections.get(ctx);
+        if (connection === undefined) return [new GraphQLError('Send connection_init first.')];
+        try {
+          const query =
+            options.persistedOperations === undefined ? payload.query : persistedOperationText(options.persistedOperations, payload);
+          const controller = new AbortController();
+          // POST: yoga's plugins refuse mutations in GET requests.
+          const request = new Request(`http://gateway.socket${path}`, {
+            method: 'POST',
+            headers: connection.headers,
+            signal: controller.signal,
+          });
+          const enveloped = app.getEnveloped({ request, params: { ...payload, query } });
+          const document = enveloped.parse(query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors;
+          const operation = getOperationAST(document, payload.operationName);
+          if (operation === null || operation === undefined) {
+            return [new GraphQLError('Name the operation to run: the document holds several, and `operationName` names none of them.')];
+          }
+          const contextValue = await enveloped.contextFactory();
+          // Counted and taken with no await in between, so concurrent subscribes cannot both pass the cap.
+          if (operation.operation === 'subscription') {
+            if (connection.subscriptions.size >= maxSubscriptions) {
+              return [
+                new GraphQLError(
+                  `This connection holds ${connection.subscriptions.size} subscriptions, the most allowed: complete one first, or open another connection.`,
+                  { extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptions } },
+                ),
+              ];
+            }
+            connection.subscriptions.add(id);
+          }
+          connection.running.set(id, controller);
+          const args: ExecutionArgs = {
+            schema: enveloped.schema,
+            document,
+            operationName: payload.operationName ?? null,
+            variableValues: payload.variables ?? null,
+            contextValue,
+          };
+          envelopes.set(args, enveloped);
+          return args;
+        } catch (error) {
+          // Parse errors (syntax, token limit) and refused persisted operations; anything else is masked.
+          return [asGraphQLError(error)];
+        }
+      },
+      execute: (args) => envelopes.get(args)!.execute(args) as OperationResult,
+      subscribe: (args) => envelopes.get(args)!.subscribe(args) as OperationResult,
+      onNext(_ctx, _id, _payload, _args, { data, errors, extensions }) {
+        if (errors === undefined) return undefined;
+        return {
+          ...(data === undefined ? {} : { data }),
+          errors: errors.map(formatError),
+          ...(extensions === undefined ? {} : { extensions }),
+        };
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map(formatError),
+      onComplete: (ctx, id) => release(connections.get(ctx), id),
+      onClose(ctx) {
+        const connection = connections.get(ctx);
+        for (const id of [...(connection?.running.keys() ?? [])]) release(connection, id);
+      },
+    },
+    sockets,
+  );
+
+  const isAllowedOrigin = (request: IncomingMessage): boolean => {
+    const origin = request.headers.origin;
+    if (origin === undefined || allowedOrigins === '*' || allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === request.headers.host;
+    } catch {
+      return false;
+    }
+  };
+
+  return {
+    handleUpgrade(request, socket, head) {
+      const pathname = new URL(request.url ?? '/', 'http://gateway').pathname;
+      if (closing) {
+        refuseUpgrade(socket, 503, 'Service Unavailable', 'SHUTTING_DOWN', 'This instance is shutting down: connect again.');
+      } else if (pathname !== path) {
+        refuseUpgrade(socket, 404, 'Not Found', 'NOT_FOUND', `WebSockets are served at ${path} only.`);
+      } else if (!isAllowedOrigin(request)) {
+        refuseUpgrade(socket, 403, 'Forbidden', 'ORIGIN_NOT_ALLOWED', 'This origin may not open a WebSocket here (see CORS_ORIGINS).');
+      } else {
+        sockets.handleUpgrade(request, socket, head, (websocket: WebSocket) => sockets.emit('connection', websocket, request));
+      }
+    },
+    close() {
+      closing = true;
+      for (const websocket of sockets.clients) websocket.close(CLOSE_GOING_AWAY, 'The gateway is shutting down');
+    },
+    terminate() {
+      for (const websocket of sockets.clients) websocket.terminate();
+    },
+    get size() {
+      return sockets.clients.size;
+    },
+  };
+}
