@@ -120,7 +120,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useGraphQlJit({}, { enableIf: ({ document }) => isHotDocument(document) }),
       useUpstreamUsage({ always: !options.production }),
       useStaleAnswers(),
-      useMetrics(),
+      useMetrics({ cacheStats: options.readCache.stats }),
       usePrivateResponses(),
       useOperationEnd(),
     ],

@@ -1,6 +1,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
+import type { ReadCacheStats } from '../graph-api/read-cache.js';
 
 export interface MetricsOptions {
   /**
@@ -8,7 +9,35 @@ export interface MetricsOptions {
    * @default '/metrics'
    */
   path?: string;
+  /** What the read cache did (hits, misses, invalidations, stale answers, reconciler finds). */
+  cacheStats?: Readonly<ReadCacheStats> | undefined;
 }
+
+/** What each read cache counter says, for Prometheus. */
+const CACHE_COUNTERS: ReadonlyArray<[keyof ReadCacheStats, string, string]> = [
+  ['hits', 'gateway_cache_hits_total', 'Graph reads answered from the read cache, with no upstream call.'],
+  [
+    'misses',
+    'gateway_cache_misses_total',
+    'Cacheable Graph reads that went upstream (absent, expired, dropped by an event, or a token not yet proven).',
+  ],
+  [
+    'invalidations',
+    'gateway_cache_invalidations_total',
+    'Cache tags moved by webhook events and the reconciler (each drops the reads it tags).',
+  ],
+  [
+    'staleAnswers',
+    'gateway_cache_stale_answers_total',
+    'Reads answered stale from the cache because Graph could not be called for their Page.',
+  ],
+  ['reconcileReads', 'gateway_cache_reconcile_reads_total', 'List heads the reconciler re-read with idle budget.'],
+  [
+    'reconcileChanges',
+    'gateway_cache_reconcile_changes_total',
+    'List heads the reconciler found changed although no webhook said so: a sign that deliveries are being lost.',
+  ],
+];
 
 /**
  * Prometheus metrics at `/metrics`: operations, their duration, and what they cost upstream.
@@ -18,6 +47,22 @@ export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext>
   const path = options.path ?? '/metrics';
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const { cacheStats } = options;
+  if (cacheStats !== undefined) {
+    for (const [stat, name, help] of CACHE_COUNTERS) {
+      let reported = 0;
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        // Counted by the cache itself; each scrape adds what happened since the last.
+        collect() {
+          this.inc(cacheStats[stat] - reported);
+          reported = cacheStats[stat];
+        },
+      });
+    }
+  }
   const operations = new Counter({
     name: 'gateway_graphql_operations_total',
     help: 'GraphQL operations executed, by outcome.',

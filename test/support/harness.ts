@@ -14,12 +14,16 @@ import { Credentials } from '../../src/credentials.js';
 import { GraphApiClient } from '../../src/graph-api/client.js';
 import { appSecretProof } from '../../src/graph-api/tokens.js';
 import { MemoryCallBudget } from '../../src/graph-api/call-budget.js';
+import type { InboxEventStream } from '../../src/webhooks/inbox-events.js';
+import { createWebhookReceiver, WEBHOOK_PATH } from '../../src/webhooks/receiver.js';
 import { ReadCache } from '../../src/graph-api/read-cache.js';
 import { MemoryReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
 
 export const TEST_VERSION = 'v25.0';
+/** What the tests' webhook callbacks answer Meta's handshake with. */
+export const TEST_VERIFY_TOKEN = 'test-verify-token';
 export const ACME = DEMO.pages.acme.id;
 export const BISTRO = DEMO.pages.bistro.id;
 export const QUIET = DEMO.pages.quiet.id;
@@ -76,8 +80,8 @@ export interface HarnessOptions {
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
   inboxEvents?: AppOptions['inboxEvents'];
   persistedOperations?: AppOptions['persistedOperations'];
-  /** The read cache: off unless a test turns it on. */
-  cache?: { maxAgeMs?: number; staleMs?: number };
+  /** The read cache: off unless a test turns it on; `now` is its clock. */
+  cache?: { maxAgeMs?: number; staleMs?: number; now?: () => number };
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -106,14 +110,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...schedulerOptions,
   });
   const credentials = new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs, pageTokens: options.pageTokens });
-  const { maxAgeMs = 0, staleMs = 0 } = options.cache ?? {};
+  const { maxAgeMs = 0, staleMs = 0, now } = options.cache ?? {};
+  const clock = now === undefined ? {} : { now };
   const readCache = new ReadCache({
-    store: new MemoryReadCacheStore({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, tagTtlMs: Math.max(maxAgeMs, staleMs) + 60_000 }),
+    store: new MemoryReadCacheStore({
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      tagTtlMs: Math.max(maxAgeMs, staleMs) + 60_000,
+      ...clock,
+    }),
     scheduler,
     version: TEST_VERSION,
     maxAgeMs,
     staleMs,
     proofTtlMs: DEFAULT_CONFIG.credentialsTtlMs,
+    ...clock,
   });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
   const app = createApp({
@@ -203,4 +214,21 @@ export async function until(condition: () => boolean, what: string): Promise<voi
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise(setImmediate);
   }
+}
+
+/**
+ * Serves the harness's gateway on loopback with Meta's webhook callback on (deliveries relayed to `bus`,
+ * the read cache told first, as main.ts wires it), and subscribes the emulator to it.
+ */
+export async function serveWithWebhooks(h: Harness, bus: InboxEventStream): Promise<{ server: GatewayServer; origin: string }> {
+  const served = await serveOnLoopback(h.app, {
+    webhooks: createWebhookReceiver({
+      appSecret: DEMO.appSecret,
+      verifyToken: TEST_VERIFY_TOKEN,
+      bus,
+      onEvents: (events) => h.readCache.invalidate(events),
+    }),
+  });
+  await h.emulator.webhooks.subscribe(`${served.origin}${WEBHOOK_PATH}`, TEST_VERIFY_TOKEN);
+  return served;
 }
