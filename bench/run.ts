@@ -19,7 +19,7 @@ const children: ChildProcess[] = [];
 function start(entry: string, env: Record<string, string>, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   // The gateway runs compiled (`npm run build`), as in production; the helpers run through tsx.
   const args = entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry];
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {
@@ -79,18 +79,131 @@ async function peakRssMb(pid: number): Promise<number> {
 }
 
 const UPSTREAM_LATENCY_MS = 100;
+const EMULATOR_LINE = /\{"url":"([^"]+)"\}/;
+const GATEWAY_LINE = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/;
+const GATEWAY_ENV = { GRAPH_ACCESS_TOKEN: TOKEN, NODE_ENV: 'production', PORT: '0', CURSOR_SECRET: 'benchmark-cursor-secret-0123456789' };
+
+/** What an emulator process counted since it was last reset. */
+interface EmulatorStats {
+  calls: number;
+  refused: number;
+  busiestSecond: number;
+}
+
+function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (answer) => resolve(answer as T));
+    child.send(message);
+  });
+}
+
+const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
+};
+
+const TEAM_SECONDS = Number(process.env.BENCH_TEAM_SECONDS ?? 15);
+const DELIVERY_EVERY_MS = 1_500;
+const TEAM_QUERY = `query TeamInbox { page(id: "${ACME}") { conversations(first: 20) { fetchedAt edges { node { graphApiId updatedTime snippet unreadCount participants { graphApiId name } } } } } }`;
+
+/**
+ * A team on one Page: 10 clients read the same 20-conversation inbox under the default budget, against an
+ * emulator that throttles a Page over 2 calls per second and answers in 100 ms, while a customer message
+ * arrives through the webhook every 1.5 s. Freshness is the time from the delivery being answered to the
+ * first read showing that conversation on top with its new snippet.
+ */
+async function teamOnOnePage(bareReqPerSecond: number): Promise<string[][]> {
+  const { child: emulator, match } = await start(
+    'bench/emulator-process.ts',
+    { BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS), BENCH_CALLS_PER_SECOND: '2', BENCH_APP_SECRET: DEMO.appSecret },
+    EMULATOR_LINE,
+  );
+  const emulatorUrl = match[1]!;
+  const verifyToken = 'bench-verify-token';
+  const { child: gateway, match: gatewayMatch } = await start(
+    'dist/main.js',
+    { ...GATEWAY_ENV, GRAPH_API_URL: emulatorUrl, GRAPH_APP_SECRET: DEMO.appSecret, WEBHOOK_VERIFY_TOKEN: verifyToken },
+    GATEWAY_LINE,
+  );
+  const gatewayUrl = gatewayMatch[1]!;
+  const subscribed = await fetch(`${emulatorUrl}/_emulator/subscriptions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ callbackUrl: new URL('/webhooks/meta', gatewayUrl).href, verifyToken }),
+  });
+  if (!subscribed.ok) throw new Error(`subscribing the gateway failed: ${await subscribed.text()}`);
+  type Inbox = { data: { page: { conversations: { edges: Array<{ node: { graphApiId: string; snippet: string | null } }> } } } };
+  const read = async (): Promise<Inbox['data']['page']['conversations']['edges']> =>
+    ((await post(gatewayUrl, TEAM_QUERY)) as Inbox).data.page.conversations.edges;
+  const conversations = (await read()).map((edge) => edge.node.graphApiId);
+  await ask(emulator, 'reset');
+  const callsBefore = await metric(gatewayUrl, 'gateway_upstream_calls_total');
+
+  const freshness: number[] = [];
+  let delivering = true;
+  const deliveries = (async () => {
+    for (let n = 0; delivering; n += 1) {
+      const next = new Promise((resolve) => setTimeout(resolve, DELIVERY_EVERY_MS));
+      // A customer of the inbox's second half writes: their conversation must jump to the top.
+      const conversationId = conversations[10 + (n % 10)]!;
+      const text = `bench message ${n}`;
+      const sent = await fetch(`${emulatorUrl}/_emulator/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ conversationId, text }),
+      });
+      if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+      const answeredAt = performance.now();
+      for (;;) {
+        const [top] = await read();
+        if (top?.node.graphApiId === conversationId && top.node.snippet === text) break;
+      }
+      freshness.push(performance.now() - answeredAt);
+      await next;
+    }
+  })();
+  const team = await load({
+    url: gatewayUrl,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: TEAM_QUERY }),
+    duration: TEAM_SECONDS,
+  });
+  delivering = false;
+  await deliveries;
+  const stats = await ask<EmulatorStats>(emulator, 'stats');
+  const calls = (await metric(gatewayUrl, 'gateway_upstream_calls_total')) - callsBefore;
+  const hits = await metric(gatewayUrl, 'gateway_cache_hits_total');
+  const rss = await peakRssMb(gateway.pid!);
+  return [
+    ['measure', 'value', 'target'],
+    ['served req/s (10 clients)', team.requests.average.toFixed(0), ''],
+    ['vs bare proxy', `${(team.requests.average / bareReqPerSecond).toFixed(2)}×`, '≥ 0.5×'],
+    ['errors', String(team.errors + team.non2xx), '0'],
+    [
+      `freshness after a delivery, p50 / max (${freshness.length} deliveries)`,
+      `${percentile(freshness, 0.5).toFixed(0)} / ${Math.max(...freshness).toFixed(0)} ms`,
+      'max ≤ 1,500 ms',
+    ],
+    ['upstream calls per Page, busiest second', String(stats.busiestSecond), '≤ 2'],
+    ['upstream calls in all (gateway / emulator)', `${calls} / ${stats.calls}`, ''],
+    ['throttled calls', String(stats.refused), '0'],
+    ['cache hits', String(hits), ''],
+    ['gateway peak RSS', `${rss.toFixed(0)} MB`, '≤ 250 MB'],
+  ];
+}
 
 async function main(): Promise<void> {
-  const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, /\{"url":"([^"]+)"\}/);
+  const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, EMULATOR_LINE);
   const graphApiUrl = emulatorMatch[1]!;
   const { match: slowMatch } = await start(
     'bench/emulator-process.ts',
     { BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS) },
-    /\{"url":"([^"]+)"\}/,
+    EMULATOR_LINE,
   );
   const slowGraphApiUrl = slowMatch[1]!;
-  const gatewayEnv = { GRAPH_ACCESS_TOKEN: TOKEN, NODE_ENV: 'production', PORT: '0', CURSOR_SECRET: 'benchmark-cursor-secret-0123456789' };
-  const gatewayLine = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/;
+  const gatewayEnv = GATEWAY_ENV;
+  const gatewayLine = GATEWAY_LINE;
   // Gateway A: no per-Page rate, to count what each operation costs and to measure the gateway's own speed.
   const { child: gateway, match: gatewayMatch } = await start(
     'dist/main.js',
@@ -104,7 +217,7 @@ async function main(): Promise<void> {
   const { match: bareMatch } = await start(
     'bench/bare-proxy.ts',
     { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN, BARE_PROXY_PATH: BARE_PATH },
-    /\{"url":"([^"]+)"\}/,
+    EMULATOR_LINE,
   );
   const bareUrl = bareMatch[1]!;
 
@@ -214,6 +327,11 @@ async function main(): Promise<void> {
   ];
   console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n${table(perf)}`);
   console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB (target < 250 MB)`);
+
+  const team = await teamOnOnePage(median(runs.bare.map((run) => run.requests.average)));
+  console.log(
+    `\nA team on one Page: 10 clients, default budget (2 calls per Page per second, enforced by the emulator), 100 ms upstream, a webhook delivery every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} s\n${table(team)}`,
+  );
 }
 
 try {
