@@ -12,6 +12,7 @@ import { useOperationEnd } from './plugins/use-operation-end.js';
 import { usePersistedManifest } from './plugins/use-persisted-manifest.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
+import { useResponseCache } from './plugins/use-response-cache.js';
 import { useStaleAnswers } from './plugins/use-stale-answers.js';
 import { useSubscriptionTransport } from './plugins/use-subscription-transport.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
@@ -50,6 +51,8 @@ export interface AppOptions extends ContextDependencies {
   production: boolean;
   /** Limits on what a client may ask; see config.ts for the defaults. */
   limits?: Partial<QueryLimits> | undefined;
+  /** Answers kept to serve a viewer's repeated operations (RESPONSE_CACHE_ENTRIES). */
+  responseCacheEntries?: number | undefined;
   /** Debug log lines (DEBUG; development only). */
   debug?: boolean | undefined;
   /** Where log lines go. @default one scrubbed line per event on the console */
@@ -123,6 +126,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useMetrics({ cacheStats: options.readCache.stats }),
       usePrivateResponses(),
       useOperationEnd(),
+      // Last: a kept answer skips execution, and the plugins above still see it.
+      useResponseCache({ readCache: options.readCache, maxEntries: options.responseCacheEntries ?? DEFAULT_CONFIG.cache.responseEntries }),
     ],
     maskedErrors: {
       isDev: !options.production,

@@ -267,6 +267,12 @@ export const SETTINGS = {
     default: 64,
     parse: integer(1, 100_000),
   }),
+  RESPONSE_CACHE_ENTRIES: setting({
+    description:
+      "Whole answers kept to serve a viewer's repeated query (an inbox UI polling) without executing it again, while every read it was built from is still fresh in the read cache. `0`: off.",
+    default: 1_000,
+    parse: integer(0, 1_000_000),
+  }),
   PERSISTED_OPERATIONS_FILE: setting<ReadonlyMap<string, string> | undefined>({
     description:
       'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients may send `extensions.persistedQuery version: 1, sha256Hash ` instead of the text. Checked at start-up: every document must parse.',
@@ -397,6 +403,8 @@ export interface ReadCacheConfig {
   reconcileMs: number;
   maxEntries: number;
   maxBytes: number;
+  /** Whole answers kept for repeated queries. */
+  responseEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -478,6 +486,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
       reconcileMs: s.CACHE_RECONCILE_SECONDS,
       maxEntries: s.CACHE_MAX_ENTRIES,
       maxBytes: s.CACHE_MAX_MEGABYTES * 1024 * 1024,
+      responseEntries: s.RESPONSE_CACHE_ENTRIES,
     },
   };
 }

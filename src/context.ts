@@ -1,7 +1,7 @@
 import { DEFAULT_CONFIG } from './config.js';
 import type { Caller, Credentials } from './credentials.js';
 import type { ReadCache } from './graph-api/read-cache.js';
-import type { UpstreamUsage } from './graph-api/client.js';
+import type { GraphRead, UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
@@ -24,6 +24,13 @@ export interface GatewayContext {
   readonly usage: UpstreamUsage;
   /** What this operation answered stale (from the cache, because Graph could not be called), for `extensions.stale`. */
   readonly staleAnswers: readonly StaleAnswer[];
+  /** The Graph reads this operation made, in order (what a kept answer depends on). */
+  readonly readsMade: readonly GraphRead[];
+  /**
+   * `volatile`: a field answered with something no Graph read decides (e.g. a call budget), so the answer
+   * must not be kept and served again. (An object: yoga copies the context's own properties.)
+   */
+  readonly answer: { volatile: boolean };
   /** Records when the data a field answers with was read from Graph, and whether it was served stale. */
   noteFetched(path: GraphQLResolveInfo['path'], fetchedAt: number, stale: { readonly retryAfterSeconds: number } | undefined): void;
   /** Fails with PAGE_NOT_ACCESSIBLE unless the caller reaches the Page itself (see Credentials.checkReach). */
@@ -75,6 +82,7 @@ const SERVER_VIEWER = 'server';
 export function createContext(deps: ContextDependencies, request: Request): GatewayContext {
   const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
   const staleAnswers: StaleAnswer[] = [];
+  const readsMade: GraphRead[] = [];
   const caller = callerOf(deps, request.headers.get('authorization'));
   const viewerKey = 'refusal' in caller ? 'anonymous' : caller.token === undefined ? SERVER_VIEWER : tokenFingerprint(caller.token);
   // Without a usable token, fields that need no upstream call still answer; those that do fail.
@@ -90,6 +98,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
             callerKey: viewerKey,
             usage,
             requestSignal: request.signal,
+            onRead: (read) => readsMade.push(read),
             timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
           }),
     graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
@@ -98,6 +107,8 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
     cursors: deps.cursors,
     usage,
     staleAnswers,
+    readsMade,
+    answer: { volatile: false },
     noteFetched(path, fetchedAt, stale) {
       if (stale === undefined) return;
       staleAnswers.push({

@@ -114,6 +114,7 @@ async function main(): Promise<void> {
   const readCache = createReadCache(config, scheduler, webhooksOn);
   const app = createApp({
     readCache,
+    responseCacheEntries: config.cache.responseEntries,
     inboxEvents,
     scheduler,
     credentials,

@@ -43,6 +43,30 @@ describe('a team on one Page', () => {
     expect(metrics).toMatch(/^gateway_cache_hits_total 1$/m);
     expect(metrics).toMatch(/^gateway_cache_misses_total 1$/m);
     expect(metrics).toMatch(/^gateway_cache_stale_answers_total 0$/m);
+    // The whole answer was served again: the operation did not even execute.
+    expect(metrics).toMatch(/^gateway_cache_answers_reused_total 1$/m);
+  });
+
+  it('serves a viewer the answer it got before only while every read behind it is fresh, and never a call budget', async () => {
+    await start();
+    const first = await inbox();
+    expect((await inbox()).data).toEqual(first.data);
+    expect(h.readCache.stats.answersReused).toBe(1);
+    // Another viewer's answer is its own, even from the same cached reads.
+    await h.credentials.identify(DEMO.tokens.alice);
+    await inbox(DEMO.tokens.alice);
+    expect(h.readCache.stats.answersReused).toBe(1);
+    // An event drops the reads behind the answer: it is built again, with the news.
+    const top = ids(first)[3]!;
+    await h.emulator.webhooks.sendMessage(top, { text: 'fresh' });
+    const after = await inbox();
+    expect(ids(after)[0]).toBe(top);
+    expect(h.readCache.stats.answersReused).toBe(1);
+    // A call budget changes with every call: an answer holding one is never served again.
+    const budget = `{ page(id: "${ACME}") { callBudget { queuedReads } conversations(first: 5) { edges { node { graphApiId } } } } }`;
+    await h.post({ query: budget });
+    await h.post({ query: budget });
+    expect(h.readCache.stats.answersReused).toBe(1);
   });
 
   it('after a delivered event, the next read makes exactly one call and shows the new order', async () => {
@@ -208,5 +232,24 @@ describe('the reconciler', () => {
     await h.readCache.reconcile(30_000);
     expect(h.emulator.log.requestCount).toBe(0);
     expect(h.readCache.stats.reconcileReads).toBe(0);
+  });
+});
+
+describe('what the cache keeps', () => {
+  it('never a token: paging links (which hold the reader’s token) are kept as a marker only', async () => {
+    await start();
+    const [first] = ids(await inbox());
+    await h.run(ConversationMessagesDocument, { id: Buffer.from(`Conversation:${ACME}:${first}`).toString('base64'), first: 2 });
+    const kept = h.cacheStore.entries();
+    // The list page, and the thread read with its first messages expanded (Graph field expansion).
+    expect(kept.map(([key]) => key).sort()).toEqual([
+      expect.stringMatching(/^v25\.0\/1000000001\/conversations\?/),
+      expect.stringMatching(new RegExp(`^v25\\.0/${first}\\?fields=.*messages\\.limit`)),
+    ]);
+    for (const [key, entry] of kept) {
+      const text = `${key} ${JSON.stringify(entry)}`;
+      expect(text).not.toMatch(/access_token|appsecret_proof|EAA|https?:/);
+      expect([...text.matchAll(/"next":"([^"]*)"/g)].map((match) => match[1])).toEqual(['omitted']);
+    }
   });
 });

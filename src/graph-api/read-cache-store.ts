@@ -136,6 +136,11 @@ export class MemoryReadCacheStore implements ReadCacheStore {
     return true;
   }
 
+  /** Every entry kept, by key (for inspection). */
+  entries(): Array<[string, CachedRead]> {
+    return [...this.#entries.entries()];
+  }
+
   /** Forgets every entry and generation (a process that lost track of events starts afresh). */
   clear(): void {
     this.#entries.clear();

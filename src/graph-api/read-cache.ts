@@ -58,6 +58,8 @@ export interface ReadCacheOptions {
 /** What the cache did, for /metrics. */
 export interface ReadCacheStats {
   hits: number;
+  /** Whole answers served again without executing their operation (see plugins/use-response-cache.ts). */
+  answersReused: number;
   misses: number;
   staleAnswers: number;
   invalidations: number;
@@ -99,7 +101,15 @@ const MAX_PROOFS = 100_000;
 const MAX_RECENT_LISTS = 1_000;
 
 export class ReadCache {
-  readonly stats: ReadCacheStats = { hits: 0, misses: 0, staleAnswers: 0, invalidations: 0, reconcileReads: 0, reconcileChanges: 0 };
+  readonly stats: ReadCacheStats = {
+    hits: 0,
+    answersReused: 0,
+    misses: 0,
+    staleAnswers: 0,
+    invalidations: 0,
+    reconcileReads: 0,
+    reconcileChanges: 0,
+  };
   readonly #store: ReadCacheStore;
   readonly #scheduler: GraphScheduler;
   readonly #version: string;
@@ -141,6 +151,33 @@ export class ReadCache {
   /** Most calls one read may make at once, so that it can ever be sent. */
   get maxCallsPerRead(): number {
     return this.#scheduler.maxCallsPerRead;
+  }
+
+  /** Whether reads are ever served fresh from the cache. */
+  get servesFresh(): boolean {
+    return this.#maxAgeMs > 0;
+  }
+
+  /** Whether the cache keeps every one of `reads` (each about a Page's inbox). */
+  keeps(reads: readonly GraphRead[]): boolean {
+    return this.enabled && reads.every((read) => this.#shapeOf(read) !== undefined);
+  }
+
+  /**
+   * Whether every one of `reads` is answered from the cache right now, fresh, for the token it was made
+   * with (counted as hits when it is): what a whole answer built from them may be served again on.
+   */
+  async servedFresh(reads: readonly GraphRead[]): Promise<boolean> {
+    const now = this.#now();
+    for (const read of reads) {
+      const shape = this.#shapeOf(read);
+      if (shape === undefined || !this.#proven(read, shape)) return false;
+      const { entry, generation } = await this.#store.lookup(shape.key, shape.tags);
+      if (entry === undefined || entry.generation !== generation || now - entry.fetchedAt >= this.#maxAgeMs) return false;
+    }
+    this.stats.hits += reads.length;
+    this.stats.answersReused += 1;
+    return true;
   }
 
   /** Whether entries are kept at all. */
@@ -233,7 +270,12 @@ export class ReadCache {
     this.#proofs.set(this.#proofKey(read, shape), true);
     try {
       const ttl = Math.max(this.#maxAgeMs, this.#staleMs);
-      await this.#store.save(shape.key, shape.tags, { body: answer, fetchedAt: now, generation: lookup.generation }, ttl);
+      await this.#store.save(
+        shape.key,
+        shape.tags,
+        { body: withoutPagingLinks(answer), fetchedAt: now, generation: lookup.generation },
+        ttl,
+      );
       await this.#learn(read, shape, answer);
     } catch (error) {
       this.#onBackgroundError(error);
@@ -290,7 +332,7 @@ export class ReadCache {
         await this.#store.save(
           shape.key,
           shape.tags,
-          { body: answer, fetchedAt: this.#now(), generation: lookup.generation },
+          { body: withoutPagingLinks(answer), fetchedAt: this.#now(), generation: lookup.generation },
           Math.max(this.#maxAgeMs, this.#staleMs),
         );
       } catch (error) {
@@ -390,4 +432,31 @@ function sameList(a: unknown, b: unknown): boolean {
   const summary = (body: unknown): string =>
     JSON.stringify(listOf(body).map((item) => (isRecord(item) ? [item.id, item.updated_time, item.snippet, item.unread_count] : item)));
   return summary(a) === summary(b);
+}
+
+/** What a kept `paging.next`/`previous` says: that there is more that way. */
+export const PAGING_LINK_KEPT = 'omitted';
+
+/**
+ * A copy of a Graph answer without its paging links: `next`/`previous` are absolute URLs holding the
+ * token of the caller who read it (Meta: Paginated Results), which the cache must never keep nor hand to
+ * others. The gateway reads only their presence, so they are kept as a marker.
+ */
+export function withoutPagingLinks(body: unknown): unknown {
+  if (Array.isArray(body)) return body.map(withoutPagingLinks);
+  if (!isRecord(body)) return body;
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (name === 'paging' && isRecord(value)) {
+      const { next, previous, ...rest } = value;
+      copy.paging = {
+        ...rest,
+        ...(next === undefined ? {} : { next: PAGING_LINK_KEPT }),
+        ...(previous === undefined ? {} : { previous: PAGING_LINK_KEPT }),
+      };
+    } else {
+      copy[name] = withoutPagingLinks(value);
+    }
+  }
+  return copy;
 }

@@ -56,6 +56,8 @@ export interface LoaderOptions {
   requestSignal?: AbortSignal | undefined;
   /** Time the operation may wait for the Graph API, retries included. */
   timeoutMs: number;
+  /** Told of each distinct read the operation makes. */
+  onRead?: ((read: GraphRead) => void) | undefined;
 }
 
 /**
@@ -65,7 +67,7 @@ export interface LoaderOptions {
  * waiting at its deadline or when its client disconnects; the scheduler then drops its queued reads.
  */
 export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
-  const { reads, tokenForPage, callerKey, usage, requestSignal, timeoutMs } = options;
+  const { reads, tokenForPage, callerKey, usage, requestSignal, timeoutMs, onRead } = options;
   // Armed at the first read only: most of an operation's life needs no timer.
   let watch: { stopped: Promise<never>; controller: AbortController; timer: NodeJS.Timeout; onDisconnect: () => void } | undefined;
   const arm = (): NonNullable<typeof watch> => {
@@ -89,10 +91,12 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
   const deadline = Date.now() + timeoutMs;
 
   const loader = new DataLoader<GraphRead, Fetched, string>(
-    async (batch) =>
-      (await reads.readMany(batch, { usage, deadline, signal: arm().controller.signal })).map((fetched) =>
+    async (batch) => {
+      if (onRead !== undefined) for (const read of batch) onRead(read);
+      return (await reads.readMany(batch, { usage, deadline, signal: arm().controller.signal })).map((fetched) =>
         fetched.body instanceof Error ? fetched.body : fetched,
-      ),
+      );
+    },
     { cacheKeyFn: (read) => reads.keyOf(read) },
   );
 

@@ -17,6 +17,11 @@ export interface MetricsOptions {
 const CACHE_COUNTERS: ReadonlyArray<[keyof ReadCacheStats, string, string]> = [
   ['hits', 'gateway_cache_hits_total', 'Graph reads answered from the read cache, with no upstream call.'],
   [
+    'answersReused',
+    'gateway_cache_answers_reused_total',
+    'Whole answers served again to a viewer repeating a query, without executing it.',
+  ],
+  [
     'misses',
     'gateway_cache_misses_total',
     'Cacheable Graph reads that went upstream (absent, expired, dropped by an event, or a token not yet proven).',

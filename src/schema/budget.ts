@@ -73,6 +73,8 @@ builder.objectField(PageRef, 'callBudget', (t) =>
     resolve: async (page, _args, context) => {
       // A budget is not for anyone to watch: only for callers who reach the Page.
       await context.checkReach(page.pageId);
+      // Changes with every call made, not with a read: an answer holding it is never served again.
+      context.answer.volatile = true;
       return context.pageBudget(page.pageId);
     },
   }),

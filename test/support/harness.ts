@@ -48,6 +48,8 @@ export interface Harness {
   credentials: Credentials;
   scheduler: GraphScheduler;
   readCache: ReadCache;
+  /** Where the read cache keeps its entries. */
+  cacheStore: MemoryReadCacheStore;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
   /** Sends a raw body to `/graphql`; returns status, headers and parsed body. */
   post(
@@ -112,13 +114,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const credentials = new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs, pageTokens: options.pageTokens });
   const { maxAgeMs = 0, staleMs = 0, now } = options.cache ?? {};
   const clock = now === undefined ? {} : { now };
+  const cacheStore = new MemoryReadCacheStore({
+    maxEntries: 10_000,
+    maxBytes: 64 * 1024 * 1024,
+    tagTtlMs: Math.max(maxAgeMs, staleMs) + 60_000,
+    ...clock,
+  });
   const readCache = new ReadCache({
-    store: new MemoryReadCacheStore({
-      maxEntries: 10_000,
-      maxBytes: 64 * 1024 * 1024,
-      tagTtlMs: Math.max(maxAgeMs, staleMs) + 60_000,
-      ...clock,
-    }),
+    store: cacheStore,
     scheduler,
     version: TEST_VERSION,
     maxAgeMs,
@@ -164,6 +167,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     credentials,
     scheduler,
     readCache,
+    cacheStore,
     post,
     async run(document, variables, runOptions = {}) {
       const headers: Record<string, string> = { ...runOptions.headers };

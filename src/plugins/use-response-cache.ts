@@ -1,0 +1,61 @@
+import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import type { GatewayContext } from '../context.js';
+import type { GraphRead } from '../graph-api/client.js';
+import type { ReadCache } from '../graph-api/read-cache.js';
+
+export interface ResponseCacheOptions {
+  readCache: ReadCache;
+  /** Answers kept (one per viewer, document, operation and variables). */
+  maxEntries: number;
+}
+
+/**
+ * Answers an operation a viewer repeats (an inbox UI polling) with the answer it got last time, without
+ * executing it again, as long as every Graph read that answer was built from would still be served fresh
+ * by the read cache for that viewer: the same webhook events, max age and proofs decide, so this adds no
+ * staleness of its own. Only queries whose every read the read cache keeps are kept; never an answer with
+ * errors, stale data or fields that change without a read (`callBudget`).
+ */
+export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayContext> {
+  const { readCache } = options;
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+  const answers = new LRUCache<string, { data: NonNullable<ExecutionResult['data']>; reads: readonly GraphRead[] }>({
+    max: Math.max(1, options.maxEntries),
+  });
+
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      if (options.maxEntries === 0 || !readCache.servesFresh || getOperationAST(args.document, args.operationName)?.operation !== 'query')
+        return undefined;
+      const context = args.contextValue as GatewayContext;
+      let documentId = documentIds.get(args.document);
+      if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+      const key = `${context.viewerKey}\n${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+      const kept = answers.get(key);
+      if (kept !== undefined) {
+        if (await readCache.servedFresh(kept.reads)) {
+          context.usage.cached += kept.reads.length;
+          setResultAndStopExecution({ data: kept.data });
+          return undefined;
+        }
+        answers.delete(key);
+      }
+      return {
+        onExecuteDone({ result }) {
+          if (Symbol.asyncIterator in result || result.errors !== undefined || result.data == null) return;
+          if (
+            context.staleAnswers.length > 0 ||
+            context.answer.volatile ||
+            context.readsMade.length === 0 ||
+            !readCache.keeps(context.readsMade)
+          )
+            return;
+          answers.set(key, { data: result.data, reads: [...context.readsMade] });
+        },
+      };
+    },
+  };
+}
