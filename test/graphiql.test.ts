@@ -1,0 +1,147 @@
+/**
+ * GraphiQL in a real browser (Debian's Chromium, driven by playwright-core) against the gateway on
+ * loopback, with webhooks on: served whole by the gateway (the page asks no other host for anything),
+ * opening on the demo query, reading the schema (Docs), running the demo query and a subscription.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
+import { DEMO } from '../src/emulator/index.js';
+import type { GatewayServer } from '../src/http-server.js';
+import { GRAPHIQL_ASSETS_PATH } from '../src/plugins/use-graphiql-assets.js';
+import { InboxEventBus } from '../src/webhooks/inbox-events.js';
+import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
+import { ACME, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
+
+/** Debian's Chromium (`apt-get install -y chromium`); CHROMIUM_PATH points elsewhere. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Without the networking flags Chromium keeps trying hosts of its own (updates, sync, field trials). */
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+/** Longest wait for anything the page does; GraphiQL's 9 MB of script takes a few seconds on a busy machine. */
+const WAIT_MS = 15_000;
+const VERIFY_TOKEN = 'graphiql-test-verify-token';
+
+let h: Harness;
+let bus: InboxEventBus;
+let server: GatewayServer;
+let origin = '';
+let userDataDir = '';
+let context: BrowserContext;
+let page: Page;
+/** Every request the browser made, from the page and its workers. */
+const requested: URL[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (as root), or set CHROMIUM_PATH.`);
+  }
+  userDataDir = mkdtempSync(join(tmpdir(), 'graphiql-test-'));
+  // Chromium starts while the gateway comes up.
+  const launching = chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1400, height: 1100 },
+  });
+  bus = new InboxEventBus();
+  h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus });
+  ({ server, origin } = await serveOnLoopback(h.app, {
+    webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }),
+  }));
+  await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+  // The gateway loads GraphiQL's assets on the first request for the page: let that happen meanwhile too.
+  await (await h.app.fetch(`${origin}/graphql`, { headers: { accept: 'text/html' } })).text();
+  context = await launching;
+  context.setDefaultTimeout(WAIT_MS);
+  context.on('request', (request) => requested.push(new URL(request.url())));
+  page = context.pages()[0] ?? (await context.newPage());
+}, 30_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (userDataDir !== '') rmSync(userDataDir, { recursive: true, force: true });
+  await server?.drain(0);
+  await h?.close();
+});
+
+/** The text of a Monaco editor: its rendered lines, in order (all of them for these short documents). */
+const editorText = async (editor: Locator): Promise<string> =>
+  (await editor.locator('.view-line').allTextContents()).join('\n').replace(/\u00a0/g, ' ');
+const queryEditor = (): Locator => page.locator('.graphiql-query-editor');
+const resultPane = (): Locator => page.locator('.result-window');
+
+describe('GraphiQL in Chromium', () => {
+  // The first page load compiles GraphiQL's 5 MB of script: seconds on a busy machine.
+  it('opens on the demo query, served wholly by the gateway, even where GraphiQL has stored tabs', { timeout: 45_000 }, async () => {
+    // Another GraphiQL on this origin left its tabs behind: GraphiQL alone would reopen them.
+    await page.goto(`${origin}/health`);
+    await page.evaluate(() => {
+      const tab = { id: 'old', hash: null, title: 'Old', query: '{ viewer { id } }', variables: null, headers: null, operationName: null };
+      localStorage.setItem('graphiql:tabState', JSON.stringify({ tabs: [{ ...tab, response: null }], activeTabIndex: 0 }));
+      localStorage.setItem('graphiql:query', tab.query);
+    });
+
+    await page.goto(`${origin}/graphql`);
+    await expect.poll(() => editorText(queryEditor()), { timeout: WAIT_MS }).toBe(GRAPHIQL_DEFAULT_QUERY);
+    // The demo came in a tab of its own beside the stored one.
+    await expect.poll(() => page.locator('.graphiql-tab').allInnerTexts()).toEqual(['Old', 'Inbox']);
+    expect(await page.locator('link[rel=icon]').getAttribute('href')).toMatch(
+      new RegExp(`^${GRAPHIQL_ASSETS_PATH}/[0-9a-f]{16}/favicon.ico$`),
+    );
+  });
+
+  it('lists Query.page in the Docs pane (the schema came through introspection)', async () => {
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    const docs = page.locator('.graphiql-doc-explorer');
+    await docs.getByRole('link', { name: 'Query', exact: true }).click({ timeout: WAIT_MS });
+    await docs.getByRole('link', { name: 'page', exact: true }).waitFor({ timeout: WAIT_MS });
+  });
+
+  it('runs the demo query and shows its edges', async () => {
+    await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+    await expect.poll(() => editorText(resultPane()), { timeout: WAIT_MS }).toContain(`"name": "${DEMO.pages.acme.name}"`);
+    expect(await editorText(resultPane())).toContain('"edges": [');
+  });
+
+  it('shows a message sent after a subscription typed in the editor started (server-sent events)', async () => {
+    await queryEditor().locator('.view-lines').click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.insertText(`subscription { inboxEvents(pageId: "${ACME}") { kind text } }`);
+    await expect.poll(() => editorText(queryEditor())).toBe(`subscription { inboxEvents(pageId: "${ACME}") { kind text } }`);
+    await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+    await expect.poll(() => bus.listenerCount(ACME), { timeout: WAIT_MS }).toBe(1);
+
+    const conversation = h.emulator.store.listConversations(ACME, { platform: 'messenger', folder: 'inbox' })[0]!;
+    await h.emulator.webhooks.sendMessage(conversation.id, { text: 'Sent while GraphiQL listens' });
+    await expect.poll(() => editorText(resultPane()), { timeout: WAIT_MS }).toContain('"text": "Sent while GraphiQL listens"');
+    expect(await editorText(resultPane())).toContain('"kind": "MESSAGE"');
+  });
+
+  it('reopens the tab the user left on a later visit: the demo opens once', async () => {
+    await page.goto(`${origin}/graphql`);
+    await expect
+      .poll(() => editorText(queryEditor()), { timeout: WAIT_MS })
+      .toBe(`subscription { inboxEvents(pageId: "${ACME}") { kind text } }`);
+    // GraphiQL names a tab after its operation; the subscription typed over the demo has no name.
+    expect(await page.locator('.graphiql-tab').allInnerTexts()).toEqual(['Old', '<untitled>']);
+  });
+
+  it('asked no host but the gateway for anything', () => {
+    expect(requested.filter((url) => url.origin !== origin).map(String)).toEqual([]);
+    const assets = requested
+      .filter((url) => url.pathname.startsWith(`${GRAPHIQL_ASSETS_PATH}/`))
+      .map((url) => url.pathname.split('/').pop());
+    expect(assets).toEqual(expect.arrayContaining(['graphiql.js', 'graphiql.css', 'graphql.worker.js']));
+  });
+});
