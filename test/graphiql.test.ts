@@ -190,6 +190,10 @@ describe('GraphiQL in Chromium', () => {
   });
 
   it('reopens the tab the user left on a later visit: the demo opens once', async () => {
+    // GraphiQL stores its tabs a moment after an edit (a reload sooner finds the old ones, GraphiQL's own way).
+    await expect
+      .poll(() => page.evaluate(() => localStorage.getItem('graphiql:tabState')), { timeout: WAIT_MS })
+      .toContain('subscription { inboxEvents');
     await page.goto(`${origin}/graphql`);
     await expect
       .poll(() => editorText(queryEditor()), { timeout: WAIT_MS })
