@@ -6,6 +6,8 @@ import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './co
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
+import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
+import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
 import { useMaxDepth } from './plugins/use-max-depth.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationEnd } from './plugins/use-operation-end.js';
@@ -95,6 +97,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     landingPage: false,
     logging: options.logger ?? createLogger({ debug: !options.production && options.debug === true }),
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
+    // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
+    renderGraphiQL: renderGraphiQLPage,
     context: ({ request }) => createContext(options, request),
     cors:
       options.corsOrigins !== undefined
@@ -116,6 +120,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useSubscriptionTransport(),
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
+      useIntrospectionLimits(),
       useQueryCost({ maxCost: limits.maxCost }),
       // Compiled execution: about twice graphql-js's speed on inbox-sized results (stack-notes.md). Only
       // for documents run a few times: a compiled query weighs far more than a parsed one, and documents
@@ -126,6 +131,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useMetrics({ cacheStats: options.readCache.stats }),
       usePrivateResponses(),
       useOperationEnd(),
+      // Last: its assets' Cache-Control overrides usePrivateResponses'.
+      useGraphiQLAssets(),
       // Last: a kept answer skips execution, and the plugins above still see it.
       useResponseCache({ readCache: options.readCache, maxEntries: options.responseCacheEntries ?? DEFAULT_CONFIG.cache.responseEntries }),
     ],

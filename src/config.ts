@@ -214,7 +214,12 @@ export const SETTINGS = {
     default: 2_500,
     parse: integer(1, 1_000_000),
   }),
-  MAX_QUERY_DEPTH: setting({ description: 'Depth of selection sets.', default: 12, parse: integer(2, 100) }),
+  MAX_QUERY_DEPTH: setting({
+    description:
+      'Depth of selection sets, the operation counted as level 1. Introspection has its own limits (the standard introspection query passes; deeper, aliased or repeated introspection does not).',
+    default: 12,
+    parse: integer(2, 100),
+  }),
   MAX_QUERY_TOKENS: setting({ description: 'Tokens in a document.', default: 2_000, parse: integer(50, 100_000) }),
   MAX_BATCHED_OPERATIONS: setting({
     description: 'Operations in one batched HTTP request (`0`: batching refused).',

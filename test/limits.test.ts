@@ -1,4 +1,5 @@
 /** Limits on costly and malformed input: refused with a clear error before any upstream call. */
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InboxDocument } from './generated/graphql.js';
 import { ACME, startHarness, type Harness } from './support/harness.js';
@@ -66,6 +67,12 @@ describe('document limits', () => {
     }
   });
 
+  it('measures fragments once however often they are spread (a doubling chain of 40 would take 2^40 walks)', async () => {
+    const chain = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Page { ${i < 39 ? `...F${i + 1} ...F${i + 1}` : 'graphApiId'} }`);
+    const { body } = await h.post({ query: `{ page(id: "${ACME}") { ...F0 } } ${chain.join(' ')}` });
+    expect(body).toEqual({ data: { page: { graphApiId: ACME } } });
+  });
+
   it('refuses a document with too many tokens', async () => {
     const fields = Array.from({ length: 800 }, (_, i) => `f${i}: __typename`).join(' ');
     const { body } = await h.post({ query: `{ ${fields} }` });
@@ -81,5 +88,96 @@ describe('document limits', () => {
     expect(answered.body).toEqual([{ data: { page: { graphApiId: ACME } } }, { data: { page: { graphApiId: ACME } } }]);
     const refused = await h.post(Array.from({ length: 11 }, () => one));
     expect(JSON.stringify(refused.body)).toMatch(/Batching is limited to 10 operations/);
+  });
+});
+
+describe('introspection limits', () => {
+  /** graphql-js's standard introspection query with every option on. */
+  const STANDARD = getIntrospectionQuery({
+    descriptions: true,
+    specifiedByUrl: true,
+    directiveIsRepeatable: true,
+    schemaDescription: true,
+    inputValueDeprecation: true,
+    oneOf: true,
+  });
+  /** Its fragments, for hand-made variants. */
+  const FRAGMENTS = STANDARD.slice(STANDARD.indexOf('fragment FullType'));
+
+  it('answers the standard introspection query (15 levels deep) and what GraphiQL sends, at any MAX_QUERY_DEPTH', async () => {
+    const graphiql = getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true });
+    const shallow = await startHarness({ limits: { maxDepth: 4 } });
+    try {
+      for (const harness of [h, shallow]) {
+        for (const query of [STANDARD, graphiql]) {
+          const { status, body } = await harness.post({ query, operationName: 'IntrospectionQuery' });
+          expect(body.errors).toBeUndefined();
+          expect(status).toBe(200);
+          const { __schema } = body.data as { __schema: { queryType: unknown; types: Array<{ name: string }> } };
+          expect(__schema.queryType).toEqual({ name: 'Query', kind: 'OBJECT' });
+          expect(__schema.types.map((type) => type.name)).toContain('Conversation');
+        }
+      }
+      // The allowance is introspection's own: ordinary fields keep the configured limit in the same operation.
+      const { body } = await shallow.post({
+        query: `{ __schema { queryType { name } } node(id: "x") { ... on Conversation { messages { edges { node { id } } } } } }`,
+      });
+      expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: 'QUERY_TOO_DEEP', depth: 5, maxDepth: 4 } })]);
+    } finally {
+      await shallow.close();
+    }
+  });
+
+  it('refuses a longer ofType chain than the standard query follows', async () => {
+    const deeper = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, typeDepth: 10 });
+    const { body } = await h.post({ query: deeper });
+    expect(body).toEqual({
+      errors: [
+        {
+          message:
+            "This introspection query is nested 16 levels deep; the limit for introspection is 15, what graphql-js's getIntrospectionQuery() needs.",
+          locations: [{ line: 2, column: 5 }],
+          extensions: { code: 'QUERY_TOO_DEEP', depth: 16, maxDepth: 15 },
+        },
+      ],
+    });
+  });
+
+  it('allows three introspection root fields in an operation, not four', async () => {
+    const roots = ['a: __schema { queryType { name } }', 'b: __type(name: "Page") { name }', 'c: __type(name: "Query") { name }'];
+    const allowed = await h.post({ query: `{ ${roots.join(' ')} }` });
+    expect(allowed.body).toEqual({ data: { a: { queryType: { name: 'Query' } }, b: { name: 'Page' }, c: { name: 'Query' } } });
+    const refused = await h.post({ query: `{ ${roots.join(' ')} d: __schema { types { name } } }` });
+    expect(refused.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'This operation holds 4 introspection fields (__schema, __type); the limit is 3.',
+        extensions: { code: 'INTROSPECTION_TOO_LARGE', introspectionFields: 4, maxIntrospectionFields: 3 },
+      }),
+    ]);
+  });
+
+  it('refuses a field repeated under aliases inside introspection (the whole schema again per alias)', async () => {
+    const copies = Array.from({ length: 3 }, (_, i) => `t${i}: types { ...FullType }`).join(' ');
+    const { body } = await h.post({ query: `{ __schema { ${copies} } } ${FRAGMENTS}` });
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        message: 'This introspection query selects `__schema.types` under 2 names (t0, t1); select each introspection field once.',
+        extensions: { code: 'INTROSPECTION_TOO_LARGE', field: '__schema.types' },
+      }),
+    ]);
+    // Deeper down, and through a fragment, too.
+    const viaFragment = await h.post({
+      query: `{ __type(name: "Page") { ...Twice } } fragment Twice on __Type { fields { a: name b: name } }`,
+    });
+    expect(viaFragment.body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'INTROSPECTION_TOO_LARGE', field: '__type.fields.name' } }),
+    ]);
+  });
+
+  it("refuses type lists nested three deep (graphql-js's own rule)", async () => {
+    const { body } = await h.post({ query: '{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }' });
+    expect(body.errors).toEqual([
+      expect.objectContaining({ message: 'Maximum introspection depth exceeded', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+    ]);
   });
 });

@@ -60,6 +60,7 @@ export function estimateCost(
     return definition && given ? valueFromAST(given.value, definition.type, variables) : undefined;
   };
 
+  const fragmentCosts = new Map<string, number>();
   const costOf = (type: GraphQLNamedType, selectionSet: SelectionSetNode | undefined, seen: ReadonlySet<string>): number => {
     if (selectionSet === undefined) return 0;
     let total = 0;
@@ -72,8 +73,14 @@ export function estimateCost(
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments[selection.name.value];
         if (fragment === undefined || seen.has(fragment.name.value)) continue;
-        const condition = schema.getType(fragment.typeCondition.name.value);
-        if (condition) total += costOf(condition, fragment.selectionSet, new Set([...seen, fragment.name.value]));
+        // Once per fragment: a chain of fragments each spreading the next twice would otherwise take 2^n walks.
+        let cost = fragmentCosts.get(fragment.name.value);
+        if (cost === undefined) {
+          const condition = schema.getType(fragment.typeCondition.name.value);
+          cost = condition ? costOf(condition, fragment.selectionSet, new Set([...seen, fragment.name.value])) : 0;
+          fragmentCosts.set(fragment.name.value, cost);
+        }
+        total += cost;
         continue;
       }
       const field = isObjectType(type) || isInterfaceType(type) ? type.getFields()[selection.name.value] : undefined;
