@@ -29,7 +29,7 @@ export class EmulatedGraphError extends Error {
     message: string,
     readonly subcode?: number,
     readonly isTransient?: boolean,
-    /** Machine-readable detail, sent as `error_data` (Graph sends one on some errors: graph-api.md §5.1). */
+    /** Machine-readable detail, sent as `error_data` (Graph sends one on some errors: https://developers.facebook.com/docs/graph-api/guides/error-handling). */
     readonly errorData?: Readonly<Record<string, unknown>>,
   ) {
     super(message);

@@ -7,7 +7,7 @@
 import { DEMO, startEmulator } from './index.js';
 
 const DEFAULT_EMULATOR_PORT = 4010;
-/** Meta's Conversations API limit per Page (graph-api.md §6.1), as the embedded emulator enforces it. */
+/** Meta's Conversations API limit per Page (https://developers.facebook.com/docs/messenger-platform/overview/rate-limiting), as the embedded emulator enforces it. */
 const DEFAULT_CALLS_PER_SECOND = 2;
 
 /** A whole number from the environment within [min, max], or the default; exits with a clear message otherwise. */

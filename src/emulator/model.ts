@@ -13,12 +13,13 @@ export const PLATFORMS: readonly Platform[] = ['messenger', 'instagram'];
 
 /**
  * Page roles a Page token can carry. Messenger conversations need MESSAGING or MODERATE (an admin,
- * editor or moderator of the Page), Instagram ones MESSAGING on the linked Page (graph-api.md §1.3).
+ * editor or moderator of the Page), Instagram ones MESSAGING on the linked Page
+ * (https://developers.facebook.com/docs/graph-api/reference/page/conversations; https://developers.facebook.com/docs/messenger-platform/conversations).
  */
 export type PageTask = 'MODERATE' | 'MESSAGING' | 'ANALYZE' | 'ADVERTISE' | 'CREATE_CONTENT' | 'MANAGE';
 export const ALL_PAGE_TASKS: readonly PageTask[] = ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'];
 
-/** Permissions (scopes) the app holds through a token; the inbox needs some of them (graph-api.md §1.3). */
+/** Permissions (scopes) the app holds through a token; the inbox needs some of them (https://developers.facebook.com/docs/graph-api/reference/page/conversations). */
 export type Permission =
   | 'pages_show_list'
   | 'pages_messaging'
@@ -58,7 +59,7 @@ export interface AttachmentRecord {
 }
 
 /**
- * A shared item (graph-api.md §2.2): a link, a product (`template.payload.product.elements`) or a
+ * A shared item (https://developers.facebook.com/docs/graph-api/reference/message): a link, a product (`template.payload.product.elements`) or a
  * structured template (`template.payload` as the Send API took it); its sub-fields are only served
  * when asked for.
  */

@@ -27,7 +27,7 @@ import { conversationFilterKey, type ConversationFilter, type WorldStore } from 
 
 /** Graph's page size when `limit` is absent (graph-api.md §1.4). */
 export const DEFAULT_LIMIT = 25;
-/** Instagram serves message details only for a thread's newest messages (graph-api.md §2.1, §8). */
+/** Instagram serves message details only for a thread's newest messages (https://developers.facebook.com/docs/messenger-platform/conversations). */
 export const MESSAGE_DETAIL_WINDOW = 20;
 /** Message fields that stay readable beyond the detail window: the conversation still lists every message. */
 export const MESSAGE_SUMMARY_FIELDS: ReadonlySet<string> = new Set(['id', 'created_time']);
@@ -58,12 +58,12 @@ const idOfRecord = (record: { readonly id: string }): string => record.id;
 const updatedTimeOf = (thread: ThreadRecord): number => thread.updatedTime;
 const createdTimeOf = (message: MessageRecord): number => message.createdTime;
 
-/** Tasks of which the token's user needs one, per platform (graph-api.md §1.3): Instagram asks for MESSAGING on the linked Page. */
+/** Tasks of which the token's user needs one, per platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): Instagram asks for MESSAGING on the linked Page. */
 const REQUIRED_TASKS: Readonly<Record<Platform, readonly PageTask[]>> = {
   messenger: ['MESSAGING', 'MODERATE'],
   instagram: ['MESSAGING'],
 };
-/** Permissions the app needs, all of them, per platform (graph-api.md §1.3). */
+/** Permissions the app needs, all of them, per platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations). */
 const REQUIRED_PERMISSIONS: Readonly<Record<Platform, readonly Permission[]>> = {
   messenger: ['pages_messaging', 'pages_manage_metadata', 'pages_read_engagement'],
   instagram: ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata'],
@@ -83,7 +83,7 @@ export function assertPageAccess(ctx: RenderContext, pageId: string): PageTokenR
 }
 
 /**
- * Full inbox access on one platform (graph-api.md §1.3): the platform's task and every permission it
+ * Full inbox access on one platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): the platform's task and every permission it
  * needs, each refused with (#200) naming what is missing; then a user blocked for policy gets (#368).
  */
 export function assertInboxAccess(ctx: RenderContext, pageId: string, platform: Platform): void {
@@ -179,7 +179,7 @@ export function sendersOf(thread: ThreadRecord): Participant[] {
   return [...(customer ? [thread.customer] : []), ...(business ? [thread.business] : [])];
 }
 
-/** Whether Graph still serves the message's details: on Instagram, only for the thread's 20 newest (graph-api.md §2.1). */
+/** Whether Graph still serves the message's details: on Instagram, only for the thread's 20 newest (https://developers.facebook.com/docs/messenger-platform/conversations). */
 export function hasDetails(message: MessageRecord, thread: ThreadRecord): boolean {
   return thread.platform !== 'instagram' || thread.messages.indexOf(message) < MESSAGE_DETAIL_WINDOW;
 }
@@ -257,7 +257,7 @@ const FOLDER_TAGS: Readonly<Record<NonNullable<ThreadRecord['folder']>, string>>
 };
 
 /**
- * Folder, read and source markers on a Messenger message (graph-api.md §2.2): `read` once the Page
+ * Folder, read and source markers on a Messenger message (https://developers.facebook.com/docs/graph-api/reference/message): `read` once the Page
  * has seen it, that is every message but the customer's unread newest ones.
  */
 function messageTags(message: MessageRecord, thread: ThreadRecord): { data: { name: string }[] } {

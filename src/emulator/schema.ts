@@ -43,14 +43,15 @@ const SCHEMA: Readonly<Record<NodeType, Readonly<Record<string, FieldSpec>>>> = 
     can_reply: SCALAR,
     is_subscribed: SCALAR,
     name: SCALAR,
-    // graph-api.md §1.5: removed from the SDK in the v23 cycle (2025-07); [I] gone from v23.0 on.
+    // Removed from Meta's business SDK in the v23 cycle (2025-07); [I] gone from v23.0 on.
     subject: { until: 22 },
     scoped_thread_key: SCALAR,
     wallpaper: SCALAR,
-    // graph-api.md §1.5: `folder` arrived in v15, `linked_group` in v17.
+    // In Meta's business SDK (UnifiedThread): `folder` from v15, `linked_group` from v17.
     folder: { since: 15 },
     linked_group: { of: 'json', since: 17 },
-    // graph-api.md §1.5: in the SDK from 2025-09; [I] first served by v24.0 (released after it).
+    // In Meta's business SDK from 2025-09 (https://developers.facebook.com/docs/graph-api/reference/conversation);
+    // [I] first served by v24.0, released after it.
     is_owner: { since: 24 },
     messages: { of: 'Message', modifiers: PAGING_MODIFIERS },
   },

@@ -527,7 +527,7 @@ const replyKind: ShowcaseKind = {
       : { text: 'Yes, that one please.', replyTo: { mid: older.id, is_self_reply: older.from === message.from } },
 };
 
-/** What an inbox UI must render on Messenger (graph-api.md §2.2). */
+/** What an inbox UI must render on Messenger (https://developers.facebook.com/docs/graph-api/reference/message). */
 const MESSENGER_SHOWCASE: readonly ShowcaseKind[] = [
   { sender: 'anyone', content: () => ({ text: '', sticker: `${MEDIA_HOST}/v/t39.1997-6/851557_369239266556155_759568595_n.png` }) },
   {
@@ -558,7 +558,7 @@ const MESSENGER_SHOWCASE: readonly ShowcaseKind[] = [
       const elements = [product('Canvas tote bag', 'TOTE-NAT-01', '€24.00'), product('Linen shirt', 'SHIRT-LIN-M', '€59.00')];
       return {
         text: '',
-        // The product template as the Message reference describes its share (graph-api.md §2.2).
+        // The product template as the Message reference describes its share.
         shares: [{ id: draws.digits(16), name: elements[0]!.name, template: { payload: { product: { elements: { data: elements } } } } }],
       };
     },
@@ -605,7 +605,7 @@ const MESSENGER_SHOWCASE: readonly ShowcaseKind[] = [
   { sender: 'anyone', content: (_message, _older, draws) => ({ text: '', attachments: [createAttachment(draws)] }) },
 ];
 
-/** What an inbox UI must render on Instagram (graph-api.md §2.2, §8). */
+/** What an inbox UI must render on Instagram (https://developers.facebook.com/docs/graph-api/reference/message). */
 const INSTAGRAM_SHOWCASE: readonly ShowcaseKind[] = [
   {
     sender: 'customer',
