@@ -2,6 +2,7 @@
  * The one table of Graph error rules, read by the error mapper, the retry policy and throttle
  * detection: each rule as clients see it, and each rule end to end through the gateway.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FALLBACK_RULE, GRAPH_ERROR_RULES, graphErrorRule, type GraphErrorRule } from '../src/graph-api/error-rules.js';
 import { GraphApiError, isThrottleCode } from '../src/graph-api/errors.js';
@@ -80,6 +81,26 @@ describe('the rules, code by code', () => {
     expect(GRAPH_ERROR_RULES.filter((rule) => rule.throttle).map((rule) => rule.code)).toEqual([
       4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014,
     ]);
+  });
+});
+
+describe("the README's error table", () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const causeOf = (clientCode: string): string | undefined => new RegExp(`^\\| \`${clientCode}\` +\\| (.*?) +\\|$`, 'm').exec(readme)?.[1];
+  const clientCodes = [...new Set(GRAPH_ERROR_RULES.map((rule) => rule.clientCode))];
+
+  it.each(clientCodes)('lists exactly the Graph codes of %s', (clientCode) => {
+    const codes = GRAPH_ERROR_RULES.filter((rule) => rule.clientCode === clientCode)
+      .map(
+        (rule) =>
+          `${rule.code}${rule.through === undefined ? '' : `–${rule.through}`}${rule.subcode === undefined ? '' : ` / subcode ${rule.subcode}`}`,
+      )
+      .join(', ');
+    expect(causeOf(clientCode)).toMatch(new RegExp(`^Graph ${codes}(?!\\d|, \\d)`));
+  });
+
+  it('sends any other code to GRAPH_ERROR', () => {
+    expect(causeOf(FALLBACK_RULE.clientCode)).toMatch(/^any other Graph code/);
   });
 });
 
