@@ -1,6 +1,6 @@
 /**
- * The one table of Graph error rules, read by the error mapper, the retry policy and throttle
- * detection: each rule as clients see it, and each rule end to end through the gateway.
+ * The one table of Graph error rules, read by the error mapper, the retry policy, throttle detection
+ * and the read cache: each rule as clients see it, and each rule end to end through the gateway.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,41 +21,49 @@ const errorOf = (code: number, subcode?: number, extra: { status?: number; trans
 
 describe('the rules, code by code', () => {
   it.each([
-    // code, subcode, client code, retried, throttle
-    [1, undefined, 'GRAPH_UNAVAILABLE', true, false],
-    [2, undefined, 'GRAPH_UNAVAILABLE', true, false],
-    [3, undefined, 'GRAPH_PERMISSION_DENIED', false, false],
-    [4, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [10, undefined, 'GRAPH_PERMISSION_DENIED', false, false],
-    [17, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [32, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [100, undefined, 'GRAPH_INVALID_PARAMETER', false, false],
-    [100, 33, 'GRAPH_NOT_FOUND', false, false],
-    [100, 2534022, 'GRAPH_MESSAGE_DETAILS_UNAVAILABLE', false, false],
-    [100, 1234, 'GRAPH_INVALID_PARAMETER', false, false],
-    [102, undefined, 'GRAPH_TOKEN_INVALID', false, false],
-    [104, undefined, 'GRAPH_TOKEN_MISSING', false, false],
-    [190, undefined, 'GRAPH_TOKEN_INVALID', false, false],
-    [190, 460, 'GRAPH_TOKEN_INVALID', false, false],
-    [190, 463, 'GRAPH_TOKEN_EXPIRED', false, false],
-    [200, undefined, 'GRAPH_PERMISSION_DENIED', false, false],
-    [230, undefined, 'GRAPH_MESSAGING_DISALLOWED', false, false],
-    [283, undefined, 'GRAPH_PERMISSION_DENIED', false, false],
-    [299, undefined, 'GRAPH_PERMISSION_DENIED', false, false],
-    [341, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [368, undefined, 'GRAPH_POLICY_BLOCKED', false, false],
-    [613, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [803, undefined, 'GRAPH_NOT_FOUND', false, false],
-    [2500, undefined, 'GRAPH_INVALID_PARAMETER', false, false],
-    [80001, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [80006, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [80007, undefined, 'GRAPH_ERROR', false, false],
-    [80014, undefined, 'GRAPH_RATE_LIMITED', false, true],
-    [9007, undefined, 'GRAPH_ERROR', false, false],
-  ] as const)('(#%i, subcode %s) → %s, retried: %s, throttle: %s', (code, subcode, clientCode, retried, throttle) => {
-    const error = errorOf(code, subcode);
-    expect([graphErrorCode(error), isRetryable(error), isThrottleCode(code)]).toEqual([clientCode, retried, throttle]);
-  });
+    // code, subcode, client code, retried, throttle, judges the caller
+    [1, undefined, 'GRAPH_UNAVAILABLE', true, false, false],
+    [2, undefined, 'GRAPH_UNAVAILABLE', true, false, false],
+    [3, undefined, 'GRAPH_PERMISSION_DENIED', false, false, true],
+    [4, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [10, undefined, 'GRAPH_PERMISSION_DENIED', false, false, true],
+    [17, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [32, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [100, undefined, 'GRAPH_INVALID_PARAMETER', false, false, false],
+    [100, 33, 'GRAPH_NOT_FOUND', false, false, false],
+    [100, 2534022, 'GRAPH_MESSAGE_DETAILS_UNAVAILABLE', false, false, false],
+    [100, 1234, 'GRAPH_INVALID_PARAMETER', false, false, false],
+    [102, undefined, 'GRAPH_TOKEN_INVALID', false, false, true],
+    [104, undefined, 'GRAPH_TOKEN_MISSING', false, false, true],
+    [190, undefined, 'GRAPH_TOKEN_INVALID', false, false, true],
+    [190, 460, 'GRAPH_TOKEN_INVALID', false, false, true],
+    [190, 463, 'GRAPH_TOKEN_EXPIRED', false, false, true],
+    [200, undefined, 'GRAPH_PERMISSION_DENIED', false, false, true],
+    [230, undefined, 'GRAPH_MESSAGING_DISALLOWED', false, false, false],
+    [283, undefined, 'GRAPH_PERMISSION_DENIED', false, false, true],
+    [299, undefined, 'GRAPH_PERMISSION_DENIED', false, false, true],
+    [341, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [368, undefined, 'GRAPH_POLICY_BLOCKED', false, false, true],
+    [613, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [803, undefined, 'GRAPH_NOT_FOUND', false, false, false],
+    [2500, undefined, 'GRAPH_INVALID_PARAMETER', false, false, false],
+    [80001, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [80006, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [80007, undefined, 'GRAPH_ERROR', false, false, false],
+    [80014, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
+    [9007, undefined, 'GRAPH_ERROR', false, false, false],
+  ] as const)(
+    '(#%i, subcode %s) → %s, retried: %s, throttle: %s, judges the caller: %s',
+    (code, subcode, clientCode, retried, throttle, judgesCaller) => {
+      const error = errorOf(code, subcode);
+      expect([graphErrorCode(error), isRetryable(error), isThrottleCode(code), graphErrorRule(code, subcode).judgesCaller]).toEqual([
+        clientCode,
+        retried,
+        throttle,
+        judgesCaller,
+      ]);
+    },
+  );
 
   it('retries an unknown code only when Graph marks it transient or answers 5xx; never a throttle or a known failure, transient or not', () => {
     expect(isRetryable(errorOf(9007, undefined, { transient: true }))).toBe(true);
