@@ -20,31 +20,49 @@ import { useSubscriptionTransport } from './plugins/use-subscription-transport.j
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
 
-export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's demo Page. Try folder: OTHER, platform: INSTAGRAM,
-# or paste pageInfo.endCursor into \`after\` to read the next page.
-# Also: conversations(updatedSince: "…") for what changed, page { callBudget { … } },
-# and, live: subscription { inboxEvents(pageId: "1000000001") { kind text customerId } }
+export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's demo Page: the first conversations of its Messenger and
+# Instagram inboxes, with what an inbox renders of each message (stickers, shares,
+# replies, story mentions, reactions…). Try folder: OTHER, or paste a pageInfo.endCursor
+# into \`after\` for the next page. Also: conversations(updatedSince: "…") for what
+# changed, page { callBudget { … } }, page { conversation(id: "t_…") { … } }, and, live:
+# subscription { inboxEvents(pageId: "1000000001") { kind text customerId } }
 # (send a message with POST /_emulator/messages on the emulator: see the README).
 query Inbox {
   page(id: "1000000001") {
     name
-    conversations(first: 10, folder: INBOX, platform: MESSENGER) {
-      edges {
-        cursor
-        node {
-          id
-          updatedTime
-          snippet
-          unreadCount
-          participants { name username }
-          messages(first: 3) {
-            edges { node { createdTime text from { name username } } }
-          }
-        }
+    messenger: conversations(first: 5, platform: MESSENGER) { ...Threads }
+    instagram: conversations(first: 5, platform: INSTAGRAM) { ...Threads }
+  }
+}
+
+fragment Threads on ConversationConnection {
+  edges {
+    node {
+      id
+      updatedTime
+      snippet
+      unreadCount
+      participants { name username }
+      messages(first: 3) {
+        edges { node { ...MessageContent } }
       }
-      pageInfo { hasNextPage endCursor }
     }
   }
+  pageInfo { hasNextPage endCursor }
+}
+
+fragment MessageContent on Message {
+  createdTime
+  from { name username }
+  text
+  attachments { mimeType url }
+  sticker { url }
+  shares { link name pictureUrl products { name price } template { elements { title } } }
+  replyTo { messageId isSelfReply }
+  story { kind url }
+  reactions { emoji users { username } }
+  isUnsupported
+  detailsAvailable
 }
 `;
 

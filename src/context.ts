@@ -15,6 +15,8 @@ export interface GatewayContext {
   readonly graph: GraphReadLoader;
   /** Most items Graph returns in one page (GRAPH_PAGE_CAP): larger requests are split into pages read in one batch. */
   readonly graphPageCap: number;
+  /** Major version of the Graph API read (`25` for v25.0): fields it lacks are not asked for. */
+  readonly graphApiMajor: number | undefined;
   /** Names the caller without holding a token; binds cursors to the caller. */
   readonly viewerKey: string;
   /** Who the caller is and which Pages they reach. */
@@ -69,6 +71,7 @@ export interface ContextDependencies {
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
+const VERSION_PATTERN = /^v(\d+)\./;
 
 /** The token of an `Authorization` value, `Bearer <token>`; `undefined` when the value has another shape. */
 export function bearerToken(authorization: string): string | undefined {
@@ -102,6 +105,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
             timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
           }),
     graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
+    graphApiMajor: majorOf(deps.readCache.version),
     viewerKey,
     viewer: { token: 'refusal' in caller ? undefined : caller.token, credentials: deps.credentials },
     cursors: deps.cursors,
@@ -131,4 +135,10 @@ function callerOf(deps: ContextDependencies, authorization: string | null): Call
   }
   const token = bearerToken(authorization);
   return token === undefined ? { refusal: 'The Authorization header must be "Bearer <access token>".' } : { token };
+}
+
+/** The major of a Graph API version (`v25.0` → 25). */
+function majorOf(version: string): number | undefined {
+  const major = VERSION_PATTERN.exec(version)?.[1];
+  return major === undefined ? undefined : Number(major);
 }

@@ -1,26 +1,15 @@
 /**
  * The one place where upstream failures become client errors: each Graph error code/subcode maps to
- * a stable `extensions.code` (decided by code, never by message text; graph-api.md §5.2), with the
- * Graph details a support ticket needs. Anything else stays masked.
+ * a stable `extensions.code` by the Graph error rules (graph-api/error-rules.ts; decided by code, never
+ * by message text), with the Graph details a support ticket needs. Anything else stays masked.
  */
 import { GraphQLError } from 'graphql';
-import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode, OperationAbortedError } from './graph-api/errors.js';
-
-const TOKEN_EXPIRED_SUBCODE = 463;
+import { graphErrorRule, type GraphClientCode } from './graph-api/error-rules.js';
+import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from './graph-api/errors.js';
 
 /** Stable client-facing code for a Graph error. */
-export function graphErrorCode(error: GraphApiError): string {
-  const { code, subcode } = error;
-  if (code === 190 && subcode === TOKEN_EXPIRED_SUBCODE) return 'GRAPH_TOKEN_EXPIRED';
-  if (code === 190 || code === 102) return 'GRAPH_TOKEN_INVALID';
-  if (code === 104) return 'GRAPH_TOKEN_MISSING';
-  if (code === 10 || (code >= 200 && code <= 299)) return 'GRAPH_PERMISSION_DENIED';
-  if (isThrottleCode(code)) return 'GRAPH_RATE_LIMITED';
-  if ((code === 100 && subcode === 33) || code === 803) return 'GRAPH_NOT_FOUND';
-  if (code === 100 || code === 2500) return 'GRAPH_INVALID_PARAMETER';
-  if (code === 368) return 'GRAPH_POLICY_BLOCKED';
-  if (code === 1 || code === 2) return 'GRAPH_UNAVAILABLE';
-  return 'GRAPH_ERROR';
+export function graphErrorCode(error: GraphApiError): GraphClientCode {
+  return graphErrorRule(error.code, error.subcode).clientCode;
 }
 
 const TRANSPORT_CODES = {
@@ -65,5 +54,9 @@ function graphDetails(error: GraphApiError): Record<string, unknown> {
     type: error.type,
     fbtraceId: error.fbtraceId ?? null,
     isTransient: error.isTransient,
+    // What a permission error says is missing, when Graph's answer says it in machine-readable form.
+    ...(error.missing === undefined
+      ? {}
+      : { missingPermissions: error.missing.permissions ?? null, requiredTasks: error.missing.tasks ?? null }),
   };
 }

@@ -48,18 +48,6 @@ describe('filters', () => {
     expect(h.emulator.log.entries.at(-1)!.params).toMatchObject({ user_id: customer.graphApiId, platform: 'instagram' });
   });
 
-  it('the legacy v5.0 `tags` filter still works (action:archived is the Done folder)', async () => {
-    const done = await h.run(ConversationIdsDocument, { pageId: ACME, folder: 'PAGE_DONE', first: 20 });
-    const { body } = await h.post({
-      query: `{ page(id: "${ACME}") { conversations(tags: ["action:archived"], first: 20) { edges { node { graphApiId } } } } }`,
-    });
-    expect(body.errors).toBeUndefined();
-    expect(body.data).toEqual({
-      page: { conversations: { edges: done.data!.page!.conversations.edges.map((edge) => ({ node: edge.node })) } },
-    });
-    expect(h.emulator.log.entries.at(-1)!.params.tags).toBe('action:archived');
-  });
-
   it('an empty inbox is an empty connection', async () => {
     const result = await h.run(ConversationIdsDocument, { pageId: QUIET, first: 10 }, { token: DEMO.tokens.quietPage });
     expect(result.data!.page!.conversations).toEqual({

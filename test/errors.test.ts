@@ -1,7 +1,7 @@
 /** Graph errors become clear GraphQL errors with stable codes; tokens never leak. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
-import { ConversationIdsDocument } from './generated/graphql.js';
+import { ConversationIdsDocument, type MessagingPlatform } from './generated/graphql.js';
 import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -69,6 +69,101 @@ describe('Graph errors', () => {
     const result = await h.run(ConversationIdsDocument, { pageId: BISTRO, first: 3 }, { token: DEMO.tokens.bistroPage });
     expect(result.errors).toBeUndefined();
     expect(result.data!.page!.conversations.edges).toHaveLength(3);
+  });
+});
+
+describe('each error the conversations edge lists, in its situation', () => {
+  const conversations = (token: string, platform: MessagingPlatform = 'MESSENGER', userId?: string) =>
+    h.run(ConversationIdsDocument, { pageId: ACME, platform, first: 2, ...(userId === undefined ? {} : { userId }) }, { token });
+
+  it.each([
+    [
+      'a user with neither the MESSAGING nor the MODERATE task',
+      DEMO.tokens.acmePageNoMessaging,
+      'MESSENGER',
+      { missingPermissions: null, requiredTasks: ['MESSAGING', 'MODERATE'] },
+      '(#200) The user does not have sufficient administrative permission for this action on this page.',
+    ],
+    [
+      'a moderator on Instagram, which needs MESSAGING',
+      DEMO.tokens.acmeModerator,
+      'INSTAGRAM',
+      { missingPermissions: null, requiredTasks: ['MESSAGING'] },
+      '(#200) The user does not have sufficient administrative permission for this action on this page.',
+    ],
+    [
+      'an app without pages_messaging on Messenger',
+      DEMO.tokens.acmePageNoPagesMessaging,
+      'MESSENGER',
+      { missingPermissions: ['pages_messaging'], requiredTasks: null },
+      '(#200) Requires pages_messaging permission to manage the object',
+    ],
+    [
+      'an app without the Instagram permissions on Instagram',
+      DEMO.tokens.acmePageNoInstagram,
+      'INSTAGRAM',
+      { missingPermissions: ['instagram_basic', 'instagram_manage_messages'], requiredTasks: null },
+      '(#200) Requires instagram_basic permission to manage the object',
+    ],
+  ] as const)('%s → GRAPH_PERMISSION_DENIED saying what is missing', async (_name, token, platform, missing, message) => {
+    const result = await conversations(token, platform);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]).toMatchObject({ message, extensions: { code: 'GRAPH_PERMISSION_DENIED', graph: { code: 200, ...missing } } });
+  });
+
+  it.each([
+    ['the moderator', DEMO.tokens.acmeModerator, 'MESSENGER'],
+    ['the app without pages_messaging', DEMO.tokens.acmePageNoPagesMessaging, 'INSTAGRAM'],
+    ['the app without the Instagram permissions', DEMO.tokens.acmePageNoInstagram, 'MESSENGER'],
+  ] as const)('%s still reads the %s inbox', async (_name, token, platform) => {
+    const result = await conversations(token, platform);
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.page!.conversations.edges).toHaveLength(2);
+  });
+
+  it('a person who blocked the Page → GRAPH_MESSAGING_DISALLOWED (230)', async () => {
+    const result = await conversations(DEMO.tokens.acmePage, 'MESSENGER', DEMO.customers.blockedAcme.psid);
+    expect(result.errors![0]).toMatchObject({
+      message: '(#230) Permissions disallow message to user',
+      extensions: { code: 'GRAPH_MESSAGING_DISALLOWED', graph: { code: 230 } },
+    });
+  });
+
+  it('a user blocked for policy violations → GRAPH_POLICY_BLOCKED (368), not retried', async () => {
+    const result = await conversations(DEMO.tokens.acmePagePolicyBlocked);
+    expect(result.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_POLICY_BLOCKED', graph: { code: 368, subcode: null } });
+    // Besides learning who the token is (/me, /me/accounts): one conversations call.
+    expect(h.emulator.log.entries.filter((entry) => entry.path.endsWith('/conversations'))).toHaveLength(1);
+  });
+
+  it('Graph refusing the request for want of a token or signature (104) → GRAPH_TOKEN_MISSING', async () => {
+    h.emulator.faults.inject({ kind: 'graph-error', code: 104 }, { match: { path: /\/conversations$/ } });
+    const result = await conversations(DEMO.tokens.acmePage);
+    expect(result.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_TOKEN_MISSING', graph: { code: 104 } });
+  });
+
+  it('any other Graph code → GRAPH_ERROR, retried only when Graph marks it transient', async () => {
+    h.emulator.faults.inject({ kind: 'graph-error', code: 9007 }, { match: { path: /\/conversations$/ } });
+    const once = await conversations(DEMO.tokens.acmePage);
+    expect(once.errors![0]!.extensions).toMatchObject({ code: 'GRAPH_ERROR', graph: { code: 9007, isTransient: false } });
+    expect(h.emulator.log.callCount).toBe(1);
+    h.emulator.log.clear();
+    h.emulator.faults.inject({ kind: 'graph-error', code: 9007, transient: true }, { match: { path: /\/conversations$/ } });
+    const retried = await conversations(DEMO.tokens.acmePage);
+    expect(retried.errors).toBeUndefined();
+    expect(h.emulator.log.callCount).toBe(2);
+  });
+
+  it('no answer within the upstream timeout → GRAPH_TIMEOUT, not retried', async () => {
+    const slow = await startHarness({ upstreamTimeouts: { headersTimeoutMs: 100 } });
+    try {
+      slow.emulator.faults.inject({ kind: 'latency', ms: 1_000 }, { match: { path: /\/conversations$/ } });
+      const result = await slow.run(ConversationIdsDocument, { pageId: ACME, first: 2 });
+      expect(result.errors![0]!.extensions).toEqual({ code: 'GRAPH_TIMEOUT' });
+      expect(slow.emulator.log.requestCount).toBe(1);
+    } finally {
+      await slow.close();
+    }
   });
 });
 

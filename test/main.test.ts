@@ -47,6 +47,17 @@ function startGateway(env: Record<string, string>): Promise<Started> {
   });
 }
 
+/** The parts of a message the GraphiQL default query shows. */
+interface Shown {
+  sticker: unknown;
+  shares: { link: string | null; products: unknown[]; template: unknown }[];
+  replyTo: unknown;
+  attachments: unknown[];
+  isUnsupported: boolean;
+  story: { kind: string } | null;
+  reactions: unknown[];
+}
+
 /** The part of a `page` answer these tests read. */
 interface PageData {
   name: string;
@@ -70,7 +81,32 @@ describe('npm start', () => {
     const result = await query(gateway.url, { query: GRAPHIQL_DEFAULT_QUERY });
     expect(result.errors).toBeUndefined();
     expect(result.data!.page.name).toBe(DEMO.pages.acme.name);
-    expect(result.data!.page.conversations.edges).toHaveLength(10);
+    // A reader of the first page sees every kind of message content, on both platforms.
+    const inbox = result.data!.page as unknown as Record<
+      'messenger' | 'instagram',
+      { edges: { node: { messages: { edges: { node: Shown }[] } } }[] }
+    >;
+    const shown = (platform: 'messenger' | 'instagram') => {
+      expect(inbox[platform].edges).toHaveLength(5);
+      return inbox[platform].edges.flatMap((edge) => edge.node.messages.edges.map((message) => message.node));
+    };
+    const messenger = shown('messenger');
+    expect({
+      sticker: messenger.some((message) => message.sticker !== null),
+      link: messenger.some((message) => message.shares.some((share) => share.link !== null && share.products.length === 0)),
+      products: messenger.some((message) => message.shares.some((share) => share.products.length > 0)),
+      template: messenger.some((message) => message.shares.some((share) => share.template !== null)),
+      reply: messenger.some((message) => message.replyTo !== null),
+      attachment: messenger.some((message) => message.attachments.length > 0),
+      unsupported: messenger.some((message) => message.isUnsupported),
+    }).toEqual({ sticker: true, link: true, products: true, template: true, reply: true, attachment: true, unsupported: true });
+    const instagram = shown('instagram');
+    expect({
+      mention: instagram.some((message) => message.story?.kind === 'MENTION'),
+      storyReply: instagram.some((message) => message.story?.kind === 'REPLY'),
+      reaction: instagram.some((message) => message.reactions.length > 0),
+      reply: instagram.some((message) => message.replyTo !== null),
+    }).toEqual({ mention: true, storyReply: true, reaction: true, reply: true });
     expect(gateway.output()).toContain('embedded emulator');
     for (const secret of SECRETS) expect(gateway.output()).not.toContain(secret);
   });

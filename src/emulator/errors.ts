@@ -15,6 +15,7 @@ export interface GraphErrorBody {
   code?: number;
   error_subcode?: number;
   is_transient?: boolean;
+  error_data?: Readonly<Record<string, unknown>>;
   fbtrace_id: string;
 }
 
@@ -28,6 +29,8 @@ export class EmulatedGraphError extends Error {
     message: string,
     readonly subcode?: number,
     readonly isTransient?: boolean,
+    /** Machine-readable detail, sent as `error_data` (Graph sends one on some errors: https://developers.facebook.com/docs/graph-api/guides/error-handling). */
+    readonly errorData?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -39,6 +42,7 @@ export class EmulatedGraphError extends Error {
     if (this.code !== undefined) error.code = this.code;
     if (this.subcode !== undefined) error.error_subcode = this.subcode;
     if (this.isTransient !== undefined) error.is_transient = this.isTransient;
+    if (this.errorData !== undefined) error.error_data = this.errorData;
     error.fbtrace_id = fbtraceId;
     return { error };
   }
@@ -97,9 +101,63 @@ export function expiredToken(): EmulatedGraphError {
   );
 }
 
-/** A Page token used on another Page's inbox, or one without the MESSAGING task. */
+/** A Page token used on another Page's inbox. */
 export function permissionsError(): EmulatedGraphError {
   return new EmulatedGraphError(403, 'OAuthException', 200, '(#200) Permissions error');
+}
+
+/**
+ * A Page token whose user lacks the task the inbox needs (one of `tasks`). The message is Graph's for a
+ * Page role too weak for the action; `error_data.required_tasks` is the emulator's own, documented
+ * detail ([I]: Graph names no task in a machine-readable way).
+ */
+export function missingTask(tasks: readonly string[]): EmulatedGraphError {
+  return new EmulatedGraphError(
+    403,
+    'OAuthException',
+    200,
+    '(#200) The user does not have sufficient administrative permission for this action on this page.',
+    undefined,
+    undefined,
+    { required_tasks: [...tasks] },
+  );
+}
+
+/**
+ * A token without a permission the inbox needs. Graph names the permission in the message ("(#200)
+ * Requires pages_messaging permission to manage the object"); `error_data.missing_permissions` lists
+ * every one missing, the emulator's own documented detail ([I]).
+ */
+export function missingPermissions(permissions: readonly string[]): EmulatedGraphError {
+  return new EmulatedGraphError(
+    403,
+    'OAuthException',
+    200,
+    `(#200) Requires ${permissions[0]} permission to manage the object`,
+    undefined,
+    undefined,
+    { missing_permissions: [...permissions] },
+  );
+}
+
+/** The person will not be messaged by the Page (they blocked it): the conversations edge's code 230. */
+export function messagingDisallowed(): EmulatedGraphError {
+  return new EmulatedGraphError(403, 'OAuthException', 230, '(#230) Permissions disallow message to user');
+}
+
+/** The token's user is temporarily blocked for policy violations: the conversations edge's code 368. */
+export function policyBlocked(): EmulatedGraphError {
+  return new EmulatedGraphError(
+    400,
+    'OAuthException',
+    368,
+    '(#368) The action attempted has been deemed abusive or is otherwise disallowed',
+  );
+}
+
+/** A signed batch link that was altered or has expired (see batch-links.ts). */
+export function incorrectSignature(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 104, '(#104) Incorrect signature');
 }
 
 /** A user token used where only a Page token works (the inbox). */

@@ -19,6 +19,11 @@ export type Fault =
   | { kind: 'throttle'; code: 4 | 17 | 32 | 613 | 80001 | 80006; regainMinutes?: number }
   /** 190 / 463, as for an expired token. */
   | { kind: 'expired-token' }
+  /**
+   * Any other Graph error envelope, for answers the emulator has no situation of its own for (e.g. an
+   * unknown code). @default status 400, not transient
+   */
+  | { kind: 'graph-error'; code: number; subcode?: number; status?: number; transient?: boolean }
   /** Inside a batch: this item's slot is `null` (timed out upstream). Outside a batch: no effect (still counted as applied). */
   | { kind: 'null-batch-item' };
 
@@ -48,6 +53,7 @@ export const CALL_FAULTS: ReadonlySet<Fault['kind']> = new Set<Fault['kind']>([
   'server-error',
   'throttle',
   'expired-token',
+  'graph-error',
   'null-batch-item',
 ]);
 

@@ -1,22 +1,39 @@
 /**
  * `npm run emulator`: runs the Graph API emulator on its own (port from `EMULATOR_PORT`, default
- * 4010) until SIGINT or SIGTERM. Prints where it listens and the demo ids, never a token.
+ * 4010) until SIGINT or SIGTERM, as strict as the embedded one `npm start` runs: Meta's 2
+ * conversation calls per Page per second (`EMULATOR_CALLS_PER_SECOND`, `0` for none). Prints where
+ * it listens and the demo ids, never a token.
  */
 import { DEMO, startEmulator } from './index.js';
 
 const DEFAULT_EMULATOR_PORT = 4010;
+/** Meta's Conversations API limit per Page (https://developers.facebook.com/docs/messenger-platform/overview/rate-limiting), as the embedded emulator enforces it. */
+const DEFAULT_CALLS_PER_SECOND = 2;
 
-const rawPort = process.env.EMULATOR_PORT?.trim();
-const port = rawPort === undefined || rawPort === '' ? DEFAULT_EMULATOR_PORT : Number(rawPort);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  console.error(`EMULATOR_PORT must be an integer from 0 to 65535, got "${rawPort}"`);
-  process.exit(1);
+/** A whole number from the environment within [min, max], or the default; exits with a clear message otherwise. */
+function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name]?.trim();
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    process.exit(1);
+  }
+  return value;
 }
 
-// As on Graph today: versions that expired are served by the oldest live one.
-const emulator = await startEmulator({ port, oldestLiveVersion: 'v21.0' });
+const port = integerFromEnv('EMULATOR_PORT', DEFAULT_EMULATOR_PORT, 0, 65_535);
+const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS_PER_SECOND, 0, 1_000);
+
+const emulator = await startEmulator({
+  port,
+  // As on Graph today: versions that expired are served by the oldest live one.
+  oldestLiveVersion: 'v21.0',
+  ...(callsPerSecond === 0 ? {} : { conversationRateLimit: { callsPerSecond } }),
+});
 const { acme, bistro, quiet } = DEMO.pages;
-console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0)`);
+console.log(
+  `Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0; ${callsPerSecond === 0 ? 'no conversation rate limit' : `${callsPerSecond} conversation calls per Page per second`})`,
+);
 console.log(`demo pages: ${acme.name} ${acme.id} (Instagram ${acme.instagramId}), ${bistro.name} ${bistro.id}, ${quiet.name} ${quiet.id}`);
 console.log('demo tokens: see README / src/emulator/seed.ts');
 console.log(

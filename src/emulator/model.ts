@@ -11,9 +11,30 @@ export type Folder = 'inbox' | 'other' | 'page_done' | 'spam';
 export const FOLDERS: readonly Folder[] = ['inbox', 'other', 'page_done', 'spam'];
 export const PLATFORMS: readonly Platform[] = ['messenger', 'instagram'];
 
-/** Page roles a Page token can carry; MESSAGING is what the conversations edge needs (graph-api.md §1.3). */
+/**
+ * Page roles a Page token can carry. Messenger conversations need MESSAGING or MODERATE (an admin,
+ * editor or moderator of the Page), Instagram ones MESSAGING on the linked Page
+ * (https://developers.facebook.com/docs/graph-api/reference/page/conversations; https://developers.facebook.com/docs/messenger-platform/conversations).
+ */
 export type PageTask = 'MODERATE' | 'MESSAGING' | 'ANALYZE' | 'ADVERTISE' | 'CREATE_CONTENT' | 'MANAGE';
 export const ALL_PAGE_TASKS: readonly PageTask[] = ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'];
+
+/** Permissions (scopes) the app holds through a token; the inbox needs some of them (https://developers.facebook.com/docs/graph-api/reference/page/conversations). */
+export type Permission =
+  | 'pages_show_list'
+  | 'pages_messaging'
+  | 'pages_manage_metadata'
+  | 'pages_read_engagement'
+  | 'instagram_basic'
+  | 'instagram_manage_messages';
+export const ALL_PERMISSIONS: readonly Permission[] = [
+  'pages_show_list',
+  'pages_messaging',
+  'pages_manage_metadata',
+  'pages_read_engagement',
+  'instagram_basic',
+  'instagram_manage_messages',
+];
 
 /** A thread member as Graph serialises it: `{name,email,id}` on Messenger, `{username,id}` on Instagram. */
 export type Participant = Readonly<{ name: string; email: string; id: string }> | Readonly<{ username: string; id: string }>;
@@ -37,12 +58,18 @@ export interface AttachmentRecord {
   readonly video_data?: Readonly<Record<string, number | string>>;
 }
 
+/**
+ * A shared item (https://developers.facebook.com/docs/graph-api/reference/message): a link, a product (`template.payload.product.elements`) or a
+ * structured template (`template.payload` as the Send API took it); its sub-fields are only served
+ * when asked for.
+ */
 export interface ShareRecord {
   readonly id: string;
-  readonly link: string;
-  readonly name: string;
-  readonly description: string;
-  readonly picture: string;
+  readonly link?: string;
+  readonly name?: string;
+  readonly description?: string;
+  readonly picture?: string;
+  readonly template?: Readonly<Record<string, unknown>>;
 }
 
 export interface MessageRecord {
@@ -69,7 +96,12 @@ export interface ThreadRecord {
   readonly id: string;
   readonly pageId: string;
   readonly platform: Platform;
-  readonly folder: Folder;
+  /**
+   * `undefined`: archived before mid-2018, when archiving was the `action:archived` tag; such threads
+   * sit in no folder (the v5.0 reference: `folder=page_done` lists threads archived after mid-2018,
+   * `tags=action:archived` those archived before).
+   */
+  readonly folder: Folder | undefined;
   /** The customer (PSID or IGSID owner); distinct per thread. */
   readonly customer: Participant;
   /** The Page (Messenger) or its Instagram account (Instagram). */
@@ -90,12 +122,21 @@ export interface ThreadRecord {
   readonly isSubscribed: boolean;
   readonly name?: string;
   readonly formerParticipants?: readonly Participant[];
+  /** The customer blocked the Page: the Page may not message them, and a `user_id` lookup answers (#230). */
+  readonly customerBlockedPage?: true;
 }
 
-export type TokenRecord =
-  | Readonly<{ kind: 'page'; pageId: string; tasks: readonly PageTask[] }>
-  | Readonly<{ kind: 'user'; userId: string }>
-  | Readonly<{ kind: 'expired' }>;
+/** A Page token: the Page, the tasks its user has on it, the app's permissions, and whether its user is blocked for policy. */
+export type PageTokenRecord = Readonly<{
+  kind: 'page';
+  pageId: string;
+  tasks: readonly PageTask[];
+  permissions: readonly Permission[];
+  /** Its user is temporarily blocked from messaging actions for policy violations: inbox reads answer (#368). */
+  policyBlocked?: true;
+}>;
+
+export type TokenRecord = PageTokenRecord | Readonly<{ kind: 'user'; userId: string }> | Readonly<{ kind: 'expired' }>;
 
 export interface UserRecord {
   readonly id: string;

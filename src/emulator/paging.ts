@@ -4,6 +4,7 @@
  * anchor, and only then are hidden items removed. So pages can be short or empty mid-stream;
  * only a missing `next` ends the list.
  */
+import type { BatchLinkSigner } from './batch-links.js';
 import type { CursorAnchor, CursorCodec } from './cursors.js';
 import { invalidCursor, invalidParameter } from './errors.js';
 
@@ -35,6 +36,8 @@ export interface LinkTemplate {
   readonly path: string;
   /** Leading parameters in order (`access_token`, `fields`, filters); `limit` and the cursor follow. */
   readonly params: readonly (readonly [string, string])[];
+  /** Set inside a batch: the links carry its expiring signature (`_fb_batch_expires`, `_fb_batch_sig`). */
+  readonly signer?: BatchLinkSigner | undefined;
 }
 
 export interface GraphPaging {
@@ -96,6 +99,7 @@ function linkTo(links: LinkTemplate, limit: number, cursorName: 'after' | 'befor
   const search = new URLSearchParams(links.params as [string, string][]);
   search.append('limit', String(limit));
   search.append(cursorName, cursor);
+  links.signer?.sign(links.path, search);
   return `${links.root}/${links.path}?${search.toString()}`;
 }
 

@@ -6,9 +6,20 @@
  */
 import type { CursorCodec } from './cursors.js';
 import { CONVERSATION_FILTER_PARAMS, parseConversationFilter } from './conversation-filter.js';
-import { pageTokenRequired, permissionsError } from './errors.js';
+import type { BatchLinkSigner } from './batch-links.js';
+import { messagingDisallowed, missingPermissions, missingTask, pageTokenRequired, permissionsError, policyBlocked } from './errors.js';
 import { modifierValue, serializeFields, type FieldSelection } from './fields.js';
-import type { MessageRecord, PageRecord, PageTask, Participant, ThreadRecord, UserRecord } from './model.js';
+import type {
+  MessageRecord,
+  PageRecord,
+  PageTask,
+  PageTokenRecord,
+  Participant,
+  Permission,
+  Platform,
+  ThreadRecord,
+  UserRecord,
+} from './model.js';
 import { pageOf, type GraphList, type LinkTemplate, type PagedList, type WindowRequest } from './paging.js';
 import { DEFAULT_ACCOUNT_FIELDS, DEFAULT_FIELDS, parseLimitValue } from './schema.js';
 import { snippetOf } from './seed.js';
@@ -16,9 +27,13 @@ import { conversationFilterKey, type ConversationFilter, type WorldStore } from 
 
 /** Graph's page size when `limit` is absent (graph-api.md §1.4). */
 export const DEFAULT_LIMIT = 25;
+/** Instagram serves message details only for a thread's newest messages (https://developers.facebook.com/docs/messenger-platform/conversations). */
+export const MESSAGE_DETAIL_WINDOW = 20;
+/** Message fields that stay readable beyond the detail window: the conversation still lists every message. */
+export const MESSAGE_SUMMARY_FIELDS: ReadonlySet<string> = new Set(['id', 'created_time']);
 
-/** Who is calling: a Page token (with its tasks) or a user. */
-export type Viewer = Readonly<{ kind: 'page'; pageId: string; tasks: readonly PageTask[] }> | Readonly<{ kind: 'user'; user: UserRecord }>;
+/** Who is calling: a Page token (with its tasks and permissions) or a user. */
+export type Viewer = PageTokenRecord | Readonly<{ kind: 'user'; user: UserRecord }>;
 
 /** Everything rendering needs from the request. */
 export interface RenderContext {
@@ -32,6 +47,8 @@ export interface RenderContext {
   readonly token: string;
   readonly viewer: Viewer;
   readonly maxLimit: number;
+  /** Inside a batch: signs the paging links of its answer, as Graph's batch-derived links are. */
+  readonly linkSigner?: BatchLinkSigner | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -41,14 +58,41 @@ const idOfRecord = (record: { readonly id: string }): string => record.id;
 const updatedTimeOf = (thread: ThreadRecord): number => thread.updatedTime;
 const createdTimeOf = (message: MessageRecord): number => message.createdTime;
 
+/** Tasks of which the token's user needs one, per platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): Instagram asks for MESSAGING on the linked Page. */
+const REQUIRED_TASKS: Readonly<Record<Platform, readonly PageTask[]>> = {
+  messenger: ['MESSAGING', 'MODERATE'],
+  instagram: ['MESSAGING'],
+};
+/** Permissions the app needs, all of them, per platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations). */
+const REQUIRED_PERMISSIONS: Readonly<Record<Platform, readonly Permission[]>> = {
+  messenger: ['pages_messaging', 'pages_manage_metadata', 'pages_read_engagement'],
+  instagram: ['instagram_basic', 'instagram_manage_messages', 'pages_manage_metadata'],
+};
+
 /**
- * Only a Page token of the thread's Page with the MESSAGING task reads its inbox (graph-api.md §1.3):
- * a user token gets (#190), any other Page token (#200).
+ * The part of inbox access that does not depend on the platform: only a Page token of the Page
+ * itself, whose user is an admin, editor or moderator (MESSAGING or MODERATE), reads its inbox.
+ * A user token gets (#190), another Page's token (#200).
  */
-export function assertInboxAccess(ctx: RenderContext, pageId: string): void {
+export function assertPageAccess(ctx: RenderContext, pageId: string): PageTokenRecord {
   const { viewer } = ctx;
   if (viewer.kind === 'user') throw pageTokenRequired();
-  if (viewer.pageId !== pageId || !viewer.tasks.includes('MESSAGING')) throw permissionsError();
+  if (viewer.pageId !== pageId) throw permissionsError();
+  if (!REQUIRED_TASKS.messenger.some((task) => viewer.tasks.includes(task))) throw missingTask(REQUIRED_TASKS.messenger);
+  return viewer;
+}
+
+/**
+ * Full inbox access on one platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): the platform's task and every permission it
+ * needs, each refused with (#200) naming what is missing; then a user blocked for policy gets (#368).
+ */
+export function assertInboxAccess(ctx: RenderContext, pageId: string, platform: Platform): void {
+  const viewer = assertPageAccess(ctx, pageId);
+  const tasks = REQUIRED_TASKS[platform];
+  if (!tasks.some((task) => viewer.tasks.includes(task))) throw missingTask(tasks);
+  const missing = REQUIRED_PERMISSIONS[platform].filter((permission) => !viewer.permissions.includes(permission));
+  if (missing.length > 0) throw missingPermissions(missing);
+  if (viewer.policyBlocked === true) throw policyBlocked();
 }
 
 /** The account entry through which the viewer manages `page`, if any. */
@@ -69,6 +113,7 @@ export function renderThread(thread: ThreadRecord, selections: readonly FieldSel
         value = thread.updatedTimeText;
         break;
       case 'folder':
+        // Left out for threads archived before mid-2018: they sit in no folder.
         value = thread.folder;
         break;
       case 'is_owner':
@@ -134,6 +179,16 @@ export function sendersOf(thread: ThreadRecord): Participant[] {
   return [...(customer ? [thread.customer] : []), ...(business ? [thread.business] : [])];
 }
 
+/** Whether Graph still serves the message's details: on Instagram, only for the thread's 20 newest (https://developers.facebook.com/docs/messenger-platform/conversations). */
+export function hasDetails(message: MessageRecord, thread: ThreadRecord): boolean {
+  return thread.platform !== 'instagram' || thread.messages.indexOf(message) < MESSAGE_DETAIL_WINDOW;
+}
+
+/**
+ * A message with the asked fields. Beyond Instagram's detail window only its id and time remain: the
+ * conversation lists every message, but the details of older ones are gone ([I] for lists; a single
+ * read of such a message is an error, see the router).
+ */
 export function renderMessage(
   message: MessageRecord,
   thread: ThreadRecord,
@@ -141,9 +196,11 @@ export function renderMessage(
   ctx: RenderContext,
 ): Json {
   const instagram = thread.platform === 'instagram';
+  const detailed = hasDetails(message, thread);
   const out: Json = {};
   for (const selection of selections) {
     const { children } = selection;
+    if (!detailed && !MESSAGE_SUMMARY_FIELDS.has(selection.name)) continue;
     let value: unknown;
     switch (selection.name) {
       case 'id':
@@ -169,7 +226,7 @@ export function renderMessage(
         value = message.sticker;
         break;
       case 'tags':
-        if (!instagram) value = MESSAGE_TAGS[thread.folder];
+        if (!instagram) value = projectJson(messageTags(message, thread), children);
         break;
       case 'reactions':
         if (instagram && message.reactions !== undefined) value = projectJson(message.reactions, children);
@@ -181,7 +238,8 @@ export function renderMessage(
         value = message.isUnsupported;
         break;
       case 'reply_to':
-        if (instagram && message.replyTo !== undefined) value = projectJson(message.replyTo, children);
+        // Shown for Instagram [C] and, as Messenger's webhooks carry replies too, for Messenger [I].
+        if (message.replyTo !== undefined) value = projectJson(message.replyTo, children);
         break;
     }
     if (value !== undefined) out[selection.name] = value;
@@ -190,13 +248,24 @@ export function renderMessage(
   return out;
 }
 
-/** Folder and source markers on Messenger messages (graph-api.md §2.2). */
-const MESSAGE_TAGS: Readonly<Record<ThreadRecord['folder'], unknown>> = {
-  inbox: { data: [{ name: 'inbox' }, { name: 'source:chat' }] },
-  other: { data: [{ name: 'other' }, { name: 'source:chat' }] },
-  page_done: { data: [{ name: 'action:archived' }, { name: 'source:chat' }] },
-  spam: { data: [{ name: 'spam' }, { name: 'source:chat' }] },
+/** The folder marker of Messenger message tags; archived threads' messages carry `action:archived` [O]. */
+const FOLDER_TAGS: Readonly<Record<NonNullable<ThreadRecord['folder']>, string>> = {
+  inbox: 'inbox',
+  other: 'other',
+  page_done: 'action:archived',
+  spam: 'spam',
 };
+
+/**
+ * Folder, read and source markers on a Messenger message (https://developers.facebook.com/docs/graph-api/reference/message): `read` once the Page
+ * has seen it, that is every message but the customer's unread newest ones.
+ */
+function messageTags(message: MessageRecord, thread: ThreadRecord): { data: { name: string }[] } {
+  const data = [{ name: thread.folder === undefined ? 'action:archived' : FOLDER_TAGS[thread.folder] }];
+  if (thread.messages.indexOf(message) >= thread.unreadCount) data.push({ name: 'read' });
+  data.push({ name: 'source:chat' });
+  return { data };
+}
 
 export function renderPage(
   page: PageRecord,
@@ -279,10 +348,13 @@ export function conversationList(
   ctx: RenderContext,
   links: LinkTemplate,
 ): GraphList {
-  assertInboxAccess(ctx, page.id);
+  assertInboxAccess(ctx, page.id, filter.platform);
   const { store } = ctx;
+  const items = store.conversations(page.id, filter);
+  // [I] A lookup of a person who blocked the Page: the edge's (#230) "Permissions disallow message to user".
+  if (filter.userId !== undefined && items.some((thread) => thread.customerBlockedPage === true)) throw messagingDisallowed();
   const list: PagedList<ThreadRecord> = {
-    items: store.conversations(page.id, filter),
+    items,
     scope: conversationFilterKey(page.id, filter),
     idOf: idOfRecord,
     keyOf: updatedTimeOf,
@@ -429,7 +501,7 @@ function nestedList(
     const value = modifierValue(selection, name);
     if (value !== undefined) params.push([name, value]);
   }
-  return build(request, { root: ctx.root, path: `${ownerId}/${edge}`, params });
+  return build(request, { root: ctx.root, path: `${ownerId}/${edge}`, params, signer: ctx.linkSigner });
 }
 
 /** A small list paged by position: the key is the negated index, so it sorts like the list. */

@@ -4,12 +4,14 @@
  * Checks run in Graph's order: token, appsecret_proof, object, permission, fields, parameters, cursor.
  */
 import { authenticate, tokenOf, type ProofPolicy } from './auth.js';
+import { createBatchLinkSigner } from './batch-links.js';
 import { CONVERSATION_FILTER_PARAMS, PLATFORM_SINCE_MAJOR, parseConversationFilter } from './conversation-filter.js';
 import type { CursorCodec } from './cursors.js';
 import {
   EmulatedGraphError,
   aliasesNotFound,
   fieldsSyntaxError,
+  incorrectSignature,
   invalidParameter,
   messageDetailsUnavailable,
   newTraceId,
@@ -23,9 +25,12 @@ import { FieldsSyntaxError, parseFields, type FieldSelection } from './fields.js
 import type { LinkTemplate, WindowRequest } from './paging.js';
 import {
   DEFAULT_LIMIT,
+  MESSAGE_SUMMARY_FIELDS,
   accountList,
   assertInboxAccess,
+  assertPageAccess,
   conversationList,
+  hasDetails,
   messageList,
   messageRecordEdge,
   participantEdge,
@@ -43,12 +48,8 @@ import type { GraphNode, WorldStore } from './store.js';
 export const MAX_IDS_PER_READ = 50;
 /** Root `?ids=` reads are an error from this major version on, whatever the options say. */
 export const ROOT_IDS_REMOVED_MAJOR = 26;
-/** Instagram serves message details only for a thread's newest messages (graph-api.md §2.1). */
-export const MESSAGE_DETAIL_WINDOW = 20;
 
 const VERSION_SEGMENT = /^v(\d+)\.(\d+)$/;
-/** Message fields that stay readable beyond the detail window. */
-const MESSAGE_SUMMARY_FIELDS: ReadonlySet<string> = new Set(['id', 'created_time']);
 const NODE_TYPES: Readonly<Record<GraphNode['kind'], NodeType>> = {
   thread: 'UnifiedThread',
   message: 'Message',
@@ -118,6 +119,7 @@ export interface GraphRouter {
 /** Creates the router of one emulator. */
 export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
   const defaultMajor = majorOf(config.defaultVersion);
+  const linkSigner = createBatchLinkSigner();
   const oldestMatch = config.oldestLiveVersion === undefined ? null : VERSION_SEGMENT.exec(config.oldestLiveVersion);
   if (config.oldestLiveVersion !== undefined && oldestMatch === null) {
     throw new TypeError(`Graph emulator: oldestLiveVersion must look like "v21.0", got "${config.oldestLiveVersion}"`);
@@ -159,7 +161,7 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
     };
   }
 
-  function execute(call: GraphCall): GraphAnswer {
+  function execute(call: GraphCall, inBatch = false): GraphAnswer {
     let version = config.defaultVersion;
     let calls = 1;
     try {
@@ -168,6 +170,7 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
       if (routed.segments.length === 0 && call.params.ids !== undefined) calls = Math.max(1, splitIds(call.params.ids).length);
       const token = tokenOf(call.params, call.authorization);
       const viewer = authenticate(config.store, config.proofPolicy, token, call.params.appsecret_proof);
+      if (linkSigner.verify(routed.segments, call.params) === false) throw incorrectSignature();
       if (call.method !== 'GET') {
         const method = call.method === 'DELETE' ? 'delete' : 'post';
         const [id] = routed.segments;
@@ -181,6 +184,7 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
         token: token!,
         viewer,
         maxLimit: config.maxLimit,
+        linkSigner: inBatch ? linkSigner : undefined,
       };
       const body = read(ctx, routed.segments, call.params);
       return { status: 200, body: JSON.stringify(body), version, traceId: newTraceId(), wwwAuthenticate: undefined, calls };
@@ -203,8 +207,10 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
       throw unknownPathComponents(`/${[edge, ...rest].join('/')}`);
     }
     if (rest.length > 0) throw unknownPathComponents(`/${rest.join('/')}`);
-    if (node.kind === 'thread' || node.kind === 'message') assertInboxAccess(ctx, node.thread.pageId);
-    if (node.kind === 'page') assertInboxAccess(ctx, node.page.id);
+    if (node.kind === 'thread' || node.kind === 'message') assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
+    // The conversations edge: its platform is a parameter, checked by conversationList.
+    if (node.kind === 'page') assertPageAccess(ctx, node.page.id);
+    if (node.kind === 'message' && !hasDetails(node.message, node.thread)) throw messageDetailsUnavailable();
 
     const selections = selectionOf(itemType, params.fields, ctx.major);
     const request = windowRequestOf(params, ctx.maxLimit);
@@ -213,6 +219,7 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
       root: ctx.root,
       path: segments.map(encodeURIComponent).join('/'),
       params: linkParamsOf(ctx.token, params, isConversations ? ['fields', ...CONVERSATION_FILTER_PARAMS] : ['fields']),
+      signer: ctx.linkSigner,
     };
     switch (node.kind) {
       case 'page': {
@@ -248,17 +255,13 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
   function renderNode(ctx: RenderContext, node: GraphNode, fields: string | undefined): unknown {
     switch (node.kind) {
       case 'thread': {
-        assertInboxAccess(ctx, node.thread.pageId);
+        assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
         return renderThread(node.thread, selectionOf('UnifiedThread', fields, ctx.major) ?? DEFAULT_FIELDS.UnifiedThread, ctx);
       }
       case 'message': {
-        assertInboxAccess(ctx, node.thread.pageId);
+        assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
         const selections = selectionOf('Message', fields, ctx.major) ?? DEFAULT_FIELDS.Message;
-        if (
-          node.thread.platform === 'instagram' &&
-          node.thread.messages.indexOf(node.message) >= MESSAGE_DETAIL_WINDOW &&
-          selections.some((selection) => !MESSAGE_SUMMARY_FIELDS.has(selection.name))
-        ) {
+        if (!hasDetails(node.message, node.thread) && selections.some((selection) => !MESSAGE_SUMMARY_FIELDS.has(selection.name))) {
           throw messageDetailsUnavailable();
         }
         return renderMessage(node.message, node.thread, selections, ctx);

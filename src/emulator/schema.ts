@@ -16,6 +16,8 @@ interface FieldSpec {
   readonly modifiers?: readonly string[];
   /** First API major version that has the field. */
   readonly since?: number;
+  /** Last API major version that has the field. */
+  readonly until?: number;
 }
 
 /** Cursor paging modifiers every list edge accepts. */
@@ -41,13 +43,16 @@ const SCHEMA: Readonly<Record<NodeType, Readonly<Record<string, FieldSpec>>>> = 
     can_reply: SCALAR,
     is_subscribed: SCALAR,
     name: SCALAR,
-    subject: SCALAR,
+    // Removed from Meta's business SDK in the v23 cycle (2025-07); [I] gone from v23.0 on.
+    subject: { until: 22 },
     scoped_thread_key: SCALAR,
     wallpaper: SCALAR,
-    // graph-api.md §1.5: `folder` arrived in v15.
+    // In Meta's business SDK (UnifiedThread): `folder` from v15, `linked_group` from v17.
     folder: { since: 15 },
-    linked_group: JSON_OBJECT,
-    is_owner: SCALAR,
+    linked_group: { of: 'json', since: 17 },
+    // In Meta's business SDK from 2025-09 (https://developers.facebook.com/docs/graph-api/reference/conversation);
+    // [I] first served by v24.0, released after it.
+    is_owner: { since: 24 },
     messages: { of: 'Message', modifiers: PAGING_MODIFIERS },
   },
   Message: {
@@ -119,7 +124,9 @@ export function validateSelection(type: NodeType, selections: readonly FieldSele
   const fields = SCHEMA[type];
   for (const selection of selections) {
     const spec = fields[selection.name];
-    if (spec === undefined || (spec.since !== undefined && major < spec.since)) throw nonexistingField(selection.name, type);
+    if (spec === undefined || (spec.since !== undefined && major < spec.since) || (spec.until !== undefined && major > spec.until)) {
+      throw nonexistingField(selection.name, type);
+    }
     for (const [modifier, value] of selection.modifiers) {
       if (spec.modifiers?.includes(modifier) !== true) throw invalidParameter(`Unknown modifier ${modifier} on field ${selection.name}`);
       if (modifier === 'limit') parseLimitValue(value, Number.MAX_SAFE_INTEGER);

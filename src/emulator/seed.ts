@@ -5,12 +5,14 @@
  */
 import {
   ALL_PAGE_TASKS,
+  ALL_PERMISSIONS,
   formatGraphTime,
   type AttachmentRecord,
   type Folder,
   type MessageRecord,
   type PageRecord,
   type Participant,
+  type Permission,
   type Platform,
   type ShareRecord,
   type ThreadRecord,
@@ -31,8 +33,16 @@ export const DEMO = {
   tokens: {
     /** Page token of Acme with the MESSAGING task. */
     acmePage: 'EAAGdemoJzTYuejIccIUWo94ssmTwmaBGpRfhi48QAkBrNQBPTbjqdmdBEsRJtie',
-    /** Page token of Acme without MESSAGING: conversations answer (#200), the Page's name still reads. */
+    /** Page token of Acme whose user has neither the MESSAGING nor the MODERATE task: conversations answer (#200), the Page's name still reads. */
     acmePageNoMessaging: 'EAAGdemoOPvghJ4t8MqfTizCuREgXX8qgo90Kx9cvCVRSvzlvf4O6eKkh2ObdsG2',
+    /** Page token of Acme from a moderator (MODERATE, no MESSAGING): reads the Messenger inbox; Instagram answers (#200), as it needs MESSAGING. */
+    acmeModerator: 'EAAGdemoWiL9dv4wtfUQ1VQ3OZRkt4aQng5VP2pv9O5yqeZ1LGKN9bemzYumle29',
+    /** Page token of Acme without the `pages_messaging` permission: Messenger answers (#200), Instagram reads. */
+    acmePageNoPagesMessaging: 'EAAGdemonmwYfq483XZZLT2trKieN4QrCIu1isc4UxdJDJmATl4GjUQg1AoeaSYe',
+    /** Page token of Acme without `instagram_basic` and `instagram_manage_messages`: Messenger reads, Instagram answers (#200). */
+    acmePageNoInstagram: 'EAAGdemoUXzENOjqnMD8v0OmeHs4Wmld0WpixpxbB4r6bSr0pFBOPCWBRDFOxEzf',
+    /** Page token of Acme whose user is temporarily blocked for policy violations: inbox reads answer (#368). */
+    acmePagePolicyBlocked: 'EAAGdemo5FJtRBZRAJyu5BKaCKvsYFJGufE0w6HjwXmDMwmctuUHtirNLU09X0fm',
     bistroPage: 'EAAGdemogFUw3m5MMF2D78Jv2cTQ1SNUX87AgYIr6J6f1aSt2yh6lDly6DL77P11',
     quietPage: 'EAAGdemoPEzrP1SiipFWjjhsKQrqnleLZc7JsyfroGxqs3vHueDRG1HUVnpU4xrP',
     /** User token; `/me/accounts` lists Acme and Bistro. */
@@ -44,6 +54,10 @@ export const DEMO = {
   },
   appSecret: 'demo-app-secret-0123456789abcdef',
   users: { alice: { id: '2000000001', name: 'Alice Admin' }, bob: { id: '2000000002', name: 'Bob Moderator' } },
+  customers: {
+    /** A person who blocked Acme on Messenger: listed in the inbox, but `user_id` lookups answer (#230). */
+    blockedAcme: { psid: '6100000000000230', name: 'Nico Varga' },
+  },
 } as const;
 
 /** The demo world's "now" (2026-11-01T12:00:00Z) in Unix seconds; all seed times lie before it. */
@@ -59,6 +73,23 @@ const HIDDEN_RUN_LENGTH = 40;
 const MAX_MESSAGES_PER_THREAD = 40;
 const SNIPPET_LENGTH = 100;
 const MEDIA_HOST = 'https://scontent.example.invalid';
+/** Threads Acme archived before mid-2018, when archiving was a tag and not the Done folder. */
+const LEGACY_ARCHIVED_COUNT = 24;
+/** Their newest messages lie between 2016-01-01 and the end of May 2018. */
+const LEGACY_WINDOW: TimeWindow = { end: Date.UTC(2018, 4, 31, 12) / 1000, days: 880 };
+/** The thread of the customer who blocked Acme: older than every other inbox thread, so list positions stay as they were. */
+const BLOCKED_WINDOW: TimeWindow = { end: SEED_NOW - (SEED_SPAN_DAYS + 5) * 86_400, days: 5 };
+/** Newest threads of each Acme inbox whose second and third newest messages show every kind of content. */
+const SHOWCASE_THREADS = 5;
+/** Seeds of the PRNGs drawn after the main world, which they leave as it was. */
+const EXTRA_SEED = 0x1e6a;
+const SHOWCASE_SEED = 0x5c0e;
+
+/** Where a thread's newest message falls: within `days` before `end` (Unix seconds). */
+interface TimeWindow {
+  readonly end: number;
+  readonly days: number;
+}
 
 /** Counts per (platform, folder), so the proportions in the brief hold exactly, not just on average. */
 interface PagePlan {
@@ -326,6 +357,8 @@ export function createSeedWorld(): SeedWorld {
     }
     threads.push(...pageThreads);
   }
+  threads.push(...createExtraThreads(new Draws(EXTRA_SEED, usedIds, usedTimes), usedUsernames));
+  showcaseContent(threads, new Draws(SHOWCASE_SEED, usedIds, usedTimes));
 
   const users: UserRecord[] = [
     {
@@ -341,14 +374,26 @@ export function createSeedWorld(): SeedWorld {
     },
   ];
 
+  const acme = DEMO.pages.acme.id;
+  const allBut = (...missing: Permission[]): Permission[] => ALL_PERMISSIONS.filter((permission) => !missing.includes(permission));
   const tokens = new Map<string, TokenRecord>([
-    [DEMO.tokens.acmePage, { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ALL_PAGE_TASKS }],
+    [DEMO.tokens.acmePage, { kind: 'page', pageId: acme, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
     [
       DEMO.tokens.acmePageNoMessaging,
-      { kind: 'page', pageId: DEMO.pages.acme.id, tasks: ['MODERATE', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT'] },
+      { kind: 'page', pageId: acme, tasks: ['ANALYZE', 'ADVERTISE', 'CREATE_CONTENT'], permissions: ALL_PERMISSIONS },
     ],
-    [DEMO.tokens.bistroPage, { kind: 'page', pageId: DEMO.pages.bistro.id, tasks: ALL_PAGE_TASKS }],
-    [DEMO.tokens.quietPage, { kind: 'page', pageId: DEMO.pages.quiet.id, tasks: ALL_PAGE_TASKS }],
+    [DEMO.tokens.acmeModerator, { kind: 'page', pageId: acme, tasks: ['MODERATE', 'ANALYZE'], permissions: ALL_PERMISSIONS }],
+    [DEMO.tokens.acmePageNoPagesMessaging, { kind: 'page', pageId: acme, tasks: ALL_PAGE_TASKS, permissions: allBut('pages_messaging') }],
+    [
+      DEMO.tokens.acmePageNoInstagram,
+      { kind: 'page', pageId: acme, tasks: ALL_PAGE_TASKS, permissions: allBut('instagram_basic', 'instagram_manage_messages') },
+    ],
+    [
+      DEMO.tokens.acmePagePolicyBlocked,
+      { kind: 'page', pageId: acme, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS, policyBlocked: true },
+    ],
+    [DEMO.tokens.bistroPage, { kind: 'page', pageId: DEMO.pages.bistro.id, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
+    [DEMO.tokens.quietPage, { kind: 'page', pageId: DEMO.pages.quiet.id, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
     [DEMO.tokens.alice, { kind: 'user', userId: DEMO.users.alice.id }],
     [DEMO.tokens.bob, { kind: 'user', userId: DEMO.users.bob.id }],
     [DEMO.tokens.expired, { kind: 'expired' }],
@@ -357,7 +402,17 @@ export function createSeedWorld(): SeedWorld {
   return { pages: Object.values(PAGES), threads, users, tokens };
 }
 
-function createThread(draws: Draws, page: PageRecord, platform: Platform, folder: Folder, usedUsernames: Set<string>): MutableThread {
+const RECENT_WINDOW: TimeWindow = { end: SEED_NOW - 60, days: SEED_SPAN_DAYS };
+
+function createThread(
+  draws: Draws,
+  page: PageRecord,
+  platform: Platform,
+  folder: Folder | undefined,
+  usedUsernames: Set<string>,
+  window: TimeWindow = RECENT_WINDOW,
+  knownCustomer?: Readonly<{ psid: string; name: string }>,
+): MutableThread {
   const first = draws.pick(FIRST_NAMES);
   const last = draws.pick(LAST_NAMES);
   let customer: Participant;
@@ -372,15 +427,15 @@ function createThread(draws: Draws, page: PageRecord, platform: Platform, folder
     business = { username: page.instagram.username, id: page.instagram.id };
     id = draws.opaque('aWdfZAG', 60);
   } else {
-    const psid = draws.digits(16);
-    customer = { name: `${first} ${last}`, email: `${psid}@facebook.com`, id: psid };
+    const psid = knownCustomer?.psid ?? draws.digits(16);
+    customer = { name: knownCustomer?.name ?? `${first} ${last}`, email: `${psid}@facebook.com`, id: psid };
     business = { name: page.name, email: `${page.id}@facebook.com`, id: page.id };
     id = `t_${draws.digits(15)}`;
   }
 
   const roll = draws.float();
   const messageCount = roll < 0.03 ? 1 : roll < 0.06 ? MAX_MESSAGES_PER_THREAD : 2 + Math.floor(draws.float() ** 1.7 * 30);
-  const newest = draws.time(SEED_NOW - 60 - draws.float() * SEED_SPAN_DAYS * 86_400);
+  const newest = draws.time(window.end - draws.float() * window.days * 86_400);
 
   // Built oldest first (the first message is the customer's), then reversed to newest first.
   const oldestFirst: MessageRecord[] = [];
@@ -407,7 +462,9 @@ function createThread(draws: Draws, page: PageRecord, platform: Platform, folder
   while (trailingFromCustomer < messages.length && messages[trailingFromCustomer]!.from === customer) trailingFromCustomer++;
   const unreadCount = trailingFromCustomer > 0 && draws.chance(0.25) ? Math.min(draws.int(1, 5), trailingFromCustomer) : 0;
 
-  const tags = [folder === 'page_done' ? 'action:archived' : folder];
+  // Since mid-2018 archiving moves a thread to the Done folder (page_done) and tags it no more; before,
+  // it was the `action:archived` tag (the v5.0 reference's `folder` and `tags` parameters).
+  const tags = folder === undefined ? ['action:archived'] : folder === 'page_done' ? [] : [folder];
   if (businessReplied) tags.push('sent');
   else if (folder === 'other') tags.push('pending');
   if (platform === 'messenger' && folder === 'other' && draws.chance(0.05)) tags.push('marketplace_folder');
@@ -436,6 +493,173 @@ function createThread(draws: Draws, page: PageRecord, platform: Platform, folder
     thread.formerParticipants = [{ name: `${draws.pick(FIRST_NAMES)} ${draws.pick(LAST_NAMES)}`, email: `${psid}@facebook.com`, id: psid }];
   }
   return thread;
+}
+
+/**
+ * Threads drawn from their own PRNG after the main world (whose data they leave as it was): Acme's
+ * threads archived before mid-2018, and the thread of a customer who blocked Acme.
+ */
+function createExtraThreads(draws: Draws, usedUsernames: Set<string>): MutableThread[] {
+  const legacy = Array.from({ length: LEGACY_ARCHIVED_COUNT }, () =>
+    createThread(draws, PAGES.acme, 'messenger', undefined, usedUsernames, LEGACY_WINDOW),
+  );
+  const blocked = createThread(draws, PAGES.acme, 'messenger', 'inbox', usedUsernames, BLOCKED_WINDOW, DEMO.customers.blockedAcme);
+  blocked.hidden = false;
+  blocked.canReply = false;
+  blocked.customerBlockedPage = true;
+  return [...legacy, blocked];
+}
+
+type MutableMessage = { -readonly [K in keyof MessageRecord]: MessageRecord[K] };
+
+/** One kind of content, and who may have sent it. */
+interface ShowcaseKind {
+  readonly sender: 'customer' | 'business' | 'anyone';
+  /** The message's content; `older` is the message before it, `draws` the showcase's PRNG. */
+  readonly content: (message: MessageRecord, older: MessageRecord | undefined, draws: Draws) => Partial<MutableMessage> | undefined;
+}
+
+const replyKind: ShowcaseKind = {
+  sender: 'anyone',
+  content: (message, older) =>
+    older === undefined
+      ? undefined
+      : { text: 'Yes, that one please.', replyTo: { mid: older.id, is_self_reply: older.from === message.from } },
+};
+
+/** What an inbox UI must render on Messenger (https://developers.facebook.com/docs/graph-api/reference/message). */
+const MESSENGER_SHOWCASE: readonly ShowcaseKind[] = [
+  { sender: 'anyone', content: () => ({ text: '', sticker: `${MEDIA_HOST}/v/t39.1997-6/851557_369239266556155_759568595_n.png` }) },
+  {
+    sender: 'anyone',
+    content: (_message, _older, draws) => ({
+      text: 'Is this the one?',
+      shares: [
+        {
+          id: draws.digits(16),
+          link: 'https://shop.example.invalid/p/204817',
+          name: 'Linen shirt',
+          description: 'Relaxed fit, 100% linen',
+          picture: `${MEDIA_HOST}/v/t45.5328-4/${draws.digits(15)}_n.jpg`,
+        },
+      ],
+    }),
+  },
+  {
+    sender: 'business',
+    content: (_message, _older, draws) => {
+      const product = (name: string, retailerId: string, price: string) => ({
+        id: draws.digits(16),
+        retailer_id: retailerId,
+        image_url: `${MEDIA_HOST}/v/t45.5328-4/${draws.digits(15)}_n.jpg`,
+        name,
+        price,
+      });
+      const elements = [product('Canvas tote bag', 'TOTE-NAT-01', '€24.00'), product('Linen shirt', 'SHIRT-LIN-M', '€59.00')];
+      return {
+        text: '',
+        // The product template as the Message reference describes its share.
+        shares: [{ id: draws.digits(16), name: elements[0]!.name, template: { payload: { product: { elements: { data: elements } } } } }],
+      };
+    },
+  },
+  {
+    sender: 'business',
+    content: (_message, _older, draws) => {
+      const url = 'https://shop.example.invalid/spring';
+      const image = `${MEDIA_HOST}/v/t45.5328-4/${draws.digits(15)}_n.jpg`;
+      return {
+        text: '',
+        // [I] A generic template read back as the payload the Send API took, with the card's title as the share's name.
+        shares: [
+          {
+            id: draws.digits(16),
+            link: url,
+            name: 'Spring collection',
+            description: 'New linen pieces are in',
+            picture: image,
+            template: {
+              payload: {
+                template_type: 'generic',
+                elements: [
+                  {
+                    title: 'Spring collection',
+                    subtitle: 'New linen pieces are in',
+                    image_url: image,
+                    default_action: { type: 'web_url', url },
+                    buttons: [
+                      { type: 'web_url', url, title: 'Shop now' },
+                      { type: 'postback', title: 'Talk to us' },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        ],
+      };
+    },
+  },
+  { sender: 'customer', content: () => ({ text: '', isUnsupported: true }) },
+  replyKind,
+  { sender: 'anyone', content: (_message, _older, draws) => ({ text: '', attachments: [createAttachment(draws)] }) },
+];
+
+/** What an inbox UI must render on Instagram (https://developers.facebook.com/docs/graph-api/reference/message). */
+const INSTAGRAM_SHOWCASE: readonly ShowcaseKind[] = [
+  {
+    sender: 'customer',
+    content: (_message, _older, draws) => ({
+      text: '',
+      story: { mention: { link: `https://lookaside.example.invalid/story/${draws.digits(12)}`, id: draws.digits(17) } },
+    }),
+  },
+  {
+    sender: 'customer',
+    content: (_message, _older, draws) => ({
+      text: 'Love this look!',
+      story: { reply_to: { link: `https://lookaside.example.invalid/story/${draws.digits(12)}`, id: draws.digits(17) } },
+    }),
+  },
+  { sender: 'anyone', content: (message) => ({ reactions: { data: [{ reaction: '❤️', users: [message.to] }] } }) },
+  replyKind,
+];
+
+/**
+ * Puts every kind of content in the second and third newest messages of the first threads a reader
+ * of Acme's inboxes sees (privacy filtering on), so the first page shows them all. The newest
+ * message keeps its text: it is the thread's snippet.
+ */
+function showcaseContent(threads: readonly ThreadRecord[], draws: Draws): void {
+  for (const [platform, kinds] of [
+    ['messenger', MESSENGER_SHOWCASE],
+    ['instagram', INSTAGRAM_SHOWCASE],
+  ] as const) {
+    const pending = [...kinds];
+    const first = threads
+      .filter(
+        (thread) => thread.pageId === DEMO.pages.acme.id && thread.platform === platform && thread.folder === 'inbox' && !thread.hidden,
+      )
+      .sort((a, b) => b.updatedTime - a.updatedTime)
+      .slice(0, SHOWCASE_THREADS);
+    for (const thread of first) {
+      for (const index of [1, 2]) {
+        const message = thread.messages[index];
+        if (message === undefined) continue;
+        const sender = message.from === thread.customer ? 'customer' : 'business';
+        for (const [at, kind] of pending.entries()) {
+          if (kind.sender !== 'anyone' && kind.sender !== sender) continue;
+          const content = kind.content(message, thread.messages[index + 1], draws);
+          if (content === undefined) continue;
+          const { id, threadId, createdTime, createdTimeText, from, to, text } = message;
+          thread.messages[index] = { id, threadId, createdTime, createdTimeText, from, to, text, ...content };
+          pending.splice(at, 1);
+          break;
+        }
+      }
+    }
+    if (pending.length > 0) throw new Error(`seed: ${pending.length} ${platform} content kinds found no message to show them`);
+  }
 }
 
 interface MessagePlan {

@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { tokenOf } from './auth.js';
 import { runBatch } from './batch.js';
 import { createCursorCodec } from './cursors.js';
-import { expiredToken, invalidParameter, serverError, throttled } from './errors.js';
+import { EmulatedGraphError, expiredToken, invalidParameter, serverError, throttled } from './errors.js';
 import {
   CALL_FAULTS,
   ConversationRateLimit,
@@ -306,6 +306,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             return failWith(serverError(fault.code ?? 2, fault.status ?? 500), usage);
           case 'expired-token':
             return failWith(expiredToken(), usage);
+          case 'graph-error':
+            return failWith(
+              new EmulatedGraphError(
+                fault.status ?? 400,
+                'OAuthException',
+                fault.code,
+                `(#${fault.code}) An error injected by a test`,
+                fault.subcode,
+                fault.transient,
+              ),
+              usage,
+            );
           case 'throttle':
             return failWith(
               throttled(fault.code),

@@ -33,9 +33,12 @@ export interface ConversationSummary {
   readonly id: string;
   readonly pageId: string;
   readonly platform: Platform;
-  readonly folder: Folder;
+  /** `undefined`: archived before mid-2018 (the legacy `action:archived` tag), in no folder. */
+  readonly folder: Folder | undefined;
   readonly updatedTime: string;
   readonly customerId: string;
+  /** Messenger only: the key that names the thread as well as its id. */
+  readonly scopedThreadKey: string | undefined;
   readonly messageCount: number;
   /** `false` when privacy filtering hides the thread from every read. */
   readonly visible: boolean;
@@ -83,6 +86,8 @@ export class WorldStore implements EmulatorStore {
   readonly #lists = new Map<string, ThreadRecord[]>();
   /** `${pageId}|${platform}|${customerId}` → that customer's thread. */
   readonly #byCustomer = new Map<string, ThreadRecord>();
+  /** Messenger `scoped_thread_key` → its thread: both name the thread on every endpoint (the v5.0 reference). */
+  readonly #byScopedKey = new Map<string, ThreadRecord>();
   readonly #derived = new Map<string, readonly ThreadRecord[]>();
   readonly #privacyFiltering: boolean;
   /** Last time handed to a new message; always later than every seed message. */
@@ -106,18 +111,22 @@ export class WorldStore implements EmulatorStore {
       this.#threads.set(copy.id, copy);
       for (const message of copy.messages) this.#messages.set(message.id, message);
       this.#byCustomer.set(`${copy.pageId}|${copy.platform}|${copy.customer.id}`, copy);
+      if (copy.platform === 'messenger') this.#byScopedKey.set(copy.scopedThreadKey, copy);
       for (const list of this.#listsOf(copy)) list.push(copy);
     }
     for (const list of this.#lists.values()) list.sort(compareThreads);
   }
 
-  /** Resolves an id to a Page, user, thread or message; hidden threads and their messages resolve to nothing. */
+  /**
+   * Resolves an id to a Page, user, thread (by its id or its scoped thread key) or message; hidden
+   * threads and their messages resolve to nothing.
+   */
   node(id: string): GraphNode | undefined {
     const page = this.#pages.get(id);
     if (page !== undefined) return { kind: 'page', page };
     const user = this.#users.get(id);
     if (user !== undefined) return { kind: 'user', user };
-    const thread = this.#threads.get(id);
+    const thread = this.#threads.get(id) ?? this.#byScopedKey.get(id);
     if (thread !== undefined) return this.isVisible(thread) ? { kind: 'thread', thread } : undefined;
     const message = this.#messages.get(id);
     if (message !== undefined) {
@@ -217,6 +226,7 @@ export class WorldStore implements EmulatorStore {
     for (const message of thread.messages) this.#messages.delete(message.id);
     this.#threads.delete(conversationId);
     this.#byCustomer.delete(`${thread.pageId}|${thread.platform}|${thread.customer.id}`);
+    if (this.#byScopedKey.get(thread.scopedThreadKey) === thread) this.#byScopedKey.delete(thread.scopedThreadKey);
     this.#derived.clear();
     return true;
   }
@@ -230,6 +240,7 @@ export class WorldStore implements EmulatorStore {
       folder: thread.folder,
       updatedTime: thread.updatedTimeText,
       customerId: thread.customer.id,
+      scopedThreadKey: thread.platform === 'messenger' ? thread.scopedThreadKey : undefined,
       messageCount: thread.messages.length,
       visible: this.isVisible(thread),
     }));
@@ -239,8 +250,11 @@ export class WorldStore implements EmulatorStore {
     return this.#threads.get(conversationId)?.messages.map((message) => message.id);
   }
 
+  /** The sorted lists holding the thread: all its Page's threads of its platform, and its folder's (if it has one). */
   #listsOf(thread: ThreadRecord): ThreadRecord[][] {
-    return [`${thread.pageId}|${thread.platform}|*`, `${thread.pageId}|${thread.platform}|${thread.folder}`].map((key) => {
+    const keys = [`${thread.pageId}|${thread.platform}|*`];
+    if (thread.folder !== undefined) keys.push(`${thread.pageId}|${thread.platform}|${thread.folder}`);
+    return keys.map((key) => {
       const list = this.#lists.get(key);
       if (list === undefined) throw new Error(`store: thread ${thread.id} belongs to unknown Page ${thread.pageId}`);
       return list;

@@ -1,6 +1,7 @@
+import { graphErrorRule } from './error-rules.js';
 import { scrubSecrets } from './scrub.js';
 
-/** The `error` object of a Graph API error envelope (../shared/docs/graph-api.md §5.1). */
+/** The `error` object of a Graph API error envelope (https://developers.facebook.com/docs/graph-api/guides/error-handling). */
 export interface GraphErrorBody {
   message?: string;
   type?: string;
@@ -10,6 +11,19 @@ export interface GraphErrorBody {
   fbtrace_id?: string;
   error_user_title?: string;
   error_user_msg?: string;
+  /** Extra detail, an object or a JSON string. */
+  error_data?: unknown;
+}
+
+/**
+ * What a permission error says is missing, when its `error_data` says it in machine-readable form
+ * (the embedded emulator does; Graph itself names the permission only in its message).
+ */
+export interface MissingAccess {
+  /** Permissions the app lacks, all of them needed. */
+  readonly permissions: readonly string[] | undefined;
+  /** Page tasks of which the token's user needs one. */
+  readonly tasks: readonly string[] | undefined;
 }
 
 /**
@@ -24,6 +38,7 @@ export class GraphApiError extends Error {
   readonly type: string;
   readonly fbtraceId: string | undefined;
   readonly isTransient: boolean;
+  readonly missing: MissingAccess | undefined;
 
   constructor(status: number, body: GraphErrorBody) {
     super(scrubSecrets(body.message ?? `Graph API error (HTTP ${status})`));
@@ -33,7 +48,28 @@ export class GraphApiError extends Error {
     this.type = body.type ?? 'UnknownException';
     this.fbtraceId = body.fbtrace_id;
     this.isTransient = body.is_transient === true;
+    this.missing = missingAccessOf(body.error_data);
   }
+}
+
+/** `error_data.missing_permissions` / `required_tasks` as lists of names, from an object or a JSON string. */
+function missingAccessOf(errorData: unknown): MissingAccess | undefined {
+  let data = errorData;
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof data !== 'object' || data === null) return undefined;
+  const names = (value: unknown): readonly string[] | undefined =>
+    Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string' && /^[A-Za-z_]{1,64}$/.test(name))
+      ? (value as string[])
+      : undefined;
+  const { missing_permissions: permissions, required_tasks: tasks } = data as Record<string, unknown>;
+  const missing = { permissions: names(permissions), tasks: names(tasks) };
+  return missing.permissions === undefined && missing.tasks === undefined ? undefined : missing;
 }
 
 /** Why a call produced no Graph answer at all. */
@@ -59,12 +95,9 @@ export function isErrorEnvelope(value: unknown): value is { error: GraphErrorBod
   return typeof value === 'object' && value !== null && 'error' in value && typeof value.error === 'object' && value.error !== null;
 }
 
-// Throttling codes (graph-api.md §5.2, §6): app 4, user 17, Pages 32, custom 613, app limit 341, BUC 800xx.
-const THROTTLE_CODES = new Set([4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014]);
-
-/** True for Graph's throttling codes: answered by waiting, never by retrying sooner. */
+/** True for Graph's throttling codes (see error-rules.ts): answered by waiting, never by retrying sooner. */
 export function isThrottleCode(code: number): boolean {
-  return THROTTLE_CODES.has(code);
+  return graphErrorRule(code).throttle;
 }
 
 /**

@@ -19,6 +19,7 @@
 import { LRUCache } from 'lru-cache';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import type { GraphRead, UpstreamUsage } from './client.js';
+import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, GraphRateLimitError } from './errors.js';
 import type { CachedRead, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
@@ -82,10 +83,9 @@ interface ReadShape {
   readonly threadId: string | undefined;
 }
 
-/** Graph's error codes that judge the caller (token, permissions): another caller may well succeed. */
+/** Graph's errors that judge the caller (token, permissions, a policy block; error-rules.ts): another caller may well succeed. */
 const isCallerSpecific = (error: unknown): boolean =>
-  error instanceof GraphApiError &&
-  (error.code === 190 || error.code === 102 || error.code === 104 || error.code === 10 || (error.code >= 200 && error.code <= 299));
+  error instanceof GraphApiError && graphErrorRule(error.code, error.subcode).judgesCaller;
 
 /** Tags: a Page's list for a platform, a thread, all threads of a Page, its messages, and everything Instagram. */
 export const cacheTags = {
@@ -339,6 +339,11 @@ export class ReadCache {
         this.#onBackgroundError(error);
       }
     }
+  }
+
+  /** The Graph API version reads are made with, e.g. `v25.0`. */
+  get version(): string {
+    return this.#version;
   }
 
   #proofKey(read: GraphRead, shape: ReadShape): string {

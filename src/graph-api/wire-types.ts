@@ -1,6 +1,6 @@
 /**
- * JSON shapes of the Graph API as it sends them (../shared/docs/graph-api.md §1.4, §1.5, §2.2).
- * Fields Graph has no data for are omitted, so every field but `id` is optional.
+ * JSON shapes of the Graph API as it sends them (https://developers.facebook.com/docs/graph-api/reference/conversation,
+ * /reference/message). Fields Graph has no data for are omitted, so every field but `id` is optional.
  */
 
 export interface GraphPaging {
@@ -41,13 +41,67 @@ export interface GraphAttachment {
   video_data?: GraphImageData;
 }
 
+/** A product of a shared product template. */
+export interface GraphSharedProduct {
+  id?: string;
+  retailer_id?: string;
+  image_url?: string;
+  name?: string;
+  price?: string;
+}
+
+/** A card of a shared structured template (the payload the Send API took). */
+export interface GraphTemplateElement {
+  title?: string;
+  subtitle?: string;
+  image_url?: string;
+  default_action?: { type?: string; url?: string };
+  buttons?: Array<{ type?: string; title?: string; url?: string }>;
+}
+
+/** A shared item: a link, a product template or another structured template. Sub-fields come only when asked for. */
+export interface GraphShare {
+  id?: string;
+  link?: string;
+  name?: string;
+  description?: string;
+  picture?: string;
+  template?: {
+    payload?: {
+      template_type?: string;
+      product?: { elements?: { data?: GraphSharedProduct[] } };
+      elements?: GraphTemplateElement[];
+    };
+  };
+}
+
+/** An Instagram story a message mentions or replies to. */
+export interface GraphStoryRef {
+  link?: string;
+  id?: string;
+}
+
 export interface GraphMessage {
   id: string;
   created_time?: string;
+  /** Present (maybe empty) whenever Graph serves the message's details. */
   message?: string;
   from?: GraphParticipant;
   to?: { data: GraphParticipant[] };
   attachments?: GraphPage<GraphAttachment>;
+  /** The sticker image's URL. */
+  sticker?: string;
+  shares?: GraphPage<GraphShare>;
+  /** Instagram: who reacted with what. */
+  reactions?: { data: Array<{ reaction?: string; users?: GraphParticipant[] }> };
+  /** Only on replies. */
+  reply_to?: { mid?: string; is_self_reply?: boolean };
+  /** Instagram: a story mention, or a reply to a story. */
+  story?: { mention?: GraphStoryRef; reply_to?: GraphStoryRef };
+  /** Only present, as `true`, on messages Graph cannot represent. */
+  is_unsupported?: boolean;
+  /** Messenger: folder, read and source markers. */
+  tags?: { data: Array<{ name?: string }> };
 }
 
 /** A conversation node (`UnifiedThread`). */
@@ -61,8 +115,15 @@ export interface GraphThread {
   is_subscribed?: boolean;
   link?: string;
   name?: string;
+  /** `inbox`, `other`, `page_done`, `spam`; from v15.0 on. */
+  folder?: string;
+  /** Messenger: a second name of the thread, accepted wherever its id is. */
+  scoped_thread_key?: string;
+  /** From v24.0 on, with Conversation Routing: whether this app owns the thread. */
+  is_owner?: boolean;
   participants?: { data: GraphParticipant[] };
   senders?: { data: GraphParticipant[] };
+  former_participants?: { data: GraphParticipant[] };
   messages?: GraphPage<GraphMessage>;
 }
 

@@ -1,8 +1,13 @@
+import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
+import type { GatewayContext } from '../context.js';
+import type { ReadSubject } from '../graph-api/client.js';
+import { serializeFields } from '../graph-api/fields.js';
 import type { GraphMessage, GraphThread } from '../graph-api/wire-types.js';
+import { ConversationFolder, FOLDER_VALUES } from './conversation-folder.js';
 import { cursorScope } from './cursors.js';
-import { resolveEdgeConnection } from './edge-connection.js';
-import { type GraphEdgeSpec, graphEdge, graphFields } from './field-plan.js';
+import { prefetchDeferredEdges, resolveEdgeConnection } from './edge-connection.js';
+import { type GraphEdgeSpec, graphEdge, graphFields, planObjectRead, versionedGraphFields } from './field-plan.js';
 import type { GraphPageRequest } from './graph-connection.js';
 import { MessageRef, type MessageShape } from './message.js';
 import { ParticipantRef } from './participant.js';
@@ -27,6 +32,29 @@ export const MESSAGES_EDGE: GraphEdgeSpec = {
   scope: (threadId, _args, viewerKey) => cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey }),
   about: (threadId) => ({ kind: 'thread', threadId }),
 };
+
+/**
+ * Reads one conversation of `pageId` by an id Graph accepts for it (its thread id or, on Messenger, its
+ * scoped thread key), planned from the selection of the field resolving it: one upstream read, nested
+ * `messages` included, and the reads of `messages(after:)` beside it. Graph answers with the thread's own
+ * id, which the result carries. `about` lets the read cache keep it: give it only for a thread id.
+ */
+export async function readConversation(
+  context: GatewayContext,
+  info: GraphQLResolveInfo,
+  pageId: string,
+  graphId: string,
+  about: ReadSubject | undefined,
+): Promise<ConversationShape> {
+  const selectionSets = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
+  const plan = planObjectRead(info, info.schema.getType('Conversation') as GraphQLObjectType, selectionSets, context.graphApiMajor);
+  prefetchDeferredEdges(context, { pageId, graphId }, plan.deferred);
+  const read = { path: graphId, params: { fields: serializeFields(plan.fields) } };
+  const thread = await context.graph.read<GraphThread>(read, pageId, about === undefined ? {} : { about });
+  context.noteFetched(info.path, thread.fetchedAt, thread.stale);
+  const fetched = { fetchedAt: thread.fetchedAt, stale: thread.stale };
+  return { kind: 'Conversation', pageId, thread: thread.value, expanded: plan.expanded, fetched };
+}
 
 builder.node(ConversationRef, {
   description: 'A conversation (Graph `UnifiedThread`) between people and a Page or Instagram professional account.',
@@ -81,11 +109,39 @@ builder.node(ConversationRef, {
       resolve: (c) => c.thread.name ?? null,
       extensions: graphFields('name'),
     }),
+    folder: t.field({
+      type: ConversationFolder,
+      nullable: true,
+      description:
+        'The folder holding the thread. Null for Messenger threads archived before mid-2018 (only `tags: ["action:archived"]` lists them) and on Graph API versions before v15.0, which lack the field.',
+      resolve: (c) => (c.thread.folder !== undefined && FOLDER_VALUES.has(c.thread.folder) ? (c.thread.folder as 'inbox') : null),
+      extensions: versionedGraphFields({ since: 15 }, 'folder'),
+    }),
+    scopedThreadKey: t.string({
+      nullable: true,
+      description:
+        "Messenger: the thread's scoped key, which Graph accepts wherever it accepts the thread id (`Page.conversation(id:)` too).",
+      resolve: (c) => c.thread.scoped_thread_key ?? null,
+      extensions: graphFields('scoped_thread_key'),
+    }),
+    isOwner: t.boolean({
+      nullable: true,
+      description:
+        'Whether this app owns the thread (Conversation Routing). Null when routing is off, and on Graph API versions before v24.0, which lack the field.',
+      resolve: (c) => c.thread.is_owner ?? null,
+      extensions: versionedGraphFields({ since: 24 }, 'is_owner'),
+    }),
     participants: t.field({
       type: [ParticipantRef],
       description: 'Everyone in the thread, the Page (or Instagram account) included.',
       resolve: (c) => c.thread.participants?.data ?? [],
       extensions: graphFields('participants'),
+    }),
+    formerParticipants: t.field({
+      type: [ParticipantRef],
+      description: 'People who left the thread (Messenger group threads); usually empty.',
+      resolve: (c) => c.thread.former_participants?.data ?? [],
+      extensions: graphFields('former_participants'),
     }),
     senders: t.field({
       type: [ParticipantRef],

@@ -63,7 +63,10 @@ export async function resolveEdgeConnection<Item, Node>(
   const scope = spec.scope(parent.graphId, args, context.viewerKey);
   const plan = planConnection(args, context.cursors, scope);
   const nodeType = info.schema.getType(spec.nodeType) as GraphQLObjectType;
-  const fields = serializeFields([...planConnectionNodes(info, nodeType).fields, ...(spec.extraFields?.(args) ?? [])]);
+  const fields = serializeFields([
+    ...planConnectionNodes(info, nodeType, context.graphApiMajor).fields,
+    ...(spec.extraFields?.(args) ?? []),
+  ]);
   const about = spec.about(parent.graphId, args);
   const pageRead = (request: GraphPageRequest): GraphRequest => edgePageRead(spec, parent.graphId, args, fields, request);
   // The parent's read may have brought the first page already (field expansion).

@@ -32,6 +32,14 @@ export interface GraphFieldExtension {
   readonly fields?: readonly string[];
   /** Graph edge this connection field pages through; expanded into the parent read when it can be. */
   readonly edge?: GraphEdgeSpec;
+  /** Graph API major versions that have the fields; on others they are not asked for (the field resolves to null). */
+  readonly versions?: GraphVersionRange;
+}
+
+/** Major versions from `since` through `until`, both inclusive; an open end when absent. */
+export interface GraphVersionRange {
+  readonly since?: number;
+  readonly until?: number;
 }
 
 /**
@@ -62,6 +70,13 @@ export const argumentOf = (args: EdgeArgs, name: string): unknown => Object.getO
 
 /** Extensions for a field that reads the given Graph fields. */
 export const graphFields = (...fields: string[]): { graph: GraphFieldExtension } => ({ graph: { fields } });
+/**
+ * Extensions for a field that reads Graph fields only some versions have: asking another version for
+ * them fails the whole read with (#100), so on those the planner leaves them out.
+ */
+export const versionedGraphFields = (versions: GraphVersionRange, ...fields: string[]): { graph: GraphFieldExtension } => ({
+  graph: { fields, versions },
+});
 /** Extensions for a connection field over a Graph edge. */
 export const graphEdge = (edge: GraphEdgeSpec): { graph: GraphFieldExtension } => ({ graph: { edge } });
 
@@ -85,18 +100,35 @@ interface PlanContext {
   readonly schema: GraphQLSchema;
   readonly fragments: Record<string, FragmentDefinitionNode>;
   readonly variables: Record<string, unknown>;
+  /** Major version of the Graph API read; `undefined`: every versioned field is asked for. */
+  readonly graphMajor: number | undefined;
 }
 
-/** Plans the read of one `type` object selected by `fieldNodes`' selection sets. */
-export function planObjectRead(info: GraphQLResolveInfo, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): FieldPlan {
-  const context = { schema: info.schema, fragments: info.fragments, variables: info.variableValues };
+/**
+ * Plans the read of one `type` object selected by `fieldNodes`' selection sets, from Graph API major
+ * version `graphMajor` (fields it lacks are left out).
+ */
+export function planObjectRead(
+  info: GraphQLResolveInfo,
+  type: GraphQLObjectType,
+  selectionSets: readonly SelectionSetNode[],
+  graphMajor?: number,
+): FieldPlan {
+  const context = { schema: info.schema, fragments: info.fragments, variables: info.variableValues, graphMajor };
   return planType(context, type, selectionSets);
 }
 
 /** Plans the read of the nodes of the connection this resolver returns (`edges.node` and `nodes`). */
-export function planConnectionNodes(info: GraphQLResolveInfo, nodeType: GraphQLObjectType): FieldPlan {
-  const context = { schema: info.schema, fragments: info.fragments, variables: info.variableValues };
+export function planConnectionNodes(info: GraphQLResolveInfo, nodeType: GraphQLObjectType, graphMajor?: number): FieldPlan {
+  const context = { schema: info.schema, fragments: info.fragments, variables: info.variableValues, graphMajor };
   return planType(context, nodeType, nodeSelectionSets(context, info.fieldNodes));
+}
+
+/** Whether the Graph version read has the fields. */
+function inVersion(context: PlanContext, versions: GraphVersionRange | undefined): boolean {
+  const major = context.graphMajor;
+  if (versions === undefined || major === undefined) return true;
+  return (versions.since === undefined || major >= versions.since) && (versions.until === undefined || major <= versions.until);
 }
 
 function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): FieldPlan {
@@ -109,7 +141,7 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
     const definition = typeFields[node.name.value];
     const graph = definition?.extensions.graph as GraphFieldExtension | undefined;
     if (definition === undefined || graph === undefined) continue;
-    for (const name of graph.fields ?? []) fields.push({ name });
+    if (inVersion(context, graph.versions)) for (const name of graph.fields ?? []) fields.push({ name });
     if (graph.edge === undefined || expanded.has(graph.edge.edge)) continue;
 
     // Expand only cursor-less requests: a cursor belongs to one parent, the expansion applies to all.

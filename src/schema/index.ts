@@ -2,7 +2,15 @@
 import './date-time.js';
 import './participant.js';
 import './attachment.js';
+import './sticker.js';
+import './shared-product.js';
+import './shared-template.js';
+import './share.js';
+import './reaction.js';
+import './story.js';
+import './message-reply.js';
 import './message.js';
+import './conversation-folder.js';
 import './conversation.js';
 import './page.js';
 import './budget.js';

@@ -1,11 +1,9 @@
 import { GraphQLError, type GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
 import { serializeFields } from '../graph-api/fields.js';
-import type { GraphMessage, GraphThread } from '../graph-api/wire-types.js';
-import type { ConversationShape } from './conversation.js';
-import { prefetchDeferredEdges } from './edge-connection.js';
+import { readConversation } from './conversation.js';
 import { planObjectRead } from './field-plan.js';
-import type { MessageShape } from './message.js';
+import { readMessage } from './message.js';
 import { checkGraphId, type PageShape } from './page.js';
 
 const badNodeId = (): GraphQLError =>
@@ -27,25 +25,17 @@ builder.queryField('node', (t) =>
     resolve: async (_root, args, context, info) => {
       const { typename, id } = args.id;
       const selectionSets = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
-      const planFor = (type: string) => planObjectRead(info, info.schema.getType(type) as GraphQLObjectType, selectionSets);
       switch (typename) {
         case 'Page':
           return { kind: 'Page', pageId: checkGraphId(id, 'Page id') } satisfies PageShape;
         case 'Conversation': {
           const { pageId, graphId } = splitKey(id);
-          const plan = planFor('Conversation');
-          prefetchDeferredEdges(context, { pageId, graphId }, plan.deferred);
-          const read = { path: graphId, params: { fields: serializeFields(plan.fields) } };
-          const thread = await context.graph.read<GraphThread>(read, pageId, { about: { kind: 'thread', threadId: graphId } });
-          context.noteFetched(info.path, thread.fetchedAt, thread.stale);
-          const fetched = { fetchedAt: thread.fetchedAt, stale: thread.stale };
-          return { kind: 'Conversation', pageId, thread: thread.value, expanded: plan.expanded, fetched } satisfies ConversationShape;
+          return readConversation(context, info, pageId, graphId, { kind: 'thread', threadId: graphId });
         }
         case 'Message': {
           const { pageId, graphId } = splitKey(id);
-          const fields = serializeFields(planFor('Message').fields);
-          const message = await context.graph.read<GraphMessage>({ path: graphId, params: { fields } }, pageId);
-          return { kind: 'Message', pageId, message: message.value } satisfies MessageShape;
+          const plan = planObjectRead(info, info.schema.getType('Message') as GraphQLObjectType, selectionSets, context.graphApiMajor);
+          return readMessage(context, pageId, graphId, serializeFields(plan.fields));
         }
         default:
           throw badNodeId();

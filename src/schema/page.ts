@@ -2,7 +2,8 @@ import { GraphQLError, type GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
 import { isGraphId } from '../graph-api/request.js';
 import type { GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
-import { ConversationRef, type ConversationShape } from './conversation.js';
+import { ConversationFolder } from './conversation-folder.js';
+import { ConversationRef, readConversation, type ConversationShape } from './conversation.js';
 import { cursorScope } from './cursors.js';
 import { resolveEdgeConnection } from './edge-connection.js';
 import { argumentOf, type EdgeArgs, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
@@ -14,16 +15,6 @@ export interface PageShape {
   readonly name?: string | undefined;
   readonly tasks?: readonly string[] | undefined;
 }
-
-export const ConversationFolder = builder.enumType('ConversationFolder', {
-  description: 'Inbox folder of a conversation.',
-  values: {
-    INBOX: { value: 'inbox' },
-    OTHER: { value: 'other', description: 'Messenger only.' },
-    PAGE_DONE: { value: 'page_done', description: 'Archived ("Done") threads. Messenger only.' },
-    SPAM: { value: 'spam' },
-  } as const,
-});
 
 export const MessagingPlatform = builder.enumType('MessagingPlatform', {
   values: {
@@ -119,11 +110,17 @@ builder.node(PageRef, {
         description:
           'The inbox, most recently updated first. Without `platform`, Graph returns Messenger threads only. Paging: `first`/`after` forward, `last`/`before` backward (from a cursor).',
         args: {
-          folder: t.arg({ type: ConversationFolder, required: false, description: 'Default: INBOX.' }),
+          folder: t.arg({
+            type: ConversationFolder,
+            required: false,
+            description:
+              'Default: INBOX, unless `userId` or `tags` is given: then every folder (and threads archived before mid-2018, which are in none).',
+          }),
           platform: t.arg({ type: MessagingPlatform, required: false, description: 'Default: MESSENGER.' }),
           userId: t.arg.string({
             required: false,
-            description: 'Only the conversation with this person: a PSID (Messenger) or IGSID (Instagram).',
+            description:
+              'Only the conversation with this person: a PSID (Messenger) or IGSID (Instagram), in whatever folder holds it unless `folder` is given (`Conversation.folder` says which).',
           }),
           updatedSince: t.arg({
             type: 'DateTime',
@@ -133,7 +130,9 @@ builder.node(PageRef, {
           }),
           tags: t.arg.stringList({
             required: false,
-            deprecationReason: 'Legacy v5.0 filter (e.g. "action:archived"); use `folder`.',
+            description:
+              'Threads carrying any of these legacy tags. `["action:archived"]` lists threads archived before mid-2018, which no folder holds; PAGE_DONE holds those archived since.',
+            deprecationReason: 'Legacy v5.0 filter; use `folder` (only threads archived before mid-2018 need `tags: ["action:archived"]`).',
           }),
         },
         resolve: (page, args, context, info) => {
@@ -144,7 +143,7 @@ builder.node(PageRef, {
           if (badTag !== undefined) throw invalidArgument(`Unknown tag "${badTag.slice(0, 100)}".`);
           const since = args.updatedSince?.getTime();
           // Nested connections ride in the read of each page (field expansion): they are as fresh as it is.
-          const { expanded } = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType);
+          const { expanded } = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType, context.graphApiMajor);
           return resolveEdgeConnection<GraphThread, ConversationShape>(
             CONVERSATIONS_EDGE,
             { pageId: page.pageId, graphId: page.pageId },
@@ -162,6 +161,21 @@ builder.node(PageRef, {
       { name: 'ConversationConnection' },
       { name: 'ConversationEdge' },
     ),
+    conversation: t.field({
+      type: ConversationRef,
+      nullable: true,
+      description:
+        "One conversation of the Page's inbox (Messenger or Instagram) by its Graph thread id, or on Messenger by its scoped thread key: Graph accepts either. One upstream read, nested `messages` included.",
+      args: {
+        id: t.arg.id({
+          required: true,
+          description: 'A thread id (`t_…` on Messenger) or a scoped thread key (`Conversation.scopedThreadKey`).',
+        }),
+      },
+      // Not kept by the read cache: the id may be a scoped key, which webhook events never name.
+      resolve: (page, args, context, info) =>
+        readConversation(context, info, page.pageId, checkGraphId(String(args.id), 'Conversation id'), undefined),
+    }),
   }),
 });
 

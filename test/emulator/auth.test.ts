@@ -86,12 +86,17 @@ describe('access tokens', () => {
     expect(new URL(body.paging!.next!).searchParams.get('access_token')).toBe(DEMO.tokens.acmePage);
   });
 
-  it('answers a Page token without MESSAGING with (#200) on the inbox, but still serves the Page name', async () => {
+  it('answers a Page token without the MESSAGING or MODERATE task with (#200) on the inbox, but still serves the Page name', async () => {
     const conversations = await getJson<GraphErrorEnvelope>(
       url(`/v25.0/${ACME}/conversations`, { access_token: DEMO.tokens.acmePageNoMessaging }),
     );
     expect(conversations.status).toBe(403);
-    expect(conversations.body.error).toMatchObject({ message: '(#200) Permissions error', type: 'OAuthException', code: 200 });
+    expect(conversations.body.error).toMatchObject({
+      message: '(#200) The user does not have sufficient administrative permission for this action on this page.',
+      type: 'OAuthException',
+      code: 200,
+      error_data: { required_tasks: ['MESSAGING', 'MODERATE'] },
+    });
     const page = await getJson(url(`/v25.0/${ACME}`, { access_token: DEMO.tokens.acmePageNoMessaging, fields: 'name' }));
     expect(page.body).toEqual({ name: 'Acme Shop', id: ACME });
   });

@@ -125,7 +125,7 @@ describe('thread nodes', () => {
   it('serves Messenger-only fields on Messenger threads', async () => {
     const thread = messengerThread(2);
     const { body } = await read(thread.id, {
-      fields: 'link,snippet,message_count,unread_count,can_reply,is_subscribed,scoped_thread_key,folder,wallpaper,subject',
+      fields: 'link,snippet,message_count,unread_count,can_reply,is_subscribed,scoped_thread_key,folder,wallpaper,linked_group',
     });
     expect(body.link).toMatch(/^\/acmeshop\/inbox\/\d{15}\/\?section=messages$/);
     expect(typeof body.snippet).toBe('string');
@@ -134,9 +134,11 @@ describe('thread nodes', () => {
     expect(typeof body.unread_count).toBe('number');
     expect(typeof body.can_reply).toBe('boolean');
     expect(body.folder).toBe('inbox');
+    expect(body.scoped_thread_key).toBe(thread.scopedThreadKey);
+    expect(body.scoped_thread_key).toBe(`t_${thread.customerId}`);
     // Known fields without data are left out, never null.
     expect('wallpaper' in body).toBe(false);
-    expect('subject' in body).toBe(false);
+    expect('linked_group' in body).toBe(false);
   });
 
   it('truncates snippets to 100 characters', async () => {
@@ -226,14 +228,24 @@ describe('field errors', () => {
 });
 
 describe('messages', () => {
-  it('serves the messages edge with message fields and Messenger tags', async () => {
-    const thread = messengerThread(2);
+  it('serves the messages edge with message fields and Messenger tags (folder, read, source)', async () => {
+    const thread = emulator.store
+      .listConversations(ACME.id, { platform: 'messenger', folder: 'inbox' })
+      .find((entry) => entry.visible && entry.messageCount >= 3)!;
+    emulator.store.addMessage(thread.id, { text: 'Unread, as the newest message from the customer' });
     const { body } = await read<GraphListBody>(`${thread.id}/messages`, { fields: 'id,created_time,message,from,to,tags', limit: 2 });
     expect(body.data).toHaveLength(2);
     const [newest] = body.data;
     expect(newest!.to).toEqual({ data: [expect.objectContaining({ id: expect.any(String) as unknown })] });
     expect(newest!.tags).toEqual({ data: [{ name: 'inbox' }, { name: 'source:chat' }] });
     expect(newest!.id).toMatch(/^m_[A-Za-z0-9_-]+$/);
+    // The business replies: the Page has read everything before it.
+    emulator.store.addMessage(thread.id, { fromId: ACME.id, text: 'Read you' });
+    const after = await read<GraphListBody>(`${thread.id}/messages`, { fields: 'tags{name}', limit: 2 });
+    expect(after.body.data.map((message) => message.tags)).toEqual([
+      { data: [{ name: 'inbox' }, { name: 'read' }, { name: 'source:chat' }] },
+      { data: [{ name: 'inbox' }, { name: 'read' }, { name: 'source:chat' }] },
+    ]);
   });
 
   it('leaves out fields without data and shows attachments where there are some', async () => {

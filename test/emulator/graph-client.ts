@@ -17,7 +17,15 @@ export interface GraphListBody<T = Json> {
 
 /** An error envelope. */
 export interface GraphErrorEnvelope {
-  error: { message: string; type: string; code?: number; error_subcode?: number; fbtrace_id: string };
+  error: {
+    message: string;
+    type: string;
+    code?: number;
+    error_subcode?: number;
+    is_transient?: boolean;
+    error_data?: Record<string, unknown>;
+    fbtrace_id: string;
+  };
 }
 
 export interface GraphAnswer<T> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { createSeedWorld, mulberry32 } from '../../src/emulator/seed.js';
+import { createSeedWorld, mulberry32, SEED_NOW } from '../../src/emulator/seed.js';
 import { getJson, query, type GraphListBody } from './graph-client.js';
 
 const ACME = DEMO.pages.acme.id;
@@ -22,6 +22,7 @@ describe('DEMO', () => {
       quiet: { id: '1000000003', name: 'Quiet Page' },
     });
     expect(DEMO.users).toEqual({ alice: { id: '2000000001', name: 'Alice Admin' }, bob: { id: '2000000002', name: 'Bob Moderator' } });
+    expect(DEMO.customers).toEqual({ blockedAcme: { psid: '6100000000000230', name: 'Nico Varga' } });
   });
 });
 
@@ -33,16 +34,40 @@ describe('seed world', () => {
     expect([a(), a(), a()]).toEqual([b(), b(), b()]);
   });
 
-  it('gives Acme about 1,200 threads, 65% Messenger, Instagram only in inbox and spam', () => {
-    expect(acmeThreads).toHaveLength(1200);
-    const messenger = acmeThreads.filter((thread) => thread.platform === 'messenger');
-    expect(share(messenger.length, acmeThreads.length)).toBeCloseTo(0.65, 2);
+  it('gives Acme about 1,200 recent threads, 65% Messenger, Instagram only in inbox and spam', () => {
+    const recent = acmeThreads.filter((thread) => thread.updatedTime > SEED_NOW - 91 * 86_400);
+    expect(recent).toHaveLength(1200);
+    const messenger = recent.filter((thread) => thread.platform === 'messenger');
+    expect(share(messenger.length, recent.length)).toBeCloseTo(0.65, 2);
     const folders = (folder: string) => messenger.filter((thread) => thread.folder === folder).length / messenger.length;
     expect([folders('inbox'), folders('other'), folders('page_done'), folders('spam')]).toEqual([0.6, 0.15, 0.2, 0.05]);
     const instagramFolders = new Set(acmeThreads.filter((thread) => thread.platform === 'instagram').map((thread) => thread.folder));
     expect([...instagramFolders].sort()).toEqual(['inbox', 'spam']);
     expect(world.threads.filter((thread) => thread.pageId === DEMO.pages.bistro.id)).toHaveLength(45);
     expect(world.threads.filter((thread) => thread.pageId === DEMO.pages.quiet.id)).toHaveLength(0);
+  });
+
+  it('gives Acme 24 Messenger threads archived before mid-2018, in no folder and tagged action:archived', () => {
+    const legacy = acmeThreads.filter((thread) => thread.folder === undefined);
+    expect(legacy).toHaveLength(24);
+    const mid2018 = Date.UTC(2018, 6, 1) / 1000;
+    expect(legacy.every((thread) => thread.platform === 'messenger' && thread.updatedTime < mid2018)).toBe(true);
+    expect(legacy.every((thread) => thread.tags.includes('action:archived'))).toBe(true);
+    expect(acmeThreads.filter((thread) => thread.folder !== undefined && thread.tags.includes('action:archived'))).toEqual([]);
+  });
+
+  it("has one customer who blocked Acme: the oldest thread of Acme's Messenger inbox, which cannot be replied to", () => {
+    const inbox = acmeThreads
+      .filter((thread) => thread.platform === 'messenger' && thread.folder === 'inbox')
+      .sort((a, b) => b.updatedTime - a.updatedTime);
+    const blocked = inbox.at(-1)!;
+    expect(blocked.customer).toEqual({
+      name: DEMO.customers.blockedAcme.name,
+      email: `${DEMO.customers.blockedAcme.psid}@facebook.com`,
+      id: DEMO.customers.blockedAcme.psid,
+    });
+    expect([blocked.customerBlockedPage, blocked.canReply, blocked.hidden]).toEqual([true, false, false]);
+    expect(world.threads.filter((thread) => thread.customerBlockedPage === true)).toEqual([blocked]);
   });
 
   it('uses Graph-like ids and a distinct customer per thread', () => {

@@ -3,7 +3,7 @@
  * and `run()` to send typed operations to the gateway. Every response is checked for leaked
  * secrets before a test sees it.
  */
-import { DEFAULT_CONFIG } from '../../src/config.js';
+import { DEFAULT_CONFIG, type UpstreamPoolConfig } from '../../src/config.js';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { AddressInfo } from 'node:net';
@@ -68,6 +68,10 @@ export interface RunOptions {
 
 export interface HarnessOptions {
   emulator?: EmulatorOptions;
+  /** The Graph API version the gateway calls. @default TEST_VERSION */
+  graphApiVersion?: string;
+  /** Upstream timeouts of the gateway's Graph client (the rest of its pool as configured by default). */
+  upstreamTimeouts?: Partial<Pick<UpstreamPoolConfig, 'connectTimeoutMs' | 'headersTimeoutMs' | 'bodyTimeoutMs'>>;
   /** Token used when a request sends none. @default DEMO.tokens.acmePage */
   defaultAccessToken?: string | undefined;
   appSecret?: string;
@@ -97,11 +101,12 @@ export function assertNoSecrets(text: string): void {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
+  const version = options.graphApiVersion ?? TEST_VERSION;
   const client = new GraphApiClient({
     baseUrl: emulator.url,
-    version: TEST_VERSION,
+    version,
     appSecret: options.appSecret,
-    transport: { pool: DEFAULT_CONFIG.upstream },
+    transport: { pool: { ...DEFAULT_CONFIG.upstream, ...options.upstreamTimeouts } },
   });
   const { pageCallsPerSecond = 0, ...schedulerOptions } = options.scheduler ?? {};
   const scheduler = new GraphScheduler({
@@ -123,7 +128,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const readCache = new ReadCache({
     store: cacheStore,
     scheduler,
-    version: TEST_VERSION,
+    version,
     maxAgeMs,
     staleMs,
     proofTtlMs: DEFAULT_CONFIG.credentialsTtlMs,
