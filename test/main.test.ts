@@ -174,6 +174,10 @@ describe('SIGTERM with WebSocket subscribers', () => {
       url: gateway.url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       retryAttempts: 0,
+      // One socket for the whole test: not closed when no operation is active.
+      lazy: false,
+      // The close at shutdown is what this test waits for: recorded below, not logged.
+      onNonLazyError: () => undefined,
       on: { closed: (event) => closes.push((event as { code: number }).code) },
     });
     try {
@@ -181,6 +185,26 @@ describe('SIGTERM with WebSocket subscribers', () => {
       const answer = await client.iterate({ query: `{ page(id: "${DEMO.pages.acme.id}") { name } }` }).next();
       expect(answer.value).toMatchObject({ data: { page: { name: DEMO.pages.acme.name } } });
       const events = client.iterate({ query: `subscription { inboxEvents(pageId: "${DEMO.pages.acme.id}") { messageId } }` });
+      // The subscription is open once an event comes through: the embedded emulator sends messages until one does.
+      const emulatorUrl = /embedded emulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(gateway.output())![1]!;
+      const conversationId = (
+        await query(gateway.url, {
+          query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 1) { edges { node { graphApiId } } } } }`,
+        })
+      ).data!.page.conversations.edges[0]!.node.graphApiId;
+      const heard = events.next();
+      let listening = false;
+      void heard.then(() => (listening = true));
+      const deadline = Date.now() + 10_000;
+      while (!listening) {
+        if (Date.now() > deadline) throw new Error('the subscription never heard a message');
+        await fetch(`${emulatorUrl}/_emulator/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ conversationId, text: 'are you there?' }),
+        });
+        await Promise.race([heard, new Promise((resolve) => setTimeout(resolve, 200))]);
+      }
       const ended = events.next().then(
         () => 'next',
         (error: { code?: number }) => error.code,
