@@ -9,10 +9,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BudgetClaim } from '../src/graph-api/call-budget.js';
-import type { CachedRead } from '../src/graph-api/read-cache-store.js';
+import { type BudgetClaim, MemoryCallBudget } from '../src/graph-api/call-budget.js';
+import { type CachedRead, MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { createFleetState } from '../src/redis/index.js';
-import type { InboxEvent } from '../src/webhooks/inbox-events.js';
+import { type InboxEvent, InboxEventBus } from '../src/webhooks/inbox-events.js';
+import { MemoryRedeliveryFilter } from '../src/webhooks/redelivery.js';
 import { freePort, PrivateRedis, recordingLogger, startCuttableProxy, testPrefix, until } from './support/redis.js';
 
 const PAGE = '1000000001';
@@ -165,6 +166,20 @@ describe('degraded mode', () => {
     await until(() => a.state.health().redis === 'degraded', 'degraded', 1_000);
     // Alone when Redis went away: the whole rate.
     expect(a.state.health().callsPerSecond).toBe(2);
+  });
+});
+
+describe('without REDIS_URL', () => {
+  it('keeps everything in this process, with no connection to make', async () => {
+    const logger = recordingLogger();
+    const state = await createFleetState({ url: undefined, keyPrefix: 'unused:', callsPerSecond: 2, logger });
+    expect(state.health()).toEqual({ redis: 'off', since: undefined, liveInstances: undefined, callsPerSecond: 2 });
+    expect(state.budget).toBeInstanceOf(MemoryCallBudget);
+    expect(state.cacheStore).toBeInstanceOf(MemoryReadCacheStore);
+    expect(state.events).toBeInstanceOf(InboxEventBus);
+    expect(state.redeliveries).toBeInstanceOf(MemoryRedeliveryFilter);
+    await state.close();
+    expect(logger.lines).toEqual([]);
   });
 });
 

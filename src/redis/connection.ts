@@ -276,24 +276,30 @@ export class RedisConnection {
     if (this.#state === 'degraded') await this.#join();
   }
 
-  #join(): Promise<void> {
-    this.#joining ??= (async () => {
-      try {
-        const reconnect = this.#joinedBefore;
-        for (const hook of this.#rejoinHooks) await hook(this.#command, reconnect);
-        if (this.#closed || this.#command.status !== 'ready' || this.#subscriber.status !== 'ready') return;
-        this.#joinedBefore = true;
-        this.#setState(
-          'shared',
-          `Redis: ${reconnect ? 'reachable again, sharing state again' : 'sharing state'} (call budget, read cache, inbox events) at ${this.#where}, ${this.#liveInstances} live instance(s)`,
-        );
-      } catch (error) {
-        this.#degrade(error);
-      } finally {
-        this.#joining = undefined;
-      }
-    })();
-    return this.#joining;
+  /** Runs the rejoin hooks, then shares state; one join at a time. */
+  async #join(): Promise<void> {
+    if (this.#joining !== undefined) return this.#joining;
+    this.#joining = this.#rejoin();
+    try {
+      await this.#joining;
+    } finally {
+      this.#joining = undefined;
+    }
+  }
+
+  async #rejoin(): Promise<void> {
+    try {
+      const reconnect = this.#joinedBefore;
+      for (const hook of this.#rejoinHooks) await hook(this.#command, reconnect);
+      if (this.#closed || this.#command.status !== 'ready' || this.#subscriber.status !== 'ready') return;
+      this.#joinedBefore = true;
+      this.#setState(
+        'shared',
+        `Redis: ${reconnect ? 'reachable again, sharing state again' : 'sharing state'} (call budget, read cache, inbox events) at ${this.#where}, ${this.#liveInstances} live instance(s)`,
+      );
+    } catch (error) {
+      this.#degrade(error);
+    }
   }
 
   #degrade(reason: unknown): void {
