@@ -248,7 +248,7 @@ describe('three gateways on one Page, against a Graph API enforcing 2 calls per 
         Array.from({ length: 6 }, (_, i) =>
           schedulers[i % 3]!.readMany(
             [{ request: { path: `${page}/conversations`, params: { limit: String(i + 1) } }, token: DEMO.tokens.acmePage, page }],
-            { usage: { requests: 0, calls: 0, coalesced: 0 }, deadline: Date.now() + 15_000 },
+            { usage: { requests: 0, calls: 0, coalesced: 0, cached: 0 }, deadline: Date.now() + 15_000 },
           ),
         ),
       );
