@@ -67,6 +67,24 @@ function origin(example: string): (raw: string) => string {
   };
 }
 
+/** A Redis URL; never echoed, as it may hold a password. */
+function redisUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new Error(
+      `must be a redis:// or rediss:// URL such as redis://redis:6379, got ${url === undefined ? 'something else' : `a ${url.protocol} URL`}`,
+    );
+  }
+  if (!/^\/?(\d+)?$/.test(url.pathname))
+    throw new Error('must name a database by its number, as in redis://redis:6379/0, got another path');
+  return raw;
+}
+
 const commaList = (raw: string): string[] =>
   raw
     .split(',')
@@ -159,11 +177,11 @@ export const SETTINGS = {
   }),
   GRAPH_PAGE_CALLS_PER_SECOND: setting({
     description:
-      "Conversation calls per Page in any one-second window (Meta's Conversations API limit; each batch item counts; a call holds its place until a second after its answer, since Graph counts it on arrival). Excess reads wait in a queue, where identical reads are shared; a read that could not leave before its operation's deadline is refused at once with `GRAPH_RATE_LIMITED` and `retryAfterSeconds`. `0`: no limit. A fraction is one instance's share when several serve the same Pages (see below): `0.5` is one call in any 2-second window.",
+      "Conversation calls per Page in any one-second window (Meta's Conversations API limit; each batch item counts; a call holds its place until a second after its answer, since Graph counts it on arrival). Excess reads wait in a queue, where identical reads are shared; a read that could not leave before its operation's deadline is refused at once with `GRAPH_RATE_LIMITED` and `retryAfterSeconds`. `0`: no limit. With `REDIS_URL` the rate is the whole fleet's; without, a fraction gives each of several instances its share (see below): `0.5` is one call in any 2-second window.",
     default: 2,
     parse: (raw) => {
       const value = Number(raw);
-      // A fraction is for several instances sharing a Page's budget: 4 instances × 0.5 = 2 per second.
+      // A fraction is for several instances splitting a Page's budget without Redis: 4 instances × 0.5 = 2 per second.
       if (!/^\d+(\.\d+)?$/.test(raw) || value > 10_000 || (value > 0 && value < 0.01)) {
         throw new Error('must be 0 (no limit) or a number from 0.01 to 10000');
       }
@@ -226,20 +244,6 @@ export const SETTINGS = {
     default: 10,
     parse: integer(0, 100),
   }),
-  WEBHOOK_PEERS: setting<readonly string[]>({
-    description:
-      "Comma-separated origins of the other instances (`http://gateway-2:4000,…`): each webhook delivery is passed on to them, so every instance's `inboxEvents` subscribers hear it.",
-    default: [],
-    defaultText: '*(unset)*',
-    parse: (raw) =>
-      commaList(raw).map((peer) => {
-        try {
-          return origin('http://gateway-2:4000')(peer);
-        } catch {
-          throw new Error(`must be comma-separated origins such as http://gateway-2:4000, got "${peer.slice(0, 100)}"`);
-        }
-      }),
-  }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
     description: 'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS`.',
     default: 20,
@@ -278,9 +282,23 @@ export const SETTINGS = {
     default: 1_000,
     parse: integer(0, 1_000_000),
   }),
+  REDIS_URL: setting<string | undefined>({
+    description:
+      'Redis that the instances behind a load balancer share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): one call budget per Page, one read cache and one stream of webhook events for the whole fleet (see [Running several instances](#running-several-instances)). Unset: each instance keeps them in its own memory.',
+    default: undefined,
+    parse: redisUrl,
+  }),
+  REDIS_KEY_PREFIX: setting({
+    description: 'Starts every Redis key and channel the gateway uses, so several deployments can share one Redis.',
+    default: 'inbox-gateway:',
+    parse: (raw) => {
+      if (!/^[A-Za-z0-9:._-]{1,64}$/.test(raw)) throw new Error('must be 1 to 64 letters, digits or `:._-`');
+      return raw;
+    },
+  }),
   PERSISTED_OPERATIONS_FILE: setting<ReadonlyMap<string, string> | undefined>({
     description:
-      'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients may send `extensions.persistedQuery version: 1, sha256Hash ` instead of the text. Checked at start-up: every document must parse.',
+      'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients may send `extensions.persistedQuery { version: 1, sha256Hash }` instead of the text. Checked at start-up: every document must parse.',
     default: undefined,
     parse: (raw) => {
       const documents = new Map<string, string>();
@@ -391,8 +409,8 @@ export interface GatewayConfig {
   corsOrigins: readonly string[] | undefined;
   /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
   webhookVerifyToken: string | undefined;
-  /** Origins of the other instances, which each webhook delivery is passed on to. */
-  webhookPeers: readonly string[];
+  /** The Redis the fleet shares state in (`url` undefined: each instance in its own memory), and its key prefix. */
+  redis: { url: string | undefined; keyPrefix: string };
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
   /** Subscriptions one WebSocket may hold at once. */
@@ -481,7 +499,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     credentialsTtlMs: s.CREDENTIALS_TTL_SECONDS,
     corsOrigins: s.CORS_ORIGINS,
     webhookVerifyToken: s.WEBHOOK_VERIFY_TOKEN,
-    webhookPeers: s.WEBHOOK_PEERS,
+    redis: { url: s.REDIS_URL, keyPrefix: s.REDIS_KEY_PREFIX },
     persistedOperations:
       s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,

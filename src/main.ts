@@ -143,9 +143,6 @@ async function main(): Promise<void> {
           verifyToken: webhookVerifyToken,
           bus: inboxEvents,
           onEvents: (events) => readCache.invalidate(events),
-          peers: config.webhookPeers,
-          onPeerFailure: (peer, error) =>
-            console.warn(`Webhooks: passing a delivery on to ${peer} failed: ${error instanceof Error ? error.message : String(error)}`),
         });
   const server = createGatewayServer(app, {
     webhooks,
@@ -162,7 +159,7 @@ async function main(): Promise<void> {
   if (subscribeEmulator !== undefined) await subscribeEmulator(`http://127.0.0.1:${port}${WEBHOOK_PATH}`);
   console.log(
     webhooksOn
-      ? `Webhooks: Meta's deliveries at ${WEBHOOK_PATH}, relayed to the inboxEvents subscription${config.webhookPeers.length > 0 ? ` and passed on to ${config.webhookPeers.length} peer(s)` : ''}${subscribeEmulator === undefined ? '' : ' (the emulator is subscribed; POST /_emulator/messages on it sends one)'}`
+      ? `Webhooks: Meta's deliveries at ${WEBHOOK_PATH}, relayed to the inboxEvents subscription${subscribeEmulator === undefined ? '' : ' (the emulator is subscribed; POST /_emulator/messages on it sends one)'}`
       : 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)',
   );
   console.log(

@@ -34,14 +34,23 @@ describe('readConfig', () => {
     }
   });
 
-  it('takes WEBHOOK_PEERS as origins, and refuses anything else', () => {
-    expect(readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000, https://gateway-3.internal' }).webhookPeers).toEqual([
-      'http://gateway-2:4000',
-      'https://gateway-3.internal',
-    ]);
-    expect(() => readConfig({ WEBHOOK_PEERS: 'http://gateway-2:4000/webhooks/meta' })).toThrow(
-      /WEBHOOK_PEERS must be comma-separated origins/,
-    );
+  it('takes REDIS_URL as a redis:// or rediss:// URL, and never echoes a refused one (it may hold a password)', () => {
+    expect(readConfig({}).redis).toEqual({ url: undefined, keyPrefix: 'inbox-gateway:' });
+    expect(readConfig({ REDIS_URL: 'rediss://gateway:s3cret@redis.internal:6380/2', REDIS_KEY_PREFIX: 'inbox-prod:' }).redis).toEqual({
+      url: 'rediss://gateway:s3cret@redis.internal:6380/2',
+      keyPrefix: 'inbox-prod:',
+    });
+    try {
+      readConfig({ REDIS_URL: 'https://:s3cret@redis.internal', REDIS_KEY_PREFIX: 'with space' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'REDIS_URL must be a redis:// or rediss:// URL such as redis://redis:6379, got a https: URL',
+        'REDIS_KEY_PREFIX must be 1 to 64 letters, digits or `:._-`, got "with space"',
+      ]);
+    }
+    expect(() => readConfig({ REDIS_URL: 'redis://:s3cret@redis.internal/cache' })).toThrow(/REDIS_URL must name a database by its number/);
+    expect(() => readConfig({ REDIS_URL: 'redis.internal:6379' })).toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
   });
 
   it('turns webhooks on only when deliveries can be verified', () => {

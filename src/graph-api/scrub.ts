@@ -17,3 +17,11 @@ export function scrubSecrets(text: string): string {
     .replace(TOKEN_PATTERN, '[token]')
     .replace(APP_TOKEN_PATTERN, '[token]');
 }
+
+/**
+ * Whether `text` holds a user or Page token or a secret URL parameter: what must never leave the process
+ * for a shared store. (App tokens are not looked for: `<digits>|<text>` is also how keys are joined.)
+ */
+export function holdsSecret(text: string): boolean {
+  return new RegExp(TOKEN_PATTERN.source).test(text) || new RegExp(SECRET_PARAM_PATTERN.source, 'i').test(text);
+}

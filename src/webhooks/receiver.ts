@@ -26,20 +26,7 @@ export interface WebhookReceiverOptions {
    * cache drops what they make stale, so a read that starts after the answer never shows the older state.
    */
   onEvents?: ((events: readonly InboxEvent[]) => Promise<void>) | undefined;
-  /**
-   * Origins of the other instances (WEBHOOK_PEERS). Meta delivers to one of them; that one passes the
-   * delivery on, body and signature unchanged, so every instance's subscribers hear it. Peers check
-   * the signature as Meta's own, and do not pass on what they were passed.
-   */
-  peers?: readonly string[] | undefined;
-  /** Told when passing a delivery on to a peer failed (the delivery itself was answered already). */
-  onPeerFailure?: ((peer: string, error: unknown) => void) | undefined;
 }
-
-/** Marks a delivery passed on by another instance, so it is not passed on again. */
-export const FORWARDED_HEADER = 'x-gateway-forwarded';
-/** How long passing a delivery on to a peer may take. */
-const PEER_TIMEOUT_MS = 5_000;
 
 /** Handles a request to {@link WEBHOOK_PATH}; `body` is the raw request body (POST). */
 export type WebhookReceiver = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
@@ -96,23 +83,11 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       answer(response, 400, 'The body is not JSON.');
       return;
     }
-    void relay(inboxEventsOf(payload)).then(() => {
-      answer(response, 200, 'EVENT_RECEIVED');
-      if (request.headers[FORWARDED_HEADER] !== undefined) return;
-      for (const peer of options.peers ?? []) {
-        fetch(`${peer}${WEBHOOK_PATH}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature, [FORWARDED_HEADER]: '1' },
-          body: new Uint8Array(body),
-          signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
-        })
-          .then(async (reply) => {
-            await reply.arrayBuffer();
-            if (reply.status !== 200) throw new Error(`HTTP ${reply.status}`);
-          })
-          .catch((error: unknown) => options.onPeerFailure?.(peer, error));
-      }
-    });
+    void relay(inboxEventsOf(payload)).then(
+      () => answer(response, 200, 'EVENT_RECEIVED'),
+      // Meta delivers again what was not answered 200.
+      () => answer(response, 500, 'The delivery could not be relayed.'),
+    );
   };
 }
 

@@ -1,0 +1,125 @@
+/**
+ * The state instances behind one load balancer share: the per-Page call budget, the read cache, the
+ * inbox event stream and the webhook redelivery filter. With a Redis URL (REDIS_URL) they live in Redis
+ * under one key prefix (REDIS_KEY_PREFIX), and each instance falls back to its own memory while Redis is
+ * unreachable (degraded mode, see connection.ts); without one, everything stays in this process's memory.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { type CallBudget, MemoryCallBudget } from '../graph-api/call-budget.js';
+import { MemoryReadCacheStore, type ReadCacheStore } from '../graph-api/read-cache-store.js';
+import { InboxEventBus, type InboxEventStream } from '../webhooks/inbox-events.js';
+import { MemoryRedeliveryFilter, type RedeliveryFilter } from '../webhooks/redelivery.js';
+import { RedisCallBudget } from './call-budget.js';
+import { type FleetLink, type FleetLogger, RedisConnection } from './connection.js';
+import { RedisInboxEventStream } from './inbox-events.js';
+import { RedisReadCacheStore } from './read-cache-store.js';
+import { RedisRedeliveryFilter } from './redelivery.js';
+
+export type { FleetLink, FleetLogger } from './connection.js';
+
+export interface FleetCacheOptions {
+  /** Most entries the in-memory cache keeps (the whole cache without Redis; the fallback with it). */
+  maxEntries: number;
+  /** Most bytes of JSON the in-memory cache keeps. */
+  maxBytes: number;
+  /** How long a tag's generation is remembered: longer than any entry lives. */
+  tagTtlMs: number;
+  /** Largest entry written to Redis, in bytes of JSON. @default 1048576 */
+  maxEntryBytes?: number;
+}
+
+export interface FleetStateOptions {
+  /** `redis://` or `rediss://` URL (REDIS_URL); `undefined`: every piece in this process's memory. */
+  url: string | undefined;
+  /** Prefix of every key and channel (REDIS_KEY_PREFIX). */
+  keyPrefix: string;
+  /** Graph calls per Page per second for the whole fleet (GRAPH_PAGE_CALLS_PER_SECOND; 0: no limit). */
+  callsPerSecond: number;
+  logger: FleetLogger;
+  /** @default DEFAULT_FLEET_CACHE */
+  cache?: FleetCacheOptions;
+  /** How long to wait for Redis at start-up before serving in degraded mode (it joins when Redis answers). @default 2000 */
+  startupWaitMs?: number;
+  /** Longest a Redis command may take before the instance counts Redis as unreachable. @default 1000 */
+  commandTimeoutMs?: number;
+  /** How often an instance tells the fleet it is alive. @default 1000 */
+  heartbeatMs?: number;
+  /** TLS options added to a `rediss://` connection (a private CA: `{ ca }`, or NODE_EXTRA_CA_CERTS). */
+  tls?: ConnectionOptions;
+}
+
+export const DEFAULT_FLEET_CACHE: Readonly<FleetCacheOptions> = {
+  maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  tagTtlMs: 24 * 60 * 60 * 1000,
+};
+
+/** What the health endpoint shows of the shared state. */
+export interface FleetHealth {
+  /** `off`: no REDIS_URL, each instance alone; `shared`: in Redis; `degraded`: Redis unreachable, this instance alone for now. */
+  readonly redis: FleetLink | 'off';
+  /** Epoch ms of the last change of `redis`. */
+  readonly since: number | undefined;
+  /** Instances live at the last heartbeat that reached Redis. */
+  readonly liveInstances: number | undefined;
+  /** Calls per Page per second this instance spends: the fleet's rate when shared, its share when degraded. */
+  readonly callsPerSecond: number;
+}
+
+export interface FleetState {
+  readonly budget: CallBudget;
+  readonly cacheStore: ReadCacheStore;
+  readonly events: InboxEventStream;
+  readonly redeliveries: RedeliveryFilter;
+  health(): FleetHealth;
+  /** Leaves the fleet and closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The shared state of this instance: in Redis when `url` is given (waiting at most `startupWaitMs` for it,
+ * then serving degraded until it answers), in memory otherwise.
+ */
+export async function createFleetState(options: FleetStateOptions): Promise<FleetState> {
+  const cache = options.cache ?? DEFAULT_FLEET_CACHE;
+  if (options.url === undefined) {
+    const budget = new MemoryCallBudget(options.callsPerSecond);
+    return {
+      budget,
+      cacheStore: new MemoryReadCacheStore(cache),
+      events: new InboxEventBus(),
+      redeliveries: new MemoryRedeliveryFilter(),
+      health: () => ({ redis: 'off', since: undefined, liveInstances: undefined, callsPerSecond: budget.callsPerSecond }),
+      close: async () => undefined,
+    };
+  }
+  const connection = new RedisConnection({
+    url: options.url,
+    keyPrefix: options.keyPrefix,
+    logger: options.logger,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  });
+  const budget = new RedisCallBudget(connection, { callsPerSecond: options.callsPerSecond });
+  const state: FleetState = {
+    budget,
+    cacheStore: new RedisReadCacheStore(connection, {
+      tagTtlMs: cache.tagTtlMs,
+      local: { maxEntries: cache.maxEntries, maxBytes: cache.maxBytes },
+      logger: options.logger,
+      ...(cache.maxEntryBytes === undefined ? {} : { maxEntryBytes: cache.maxEntryBytes }),
+    }),
+    events: new RedisInboxEventStream(connection),
+    redeliveries: new RedisRedeliveryFilter(connection),
+    health: () => ({
+      redis: connection.state,
+      since: connection.since,
+      liveInstances: connection.liveInstances,
+      callsPerSecond: connection.state === 'shared' ? budget.callsPerSecond : budget.localCallsPerSecond,
+    }),
+    close: () => connection.close(),
+  };
+  await connection.settled(options.startupWaitMs ?? 2_000);
+  return state;
+}

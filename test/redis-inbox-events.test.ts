@@ -1,0 +1,175 @@
+/**
+ * Inbox events and redeliveries a fleet shares through real Redis: an event Meta delivers to one
+ * instance reaches the `inboxEvents` subscribers of every instance once, the delivering one included,
+ * and a redelivery reaching another instance is dropped there.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DEMO, signWebhookBody } from '../src/emulator/index.js';
+import { RedisConnection } from '../src/redis/connection.js';
+import { RedisInboxEventStream } from '../src/redis/inbox-events.js';
+import { RedisRedeliveryFilter } from '../src/redis/redelivery.js';
+import type { InboxEvent } from '../src/webhooks/inbox-events.js';
+import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
+import { ACME, serveOnLoopback, startHarness } from './support/harness.js';
+import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix, until } from './support/redis.js';
+
+const PREFIX = testPrefix('redis-inbox-events');
+const connections: RedisConnection[] = [];
+
+/** One instance's link to the test's Redis, shared once it answers (and subscribed). */
+async function instance(): Promise<RedisConnection> {
+  const connection = new RedisConnection({ url: TEST_REDIS_URL, keyPrefix: PREFIX, logger: recordingLogger() });
+  connections.push(connection);
+  return connection;
+}
+const shared = async (connection: RedisConnection): Promise<void> => {
+  expect(await connection.settled(5_000)).toBe('shared');
+};
+
+const event = (messageId: string, accountId: string = ACME): InboxEvent => ({
+  accountId,
+  platform: 'messenger',
+  kind: 'message',
+  customerId: '7001',
+  messageId,
+  text: `text of ${messageId}`,
+  hasAttachments: false,
+  readUpTo: undefined,
+  reaction: undefined,
+  timestamp: 1_790_000_000_000,
+});
+
+afterEach(async () => {
+  await Promise.all(connections.splice(0).map((connection) => connection.close()));
+});
+afterAll(async () => {
+  await deleteKeys(TEST_REDIS_URL, PREFIX);
+});
+
+describe('RedisInboxEventStream', () => {
+  it('delivers an event published on one instance to the subscribers of every instance, each once and in order', async () => {
+    const [ca, cb] = [await instance(), await instance()];
+    const [a, b] = [new RedisInboxEventStream(ca), new RedisInboxEventStream(cb)];
+    await shared(ca);
+    await shared(cb);
+    const onA = a.subscribe([ACME]);
+    const onB = b.subscribe([ACME]);
+    const otherOnB = b.subscribe(['1000000002']);
+    expect([a.listenerCount(ACME), b.listenerCount(ACME), b.listenerCount('1000000002')]).toEqual([1, 1, 1]);
+
+    await a.publish(event('m_1'));
+    await a.publish(event('m_other', '1000000002'));
+    await b.publish(event('m_2'));
+    // The publisher hears its own events through Redis like the others: once, not also locally.
+    expect([(await onA.next()).value, (await onA.next()).value]).toEqual([event('m_1'), event('m_2')]);
+    expect([(await onB.next()).value, (await onB.next()).value]).toEqual([event('m_1'), event('m_2')]);
+    expect((await otherOnB.next()).value).toEqual(event('m_other', '1000000002'));
+    await a.publish(event('m_3'));
+    expect((await onA.next()).value).toEqual(event('m_3'));
+    expect((await onB.next()).value).toEqual(event('m_3'));
+    for (const stream of [onA, onB, otherOnB]) await stream.return!();
+    expect(b.listenerCount(ACME)).toBe(0);
+  });
+});
+
+describe('RedisRedeliveryFilter', () => {
+  it('lets an event through once, whichever instance sees it first and however often Meta delivers it', async () => {
+    const [ca, cb] = [await instance(), await instance()];
+    await shared(ca);
+    await shared(cb);
+    const [a, b] = [new RedisRedeliveryFilter(ca), new RedisRedeliveryFilter(cb)];
+    expect(await a.firstSeen('message|1000000001|7001|m_1')).toBe(true);
+    expect(await b.firstSeen('message|1000000001|7001|m_1')).toBe(false);
+    expect(await a.firstSeen('message|1000000001|7001|m_1')).toBe(false);
+    expect(await b.firstSeen('message|1000000001|7001|m_2')).toBe(true);
+  });
+});
+
+describe('two gateways sharing Redis (Meta delivers each webhook to one of them)', () => {
+  /** Opens an SSE subscription on `origin`; `next()` resolves with each event's `data` in turn. */
+  async function subscribe(origin: string, query: string): Promise<{ next: () => Promise<unknown>; close: () => void }> {
+    const controller = new AbortController();
+    const response = await fetch(`${origin}/graphql?${new URLSearchParams({ query })}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    const payloads: unknown[] = [];
+    const next = async (): Promise<unknown> => {
+      while (payloads.length === 0) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the event stream ended');
+        buffered += value;
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const data = block.split('\n').find((line) => line.startsWith('data:'));
+          if (data !== undefined && /^event: next/m.test(block)) payloads.push(JSON.parse(data.slice(5)));
+        }
+      }
+      return payloads.shift();
+    };
+    return { next, close: () => controller.abort() };
+  }
+
+  const delivery = (mid: string, text: string): string =>
+    JSON.stringify({
+      object: 'page',
+      entry: [
+        {
+          id: ACME,
+          time: 1,
+          messaging: [{ sender: { id: '7001' }, recipient: { id: ACME }, timestamp: 1_790_000_000_000, message: { mid, text } }],
+        },
+      ],
+    });
+  const deliver = (origin: string, body: string): Promise<Response> =>
+    fetch(`${origin}${WEBHOOK_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(DEMO.appSecret, body) },
+      body,
+    });
+
+  it("relays a delivery to both gateways' subscribers once, and drops its redelivery to the other gateway", async () => {
+    const gateways = await Promise.all(
+      [1, 2].map(async () => {
+        const connection = await instance();
+        const events = new RedisInboxEventStream(connection);
+        const redeliveries = new RedisRedeliveryFilter(connection);
+        await shared(connection);
+        const harness = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: events });
+        const { server, origin } = await serveOnLoopback(harness.app, {
+          webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: 'verify', bus: events, redeliveries }),
+        });
+        return { events, harness, server, origin };
+      }),
+    );
+    const [a, b] = [gateways[0]!, gateways[1]!];
+    try {
+      const query = `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId text } }`;
+      const [onA, onB] = [await subscribe(a.origin, query), await subscribe(b.origin, query)];
+      await until(() => a.events.listenerCount(ACME) === 1 && b.events.listenerCount(ACME) === 1, 'both subscribers');
+
+      expect((await deliver(a.origin, delivery('m_fleet_1', 'to every gateway'))).status).toBe(200);
+      // Meta redelivers it, and the load balancer sends it to the other gateway this time.
+      expect((await deliver(b.origin, delivery('m_fleet_1', 'to every gateway'))).status).toBe(200);
+      expect((await deliver(b.origin, delivery('m_fleet_2', 'second'))).status).toBe(200);
+
+      for (const subscription of [onA, onB]) {
+        expect(await subscription.next()).toEqual({ data: { inboxEvents: { messageId: 'm_fleet_1', text: 'to every gateway' } } });
+        expect(await subscription.next()).toEqual({ data: { inboxEvents: { messageId: 'm_fleet_2', text: 'second' } } });
+        subscription.close();
+      }
+      // No Graph call per event on either gateway.
+      expect([a.harness.emulator.log.requestCount, b.harness.emulator.log.requestCount]).toEqual([0, 0]);
+    } finally {
+      for (const gateway of gateways) {
+        await gateway.server.drain(0);
+        await gateway.harness.close();
+      }
+    }
+  });
+});

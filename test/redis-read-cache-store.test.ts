@@ -1,0 +1,174 @@
+/**
+ * The read cache a fleet shares through real Redis: generations checked on save, an invalidation by one
+ * instance seen by the others, a TTL on every key, bounded entries, and no token anywhere.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../src/emulator/index.js';
+import type { CachedRead } from '../src/graph-api/read-cache-store.js';
+import { RedisConnection } from '../src/redis/connection.js';
+import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';
+import { deleteKeys, keysUnder, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
+
+const PREFIX = testPrefix('redis-read-cache-store');
+const TAG_TTL_MS = 60_000;
+const connections: RedisConnection[] = [];
+let redis: Redis;
+
+/** One instance's store on the test's Redis, shared once it answers. */
+async function store(options: { maxEntryBytes?: number; logger?: ReturnType<typeof recordingLogger> } = {}): Promise<RedisReadCacheStore> {
+  const logger = options.logger ?? recordingLogger();
+  const connection = new RedisConnection({ url: TEST_REDIS_URL, keyPrefix: PREFIX, logger });
+  connections.push(connection);
+  const made = new RedisReadCacheStore(connection, {
+    tagTtlMs: TAG_TTL_MS,
+    local: { maxEntries: 100, maxBytes: 100_000 },
+    logger,
+    ...(options.maxEntryBytes === undefined ? {} : { maxEntryBytes: options.maxEntryBytes }),
+  });
+  expect(await connection.settled(5_000)).toBe('shared');
+  return made;
+}
+
+const PAGE_LIST = '1000000001/conversations?fields=id,updated_time&folder=inbox&limit=25&platform=messenger';
+const read = (body: unknown, generation: string): CachedRead => ({ body, fetchedAt: 1_790_000_000_000, generation });
+
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL);
+});
+afterEach(async () => {
+  await Promise.all(connections.splice(0).map((connection) => connection.close()));
+});
+afterAll(async () => {
+  await deleteKeys(TEST_REDIS_URL, PREFIX);
+  redis.disconnect();
+});
+
+describe('RedisReadCacheStore', () => {
+  it('keeps a read saved under the current generation, and serves it to every instance as fresh', async () => {
+    const [a, b] = [await store(), await store()];
+    const tags = ['page:1000000001:messenger'];
+    const { entry: none, generation } = await a.lookup(PAGE_LIST, tags);
+    expect(none).toBeUndefined();
+    expect(await a.save(PAGE_LIST, tags, read({ data: [{ id: 't_1' }] }, generation), 30_000)).toBe(true);
+    const seen = await b.lookup(PAGE_LIST, tags);
+    expect(seen).toEqual({ entry: read({ data: [{ id: 't_1' }] }, generation), generation });
+    // Stored as JSON with the TTL it was saved with.
+    expect(JSON.parse((await redis.get(`${PREFIX}cache:entry:${PAGE_LIST}`))!)).toEqual(read({ data: [{ id: 't_1' }] }, generation));
+    const ttl = await redis.pttl(`${PREFIX}cache:entry:${PAGE_LIST}`);
+    expect(ttl).toBeGreaterThan(29_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('refuses to save a read that started before an invalidation made on another instance', async () => {
+    const [a, b] = [await store(), await store()];
+    const key = `${PAGE_LIST}&refused`;
+    const tags = ['page:1000000001:messenger', 'thread:t_1'];
+    const { generation } = await a.lookup(key, tags);
+    // A webhook reaches B while A's read is in flight.
+    await b.invalidate(['thread:t_1']);
+    expect(await a.save(key, tags, read({ data: ['old'] }, generation), 30_000)).toBe(false);
+    expect(await redis.exists(`${PREFIX}cache:entry:${key}`)).toBe(0);
+    // The next read starts under the new generation, and is kept.
+    const next = await a.lookup(key, tags);
+    expect(next.generation).not.toBe(generation);
+    expect(await a.save(key, tags, read({ data: ['new'] }, next.generation), 30_000)).toBe(true);
+  });
+
+  it('an invalidation by one instance makes the entry stale on the others (kept, for serving stale when Graph cannot be called)', async () => {
+    const [a, b, c] = [await store(), await store(), await store()];
+    const key = `${PAGE_LIST}&stale`;
+    const tags = ['page:1000000001:instagram'];
+    const { generation } = await a.lookup(key, tags);
+    await a.save(key, tags, read({ data: [1] }, generation), 30_000);
+    await b.invalidate(tags);
+    const after = await c.lookup(key, tags);
+    expect(after.entry).toEqual(read({ data: [1] }, generation));
+    expect(after.generation).not.toBe(generation);
+    // Other tags are untouched.
+    const other = await c.lookup(`${key}&other`, ['page:1000000001:messenger']);
+    const again = await a.lookup(`${key}&other`, ['page:1000000001:messenger']);
+    expect(again.generation).toBe(other.generation);
+  });
+
+  it('never takes a tag that went missing (expired or evicted by maxmemory) for an unmoved one', async () => {
+    const a = await store();
+    const key = `${PAGE_LIST}&evicted`;
+    const tags = ['thread:t_evicted'];
+    const { generation } = await a.lookup(key, tags);
+    await a.save(key, tags, read({ data: [1] }, generation), 30_000);
+    await redis.del(`${PREFIX}cache:tag:thread:t_evicted`);
+    const after = await a.lookup(key, tags);
+    expect(after.entry).toBeDefined();
+    expect(after.generation).not.toBe(generation);
+    await redis.del(`${PREFIX}cache:epoch`);
+    expect((await a.lookup(key, tags)).generation).not.toBe(after.generation);
+  });
+
+  it('learns threads by customer, Instagram accounts by Page, and lets one instance claim a job', async () => {
+    const [a, b] = [await store(), await store()];
+    await a.learnThreads(
+      '1000000001',
+      'messenger',
+      new Map([
+        ['psid-1', 't_2'],
+        ['psid-2', 't_3'],
+      ]),
+    );
+    await b.learnThreads('1000000001', 'messenger', new Map([['psid-1', 't_1']]));
+    expect(await b.threadsOf('1000000001', 'messenger', 'psid-1')).toEqual(['t_1', 't_2']);
+    expect(await a.threadsOf('1000000001', 'instagram', 'psid-1')).toEqual([]);
+    await a.learnAccount('17841400000000001', '1000000001');
+    expect(await b.pageOfAccount('17841400000000001')).toBe('1000000001');
+    expect(await b.pageOfAccount('17841400000000002')).toBeUndefined();
+    expect(await a.claim('safety-net:1000000001', 60_000)).toBe(true);
+    expect(await b.claim('safety-net:1000000001', 60_000)).toBe(false);
+    expect(await a.claim('safety-net:1000000001', 60_000)).toBe(false);
+  });
+
+  it('does not keep an entry larger than the bound', async () => {
+    const a = await store({ maxEntryBytes: 1_000 });
+    const key = `${PAGE_LIST}&large`;
+    const { generation } = await a.lookup(key, []);
+    expect(await a.save(key, [], read({ text: 'x'.repeat(2_000) }, generation), 30_000)).toBe(false);
+    expect(await a.save(key, [], read({ text: 'x'.repeat(100) }, generation), 30_000)).toBe(true);
+  });
+
+  it('writes no token or proof to Redis: a key or an entry holding one is not cached (one warning)', async () => {
+    const logger = recordingLogger();
+    const a = await store({ logger });
+    const token = DEMO.tokens.acmePage;
+    const keyWithToken = `${PAGE_LIST}&access_token=${token}`;
+    const lookedUp = await a.lookup(keyWithToken, []);
+    expect(await a.save(keyWithToken, [], read({ data: [] }, lookedUp.generation), 30_000)).toBe(false);
+    const key = `${PAGE_LIST}&body-with-token`;
+    const { generation } = await a.lookup(key, []);
+    const next = `https://graph.facebook.com/v25.0/1000000001/conversations?access_token=${token}&after=abc`;
+    expect(await a.save(key, [], read({ data: [], paging: { next } }, generation), 30_000)).toBe(false);
+    expect(await a.save(key, [], read({ data: [], paging: { cursors: { after: 'abc' } } }, generation), 30_000)).toBe(true);
+    expect(logger.lines.filter((line) => line.includes('access token'))).toHaveLength(1);
+    expect(token.startsWith('EAA')).toBe(true);
+  });
+
+  it('sets a TTL on every key it writes, and no key or value holds a token', async () => {
+    const a = await store();
+    // Every kind of key, once more, so this test stands alone.
+    const { generation } = await a.lookup(`${PAGE_LIST}&ttl`, ['page:ttl', 'thread:ttl']);
+    await a.save(`${PAGE_LIST}&ttl`, ['page:ttl', 'thread:ttl'], read({ data: [] }, generation), 5_000);
+    await a.invalidate(['thread:ttl']);
+    await a.learnThreads('1000000001', 'instagram', new Map([['igsid-1', 't_9']]));
+    await a.learnAccount('17841400000000003', '1000000001');
+    await a.claim('ttl-job', 10_000);
+
+    const keys = await keysUnder(redis, `${PREFIX}cache:`);
+    expect(keys.length).toBeGreaterThanOrEqual(6);
+    for (const key of [...keys, ...(await keysUnder(redis, `${PREFIX}claim:`))]) {
+      const ttl = await redis.pttl(key);
+      expect([key, ttl > 0]).toEqual([key, true]);
+      expect(ttl).toBeLessThanOrEqual(TAG_TTL_MS + 1_000);
+      const type = await redis.type(key);
+      const values = type === 'set' ? await redis.smembers(key) : [(await redis.get(key)) ?? ''];
+      expect(`${key} ${values.join(' ')}`).not.toMatch(/EAA[A-Za-z0-9]|access_token|appsecret_proof/);
+    }
+  });
+});
