@@ -8,6 +8,7 @@ import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
 import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
+import { type HealthView, useHealth } from './plugins/use-health.js';
 import { useMaxDepth } from './plugins/use-max-depth.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationEnd } from './plugins/use-operation-end.js';
@@ -71,6 +72,8 @@ export interface AppOptions extends ContextDependencies {
   production: boolean;
   /** Limits on what a client may ask; see config.ts for the defaults. */
   limits?: Partial<QueryLimits> | undefined;
+  /** What `/health` says of the state shared with the fleet. @default alone, in memory */
+  health?: (() => HealthView) | undefined;
   /** Answers kept to serve a viewer's repeated operations (RESPONSE_CACHE_ENTRIES). */
   responseCacheEntries?: number | undefined;
   /** Debug log lines (DEBUG; development only). */
@@ -132,7 +135,10 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     // cap re-streams every POST body through a TransformStream, a tenth of a request's CPU.
     maxRequestBodySize: false,
     batching: limits.maxBatchedOperations > 0 ? { limit: limits.maxBatchedOperations } : false,
+    // `/health` is ours (use-health.ts): it says whether the fleet's shared state is reachable.
+    healthCheckEndpoint: '/_yoga/health',
     plugins: [
+      useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
       ...(options.persistedOperations === undefined ? [] : [usePersistedManifest(options.persistedOperations)]),
       // Before a subscription starts: over HTTP, only as server-sent events.
       useSubscriptionTransport(),

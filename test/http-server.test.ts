@@ -98,3 +98,17 @@ describe('GraphQL over HTTP', () => {
     });
   }
 });
+
+describe('GET /health', () => {
+  it('says the instance serves, and how it shares its state', async () => {
+    const h = await startHarness();
+    try {
+      const response = await h.app.fetch('http://gateway.test/health');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('private, no-store');
+      expect(await response.json()).toEqual({ status: 'ok', redis: 'off', since: null, liveInstances: null, callsPerSecond: 2 });
+    } finally {
+      await h.close();
+    }
+  });
+});
