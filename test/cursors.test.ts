@@ -52,3 +52,24 @@ describe('cursor codec', () => {
     expect(() => codec.decode(scope, `${cursor}A`)).toThrow(/Malformed|not issued/);
   });
 });
+
+describe('the v2 wire format', () => {
+  // Pinned: a change here breaks every cursor clients hold. Bump FORMAT_VERSION instead.
+  const codec = createCursorCodec('golden-cursor-secret-0123456789abcdef');
+  const scope = cursorScope({ list: 'conversations', page: '1000000001', folder: 'inbox', viewer: 'viewer-fingerprint' });
+  const GOLDEN = 'AiKuFK8ZAxFBUUhSYWJjZBFBUUhSeHl6MBgTt_1234567890N6Pw4HxUqS_pA7J_NP6ExQ';
+
+  it('writes the last edge of a 25-item Graph page as these exact bytes', () => {
+    expect(scope).toBe('UMzAD4VJt6KF9cn4');
+    expect(codec.pageEncoder(scope, { before: 'QVFIUmFiY2Q', after: 'QVFIUnh5ejA' }, 25)(24, 't_1234567890')).toBe(GOLDEN);
+  });
+
+  it('reads them back', () => {
+    expect(codec.decode(scope, GOLDEN)).toEqual({
+      page: { before: 'QVFIUmFiY2Q', after: 'QVFIUnh5ejA' },
+      pageLength: 25,
+      index: 24,
+      itemId: 't_1234567890',
+    });
+  });
+});

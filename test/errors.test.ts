@@ -1,5 +1,6 @@
 /** Graph errors become clear GraphQL errors with stable codes; tokens never leak. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, type MessagingPlatform } from './generated/graphql.js';
 import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
@@ -199,8 +200,34 @@ describe('requests the gateway refuses itself', () => {
     expect(h.emulator.log.requestCount).toBe(0);
   });
 
-  it('an unexpected failure is masked', async () => {
-    const { body } = await h.post({ query: '{ __typename }' });
-    expect(body).toEqual({ data: { __typename: 'Query' } });
+  it('an unexpected failure is masked: the client learns nothing of it, the log keeps it', async () => {
+    // A cache store with a bug: a plain Error (not an upstream failure), its message full of internals.
+    class BrokenStore extends MemoryReadCacheStore {
+      override async lookup(): Promise<never> {
+        throw new Error('cache store exploded at 10.0.0.7:6379 with key inbox-gateway:v25.0/1000000001');
+      }
+    }
+    const broken = new BrokenStore({ maxEntries: 1, maxBytes: 1, tagTtlMs: 1 });
+    const failing = await startHarness({ cache: { maxAgeMs: 60_000, store: broken } });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const { body } = await failing.post({
+        query: `{ page(id: "${ACME}") { conversations(first: 1) { edges { node { graphApiId } } } } }`,
+      });
+      expect(body.data).toEqual({ page: null });
+      expect(body.errors).toEqual([
+        {
+          message: 'Unexpected error.',
+          path: ['page', 'conversations'],
+          locations: [{ line: 1, column: 28 }],
+          extensions: { code: expect.any(String) },
+        },
+      ]);
+      expect(JSON.stringify(body)).not.toMatch(/exploded|10\.0\.0\.7|inbox-gateway/);
+      expect(logged.mock.calls.flat().join(' ')).toContain('cache store exploded');
+    } finally {
+      logged.mockRestore();
+      await failing.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, NodeDocument } from './generated/graphql.js';
-import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
+import { ACME, BISTRO, startHarness, type Harness, until } from './support/harness.js';
 
 const CONVERSATIONS = /^\d+\/conversations$/;
 
@@ -160,7 +160,7 @@ describe('the per-Page call rate', () => {
       const gone = strict
         .post({ query: `{ page(id: "${ACME}") { conversations(first: 7) { edges { cursor } } } }` }, {}, controller.signal)
         .catch(() => undefined);
-      while (strict.scheduler.queued === 0) await new Promise(setImmediate);
+      await until(() => strict.scheduler.queued > 0, 'the read to wait in the queue');
       controller.abort();
       await gone;
       expect(strict.scheduler.queued).toBe(0);

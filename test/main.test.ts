@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
 import { DEMO, startEmulator } from '../src/emulator/index.js';
-import { assertNoSecrets, graphListIds, SECRETS } from './support/harness.js';
+import { assertNoSecrets, graphListIds, SECRETS, until } from './support/harness.js';
 
 const running: ChildProcess[] = [];
 afterEach(async () => {
@@ -146,7 +146,7 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
       emulator.log.clear();
       emulator.faults.inject({ kind: 'latency', ms: 1_000 }, { times: 1, match: { path: /\/conversations$/ } });
       const inFlight = read(2);
-      while (emulator.log.requestCount === 0) await new Promise(setImmediate);
+      await until(() => emulator.log.requestCount > 0, 'the read to reach the emulator');
 
       const child = running.at(-1)!;
       const exited = once(child, 'exit');

@@ -167,9 +167,31 @@ export class GraphScheduler {
 
   /** Makes the reads; never rejects: slot `i` holds the body or an Error for `reads[i]`. */
   readMany(reads: readonly GraphRead[], context: ReadContext): Promise<unknown[]> {
-    const answers = reads.map((read) => this.#join(read, context));
+    if (context.signal?.aborted) return Promise.resolve(reads.map(() => new OperationAbortedError('disconnected')));
+    const joined = reads.map((read) => this.#join(read, context));
     this.#scheduleFlush();
-    return Promise.all(answers);
+    const answers = Promise.all(joined.map((pending) => pending.promise));
+    const signal = context.signal;
+    if (signal !== undefined) {
+      // One listener for all the reads of this call, however many (an operation's signal has one per batch).
+      const leave = (): void => {
+        for (const pending of joined) this.#leave(pending);
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      void answers.then(() => signal.removeEventListener('abort', leave));
+    }
+    return answers;
+  }
+
+  /** One waiter of `pending` left; when none is left and it has not started, it is cancelled. */
+  #leave(pending: Pending): void {
+    pending.waiters -= 1;
+    if (pending.waiters === 0 && (pending.state === 'queued' || pending.state === 'retry-wait')) {
+      // Nobody waits for it any more: cancel the upstream work that has not started.
+      this.#queue = this.#queue.filter((entry) => entry !== pending);
+      if (pending.read.page !== undefined) void this.#budget.withdraw(pending.read.page, [pending.ticket]).catch(() => undefined);
+      this.#settle(pending, new OperationAbortedError('disconnected'));
+    }
   }
 
   /**
@@ -189,8 +211,7 @@ export class GraphScheduler {
     return answer;
   }
 
-  #join(read: GraphRead, context: ReadContext): Promise<unknown> {
-    if (context.signal?.aborted) return Promise.resolve(new OperationAbortedError('disconnected'));
+  #join(read: GraphRead, context: ReadContext): Pending {
     const key = this.#transport.keyOf(read);
     let pending = this.#pending.get(key);
     if (pending !== undefined) {
@@ -226,21 +247,7 @@ export class GraphScheduler {
     const joined = pending;
     joined.waiters += 1;
     joined.deadline = Math.max(joined.deadline, context.deadline ?? Number.POSITIVE_INFINITY);
-    const signal = context.signal;
-    if (signal !== undefined) {
-      const leave = (): void => {
-        joined.waiters -= 1;
-        if (joined.waiters === 0 && (joined.state === 'queued' || joined.state === 'retry-wait')) {
-          // Nobody waits for it any more: cancel the upstream work that has not started.
-          this.#queue = this.#queue.filter((entry) => entry !== joined);
-          if (joined.read.page !== undefined) void this.#budget.withdraw(joined.read.page, [joined.ticket]).catch(() => undefined);
-          this.#settle(joined, new OperationAbortedError('disconnected'));
-        }
-      };
-      signal.addEventListener('abort', leave, { once: true });
-      void joined.promise.then(() => signal.removeEventListener('abort', leave));
-    }
-    return joined.promise;
+    return joined;
   }
 
   #settle(pending: Pending, value: unknown): void {

@@ -17,7 +17,7 @@ import { MemoryCallBudget } from '../../src/graph-api/call-budget.js';
 import type { InboxEventStream } from '../../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../../src/webhooks/receiver.js';
 import { ReadCache } from '../../src/graph-api/read-cache.js';
-import { MemoryReadCacheStore } from '../../src/graph-api/read-cache-store.js';
+import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { createCursorCodec } from '../../src/schema/cursors.js';
 
@@ -86,8 +86,8 @@ export interface HarnessOptions {
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
   inboxEvents?: AppOptions['inboxEvents'];
   persistedOperations?: AppOptions['persistedOperations'];
-  /** The read cache: off unless a test turns it on; `now` is its clock. */
-  cache?: { maxAgeMs?: number; staleMs?: number; now?: () => number };
+  /** The read cache: off unless a test turns it on; `now` is its clock; `store` replaces the in-memory store. */
+  cache?: { maxAgeMs?: number; staleMs?: number; now?: () => number; store?: ReadCacheStore };
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -126,7 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...clock,
   });
   const readCache = new ReadCache({
-    store: cacheStore,
+    store: options.cache?.store ?? cacheStore,
     scheduler,
     version,
     maxAgeMs,
