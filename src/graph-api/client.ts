@@ -227,7 +227,7 @@ export class GraphApiClient implements GraphTransport {
     }
     const response = await this.#send({ method: 'GET', path, headers: { authorization: `Bearer ${read.token}` } });
     onHeaders?.(read, (name) => headerValue(response.headers[name]));
-    return parseAnswer(response.status, response.text);
+    return checkShape(read, parseAnswer(response.status, response.text));
   }
 
   /** One batch POST; `dependencies` names the items of chained pages. */
@@ -357,8 +357,24 @@ function parseSlot(slot: unknown, read: GraphRead, onHeaders: ((read: GraphRead,
     onHeaders(read, (name) => headers.find((header) => header.name.toLowerCase() === name)?.value);
   }
   try {
-    return parseAnswer(code, body);
+    return checkShape(read, parseAnswer(code, body));
   } catch (error) {
     return error;
   }
+}
+
+/**
+ * Checks a successful answer where it enters: an edge (`{id}/{edge}`) answers a list page, `{ data: [...] }`;
+ * an object answers an object with its `id` (Meta: Graph API Overview and Paginated Results). Anything else
+ * is a malformed answer (GRAPH_UNAVAILABLE), never a TypeError deep in a resolver.
+ */
+function checkShape(read: GraphRead, body: unknown): unknown {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  const edge = read.request.path.includes('/');
+  const valid = isObject && (edge ? Array.isArray((body as { data?: unknown }).data) : typeof (body as { id?: unknown }).id === 'string');
+  if (valid) return body;
+  throw new GraphTransportError(
+    'malformed-response',
+    edge ? 'Graph API answered an edge read without a `data` list' : 'Graph API answered an object read without its `id`',
+  );
 }
