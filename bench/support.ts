@@ -1,0 +1,233 @@
+/**
+ * What `npm run bench` and `npm run fleet` share: processes on loopback, load from autocannon, the
+ * emulator's own count of what it was asked, and the "team on one Page" load.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import autocannon from 'autocannon';
+import { DEMO } from '../src/emulator/index.js';
+
+export const ACME = DEMO.pages.acme.id;
+export const TOKEN = DEMO.tokens.acmePage;
+export const UPSTREAM_LATENCY_MS = 100;
+export const EMULATOR_LINE = /\{"url":"([^"]+)"\}/;
+export const GATEWAY_LINE = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/;
+export const GATEWAY_ENV = {
+  GRAPH_ACCESS_TOKEN: TOKEN,
+  NODE_ENV: 'production',
+  PORT: '0',
+  CURSOR_SECRET: 'benchmark-cursor-secret-0123456789',
+};
+
+const children: ChildProcess[] = [];
+
+/** Starts an entry point (compiled `.js` as in production, else TypeScript through tsx); resolves with the first match of `pattern` in its output. */
+export function start(
+  entry: string,
+  env: Record<string, string>,
+  pattern: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const args = entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry];
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  children.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) resolve({ child, match });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}: ${output.slice(-2_000)}`)));
+  });
+}
+
+/** Stops every process started. */
+export function stopAll(): void {
+  for (const child of children) child.kill('SIGTERM');
+}
+
+/** Starts an emulator process; `options` become its BENCH_* environment. */
+export async function startEmulatorProcess(env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const { child, match } = await start('bench/emulator-process.ts', env, EMULATOR_LINE);
+  return { child, url: match[1]! };
+}
+
+export interface Usage {
+  requests: number;
+  calls: number;
+  coalesced: number;
+}
+
+export async function post(
+  url: string,
+  query: string,
+  token?: string,
+): Promise<{ data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-upstream-usage': '1', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as { data?: unknown; errors?: unknown[]; extensions?: { upstream?: Usage } };
+  if (body.errors) throw new Error(`benchmark query failed: ${JSON.stringify(body.errors).slice(0, 500)}`);
+  return body;
+}
+
+export async function metric(gatewayUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', gatewayUrl))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
+
+export async function load(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+export async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+/** What an emulator process counted since it was last reset. */
+export interface EmulatorStats {
+  calls: number;
+  refused: number;
+  busiestSecond: number;
+}
+
+/** Asks a process over IPC and resolves with its answer. */
+export function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (answer) => resolve(answer as T));
+    child.send(message);
+  });
+}
+
+export const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
+};
+
+/** A Markdown table, columns padded. */
+export function table(data: string[][]): string {
+  const widths = data[0]!.map((_, col) => Math.max(...data.map((row) => row[col]!.length)));
+  return data
+    .map(
+      (row, i) =>
+        `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |${i === 0 ? `\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : ''}`,
+    )
+    .join('\n');
+}
+
+export const TEAM_SECONDS = Number(process.env.BENCH_TEAM_SECONDS ?? 15);
+export const TEAM_CLIENTS = 10;
+export const DELIVERY_EVERY_MS = 1_500;
+const TEAM_QUERY = `query TeamInbox { page(id: "${ACME}") { conversations(first: 20) { fetchedAt edges { node { graphApiId updatedTime snippet unreadCount participants { graphApiId name } } } } } }`;
+export const WEBHOOK_VERIFY_TOKEN = 'bench-verify-token';
+
+/** What the team load measured. */
+export interface TeamFigures {
+  servedPerSecond: number;
+  errors: number;
+  /** Milliseconds from a delivery being answered until every gateway showed its conversation on top with the new snippet. */
+  freshness: number[];
+  emulator: EmulatorStats;
+}
+
+/**
+ * A team on one Page: `TEAM_CLIENTS` clients (spread over `gateways`) read the same 20-conversation inbox
+ * while a customer message arrives through the webhook (delivered to the first gateway, which the emulator
+ * must be subscribed to) every 1.5 s.
+ */
+export async function teamLoad(emulator: { child: ChildProcess; url: string }, gateways: readonly string[]): Promise<TeamFigures> {
+  type Inbox = { data: { page: { conversations: { edges: Array<{ node: { graphApiId: string; snippet: string | null } }> } } } };
+  // A refused read (a throttled Page) shows nothing yet: ask again.
+  const topOf = async (gateway: string) =>
+    ((await post(gateway, TEAM_QUERY).catch(() => undefined)) as Inbox | undefined)?.data.page.conversations.edges[0]?.node;
+  const conversations = ((await post(gateways[0]!, TEAM_QUERY)) as Inbox).data.page.conversations.edges.map((edge) => edge.node.graphApiId);
+  for (const gateway of gateways) await post(gateway, TEAM_QUERY);
+  await ask(emulator.child, 'reset');
+
+  const freshness: number[] = [];
+  let delivering = true;
+  const deliveries = (async () => {
+    for (let n = 0; delivering; n += 1) {
+      const next = new Promise((resolve) => setTimeout(resolve, DELIVERY_EVERY_MS));
+      // A customer of the inbox's second half writes: their conversation must jump to the top.
+      const conversationId = conversations[10 + (n % 10)]!;
+      const text = `bench message ${n}`;
+      const sent = await fetch(`${emulator.url}/_emulator/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ conversationId, text }),
+      });
+      if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+      const answeredAt = performance.now();
+      await Promise.all(
+        gateways.map(async (gateway) => {
+          for (;;) {
+            const top = await topOf(gateway);
+            if (top?.graphApiId === conversationId && top.snippet === text) return;
+          }
+        }),
+      );
+      freshness.push(performance.now() - answeredAt);
+      await next;
+    }
+  })();
+  const body = JSON.stringify({ query: TEAM_QUERY });
+  const results = await Promise.all(
+    gateways.map((url, i) =>
+      load({
+        url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duration: TEAM_SECONDS,
+        // The clients spread as evenly as they go.
+        connections: Math.floor(TEAM_CLIENTS / gateways.length) + (i < TEAM_CLIENTS % gateways.length ? 1 : 0),
+      }),
+    ),
+  );
+  delivering = false;
+  await deliveries;
+  return {
+    servedPerSecond: results.reduce((sum, result) => sum + result.requests.average, 0),
+    errors: results.reduce((sum, result) => sum + result.errors + result.non2xx, 0),
+    freshness,
+    emulator: await ask<EmulatorStats>(emulator.child, 'stats'),
+  };
+}
+
+/** Subscribes a gateway's webhook callback to an emulator process (the handshake runs first). */
+export async function subscribeWebhooks(emulatorUrl: string, gatewayUrl: string): Promise<void> {
+  const subscribed = await fetch(`${emulatorUrl}/_emulator/subscriptions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ callbackUrl: new URL('/webhooks/meta', gatewayUrl).href, verifyToken: WEBHOOK_VERIFY_TOKEN }),
+  });
+  if (!subscribed.ok) throw new Error(`subscribing the gateway failed: ${await subscribed.text()}`);
+}
+
+/** The team figures as table rows against their targets. */
+export function teamRows(figures: TeamFigures, bareReqPerSecond: number | undefined): string[][] {
+  return [
+    ['measure', 'value', 'target'],
+    [`served req/s (${TEAM_CLIENTS} clients)`, figures.servedPerSecond.toFixed(0), ''],
+    ...(bareReqPerSecond === undefined ? [] : [['vs bare proxy', `${(figures.servedPerSecond / bareReqPerSecond).toFixed(2)}×`, '≥ 0.5×']]),
+    ['errors', String(figures.errors), '0'],
+    [
+      `freshness after a delivery, p50 / max (${figures.freshness.length} deliveries)`,
+      `${percentile(figures.freshness, 0.5).toFixed(0)} / ${Math.max(...figures.freshness).toFixed(0)} ms`,
+      'max ≤ 1,500 ms',
+    ],
+    ['upstream calls per Page, busiest second', String(figures.emulator.busiestSecond), '≤ 2'],
+    ['upstream calls in all', String(figures.emulator.calls), ''],
+    ['throttled calls', String(figures.emulator.refused), '0'],
+  ];
+}
