@@ -6,9 +6,11 @@ import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './co
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger } from './logger.js';
+import { useErrorCodes } from './plugins/use-error-codes.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
 import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
 import { type HealthView, useHealth } from './plugins/use-health.js';
+import { useJsonErrorBodies } from './plugins/use-json-error-bodies.js';
 import { useMaxDepth } from './plugins/use-max-depth.js';
 import { useMetrics } from './plugins/use-metrics.js';
 import { useOperationEnd } from './plugins/use-operation-end.js';
@@ -139,7 +141,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     healthCheckEndpoint: '/_yoga/health',
     plugins: [
       useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
-      ...(options.persistedOperations === undefined ? [] : [usePersistedManifest(options.persistedOperations)]),
+      usePersistedManifest(options.persistedOperations),
       // Before a subscription starts: over HTTP, only as server-sent events.
       useSubscriptionTransport(),
       maxTokensPlugin({ n: limits.maxTokens }),
@@ -155,6 +157,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useMetrics({ cacheStats: options.readCache.stats }),
       usePrivateResponses(),
       useOperationEnd(),
+      useErrorCodes({ production: options.production }),
+      useJsonErrorBodies(),
       // Last: its assets' Cache-Control overrides usePrivateResponses'.
       useGraphiQLAssets(),
       // Last: a kept answer skips execution, and the plugins above still see it.

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, type MessagingPlatform } from './generated/graphql.js';
-import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
+import { createApp } from '../src/app.js';
+import { createCursorCodec } from '../src/schema/cursors.js';
+import { ACME, assertNoSecrets, BISTRO, startHarness, type GraphQLResponse, type Harness } from './support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -229,5 +231,111 @@ describe('requests the gateway refuses itself', () => {
       logged.mockRestore();
       await failing.close();
     }
+  });
+});
+
+describe('every error carries a code', () => {
+  /** Posts `body` as `accept` asks; returns the status and the parsed answer. */
+  async function send(body: string, accept: string): Promise<{ status: number; body: GraphQLResponse<unknown> }> {
+    const response = await h.app.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept },
+      body,
+    });
+    const text = await response.text();
+    assertNoSecrets(text);
+    return { status: response.status, body: JSON.parse(text) as GraphQLResponse<unknown> };
+  }
+  const GRAPHQL_RESPONSE = 'application/graphql-response+json';
+  const JSON_ONLY = 'application/json';
+
+  it.each([
+    [
+      'a mutation (the schema has none): GRAPHQL_VALIDATION_FAILED',
+      JSON.stringify({ query: 'mutation { markRead(id: "1") }' }),
+      { message: 'This API has no mutations: it serves query and subscription operations.', code: 'GRAPHQL_VALIDATION_FAILED' },
+      [400, 200],
+    ],
+    [
+      'a syntax error: GRAPHQL_PARSE_FAILED',
+      JSON.stringify({ query: '{ page(id: "1") { name ' }),
+      { message: 'Syntax Error: Expected Name, found <EOF>.', code: 'GRAPHQL_PARSE_FAILED' },
+      [400, 200],
+    ],
+    [
+      'no document: BAD_REQUEST',
+      JSON.stringify({ variables: {} }),
+      { message: 'Must provide query string.', code: 'BAD_REQUEST' },
+      [400, 200],
+    ],
+    [
+      'a variable of the wrong type: BAD_USER_INPUT',
+      JSON.stringify({
+        query: 'query ($first: Int) { page(id: "1000000001") { conversations(first: $first) { edges { cursor } } } }',
+        variables: { first: 'ten' },
+      }),
+      { message: 'Variable "$first" got invalid value "ten"; Int cannot represent non-integer value: "ten"', code: 'BAD_USER_INPUT' },
+      [400, 400],
+    ],
+    [
+      'an operation name the document does not have: OPERATION_RESOLUTION_FAILURE',
+      JSON.stringify({ query: 'query Inbox { __typename }', operationName: 'Outbox' }),
+      { message: 'Could not determine what operation to execute.', code: 'OPERATION_RESOLUTION_FAILURE' },
+      [400, 400],
+    ],
+  ])('%s', async (_name, body, expected, [graphqlResponseStatus, jsonStatus]) => {
+    for (const [accept, status] of [
+      [GRAPHQL_RESPONSE, graphqlResponseStatus],
+      [JSON_ONLY, jsonStatus],
+    ] as const) {
+      const answer = await send(body, accept);
+      expect(answer.body.errors).toEqual([expect.objectContaining({ message: expected.message, extensions: { code: expected.code } })]);
+      expect(answer.status, accept).toBe(status);
+    }
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it('a malformed JSON body: BAD_REQUEST (400), and in production the body is not echoed back', async () => {
+    const body = '{"query": "{ page(id: \\"1000000001\\") { name } }", "variables": {"secret": "hunter2"';
+    for (const accept of [GRAPHQL_RESPONSE, JSON_ONLY]) {
+      const answer = await send(body, accept);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ errors: [{ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+    }
+    const development = createApp({
+      scheduler: h.scheduler,
+      credentials: h.credentials,
+      readCache: h.readCache,
+      cursors: createCursorCodec('test-cursor-secret-0123456789abcdef'),
+      defaultAccessToken: undefined,
+      production: false,
+    });
+    const response = await development.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    // Outside production the parser's own words help whoever is writing the request.
+    expect(((await response.json()) as GraphQLResponse<unknown>).errors![0]!.extensions).toMatchObject({
+      code: 'BAD_REQUEST',
+      originalError: { name: 'SyntaxError' },
+    });
+  });
+
+  it('a batch: each operation answers with its own code', async () => {
+    const answer = await send(JSON.stringify([{ query: '{ __typename }' }, { query: 'mutation { x }' }, { query: '{' }]), JSON_ONLY);
+    expect(answer.body).toEqual([
+      { data: { __typename: 'Query' } },
+      { errors: [expect.objectContaining({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })] },
+      { errors: [expect.objectContaining({ extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] },
+    ]);
+  });
+
+  it('a Graph error reaches the client without Meta\'s "Please read the documentation at …" tail or a placeholder', async () => {
+    const { body } = await h.post({ query: '{ page(id: "1999999999") { conversations(first: 1) { edges { cursor } } } }' });
+    expect(body.errors![0]!.message).toBe(
+      "Unsupported get request. Object with ID '1999999999' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+    );
+    expect(JSON.stringify(body)).not.toMatch(/\[url\]|documentation at/);
   });
 });

@@ -1,16 +1,21 @@
 /**
  * Operations sent by hash (`extensions.persistedQuery { version: 1, sha256Hash }`, as Apollo's
- * persisted-queries link, urql and GraphQL Code Generator's persisted documents send them) are looked
- * up in the manifest. The error for an unknown hash keeps Apollo's `PersistedQueryNotFound` message,
- * on which its link falls back to sending the text when that is allowed.
+ * persisted-queries link, urql and GraphQL Code Generator's persisted documents send them).
+ *
+ * With a manifest, a hash is looked up in it; an unknown one answers `PersistedQueryNotFound`, on which
+ * Apollo's link resends the text (run unless `only`). Without one, a hash alone answers
+ * `PersistedQueryNotSupported`, on which Apollo's link stops sending hashes and resends the text; a
+ * request with both runs the text.
  */
-import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { defaultExtractPersistedOperationId, usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { PersistedOperations } from '../config.js';
 
+/** The messages and codes Apollo's persisted-queries link reads (it checks either). */
 const ERRORS = {
   notFound: { message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
+  notSupported: { message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } },
   persistedQueryOnly: {
     message:
       'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its manifest.',
@@ -22,16 +27,40 @@ const ERRORS = {
   },
 } as const;
 
+/**
+ * `error` with its HTTP status under `application/graphql-response+json`, as Apollo Router answers:
+ * unknown hash 404, the rest 400. `spec: true` keeps 200 for `application/json` clients, as the
+ * GraphQL-over-HTTP spec asks for a well-formed request.
+ */
+const withStatus = ({ message, extensions }: { message: string; extensions: { code: string } }, status: number) => ({
+  message,
+  extensions: { ...extensions, http: { status, spec: true } },
+});
+
 // Manifests and clients write the hash bare or as `sha256:<hex>` (GraphQL Code Generator): take both.
 const lookUp = (documents: PersistedOperations['documents'], hash: string): string | null =>
   documents.get(hash) ?? documents.get(hash.startsWith('sha256:') ? hash.slice(7) : `sha256:${hash}`) ?? null;
 
-/** Runs operations sent by hash from the manifest; with `only`, refuses any operation sent as text. */
-export function usePersistedManifest({ documents, only }: PersistedOperations): Plugin {
+/** Runs operations sent by hash from the manifest (with `only`, refuses any sent as text); without one, says hashes are not supported. */
+export function usePersistedManifest(manifest: PersistedOperations | undefined): Plugin {
+  if (manifest === undefined) {
+    return {
+      onParams({ params, request, context }) {
+        if (!params.query && defaultExtractPersistedOperationId(params, request, context) !== null) {
+          throw createGraphQLError(ERRORS.notSupported.message, withStatus(ERRORS.notSupported, 400));
+        }
+      },
+    };
+  }
+  const { documents, only } = manifest;
   return usePersistedOperations({
     getPersistedOperation: (hash) => lookUp(documents, hash),
     allowArbitraryOperations: !only,
-    customErrors: ERRORS,
+    customErrors: {
+      notFound: withStatus(ERRORS.notFound, 404),
+      persistedQueryOnly: withStatus(ERRORS.persistedQueryOnly, 400),
+      keyNotFound: withStatus(ERRORS.keyNotFound, 400),
+    },
   });
 }
 

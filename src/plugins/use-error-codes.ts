@@ -1,0 +1,75 @@
+import { GraphQLError, OperationTypeNode, type ExecutionResult, type ValidationRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+export interface ErrorCodesOptions {
+  /** Drop `extensions.originalError`, where yoga quotes what the client sent (a malformed JSON body). */
+  production: boolean;
+}
+
+/**
+ * An operation type the schema has no root type for (there is no Mutation): refused when the document
+ * is validated, as graphql-js 17's KnownOperationTypesRule does, instead of failing at execution with
+ * no code.
+ */
+const knownOperationTypes: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    const schema = context.getSchema();
+    if (schema.getRootType(node.operation) !== undefined) return;
+    const served = Object.values(OperationTypeNode).filter((operation) => schema.getRootType(operation) !== undefined);
+    context.reportError(
+      new GraphQLError(`This API has no ${node.operation}s: it serves ${served.join(' and ')} operations.`, { nodes: node }),
+    );
+  },
+});
+
+/**
+ * The code of an error that reached the answer without one. Errors with a path come from resolvers, which
+ * are all coded or masked; errors without one are about the request as sent: graphql-js leaves its
+ * variable checks ("Variable "$first" got invalid value …") and operation choice ("Unknown operation
+ * named …") uncoded, and those are all it can be.
+ */
+function missingCode(error: GraphQLError): string {
+  if (error.path !== undefined) return 'INTERNAL_SERVER_ERROR';
+  return error.message.startsWith('Variable "$') ? 'BAD_USER_INPUT' : 'BAD_REQUEST';
+}
+
+function withCode(error: GraphQLError, production: boolean): GraphQLError {
+  const { originalError: echoed, ...extensions } = error.extensions as Record<string, unknown>;
+  const coded = typeof extensions.code === 'string';
+  const strip = production && echoed !== undefined;
+  if (coded && !strip) return error;
+  const http = extensions.http as { status?: number; spec?: boolean } | undefined;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError ?? null,
+    extensions: {
+      ...(strip ? {} : echoed === undefined ? {} : { originalError: echoed }),
+      ...extensions,
+      code: coded ? extensions.code : missingCode(error),
+      // yoga reads the status of a malformed body from `originalError` for `application/json` clients: keep it 400.
+      ...(strip && http !== undefined ? { http: { status: http.status ?? 400 } } : {}),
+    },
+  });
+}
+
+/**
+ * Every error a client gets carries an `extensions.code`: validation, parsing and request errors
+ * included (`GRAPHQL_VALIDATION_FAILED`, `GRAPHQL_PARSE_FAILED`, `BAD_REQUEST`, `BAD_USER_INPUT`), and a
+ * `mutation` is a validation error. In production no error quotes the request body.
+ */
+export function useErrorCodes({ production }: ErrorCodesOptions): Plugin {
+  const fix = (result: ExecutionResult): ExecutionResult =>
+    result.errors === undefined ? result : { ...result, errors: result.errors.map((error) => withCode(error, production)) };
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(knownOperationTypes);
+    },
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result)) setResult(result.map(fix));
+      else if (!(Symbol.asyncIterator in result)) setResult(fix(result));
+    },
+  };
+}
