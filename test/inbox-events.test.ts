@@ -322,7 +322,7 @@ describe("the emulator's routes for demos", () => {
       expect(sent).toMatchObject({ status: 200, body: { deliveryStatus: 200 } });
       expect((await events.next()).value).toMatchObject({ kind: 'message', messageId: sent.body.id, text: 'over HTTP' });
       await events.return!();
-      expect((await post('/_emulator/messages', { conversationId: 'nope', text: 'x' })).status).toBe(400);
+      expect((await post('/_emulator/messages', { conversationId: 'nope', text: 'x' })).status).toBe(404);
     } finally {
       // Back to this suite's gateway.
       await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { tokenOf } from './auth.js';
 import { runBatch } from './batch.js';
 import { createCursorCodec } from './cursors.js';
+import { readSendMessage, SEND_MESSAGE_USAGE } from './demo-messages.js';
 import { EmulatedGraphError, expiredToken, invalidParameter, serverError, throttled } from './errors.js';
 import {
   CALL_FAULTS,
@@ -53,6 +54,11 @@ export interface EmulatorOptions {
   rootIdsReads?: boolean;
   /** The log keeps at least this many newest entries; counters count everything. @default 10000 */
   maxLogEntries?: number;
+  /**
+   * The clock that stamps new messages, in ms: a message is stamped now, or a second after the newest
+   * one when that is later (the seeded history ends at 2026-11-01 12:00 UTC). @default Date.now
+   */
+  now?: () => number;
   /**
    * Meta's Conversations API limit (graph-api.md §6.1; Meta's is 2 calls per second per Page or
    * Instagram account): calls per Page in any sliding one-second window on its conversations edge,
@@ -118,7 +124,7 @@ let seedWorld: SeedWorld | undefined;
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const config = validateOptions(options);
   seedWorld ??= createSeedWorld();
-  const store = new WorldStore(seedWorld, { privacyFiltering: config.privacyFiltering });
+  const store = new WorldStore(seedWorld, { privacyFiltering: config.privacyFiltering, now: options.now });
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
   const faults = new EmulatorFaults();
@@ -218,25 +224,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   /**
    * `POST /_emulator/messages {"conversationId", "text", "from"?: "customer" | "business"}`: a new
-   * message in a conversation, delivered to the subscribed webhook. For demos (curl while a GraphiQL
-   * subscription listens); not a Graph API route, and not logged as a call.
+   * message in a conversation (named by the gateway's `id` or its `graphApiId`), delivered to the
+   * subscribed webhook. For demos (curl while a GraphiQL subscription listens); not a Graph API route,
+   * and not logged as a call.
    */
   async function sendMessage(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const params = await readAdminParams(request);
-    const conversationId = params?.conversationId;
-    const thread = typeof conversationId === 'string' ? store.node(conversationId) : undefined;
-    if (
-      thread?.kind !== 'thread' ||
-      typeof params?.text !== 'string' ||
-      (params.from !== undefined && params.from !== 'customer' && params.from !== 'business')
-    ) {
-      replyJson(response, 400, {
-        error: 'POST a JSON body {"conversationId": "<an existing conversation id>", "text": "...", "from": "customer" | "business"}',
+    if (request.method !== 'POST' || !(request.headers['content-type'] ?? '').toLowerCase().includes('application/json')) {
+      request.resume();
+      replyJson(response, request.method === 'POST' ? 415 : 405, {
+        error: `Send a POST with Content-Type: application/json. ${SEND_MESSAGE_USAGE}`,
       });
       return;
     }
-    const fromId = params.from === 'business' ? thread.thread.business.id : thread.thread.customer.id;
-    const sent = await webhooks.sendMessage(thread.thread.id, { fromId, text: params.text });
+    const read = readSendMessage(store, await readAdminParams(request));
+    if (!read.ok) {
+      replyJson(response, read.status, { error: read.error });
+      return;
+    }
+    const sent = await webhooks.sendMessage(read.thread.id, { fromId: read.fromId, text: read.text });
     replyJson(response, 200, { id: sent.id, createdTime: sent.createdTime, deliveryStatus: sent.deliveryStatus ?? null });
   }
 

@@ -90,12 +90,14 @@ export class WorldStore implements EmulatorStore {
   readonly #byScopedKey = new Map<string, ThreadRecord>();
   readonly #derived = new Map<string, readonly ThreadRecord[]>();
   readonly #privacyFiltering: boolean;
-  /** Last time handed to a new message; always later than every seed message. */
+  readonly #now: () => number;
+  /** Last time handed to a new message, in seconds; always later than every seed message. */
   #clock = SEED_NOW;
   #added = 0;
 
-  constructor(world: SeedWorld, options: { privacyFiltering: boolean }) {
+  constructor(world: SeedWorld, options: { privacyFiltering: boolean; now?: (() => number) | undefined }) {
     this.#privacyFiltering = options.privacyFiltering;
+    this.#now = options.now ?? Date.now;
     this.#tokens = world.tokens;
     for (const page of world.pages) {
       this.#pages.set(page.id, page);
@@ -189,7 +191,9 @@ export class WorldStore implements EmulatorStore {
       );
     }
 
-    this.#clock += 1;
+    // Now, as a message sent today is stamped; a second after the last one at least, so the newest
+    // message stays the newest (the seed's history ends at its fixed "now", 2026-11-01 12:00 UTC).
+    this.#clock = Math.max(Math.floor(this.#now() / 1000), this.#clock + 1);
     this.#added += 1;
     const digest = createHash('sha256').update(`${conversationId}:${this.#added}`).digest('base64url');
     const message: MessageRecord = {

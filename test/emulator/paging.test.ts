@@ -262,7 +262,8 @@ describe('changes while paging', () => {
     `${live.url}/v25.0/${ACME}/conversations?${query({ access_token: TOKEN, ...params })}`;
 
   beforeAll(async () => {
-    live = await startEmulator({ privacyFiltering: false });
+    // A message sent "today" is stamped with the clock's time, after the seed's history (2026-11-01).
+    live = await startEmulator({ privacyFiltering: false, now: () => Date.parse('2026-11-29T09:30:00.750Z') });
   });
   afterAll(async () => {
     await live.close();
@@ -273,10 +274,10 @@ describe('changes while paging', () => {
     const page1 = (await getJson<GraphListBody>(liveUrl({ limit: 10 }))).body;
     const moved = before[40]!;
     const added = live.store.addMessage(moved.id, { text: 'Is anyone there?' });
-    expect(added.createdTime).toBe('2026-11-01T12:00:01+0000');
+    expect(added.createdTime).toBe('2026-11-29T09:30:00+0000');
 
     const top = (await getJson<GraphListBody>(liveUrl({ limit: 1, fields: 'id,updated_time,snippet' }))).body;
-    expect(top.data).toEqual([{ id: moved.id, updated_time: '2026-11-01T12:00:01+0000', snippet: 'Is anyone there?' }]);
+    expect(top.data).toEqual([{ id: moved.id, updated_time: '2026-11-29T09:30:00+0000', snippet: 'Is anyone there?' }]);
     // The old cursor still anchors on the 10th thread: the scroll continues where it was.
     const page2 = (await getJson<GraphListBody>(page1.paging!.next!)).body;
     expect(ids(page2)).toEqual(before.slice(10, 20).map((thread) => thread.id));
