@@ -1,11 +1,11 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createLRUCache, createYoga, maskError, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
+import { createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
 import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, createYogaLogger, type Logger } from './logger.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
 import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
@@ -78,10 +78,8 @@ export interface AppOptions extends ContextDependencies {
   health?: (() => HealthView) | undefined;
   /** Answers kept to serve a viewer's repeated operations (RESPONSE_CACHE_ENTRIES). */
   responseCacheEntries?: number | undefined;
-  /** Debug log lines (DEBUG; development only). */
-  debug?: boolean | undefined;
-  /** Where log lines go. @default one scrubbed line per event on the console */
-  logger?: YogaLogger | undefined;
+  /** Where log lines go. @default JSON lines (production) or readable lines on stdout, at `info` */
+  logger?: Logger | undefined;
   /** Origins allowed by CORS. Default: any origin in development, none in production. */
   corsOrigins?: readonly string[] | undefined;
   /** Operations clients may send by hash; with `only`, the only ones that run. */
@@ -118,7 +116,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    logging: options.logger ?? createLogger({ debug: !options.production && options.debug === true }),
+    logging: createYogaLogger(options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' })),
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
     renderGraphiQL: renderGraphiQLPage,

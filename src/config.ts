@@ -38,12 +38,12 @@ function seconds(min: number, max: number): (raw: string) => number {
   return (raw) => read(raw) * 1000;
 }
 
-const text = (raw: string): string => raw;
 const optionalText = (raw: string): string | undefined => raw;
 
 function oneOf<const T extends string>(...values: T[]): (raw: string) => T {
+  const accepted = values.length === 2 ? values.join(' or ') : `one of ${values.join(', ')}`;
   return (raw) => {
-    if (!(values as string[]).includes(raw)) throw new Error(`must be ${values.join(' or ')}`);
+    if (!(values as string[]).includes(raw)) throw new Error(`must be ${accepted}`);
     return raw as T;
   };
 }
@@ -112,7 +112,7 @@ export const SETTINGS = {
   PORT: setting({ description: 'HTTP port of the gateway (`0`: any free port).', default: 4000, parse: integer(0, 65_535) }),
   GRAPH_API_URL: setting<string | undefined>({
     description:
-      'Origin of the Graph API. Unset: the gateway starts the embedded emulator and uses its demo token. Set `https://graph.facebook.com` for the real API.',
+      "Origin of the Graph API. Unset: the gateway starts the embedded emulator (on `EMULATOR_PORT`) and uses its demo user's token, which reaches both demo Pages with an inbox. Set `https://graph.facebook.com` for the real API.",
     default: undefined,
     parse: origin('https://graph.facebook.com'),
   }),
@@ -244,6 +244,13 @@ export const SETTINGS = {
     default: 10,
     parse: integer(0, 100),
   }),
+  MAX_REQUEST_BODY_BYTES: setting({
+    description:
+      'Largest request body read, in bytes (a POST to `/graphql` or to the webhook callback), and largest WebSocket message. A larger body is refused with HTTP 413 `REQUEST_TOO_LARGE` before it is parsed. A document at `MAX_QUERY_TOKENS` takes a few KB; raise it for large batched requests or variables.',
+    default: 512 * 1024,
+    defaultText: '`524288` (512 KB)',
+    parse: integer(1024, 100 * 1024 * 1024),
+  }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
     description: 'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS`.',
     default: 20,
@@ -332,21 +339,33 @@ export const SETTINGS = {
     parse: commaList,
   }),
   NODE_ENV: setting({
-    description: '`production` hides error details and reports upstream usage only on request.',
+    description:
+      '`production`: JSON log lines, error details hidden, upstream usage reported only on request, no CORS unless `CORS_ORIGINS`. `development` and `test`: readable log lines, error details shown. The start-up log says which mode runs.',
     default: 'development',
-    parse: text,
+    parse: oneOf('development', 'production', 'test'),
   }),
-  DEBUG: setting({
-    description: "Any value turns on yoga's debug log lines (development only; still scrubbed).",
-    default: false,
-    defaultText: '*(unset)*',
-    parse: () => true,
+  LOG_LEVEL: setting({
+    description:
+      "Least severe log lines written (`debug` adds yoga's own request lines). Every line carries its time and is scrubbed of tokens, proofs and Graph URLs.",
+    default: 'info',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  }),
+  EMULATOR_PORT: setting({
+    description:
+      'Port of the embedded emulator (with no `GRAPH_API_URL`) and of `npm run emulator`. When it is taken, the embedded emulator listens on another free port and the log says which.',
+    default: 4010,
+    parse: integer(0, 65_535),
   }),
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
 /** The value of every setting, by variable name. */
 export type Settings = { readonly [K in SettingName]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };
+
+/** What `NODE_ENV` may say. */
+export type NodeEnv = Settings['NODE_ENV'];
+/** Log levels, least verbose first (`silent`: none). */
+export type LogLevel = Settings['LOG_LEVEL'];
 
 /** Limits on what a client may ask. */
 export interface QueryLimits {
@@ -387,8 +406,14 @@ export interface GatewayConfig {
   appSecret: string | undefined;
   /** Key that signs Relay cursors; `undefined` = a random key per process. */
   cursorSecret: string | undefined;
-  nodeEnv: string;
-  debug: boolean;
+  /** `production` hides error details and writes JSON log lines. */
+  nodeEnv: NodeEnv;
+  /** Least severe log lines written. */
+  logLevel: LogLevel;
+  /** Largest request body read, in bytes. */
+  maxRequestBodyBytes: number;
+  /** Port of the embedded emulator (taken: another free one). */
+  emulatorPort: number;
   /** Graph calls per Page per second (0: no limit); a fraction is one instance's share of a Page's budget. */
   pageCallsPerSecond: number;
   /** Attempts for a read that fails transiently, the first included. */
@@ -477,7 +502,9 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     appSecret: s.GRAPH_APP_SECRET,
     cursorSecret: s.CURSOR_SECRET,
     nodeEnv: s.NODE_ENV,
-    debug: s.DEBUG,
+    logLevel: s.LOG_LEVEL,
+    maxRequestBodyBytes: s.MAX_REQUEST_BODY_BYTES,
+    emulatorPort: s.EMULATOR_PORT,
     pageCallsPerSecond: s.GRAPH_PAGE_CALLS_PER_SECOND,
     maxAttempts: s.GRAPH_MAX_ATTEMPTS,
     throttleBlockMs: s.GRAPH_THROTTLE_BLOCK_SECONDS,

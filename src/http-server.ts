@@ -1,22 +1,25 @@
 /**
- * The gateway's HTTP server. It reads each request body itself, capped at MAX_REQUEST_BODY_BYTES,
+ * The gateway's HTTP server. It reads each request body itself, capped at `MAX_REQUEST_BODY_BYTES`,
  * before handing the request to yoga: yoga's adapter then takes the body as a string (the path it
  * keeps for frameworks that parse bodies first) instead of piping a stream per request, a visible
  * share of a request's CPU under load. This cap replaces yoga's own (off in app.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { DEFAULT_CONFIG } from './config.js';
 import { WEBHOOK_PATH, type WebhookReceiver } from './webhooks/receiver.js';
 import { createGraphQLWebSocketServer, type GraphQLApp, type GraphQLWebSocketOptions } from './websocket.js';
 
-/** Largest request body accepted. A GraphQL document past the token limit is far smaller. */
-export const MAX_REQUEST_BODY_BYTES = 512 * 1024;
-
 type NodeHandler = (request: IncomingMessage & { body?: string }, response: ServerResponse) => unknown;
 
-function refuseTooLarge(request: IncomingMessage, response: ServerResponse): void {
+function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxBodyBytes: number): void {
   const body = JSON.stringify({
-    errors: [{ message: `Request body larger than ${MAX_REQUEST_BODY_BYTES} bytes.`, extensions: { code: 'REQUEST_TOO_LARGE' } }],
+    errors: [
+      {
+        message: `Request body larger than ${maxBodyBytes} bytes (MAX_REQUEST_BODY_BYTES).`,
+        extensions: { code: 'REQUEST_TOO_LARGE', maxBodyBytes },
+      },
+    ],
   });
   // The rest of the body is not read: close the connection once the answer is out.
   response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
@@ -31,6 +34,8 @@ export interface GatewayServer extends Server {
    * Resolves once every connection is closed.
    */
   drain(timeoutMs: number): Promise<void>;
+  /** What is open: answers not yet finished (ordinary requests, and event streams that end only when cut), and WebSockets. */
+  inFlight(): { requests: number; eventStreams: number; webSockets: number };
 }
 
 export interface GatewayServerOptions {
@@ -38,14 +43,17 @@ export interface GatewayServerOptions {
   webhooks?: WebhookReceiver | undefined;
   /** GraphQL over WebSocket (graphql-ws) at the GraphQL path; always on, these tune it. */
   webSocket?: Omit<GraphQLWebSocketOptions, 'maxMessageBytes'> | undefined;
+  /** Largest request body (or WebSocket message) read; a larger body is answered 413 `REQUEST_TOO_LARGE` unread. @default 524288 (MAX_REQUEST_BODY_BYTES) */
+  maxBodyBytes?: number | undefined;
 }
 
 const isWebhookPath = (url: string | undefined): boolean =>
   url?.startsWith(WEBHOOK_PATH) === true && (url.length === WEBHOOK_PATH.length || url[WEBHOOK_PATH.length] === '?');
 
 export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: GatewayServerOptions = {}): GatewayServer {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_CONFIG.maxRequestBodyBytes;
   let draining = false;
-  const webSockets = createGraphQLWebSocketServer(handler, { ...options.webSocket, maxMessageBytes: MAX_REQUEST_BODY_BYTES });
+  const webSockets = createGraphQLWebSocketServer(handler, { ...options.webSocket, maxMessageBytes: maxBodyBytes });
   // Responses not yet finished: answers to mark `Connection: close`, event streams to end, when draining starts.
   const open = new Map<ServerResponse, { eventStream: boolean }>();
   const server = createServer((request: IncomingMessage & { body?: string }, response) => {
@@ -61,18 +69,18 @@ export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: 
       else void handler(request, response);
       return;
     }
-    if (Number(request.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) {
-      refuseTooLarge(request, response);
+    if (Number(request.headers['content-length'] ?? 0) > maxBodyBytes) {
+      refuseTooLarge(request, response, maxBodyBytes);
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BODY_BYTES) {
+      if (size > maxBodyBytes) {
         // A chunked body (no Content-Length) that grew past the cap.
         request.off('data', onData);
-        refuseTooLarge(request, response);
+        refuseTooLarge(request, response, maxBodyBytes);
         return;
       }
       chunks.push(chunk);
@@ -94,6 +102,11 @@ export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: 
   });
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => webSockets.handleUpgrade(request, socket, head));
   return Object.assign(server, {
+    inFlight() {
+      let eventStreams = 0;
+      for (const { eventStream } of open.values()) if (eventStream) eventStreams += 1;
+      return { requests: open.size - eventStreams, eventStreams, webSockets: webSockets.size };
+    },
     drain(timeoutMs: number): Promise<void> {
       draining = true;
       webSockets.close();

@@ -1,10 +1,51 @@
 /**
- * The gateway's log: one line per event, every line scrubbed of tokens, proofs and URLs. Upstream
- * failures are expected events and get one line with their Graph code; other errors keep a stack.
+ * The gateway's log, through pino: one line per event with its time, JSON in production and
+ * readable lines in development. Every line is scrubbed of tokens, proofs and URLs after it is
+ * formatted, whatever wrote it. Upstream failures are expected events and get one line with their
+ * Graph code; other errors keep their stack.
  */
+import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import type { YogaLogger } from 'graphql-yoga';
+import type { LogLevel } from './config.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from './graph-api/errors.js';
 import { scrubSecrets } from './graph-api/scrub.js';
+
+export type { Logger } from 'pino';
+
+/** Where log lines go: anything with a `write(line)`, such as `process.stdout`. */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
+export interface LoggerOptions {
+  /** Least severe lines written. @default 'info' */
+  level?: LogLevel;
+  /** `json`: one JSON object per line, for log collectors; `pretty`: time, level and message for people. @default 'json' */
+  format?: 'json' | 'pretty';
+  /** Where the scrubbed lines go. @default process.stdout (looked up at each write, so whoever wraps it sees every line) */
+  destination?: LogDestination;
+}
+
+/** A pino logger whose every line is scrubbed before it is written. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const out = (): LogDestination => options.destination ?? process.stdout;
+  const pretty =
+    options.format === 'pretty'
+      ? prettyFactory({
+          colorize: options.destination === undefined && process.stdout.isTTY === true,
+          translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        })
+      : undefined;
+  const scrubbing: DestinationStream = {
+    write(line) {
+      const clean = scrubSecrets(line);
+      out().write(pretty === undefined ? clean : pretty(clean));
+    },
+  };
+  return pino({ level: options.level ?? 'info', timestamp: stdTimeFunctions.isoTime }, scrubbing);
+}
 
 function describe(value: unknown): string {
   if (value instanceof GraphApiError) {
@@ -15,15 +56,20 @@ function describe(value: unknown): string {
   if (value instanceof GraphTransportError) return `upstream ${value.failure}: ${value.message}`;
   if (value instanceof OperationAbortedError) return `operation stopped: ${value.reason}`;
   if (value instanceof Error) {
-    const original = (value as { originalError?: unknown }).originalError;
-    if (original instanceof Error && original !== value) return describe(original);
-    return value.stack ?? `${value.name}: ${value.message}`;
+    const original = originalOf(value);
+    return original === value ? `${value.name}: ${value.message}` : describe(original);
   }
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** The error behind a GraphQL error (yoga logs the wrapper). */
+function originalOf(error: Error): unknown {
+  const original = (error as { originalError?: unknown }).originalError;
+  return original instanceof Error && original !== error ? originalOf(original) : error;
+}
+
 function isUpstreamFailure(value: unknown): boolean {
-  const error = value instanceof Error ? ((value as { originalError?: unknown }).originalError ?? value) : value;
+  const error = value instanceof Error ? originalOf(value) : value;
   return (
     error instanceof GraphApiError ||
     error instanceof GraphRateLimitError ||
@@ -32,24 +78,26 @@ function isUpstreamFailure(value: unknown): boolean {
   );
 }
 
-export type LogSink = (level: 'debug' | 'info' | 'warn' | 'error', line: string) => void;
-
-const consoleSink: LogSink = (level, line) => {
-  if (level === 'error') console.error(line);
-  else if (level === 'warn') console.warn(line);
-  else console.log(line);
-};
-
-/** A yoga logger writing scrubbed single lines; debug lines only when `debug`. */
-export function createLogger(options: { debug?: boolean; sink?: LogSink } = {}): YogaLogger {
-  const sink = options.sink ?? consoleSink;
-  const write =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (...args: unknown[]): void => {
-      if (level === 'debug' && !options.debug) return;
-      // Upstream failures are answered to the client with their code: worth a warning, not an error.
-      const effective = level === 'error' && args.some(isUpstreamFailure) ? 'warn' : level;
-      sink(effective, scrubSecrets(`[${effective}] ${args.map(describe).join(' ')}`));
-    };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+/**
+ * Yoga's logger interface over `logger`: upstream failures (answered to the client with their code)
+ * are warnings of one line; unexpected errors are errors with their stack in `err`.
+ */
+export function createYogaLogger(logger: Logger): YogaLogger {
+  const line = (args: unknown[]): string => args.map(describe).join(' ');
+  return {
+    debug: (...args) => {
+      if (logger.isLevelEnabled('debug')) logger.debug(line(args));
+    },
+    info: (...args) => logger.info(line(args)),
+    warn: (...args) => logger.warn(line(args)),
+    error: (...args) => {
+      if (args.some(isUpstreamFailure)) {
+        logger.warn(line(args));
+        return;
+      }
+      const error = args.find((arg): arg is Error => arg instanceof Error);
+      if (error === undefined) logger.error(line(args));
+      else logger.error({ err: originalOf(error) }, line(args));
+    },
+  };
 }

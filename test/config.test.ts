@@ -68,6 +68,28 @@ describe('readConfig', () => {
     expect(() => readConfig({ PERSISTED_OPERATIONS_ONLY: 'yes' })).toThrow(/PERSISTED_OPERATIONS_ONLY must be true or false, got "yes"/);
   });
 
+  it('takes NODE_ENV development, production or test, and refuses anything else naming those', () => {
+    expect(readConfig({}).nodeEnv).toBe('development');
+    for (const mode of ['development', 'production', 'test'] as const) expect(readConfig({ NODE_ENV: mode }).nodeEnv).toBe(mode);
+    for (const wrong of ['prod', 'Production', 'dev']) {
+      expect(() => readConfig({ NODE_ENV: wrong })).toThrow(`NODE_ENV must be one of development, production, test, got "${wrong}"`);
+    }
+  });
+
+  it('takes LOG_LEVEL as pino names its levels', () => {
+    expect(readConfig({}).logLevel).toBe('info');
+    expect(readConfig({ LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => readConfig({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    );
+  });
+
+  it('takes EMULATOR_PORT, 4010 by default', () => {
+    expect(readConfig({}).emulatorPort).toBe(4010);
+    expect(readConfig({ EMULATOR_PORT: '0' }).emulatorPort).toBe(0);
+    expect(() => readConfig({ EMULATOR_PORT: '70000' })).toThrow('EMULATOR_PORT must be an integer from 0 to 65535, got "70000"');
+  });
+
   it.each(['1e3', '0.001', 'two', '20000'])('refuses GRAPH_PAGE_CALLS_PER_SECOND=%s', (raw) => {
     expect(() => readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw })).toThrow(/GRAPH_PAGE_CALLS_PER_SECOND must be/);
   });

@@ -4,6 +4,7 @@ import { MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, type MessagingPlatform } from './generated/graphql.js';
 import { createApp } from '../src/app.js';
+import { createLogger } from '../src/logger.js';
 import { createCursorCodec } from '../src/schema/cursors.js';
 import { ACME, assertNoSecrets, BISTRO, startHarness, type GraphQLResponse, type Harness } from './support/harness.js';
 
@@ -309,6 +310,7 @@ describe('every error carries a code', () => {
       cursors: createCursorCodec('test-cursor-secret-0123456789abcdef'),
       defaultAccessToken: undefined,
       production: false,
+      logger: createLogger({ destination: { write: () => true } }),
     });
     const response = await development.fetch('http://gateway.test/graphql', {
       method: 'POST',

@@ -12,7 +12,8 @@ import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ emulator: { privacyFiltering: false } });
+  // As `npm start` runs: the demo user's token, which reaches both demo Pages with an inbox.
+  h = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice });
 });
 afterAll(() => h.close());
 
@@ -32,7 +33,7 @@ it('runs the inbox, next-page, older-messages, viewer and call-budget examples',
   const older = await h.run(OlderMessagesExampleDocument, { id: withOlder.id, after: withOlder.messages.pageInfo.endCursor! });
   expect(older.errors).toBeUndefined();
 
-  const viewer = await h.run(ViewerExampleDocument, {}, { token: DEMO.tokens.alice });
+  const viewer = await h.run(ViewerExampleDocument, {});
   expect(viewer.data!.viewer.pages.map((page) => page.graphApiId)).toEqual([DEMO.pages.acme.id, DEMO.pages.bistro.id]);
 
   const requests = h.emulator.log.requestCount;

@@ -4,47 +4,90 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
 import { DEMO, startEmulator } from '../src/emulator/index.js';
 import { assertNoSecrets, graphListIds, SECRETS, until } from './support/harness.js';
 
+// Each test starts a gateway process, which compiles the sources with tsx first: seconds on a busy machine.
+vi.setConfig({ testTimeout: 45_000, hookTimeout: 45_000 });
+
 const running: ChildProcess[] = [];
+const blockers: Server[] = [];
 afterEach(async () => {
   await Promise.all(
     running.splice(0).map(async (child) => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
     }),
   );
+  await Promise.all(blockers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
 interface Started {
   url: string;
+  child: ChildProcess;
   output: () => string;
+  /** Resolves once the output holds `text`. */
+  said(text: string): Promise<void>;
 }
 
-/** Starts `src/main.ts` on a free port; resolves once it prints its URL. */
-function startGateway(env: Record<string, string>): Promise<Started> {
+/** Runs `src/main.ts` with `env` (and PATH) only; collects stdout and stderr. */
+function runMain(env: Record<string, string>): { child: ChildProcess; output: () => string; stderr: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);
   let output = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
+  return { child, output: () => output, stderr: () => stderr };
+}
+
+/** Starts `src/main.ts` on a free port (the embedded emulator too, unless `env` says otherwise); resolves once it prints its URL. */
+function startGateway(env: Record<string, string>): Promise<Started> {
+  const { child, output } = runMain({ PORT: '0', EMULATOR_PORT: '0', ...env });
+  const said = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!output().includes(text)) return;
+        child.stdout!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before saying "${text}": ${output()}`)));
+      check();
+    });
   return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(output);
-      if (match) resolve({ url: match[1]!, output: () => output });
+    const onData = (): void => {
+      const match = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(output());
+      if (match) resolve({ url: match[1]!, child, output, said });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output}`)));
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${output()}`)));
   });
+}
+
+/** Holds a free port (on every interface, or on 127.0.0.1 where the emulator listens); resolves with its number. */
+async function holdPort(host?: string): Promise<number> {
+  const server = createServer();
+  blockers.push(server);
+  await new Promise<void>((resolve) => (host === undefined ? server.listen(0, resolve) : server.listen(0, host, resolve)));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
 }
 
 /** The parts of a message the GraphiQL default query shows. */
@@ -61,19 +104,66 @@ interface Shown {
 /** The part of a `page` answer these tests read. */
 interface PageData {
   name: string;
-  conversations: { edges: Array<{ node: { graphApiId: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  conversations: {
+    edges: Array<{ node: { id: string; graphApiId: string } }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
 }
 
-async function query(url: string, body: unknown): Promise<{ data?: { page: PageData }; errors?: unknown[] }> {
+interface Answer {
+  data?: { page: PageData; viewer: { pages: Array<{ graphApiId: string; name: string }> } };
+  errors?: unknown[];
+}
+
+async function query(url: string, body: unknown): Promise<Answer> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await response.text();
   assertNoSecrets(text);
   return JSON.parse(text);
 }
 
+/** Opens a subscription over server-sent events, as GraphiQL does; `next()` resolves with the next `data:` event. */
+async function subscribe(url: string, document: string): Promise<{ next(): Promise<unknown>; close(): void }> {
+  const abort = new AbortController();
+  const response = await fetch(`${url}?${new URLSearchParams({ query: document })}`, {
+    headers: { accept: 'text/event-stream' },
+    signal: abort.signal,
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  return {
+    async next() {
+      for (;;) {
+        const event = /(?:^|\n)data: ?(.*)\n\n/.exec(buffered);
+        if (event) {
+          buffered = buffered.slice(event.index + event[0].length);
+          return JSON.parse(event[1]!);
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the event stream ended');
+        buffered += value;
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+const INBOX_EVENTS = `subscription { inboxEvents(pageId: "${DEMO.pages.acme.id}") { kind text } }`;
+
 describe('npm start', () => {
+  // One gateway as `npm start` runs it, emulator on EMULATOR_PORT's default (4010) as the README says,
+  // unless something else holds it here: then the gateway says where it went.
+  let gateway: Started;
+  beforeAll(async () => {
+    gateway = await startGateway({ EMULATOR_PORT: '' });
+    running.splice(running.indexOf(gateway.child), 1);
+  }, 60_000);
+  afterAll(async () => {
+    gateway.child.kill('SIGTERM');
+    await once(gateway.child, 'exit');
+  });
+
   it('serves GraphiQL and answers its default query from the embedded emulator, logging no token', async () => {
-    const gateway = await startGateway({});
     const page = await fetch(gateway.url, { headers: { accept: 'text/html' } });
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('graphiql');
@@ -108,20 +198,119 @@ describe('npm start', () => {
       reply: instagram.some((message) => message.replyTo !== null),
     }).toEqual({ mention: true, storyReply: true, reaction: true, reply: true });
     expect(gateway.output()).toContain('embedded emulator');
+    expect(gateway.output()).toContain('(development mode; GraphiQL in the browser)');
+    // Readable lines, each with its time.
+    for (const line of gateway.output().trim().split('\n'))
+      expect(line).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN): /);
     for (const secret of SECRETS) expect(gateway.output()).not.toContain(secret);
   });
 
-  it('refuses a bad configuration with a clear message', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, PORT: 'eighty', GRAPH_API_URL: 'graph.facebook.com' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  it("reaches every demo Page with an inbox with no token of the caller's own (the demo user's)", async () => {
+    const viewer = await query(gateway.url, { query: '{ viewer { pages { graphApiId name } } }' });
+    expect(viewer).toEqual({
+      data: {
+        viewer: {
+          pages: [
+            { graphApiId: DEMO.pages.acme.id, name: DEMO.pages.acme.name },
+            { graphApiId: DEMO.pages.bistro.id, name: DEMO.pages.bistro.name },
+          ],
+        },
+      },
+      extensions: expect.anything(),
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    for (const page of [DEMO.pages.acme, DEMO.pages.bistro]) {
+      const inbox = await query(gateway.url, {
+        query: `{ page(id: "${page.id}") { name conversations(first: 2) { edges { node { id } } } } }`,
+      });
+      expect(inbox.errors).toBeUndefined();
+      expect(inbox.data!.page.conversations.edges).toHaveLength(2);
+    }
+    expect(gateway.output()).toContain("default access token: the demo user's");
+  });
+
+  it("runs the README's live demo as written: a subscription, then the README's curl to the emulator on EMULATOR_PORT", async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const curl = /curl -X POST http:\/\/127\.0\.0\.1:4010(\/_emulator\/messages) -H 'content-type: application\/json' -d '([^']+)'/.exec(
+      readme,
+    );
+    expect(curl, "the README's curl").not.toBeNull();
+    const [, path, body] = curl!;
+    const emulatorUrl = /embedded emulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(gateway.output())![1]!;
+    if (emulatorUrl !== 'http://127.0.0.1:4010')
+      expect(gateway.output()).toContain(`EMULATOR_PORT 4010 is in use: the embedded emulator listens on ${emulatorUrl} instead`);
+
+    // The conversation the README names is the first one GraphiQL's default query shows.
+    const inbox = (await query(gateway.url, { query: GRAPHIQL_DEFAULT_QUERY })).data!.page as unknown as Record<
+      'messenger',
+      PageData['conversations']
+    >;
+    expect(JSON.parse(body!).conversationId).toBe(inbox.messenger.edges[0]!.node.id);
+
+    const events = await subscribe(gateway.url, INBOX_EVENTS);
+    try {
+      const before = Date.now();
+      const text = (JSON.parse(body!) as { text: string }).text;
+      const event = events.next();
+      // The stream opens before the subscription listens (it first reads the Page's Instagram account):
+      // a message sent in between is not heard, so send again, a bounded number of times, until one is.
+      for (let attempt = 1; ; attempt += 1) {
+        const sent = await fetch(`${emulatorUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body! });
+        expect(sent.status).toBe(200);
+        const message = (await sent.json()) as { id: string; createdTime: string; deliveryStatus: number };
+        expect(message.deliveryStatus).toBe(200);
+        // Stamped now, not at the demo history's frozen 2026-11-01.
+        expect(Date.parse(message.createdTime.replace(/\+0000$/, 'Z'))).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+        const heard = await Promise.race([event, delay(1_000).then(() => undefined)]);
+        if (heard !== undefined) {
+          expect(heard).toEqual({ data: { inboxEvents: { kind: 'MESSAGE', text } } });
+          break;
+        }
+        expect(attempt, 'messages sent before the subscription heard one').toBeLessThan(5);
+      }
+    } finally {
+      events.close();
+    }
+  });
+});
+
+describe('start-up', () => {
+  it('logs JSON lines with their time in production', async () => {
+    const gateway = await startGateway({ NODE_ENV: 'production' });
+    const lines = gateway.output().trim().split('\n');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { time: string; level: number; msg: string };
+      expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect([30, 40]).toContain(entry.level);
+    }
+    expect(gateway.output()).toContain('(production mode; GraphiQL in the browser)');
+  });
+
+  it('refuses a bad configuration with a clear message', async () => {
+    const { child, stderr } = runMain({ PORT: 'eighty', GRAPH_API_URL: 'graph.facebook.com', NODE_ENV: 'prod', LOG_LEVEL: 'verbose' });
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
-    expect(stderr).toContain('PORT must be an integer from 0 to 65535, got "eighty"');
-    expect(stderr).toContain('GRAPH_API_URL must be an http(s) URL');
+    expect(stderr()).toContain('PORT must be an integer from 0 to 65535, got "eighty"');
+    expect(stderr()).toContain('GRAPH_API_URL must be an http(s) URL');
+    expect(stderr()).toContain('NODE_ENV must be one of development, production, test, got "prod"');
+    expect(stderr()).toContain('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
+  });
+
+  it('says in one line that PORT is in use, and exits 1', async () => {
+    const port = await holdPort();
+    const { child, stderr } = runMain({ PORT: String(port), EMULATOR_PORT: '0' });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr()).toBe(`PORT ${port} is in use: stop what listens there or set PORT to another port (0: any free port)\n`);
+  });
+
+  it('starts the embedded emulator on another port when EMULATOR_PORT is taken, and says so', async () => {
+    const port = await holdPort('127.0.0.1');
+    const gateway = await startGateway({ EMULATOR_PORT: String(port) });
+    const emulatorUrl = /embedded emulator at (http:\/\/127\.0\.0\.1:(\d+))/.exec(gateway.output());
+    expect(Number(emulatorUrl![2])).not.toBe(port);
+    expect(gateway.output()).toContain(`EMULATOR_PORT ${port} is in use: the embedded emulator listens on ${emulatorUrl![1]} instead`);
+    expect((await query(gateway.url, { query: GRAPHIQL_DEFAULT_QUERY })).errors).toBeUndefined();
   });
 });
 
@@ -148,9 +337,8 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
       const inFlight = read(2);
       await until(() => emulator.log.requestCount > 0, 'the read to reach the emulator');
 
-      const child = running.at(-1)!;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
+      const exited = once(gateway.child, 'exit');
+      gateway.child.kill('SIGTERM');
       const answer = await inFlight;
       // Answered in full, and told to reconnect elsewhere.
       expect(answer.headers.get('connection')).toBe('close');
@@ -159,7 +347,47 @@ describe('SIGTERM (a deploy behind a load balancer)', () => {
       ).toHaveLength(2);
       expect(await exited).toEqual([0, null]);
       await expect(read(1)).rejects.toThrow();
-      expect(gateway.output()).toContain('SIGTERM: shutting down; finishing requests in flight');
+      expect(gateway.output()).toContain(
+        'SIGTERM: shutting down; waiting for 1 request in flight, at most 16 s (SIGTERM again exits at once)',
+      );
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('ends open subscriptions at once instead of waiting for them, and says so', async () => {
+    // A grace period longer than this test may last: exiting at all proves the stream did not hold it.
+    const gateway = await startGateway({ OPERATION_TIMEOUT_MS: '60000' });
+    const events = await subscribe(gateway.url, INBOX_EVENTS);
+    const ended = events.next().then(
+      () => 'an event',
+      (error: Error) => error.message,
+    );
+    const exited = once(gateway.child, 'exit');
+    gateway.child.kill('SIGINT');
+    expect(await exited).toEqual([0, null]);
+    expect(await ended).toMatch(/the event stream ended|terminated/);
+    expect(gateway.output()).toContain('SIGINT: shutting down; ending 1 event stream; no request in flight (SIGINT again exits at once)');
+  });
+
+  it('exits at once on a second signal', async () => {
+    const emulator = await startEmulator();
+    try {
+      const gateway = await startGateway({ GRAPH_API_URL: emulator.url, GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage });
+      emulator.faults.inject({ kind: 'latency', ms: 30_000 }, { times: 1, match: { path: /\/conversations$/ } });
+      const inFlight = fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ page(id: "${DEMO.pages.acme.id}") { conversations(first: 1) { edges { cursor } } } }` }),
+      }).catch(() => 'cut');
+      while (emulator.log.requestCount === 0) await new Promise(setImmediate);
+      const exited = once(gateway.child, 'exit');
+      gateway.child.kill('SIGTERM');
+      await gateway.said('waiting for 1 request in flight');
+      gateway.child.kill('SIGTERM');
+      expect(await exited).toEqual([143, null]);
+      expect(gateway.output()).toContain('SIGTERM again: exiting now');
+      expect(await inFlight).toBe('cut');
     } finally {
       await emulator.close();
     }

@@ -4,9 +4,9 @@
  * conversation calls per Page per second (`EMULATOR_CALLS_PER_SECOND`, `0` for none). Prints where
  * it listens and the demo ids, never a token.
  */
+import { SETTINGS } from '../config.js';
 import { DEMO, startEmulator } from './index.js';
 
-const DEFAULT_EMULATOR_PORT = 4010;
 /** Meta's Conversations API limit per Page (https://developers.facebook.com/docs/messenger-platform/overview/rate-limiting), as the embedded emulator enforces it. */
 const DEFAULT_CALLS_PER_SECOND = 2;
 
@@ -21,7 +21,18 @@ function integerFromEnv(name: string, fallback: number, min: number, max: number
   return value;
 }
 
-const port = integerFromEnv('EMULATOR_PORT', DEFAULT_EMULATOR_PORT, 0, 65_535);
+/** EMULATOR_PORT, read as the gateway reads it (src/config.ts). */
+function readPort(raw: string): number {
+  if (raw === '') return SETTINGS.EMULATOR_PORT.default;
+  try {
+    return SETTINGS.EMULATOR_PORT.parse(raw);
+  } catch (error) {
+    console.error(`EMULATOR_PORT ${(error as Error).message}, got "${raw.slice(0, 100)}"`);
+    process.exit(1);
+  }
+}
+
+const port = readPort(process.env.EMULATOR_PORT?.trim() ?? '');
 const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS_PER_SECOND, 0, 1_000);
 
 const emulator = await startEmulator({
@@ -29,6 +40,10 @@ const emulator = await startEmulator({
   // As on Graph today: versions that expired are served by the oldest live one.
   oldestLiveVersion: 'v21.0',
   ...(callsPerSecond === 0 ? {} : { conversationRateLimit: { callsPerSecond } }),
+}).catch((error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EADDRINUSE') throw error;
+  console.error(`EMULATOR_PORT ${port} is in use: stop what listens there or set EMULATOR_PORT to another port (0: any free port)`);
+  process.exit(1);
 });
 const { acme, bistro, quiet } = DEMO.pages;
 console.log(
