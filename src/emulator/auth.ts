@@ -1,6 +1,7 @@
 /**
  * Who is calling: the access token (query, form body or `Authorization` header) resolved to a
- * viewer, and the `appsecret_proof` check (graph-api.md §5.2, §7.1).
+ * viewer, and the `appsecret_proof` check (Meta: Handling Errors, developers.facebook.com/docs/graph-api/guides/error-handling; Meta:
+ * Securing Requests, developers.facebook.com/docs/graph-api/guides/secure-requests).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { appSecretProofRequired, expiredToken, invalidAppSecretProof, invalidToken, missingToken } from './errors.js';

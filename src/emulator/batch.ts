@@ -1,5 +1,6 @@
 /**
- * Graph batch requests (graph-api.md §4): `POST /` with `batch=[…]` and a top-level token.
+ * Graph batch requests (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests): `POST /` with `batch=[…]` and a
+ * top-level token.
  * Items run in order through the same router as plain calls; the answer is one slot per item,
  * `{"code","headers":[{name,value}],"body":"<JSON string>"}`, and the outer status stays 200.
  *
@@ -13,7 +14,7 @@ import { invalidParameter, newTraceId, tooManyBatchItems, unresolvedBatchDepende
 import type { GraphAnswer, GraphCall, GraphRouter } from './router.js';
 import type { WorldStore } from './store.js';
 
-/** Graph refuses batches of more than 50 items (graph-api.md §4). */
+/** Graph refuses batches of more than 50 items (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests). */
 export const MAX_BATCH_ITEMS = 50;
 
 /** A batch item as logged: its method, the relative URL it ran (dependencies resolved) and its status. */
@@ -217,7 +218,7 @@ function optionalString(value: unknown, field: string, index: number): string | 
 
 /**
  * For each item, the index of every parent it names. A name must belong to an earlier item, or the
- * whole batch fails (graph-api.md §4).
+ * whole batch fails (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests).
  */
 function resolveParents(items: readonly BatchItem[]): ReadonlyMap<string, number>[] {
   const earlier = new Map<string, number>();

@@ -1,5 +1,6 @@
 /**
- * The filter parameters of `GET /{page-id}/conversations` (graph-api.md §1.1, §1.2): `folder`,
+ * The filter parameters of `GET /{page-id}/conversations` (Meta: Page Conversations,
+ * developers.facebook.com/docs/graph-api/reference/page/conversations): `folder`,
  * `platform`, `user_id` and the legacy `tags`, read either from the query string or from
  * modifiers of a nested `conversations.folder(…)` selection.
  */
@@ -7,7 +8,10 @@ import { invalidParameter } from './errors.js';
 import { FOLDERS, PLATFORMS, type Folder, type Platform } from './model.js';
 import type { ConversationFilter } from './store.js';
 
-/** `platform` exists from v11.0 on; earlier versions reject it (graph-api.md §1.2). */
+/**
+ * `platform` exists from v11.0 on; earlier versions reject it (Meta: Page Conversations,
+ * developers.facebook.com/docs/graph-api/reference/page/conversations).
+ */
 export const PLATFORM_SINCE_MAJOR = 11;
 
 /** Filter params in the order they are re-encoded into paging links. */

@@ -1,6 +1,7 @@
 /**
  * The emulator's paging cursors. Like Graph's they are opaque, tied to one item (the anchor) and to
- * the list and filter set they came from (graph-api.md §3). The list and filters are not carried
+ * the list and filter set they came from (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results). The list and filters
+ * are not carried
  * in the cursor: they are part of the MAC, so a cursor replayed under another list or filter set
  * simply fails to verify.
  */

@@ -1,6 +1,6 @@
 /**
  * Graph error envelopes, one constructor per failure the emulator reproduces
- * (graph-api.md §5). Handlers `throw` them; the server turns them into
+ * (Meta: Handling Errors, developers.facebook.com/docs/graph-api/guides/error-handling). Handlers `throw` them; the server turns them into
  * `{"error":{message,type,code,error_subcode?,fbtrace_id}}` with the right HTTP status.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,7 +29,10 @@ export class EmulatedGraphError extends Error {
     message: string,
     readonly subcode?: number,
     readonly isTransient?: boolean,
-    /** Machine-readable detail, sent as `error_data` (Graph sends one on some errors: https://developers.facebook.com/docs/graph-api/guides/error-handling). */
+    /**
+     * Machine-readable detail, sent as `error_data` (Graph sends one on some errors:
+     * https://developers.facebook.com/docs/graph-api/guides/error-handling).
+     */
     readonly errorData?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
@@ -47,7 +50,10 @@ export class EmulatedGraphError extends Error {
     return { error };
   }
 
-  /** `WWW-Authenticate` value for OAuth errors (graph-api.md §5.1), `undefined` for the others. */
+  /**
+   * `WWW-Authenticate` value for OAuth errors (Meta: Handling Errors, developers.facebook.com/docs/graph-api/guides/error-handling),
+   * `undefined` for the others.
+   */
   get wwwAuthenticate(): string | undefined {
     if (this.type !== 'OAuthException') return undefined;
     const kind = this.code === 190 ? 'invalid_token' : 'invalid_request';
@@ -216,7 +222,10 @@ export function invalidCursor(): EmulatedGraphError {
   return invalidParameter('Invalid cursor');
 }
 
-/** `?ids=` naming something that cannot be resolved: the whole multi-id read fails (graph-api.md §2.4). */
+/**
+ * `?ids=` naming something that cannot be resolved: the whole multi-id read fails (Meta: Rate Limiting,
+ * developers.facebook.com/docs/graph-api/overview/rate-limiting).
+ */
 export function aliasesNotFound(ids: readonly string[]): EmulatedGraphError {
   return new EmulatedGraphError(404, 'OAuthException', 803, `(#803) Some of the aliases you requested do not exist: ${ids.join(',')}`);
 }
@@ -226,7 +235,10 @@ export function tooManyBatchItems(maxItems: number): EmulatedGraphError {
   return invalidParameter(`Too many requests in batch message. Maximum batch size is ${maxItems}`);
 }
 
-/** A batch item names a parent that is not an earlier item: the whole batch fails (graph-api.md §4). */
+/**
+ * A batch item names a parent that is not an earlier item: the whole batch fails (Meta: Batch Requests,
+ * developers.facebook.com/docs/graph-api/batch-requests).
+ */
 export function unresolvedBatchDependency(index: number, name: string): EmulatedGraphError {
   return new EmulatedGraphError(
     400,
@@ -236,7 +248,10 @@ export function unresolvedBatchDependency(index: number, name: string): Emulated
   );
 }
 
-/** Details of an Instagram message older than the thread's 20 newest (graph-api.md §2.1, §8). */
+/**
+ * Details of an Instagram message older than the thread's 20 newest (Meta: Instagram Conversations,
+ * developers.facebook.com/docs/messenger-platform/instagram/features/conversation).
+ */
 export function messageDetailsUnavailable(): EmulatedGraphError {
   return new EmulatedGraphError(
     400,
@@ -252,19 +267,25 @@ export function unsupportedRequest(method: 'get' | 'post' | 'delete'): EmulatedG
   return new EmulatedGraphError(400, 'GraphMethodException', 100, `Unsupported ${method} request. ${GRAPH_DOCS}`);
 }
 
-/** `GET /?ids=`, gone for every version since 2026-10-27 (graph-api.md §0). */
+/**
+ * `GET /?ids=`, gone for every version since 2026-10-27 (Meta: Introducing Graph API v26,
+ * developers.facebook.com/blog/post/2026/07/29/introducing-graph-api-v26-and-marketing-api-v26/).
+ */
 export function rootIdsReadRemoved(): EmulatedGraphError {
   return invalidParameter(
     'Root reads with the ids parameter are no longer supported. Read each object by its own path or use a batch request',
   );
 }
 
-/** A fault of the emulator itself; Graph's code 1 (graph-api.md §5.2). */
+/** A fault of the emulator itself; Graph's code 1 (Meta: Handling Errors, developers.facebook.com/docs/graph-api/guides/error-handling). */
 export function unknownError(): EmulatedGraphError {
   return new EmulatedGraphError(500, 'OAuthException', 1, 'An unknown error has occurred.');
 }
 
-/** Codes 1 and 2: Graph's own transient failures (graph-api.md §5.2), sent with HTTP 5xx. */
+/**
+ * Codes 1 and 2: Graph's own transient failures (Meta: Handling Errors, developers.facebook.com/docs/graph-api/guides/error-handling), sent
+ * with HTTP 5xx.
+ */
 export function serverError(code: 1 | 2, status: number): EmulatedGraphError {
   const message = code === 1 ? 'An unknown error has occurred.' : 'An unexpected error has occurred. Please retry your request later.';
   return new EmulatedGraphError(status, 'OAuthException', code, message, undefined, true);
@@ -280,7 +301,10 @@ const THROTTLE_MESSAGES: Record<number, string> = {
   80006: `(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. ${RATE_LIMIT_DOCS}`,
 };
 
-/** A throttle (graph-api.md §5.2, §6): HTTP 400, transient. */
+/**
+ * A throttle (Meta: Handling Errors, developers.facebook.com/docs/graph-api/guides/error-handling; Meta: Rate Limiting,
+ * developers.facebook.com/docs/graph-api/overview/rate-limiting): HTTP 400, transient.
+ */
 export function throttled(code: number): EmulatedGraphError {
   return new EmulatedGraphError(400, 'OAuthException', code, THROTTLE_MESSAGES[code] ?? `(#${code}) Rate limit reached`, undefined, true);
 }

@@ -1,6 +1,8 @@
 /**
  * Faults injected on command from tests, and the Conversations API call rate: what the real Graph
- * API does on a bad day (graph-api.md §4–§6), so the gateway's handling of each can be proven.
+ * API does on a bad day, so the gateway's handling of each can be proven (Meta: Handling Errors,
+ * developers.facebook.com/docs/graph-api/guides/error-handling; Meta: Rate Limiting,
+ * developers.facebook.com/docs/graph-api/overview/rate-limiting).
  */
 
 export type Fault =
@@ -123,7 +125,8 @@ function matches(match: FaultMatch, call: CallSignature): boolean {
 const WINDOW_MS = 1_000;
 
 /**
- * The Conversations API call rate of each Page (graph-api.md §6.1): a sliding one-second window,
+ * The Conversations API call rate of each Page (Meta: Messenger Platform Rate Limiting,
+ * developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting): a sliding one-second window,
  * and the block that follows a call over the limit. Unlike Meta, whose blocks last minutes and
  * grow with the calls made during them, a block here lasts `blockMs` and calls during it extend nothing.
  */
@@ -178,7 +181,7 @@ export class ConversationRateLimit {
   }
 }
 
-/** `type` of an `X-Business-Use-Case-Usage` entry (graph-api.md §6.2). */
+/** `type` of an `X-Business-Use-Case-Usage` entry (Meta: Rate Limiting, developers.facebook.com/docs/graph-api/overview/rate-limiting). */
 export type BusinessUseCaseType = 'pages' | 'messenger';
 
 /** The BUC type of a throttle code: 80006 is Messenger's, the others are counted as the Page's. */
@@ -187,7 +190,8 @@ export function usageTypeOf(code: number): BusinessUseCaseType {
 }
 
 /**
- * `X-Page-Usage` and `X-Business-Use-Case-Usage` for a Page at `percent` (graph-api.md §6.2);
+ * `X-Page-Usage` and `X-Business-Use-Case-Usage` for a Page at `percent` (Meta: Rate Limiting,
+ * developers.facebook.com/docs/graph-api/overview/rate-limiting);
  * `estimated_time_to_regain_access` is in minutes and non-zero only at 100% or more.
  */
 export function pageUsageHeaders(page: string, percent: number, type: BusinessUseCaseType, regainMinutes: number): Record<string, string> {

@@ -1,5 +1,5 @@
 /**
- * Graph's `fields=` grammar with field expansion (graph-api.md §2.3):
+ * Graph's `fields=` grammar with field expansion (Meta: Field Expansion, developers.facebook.com/docs/graph-api/field-expansion):
  * `a,b,edge.limit(N).after(CURSOR){sub,sub2.limit(M){x}}`. Modifiers are `.name(value)` in any
  * order. This module only checks syntax; which fields and modifiers exist is the schema's business.
  */
@@ -13,7 +13,10 @@ export interface FieldSelection {
   readonly children: readonly FieldSelection[] | undefined;
 }
 
-/** A `fields` value that does not parse; answered as Graph's code 2500 (graph-api.md §5.2). */
+/**
+ * A `fields` value that does not parse; answered as Graph's code 2500 (Meta: Handling Errors,
+ * developers.facebook.com/docs/graph-api/guides/error-handling).
+ */
 export class FieldsSyntaxError extends Error {
   override readonly name = 'FieldsSyntaxError';
 }

@@ -7,19 +7,26 @@
 export type Platform = 'messenger' | 'instagram';
 export type Folder = 'inbox' | 'other' | 'page_done' | 'spam';
 
-/** The `folder` values the conversations edge accepts (graph-api.md §1.1). */
+/**
+ * The `folder` values the conversations edge accepts (Meta: Page Conversations,
+ * developers.facebook.com/docs/graph-api/reference/page/conversations).
+ */
 export const FOLDERS: readonly Folder[] = ['inbox', 'other', 'page_done', 'spam'];
 export const PLATFORMS: readonly Platform[] = ['messenger', 'instagram'];
 
 /**
  * Page roles a Page token can carry. Messenger conversations need MESSAGING or MODERATE (an admin,
  * editor or moderator of the Page), Instagram ones MESSAGING on the linked Page
- * (https://developers.facebook.com/docs/graph-api/reference/page/conversations; https://developers.facebook.com/docs/messenger-platform/conversations).
+ * (https://developers.facebook.com/docs/graph-api/reference/page/conversations;
+ * https://developers.facebook.com/docs/messenger-platform/conversations).
  */
 export type PageTask = 'MODERATE' | 'MESSAGING' | 'ANALYZE' | 'ADVERTISE' | 'CREATE_CONTENT' | 'MANAGE';
 export const ALL_PAGE_TASKS: readonly PageTask[] = ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'];
 
-/** Permissions (scopes) the app holds through a token; the inbox needs some of them (https://developers.facebook.com/docs/graph-api/reference/page/conversations). */
+/**
+ * Permissions (scopes) the app holds through a token; the inbox needs some of them
+ * (https://developers.facebook.com/docs/graph-api/reference/page/conversations).
+ */
 export type Permission =
   | 'pages_show_list'
   | 'pages_messaging'
@@ -59,7 +66,8 @@ export interface AttachmentRecord {
 }
 
 /**
- * A shared item (https://developers.facebook.com/docs/graph-api/reference/message): a link, a product (`template.payload.product.elements`) or a
+ * A shared item (https://developers.facebook.com/docs/graph-api/reference/message): a link, a product (`template.payload.product.elements`)
+ * or a
  * structured template (`template.payload` as the Send API took it); its sub-fields are only served
  * when asked for.
  */
@@ -81,7 +89,9 @@ export interface MessageRecord {
   readonly createdTimeText: string;
   readonly from: Participant;
   readonly to: Participant;
-  /** Empty for attachment-only, sticker and unsupported messages (graph-api.md §2.2). */
+  /**
+   * Empty for attachment-only, sticker and unsupported messages (Meta: Message, developers.facebook.com/docs/graph-api/reference/message).
+   */
   readonly text: string;
   readonly attachments?: readonly AttachmentRecord[];
   readonly shares?: readonly ShareRecord[];
@@ -108,7 +118,10 @@ export interface ThreadRecord {
   readonly business: Participant;
   /** Seed-time privacy flag: such a thread is never served while privacy filtering is on. */
   readonly hidden: boolean;
-  /** Legacy `tags` filter values the thread carries (graph-api.md §1.1); `sent` appears once the business replies. */
+  /**
+   * Legacy `tags` filter values the thread carries (Meta: Page Conversations,
+   * developers.facebook.com/docs/graph-api/reference/page/conversations); `sent` appears once the business replies.
+   */
   tags: readonly string[];
   /** Newest first; `updatedTime` is always `messages[0].createdTime`. */
   readonly messages: MessageRecord[];
@@ -145,7 +158,9 @@ export interface UserRecord {
   readonly accounts: readonly Readonly<{ pageId: string; accessToken: string; tasks: readonly PageTask[] }>[];
 }
 
-/** Graph's datetime format: `2026-02-10T18:22:07+0000` (graph-api.md §1.5). */
+/**
+ * Graph's datetime format: `2026-02-10T18:22:07+0000` (Meta: Conversation, developers.facebook.com/docs/graph-api/reference/conversation).
+ */
 export function formatGraphTime(unixSeconds: number): string {
   return `${new Date(unixSeconds * 1000).toISOString().slice(0, 19)}+0000`;
 }

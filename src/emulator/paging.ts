@@ -1,5 +1,6 @@
 /**
- * Cursor paging exactly as graph-api.md §3 describes it: a window of `limit` items is cut from
+ * Cursor paging as Graph does it (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results): a window of `limit` items is
+ * cut from
  * the full ordered list (hidden items included) after the `after` anchor or before the `before`
  * anchor, and only then are hidden items removed. So pages can be short or empty mid-stream;
  * only a missing `next` ends the list.
@@ -94,7 +95,10 @@ export function pageOf<T>(
   return { data, paging };
 }
 
-/** An absolute paging URL: the token is in it, `appsecret_proof` never is (graph-api.md §1.4). */
+/**
+ * An absolute paging URL: the token is in it, `appsecret_proof` never is (Meta: Paginated Results,
+ * developers.facebook.com/docs/graph-api/results).
+ */
 function linkTo(links: LinkTemplate, limit: number, cursorName: 'after' | 'before', cursor: string): string {
   const search = new URLSearchParams(links.params as [string, string][]);
   search.append('limit', String(limit));

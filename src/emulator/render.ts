@@ -1,6 +1,7 @@
 /**
  * Turns records into Graph JSON for a validated selection: nodes (thread, message, Page, user)
- * and their list edges, top-level or expanded inside a node. Rules from graph-api.md:
+ * and their list edges, top-level or expanded inside a node. Rules from Meta's Field Expansion and Paginated Results pages
+ * (developers.facebook.com/docs/graph-api/field-expansion, developers.facebook.com/docs/graph-api/results):
  * fields come back in the order asked, `id` is always added to nodes, a field without data is
  * left out (never `null`), and Messenger-only thread fields are left out on Instagram threads.
  */
@@ -25,9 +26,12 @@ import { DEFAULT_ACCOUNT_FIELDS, DEFAULT_FIELDS, parseLimitValue } from './schem
 import { snippetOf } from './seed.js';
 import { conversationFilterKey, type ConversationFilter, type WorldStore } from './store.js';
 
-/** Graph's page size when `limit` is absent (graph-api.md §1.4). */
+/** Graph's page size when `limit` is absent (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results). */
 export const DEFAULT_LIMIT = 25;
-/** Instagram serves message details only for a thread's newest messages (https://developers.facebook.com/docs/messenger-platform/conversations). */
+/**
+ * Instagram serves message details only for a thread's newest messages
+ * (https://developers.facebook.com/docs/messenger-platform/conversations).
+ */
 export const MESSAGE_DETAIL_WINDOW = 20;
 /** Message fields that stay readable beyond the detail window: the conversation still lists every message. */
 export const MESSAGE_SUMMARY_FIELDS: ReadonlySet<string> = new Set(['id', 'created_time']);
@@ -43,7 +47,7 @@ export interface RenderContext {
   readonly major: number;
   /** Origin plus version path, the root of every paging link: `http://127.0.0.1:4010/v25.0`. */
   readonly root: string;
-  /** The token the call used; paging links carry it (graph-api.md §1.4). */
+  /** The token the call used; paging links carry it (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results). */
   readonly token: string;
   readonly viewer: Viewer;
   readonly maxLimit: number;
@@ -58,7 +62,10 @@ const idOfRecord = (record: { readonly id: string }): string => record.id;
 const updatedTimeOf = (thread: ThreadRecord): number => thread.updatedTime;
 const createdTimeOf = (message: MessageRecord): number => message.createdTime;
 
-/** Tasks of which the token's user needs one, per platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): Instagram asks for MESSAGING on the linked Page. */
+/**
+ * Tasks of which the token's user needs one, per platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations):
+ * Instagram asks for MESSAGING on the linked Page.
+ */
 const REQUIRED_TASKS: Readonly<Record<Platform, readonly PageTask[]>> = {
   messenger: ['MESSAGING', 'MODERATE'],
   instagram: ['MESSAGING'],
@@ -83,7 +90,8 @@ export function assertPageAccess(ctx: RenderContext, pageId: string): PageTokenR
 }
 
 /**
- * Full inbox access on one platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): the platform's task and every permission it
+ * Full inbox access on one platform (https://developers.facebook.com/docs/graph-api/reference/page/conversations): the platform's task and
+ * every permission it
  * needs, each refused with (#200) naming what is missing; then a user blocked for policy gets (#368).
  */
 export function assertInboxAccess(ctx: RenderContext, pageId: string, platform: Platform): void {
@@ -117,7 +125,8 @@ export function renderThread(thread: ThreadRecord, selections: readonly FieldSel
         value = thread.folder;
         break;
       case 'is_owner':
-        // Only returned when asked for explicitly (graph-api.md §1.5); the emulator's app owns every thread.
+        // Only returned when asked for explicitly (Meta: Conversation, developers.facebook.com/docs/graph-api/reference/conversation); the
+        // emulator's app owns every thread.
         value = true;
         break;
       case 'participants':
@@ -179,7 +188,10 @@ export function sendersOf(thread: ThreadRecord): Participant[] {
   return [...(customer ? [thread.customer] : []), ...(business ? [thread.business] : [])];
 }
 
-/** Whether Graph still serves the message's details: on Instagram, only for the thread's 20 newest (https://developers.facebook.com/docs/messenger-platform/conversations). */
+/**
+ * Whether Graph still serves the message's details: on Instagram, only for the thread's 20 newest
+ * (https://developers.facebook.com/docs/messenger-platform/conversations).
+ */
 export function hasDetails(message: MessageRecord, thread: ThreadRecord): boolean {
   return thread.platform !== 'instagram' || thread.messages.indexOf(message) < MESSAGE_DETAIL_WINDOW;
 }
@@ -257,7 +269,8 @@ const FOLDER_TAGS: Readonly<Record<NonNullable<ThreadRecord['folder']>, string>>
 };
 
 /**
- * Folder, read and source markers on a Messenger message (https://developers.facebook.com/docs/graph-api/reference/message): `read` once the Page
+ * Folder, read and source markers on a Messenger message (https://developers.facebook.com/docs/graph-api/reference/message): `read` once
+ * the Page
  * has seen it, that is every message but the customer's unread newest ones.
  */
 function messageTags(message: MessageRecord, thread: ThreadRecord): { data: { name: string }[] } {
@@ -478,7 +491,8 @@ function messageRecordField(
 
 /**
  * An edge expanded inside a node (`messages.limit(3){message}`): its own `data` and `paging`, whose
- * links point straight at the edge path with the sub-fields re-serialised (graph-api.md §2.3).
+ * links point straight at the edge path with the sub-fields re-serialised (Meta: Field Expansion,
+ * developers.facebook.com/docs/graph-api/field-expansion).
  */
 function nestedList(
   selection: FieldSelection,

@@ -1,6 +1,7 @@
 /**
  * What the emulator received, for tests that prove batching and counting: every HTTP request,
- * and the billed Graph calls they made (graph-api.md §2.4, §4: each batch item and each `?ids=`
+ * and the billed Graph calls they made (Meta: Rate Limiting, developers.facebook.com/docs/graph-api/overview/rate-limiting: each batch item
+ * and each `?ids=`
  * id is a call of its own).
  */
 import type { LoggedBatchItem } from './batch.js';

@@ -44,7 +44,7 @@ import {
 import { DEFAULT_FIELDS, edgeItemType, parseLimitValue, validateSelection, type NodeType } from './schema.js';
 import type { GraphNode, WorldStore } from './store.js';
 
-/** `?ids=` takes at most this many ids (graph-api.md §2.4). */
+/** `?ids=` takes at most this many ids, since v2.2 (Meta: Changelog, developers.facebook.com/docs/graph-api/changelog). */
 export const MAX_IDS_PER_READ = 50;
 /** Root `?ids=` reads are an error from this major version on, whatever the options say. */
 export const ROOT_IDS_REMOVED_MAJOR = 26;
@@ -141,7 +141,8 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
     if (match === null) return { version: config.defaultVersion, major: defaultMajor, segments };
     const major = Number(match[1]);
     if (oldest !== undefined && (major < oldest.major || (major === oldest.major && Number(match[2]) < oldest.minor))) {
-      // An expired version is served by the oldest live one, with its behaviour (graph-api.md §0).
+      // An expired version is served by the oldest live one, with its behaviour (Meta: Versioning,
+      // developers.facebook.com/docs/graph-api/guides/versioning).
       return { version: oldest.version, major: oldest.major, segments: segments.slice(1) };
     }
     return { version: segments[0]!, major, segments: segments.slice(1) };
@@ -237,7 +238,10 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
     }
   }
 
-  /** `GET /?ids=a,b`: an object keyed by id; one unresolvable id fails the whole read (graph-api.md §2.4). */
+  /**
+   * `GET /?ids=a,b`: an object keyed by id; one unresolvable id fails the whole read; each id is a call (Meta: Rate Limiting,
+   * developers.facebook.com/docs/graph-api/overview/rate-limiting).
+   */
   function readIds(ctx: RenderContext, params: Readonly<Record<string, string>>): unknown {
     if (params.ids === undefined) throw unsupportedRequest('get');
     if (!config.rootIdsReads || ctx.major >= ROOT_IDS_REMOVED_MAJOR) throw rootIdsReadRemoved();
@@ -273,7 +277,10 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
     }
   }
 
-  /** `me` is the viewer; Instagram objects do not exist before `platform` did (graph-api.md §1.2). */
+  /**
+   * `me` is the viewer; Instagram objects do not exist before `platform` did (Meta: Page Conversations,
+   * developers.facebook.com/docs/graph-api/reference/page/conversations).
+   */
   function resolve(ctx: RenderContext, id: string): GraphNode | undefined {
     if (id === 'me') return meOf(ctx.viewer);
     const node = config.store.node(id);

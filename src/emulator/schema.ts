@@ -108,7 +108,7 @@ export const DEFAULT_FIELDS: Readonly<Record<NodeType, readonly FieldSelection[]
   User: parseFields('id,name'),
   Participant: parseFields('name,email,username,id'),
   MessageAttachment: parseFields('id,mime_type,name,size,file_url,image_data,video_data,generic_template'),
-  // graph-api.md §2.2: share sub-fields must be asked for explicitly.
+  // Share sub-fields must be asked for explicitly (Meta: Message, developers.facebook.com/docs/graph-api/reference/message).
   Share: parseFields('id'),
   MessageTag: parseFields('name'),
 };
@@ -143,7 +143,10 @@ export function edgeItemType(owner: NodeType, edge: string): NodeType | undefine
   return spec?.modifiers !== undefined && spec.of !== undefined && spec.of !== 'json' ? spec.of : undefined;
 }
 
-/** A `limit` value: a positive integer, capped silently at `maxLimit` (graph-api.md §3). */
+/**
+ * A `limit` value: a positive integer, capped silently at `maxLimit` (Meta: Paginated Results,
+ * developers.facebook.com/docs/graph-api/results).
+ */
 export function parseLimitValue(raw: string, maxLimit: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw invalidParameter(`Param limit must be a positive integer, got "${raw}"`);
   return Math.min(Number(raw), maxLimit);

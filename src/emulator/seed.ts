@@ -773,7 +773,10 @@ function createAttachment(draws: Draws): AttachmentRecord {
   };
 }
 
-/** The thread snippet: its latest message's text, truncated as Graph does (graph-api.md §1.5). */
+/**
+ * The thread snippet: its latest message's text, truncated as Graph does (Meta: Conversation,
+ * developers.facebook.com/docs/graph-api/reference/conversation).
+ */
 export function snippetOf(thread: ThreadRecord): string {
   return thread.messages[0]?.text.slice(0, SNIPPET_LENGTH) ?? '';
 }

@@ -1,7 +1,7 @@
 /**
  * The emulator's HTTP face: a loopback `node:http` server that reads query and body parameters,
  * sends plain calls to the router and `batch` POSTs to the batch runner, logs each request, and
- * answers with Graph's headers (graph-api.md §7.2).
+ * answers with Graph's headers (`facebook-api-version`: Meta: Versioning, developers.facebook.com/docs/graph-api/guides/versioning).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,7 +46,8 @@ export interface EmulatorOptions {
   requireAppSecretProof?: boolean;
   /**
    * Serve calls naming an older version as this one, with its behaviour and its `facebook-api-version`,
-   * as Graph serves expired versions (graph-api.md §0; on 2026-11-29 the oldest live one is v21.0).
+   * as Graph serves expired versions (Meta: Versioning, developers.facebook.com/docs/graph-api/guides/versioning; on 2026-11-29 the oldest
+   * live one is v21.0).
    * @default undefined: every version as itself, for tests of older versions' behaviour
    */
   oldestLiveVersion?: string;
@@ -60,7 +61,8 @@ export interface EmulatorOptions {
    */
   now?: () => number;
   /**
-   * Meta's Conversations API limit (graph-api.md §6.1; Meta's is 2 calls per second per Page or
+   * Meta's Conversations API limit (Meta: Messenger Platform Rate Limiting,
+   * developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting: 2 calls per second per Page or
    * Instagram account): calls per Page in any sliding one-second window on its conversations edge,
    * its threads and their messages, each batch item counted. A call over it is refused with the
    * throttle `code` (`is_transient`, `X-Business-Use-Case-Usage` over 100% with

@@ -5,7 +5,7 @@ import { toRelativeUrl, type GraphRequest } from './request.js';
 import type { GraphTransport } from './scheduler.js';
 import { appSecretProof, tokenFingerprint } from './tokens.js';
 
-/** Graph refuses batches of more than 50 items (graph-api.md §4). */
+/** Graph refuses batches of more than 50 items (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests). */
 export const MAX_BATCH_ITEMS = 50;
 
 export interface GraphApiClientOptions {
@@ -23,7 +23,7 @@ export interface GraphApiClientOptions {
   /**
    * Told once per version when Graph answers with another version than `version` (its
    * `facebook-api-version` header): an expired version is served by the oldest live one, silently
-   * (graph-api.md §0), and its behaviour with it.
+   * (Meta: Versioning, developers.facebook.com/docs/graph-api/guides/versioning), and its behaviour with it.
    */
   onVersionDrift?: ((requested: string, served: string) => void) | undefined;
 }
@@ -38,7 +38,8 @@ export interface GraphRead {
   readonly caller?: string | undefined;
   /**
    * Limits of further pages to read in the same batch, each after the previous page's
-   * `paging.cursors.after` through a batch dependency (graph-api.md §4). The read's answer is then the
+   * `paging.cursors.after` through a batch dependency (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests). The
+   * read's answer is then the
    * array of pages, ending early at the first page that failed or could not be read.
    */
   readonly followUps?: readonly number[] | undefined;
@@ -246,7 +247,9 @@ export class GraphApiClient implements GraphTransport {
       // The reference must stay unencoded for Graph to resolve it.
       if (dependency?.after !== undefined) relativeUrl += `${relativeUrl.includes('?') ? '&' : '?'}after=${dependency.after}`;
       if (read.token !== outerToken) {
-        // An item with another token carries its own token and proof (graph-api.md §4, §7.1).
+        // An item with another token carries its own token and proof (Meta: Batch Requests,
+        // developers.facebook.com/docs/graph-api/batch-requests; Meta: Securing Requests,
+        // developers.facebook.com/docs/graph-api/guides/secure-requests).
         const search = new URLSearchParams({ access_token: read.token });
         const proof = this.#proof(read.token);
         if (proof !== undefined) search.set('appsecret_proof', proof);
@@ -281,7 +284,8 @@ export class GraphApiClient implements GraphTransport {
       return reads.map(() => error);
     }
 
-    // A `null` slot timed out upstream (graph-api.md §4); the scheduler asks for it again once. In a chain,
+    // A `null` slot timed out upstream (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests); the scheduler asks
+    // for it again once. In a chain,
     // `null` also marks the follow-ups of a failed page, which the chain's reader ends on.
     return slots.map((slot: unknown, index) =>
       slot === null
@@ -342,7 +346,10 @@ function parseAnswer(status: number, text: string): unknown {
   return body;
 }
 
-/** A batch slot: `body` is a JSON string to parse a second time; `headers` an array (graph-api.md §4). */
+/**
+ * A batch slot: `body` is a JSON string to parse a second time; `headers` an array (Meta: Batch Requests,
+ * developers.facebook.com/docs/graph-api/batch-requests).
+ */
 function parseSlot(slot: unknown, read: GraphRead, onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined): unknown {
   if (
     typeof slot !== 'object' ||

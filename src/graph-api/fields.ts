@@ -1,6 +1,6 @@
 /**
  * The `fields=` parameter of a Graph read, including field expansion
- * (`messages.limit(5){message,from}`; ../shared/docs/graph-api.md §2.3).
+ * (`messages.limit(5){message,from}`; Meta: Field Expansion, developers.facebook.com/docs/graph-api/field-expansion).
  */
 
 /** One requested field; an edge may carry paging modifiers and its own sub-fields. */

@@ -10,7 +10,10 @@ export const tokenFingerprint: (token: string) => string = remembered(1_000, (to
   createHash('sha256').update(token).digest('base64url').slice(0, 22),
 );
 
-/** `appsecret_proof` for a token: lowercase hex HMAC-SHA256 keyed by the app secret (graph-api.md §7.1). */
+/**
+ * `appsecret_proof` for a token: lowercase hex HMAC-SHA256 keyed by the app secret (Meta: Securing Requests,
+ * developers.facebook.com/docs/graph-api/guides/secure-requests).
+ */
 export function appSecretProof(appSecret: string, token: string): string {
   return createHmac('sha256', appSecret).update(token).digest('hex');
 }

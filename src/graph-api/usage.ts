@@ -1,5 +1,6 @@
 /**
- * Graph's usage headers (graph-api.md §6.2): `X-App-Usage`, `X-Page-Usage` (percentages of the
+ * Graph's usage headers (Meta: Rate Limiting, developers.facebook.com/docs/graph-api/overview/rate-limiting): `X-App-Usage`, `X-Page-Usage`
+ * (percentages of the
  * allowance, may exceed 100) and `X-Business-Use-Case-Usage` (per business object, with
  * `estimated_time_to_regain_access` in minutes). A missing header means "unknown", not 0.
  */

@@ -29,7 +29,10 @@ const MAX_REMEMBERED_PAGES = 500;
 /** Longest Graph page a cursor may claim to come from; larger claims are malformed. */
 const MAX_PAGE_LENGTH = 10_000;
 
-/** The Graph cursors of one page: `before` marks its first item, `after` its last (graph-api.md §3). */
+/**
+ * The Graph cursors of one page: `before` marks its first item, `after` its last (Meta: Paginated Results,
+ * developers.facebook.com/docs/graph-api/results).
+ */
 export interface PageCursors {
   readonly before: string | undefined;
   readonly after: string | undefined;

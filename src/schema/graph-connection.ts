@@ -166,7 +166,8 @@ export function firstPageRequest(plan: ConnectionPlan, pageCap: number = MAX_PAG
 }
 
 /**
- * Graph cursors die with the item they mark (graph-api.md §3). Graph answers a dead cursor with code
+ * Graph cursors die with the item they mark (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results). Graph answers a dead
+ * cursor with code
  * 100; the requests we build carry only our own validated parameters besides the cursor, so on a
  * request with a cursor, code 100 (not the "object missing" subcode 33) means the cursor expired.
  */

@@ -23,7 +23,8 @@ export const MessagingPlatform = builder.enumType('MessagingPlatform', {
   } as const,
 });
 
-// Messenger folder tags that the legacy `tags` filter of v5.0 took (graph-api.md §1.1).
+// Messenger folder tags that the legacy `tags` filter of v5.0 took (Meta: Page Conversations,
+// developers.facebook.com/docs/graph-api/reference/page/conversations).
 const LEGACY_TAG_PATTERN = /^[a-z_]+(:[a-z_]+)?$/;
 const USER_ID_PATTERN = /^\d{1,32}$/;
 
