@@ -200,11 +200,11 @@ describe('draining (SIGTERM)', () => {
         () => 'ended',
         () => 'cut',
       );
-      expect(draining.inFlight()).toEqual({ requests: 0, eventStreams: 1 });
+      expect(draining.inFlight()).toEqual({ requests: 0, eventStreams: 1, webSockets: 0 });
       // A grace period longer than the test: the drain ends only because the stream was cut.
       await draining.drain(60_000);
       expect(await ended).toMatch(/ended|cut/);
-      expect(draining.inFlight()).toEqual({ requests: 0, eventStreams: 0 });
+      expect(draining.inFlight()).toEqual({ requests: 0, eventStreams: 0, webSockets: 0 });
     } finally {
       await live.close();
     }

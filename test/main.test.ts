@@ -198,7 +198,7 @@ describe('npm start', () => {
       reply: instagram.some((message) => message.replyTo !== null),
     }).toEqual({ mention: true, storyReply: true, reaction: true, reply: true });
     expect(gateway.output()).toContain('embedded emulator');
-    expect(gateway.output()).toContain('(development mode; GraphiQL in the browser)');
+    expect(gateway.output()).toContain('(development mode; GraphiQL in the browser;');
     // Readable lines, each with its time.
     for (const line of gateway.output().trim().split('\n'))
       expect(line).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN): /);
@@ -283,7 +283,7 @@ describe('start-up', () => {
       expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect([30, 40]).toContain(entry.level);
     }
-    expect(gateway.output()).toContain('(production mode; GraphiQL in the browser)');
+    expect(gateway.output()).toContain('(production mode; GraphiQL in the browser;');
   });
 
   it('refuses a bad configuration with a clear message', async () => {
@@ -446,6 +446,7 @@ describe('SIGTERM with WebSocket subscribers', () => {
       // The grace period is OPERATION_TIMEOUT_MS + 1 s (16 s): the open socket did not hold the exit back.
       expect(performance.now() - started).toBeLessThan(5_000);
       expect(closes).toEqual([1001]);
+      expect(gateway.output()).toContain('SIGTERM: shutting down; closing 1 WebSocket; no request in flight (SIGTERM again exits at once)');
     } finally {
       await client.dispose();
     }
