@@ -1,5 +1,5 @@
 /** Graph errors become clear GraphQL errors with stable codes; tokens never leak. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, type MessagingPlatform } from './generated/graphql.js';
@@ -211,8 +211,11 @@ describe('requests the gateway refuses itself', () => {
       }
     }
     const broken = new BrokenStore({ maxEntries: 1, maxBytes: 1, tagTtlMs: 1 });
-    const failing = await startHarness({ cache: { maxAgeMs: 60_000, store: broken } });
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logged: string[] = [];
+    const failing = await startHarness({
+      cache: { maxAgeMs: 60_000, store: broken },
+      logger: createLogger({ destination: { write: (line) => logged.push(line) } }),
+    });
     try {
       const { body } = await failing.post({
         query: `{ page(id: "${ACME}") { conversations(first: 1) { edges { node { graphApiId } } } } }`,
@@ -227,9 +230,15 @@ describe('requests the gateway refuses itself', () => {
         },
       ]);
       expect(JSON.stringify(body)).not.toMatch(/exploded|10\.0\.0\.7|inbox-gateway/);
-      expect(logged.mock.calls.flat().join(' ')).toContain('cache store exploded');
+      // One error line, with the stack of what failed.
+      const errors = logged.map((line) => JSON.parse(line) as { level: number; msg: string; err?: { stack: string } });
+      expect(errors.filter((entry) => entry.level === 50)).toEqual([
+        expect.objectContaining({
+          msg: expect.stringContaining('cache store exploded'),
+          err: expect.objectContaining({ stack: expect.any(String) }),
+        }),
+      ]);
     } finally {
-      logged.mockRestore();
       await failing.close();
     }
   });

@@ -86,6 +86,8 @@ export interface HarnessOptions {
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
   inboxEvents?: AppOptions['inboxEvents'];
   persistedOperations?: AppOptions['persistedOperations'];
+  /** Where the gateway's log lines go. @default JSON lines on stdout, which the test setup scans */
+  logger?: AppOptions['logger'];
   /** The read cache: off unless a test turns it on; `now` is its clock; `store` replaces the in-memory store. */
   cache?: { maxAgeMs?: number; staleMs?: number; now?: () => number; store?: ReadCacheStore };
 }
@@ -148,6 +150,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     graphPageCap: options.graphPageCap,
     inboxEvents: options.inboxEvents,
     persistedOperations: options.persistedOperations,
+    logger: options.logger,
   });
 
   const post: Harness['post'] = async (body, headers = {}, signal) => {
