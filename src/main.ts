@@ -7,15 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { createApp } from './app.js';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, ConfigError, readConfig, type GatewayConfig } from './config.js';
 import { Credentials } from './credentials.js';
-import { MemoryCallBudget } from './graph-api/call-budget.js';
 import { GraphApiClient } from './graph-api/client.js';
 import { ReadCache } from './graph-api/read-cache.js';
-import { MemoryReadCacheStore } from './graph-api/read-cache-store.js';
+import type { ReadCacheStore } from './graph-api/read-cache-store.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCursorCodec } from './schema/cursors.js';
-import { InboxEventBus } from './webhooks/inbox-events.js';
+import { createFleetState, type FleetState } from './redis/index.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';
 
 /** What verifies Meta's webhook deliveries. */
@@ -39,7 +38,7 @@ interface Upstream {
 /** The running gateway. */
 interface Gateway {
   server: GatewayServer;
-  /** Closes the upstream connection pool (once the server has drained). */
+  /** Closes the upstream connection pool and leaves the fleet (once the server has drained). */
   close(): Promise<void>;
 }
 
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty' });
   const upstream = await startUpstream(config, log);
-  const gateway = startGateway(config, upstream, log);
+  const gateway = await startGateway(config, upstream, log);
   const port = await serve(gateway.server, config.port);
   await upstream.onListening(port);
   log.info(
@@ -109,14 +108,37 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
   };
 }
 
-/** The read cache: kept fresh by webhooks when they are on, reconciled with the Pages' idle budget. */
-function createReadCache(config: GatewayConfig, scheduler: GraphScheduler, webhooksOn: boolean, log: Logger): ReadCache {
-  const maxAgeMs = config.cache.maxAgeMs ?? (webhooksOn ? CACHE_MAX_AGE_WITH_WEBHOOKS_MS : 0);
-  const store = new MemoryReadCacheStore({
-    maxEntries: config.cache.maxEntries,
-    maxBytes: config.cache.maxBytes,
-    tagTtlMs: Math.max(maxAgeMs, config.cache.staleMs) + 60_000,
+/**
+ * What the instance shares with the others behind its load balancer (the call budget, the read cache's
+ * store, the event stream, the redelivery filter): in Redis with REDIS_URL, in this process's memory without.
+ */
+function joinFleet(config: GatewayConfig, maxAgeMs: number, log: Logger): Promise<FleetState> {
+  if (config.redis.url !== undefined)
+    log.info(
+      `Fleet: sharing the call budget, the read cache and inbox events through Redis (REDIS_URL), keys under "${config.redis.keyPrefix}"`,
+    );
+  return createFleetState({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    callsPerSecond: config.pageCallsPerSecond,
+    logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
+    cache: {
+      maxEntries: config.cache.maxEntries,
+      maxBytes: config.cache.maxBytes,
+      // Generations outlive every entry they judge.
+      tagTtlMs: Math.max(maxAgeMs, config.cache.staleMs) + 60_000,
+    },
   });
+}
+
+/** The read cache: kept fresh by webhooks when they are on, reconciled with the Pages' idle budget. */
+function createReadCache(
+  config: GatewayConfig,
+  scheduler: GraphScheduler,
+  store: ReadCacheStore,
+  maxAgeMs: number,
+  log: Logger,
+): ReadCache {
   const readCache = new ReadCache({
     store,
     scheduler,
@@ -138,7 +160,9 @@ function createReadCache(config: GatewayConfig, scheduler: GraphScheduler, webho
 }
 
 /** Builds the gateway over `upstream`: Graph client, scheduler, credentials, caches, the GraphQL app and its HTTP server. */
-function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): Gateway {
+async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): Promise<Gateway> {
+  const maxAgeMs = config.cache.maxAgeMs ?? (upstream.webhooks === undefined ? 0 : CACHE_MAX_AGE_WITH_WEBHOOKS_MS);
+  const fleet = await joinFleet(config, maxAgeMs, log);
   log.info(
     `Graph API version: ${config.graphApiVersion}; default access token: ${upstream.defaultAccessToken === undefined ? 'none (callers send their own)' : config.defaultAccessToken === undefined ? "the demo user's" : 'configured'}`,
   );
@@ -162,7 +186,7 @@ function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): G
   });
   const scheduler = new GraphScheduler({
     transport: client,
-    budget: new MemoryCallBudget(config.pageCallsPerSecond),
+    budget: fleet.budget,
     maxAttempts: config.maxAttempts,
     throttleBlockMs: config.throttleBlockMs,
   });
@@ -175,10 +199,11 @@ function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): G
     );
   }
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
-  const relay = upstream.webhooks === undefined ? undefined : { secrets: upstream.webhooks, bus: new InboxEventBus() };
-  const readCache = createReadCache(config, scheduler, relay !== undefined, log);
+  const relay = upstream.webhooks === undefined ? undefined : { secrets: upstream.webhooks, bus: fleet.events };
+  const readCache = createReadCache(config, scheduler, fleet.cacheStore, maxAgeMs, log);
   const app = createApp({
     readCache,
+    health: () => fleet.health(),
     responseCacheEntries: config.cache.responseEntries,
     inboxEvents: relay?.bus,
     scheduler,
@@ -200,6 +225,7 @@ function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): G
       : createWebhookReceiver({
           ...relay.secrets,
           bus: relay.bus,
+          redeliveries: fleet.redeliveries,
           // Events drop the cached reads they make stale, before the delivery is answered.
           onEvents: (events) => readCache.invalidate(events),
         });
@@ -213,7 +239,7 @@ function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): G
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     },
   });
-  return { server, close: () => client.close() };
+  return { server, close: () => Promise.all([client.close(), fleet.close()]).then(() => undefined) };
 }
 
 /** A port another process holds: said in one line, not a stack trace. */

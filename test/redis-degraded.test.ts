@@ -68,12 +68,17 @@ describe('degraded mode', () => {
     expect(noticedIn).toBeLessThanOrEqual(1_000);
     expect(a.state.health()).toMatchObject({ redis: 'degraded', liveInstances: 2, callsPerSecond: 1 });
 
-    // Every piece answers from this instance's memory.
-    const local = await a.state.budget.acquire(PAGE, [claim('a.1'), claim('a.2')], Date.now());
+    // Every piece answers from this instance's memory. The budget first waits out a window: the calls the
+    // fleet made just before are in Graph's window but not in this instance's.
+    const quiet = await a.state.budget.acquire(PAGE, [claim('a.1'), claim('a.2')], Date.now());
+    expect(quiet.granted.size).toBe(0);
+    expect(quiet.retryAt).toBeGreaterThan(Date.now());
+    const after = quiet.retryAt!;
+    const local = await a.state.budget.acquire(PAGE, [claim('a.1'), claim('a.2')], after);
     // Its share: 2 per second over 2 live instances is 1 call per second.
     expect([...local.granted.keys()]).toEqual(['a.1']);
     expect(local.retryAt).toBeDefined();
-    await a.state.budget.release(PAGE, local.granted.get('a.1')!, Date.now());
+    await a.state.budget.release(PAGE, local.granted.get('a.1')!, after);
     const looked = await a.state.cacheStore.lookup('outage-key', ['tag']);
     expect(await a.state.cacheStore.save('outage-key', ['tag'], read({ data: 1 }, looked.generation), 10_000)).toBe(true);
     expect((await a.state.cacheStore.lookup('outage-key', ['tag'])).entry).toEqual(read({ data: 1 }, looked.generation));
@@ -98,7 +103,11 @@ describe('degraded mode', () => {
     await a.state.events.publish(event('m_after'));
     expect((await onB.next()).value).toEqual(event('m_after'));
     expect((await onA.next()).value).toEqual(event('m_after'));
-    // The budget is the fleet's again: A's two calls fill the Page's window for B too.
+    // The budget is the fleet's again, after a window in which the calls made alone leave Graph's: A's two
+    // calls then fill the Page's window for B too.
+    const settling = await a.state.budget.acquire(PAGE, [claim('a.3'), claim('a.4')], Date.now());
+    expect(settling.granted.size).toBe(0);
+    await until(() => Date.now() >= settling.retryAt!, 'the window after rejoining');
     const granted = await a.state.budget.acquire(PAGE, [claim('a.3'), claim('a.4')], Date.now());
     expect(granted.granted.size).toBe(2);
     expect((await b.state.budget.acquire(PAGE, [claim('b.1')], Date.now())).granted.size).toBe(0);

@@ -219,6 +219,12 @@ export class RedisCallBudget implements CallBudget {
   #local: MemoryCallBudget;
   /** Throttle blocks met while Redis was unreachable: the fleet learns them on rejoin. */
   readonly #blocksWhileAway = new Map<string, number>();
+  /**
+   * Epoch ms before which this instance grants nothing, after it lost or regained Redis: the calls made on
+   * the other side of the change (the fleet's, or its own alone) are not counted on this side, and may
+   * still be in Graph's window for up to a window.
+   */
+  #quietUntil = 0;
 
   constructor(connection: RedisConnection, options: RedisCallBudgetOptions) {
     this.#connection = connection;
@@ -231,6 +237,7 @@ export class RedisCallBudget implements CallBudget {
     this.#local = this.#localShare();
     connection.onChange((link) => {
       if (link === 'degraded') this.#local = this.#localShare();
+      this.#quietUntil = Date.now() + this.windowMs;
     });
     connection.onRejoin(async (redis) => {
       const now = Date.now();
@@ -247,6 +254,10 @@ export class RedisCallBudget implements CallBudget {
   }
 
   async acquire(page: string, claims: readonly BudgetClaim[], now: number): Promise<BudgetGrant> {
+    if (now < this.#quietUntil && this.limit !== 0) {
+      const waitingCalls = claims.reduce((sum, claim) => sum + claim.calls, 0);
+      return { granted: new Map(), retryAt: this.#quietUntil, blockedUntil: undefined, busy: this.limit, waitingCalls };
+    }
     const args: (string | number)[] = [
       now,
       this.limit,
@@ -280,6 +291,7 @@ export class RedisCallBudget implements CallBudget {
 
   async acquireIdle(page: string, calls: number, now: number): Promise<readonly string[] | undefined> {
     if (this.limit === 0) return this.#local.acquireIdle(page, calls, now);
+    if (now < this.#quietUntil) return undefined;
     const args = [now, this.limit, this.windowMs, this.#maxInFlightMs, this.#leaseMs, `${this.#placePrefix}${this.#nextGrant++}`, calls];
     const answer = await this.#connection.run((redis) => runScript(redis, ACQUIRE_IDLE, this.#keys(page), args));
     if (answer === UNREACHABLE) return this.#local.acquireIdle(page, calls, now);
