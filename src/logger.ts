@@ -5,7 +5,7 @@
  * Graph code; other errors keep their stack.
  */
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { YogaLogger } from 'graphql-yoga';
 import type { LogLevel } from './config.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from './graph-api/errors.js';
@@ -32,7 +32,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const out = (): LogDestination => options.destination ?? process.stdout;
   const pretty =
     options.format === 'pretty'
-      ? prettyFactory({
+      ? loadPrettyFactory()({
           colorize: options.destination === undefined && process.stdout.isTTY === true,
           translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
           ignore: 'pid,hostname',
@@ -100,4 +100,9 @@ export function createYogaLogger(logger: Logger): YogaLogger {
       else logger.error({ err: originalOf(error) }, line(args));
     },
   };
+}
+
+/** pino-pretty, loaded only for readable lines (development): production's JSON lines never need it. */
+function loadPrettyFactory(): typeof import('pino-pretty').prettyFactory {
+  return (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).prettyFactory;
 }

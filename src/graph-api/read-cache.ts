@@ -98,6 +98,8 @@ export const cacheTags = {
 } as const;
 
 const MAX_PROOFS = 100_000;
+/** A current entry younger than this is not replaced by the same read's newer answer. */
+const RESAVE_AFTER_MS = 1_000;
 const MAX_RECENT_LISTS = 1_000;
 
 export class ReadCache {
@@ -268,6 +270,12 @@ export class ReadCache {
     }
     if (answer instanceof Error) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     this.#proofs.set(this.#proofKey(read, shape), true);
+    // An entry as current and under a second old is kept as it is: with no fresh answers (max age 0) every
+    // read misses, and keeping each answer for stale use would cost more than the stale answer is worth.
+    const { entry } = lookup;
+    if (entry !== undefined && entry.generation === lookup.generation && now - entry.fetchedAt < RESAVE_AFTER_MS) {
+      return { body: answer, fetchedAt: now, cached: false, stale: undefined };
+    }
     try {
       const ttl = Math.max(this.#maxAgeMs, this.#staleMs);
       await this.#store.save(

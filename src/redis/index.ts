@@ -9,11 +9,7 @@ import { type CallBudget, MemoryCallBudget } from '../graph-api/call-budget.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../graph-api/read-cache-store.js';
 import { InboxEventBus, type InboxEventStream } from '../webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter, type RedeliveryFilter } from '../webhooks/redelivery.js';
-import { RedisCallBudget } from './call-budget.js';
-import { type FleetLink, type FleetLogger, RedisConnection } from './connection.js';
-import { RedisInboxEventStream } from './inbox-events.js';
-import { RedisReadCacheStore } from './read-cache-store.js';
-import { RedisRedeliveryFilter } from './redelivery.js';
+import type { FleetLink, FleetLogger } from './connection.js';
 
 export type { FleetLink, FleetLogger } from './connection.js';
 
@@ -93,6 +89,15 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
       close: async () => undefined,
     };
   }
+  // Loaded only with a Redis URL: an instance alone never loads the Redis client (about 20 MB).
+  const [{ RedisConnection }, { RedisCallBudget }, { RedisReadCacheStore }, { RedisInboxEventStream }, { RedisRedeliveryFilter }] =
+    await Promise.all([
+      import('./connection.js'),
+      import('./call-budget.js'),
+      import('./read-cache-store.js'),
+      import('./inbox-events.js'),
+      import('./redelivery.js'),
+    ]);
   const connection = new RedisConnection({
     url: options.url,
     keyPrefix: options.keyPrefix,
