@@ -98,6 +98,10 @@ export const cacheTags = {
 } as const;
 
 const MAX_PROOFS = 100_000;
+/** How long the instance filling an entry others miss holds the fill, and they wait for it. */
+const FILL_LEASE_MS = 3_000;
+/** How often a waiting instance looks for the entry being filled. */
+const FILL_POLL_MS = 20;
 /** A current entry younger than this is not replaced by the same read's newer answer. */
 const RESAVE_AFTER_MS = 1_000;
 const MAX_RECENT_LISTS = 1_000;
@@ -225,6 +229,23 @@ export class ReadCache {
       upstream.push(i);
     });
 
+    // Across a fleet, one instance fills an entry others miss at the same time (after an event, all of them
+    // do); the others wait for it rather than spend the Page's budget on the same read.
+    const followers = new Set<number>();
+    await Promise.all(
+      [...shared.keys()].map(async (i) => {
+        // Named by the entry it replaces too: once filled, the next miss is another fill.
+        const { generation, entry } = lookups[i]!;
+        if (!(await this.#store.claim(`fill:${shapes[i]!.key}#${generation}#${entry?.fetchedAt ?? 0}`, FILL_LEASE_MS))) followers.add(i);
+      }),
+    );
+    for (const i of followers) {
+      const fetched = this.#awaitFill(reads[i]!, shapes[i]!, lookups[i]!, context);
+      void fetched.then(shared.get(i));
+      results[i] = fetched;
+    }
+    if (followers.size > 0) upstream.splice(0, upstream.length, ...upstream.filter((i) => !followers.has(i)));
+
     if (upstream.length > 0) {
       for (const i of upstream) if (shapes[i] !== undefined) this.stats.misses += 1;
       // The generation travels with the read: a read asked for after an event never joins one asked for before it.
@@ -242,6 +263,36 @@ export class ReadCache {
       );
     }
     return Promise.all(results as Array<Fetched | Promise<Fetched>>);
+  }
+
+  /**
+   * Waits for the entry another instance is filling (polling the store), and serves it; reads upstream
+   * itself when it does not come within the fill's lease (that instance failed or died).
+   */
+  async #awaitFill(
+    read: GraphRead,
+    shape: ReadShape,
+    missed: { entry: CachedRead | undefined; generation: string },
+    context: ReadContext,
+  ): Promise<Fetched> {
+    const { generation } = missed;
+    const replaced = missed.entry?.fetchedAt ?? 0;
+    for (let waited = 0; waited < FILL_LEASE_MS && context.signal?.aborted !== true; waited += FILL_POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, FILL_POLL_MS));
+      const { entry, generation: current } = await this.#store.lookup(shape.key, shape.tags);
+      if (current !== generation) break;
+      if (
+        entry !== undefined &&
+        entry.generation === generation &&
+        entry.fetchedAt > replaced &&
+        this.#now() - entry.fetchedAt < this.#maxAgeMs
+      ) {
+        this.stats.hits += 1;
+        context.usage.cached += 1;
+        return { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
+      }
+    }
+    return this.#readOwn(read, context);
   }
 
   /** A caller's own upstream read, when the shared one failed for reasons of its token. */
