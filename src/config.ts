@@ -423,7 +423,7 @@ export interface GatewayConfig {
   /** Time an operation may wait for the Graph API, retries included, in ms. */
   operationTimeoutMs: number;
   /** Most items Graph returns in one page; larger requests are split into dependent batch items. */
-  graphPageCap: number;
+  graphListCap: number;
   upstream: UpstreamPoolConfig;
   limits: QueryLimits;
   /** Server-side Page tokens by Page id, from GRAPH_PAGE_TOKENS_FILE. */
@@ -509,7 +509,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     maxAttempts: s.GRAPH_MAX_ATTEMPTS,
     throttleBlockMs: s.GRAPH_THROTTLE_BLOCK_SECONDS,
     operationTimeoutMs: s.OPERATION_TIMEOUT_MS,
-    graphPageCap: s.GRAPH_PAGE_CAP,
+    graphListCap: s.GRAPH_PAGE_CAP,
     upstream: {
       connections: s.GRAPH_MAX_CONNECTIONS,
       connectTimeoutMs: s.GRAPH_CONNECT_TIMEOUT_MS,

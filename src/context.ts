@@ -14,13 +14,13 @@ export interface GatewayContext {
   /** Reads the Graph API for the caller (deduplicated and batched per operation). */
   readonly graph: GraphReadLoader;
   /** Most items Graph returns in one page (GRAPH_PAGE_CAP): larger requests are split into pages read in one batch. */
-  readonly graphPageCap: number;
+  readonly graphListCap: number;
   /** Major version of the Graph API read (`25` for v25.0): fields it lacks are not asked for. */
   readonly graphApiMajor: number | undefined;
   /** Names the caller without holding a token; binds cursors to the caller. */
-  readonly viewerKey: string;
+  readonly callerKey: string;
   /** Who the caller is and which Pages they reach. */
-  readonly viewer: { readonly token: string | undefined; readonly credentials: Credentials };
+  readonly caller: { readonly token: string | undefined; readonly credentials: Credentials };
   readonly cursors: CursorCodec;
   /** Upstream cost of this operation so far. */
   readonly usage: UpstreamUsage;
@@ -65,7 +65,7 @@ export interface ContextDependencies {
   /** Time an operation may wait for the Graph API, retries included. @default 15000 */
   operationTimeoutMs?: number | undefined;
   /** Most items Graph returns in one page. @default 100 */
-  graphPageCap?: number | undefined;
+  graphListCap?: number | undefined;
   /** Inbox events from Meta's webhooks, when they are configured. */
   inboxEvents?: InboxEventStream | undefined;
 }
@@ -87,27 +87,27 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
   const staleAnswers: StaleAnswer[] = [];
   const readsMade: GraphRead[] = [];
   const caller = callerOf(deps, request.headers.get('authorization'));
-  const viewerKey = 'refusal' in caller ? 'anonymous' : caller.token === undefined ? SERVER_VIEWER : tokenFingerprint(caller.token);
+  const callerKey = 'refusal' in caller ? 'anonymous' : caller.token === undefined ? SERVER_VIEWER : tokenFingerprint(caller.token);
   // Without a usable token, fields that need no upstream call still answer; those that do fail.
   const refuse = (): Promise<never> =>
     Promise.reject(new GraphQLError('refusal' in caller ? caller.refusal : '', { extensions: { code: 'UNAUTHENTICATED' } }));
   return {
     graph:
       'refusal' in caller
-        ? { read: refuse, readChain: refuse, maxChainLength: 1, dispose: () => undefined }
+        ? { read: refuse, readWithFollowUps: refuse, maxCallsPerRead: 1, dispose: () => undefined }
         : createGraphReadLoader({
             reads: deps.readCache,
             tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
-            callerKey: viewerKey,
+            callerKey: callerKey,
             usage,
             requestSignal: request.signal,
             onRead: (read) => readsMade.push(read),
             timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
           }),
-    graphPageCap: deps.graphPageCap ?? DEFAULT_CONFIG.graphPageCap,
+    graphListCap: deps.graphListCap ?? DEFAULT_CONFIG.graphListCap,
     graphApiMajor: majorOf(deps.readCache.version),
-    viewerKey,
-    viewer: { token: 'refusal' in caller ? undefined : caller.token, credentials: deps.credentials },
+    callerKey,
+    caller: { token: 'refusal' in caller ? undefined : caller.token, credentials: deps.credentials },
     cursors: deps.cursors,
     usage,
     staleAnswers,

@@ -213,7 +213,7 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
     cursors: createCursorCodec(config.cursorSecret),
     defaultAccessToken: upstream.defaultAccessToken,
     operationTimeoutMs: config.operationTimeoutMs,
-    graphPageCap: config.graphPageCap,
+    graphListCap: config.graphListCap,
     production: config.nodeEnv === 'production',
     logger: log,
     limits: config.limits,

@@ -89,7 +89,7 @@ describe('one upstream request per operation', () => {
 
 describe('connections larger than a Graph page', () => {
   it('read their follow-up pages in the same batch through batch dependencies', async () => {
-    const capped = await startHarness({ emulator: { maxLimit: 15, privacyFiltering: false }, graphPageCap: 15 });
+    const capped = await startHarness({ emulator: { maxLimit: 15, privacyFiltering: false }, graphListCap: 15 });
     try {
       const truth = await graphListIds(capped.emulator, `${ACME}/conversations`, { limit: '15' });
       capped.emulator.log.clear();
@@ -114,7 +114,7 @@ describe('connections larger than a Graph page', () => {
 
   it('ask for full follow-up pages, so a page shortened by privacy filtering costs no further request', async () => {
     // Acme's inbox hides some threads among its first 40; Graph serves 20 items at most per page.
-    const capped = await startHarness({ emulator: { maxLimit: 20 }, graphPageCap: 20 });
+    const capped = await startHarness({ emulator: { maxLimit: 20 }, graphListCap: 20 });
     try {
       const visible = await graphListIds(capped.emulator, `${ACME}/conversations`, { limit: '100' });
       const hidden = capped.emulator.store
@@ -138,7 +138,7 @@ describe('connections larger than a Graph page', () => {
   });
 
   it('follow short pages with a further request only when the chain left the connection unfilled', async () => {
-    const capped = await startHarness({ emulator: { maxLimit: 15 }, graphPageCap: 15 });
+    const capped = await startHarness({ emulator: { maxLimit: 15 }, graphListCap: 15 });
     try {
       const truth = await graphListIds(capped.emulator, `${ACME}/conversations`, { limit: '100' });
       capped.emulator.log.clear();
@@ -155,7 +155,7 @@ describe('connections larger than a Graph page', () => {
   it('keep within the Page call rate: a chain never holds more pages than the rate allows at once', async () => {
     const capped = await startHarness({
       emulator: { maxLimit: 15, privacyFiltering: false },
-      graphPageCap: 15,
+      graphListCap: 15,
       scheduler: { pageCallsPerSecond: 2 },
     });
     try {

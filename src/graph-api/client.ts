@@ -33,7 +33,7 @@ export interface GraphRead {
   readonly request: GraphRequest;
   readonly token: string;
   /** The Page whose Conversations API budget this read spends (conversations, threads, messages). */
-  readonly page?: string | undefined;
+  readonly pageId?: string | undefined;
   /** Who asked (a token fingerprint): reads of one caller may share a batch even with several tokens. */
   readonly caller?: string | undefined;
   /**

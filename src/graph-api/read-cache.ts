@@ -415,7 +415,7 @@ export class ReadCache {
 
   /** The inbox a read belongs to and its tags; `undefined` for reads the cache does not keep. */
   #shapeOf(read: GraphRead): ReadShape | undefined {
-    const { page, about } = read;
+    const { pageId: page, about } = read;
     if (page === undefined || about === undefined) return undefined;
     const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
     const key = `${toRelativeUrl(this.#version, read.request)}${chain}`;

@@ -147,7 +147,7 @@ export class GraphScheduler {
     const status = await this.#budget.status(page, now);
     const local = this.#blocks.get(page);
     const blockedUntil = Math.max(status.blockedUntil ?? 0, local ?? 0) > now ? Math.max(status.blockedUntil ?? 0, local ?? 0) : undefined;
-    const queuedHere = this.#queue.filter((pending) => pending.read.page === page).length;
+    const queuedHere = this.#queue.filter((pending) => pending.read.pageId === page).length;
     const queuedReads = Math.max(queuedHere, status.waitingCalls);
     const limited = this.#budget.limit !== 0;
     const usage = this.#usage.get(page);
@@ -189,7 +189,7 @@ export class GraphScheduler {
     if (pending.waiters === 0 && (pending.state === 'queued' || pending.state === 'retry-wait')) {
       // Nobody waits for it any more: cancel the upstream work that has not started.
       this.#queue = this.#queue.filter((entry) => entry !== pending);
-      if (pending.read.page !== undefined) void this.#budget.withdraw(pending.read.page, [pending.ticket]).catch(() => undefined);
+      if (pending.read.pageId !== undefined) void this.#budget.withdraw(pending.read.pageId, [pending.ticket]).catch(() => undefined);
       this.#settle(pending, new OperationAbortedError('disconnected'));
     }
   }
@@ -199,7 +199,7 @@ export class GraphScheduler {
    * work that must never delay a client's read; `undefined` when there is none. Not shared with other reads.
    */
   async readIfIdle(read: GraphRead, usage: UpstreamUsage): Promise<unknown> {
-    const page = read.page;
+    const page = read.pageId;
     const now = this.#now();
     if (page !== undefined && this.#blockedSeconds(page) > 0) return undefined;
     const places = page === undefined || this.#budget.limit === 0 ? [] : await this.#budget.acquireIdle(page, callsOf(read), now);
@@ -235,13 +235,13 @@ export class GraphScheduler {
         deadline: 0,
       };
       this.#pending.set(key, pending);
-      const blocked = this.#blockedSeconds(read.page);
+      const blocked = this.#blockedSeconds(read.pageId);
       const wait = this.#queueWaitSeconds(read);
-      if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.page, blocked));
+      if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.pageId, blocked));
       // A read that could not leave before its deadline is refused now, with when to come back,
       // rather than held until the deadline and refused then.
       else if (context.deadline !== undefined && now + wait * 1000 > context.deadline) {
-        this.#settle(pending, new GraphRateLimitError(read.page, wait));
+        this.#settle(pending, new GraphRateLimitError(read.pageId, wait));
       } else this.#queue.push(pending);
     }
     const joined = pending;
@@ -259,9 +259,9 @@ export class GraphScheduler {
   /** Seconds before a read joining its Page's line now could leave (whole windows, rounded up). */
   #queueWaitSeconds(read: GraphRead): number {
     const { limit, windowMs } = this.#budget;
-    if (read.page === undefined || limit === 0) return 0;
-    const aheadHere = this.#queue.reduce((calls, pending) => calls + (pending.read.page === read.page ? callsOf(pending.read) : 0), 0);
-    const observed = this.#observed.get(read.page);
+    if (read.pageId === undefined || limit === 0) return 0;
+    const aheadHere = this.#queue.reduce((calls, pending) => calls + (pending.read.pageId === read.pageId ? callsOf(pending.read) : 0), 0);
+    const observed = this.#observed.get(read.pageId);
     const ahead = Math.max(aheadHere, observed?.waitingCalls ?? 0);
     return Math.ceil((Math.floor((ahead + (observed?.busy ?? 0) + callsOf(read) - 1) / limit) * windowMs) / 1000);
   }
@@ -304,7 +304,7 @@ export class GraphScheduler {
     const now = this.#now();
     const byPage = new Map<string, Pending[]>();
     for (const pending of this.#queue) {
-      const page = pending.read.page;
+      const page = pending.read.pageId;
       if (page === undefined || this.#budget.limit === 0) continue;
       const line = byPage.get(page);
       if (line === undefined) byPage.set(page, [pending]);
@@ -346,7 +346,7 @@ export class GraphScheduler {
     // In line order; reads outside any Page budget leave at once.
     const unlimited = this.#budget.limit === 0;
     const ready = this.#queue.filter(
-      (pending) => pending.state === 'queued' && (unlimited || pending.read.page === undefined || granted.has(pending)),
+      (pending) => pending.state === 'queued' && (unlimited || pending.read.pageId === undefined || granted.has(pending)),
     );
     const leaving = new Set(ready);
     this.#queue = this.#queue.filter((pending) => pending.state === 'queued' && !leaving.has(pending));
@@ -397,16 +397,16 @@ export class GraphScheduler {
     // The answers are in: each call now leaves its window a window from now.
     await Promise.all(
       group.flatMap((pending) =>
-        pending.read.page === undefined || pending.places.length === 0
+        pending.read.pageId === undefined || pending.places.length === 0
           ? []
-          : [this.#budget.release(pending.read.page, pending.places, now)],
+          : [this.#budget.release(pending.read.pageId, pending.places, now)],
       ),
     );
     group.forEach((pending, i) => {
       const answer = answers[i];
       pending.attempts += 1;
       if (answer instanceof GraphApiError && isThrottleCode(answer.code)) {
-        this.#settle(pending, this.#block(pending.read.page, answer, now));
+        this.#settle(pending, this.#block(pending.read.pageId, answer, now));
         return;
       }
       const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs, this.#random);
@@ -429,9 +429,9 @@ export class GraphScheduler {
   }
 
   #observeUsage(read: GraphRead, header: HeaderLookup): void {
-    if (read.page === undefined) return;
+    if (read.pageId === undefined) return;
     const report = parseUsageHeaders(header);
-    if (report !== undefined) this.#usage.set(read.page, { report, at: this.#now() });
+    if (report !== undefined) this.#usage.set(read.pageId, { report, at: this.#now() });
   }
 
   /** Blocks a throttled Page (for every instance sharing the budget) and fails its queued reads: calling during a block extends it. */
@@ -448,7 +448,7 @@ export class GraphScheduler {
   #refuseBlocked(page: string, until: number, error: GraphApiError | undefined): void {
     this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
     const retryAfterSeconds = Math.max(1, Math.ceil((until - this.#now()) / 1000));
-    const refused = this.#queue.filter((pending) => pending.read.page === page && pending.state === 'queued');
+    const refused = this.#queue.filter((pending) => pending.read.pageId === page && pending.state === 'queued');
     this.#queue = this.#queue.filter((pending) => !refused.includes(pending));
     if (refused.length > 0)
       void this.#budget

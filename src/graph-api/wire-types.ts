@@ -11,7 +11,7 @@ export interface GraphPaging {
 }
 
 /** A page of an edge: `{ data, paging }`. A page may be short or empty while `next` is present. */
-export interface GraphPage<T> {
+export interface GraphList<T> {
   data: T[];
   paging?: GraphPaging;
 }
@@ -88,10 +88,10 @@ export interface GraphMessage {
   message?: string;
   from?: GraphParticipant;
   to?: { data: GraphParticipant[] };
-  attachments?: GraphPage<GraphAttachment>;
+  attachments?: GraphList<GraphAttachment>;
   /** The sticker image's URL. */
   sticker?: string;
-  shares?: GraphPage<GraphShare>;
+  shares?: GraphList<GraphShare>;
   /** Instagram: who reacted with what. */
   reactions?: { data: Array<{ reaction?: string; users?: GraphParticipant[] }> };
   /** Only on replies. */
@@ -124,7 +124,7 @@ export interface GraphThread {
   participants?: { data: GraphParticipant[] };
   senders?: { data: GraphParticipant[] };
   former_participants?: { data: GraphParticipant[] };
-  messages?: GraphPage<GraphMessage>;
+  messages?: GraphList<GraphMessage>;
 }
 
 export interface GraphPageNode {

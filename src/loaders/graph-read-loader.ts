@@ -33,14 +33,14 @@ export interface GraphReadLoader {
    * Reads `request` and, in the same batch, pages continuing it with the given limits. Resolves with
    * the pages read, in order; the list ends early where a page failed (its Error is last).
    */
-  readChain<T = unknown>(
+  readWithFollowUps<T = unknown>(
     request: GraphRequest,
     followUps: readonly number[],
     page: string,
     about?: ReadSubject,
   ): Promise<FetchedValue<Array<T | Error>>>;
-  /** Most pages one `readChain` may ask for, so as to fit the Page's call rate. */
-  readonly maxChainLength: number;
+  /** Most pages one `readWithFollowUps` may ask for, so as to fit the Page's call rate. */
+  readonly maxCallsPerRead: number;
   /** Ends the operation: stops its deadline timer. */
   dispose(): void;
 }
@@ -113,26 +113,26 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
   };
 
   return {
-    maxChainLength: reads.maxCallsPerRead,
+    maxCallsPerRead: reads.maxCallsPerRead,
     async read<T>(request: GraphRequest, page: string, readOptions: ReadOptions = {}): Promise<FetchedValue<T>> {
       const token = await tokenForPage(page);
       const budgeted = readOptions.budgeted !== false;
       return load<T>({
         request,
         token,
-        page: budgeted ? page : undefined,
+        pageId: budgeted ? page : undefined,
         caller: callerKey,
         about: budgeted ? readOptions.about : undefined,
       });
     },
-    async readChain<T>(
+    async readWithFollowUps<T>(
       request: GraphRequest,
       followUps: readonly number[],
       page: string,
       about?: ReadSubject,
     ): Promise<FetchedValue<Array<T | Error>>> {
       const token = await tokenForPage(page);
-      return load<Array<T | Error>>({ request, token, page, caller: callerKey, followUps, about });
+      return load<Array<T | Error>>({ request, token, pageId: page, caller: callerKey, followUps, about });
     },
     dispose() {
       if (watch === undefined) return;

@@ -33,7 +33,7 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
       const context = args.contextValue as GatewayContext;
       let documentId = documentIds.get(args.document);
       if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
-      const key = `${context.viewerKey}\n${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+      const key = `${context.callerKey}\n${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
       const kept = answers.get(key);
       if (kept !== undefined) {
         if (await readCache.servedFresh(kept.reads)) {

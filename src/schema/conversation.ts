@@ -8,7 +8,7 @@ import { ConversationFolder, FOLDER_VALUES } from './conversation-folder.js';
 import { cursorScope } from './cursors.js';
 import { prefetchDeferredEdges, resolveEdgeConnection } from './edge-connection.js';
 import { type GraphEdgeSpec, graphEdge, graphFields, planObjectRead, versionedGraphFields } from './field-plan.js';
-import type { GraphPageRequest } from './graph-connection.js';
+import type { GraphListRequest } from './graph-connection.js';
 import { MessageRef, type MessageShape } from './message.js';
 import { ParticipantRef } from './participant.js';
 
@@ -18,7 +18,7 @@ export interface ConversationShape {
   readonly pageId: string;
   readonly thread: GraphThread;
   /** Edges that the read of this thread expanded, with the page request each expansion made. */
-  readonly expanded: ReadonlyMap<string, GraphPageRequest>;
+  readonly expanded: ReadonlyMap<string, GraphListRequest>;
   /** When the thread was read from Graph, and whether it was served stale: its expanded edges are as fresh. */
   readonly fetched: { readonly fetchedAt: number; readonly stale: { readonly retryAfterSeconds: number } | undefined };
 }
@@ -29,7 +29,7 @@ export const ConversationRef = builder.objectRef<ConversationShape>('Conversatio
 export const MESSAGES_EDGE: GraphEdgeSpec = {
   edge: 'messages',
   nodeType: 'Message',
-  scope: (threadId, _args, viewerKey) => cursorScope({ list: 'messages', thread: threadId, viewer: viewerKey }),
+  scope: (threadId, _args, callerKey) => cursorScope({ list: 'messages', thread: threadId, viewer: callerKey }),
   about: (threadId) => ({ kind: 'thread', threadId }),
 };
 

@@ -25,23 +25,23 @@ const MAX_CURSOR_LENGTH = 4096;
  * Graph pages whose signed cursors are kept for reuse (at most 100 each): signing costs ~5 µs per cursor
  * here, and inboxes are re-read page by page.
  */
-const MAX_REMEMBERED_PAGES = 500;
+const MAX_REMEMBERED_LISTS = 500;
 /** Longest Graph page a cursor may claim to come from; larger claims are malformed. */
-const MAX_PAGE_LENGTH = 10_000;
+const MAX_LIST_LENGTH = 10_000;
 
 /**
  * The Graph cursors of one page: `before` marks its first item, `after` its last (Meta: Paginated Results,
  * developers.facebook.com/docs/graph-api/results).
  */
-export interface PageCursors {
+export interface ListCursors {
   readonly before: string | undefined;
   readonly after: string | undefined;
 }
 
 /** Where an edge's item sits: its Graph page's cursors and length, its index in it, its id. */
 export interface EdgePlace {
-  readonly page: PageCursors;
-  readonly pageLength: number;
+  readonly list: ListCursors;
+  readonly listLength: number;
   readonly index: number;
   readonly itemId: string;
 }
@@ -49,7 +49,7 @@ export interface EdgePlace {
 /** Encodes and verifies cursors. */
 export interface CursorCodec {
   /** The cursor encoder for the edges of one Graph page; what the page's edges share is done once. */
-  pageEncoder(scope: string, page: PageCursors, pageLength: number): (index: number, itemId: string) => string;
+  listEncoder(scope: string, page: ListCursors, listLength: number): (index: number, itemId: string) => string;
   /** Throws a GraphQLError (`BAD_CURSOR`, `CURSOR_EXPIRED`) for anything it did not issue for this scope. */
   decode(scope: string, cursor: string): EdgePlace;
 }
@@ -127,12 +127,12 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
   const mac = (scope: string, body: Buffer): Buffer =>
     createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
-  const signedByPage = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_PAGES });
+  const signedByList = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_LISTS });
 
   return {
-    pageEncoder(scope, page, pageLength) {
-      const pageKey = `${scope}\n${pageLength}\n${page.before ?? ''}\n${page.after ?? ''}`;
-      let cursors = signedByPage.get(pageKey);
+    listEncoder(scope, page, listLength) {
+      const listKey = `${scope}\n${listLength}\n${page.before ?? ''}\n${page.after ?? ''}`;
+      let cursors = signedByList.get(listKey);
       let prefix: Buffer | undefined;
       return (index, itemId) => {
         const edgeKey = `${index}\n${itemId}`;
@@ -141,13 +141,13 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
         prefix ??= Buffer.concat([
           Buffer.from([FORMAT_VERSION]),
           scopeTag(scope),
-          Buffer.from([...varint(pageLength), (page.before === undefined ? 0 : 1) | (page.after === undefined ? 0 : 2)]),
+          Buffer.from([...varint(listLength), (page.before === undefined ? 0 : 1) | (page.after === undefined ? 0 : 2)]),
           ...(page.before === undefined ? [] : [field(page.before)]),
           ...(page.after === undefined ? [] : [field(page.after)]),
         ]);
         const body = Buffer.concat([prefix, Buffer.from(varint(index)), field(itemId)]);
         const cursor = Buffer.concat([body, mac(scope, body)]).toString('base64url');
-        if (cursors === undefined) signedByPage.set(pageKey, (cursors = new Map()));
+        if (cursors === undefined) signedByList.set(listKey, (cursors = new Map()));
         cursors.set(edgeKey, cursor);
         return cursor;
       };
@@ -173,14 +173,14 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
       }
       // Signed by us: what follows is well formed unless the format itself changed.
       const reader = new Reader(body.subarray(1 + SCOPE_TAG_BYTES));
-      const pageLength = reader.varint();
+      const listLength = reader.varint();
       const has = reader.byte();
       const before = has & 1 ? reader.string() : undefined;
       const after = has & 2 ? reader.string() : undefined;
       const index = reader.varint();
       const itemId = reader.string();
-      if (!reader.done || has > 3 || pageLength > MAX_PAGE_LENGTH || index >= pageLength) throw badCursor(MALFORMED);
-      return { page: { before, after }, pageLength, index, itemId };
+      if (!reader.done || has > 3 || listLength > MAX_LIST_LENGTH || index >= listLength) throw badCursor(MALFORMED);
+      return { list: { before, after }, listLength, index, itemId };
     },
   };
 }

@@ -9,14 +9,14 @@ import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import { serializeFields } from '../graph-api/fields.js';
 import type { GraphRequest } from '../graph-api/request.js';
-import type { GraphPage } from '../graph-api/wire-types.js';
+import type { GraphList } from '../graph-api/wire-types.js';
 import type { FetchedValue } from '../loaders/graph-read-loader.js';
 import { type DeferredEdge, type EdgeArgs, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
 import {
   type Connection,
-  firstPageRequest,
-  type GraphPageRequest,
-  type PageFreshness,
+  firstListRequest,
+  type GraphListRequest,
+  type ReadFreshness,
   planConnection,
   resolveConnection,
 } from './graph-connection.js';
@@ -27,7 +27,7 @@ export function edgePageRead(
   parentId: string,
   args: EdgeArgs,
   fields: string,
-  request: GraphPageRequest,
+  request: GraphListRequest,
 ): GraphRequest {
   return {
     path: `${parentId}/${spec.edge}`,
@@ -44,11 +44,11 @@ export interface EdgeParent {
 export interface EdgeConnectionOptions<Item, Node> {
   readonly idOf: (item: Item) => string;
   /** Wraps a Graph item as the GraphQL node (told how fresh its page is). */
-  readonly toNode: (item: Item, fetched: PageFreshness) => Node;
+  readonly toNode: (item: Item, fetched: ReadFreshness) => Node;
   /** The list ends before the first item for which this is true (a watermark on a newest-first list). */
   readonly isPastEnd?: ((item: Item) => boolean) | undefined;
   /** The first page, when the parent's read brought it by field expansion (for this page request). */
-  readonly expanded?: { readonly request: GraphPageRequest; readonly page: FetchedValue<GraphPage<Item>> } | undefined;
+  readonly expanded?: { readonly request: GraphListRequest; readonly page: FetchedValue<GraphList<Item>> } | undefined;
 }
 
 /** Resolves a connection field over `spec`'s Graph edge of `parent`. */
@@ -60,7 +60,7 @@ export async function resolveEdgeConnection<Item, Node>(
   info: GraphQLResolveInfo,
   options: EdgeConnectionOptions<Item, Node>,
 ): Promise<Connection<Node>> {
-  const scope = spec.scope(parent.graphId, args, context.viewerKey);
+  const scope = spec.scope(parent.graphId, args, context.callerKey);
   const plan = planConnection(args, context.cursors, scope);
   const nodeType = info.schema.getType(spec.nodeType) as GraphQLObjectType;
   const fields = serializeFields([
@@ -68,7 +68,7 @@ export async function resolveEdgeConnection<Item, Node>(
     ...(spec.extraFields?.(args) ?? []),
   ]);
   const about = spec.about(parent.graphId, args);
-  const pageRead = (request: GraphPageRequest): GraphRequest => edgePageRead(spec, parent.graphId, args, fields, request);
+  const pageRead = (request: GraphListRequest): GraphRequest => edgePageRead(spec, parent.graphId, args, fields, request);
   // The parent's read may have brought the first page already (field expansion).
   let expanded =
     options.expanded !== undefined && !plan.fromCursor && options.expanded.request.limit === plan.count ? options.expanded.page : undefined;
@@ -77,16 +77,17 @@ export async function resolveEdgeConnection<Item, Node>(
     scope,
     cursors: context.cursors,
     reads: {
-      pageCap: context.graphPageCap,
-      maxChainLength: expanded === undefined ? context.graph.maxChainLength : 1,
-      fetchPage: (request) => {
+      listCap: context.graphListCap,
+      maxCallsPerRead: expanded === undefined ? context.graph.maxCallsPerRead : 1,
+      fetchList: (request) => {
         const page = expanded;
         expanded = undefined;
         return page !== undefined
           ? Promise.resolve(page)
-          : context.graph.read<GraphPage<Item>>(pageRead(request), parent.pageId, { about });
+          : context.graph.read<GraphList<Item>>(pageRead(request), parent.pageId, { about });
       },
-      fetchChain: (request, followUps) => context.graph.readChain<GraphPage<Item>>(pageRead(request), followUps, parent.pageId, about),
+      fetchWithFollowUps: (request, followUps) =>
+        context.graph.readWithFollowUps<GraphList<Item>>(pageRead(request), followUps, parent.pageId, about),
     },
     idOf: options.idOf,
     toNode: options.toNode,
@@ -104,9 +105,9 @@ export async function resolveEdgeConnection<Item, Node>(
 export function prefetchDeferredEdges(context: GatewayContext, parent: EdgeParent, deferred: readonly DeferredEdge[]): void {
   for (const { edge: spec, args, fields } of deferred) {
     try {
-      const request = firstPageRequest(
-        planConnection(args, context.cursors, spec.scope(parent.graphId, args, context.viewerKey)),
-        context.graphPageCap,
+      const request = firstListRequest(
+        planConnection(args, context.cursors, spec.scope(parent.graphId, args, context.callerKey)),
+        context.graphListCap,
       );
       if (request === null) continue;
       const read = edgePageRead(spec, parent.graphId, args, serializeFields([...fields, ...(spec.extraFields?.(args) ?? [])]), request);

@@ -25,7 +25,7 @@ import {
 } from 'graphql';
 import type { ReadSubject } from '../graph-api/client.js';
 import type { GraphFieldSelection } from '../graph-api/fields.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GraphPageRequest, type RelayArgs } from './graph-connection.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GraphListRequest, type RelayArgs } from './graph-connection.js';
 
 export interface GraphFieldExtension {
   /** Graph fields this GraphQL field reads. */
@@ -57,7 +57,7 @@ export interface GraphEdgeSpec {
   /** Graph fields read whatever the selection (e.g. what a filter is judged on). */
   readonly extraFields?: (args: EdgeArgs) => readonly GraphFieldSelection[];
   /** Names the list cursors are bound to: the parent, the filters, the caller. */
-  readonly scope: (parentId: string, args: EdgeArgs, viewerKey: string) => string;
+  readonly scope: (parentId: string, args: EdgeArgs, callerKey: string) => string;
   /** What its reads are about, for the read cache. */
   readonly about: (parentId: string, args: EdgeArgs) => ReadSubject;
 }
@@ -84,7 +84,7 @@ export const graphEdge = (edge: GraphEdgeSpec): { graph: GraphFieldExtension } =
 export interface FieldPlan {
   readonly fields: GraphFieldSelection[];
   /** Edge name → the page request its expansion made (absent: not expanded, the resolver reads it). */
-  readonly expanded: ReadonlyMap<string, GraphPageRequest>;
+  readonly expanded: ReadonlyMap<string, GraphListRequest>;
   /** Edges selected with a cursor: read apart, but they can be read at once beside the object itself. */
   readonly deferred: readonly DeferredEdge[];
 }
@@ -134,7 +134,7 @@ function inVersion(context: PlanContext, versions: GraphVersionRange | undefined
 function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): FieldPlan {
   // `id` is always read: edges need it for their cursors, Graph sends it anyway.
   const fields: GraphFieldSelection[] = [{ name: 'id' }];
-  const expanded = new Map<string, GraphPageRequest>();
+  const expanded = new Map<string, GraphListRequest>();
   const deferred: DeferredEdge[] = [];
   const typeFields = type.getFields();
   for (const node of collectFields(context, type, selectionSets)) {
@@ -158,7 +158,7 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
     const limit = args.first ?? DEFAULT_PAGE_SIZE;
     if (filtered) continue;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) continue;
-    const request: GraphPageRequest = { limit };
+    const request: GraphListRequest = { limit };
     fields.push({ name: graph.edge.edge, modifiers: { limit }, fields: nested.fields });
     expanded.set(graph.edge.edge, request);
   }

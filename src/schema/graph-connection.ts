@@ -17,7 +17,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { GraphApiError } from '../graph-api/errors.js';
-import type { GraphPage } from '../graph-api/wire-types.js';
+import type { GraphList } from '../graph-api/wire-types.js';
 import type { CursorCodec, EdgePlace } from './cursors.js';
 
 /** Largest `first`/`last` accepted; also what we ask of Graph at most in one page. */
@@ -33,7 +33,7 @@ export interface RelayArgs {
 }
 
 /** One Graph page request: `limit` items after or before a Graph cursor, or from the start. */
-export interface GraphPageRequest {
+export interface GraphListRequest {
   readonly limit: number;
   readonly after?: string;
   readonly before?: string;
@@ -54,12 +54,12 @@ export interface GraphAnchor {
  * Where to resume after and before an edge's item; `null` when Graph gave no cursor that way
  * (nothing follows, or precedes).
  */
-function anchorsOf({ page: { before, after }, pageLength, index }: EdgePlace): {
+function anchorsOf({ list: { before, after }, listLength, index }: EdgePlace): {
   forward: GraphAnchor | null;
   backward: GraphAnchor | null;
 } {
   const isFirst = index === 0;
-  const isLast = index === pageLength - 1;
+  const isLast = index === listLength - 1;
   const forward: GraphAnchor | null =
     after !== undefined && isLast
       ? { graphCursor: after, dropThrough: undefined }
@@ -70,7 +70,7 @@ function anchorsOf({ page: { before, after }, pageLength, index }: EdgePlace): {
     before !== undefined && isFirst
       ? { graphCursor: before, dropThrough: undefined }
       : after !== undefined
-        ? { graphCursor: after, dropThrough: pageLength - index }
+        ? { graphCursor: after, dropThrough: listLength - index }
         : null;
   return { forward, backward };
 }
@@ -155,12 +155,12 @@ function itemsWanted(plan: ConnectionPlan): number {
 }
 
 /**
- * The first Graph request a plan makes (at most `pageCap` items), or `null` when the cursor says
+ * The first Graph request a plan makes (at most `listCap` items), or `null` when the cursor says
  * nothing lies that way.
  */
-export function firstPageRequest(plan: ConnectionPlan, pageCap: number = MAX_PAGE_SIZE): GraphPageRequest | null {
+export function firstListRequest(plan: ConnectionPlan, listCap: number = MAX_PAGE_SIZE): GraphListRequest | null {
   if (plan.anchor === null && plan.fromCursor) return null;
-  const limit = Math.min(pageCap, itemsWanted(plan));
+  const limit = Math.min(listCap, itemsWanted(plan));
   if (plan.anchor === null) return { limit };
   return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
 }
@@ -171,7 +171,7 @@ export function firstPageRequest(plan: ConnectionPlan, pageCap: number = MAX_PAG
  * 100; the requests we build carry only our own validated parameters besides the cursor, so on a
  * request with a cursor, code 100 (not the "object missing" subcode 33) means the cursor expired.
  */
-function cursorExpiry(request: GraphPageRequest): (error: unknown) => never {
+function cursorExpiry(request: GraphListRequest): (error: unknown) => never {
   return (error) => {
     if (
       error instanceof GraphApiError &&
@@ -192,34 +192,34 @@ function cursorExpiry(request: GraphPageRequest): (error: unknown) => never {
 
 interface Placed<T> {
   item: T;
-  page: GraphPage<T>;
+  list: GraphList<T>;
   index: number;
   /** When its page was read from Graph, and whether it was served stale. */
-  fetched: PageFreshness;
+  fetched: ReadFreshness;
 }
 
 /** When a page was read from Graph, and whether it was served stale (while Graph could not be called). */
-export interface PageFreshness {
+export interface ReadFreshness {
   readonly fetchedAt: number;
   readonly stale: { readonly retryAfterSeconds: number } | undefined;
 }
 
 /** A Graph page and when Graph gave it (read now, from the cache, or stale while Graph could not be called). */
-export interface FetchedPage<T> extends PageFreshness {
-  readonly value: GraphPage<T>;
+export interface FetchedList<T> extends ReadFreshness {
+  readonly value: GraphList<T>;
 }
 
 /** How a connection reads Graph. */
 export interface ConnectionReads<T> {
-  readonly fetchPage: (request: GraphPageRequest) => Promise<FetchedPage<T>>;
+  readonly fetchList: (request: GraphListRequest) => Promise<FetchedList<T>>;
   /** Reads a page and follow-up pages (limits given) in one batch; the list ends early at a failure. */
-  readonly fetchChain?:
-    | ((request: GraphPageRequest, followUps: number[]) => Promise<PageFreshness & { value: Array<GraphPage<T> | Error> }>)
+  readonly fetchWithFollowUps?:
+    | ((request: GraphListRequest, followUps: number[]) => Promise<ReadFreshness & { value: Array<GraphList<T> | Error> }>)
     | undefined;
   /** Most pages one chain may hold. @default 1 (no chains) */
-  readonly maxChainLength?: number;
+  readonly maxCallsPerRead?: number;
   /** Most items Graph returns in a page. @default MAX_PAGE_SIZE */
-  readonly pageCap?: number;
+  readonly listCap?: number;
 }
 
 /** Items taken from Graph for one Relay page, where each sits, and how fresh they are. */
@@ -230,14 +230,14 @@ interface Collected<T> {
   /** When the oldest page used was read from Graph (epoch ms). */
   readonly fetchedAt: number;
   /** Set when a page was served stale: the longest wait before Graph can be called again. */
-  readonly stale: PageFreshness['stale'];
+  readonly stale: ReadFreshness['stale'];
 }
 
 /** Keeps the oldest `fetchedAt` and the longest stale wait of the pages read so far. */
 class Freshness {
   fetchedAt = Number.POSITIVE_INFINITY;
-  stale: PageFreshness['stale'];
-  note(fetched: PageFreshness): void {
+  stale: ReadFreshness['stale'];
+  note(fetched: ReadFreshness): void {
     this.fetchedAt = Math.min(this.fetchedAt, fetched.fetchedAt);
     if (fetched.stale !== undefined && fetched.stale.retryAfterSeconds > (this.stale?.retryAfterSeconds ?? 0)) this.stale = fetched.stale;
   }
@@ -245,7 +245,7 @@ class Freshness {
 
 /**
  * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected
- * or Graph says the list ends. When the count exceeds Graph's page cap and `fetchChain` is given, the pages
+ * or Graph says the list ends. When the count exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages
  * after the first are read in the same batch through batch dependencies, each a full page (a batch item
  * costs one call whatever its limit, and the extra items absorb pages that privacy filtering shortened);
  * a further request is made only if short pages left it unfilled.
@@ -256,70 +256,70 @@ async function collectItems<T>(
   idOf: (item: T) => string,
   isPastEnd: ((item: T) => boolean) | undefined,
 ): Promise<Collected<T>> {
-  const pageCap = reads.pageCap ?? MAX_PAGE_SIZE;
+  const listCap = reads.listCap ?? MAX_PAGE_SIZE;
   const forward = plan.direction === 'forward';
   const freshness = new Freshness();
-  let request = firstPageRequest(plan, pageCap);
+  let request = firstListRequest(plan, listCap);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
-  let prefetched: GraphPage<T>[] = [];
-  let chainFreshness: PageFreshness | undefined;
+  let prefetched: GraphList<T>[] = [];
+  let chainFreshness: ReadFreshness | undefined;
 
-  if (request !== null && forward && reads.fetchChain !== undefined) {
+  if (request !== null && forward && reads.fetchWithFollowUps !== undefined) {
     const followUps: number[] = [];
-    for (let left = itemsWanted(plan) - request.limit; left > 0 && followUps.length + 1 < (reads.maxChainLength ?? 1); left -= pageCap) {
-      followUps.push(pageCap);
+    for (let left = itemsWanted(plan) - request.limit; left > 0 && followUps.length + 1 < (reads.maxCallsPerRead ?? 1); left -= listCap) {
+      followUps.push(listCap);
     }
     if (followUps.length > 0) {
-      const chain = await reads.fetchChain(request, followUps);
+      const chain = await reads.fetchWithFollowUps(request, followUps);
       const first = chain.value[0];
       if (first === undefined || first instanceof Error) throw first ?? new Error('A chained read answered no page');
       freshness.note(chain);
       chainFreshness = { fetchedAt: chain.fetchedAt, stale: chain.stale };
-      prefetched = chain.value.filter((page): page is GraphPage<T> => !(page instanceof Error));
+      prefetched = chain.value.filter((list): list is GraphList<T> => !(list instanceof Error));
     }
   }
 
   while (request !== null) {
-    let page = prefetched.shift();
-    let fetched: PageFreshness | undefined = page === undefined ? undefined : chainFreshness;
-    if (page === undefined) {
-      const answer = await reads.fetchPage(request).catch(cursorExpiry(request));
+    let list = prefetched.shift();
+    let fetched: ReadFreshness | undefined = list === undefined ? undefined : chainFreshness;
+    if (list === undefined) {
+      const answer = await reads.fetchList(request).catch(cursorExpiry(request));
       freshness.note(answer);
-      page = answer.value;
+      list = answer.value;
       fetched = { fetchedAt: answer.fetchedAt, stale: answer.stale };
     }
-    const pageFreshness = fetched ?? { fetchedAt: Date.now(), stale: undefined };
-    let positions = page.data.map((_, index) => index);
+    const listFreshness = fetched ?? { fetchedAt: Date.now(), stale: undefined };
+    let positions = list.data.map((_, index) => index);
     if (pendingDrop !== undefined) {
-      const at = page.data.findIndex((item) => idOf(item) === pendingDrop);
-      // When the item has moved or gone, keep the whole page: clients may see an item twice, never miss one.
+      const at = list.data.findIndex((item) => idOf(item) === pendingDrop);
+      // When the item has moved or gone, keep the whole Graph page: clients may see an item twice, never miss one.
       if (at >= 0) positions = forward ? positions.slice(at + 1) : positions.slice(0, at);
       pendingDrop = undefined;
     }
     let pastEnd = false;
     if (isPastEnd !== undefined && forward) {
       // Everything after the first such item is older still: the list ends there.
-      const end = positions.findIndex((index) => isPastEnd(page.data[index] as T));
+      const end = positions.findIndex((index) => isPastEnd(list.data[index] as T));
       if (end >= 0) {
         positions = positions.slice(0, end);
         pastEnd = true;
       }
     } else if (isPastEnd !== undefined) {
-      positions = positions.filter((index) => !isPastEnd(page.data[index] as T));
+      positions = positions.filter((index) => !isPastEnd(list.data[index] as T));
     }
     const need = plan.count - placed.length;
     const taken = forward ? positions.slice(0, need) : positions.slice(Math.max(0, positions.length - need));
-    const batch = taken.map((index): Placed<T> => ({ item: page.data[index] as T, page, index, fetched: pageFreshness }));
+    const batch = taken.map((index): Placed<T> => ({ item: list.data[index] as T, list, index, fetched: listFreshness }));
     placed = forward ? placed.concat(batch) : batch.concat(placed);
 
     const leftOver = taken.length < positions.length;
-    const beyond = forward ? page.paging?.next : page.paging?.previous;
-    const graphCursor = forward ? page.paging?.cursors?.after : page.paging?.cursors?.before;
+    const beyond = forward ? list.paging?.next : list.paging?.previous;
+    const graphCursor = forward ? list.paging?.cursors?.after : list.paging?.cursors?.before;
     moreBeyond = leftOver || (beyond !== undefined && !pastEnd);
     if (leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
-    const limit = Math.min(pageCap, plan.count - placed.length);
+    const limit = Math.min(listCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
   return { placed, moreBeyond, fetchedAt: freshness.fetchedAt, stale: freshness.stale };
@@ -332,23 +332,23 @@ function buildConnection<T, N>(
   scope: string,
   cursors: CursorCodec,
   idOf: (item: T) => string,
-  toNode: (item: T, fetched: PageFreshness) => N,
+  toNode: (item: T, fetched: ReadFreshness) => N,
 ): Connection<N> {
-  const encoders = new Map<GraphPage<T>, (index: number, itemId: string) => string>();
-  const encoderFor = (page: GraphPage<T>): ((index: number, itemId: string) => string) => {
-    let encoder = encoders.get(page);
+  const encoders = new Map<GraphList<T>, (index: number, itemId: string) => string>();
+  const encoderFor = (list: GraphList<T>): ((index: number, itemId: string) => string) => {
+    let encoder = encoders.get(list);
     if (encoder === undefined) {
-      const { before, after } = page.paging?.cursors ?? {};
-      encoders.set(page, (encoder = cursors.pageEncoder(scope, { before, after }, page.data.length)));
+      const { before, after } = list.paging?.cursors ?? {};
+      encoders.set(list, (encoder = cursors.listEncoder(scope, { before, after }, list.data.length)));
     }
     return encoder;
   };
-  const edges = collected.placed.map(({ item, page, index, fetched }): Edge<N> => {
+  const edges = collected.placed.map(({ item, list, index, fetched }): Edge<N> => {
     let cursor: string | undefined;
     return {
       node: toNode(item, fetched),
       get cursor() {
-        return (cursor ??= encoderFor(page)(index, idOf(item)));
+        return (cursor ??= encoderFor(list)(index, idOf(item)));
       },
     };
   });
@@ -383,7 +383,7 @@ export async function resolveConnection<T, N>(options: {
   reads: ConnectionReads<T>;
   idOf: (item: T) => string;
   /** Wraps a Graph item as the GraphQL node (told how fresh its page is). */
-  toNode: (item: T, fetched: PageFreshness) => N;
+  toNode: (item: T, fetched: ReadFreshness) => N;
   /**
    * A watermark on a list sorted newest first: the list ends before the first item for which this is
    * true (going backward, such items are left out).

@@ -66,14 +66,14 @@ const CONVERSATIONS_EDGE: GraphEdgeSpec = {
   filters: conversationFilters,
   // The watermark is judged on `updated_time`, selected or not.
   extraFields: (args) => (watermarkOf(args) === undefined ? [] : [{ name: 'updated_time' }]),
-  scope: (pageId, args, viewerKey) => {
+  scope: (pageId, args, callerKey) => {
     const since = watermarkOf(args);
     return cursorScope({
       list: 'conversations',
       page: pageId,
       ...conversationFilters(args),
       updatedSince: since === undefined ? undefined : String(since),
-      viewer: viewerKey,
+      viewer: callerKey,
     });
   },
   // Without `platform`, Graph lists Messenger threads only.

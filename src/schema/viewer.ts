@@ -32,7 +32,7 @@ builder.queryField('viewer', (t) =>
     type: ViewerRef,
     description: 'The caller and the Pages they can reach: start here in GraphiQL to find Page ids.',
     resolve: async (_root, _args, context): Promise<ViewerShape> => {
-      const { token, credentials } = context.viewer;
+      const { token, credentials } = context.caller;
       const toPage = (page: { id: string; name: string | undefined; tasks: readonly string[] | undefined }): PageShape => ({
         kind: 'Page',
         pageId: page.id,

@@ -80,7 +80,7 @@ export interface HarnessOptions {
   limits?: AppOptions['limits'];
   operationTimeoutMs?: number;
   /** Most items Graph returns in a page, as the gateway assumes it. */
-  graphPageCap?: number;
+  graphListCap?: number;
   /** Server-side Page tokens, for requests that carry none. */
   pageTokens?: Map<string, string>;
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
@@ -147,7 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     production: true,
     limits: options.limits,
     operationTimeoutMs: options.operationTimeoutMs,
-    graphPageCap: options.graphPageCap,
+    graphListCap: options.graphListCap,
     inboxEvents: options.inboxEvents,
     persistedOperations: options.persistedOperations,
     logger: options.logger,
