@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   const sharedRows = rows(shared);
   const aloneRows = rows(alone);
   console.log(
-    `\nA fleet: ${INSTANCES} instances, ${TEAM_CLIENTS} clients spread over them, default budget (2 calls per Page per second, enforced by the emulator), 100 ms upstream, a webhook delivery to instance 1 every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} s each`,
+    `\nA fleet: ${INSTANCES} instances, ${TEAM_CLIENTS} clients spread over them, default budget (2 calls per Page per second, ` +
+      `enforced by the emulator), 100 ms upstream, a webhook delivery to instance 1 every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} ` +
+      `s each`,
   );
   console.log(
     table([

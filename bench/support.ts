@@ -21,7 +21,10 @@ export const GATEWAY_ENV = {
 
 const children: ChildProcess[] = [];
 
-/** Starts an entry point (compiled `.js` as in production, else TypeScript through tsx); resolves with the first match of `pattern` in its output. */
+/**
+ * Starts an entry point (compiled `.js` as in production, else TypeScript through tsx); resolves with the first match of `pattern` in
+ * its output.
+ */
 export function start(
   entry: string,
   env: Record<string, string>,
@@ -116,18 +119,17 @@ export const percentile = (values: readonly number[], p: number): number => {
 /** A Markdown table, columns padded. */
 export function table(data: string[][]): string {
   const widths = data[0]!.map((_, col) => Math.max(...data.map((row) => row[col]!.length)));
-  return data
-    .map(
-      (row, i) =>
-        `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |${i === 0 ? `\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : ''}`,
-    )
-    .join('\n');
+  const line = (row: string[]): string => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |`;
+  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return [line(data[0]!), rule, ...data.slice(1).map(line)].join('\n');
 }
 
 export const TEAM_SECONDS = Number(process.env.BENCH_TEAM_SECONDS ?? 15);
 export const TEAM_CLIENTS = 10;
 export const DELIVERY_EVERY_MS = 1_500;
-const TEAM_QUERY = `query TeamInbox { page(id: "${ACME}") { conversations(first: 20) { fetchedAt edges { node { graphApiId updatedTime snippet unreadCount participants { graphApiId name } } } } } }`;
+const TEAM_QUERY =
+  `query TeamInbox { page(id: "${ACME}") { conversations(first: 20) { fetchedAt edges { node { graphApiId updatedTime ` +
+  `snippet unreadCount participants { graphApiId name } } } } } }`;
 export const WEBHOOK_VERIFY_TOKEN = 'bench-verify-token';
 
 /** What the team load measured. */

@@ -245,7 +245,9 @@ function nextOperation(): Operation {
     const listArgs = `folder: ${pick(FOLDERS)}, platform: ${pick(PLATFORMS)}, first: ${between(10, 25)}`;
     return {
       kind: 'inbox page',
-      query: `{ page(id: "${ACME}") { conversations(${listArgs}) { edges { cursor node { ${CONVERSATION_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
+      query:
+        `{ page(id: "${ACME}") { conversations(${listArgs}) { edges { cursor node { ${CONVERSATION_FIELDS} } } pageInfo { hasNextPage ` +
+        `endCursor } } } }`,
       listArgs,
     };
   }
@@ -253,7 +255,9 @@ function nextOperation(): Operation {
     const { listArgs, after } = pick(cursors);
     return {
       kind: 'paging on',
-      query: `query ($after: String) { page(id: "${ACME}") { conversations(${listArgs}, after: $after) { edges { cursor node { ${CONVERSATION_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
+      query:
+        `query ($after: String) { page(id: "${ACME}") { conversations(${listArgs}, after: $after) { edges { cursor node { ` +
+        `${CONVERSATION_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
       variables: { after },
       listArgs,
     };
@@ -261,7 +265,9 @@ function nextOperation(): Operation {
   if (roll < 0.58) {
     return {
       kind: 'nested messages',
-      query: `{ page(id: "${ACME}") { conversations(first: ${between(5, 15)}, platform: ${pick(PLATFORMS)}) { edges { node { id messages(first: 5) { edges { node { id text createdTime from { name username } } } pageInfo { hasNextPage } } } } } } }`,
+      query:
+        `{ page(id: "${ACME}") { conversations(first: ${between(5, 15)}, platform: ${pick(PLATFORMS)}) { edges { node { id ` +
+        `messages(first: 5) { edges { node { id text createdTime from { name username } } } pageInfo { hasNextPage } } } } } } }`,
     };
   }
   if (roll < 0.7 && conversationIds.length > 0) {
@@ -277,7 +283,9 @@ function nextOperation(): Operation {
   if (roll < 0.84) {
     return {
       kind: 'bistro',
-      query: `{ viewer { kind name } page(id: "${BISTRO}") { name conversations(first: ${between(5, 20)}) { edges { node { id snippet messages(first: 3) { edges { node { text } } } } } } } }`,
+      query:
+        `{ viewer { kind name } page(id: "${BISTRO}") { name conversations(first: ${between(5, 20)}) { edges { node { id snippet ` +
+        `messages(first: 3) { edges { node { text } } } } } } } }`,
       token: DEMO.tokens.bistroPage,
     };
   }
@@ -373,7 +381,7 @@ async function runLoad(url: string, until: number, gateway: GatewayProcess): Pro
         bump(report.outcomes, name);
         bump(
           report.unexpected,
-          `${name}: ${error instanceof Error ? `${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}` : String(error)}`,
+          `${name}: ${error instanceof Error ? `${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}` : error}`,
         );
         continue;
       } finally {
@@ -490,7 +498,8 @@ async function main(): Promise<number> {
     const progress = setInterval(
       () =>
         console.log(
-          `soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ${emulator.faults.applied} faults applied`,
+          `soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ` +
+            `${emulator.faults.applied} faults applied`,
         ),
       30_000,
     );
@@ -517,7 +526,9 @@ async function main(): Promise<number> {
 
     console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
     console.log(
-      `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms`,
+      `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ` +
+        `${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ` +
+        `${percentile(latencies, 100).toFixed(0)} ms`,
     );
     console.log(`  by kind:\n${table(load.byKind)}`);
     console.log(`responses by outcome:\n${table(load.outcomes)}`);
@@ -526,29 +537,35 @@ async function main(): Promise<number> {
       `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
     );
     console.log(
-      `faults injected (rules): ${[...injector.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; applied to calls: ${emulator.faults.applied}`,
+      `faults injected (rules): ${[...injector.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; ` +
+        `applied to calls: ${emulator.faults.applied}`,
     );
     console.log(`upstream: ${emulator.log.requestCount} HTTP requests, ${emulator.log.callCount} billed calls`);
     console.log(`upstream calls per Page per second (limit ${CALLS_PER_SECOND}, batch items counted one by one):`);
     for (const rate of rates) {
       console.log(
-        `    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`,
+        `    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s ` +
+          `window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`,
       );
     }
     if (rates.length === 0) console.log('    (no Conversations API calls)');
     const mb = (point: { mb: number } | undefined): string => (point === undefined ? '?' : `${point.mb.toFixed(0)} MB`);
+    const peak = rss.reduce<{ mb: number } | undefined>((top, point) => (top === undefined || point.mb > top.mb ? point : top), undefined);
     console.log(
-      `gateway RSS: start ${mb(rss[0])}, after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s) ${mb(warm)}, end ${mb(end)}, peak ${mb(rss.reduce<{ mb: number } | undefined>((top, point) => (top === undefined || point.mb > top.mb ? point : top), undefined))} (${rss.length} samples): ${grew ? `GREW (over ×${RSS_GROWTH_FACTOR} + ${RSS_GROWTH_SLACK_MB} MB)` : 'no growth'}`,
+      `gateway RSS: start ${mb(rss[0])}, after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s) ${mb(warm)}, end ${mb(end)}, ` +
+        `peak ${mb(peak)} ` +
+        `(${rss.length} samples): ${grew ? `GREW (over ×${RSS_GROWTH_FACTOR} + ${RSS_GROWTH_SLACK_MB} MB)` : 'no growth'}`,
     );
     console.log(
-      `gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; unhandled rejections/exceptions logged: ${
-        gateway.trouble.length === 0
-          ? 'none'
-          : `YES\n${gateway.trouble
-              .slice(0, 5)
-              .map((line) => `    ${line}`)
-              .join('\n')}`
-      }`,
+      `gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; ` +
+        `unhandled rejections/exceptions logged: ${
+          gateway.trouble.length === 0
+            ? 'none'
+            : `YES\n${gateway.trouble
+                .slice(0, 5)
+                .map((line) => `    ${line}`)
+                .join('\n')}`
+        }`,
     );
     if (gateway.crashed !== undefined) console.log(`last output:\n${gateway.tail.map((line) => `    ${line}`).join('\n')}`);
 

@@ -44,7 +44,8 @@ builder.globalConnectionField('fetchedAt', (t) =>
   t.field({
     type: 'DateTime',
     description:
-      'When the data of this page of the list was read from Graph: just now, or earlier when it is served from the cache (kept fresh by Meta’s webhooks), or stale while Graph cannot be called (then `extensions.stale` lists it). A UI can show "updated 40 s ago".',
+      'When the data of this page of the list was read from Graph: just now, or earlier when it is served from the cache (kept fresh ' +
+      'by Meta’s webhooks), or stale while Graph cannot be called (then `extensions.stale` lists it). A UI can show "updated 40 s ago".',
     resolve: (connection) => connection.fetchedAt,
   }),
 );

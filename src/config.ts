@@ -76,9 +76,8 @@ function redisUrl(raw: string): string {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new Error(
-      `must be a redis:// or rediss:// URL such as redis://redis:6379, got ${url === undefined ? 'something else' : `a ${url.protocol} URL`}`,
-    );
+    const got = url === undefined ? 'something else' : `a ${url.protocol} URL`;
+    throw new Error(`must be a redis:// or rediss:// URL such as redis://redis:6379, got ${got}`);
   }
   if (!/^\/?(\d+)?$/.test(url.pathname))
     throw new Error('must name a database by its number, as in redis://redis:6379/0, got another path');
@@ -112,13 +111,15 @@ export const SETTINGS = {
   PORT: setting({ description: 'HTTP port of the gateway (`0`: any free port).', default: 4000, parse: integer(0, 65_535) }),
   GRAPH_API_URL: setting<string | undefined>({
     description:
-      "Origin of the Graph API. Unset: the gateway starts the embedded emulator (on `EMULATOR_PORT`) and uses its demo user's token, which reaches both demo Pages with an inbox. Set `https://graph.facebook.com` for the real API.",
+      "Origin of the Graph API. Unset: the gateway starts the embedded emulator (on `EMULATOR_PORT`) and uses its demo user's token, " +
+      'which reaches both demo Pages with an inbox. Set `https://graph.facebook.com` for the real API.',
     default: undefined,
     parse: origin('https://graph.facebook.com'),
   }),
   GRAPH_API_VERSION: setting({
     description:
-      'Graph API version used in every path. Graph serves an expired version with the oldest live one, silently; the gateway reads `facebook-api-version` on every answer and logs a warning (once per version) when it differs.',
+      'Graph API version used in every path. Graph serves an expired version with the oldest live one, silently; the gateway reads ' +
+      '`facebook-api-version` on every answer and logs a warning (once per version) when it differs.',
     default: DEFAULT_GRAPH_API_VERSION,
     parse: (raw) => {
       if (!/^v\d{1,2}\.\d$/.test(raw)) throw new Error('must look like "v25.0"');
@@ -127,13 +128,15 @@ export const SETTINGS = {
   }),
   GRAPH_ACCESS_TOKEN: setting({
     description:
-      "Token for requests that send no `Authorization: Bearer <token>`: a Page token or a user token. A request's own bearer token always wins.",
+      "Token for requests that send no `Authorization: Bearer <token>`: a Page token or a user token. A request's own bearer token " +
+      'always wins.',
     default: undefined,
     parse: optionalText,
   }),
   GRAPH_PAGE_TOKENS_FILE: setting<ReadonlyMap<string, string>>({
     description:
-      'JSON file `{"<page id>": "<page token>"}`: with no `GRAPH_ACCESS_TOKEN`, requests without a token are served these Pages (and only these).',
+      'JSON file `{"<page id>": "<page token>"}`: with no `GRAPH_ACCESS_TOKEN`, requests without a token are served these Pages (and ' +
+      'only these).',
     default: new Map(),
     defaultText: '*(unset)*',
     parse: (raw) => {
@@ -149,19 +152,22 @@ export const SETTINGS = {
   }),
   GRAPH_APP_SECRET: setting({
     description:
-      'When set, every upstream call carries the `appsecret_proof` of the token it uses: plain reads, each batch item with its own token, every follow-up page. Webhook deliveries are verified with it.',
+      'When set, every upstream call carries the `appsecret_proof` of the token it uses: plain reads, each batch item with its own ' +
+      'token, every follow-up page. Webhook deliveries are verified with it.',
     default: undefined,
     parse: optionalText,
   }),
   WEBHOOK_VERIFY_TOKEN: setting({
     description:
-      "With `GRAPH_APP_SECRET`: turns on Meta's webhook callback at `/webhooks/meta` (this token answers the subscription handshake) and the `inboxEvents` subscription. On the embedded emulator both are on by default.",
+      "With `GRAPH_APP_SECRET`: turns on Meta's webhook callback at `/webhooks/meta` (this token answers the subscription handshake) " +
+      'and the `inboxEvents` subscription. On the embedded emulator both are on by default.',
     default: undefined,
     parse: optionalText,
   }),
   CURSOR_SECRET: setting({
     description:
-      'Key (≥ 16 characters) that signs Relay cursors. Set the same value on every instance behind a load balancer, or cursors from one instance are refused by another (a warning at start-up says so).',
+      'Key (≥ 16 characters) that signs Relay cursors. Set the same value on every instance behind a load balancer, or cursors from ' +
+      'one instance are refused by another (a warning at start-up says so).',
     default: undefined,
     defaultText: 'random per process',
     parse: (raw) => {
@@ -177,7 +183,11 @@ export const SETTINGS = {
   }),
   GRAPH_PAGE_CALLS_PER_SECOND: setting({
     description:
-      "Conversation calls per Page in any one-second window (Meta's Conversations API limit; each batch item counts; a call holds its place until a second after its answer, since Graph counts it on arrival). Excess reads wait in a queue, where identical reads are shared; a read that could not leave before its operation's deadline is refused at once with `GRAPH_RATE_LIMITED` and `retryAfterSeconds`. `0`: no limit. With `REDIS_URL` the rate is the whole fleet's; without, a fraction gives each of several instances its share (see below): `0.5` is one call in any 2-second window.",
+      "Conversation calls per Page in any one-second window (Meta's Conversations API limit; each batch item counts; a call holds " +
+      'its place until a second after its answer, since Graph counts it on arrival). Excess reads wait in a queue, where identical ' +
+      "reads are shared; a read that could not leave before its operation's deadline is refused at once with `GRAPH_RATE_LIMITED` " +
+      "and `retryAfterSeconds`. `0`: no limit. With `REDIS_URL` the rate is the whole fleet's; without, a fraction gives each of " +
+      'several instances its share (see below): `0.5` is one call in any 2-second window.',
     default: 2,
     parse: (raw) => {
       const value = Number(raw);
@@ -196,7 +206,8 @@ export const SETTINGS = {
   }),
   GRAPH_MAX_ATTEMPTS: setting({
     description:
-      'Attempts for a read failing transiently (codes 1, 2, `is_transient`, HTTP 5xx, resets, malformed bodies), with exponential backoff and jitter.',
+      'Attempts for a read failing transiently (codes 1, 2, `is_transient`, HTTP 5xx, resets, malformed bodies), with exponential ' +
+      'backoff and jitter.',
     default: 3,
     parse: integer(1, 10),
   }),
@@ -228,13 +239,15 @@ export const SETTINGS = {
   }),
   MAX_QUERY_COST: setting({
     description:
-      'Graph items an operation may read, estimated before it runs: `first` × nested `first` … (50 conversations × 20 messages = 1,050 passes; 100 × 100 does not).',
+      'Graph items an operation may read, estimated before it runs: `first` × nested `first` … (50 conversations × 20 messages = 1,050 ' +
+      'passes; 100 × 100 does not).',
     default: 2_500,
     parse: integer(1, 1_000_000),
   }),
   MAX_QUERY_DEPTH: setting({
     description:
-      'Depth of selection sets, the operation counted as level 1. Introspection has its own limits (the standard introspection query passes; deeper, aliased or repeated introspection does not).',
+      'Depth of selection sets, the operation counted as level 1. Introspection has its own limits (the standard introspection query ' +
+      'passes; deeper, aliased or repeated introspection does not).',
     default: 12,
     parse: integer(2, 100),
   }),
@@ -246,7 +259,9 @@ export const SETTINGS = {
   }),
   MAX_REQUEST_BODY_BYTES: setting({
     description:
-      'Largest request body read, in bytes (a POST to `/graphql` or to the webhook callback), and largest WebSocket message. A larger body is refused with HTTP 413 `REQUEST_TOO_LARGE` before it is parsed. A document at `MAX_QUERY_TOKENS` takes a few KB; raise it for large batched requests or variables.',
+      'Largest request body read, in bytes (a POST to `/graphql` or to the webhook callback), and largest WebSocket message. A larger ' +
+      'body is refused with HTTP 413 `REQUEST_TOO_LARGE` before it is parsed. A document at `MAX_QUERY_TOKENS` takes a few KB; raise ' +
+      'it for large batched requests or variables.',
     default: 512 * 1024,
     defaultText: '`524288` (512 KB)',
     parse: integer(1024, 100 * 1024 * 1024),
@@ -258,21 +273,25 @@ export const SETTINGS = {
   }),
   CACHE_MAX_AGE_SECONDS: setting<number | undefined>({
     description:
-      'How long a cached Graph read (a conversation list page, a thread, a page of messages) is served to every caller who reaches its Page, unless a webhook event drops it sooner. `0`: never served fresh (only stale, see below).',
+      'How long a cached Graph read (a conversation list page, a thread, a page of messages) is served to every caller who reaches its ' +
+      'Page, unless a webhook event drops it sooner. `0`: never served fresh (only stale, see below).',
     default: undefined,
     defaultText: '`60` with webhooks, else `0`',
     parse: seconds(0, 86_400),
   }),
   CACHE_STALE_SECONDS: setting({
     description:
-      "While Graph cannot be called for a Page (a throttle block, or a queue that would outlast the operation), cached reads up to this old are served instead of `GRAPH_RATE_LIMITED`, marked in `extensions.stale` and by each connection's `fetchedAt`. `0`: never.",
+      'While Graph cannot be called for a Page (a throttle block, or a queue that would outlast the operation), cached reads up to ' +
+      "this old are served instead of `GRAPH_RATE_LIMITED`, marked in `extensions.stale` and by each connection's `fetchedAt`. `0`: " +
+      'never.',
     default: 600_000,
     defaultText: '`600`',
     parse: seconds(0, 86_400),
   }),
   CACHE_RECONCILE_SECONDS: setting({
     description:
-      "How often the first page of each list read in the last 5 minutes is re-read to catch what no webhook announced, with the Page's idle budget only (never delaying a client's read). `0`: never.",
+      'How often the first page of each list read in the last 5 minutes is re-read to catch what no webhook announced, with the ' +
+      "Page's idle budget only (never delaying a client's read). `0`: never.",
     default: 30_000,
     defaultText: '`30`',
     parse: seconds(0, 86_400),
@@ -285,13 +304,16 @@ export const SETTINGS = {
   }),
   RESPONSE_CACHE_ENTRIES: setting({
     description:
-      "Whole answers kept to serve a viewer's repeated query (an inbox UI polling) without executing it again, while every read it was built from is still fresh in the read cache. `0`: off.",
+      "Whole answers kept to serve a viewer's repeated query (an inbox UI polling) without executing it again, while every read it " +
+      'was built from is still fresh in the read cache. `0`: off.',
     default: 1_000,
     parse: integer(0, 1_000_000),
   }),
   REDIS_URL: setting<string | undefined>({
     description:
-      'Redis that the instances behind a load balancer share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): one call budget per Page, one read cache and one stream of webhook events for the whole fleet (see [Running several instances](#running-several-instances)). Unset: each instance keeps them in its own memory.',
+      'Redis that the instances behind a load balancer share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): one call ' +
+      'budget per Page, one read cache and one stream of webhook events for the whole fleet (see [Running several ' +
+      'instances](#running-several-instances)). Unset: each instance keeps them in its own memory.',
     default: undefined,
     parse: redisUrl,
   }),
@@ -305,7 +327,9 @@ export const SETTINGS = {
   }),
   PERSISTED_OPERATIONS_FILE: setting<ReadonlyMap<string, string> | undefined>({
     description:
-      'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients may send `extensions.persistedQuery { version: 1, sha256Hash }` instead of the text. Checked at start-up: every document must parse.',
+      'JSON manifest `{"<sha256 hash>": "<GraphQL document>"}` (what GraphQL Code Generator\'s `persistedDocuments` writes): clients ' +
+      'may send `extensions.persistedQuery { version: 1, sha256Hash }` instead of the text. Checked at start-up: every document must ' +
+      'parse.',
     default: undefined,
     parse: (raw) => {
       const documents = new Map<string, string>();
@@ -316,7 +340,8 @@ export const SETTINGS = {
           parse(document);
         } catch (error) {
           throw new Error(
-            `must name a JSON file of GraphQL documents: the document of "${name}" does not parse: ${(error as Error).message.slice(0, 200)}`,
+            `must name a JSON file of GraphQL documents: the document of "${name}" does not parse: ` +
+              `${(error as Error).message.slice(0, 200)}`,
           );
         }
         documents.set(hash, document);
@@ -326,33 +351,38 @@ export const SETTINGS = {
   }),
   PERSISTED_OPERATIONS_ONLY: setting({
     description:
-      "`true`: run only the manifest's operations (`PERSISTED_QUERY_ONLY` for any text), so the gateway serves what your apps ship and nothing else.",
+      "`true`: run only the manifest's operations (`PERSISTED_QUERY_ONLY` for any text), so the gateway serves what your apps ship " +
+      'and nothing else.',
     default: false,
     defaultText: '`false`',
     parse: boolean,
   }),
   CORS_ORIGINS: setting<readonly string[] | undefined>({
     description:
-      'Comma-separated origins allowed to call the gateway from a browser, and whose pages may open a WebSocket (pages the gateway serves itself always may).',
+      'Comma-separated origins allowed to call the gateway from a browser, and whose pages may open a WebSocket (pages the gateway ' +
+      'serves itself always may).',
     default: undefined,
     defaultText: 'any origin in development, none in production',
     parse: commaList,
   }),
   NODE_ENV: setting({
     description:
-      '`production`: JSON log lines, error details hidden, upstream usage reported only on request, no CORS unless `CORS_ORIGINS`. `development` and `test`: readable log lines, error details shown. The start-up log says which mode runs.',
+      '`production`: JSON log lines, error details hidden, upstream usage reported only on request, no CORS unless `CORS_ORIGINS`. ' +
+      '`development` and `test`: readable log lines, error details shown. The start-up log says which mode runs.',
     default: 'development',
     parse: oneOf('development', 'production', 'test'),
   }),
   LOG_LEVEL: setting({
     description:
-      "Least severe log lines written (`debug` adds yoga's own request lines). Every line carries its time and is scrubbed of tokens, proofs and Graph URLs.",
+      "Least severe log lines written (`debug` adds yoga's own request lines). Every line carries its time and is scrubbed of " +
+      'tokens, proofs and Graph URLs.',
     default: 'info',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   }),
   EMULATOR_PORT: setting({
     description:
-      'Port of the embedded emulator (with no `GRAPH_API_URL`) and of `npm run emulator`. When it is taken, the embedded emulator listens on another free port and the log says which.',
+      'Port of the embedded emulator (with no `GRAPH_API_URL`) and of `npm run emulator`. When it is taken, the embedded emulator ' +
+      'listens on another free port and the log says which.',
     default: 4010,
     parse: integer(0, 65_535),
   }),

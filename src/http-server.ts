@@ -43,7 +43,10 @@ export interface GatewayServerOptions {
   webhooks?: WebhookReceiver | undefined;
   /** GraphQL over WebSocket (graphql-ws) at the GraphQL path; always on, these tune it. */
   webSocket?: Omit<GraphQLWebSocketOptions, 'maxMessageBytes'> | undefined;
-  /** Largest request body (or WebSocket message) read; a larger body is answered 413 `REQUEST_TOO_LARGE` unread. @default 524288 (MAX_REQUEST_BODY_BYTES) */
+  /**
+   * Largest request body (or WebSocket message) read; a larger body is answered 413 `REQUEST_TOO_LARGE` unread. @default 524288
+   * (MAX_REQUEST_BODY_BYTES)
+   */
   maxBodyBytes?: number | undefined;
 }
 

@@ -49,7 +49,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 function describe(value: unknown): string {
   if (value instanceof GraphApiError) {
-    return `upstream error: Graph code ${value.code}${value.subcode === undefined ? '' : `/${value.subcode}`} (HTTP ${value.status}, fbtrace ${value.fbtraceId ?? '-'}): ${value.message}`;
+    const code = `${value.code}${value.subcode === undefined ? '' : `/${value.subcode}`}`;
+    return `upstream error: Graph code ${code} (HTTP ${value.status}, fbtrace ${value.fbtraceId ?? '-'}): ${value.message}`;
   }
   if (value instanceof GraphRateLimitError)
     return `upstream rate limit: Page ${value.page ?? '-'} blocked for ${value.retryAfterSeconds} s`;

@@ -55,10 +55,12 @@ async function main(): Promise<void> {
   log.info(
     upstream.webhooks === undefined
       ? 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)'
-      : `Webhooks: Meta's deliveries at ${WEBHOOK_PATH}, relayed to the inboxEvents subscription${config.graphApiUrl === undefined ? ' (the emulator is subscribed; POST /_emulator/messages on it sends one)' : ''}`,
+      : `Webhooks: Meta's deliveries at ${WEBHOOK_PATH}, relayed to the inboxEvents subscription` +
+          (config.graphApiUrl === undefined ? ' (the emulator is subscribed; POST /_emulator/messages on it sends one)' : ''),
   );
   log.info(
-    `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; GraphiQL in the browser; subscriptions as server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
+    `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; GraphiQL in the browser; subscriptions as ` +
+      `server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
   );
   shutDownOnSignals(config, gateway, upstream, log);
 }
@@ -94,7 +96,8 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
   });
   const { acme, bistro } = DEMO.pages;
   log.info(
-    `Graph API: embedded emulator at ${emulator.url} (set GRAPH_API_URL to use another); demo Pages ${acme.name} ${acme.id} and ${bistro.name} ${bistro.id}`,
+    `Graph API: embedded emulator at ${emulator.url} (set GRAPH_API_URL to use another); demo Pages ${acme.name} ${acme.id} and ` +
+      `${bistro.name} ${bistro.id}`,
   );
   // The emulator plays Meta's webhooks too: signed with the demo app's secret unless one is set.
   const verifyToken = config.webhookVerifyToken ?? randomBytes(12).toString('hex');
@@ -151,10 +154,11 @@ function createReadCache(
   if (maxAgeMs > 0 && config.cache.reconcileMs > 0) {
     setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref();
   }
+  const stale = `stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`;
   log.info(
     maxAgeMs > 0
-      ? `Read cache: reads served for ${maxAgeMs / 1000} s unless a webhook event drops them sooner; stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`
-      : `Read cache: no fresh answers (set CACHE_MAX_AGE_SECONDS, or turn webhooks on); stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`,
+      ? `Read cache: reads served for ${maxAgeMs / 1000} s unless a webhook event drops them sooner; ${stale}`
+      : `Read cache: no fresh answers (set CACHE_MAX_AGE_SECONDS, or turn webhooks on); ${stale}`,
   );
   return readCache;
 }
@@ -163,15 +167,19 @@ function createReadCache(
 async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): Promise<Gateway> {
   const maxAgeMs = config.cache.maxAgeMs ?? (upstream.webhooks === undefined ? 0 : CACHE_MAX_AGE_WITH_WEBHOOKS_MS);
   const fleet = await joinFleet(config, maxAgeMs, log);
-  log.info(
-    `Graph API version: ${config.graphApiVersion}; default access token: ${upstream.defaultAccessToken === undefined ? 'none (callers send their own)' : config.defaultAccessToken === undefined ? "the demo user's" : 'configured'}`,
-  );
-  log.info(
-    `Upstream budget: ${config.pageCallsPerSecond === 0 ? 'no per-Page limit' : `${config.pageCallsPerSecond} calls per Page per second`}; ${config.maxAttempts} attempts per read; operation timeout ${config.operationTimeoutMs} ms`,
-  );
+  const defaultToken =
+    upstream.defaultAccessToken === undefined
+      ? 'none (callers send their own)'
+      : config.defaultAccessToken === undefined
+        ? "the demo user's"
+        : 'configured';
+  log.info(`Graph API version: ${config.graphApiVersion}; default access token: ${defaultToken}`);
+  const rate = config.pageCallsPerSecond === 0 ? 'no per-Page limit' : `${config.pageCallsPerSecond} calls per Page per second`;
+  log.info(`Upstream budget: ${rate}; ${config.maxAttempts} attempts per read; operation timeout ${config.operationTimeoutMs} ms`);
   if (config.cursorSecret === undefined) {
     log.warn(
-      'CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not shared by several instances.',
+      'CURSOR_SECRET is not set: cursors are signed with a random per-process key, so they stop working after a restart and are not ' +
+        'shared by several instances.',
     );
   }
   const client = new GraphApiClient({
@@ -181,7 +189,8 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
     transport: { pool: config.upstream },
     onVersionDrift: (requested, served) =>
       log.warn(
-        `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest live one, with its behaviour). Check Meta's changelog and set GRAPH_API_VERSION.`,
+        `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest ` +
+          `live one, with its behaviour). Check Meta's changelog and set GRAPH_API_VERSION.`,
       ),
   });
   const scheduler = new GraphScheduler({
@@ -195,7 +204,8 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
     log.info(`Serving ${config.pageTokens.size} Page(s) from GRAPH_PAGE_TOKENS_FILE to requests without a token`);
   if (config.persistedOperations !== undefined) {
     log.info(
-      `Persisted operations: ${config.persistedOperations.documents.size} from PERSISTED_OPERATIONS_FILE${config.persistedOperations.only ? ', and no other operation runs' : ''}`,
+      `Persisted operations: ${config.persistedOperations.documents.size} from ` +
+        `PERSISTED_OPERATIONS_FILE${config.persistedOperations.only ? ', and no other operation runs' : ''}`,
     );
   }
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.

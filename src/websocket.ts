@@ -93,7 +93,8 @@ const asGraphQLError = (error: unknown): GraphQLError =>
 function refuseUpgrade(socket: Duplex, status: number, statusText: string, code: string, message: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` +
+      `${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -166,7 +167,8 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
             if (connection.subscriptions.size >= maxSubscriptions) {
               return [
                 new GraphQLError(
-                  `This connection holds ${connection.subscriptions.size} subscriptions, the most allowed: complete one first, or open another connection.`,
+                  `This connection holds ${connection.subscriptions.size} subscriptions, the most allowed: complete one first, or open ` +
+                    `another connection.`,
                   { extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptions } },
                 ),
               ];

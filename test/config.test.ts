@@ -28,7 +28,8 @@ describe('readConfig', () => {
     } catch (error) {
       expect((error as ConfigError).problems).toEqual([
         'PORT must be an integer from 0 to 65535, got "eighty"',
-        'GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got "https://graph.facebook.com/v25.0"',
+        'GRAPH_API_URL must be an origin such as https://graph.facebook.com (no path, query or credentials), got ' +
+          '"https://graph.facebook.com/v25.0"',
         'GRAPH_PAGE_CALLS_PER_SECOND must be 0 (no limit) or a number from 0.01 to 10000, got "-1"',
       ]);
     }

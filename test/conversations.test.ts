@@ -102,7 +102,8 @@ describe('nested messages', () => {
     const conversationsCall = conversationCalls().find((url) => url.includes('/conversations'))!;
     const fields = new URL(conversationsCall, 'http://x/').searchParams.get('fields');
     expect(fields).toBe(
-      'can_reply,id,is_subscribed,link,message_count,messages.limit(5){attachments{file_url,id,image_data,mime_type,name,size,video_data},created_time,from,id,message,to},name,participants,senders,snippet,unread_count,updated_time',
+      'can_reply,id,is_subscribed,link,message_count,messages.limit(5){attachments{file_url,id,image_data,mime_type,name,size,' +
+        'video_data},created_time,from,id,message,to},name,participants,senders,snippet,unread_count,updated_time',
     );
     for (const { node } of edges) {
       const truth = await graphListIds(h.emulator, `${node.graphApiId}/messages`, { limit: '100' });

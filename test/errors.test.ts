@@ -345,7 +345,8 @@ describe('every error carries a code', () => {
   it('a Graph error reaches the client without Meta\'s "Please read the documentation at …" tail or a placeholder', async () => {
     const { body } = await h.post({ query: '{ page(id: "1999999999") { conversations(first: 1) { edges { cursor } } } }' });
     expect(body.errors![0]!.message).toBe(
-      "Unsupported get request. Object with ID '1999999999' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+      "Unsupported get request. Object with ID '1999999999' does not exist, cannot be loaded due to missing permissions, or does not " +
+        'support this operation.',
     );
     expect(JSON.stringify(body)).not.toMatch(/\[url\]|documentation at/);
   });

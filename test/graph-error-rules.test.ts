@@ -65,14 +65,17 @@ describe('the rules, code by code', () => {
     },
   );
 
-  it('retries an unknown code only when Graph marks it transient or answers 5xx; never a throttle or a known failure, transient or not', () => {
-    expect(isRetryable(errorOf(9007, undefined, { transient: true }))).toBe(true);
-    expect(isRetryable(errorOf(9007, undefined, { status: 503 }))).toBe(true);
-    expect(isRetryable(errorOf(9007))).toBe(false);
-    expect(isRetryable(errorOf(80006, undefined, { transient: true }))).toBe(false);
-    expect(isRetryable(errorOf(368, undefined, { status: 500 }))).toBe(false);
-    expect(isRetryable(errorOf(190, 463, { transient: true }))).toBe(false);
-  });
+  it(
+    'retries an unknown code only when Graph marks it transient or answers 5xx; never a throttle or a known failure, transient or ' + 'not',
+    () => {
+      expect(isRetryable(errorOf(9007, undefined, { transient: true }))).toBe(true);
+      expect(isRetryable(errorOf(9007, undefined, { status: 503 }))).toBe(true);
+      expect(isRetryable(errorOf(9007))).toBe(false);
+      expect(isRetryable(errorOf(80006, undefined, { transient: true }))).toBe(false);
+      expect(isRetryable(errorOf(368, undefined, { status: 500 }))).toBe(false);
+      expect(isRetryable(errorOf(190, 463, { transient: true }))).toBe(false);
+    },
+  );
 
   it('holds every rule once, subcode rules under a code rule, and throttles never retried', () => {
     const keys = GRAPH_ERROR_RULES.map(
@@ -101,7 +104,8 @@ describe("the README's error table", () => {
     const codes = GRAPH_ERROR_RULES.filter((rule) => rule.clientCode === clientCode)
       .map(
         (rule) =>
-          `${rule.code}${rule.through === undefined ? '' : `–${rule.through}`}${rule.subcode === undefined ? '' : ` / subcode ${rule.subcode}`}`,
+          `${rule.code}${rule.through === undefined ? '' : `–${rule.through}`}` +
+          `${rule.subcode === undefined ? '' : ` / subcode ${rule.subcode}`}`,
       )
       .join(', ');
     expect(causeOf(clientCode)).toMatch(new RegExp(`^Graph ${codes}(?!\\d|, \\d)`));

@@ -128,56 +128,59 @@ describe('subscription inboxEvents', () => {
     await until(() => bus.listenerCount(ACME) + bus.listenerCount(DEMO.pages.acme.instagramId) === 0, 'earlier subscribers to leave');
   });
 
-  it('relays a customer message, the business echo and Instagram messages of the Page; nothing of other Pages; no Graph call per event', async () => {
-    const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}") { ${SELECTION} } }`);
-    expect(subscription.status).toBe(200);
-    await listening(ACME);
-    await listening(DEMO.pages.acme.instagramId);
-    // Subscribing read which Instagram account the Page links, once.
-    expect(h.emulator.log.entries.map((entry) => [entry.path, entry.params.fields])).toEqual([
-      [`/v25.0/${ACME}`, 'instagram_business_account'],
-    ]);
-    h.emulator.log.clear();
+  it(
+    'relays a customer message, the business echo and Instagram messages of the Page; nothing of other Pages; no Graph call per ' + 'event',
+    async () => {
+      const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}") { ${SELECTION} } }`);
+      expect(subscription.status).toBe(200);
+      await listening(ACME);
+      await listening(DEMO.pages.acme.instagramId);
+      // Subscribing read which Instagram account the Page links, once.
+      expect(h.emulator.log.entries.map((entry) => [entry.path, entry.params.fields])).toEqual([
+        [`/v25.0/${ACME}`, 'instagram_business_account'],
+      ]);
+      h.emulator.log.clear();
 
-    const messenger = firstConversation('messenger');
-    const instagram = firstConversation('instagram');
-    const fromCustomer = await h.emulator.webhooks.sendMessage(messenger, { text: 'Is the tent in stock?' });
-    expect(fromCustomer.deliveryStatus).toBe(200);
-    await h.emulator.webhooks.sendMessage(firstConversation('messenger', BISTRO), { text: 'Not for Acme' });
-    const reply = await h.emulator.webhooks.sendMessage(messenger, { text: 'Yes!', fromId: ACME });
-    const fromInstagram = await h.emulator.webhooks.sendMessage(instagram, { text: 'dm on instagram' });
+      const messenger = firstConversation('messenger');
+      const instagram = firstConversation('instagram');
+      const fromCustomer = await h.emulator.webhooks.sendMessage(messenger, { text: 'Is the tent in stock?' });
+      expect(fromCustomer.deliveryStatus).toBe(200);
+      await h.emulator.webhooks.sendMessage(firstConversation('messenger', BISTRO), { text: 'Not for Acme' });
+      const reply = await h.emulator.webhooks.sendMessage(messenger, { text: 'Yes!', fromId: ACME });
+      const fromInstagram = await h.emulator.webhooks.sendMessage(instagram, { text: 'dm on instagram' });
 
-    const customer = conversationOf('messenger').customerId;
-    expect(await subscription.next()).toEqual({
-      data: {
-        inboxEvents: {
-          kind: 'MESSAGE',
-          platform: 'MESSENGER',
-          pageId: ACME,
-          customerId: customer,
-          messageId: fromCustomer.id,
-          text: 'Is the tent in stock?',
-          hasAttachments: false,
-          time: new Date(Date.parse(fromCustomer.createdTime)).toISOString(),
+      const customer = conversationOf('messenger').customerId;
+      expect(await subscription.next()).toEqual({
+        data: {
+          inboxEvents: {
+            kind: 'MESSAGE',
+            platform: 'MESSENGER',
+            pageId: ACME,
+            customerId: customer,
+            messageId: fromCustomer.id,
+            text: 'Is the tent in stock?',
+            hasAttachments: false,
+            time: new Date(Date.parse(fromCustomer.createdTime)).toISOString(),
+          },
         },
-      },
-    });
-    expect((await subscription.next()).data.inboxEvents).toMatchObject({
-      kind: 'ECHO',
-      customerId: customer,
-      messageId: reply.id,
-      text: 'Yes!',
-    });
-    expect((await subscription.next()).data.inboxEvents).toMatchObject({
-      kind: 'MESSAGE',
-      platform: 'INSTAGRAM',
-      pageId: ACME,
-      messageId: fromInstagram.id,
-    });
-    // Events cost nothing upstream.
-    expect(h.emulator.log.requestCount).toBe(0);
-    subscription.close();
-  });
+      });
+      expect((await subscription.next()).data.inboxEvents).toMatchObject({
+        kind: 'ECHO',
+        customerId: customer,
+        messageId: reply.id,
+        text: 'Yes!',
+      });
+      expect((await subscription.next()).data.inboxEvents).toMatchObject({
+        kind: 'MESSAGE',
+        platform: 'INSTAGRAM',
+        pageId: ACME,
+        messageId: fromInstagram.id,
+      });
+      // Events cost nothing upstream.
+      expect(h.emulator.log.requestCount).toBe(0);
+      subscription.close();
+    },
+  );
 
   it('relays a message once when Meta delivers it twice, and filters by platform', async () => {
     const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId text } }`);

@@ -33,7 +33,9 @@ describe('query cost, counted in Graph items', () => {
   });
 
   it('reads the counts from variables', async () => {
-    const query = `query ($n: Int) { page(id: "${ACME}") { conversations(first: $n) { edges { node { messages(first: $n) { edges { cursor } } } } } } }`;
+    const query =
+      `query ($n: Int) { page(id: "${ACME}") { conversations(first: $n) { edges { node { messages(first: $n) { edges { ` +
+      `cursor } } } } } } }`;
     // The same document, run again and again (parsed once, costs remembered), is judged by each run's variables.
     for (const n of [2, 2, 2]) expect((await h.post({ query, variables: { n } })).body.errors).toBeUndefined();
     const { body } = await h.post({ query, variables: { n: 60 } });
@@ -53,7 +55,9 @@ describe('query cost, counted in Graph items', () => {
 
 describe('document limits', () => {
   it('refuses a query nested deeper than the limit', async () => {
-    const deep = `{ page(id: "${ACME}") { conversations(first: 1) { edges { node { participants { name } messages(first: 1) { edges { node { from { name } attachments { url } } } } } } } } }`;
+    const deep =
+      `{ page(id: "${ACME}") { conversations(first: 1) { edges { node { participants { name } messages(first: 1) { edges { ` +
+      `node { from { name } attachments { url } } } } } } } } }`;
     const ok = await h.post({ query: deep });
     expect(ok.body.errors).toBeUndefined();
     const tooDeep = `{ node(id: "x") { ... on Conversation { messages { edges { node { from { name } } } } } } }`;
@@ -135,7 +139,8 @@ describe('introspection limits', () => {
       errors: [
         {
           message:
-            "This introspection query is nested 16 levels deep; the limit for introspection is 15, what graphql-js's getIntrospectionQuery() needs.",
+            "This introspection query is nested 16 levels deep; the limit for introspection is 15, what graphql-js's " +
+            'getIntrospectionQuery() needs.',
           locations: [{ line: 2, column: 5 }],
           extensions: { code: 'QUERY_TOO_DEEP', depth: 16, maxDepth: 15 },
         },

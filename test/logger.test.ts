@@ -80,7 +80,9 @@ describe('createYogaLogger', () => {
       new GraphApiError(400, {
         code: 190,
         error_subcode: 463,
-        message: `Session expired for ${DEMO.tokens.expired}. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api`,
+        message:
+          `Session expired for ${DEMO.tokens.expired}. Please read the Graph API documentation at ` +
+          `https://developers.facebook.com/docs/graph-api`,
         fbtrace_id: 'Ab1',
       }),
     );

@@ -501,7 +501,9 @@ describe('GRAPH_API_URL', () => {
         let after: string | null = null;
         for (;;) {
           const result = await query(gateway.url, {
-            query: `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { conversations(folder: ${folder}, platform: ${platform}, first: 37, after: $after) { edges { node { graphApiId } } pageInfo { hasNextPage endCursor } } } }`,
+            query:
+              `query ($after: String) { page(id: "${DEMO.pages.acme.id}") { conversations(folder: ${folder}, platform: ${platform}, ` +
+              `first: 37, after: $after) { edges { node { graphApiId } } pageInfo { hasNextPage endCursor } } } }`,
             variables: { after },
           });
           expect(result.errors).toBeUndefined();

@@ -40,7 +40,8 @@ describe("every part of a message, on the first page of Acme's inboxes", () => {
     const messages = await firstPage('MESSENGER');
     expect([h.emulator.log.requestCount, h.emulator.log.callCount]).toEqual([1, 1]);
     expect(conversationsFields()).toBe(
-      'id,messages.limit(3){attachments{file_url,id,image_data,mime_type,name,size,video_data},created_time,from,id,is_unsupported,message,reactions,reply_to,shares{description,id,link,name,picture,template},sticker,story,tags}',
+      'id,messages.limit(3){attachments{file_url,id,image_data,mime_type,name,size,video_data},created_time,from,id,is_unsupported,' +
+        'message,reactions,reply_to,shares{description,id,link,name,picture,template},sticker,story,tags}',
     );
 
     expect(messages.find((message) => message.sticker !== null)).toMatchObject({
@@ -100,7 +101,8 @@ describe("every part of a message, on the first page of Acme's inboxes", () => {
       story: { kind: 'REPLY', url: storyUrl },
     });
     const reactions = messages.flatMap((message) => message.reactions);
-    expect(reactions).toContainEqual({ emoji: '❤️', users: [{ graphApiId: expect.stringMatching(/^\d+$/), username: expect.any(String) }] });
+    const user = { graphApiId: expect.stringMatching(/^\d+$/), username: expect.any(String) };
+    expect(reactions).toContainEqual({ emoji: '❤️', users: [user] });
     expect(messages.some((message) => message.replyTo !== null)).toBe(true);
     // Instagram messages carry no tags.
     expect(messages.every((message) => message.tags.length === 0)).toBe(true);
@@ -108,7 +110,9 @@ describe("every part of a message, on the first page of Acme's inboxes", () => {
 
   it('asks Graph only for the parts the query selects', async () => {
     const { body } = await h.post({
-      query: `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { messages(first: 3) { edges { node { sticker { url } story { kind } } } } } } } } }`,
+      query:
+        `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { messages(first: 3) { edges { node { sticker { url } story { ` +
+        `kind } } } } } } } } }`,
     });
     expect(body.errors).toBeUndefined();
     expect(conversationsFields()).toBe('id,messages.limit(3){id,sticker,story}');
@@ -116,7 +120,9 @@ describe("every part of a message, on the first page of Acme's inboxes", () => {
 
   it('replyTo.message reads the messages replied to: one more request for all of them', async () => {
     const { body } = await h.post({
-      query: `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { messages(first: 3) { edges { node { graphApiId replyTo { messageId message { graphApiId text from { name } } } } } } } } } } }`,
+      query:
+        `{ page(id: "${ACME}") { conversations(first: 5) { edges { node { messages(first: 3) { edges { node { graphApiId replyTo { ` +
+        `messageId message { graphApiId text from { name } } } } } } } } } } }`,
     });
     expect(body.errors).toBeUndefined();
     const nodes = (
@@ -148,7 +154,9 @@ describe("Instagram's 20 most recent messages", () => {
   it('are served with details; older ones say their details are unavailable instead of showing empty text', async () => {
     const thread = longThread();
     const { body } = await h.post({
-      query: `{ node(id: "${globalId('Conversation', thread.id)}") { ... on Conversation { messages(first: 30) { edges { node { graphApiId createdTime detailsAvailable text from { username } } } } } } }`,
+      query:
+        `{ node(id: "${globalId('Conversation', thread.id)}") { ... on Conversation { messages(first: 30) { edges { node { graphApiId ` +
+        `createdTime detailsAvailable text from { username } } } } } } }`,
     });
     expect(body.errors).toBeUndefined();
     const messages = (
@@ -181,7 +189,9 @@ describe('conversation fields and lookups', () => {
 
   it('folder, scoped thread key, former participants and the owner flag come in the one conversations read', async () => {
     const { body } = await h.post({
-      query: `{ page(id: "${ACME}") { conversations(first: 3) { edges { node { graphApiId folder scopedThreadKey isOwner formerParticipants { graphApiId } } } } } }`,
+      query:
+        `{ page(id: "${ACME}") { conversations(first: 3) { edges { node { graphApiId folder scopedThreadKey isOwner formerParticipants { ` +
+        `graphApiId } } } } } }`,
     });
     expect(body.errors).toBeUndefined();
     expect(h.emulator.log.requestCount).toBe(1);

@@ -96,7 +96,8 @@ describe('persisted operations', () => {
   });
 
   it('works over GET too: a short URL for a whole inbox query', async () => {
-    const url = `http://gateway.test/graphql?${new URLSearchParams({ variables: JSON.stringify(variables), extensions: JSON.stringify(byHash(inboxHash).extensions) })}`;
+    const search = new URLSearchParams({ variables: JSON.stringify(variables), extensions: JSON.stringify(byHash(inboxHash).extensions) });
+    const url = `http://gateway.test/graphql?${search}`;
     const response = await only.app.fetch(url, { headers: { accept: 'application/graphql-response+json' } });
     const body = (await response.json()) as { data?: { page: { conversations: { edges: unknown[] } } } };
     expect(body.data!.page.conversations.edges).toHaveLength(3);

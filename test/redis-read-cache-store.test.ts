@@ -75,7 +75,7 @@ describe('RedisReadCacheStore', () => {
     expect(await a.save(key, tags, read({ data: ['new'] }, next.generation), 30_000)).toBe(true);
   });
 
-  it('an invalidation by one instance makes the entry stale on the others (kept, for serving stale when Graph cannot be called)', async () => {
+  it('an invalidation by one instance makes the entry stale on the others (kept, to serve stale when Graph cannot be called)', async () => {
     const [a, b, c] = [await store(), await store(), await store()];
     const key = `${PAGE_LIST}&stale`;
     const tags = ['page:1000000001:instagram'];

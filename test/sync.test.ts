@@ -13,7 +13,8 @@ let inbox: { id: string; updated: string }[];
 
 beforeAll(async () => {
   h = await startHarness({ emulator: { privacyFiltering: false } });
-  const url = `${h.emulator.url}/${TEST_VERSION}/${ACME}/conversations?${new URLSearchParams({ fields: 'updated_time', limit: '100', access_token: DEMO.tokens.acmePage })}`;
+  const search = new URLSearchParams({ fields: 'updated_time', limit: '100', access_token: DEMO.tokens.acmePage });
+  const url = `${h.emulator.url}/${TEST_VERSION}/${ACME}/conversations?${search}`;
   const page = (await (await fetch(url)).json()) as { data: { id: string; updated_time: string }[] };
   inbox = page.data.map((thread) => ({ id: thread.id, updated: thread.updated_time }));
 });

@@ -60,7 +60,9 @@ describe('user tokens', () => {
   it('reads each Page with the Page token the user token grants, never with the user token', async () => {
     const { body } = await h.post(
       {
-        query: `{ a: page(id: "${ACME}") { name conversations(first: 3) { edges { node { graphApiId } } } } b: page(id: "${BISTRO}") { conversations(first: 3) { edges { node { graphApiId } } } } }`,
+        query:
+          `{ a: page(id: "${ACME}") { name conversations(first: 3) { edges { node { graphApiId } } } } b: page(id: "${BISTRO}") { ` +
+          `conversations(first: 3) { edges { node { graphApiId } } } } }`,
       },
       { authorization: `Bearer ${DEMO.tokens.alice}` },
     );
@@ -154,7 +156,9 @@ describe('appsecret_proof', () => {
     expect(batch.body.errors).toBeUndefined();
     const user = await h.post(
       {
-        query: `{ a: page(id: "${ACME}") { conversations(first: 2) { edges { cursor } } } b: page(id: "${BISTRO}") { conversations(first: 2) { edges { cursor } } } }`,
+        query:
+          `{ a: page(id: "${ACME}") { conversations(first: 2) { edges { cursor } } } b: page(id: "${BISTRO}") { conversations(first: 2) ` +
+          `{ edges { cursor } } } }`,
       },
       { authorization: `Bearer ${DEMO.tokens.alice}` },
     );

@@ -30,7 +30,9 @@ describe('one upstream request per operation', () => {
       body: { data, extensions },
     } = await h.post(
       {
-        query: `{ page(id: "${ACME}") { conversations(first: 25) { edges { node { id updatedTime snippet participants { graphApiId name username } } } } } }`,
+        query:
+          `{ page(id: "${ACME}") { conversations(first: 25) { edges { node { id updatedTime snippet participants { graphApiId name ` +
+          `username } } } } } }`,
       },
       { 'x-upstream-usage': '1' },
     );

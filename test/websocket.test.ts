@@ -73,7 +73,8 @@ const firstConversation = (platform: 'messenger' | 'instagram', page: string = A
 const listening = (account: string, count = 1): Promise<void> =>
   until(() => bus.listenerCount(account) >= count, `${count} subscriber(s) of ${account}`);
 
-const MESSENGER_EVENTS = `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { kind platform pageId customerId messageId text } }`;
+const MESSENGER_EVENTS =
+  `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { kind platform pageId customerId ` + `messageId text } }`;
 
 describe("graphql-ws's client", () => {
   it('subscribes to inboxEvents with the token of its connection params and receives a message with its fields', async () => {
@@ -138,7 +139,7 @@ describe("graphql-ws's client", () => {
     expect(h.emulator.log.requestCount).toBe(0);
   });
 
-  it('answers queries on the socket, and refuses too deep, too costly and too long documents as HTTP does, the socket staying open', async () => {
+  it('answers queries on the socket, and refuses too deep, too costly and too long documents as HTTP does; it stays open', async () => {
     const client = wsClient();
     /** The socket's answer: a result, or the errors of graphql-ws's `error` message (documents refused before they run). */
     const overSocket = (query: string) =>
@@ -156,7 +157,9 @@ describe("graphql-ws's client", () => {
     });
     h.emulator.log.clear();
     const tooDeep = `{ node(id: "x") { ... on Conversation { messages { edges { node { from { name } } } } } } }`;
-    const tooCostly = `{ page(id: "${ACME}") { a: conversations(first: 100) { edges { cursor } } b: conversations(first: 100) { edges { cursor } } c: conversations(first: 100) { edges { cursor } } } }`;
+    const tooCostly =
+      `{ page(id: "${ACME}") { a: conversations(first: 100) { edges { cursor } } b: conversations(first: 100) { edges ` +
+      `{ cursor } } c: conversations(first: 100) { edges { cursor } } } }`;
     const tooLong = `{ ${Array.from({ length: 800 }, (_, i) => `f${i}: __typename`).join(' ')} }`;
     const expected = {
       [tooDeep]: { code: 'QUERY_TOO_DEEP', depth: 6, maxDepth: LIMITS.maxDepth },
@@ -175,31 +178,35 @@ describe("graphql-ws's client", () => {
     expect(await overSocket(`{ page(id: "${ACME}") { graphApiId } }`)).toEqual({ data: { page: { graphApiId: ACME } } });
   });
 
-  it(`holds at most 2 subscriptions per connection (this server's cap), refuses the next with TOO_MANY_SUBSCRIPTIONS, and frees a slot on complete`, async () => {
-    const client = wsClient();
-    const first = client.iterate({ query: MESSENGER_EVENTS });
-    const second = client.iterate({ query: MESSENGER_EVENTS });
-    const [firstEvent, secondEvent] = [first.next(), second.next()];
-    await listening(ACME, 2);
-    await expect(client.iterate({ query: MESSENGER_EVENTS }).next()).rejects.toEqual([
-      expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2 } }),
-    ]);
-    // Queries do not count, and the two subscriptions still deliver.
-    expect(await client.iterate({ query: `{ page(id: "${ACME}") { graphApiId } }` }).next()).toMatchObject({
-      value: { data: { page: { graphApiId: ACME } } },
-    });
-    const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'both slots' });
-    expect((await firstEvent).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id } } });
-    expect((await secondEvent).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id } } });
+  it(
+    `holds at most 2 subscriptions per connection (this server's cap), refuses the next with TOO_MANY_SUBSCRIPTIONS, and frees a slot ` +
+      `on complete`,
+    async () => {
+      const client = wsClient();
+      const first = client.iterate({ query: MESSENGER_EVENTS });
+      const second = client.iterate({ query: MESSENGER_EVENTS });
+      const [firstEvent, secondEvent] = [first.next(), second.next()];
+      await listening(ACME, 2);
+      await expect(client.iterate({ query: MESSENGER_EVENTS }).next()).rejects.toEqual([
+        expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2 } }),
+      ]);
+      // Queries do not count, and the two subscriptions still deliver.
+      expect(await client.iterate({ query: `{ page(id: "${ACME}") { graphApiId } }` }).next()).toMatchObject({
+        value: { data: { page: { graphApiId: ACME } } },
+      });
+      const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'both slots' });
+      expect((await firstEvent).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id } } });
+      expect((await secondEvent).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id } } });
 
-    await first.return?.();
-    await until(() => bus.listenerCount(ACME) === 1, 'the first subscription to end');
-    const third = client.iterate({ query: MESSENGER_EVENTS });
-    const thirdEvent = third.next();
-    await listening(ACME, 2);
-    const again = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'freed slot' });
-    expect((await thirdEvent).value).toMatchObject({ data: { inboxEvents: { messageId: again.id, text: 'freed slot' } } });
-  });
+      await first.return?.();
+      await until(() => bus.listenerCount(ACME) === 1, 'the first subscription to end');
+      const third = client.iterate({ query: MESSENGER_EVENTS });
+      const thirdEvent = third.next();
+      await listening(ACME, 2);
+      const again = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'freed slot' });
+      expect((await thirdEvent).value).toMatchObject({ data: { inboxEvents: { messageId: again.id, text: 'freed slot' } } });
+    },
+  );
 
   it('is closed with 1001 when the server drains for a shutdown, at once rather than at the grace deadline', async () => {
     const { server: draining, origin: drainingOrigin } = await serveOnLoopback(h.app);
@@ -410,7 +417,8 @@ describe('the upgrade request', () => {
     expect(body.errors).toEqual([
       {
         message:
-          'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream), not as multipart responses; or open a WebSocket on this path with the graphql-ws protocol (Apollo Client: GraphQLWsLink).',
+          'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream), not as multipart responses; or open a ' +
+          'WebSocket on this path with the graphql-ws protocol (Apollo Client: GraphQLWsLink).',
         extensions: { code: 'SUBSCRIPTION_TRANSPORT_UNSUPPORTED' },
       },
     ]);

@@ -37,7 +37,10 @@ function reduceUrl(url: string): string {
   }
 }
 
-/** Returns `text` with Meta's documentation tail cut, Graph URLs and URLs with a query reduced to their host, and tokens and proofs redacted. */
+/**
+ * Returns `text` with Meta's documentation tail cut, Graph URLs and URLs with a query reduced to their host, and tokens and proofs
+ * redacted.
+ */
 export function scrubSecrets(text: string): string {
   return text
     .replace(DOCUMENTATION_TAIL, '')

@@ -61,7 +61,8 @@ export function introspectionLimitsRule(maxIntrospectionFields: number): (contex
         if (keys.size > 1) {
           context.reportError(
             new GraphQLError(
-              `This introspection query selects \`${path}.${field.name.value}\` under ${keys.size} names (${[...keys].join(', ')}); select each introspection field once.`,
+              `This introspection query selects \`${path}.${field.name.value}\` under ${keys.size} names (${[...keys].join(', ')}); ` +
+                `select each introspection field once.`,
               { nodes: [field], extensions: { code: 'INTROSPECTION_TOO_LARGE', field: `${path}.${field.name.value}` } },
             ),
           );

@@ -105,7 +105,8 @@ export function maxDepthRule(
         if (introspectionDepth > maxIntrospectionDepth) {
           context.reportError(
             new GraphQLError(
-              `This introspection query is nested ${introspectionDepth} levels deep; the limit for introspection is ${maxIntrospectionDepth}, what graphql-js's getIntrospectionQuery() needs.`,
+              `This introspection query is nested ${introspectionDepth} levels deep; the limit for introspection is ` +
+                `${maxIntrospectionDepth}, what graphql-js's getIntrospectionQuery() needs.`,
               { nodes: [operation], extensions: { code: 'QUERY_TOO_DEEP', depth: introspectionDepth, maxDepth: maxIntrospectionDepth } },
             ),
           );

@@ -18,7 +18,8 @@ const ERRORS = {
   notSupported: { message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } },
   persistedQueryOnly: {
     message:
-      'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its manifest.',
+      'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its ' +
+      'manifest.',
     extensions: { code: 'PERSISTED_QUERY_ONLY' },
   },
   keyNotFound: {

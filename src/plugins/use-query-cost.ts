@@ -129,7 +129,8 @@ export function useQueryCost(options: QueryCostOptions): Plugin {
       setResultAndStopExecution({
         errors: [
           new GraphQLError(
-            `This query could read up to ${cost} Graph items; the limit is ${maxCost}. Ask for fewer items (smaller \`first\`/\`last\`, fewer nested messages) and page instead.`,
+            `This query could read up to ${cost} Graph items; the limit is ${maxCost}. Ask for fewer items (smaller ` +
+              `\`first\`/\`last\`, fewer nested messages) and page instead.`,
             { extensions: { code: 'QUERY_TOO_COSTLY', cost, maxCost } },
           ),
         ],

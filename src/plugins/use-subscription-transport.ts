@@ -35,7 +35,8 @@ export function useSubscriptionTransport(): Plugin {
       setResultAndStopExecution({
         errors: [
           new GraphQLError(
-            'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream), not as multipart responses; or open a WebSocket on this path with the graphql-ws protocol (Apollo Client: GraphQLWsLink).',
+            'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream), not as multipart responses; or open ' +
+              'a WebSocket on this path with the graphql-ws protocol (Apollo Client: GraphQLWsLink).',
             { extensions: { code: SUBSCRIPTION_TRANSPORT_UNSUPPORTED } },
           ),
         ],

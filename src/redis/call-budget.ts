@@ -87,7 +87,8 @@ local mine = {}
 if not blocked then
   for i = 9, #ARGV, 4 do
     redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[i + 2]) + offset, ARGV[i])
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1] .. ' ' .. string.format('%.0f', tonumber(ARGV[i + 3]) + offset) .. ' ' .. string.format('%.0f', now))
+    local deadline = string.format('%.0f', tonumber(ARGV[i + 3]) + offset)
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1] .. ' ' .. deadline .. ' ' .. string.format('%.0f', now))
     mine[ARGV[i]] = true
   end
 end
@@ -149,9 +150,13 @@ end
 return result
 `;
 
-/** KEYS: window, line, claims, block. ARGV: now, limit, windowMs, inFlightMs, leaseMs, place prefix, calls. Answers the place ids, or nil. */
+/**
+ * KEYS: window, line, claims, block. ARGV: now, limit, windowMs, inFlightMs, leaseMs, place prefix, calls. Answers the place ids, or
+ * nil.
+ */
 const ACQUIRE_IDLE = `${CLOCK}${CLAIMS}
-local limit, windowMs, inFlight, lease, calls = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
+local limit, windowMs, inFlight = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local lease, calls = tonumber(ARGV[5]), tonumber(ARGV[7])
 if tonumber(redis.call('GET', KEYS[4]) or '0') > now then return false end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - windowMs)
 for _, ticket in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do

@@ -295,7 +295,8 @@ export class RedisConnection {
       this.#joinedBefore = true;
       this.#setState(
         'shared',
-        `Redis: ${reconnect ? 'reachable again, sharing state again' : 'sharing state'} (call budget, read cache, inbox events) at ${this.#where}, ${this.#liveInstances} live instance(s)`,
+        `Redis: ${reconnect ? 'reachable again, sharing state again' : 'sharing state'} (call budget, read cache, inbox events) at ` +
+          `${this.#where}, ${this.#liveInstances} live instance(s)`,
       );
     } catch (error) {
       this.#degrade(error);
@@ -308,7 +309,9 @@ export class RedisConnection {
     const why = reason instanceof Error ? reason.message : String(reason);
     this.#setState(
       'degraded',
-      `Redis unreachable at ${this.#where} (${scrubSecrets(why).slice(0, 200)}): degraded mode until it answers again; this instance spends 1/${this.#liveInstances} of each Page's call budget (${this.#liveInstances} instance(s) were live) and keeps its read cache, inbox events and webhook redeliveries to itself`,
+      `Redis unreachable at ${this.#where} (${scrubSecrets(why).slice(0, 200)}): degraded mode until it answers again; this instance ` +
+        `spends 1/${this.#liveInstances} of each Page's call budget (${this.#liveInstances} instance(s) were live) and keeps its read ` +
+        `cache, inbox events and webhook redeliveries to itself`,
     );
   }
 

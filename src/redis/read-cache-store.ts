@@ -193,7 +193,8 @@ export class RedisReadCacheStore implements ReadCacheStore {
     if (!this.#warnedSecret) {
       this.#warnedSecret = true;
       this.#logger.warn(
-        'Read cache: a key or an entry holding an access token or a proof was not cached (nothing holding one is written to Redis); further ones are not logged',
+        'Read cache: a key or an entry holding an access token or a proof was not cached (nothing holding one is written to Redis); ' +
+          'further ones are not logged',
       );
     }
     return true;

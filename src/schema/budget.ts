@@ -19,7 +19,8 @@ const GraphUsageRef = builder.objectRef<UsagePercentages>('GraphUsage').implemen
 
 const PageCallBudgetRef = builder.objectRef<PageBudgetView>('PageCallBudget').implement({
   description:
-    "A Page's Graph API call budget as this gateway instance sees it. Meta allows about 2 conversation calls per second per Page; every batch item counts.",
+    "A Page's Graph API call budget as this gateway instance sees it. Meta allows about 2 conversation calls per second per Page; " +
+    'every batch item counts.',
   fields: (t) => ({
     callsPerSecond: t.float({
       nullable: true,

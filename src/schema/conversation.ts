@@ -113,7 +113,8 @@ builder.node(ConversationRef, {
       type: ConversationFolder,
       nullable: true,
       description:
-        'The folder holding the thread. Null for Messenger threads archived before mid-2018 (only `tags: ["action:archived"]` lists them) and on Graph API versions before v15.0, which lack the field.',
+        'The folder holding the thread. Null for Messenger threads archived before mid-2018 (only `tags: ["action:archived"]` lists ' +
+        'them) and on Graph API versions before v15.0, which lack the field.',
       resolve: (c) => (c.thread.folder !== undefined && FOLDER_VALUES.has(c.thread.folder) ? (c.thread.folder as 'inbox') : null),
       extensions: versionedGraphFields({ since: 15 }, 'folder'),
     }),
@@ -127,7 +128,8 @@ builder.node(ConversationRef, {
     isOwner: t.boolean({
       nullable: true,
       description:
-        'Whether this app owns the thread (Conversation Routing). Null when routing is off, and on Graph API versions before v24.0, which lack the field.',
+        'Whether this app owns the thread (Conversation Routing). Null when routing is off, and on Graph API versions before v24.0, ' +
+        'which lack the field.',
       resolve: (c) => c.thread.is_owner ?? null,
       extensions: versionedGraphFields({ since: 24 }, 'is_owner'),
     }),

@@ -30,14 +30,16 @@ const InboxEventKind = builder.enumType('InboxEventKind', {
 
 const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement({
   description:
-    'Something that happened in one of the Page’s conversations, as Meta’s webhook delivered it: a message, an echo, a read receipt, a reaction.',
+    'Something that happened in one of the Page’s conversations, as Meta’s webhook delivered it: a message, an echo, a read receipt, a ' +
+    'reaction.',
   fields: (t) => ({
     kind: t.field({ type: InboxEventKind, resolve: (event) => event.kind }),
     platform: t.field({ type: MessagingPlatform, resolve: (event) => event.platform }),
     pageId: t.id({ description: 'The Page (its Graph id).', resolve: (event) => event.pageId }),
     customerId: t.id({
       description:
-        'The customer in the conversation: a PSID (Messenger) or IGSID (Instagram). `page.conversations(userId: customerId, platform: …)` reads that conversation.',
+        'The customer in the conversation: a PSID (Messenger) or IGSID (Instagram). `page.conversations(userId: customerId, platform: ' +
+        '…)` reads that conversation.',
       resolve: (event) => event.customerId,
     }),
     messageId: t.id({
@@ -72,7 +74,9 @@ builder.subscriptionField('inboxEvents', (t) =>
   t.field({
     type: InboxEventRef,
     description:
-      'Messages arriving in (and sent from) the Page’s inbox, read receipts and reactions, live, from Meta’s webhooks: no Graph call per event. Without `platform`, Messenger and the linked Instagram account both. Needs the webhooks configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN); the caller must reach the Page.',
+      'Messages arriving in (and sent from) the Page’s inbox, read receipts and reactions, live, from Meta’s webhooks: no Graph call ' +
+      'per event. Without `platform`, Messenger and the linked Instagram account both. Needs the webhooks configured (GRAPH_APP_SECRET ' +
+      'and WEBHOOK_VERIFY_TOKEN); the caller must reach the Page.',
     args: {
       pageId: t.arg.id({ required: true, description: 'The Graph Page id.' }),
       platform: t.arg({ type: MessagingPlatform, required: false }),
@@ -91,7 +95,8 @@ builder.subscriptionField('inboxEvents', (t) =>
       await context.checkReach(pageId);
       const accounts: string[] = args.platform === 'instagram' ? [] : [pageId];
       if (args.platform !== 'messenger') {
-        // Instagram deliveries name the Instagram account, not the Page: learn which one is linked (one read, not billed to the inbox budget).
+        // Instagram deliveries name the Instagram account, not the Page: learn which one is linked (one read, not billed to the inbox
+        // budget).
         const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, {
           budgeted: false,
         });

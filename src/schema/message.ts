@@ -41,7 +41,8 @@ builder.node(MessageRef, {
     createdTime: t.field({ type: 'DateTime', resolve: (m) => m.message.created_time ?? '', extensions: graphFields('created_time') }),
     detailsAvailable: t.boolean({
       description:
-        "Whether Graph still serves this message's details. Instagram keeps them for a conversation's 20 most recent messages only: older ones have an id and a time, and every other field is empty.",
+        "Whether Graph still serves this message's details. Instagram keeps them for a conversation's 20 most recent messages only: " +
+        'older ones have an id and a time, and every other field is empty.',
       // Graph sends `message` (empty when there is no text) with every message it has details of.
       resolve: (m) => m.message.message !== undefined,
       extensions: graphFields('message'),
@@ -132,7 +133,8 @@ builder.objectField(MessageReplyRef, 'message', (t) =>
     type: MessageRef,
     nullable: true,
     description:
-      'The message replied to, read by its id: one more upstream read (the replies of one page of messages share one batch). On Instagram, one older than the 20 most recent comes with `detailsAvailable: false`.',
+      'The message replied to, read by its id: one more upstream read (the replies of one page of messages share one batch). On ' +
+      'Instagram, one older than the 20 most recent comes with `detailsAvailable: false`.',
     resolve: (reply, _args, context, info): Promise<MessageShape> | null => {
       if (!isGraphId(reply.messageId)) return null;
       const selectionSets = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));

@@ -109,30 +109,36 @@ builder.node(PageRef, {
       {
         type: ConversationRef,
         description:
-          'The inbox, most recently updated first. Without `platform`, Graph returns Messenger threads only. Paging: `first`/`after` forward, `last`/`before` backward (from a cursor).',
+          'The inbox, most recently updated first. Without `platform`, Graph returns Messenger threads only. Paging: `first`/`after` ' +
+          'forward, `last`/`before` backward (from a cursor).',
         args: {
           folder: t.arg({
             type: ConversationFolder,
             required: false,
             description:
-              'Default: INBOX, unless `userId` or `tags` is given: then every folder (and threads archived before mid-2018, which are in none).',
+              'Default: INBOX, unless `userId` or `tags` is given: then every folder (and threads archived before mid-2018, which are ' +
+              'in none).',
           }),
           platform: t.arg({ type: MessagingPlatform, required: false, description: 'Default: MESSENGER.' }),
           userId: t.arg.string({
             required: false,
             description:
-              'Only the conversation with this person: a PSID (Messenger) or IGSID (Instagram), in whatever folder holds it unless `folder` is given (`Conversation.folder` says which).',
+              'Only the conversation with this person: a PSID (Messenger) or IGSID (Instagram), in whatever folder holds it unless ' +
+              '`folder` is given (`Conversation.folder` says which).',
           }),
           updatedSince: t.arg({
             type: 'DateTime',
             required: false,
             description:
-              'Only conversations updated at or after this instant: the list ends at the first older one. For syncing an inbox: pass the newest `updatedTime` you hold and dedupe by id (conversations updated in that same second come again, so none is missed).',
+              'Only conversations updated at or after this instant: the list ends at the first older one. For syncing an inbox: pass ' +
+              'the newest `updatedTime` you hold and dedupe by id (conversations updated in that same second come again, so none is ' +
+              'missed).',
           }),
           tags: t.arg.stringList({
             required: false,
             description:
-              'Threads carrying any of these legacy tags. `["action:archived"]` lists threads archived before mid-2018, which no folder holds; PAGE_DONE holds those archived since.',
+              'Threads carrying any of these legacy tags. `["action:archived"]` lists threads archived before mid-2018, which no ' +
+              'folder holds; PAGE_DONE holds those archived since.',
             deprecationReason: 'Legacy v5.0 filter; use `folder` (only threads archived before mid-2018 need `tags: ["action:archived"]`).',
           }),
         },
@@ -166,7 +172,8 @@ builder.node(PageRef, {
       type: ConversationRef,
       nullable: true,
       description:
-        "One conversation of the Page's inbox (Messenger or Instagram) by its Graph thread id, or on Messenger by its scoped thread key: Graph accepts either. One upstream read, nested `messages` included.",
+        "One conversation of the Page's inbox (Messenger or Instagram) by its Graph thread id, or on Messenger by its scoped thread " +
+        'key: Graph accepts either. One upstream read, nested `messages` included.',
       args: {
         id: t.arg.id({
           required: true,

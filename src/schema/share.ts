@@ -5,12 +5,16 @@ import { SharedTemplateRef } from './shared-template.js';
 
 export const ShareRef = builder.objectRef<GraphShare>('Share');
 
-/** The Graph sub-fields a share is read with: Graph serves none of them unless asked (https://developers.facebook.com/docs/graph-api/reference/message). */
+/**
+ * The Graph sub-fields a share is read with: Graph serves none of them unless asked
+ * (https://developers.facebook.com/docs/graph-api/reference/message).
+ */
 export const SHARE_GRAPH_FIELDS = 'shares{description,id,link,name,picture,template}';
 
 ShareRef.implement({
   description:
-    'Something shared in a message: a link, products of the catalog, or a structured template. On Instagram only image and video URLs come back.',
+    'Something shared in a message: a link, products of the catalog, or a structured template. On Instagram only image and video URLs ' +
+    'come back.',
   fields: (t) => ({
     graphApiId: t.id({ nullable: true, resolve: (share) => share.id ?? null }),
     link: t.string({ nullable: true, resolve: (share) => share.link ?? null }),

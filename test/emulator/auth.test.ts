@@ -65,7 +65,8 @@ describe('access tokens', () => {
     expect(status).toBe(400);
     expect(body.error).toMatchObject({
       message:
-        'Error validating access token: Session has expired on Saturday, 31-Oct-26 10:00:00 PDT. The current time is Sunday, 01-Nov-26 04:00:00 PST.',
+        'Error validating access token: Session has expired on Saturday, 31-Oct-26 10:00:00 PDT. The current time is Sunday, 01-Nov-26 ' +
+        '04:00:00 PST.',
       type: 'OAuthException',
       code: 190,
       error_subcode: 463,
@@ -181,7 +182,8 @@ describe('routing errors', () => {
     expect(status).toBe(400);
     expect(body.error).toMatchObject({
       message:
-        "Unsupported get request. Object with ID 't_999999999999999' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+        "Unsupported get request. Object with ID 't_999999999999999' does not exist, cannot be loaded due to missing permissions, or " +
+        'does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api',
       type: 'GraphMethodException',
       code: 100,
       error_subcode: 33,

@@ -71,7 +71,8 @@ describe('faults', () => {
       code: 80006,
       is_transient: true,
       message:
-        '(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.',
+        '(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please ' +
+        'refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.',
     });
     expect(businessUsage(response.headers.get('x-business-use-case-usage'))).toEqual({
       [ACME]: [{ type: 'messenger', call_count: 120, total_cputime: 100, total_time: 100, estimated_time_to_regain_access: 3 }],

@@ -201,25 +201,29 @@ describe('filters', () => {
     expect(body.error.message).toBe('(#100) param folder must be one of {inbox, other, page_done, spam} - got "archive"');
   });
 
-  it('lists threads archived after mid-2018 in page_done and those archived before under tags=action:archived, and an unknown tag as nothing', async () => {
-    const mid2018 = '2018-07-01T00:00:00+0000';
-    const archived = (
-      await getJson<GraphListBody>(conversationsUrl({ tags: 'action:archived', limit: 100, fields: 'updated_time,folder' }))
-    ).body;
-    const pageDone = (await getJson<GraphListBody>(conversationsUrl({ folder: 'page_done', limit: 100, fields: 'updated_time,folder' })))
-      .body;
-    const legacy = emulator.store.listConversations(ACME).filter((thread) => thread.folder === undefined && thread.visible);
-    expect(ids(archived)).toEqual(legacy.map((thread) => thread.id));
-    expect(archived.data.length).toBeGreaterThan(15);
-    // Old archived threads sit in no folder; every page_done thread was archived recently.
-    expect(archived.data.every((thread) => thread.folder === undefined && (thread.updated_time as string) < mid2018)).toBe(true);
-    expect(pageDone.data.length).toBeGreaterThan(50);
-    expect(pageDone.data.every((thread) => thread.folder === 'page_done' && (thread.updated_time as string) > mid2018)).toBe(true);
-    expect(ids(pageDone).filter((id) => ids(archived).includes(id))).toEqual([]);
-    expect((await getJson<GraphListBody>(conversationsUrl({ tags: 'no_such_tag' }))).body).toEqual({ data: [] });
-    // Both tags and folder apply: no inbox thread carries the spam tag.
-    expect((await getJson<GraphListBody>(conversationsUrl({ tags: 'spam', folder: 'inbox' }))).body).toEqual({ data: [] });
-  });
+  it(
+    'lists threads archived after mid-2018 in page_done and those archived before under tags=action:archived, and an unknown tag ' +
+      'as nothing',
+    async () => {
+      const mid2018 = '2018-07-01T00:00:00+0000';
+      const archived = (
+        await getJson<GraphListBody>(conversationsUrl({ tags: 'action:archived', limit: 100, fields: 'updated_time,folder' }))
+      ).body;
+      const pageDone = (await getJson<GraphListBody>(conversationsUrl({ folder: 'page_done', limit: 100, fields: 'updated_time,folder' })))
+        .body;
+      const legacy = emulator.store.listConversations(ACME).filter((thread) => thread.folder === undefined && thread.visible);
+      expect(ids(archived)).toEqual(legacy.map((thread) => thread.id));
+      expect(archived.data.length).toBeGreaterThan(15);
+      // Old archived threads sit in no folder; every page_done thread was archived recently.
+      expect(archived.data.every((thread) => thread.folder === undefined && (thread.updated_time as string) < mid2018)).toBe(true);
+      expect(pageDone.data.length).toBeGreaterThan(50);
+      expect(pageDone.data.every((thread) => thread.folder === 'page_done' && (thread.updated_time as string) > mid2018)).toBe(true);
+      expect(ids(pageDone).filter((id) => ids(archived).includes(id))).toEqual([]);
+      expect((await getJson<GraphListBody>(conversationsUrl({ tags: 'no_such_tag' }))).body).toEqual({ data: [] });
+      // Both tags and folder apply: no inbox thread carries the spam tag.
+      expect((await getJson<GraphListBody>(conversationsUrl({ tags: 'spam', folder: 'inbox' }))).body).toEqual({ data: [] });
+    },
+  );
 
   it('keeps tags in next links and filters with them', async () => {
     const { body } = await getJson<GraphListBody>(conversationsUrl({ tags: 'sent,pending', folder: 'other', limit: 10 }));
