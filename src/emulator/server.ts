@@ -1,29 +1,15 @@
 /**
- * The emulator's HTTP face: a loopback `node:http` server that reads query and body parameters,
- * sends plain calls to the router and `batch` POSTs to the batch runner, logs each request, and
- * answers with Graph's headers (`facebook-api-version`: Meta: Versioning, developers.facebook.com/docs/graph-api/guides/versioning).
+ * The emulator's start and stop: options checked, the world and its mutators built, a loopback
+ * `node:http` server whose requests go to the request handler, in front of the guarded router.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
-import { tokenOf } from './auth.js';
-import { runBatch } from './batch.js';
+import { guardRouter } from './call-guard.js';
 import { createCursorCodec } from './cursors.js';
-import { readSendMessage, SEND_MESSAGE_USAGE } from './demo-messages.js';
-import { EmulatedGraphError, expiredToken, invalidParameter, serverError, throttled } from './errors.js';
-import {
-  CALL_FAULTS,
-  ConversationRateLimit,
-  EmulatorFaults,
-  TRANSPORT_FAULTS,
-  pageUsageHeaders,
-  throttleUsageHeaders,
-  usageTypeOf,
-  type CallSignature,
-  type FaultInjector,
-} from './faults.js';
-import { EmulatorRequestLog, type LoggedRequest, type RequestLog } from './request-log.js';
-import { createGraphRouter, type GraphAnswer, type GraphRouter } from './router.js';
+import { ConversationRateLimit, EmulatorFaults, type FaultInjector } from './faults.js';
+import { createRequestHandler, type RequestHandler } from './request-handler.js';
+import { EmulatorRequestLog, type RequestLog } from './request-log.js';
+import { createGraphRouter } from './router.js';
 import { createSeedWorld, DEMO, type SeedWorld } from './seed.js';
 import { WorldStore, type EmulatorStore } from './store.js';
 import { createEmulatorWebhooks, type EmulatorWebhooks } from './webhooks.js';
@@ -102,20 +88,7 @@ export interface Emulator {
 }
 
 const DEFAULT_MAX_LIMIT = 100;
-/** The emulator's own route for demos: a new message, delivered by webhook. */
-const SEND_MESSAGE_PATH = '/_emulator/messages';
-/** The emulator's own route for a gateway started apart: subscribe its webhook callback. */
-const SUBSCRIBE_PATH = '/_emulator/subscriptions';
 const DEFAULT_MAX_LOG_ENTRIES = 10_000;
-/** Request bodies above this size are refused; a full 50-item batch is far below it. */
-const MAX_BODY_BYTES = 1024 * 1024;
-const STATIC_HEADERS = {
-  'content-type': 'application/json; charset=UTF-8',
-  'cache-control': 'private, no-cache, no-store, must-revalidate',
-  pragma: 'no-cache',
-  expires: 'Sat, 01 Jan 2000 00:00:00 GMT',
-  'access-control-allow-origin': '*',
-} as const;
 
 let seedWorld: SeedWorld | undefined;
 
@@ -130,231 +103,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
   const faults = new EmulatorFaults();
+  const rateLimit = rateLimitOf(config.conversationRateLimit);
   const webhooks = createEmulatorWebhooks(store, config.appSecret ?? DEMO.appSecret);
-  /** Aborts the answers still delayed by a latency fault when the emulator closes. */
   const closing = new AbortController();
-  const rateLimit =
-    config.conversationRateLimit === undefined
-      ? undefined
-      : new ConversationRateLimit(
-          config.conversationRateLimit.callsPerSecond,
-          config.conversationRateLimit.code ?? 80006,
-          config.conversationRateLimit.blockMs ?? 1_000,
-        );
 
-  let router: GraphRouter | undefined;
+  // The router's paging links need the origin, known once the server listens; until then requests are refused.
+  let handle: RequestHandler | undefined;
   const server = createServer((request, response) => {
-    if (router === undefined) {
+    if (handle === undefined) {
       response.writeHead(503).end();
       return;
     }
-    handle(router, request, response).catch((error: unknown) => {
+    handle(request, response).catch((error: unknown) => {
       console.error('graph emulator: request failed', error);
       if (!response.headersSent) response.writeHead(500);
       response.end();
     });
   });
-
-  async function handle(activeRouter: GraphRouter, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const method = (request.method ?? 'GET').toUpperCase();
-    const rawUrl = request.url ?? '/';
-    const queryAt = rawUrl.indexOf('?');
-    const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
-    if (path === SEND_MESSAGE_PATH) {
-      await sendMessage(request, response);
-      return;
-    }
-    if (path === SUBSCRIBE_PATH) {
-      await subscribeCallback(request, response);
-      return;
-    }
-    const params: Record<string, string> = {};
-    let batch: unknown;
-    const take = (key: string, value: unknown): void => {
-      if (key === 'batch') batch ??= value;
-      else if (!(key in params))
-        params[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-    };
-    if (queryAt >= 0) for (const [key, value] of new URLSearchParams(rawUrl.slice(queryAt + 1))) take(key, value);
-
-    let answer: GraphAnswer;
-    let entry: LoggedRequest;
-    const bodyError = await readBody(request, take);
-    const authorization = request.headers.authorization;
-    const transportFault = faults.take(TRANSPORT_FAULTS, callSignatures(activeRouter, path, params, batch, authorization));
-    // Graph counts a call when it arrives: the call runs now, and a latency fault delays only its answer.
-    if (bodyError !== undefined) {
-      answer = activeRouter.errorAnswer(bodyError, activeRouter.route('/').version, 1);
-      entry = { method, path, params, status: answer.status, at: Date.now() };
-    } else if (method === 'POST' && batch !== undefined) {
-      const outcome = runBatch(activeRouter, store, proofPolicy, { path, params, batch, authorization });
-      answer = outcome.answer;
-      entry = { method, path, params, status: answer.status, items: outcome.items, at: Date.now() };
-    } else {
-      answer = activeRouter.execute({ method, path, params, authorization });
-      entry = { method, path, params, status: answer.status, at: answer.at ?? Date.now(), pageId: answer.pageId };
-    }
-
-    if (transportFault?.kind === 'truncated-json') entry.status = 200;
-    log.record(entry, answer.calls);
-    if (transportFault?.kind === 'latency') {
-      try {
-        await delay(transportFault.ms, undefined, { signal: closing.signal });
-      } catch {
-        return; // The emulator closed meanwhile, and its sockets with it.
-      }
-    }
-    if (transportFault?.kind === 'reset') {
-      request.socket.destroy();
-      return;
-    }
-    const headers: Record<string, string> = {
-      ...STATIC_HEADERS,
-      ...answer.headers,
-      'facebook-api-version': answer.version,
-      'x-fb-trace-id': answer.traceId,
-    };
-    if (answer.wwwAuthenticate !== undefined) headers['www-authenticate'] = answer.wwwAuthenticate;
-    if (transportFault?.kind === 'truncated-json') {
-      response.writeHead(200, headers);
-      response.end(answer.body.slice(0, Math.floor(answer.body.length / 2)));
-      return;
-    }
-    response.writeHead(answer.status, headers);
-    response.end(answer.body);
-  }
-
-  /**
-   * `POST /_emulator/messages {"conversationId", "text", "from"?: "customer" | "business"}`: a new
-   * message in a conversation (named by the gateway's `id` or its `graphApiId`), delivered to the
-   * subscribed webhook. For demos (curl while a GraphiQL subscription listens); not a Graph API route,
-   * and not logged as a call.
-   */
-  async function sendMessage(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (request.method !== 'POST' || !(request.headers['content-type'] ?? '').toLowerCase().includes('application/json')) {
-      request.resume();
-      replyJson(response, request.method === 'POST' ? 415 : 405, {
-        error: `Send a POST with Content-Type: application/json. ${SEND_MESSAGE_USAGE}`,
-      });
-      return;
-    }
-    const read = readSendMessage(store, await readAdminParams(request));
-    if (!read.ok) {
-      replyJson(response, read.status, { error: read.error });
-      return;
-    }
-    const sent = await webhooks.sendMessage(read.thread.id, { fromId: read.fromId, text: read.text });
-    replyJson(response, 200, { id: sent.id, createdTime: sent.createdTime, deliveryStatus: sent.deliveryStatus ?? null });
-  }
-
-  /**
-   * `POST /_emulator/subscriptions {"callbackUrl", "verifyToken"}`: subscribes a webhook callback, as
-   * an app's webhook settings do (the handshake runs first), for a gateway started apart from the
-   * emulator (`npm run emulator`).
-   */
-  async function subscribeCallback(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const params = await readAdminParams(request);
-    if (typeof params?.callbackUrl !== 'string' || typeof params.verifyToken !== 'string') {
-      replyJson(response, 400, { error: 'POST a JSON body {"callbackUrl": "http://…/webhooks/meta", "verifyToken": "…"}' });
-      return;
-    }
-    try {
-      await webhooks.subscribe(params.callbackUrl, params.verifyToken);
-      replyJson(response, 200, { subscribed: params.callbackUrl });
-    } catch (error) {
-      replyJson(response, 502, { error: (error as Error).message });
-    }
-  }
-
-  /**
-   * The router, with what sits in front of each call: the Conversations API rate of its Page, then
-   * the faults aimed at it. A refused call spends no fault; a faulted call still counts in the rate.
-   */
-  function guard(inner: GraphRouter): GraphRouter {
-    return {
-      ...inner,
-      execute(call, inBatch = false) {
-        let version = config.defaultVersion;
-        let segments: readonly string[] = [];
-        try {
-          ({ version, segments } = inner.route(call.path));
-        } catch {
-          return inner.execute(call, inBatch);
-        }
-        const token = tokenOf(call.params, call.authorization);
-        const pageId = pageOfCall(store, segments, token);
-        const now = Date.now();
-        const failWith = (error: Error, headers: Record<string, string> | undefined): GraphAnswer => ({
-          ...inner.errorAnswer(error, version, 1),
-          pageId,
-          at: now,
-          ...(headers === undefined ? {} : { headers }),
-        });
-
-        let usage: Record<string, string> | undefined;
-        if (rateLimit !== undefined && pageId !== undefined) {
-          if (!rateLimit.admit(pageId, now)) {
-            // A Page's own limit: its usage headers only, not the app's.
-            return failWith(
-              throttled(rateLimit.code),
-              pageUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1),
-            );
-          }
-          const percent = rateLimit.usagePercent(pageId, now);
-          if (percent >= 1) usage = pageUsageHeaders(pageId, percent, rateLimit.usageType, 1);
-        }
-
-        const fault = faults.take(CALL_FAULTS, [{ path: segments.join('/'), token }]);
-        switch (fault?.kind) {
-          case 'null-batch-item':
-            if (inBatch) return { ...inner.errorAnswer(serverError(2, 500), version, 1), pageId, at: now, timedOut: true };
-            break;
-          case 'server-error':
-            return failWith(serverError(fault.code ?? 2, fault.status ?? 500), usage);
-          case 'expired-token':
-            return failWith(expiredToken(), usage);
-          case 'graph-error':
-            return failWith(
-              new EmulatedGraphError(
-                fault.status ?? 400,
-                'OAuthException',
-                fault.code,
-                `(#${fault.code}) An error injected by a test`,
-                fault.subcode,
-                fault.transient,
-              ),
-              usage,
-            );
-          case 'throttle':
-            return failWith(
-              throttled(fault.code),
-              throttleUsageHeaders(
-                pageId ?? viewerPageOf(store, token) ?? APP_USAGE_KEY,
-                120,
-                usageTypeOf(fault.code),
-                fault.regainMinutes ?? 1,
-              ),
-            );
-          default:
-            break;
-        }
-        const answer = inner.execute(call, inBatch);
-        return { ...answer, pageId, at: now, ...(usage === undefined ? {} : { headers: { ...answer.headers, ...usage } }) };
-      },
-    };
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  router = guard(
+  const url = await listen(server, config.port, config.host);
+  const router = guardRouter(
     createGraphRouter({
       store,
       codec: createCursorCodec(),
@@ -365,71 +132,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       rootIdsReads: config.rootIdsReads,
       oldestLiveVersion: config.oldestLiveVersion,
     }),
+    { store, faults, rateLimit },
   );
+  handle = createRequestHandler({ router, store, webhooks, log, faults, proofPolicy, closing: closing.signal });
 
-  return {
-    url,
-    log,
-    store,
-    faults,
-    webhooks,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closing.abort();
-        server.close((error) => (error === undefined ? resolve() : reject(error)));
-        server.closeAllConnections();
-      }),
-  };
+  return { url, log, store, faults, webhooks, close: () => close(server, closing) };
 }
 
-/** The body of a POST to one of the emulator's own routes; `undefined` for another method or a bad body. */
-async function readAdminParams(request: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  if (request.method !== 'POST') {
-    request.resume();
-    return undefined;
-  }
-  const params: Record<string, unknown> = {};
-  return (await readBody(request, (key, value) => (params[key] = value))) === undefined ? params : undefined;
+/** Listens on `port` and `host`; resolves with the origin, e.g. `http://127.0.0.1:43123`. */
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
-function replyJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(body));
+/** Stops listening and closes every socket, keep-alive ones included; answers still delayed by a latency fault are dropped. */
+function close(server: Server, closing: AbortController): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    closing.abort();
+    server.close((error) => (error === undefined ? resolve() : reject(error)));
+    server.closeAllConnections();
+  });
 }
 
-/**
- * Reads a form-encoded or JSON body into `take`. Returns a Graph error for a body that is too large
- * or not the JSON object it claims to be; `undefined` when all went well.
- */
-async function readBody(request: IncomingMessage, take: (key: string, value: unknown) => void): Promise<Error | undefined> {
-  if (request.method === 'GET' || request.method === 'HEAD') {
-    request.resume();
-    return undefined;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      request.resume();
-      return invalidParameter(`Request body larger than ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  if (size === 0) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
-  if ((request.headers['content-type'] ?? '').toLowerCase().includes('application/json')) {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return invalidParameter('Request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return invalidParameter('Request body must be a JSON object');
-    for (const [key, value] of Object.entries(body)) if (value !== null && value !== undefined) take(key, value);
-    return undefined;
-  }
-  for (const [key, value] of new URLSearchParams(text)) take(key, value);
-  return undefined;
+function rateLimitOf(options: ConversationRateLimitOptions | undefined): ConversationRateLimit | undefined {
+  return options === undefined
+    ? undefined
+    : new ConversationRateLimit(options.callsPerSecond, options.code ?? 80006, options.blockMs ?? 1_000);
 }
 
 interface ResolvedOptions {
@@ -485,65 +220,4 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
     maxLogEntries,
     conversationRateLimit: options.conversationRateLimit,
   };
-}
-
-/** The `X-Business-Use-Case-Usage` key of a throttle on a call that names no Page. */
-const APP_USAGE_KEY = 'app';
-
-/**
- * The Page whose Conversations API budget a call spends: its conversations edge (`me/conversations`
- * with a Page token too), its threads and their messages; `undefined` for anything else.
- */
-function pageOfCall(store: WorldStore, segments: readonly string[], token: string | undefined): string | undefined {
-  const [id, edge] = segments;
-  if (id === undefined) return undefined;
-  if (edge === 'conversations') {
-    if (id === 'me') return viewerPageOf(store, token);
-    return store.node(id)?.kind === 'page' ? id : undefined;
-  }
-  const node = store.node(id);
-  return node?.kind === 'thread' || node?.kind === 'message' ? node.thread.pageId : undefined;
-}
-
-/** The Page of a Page token. */
-function viewerPageOf(store: WorldStore, token: string | undefined): string | undefined {
-  const record = token === undefined ? undefined : store.token(token);
-  return record?.kind === 'page' ? record.pageId : undefined;
-}
-
-/** What transport faults match against: the plain call, or every item of a batch. */
-function callSignatures(
-  router: GraphRouter,
-  path: string,
-  params: Readonly<Record<string, string>>,
-  batch: unknown,
-  authorization: string | undefined,
-): CallSignature[] {
-  const token = tokenOf(params, authorization);
-  const strip = (raw: string): string => {
-    try {
-      return router.route(raw.split('?')[0]!).segments.join('/');
-    } catch {
-      return raw;
-    }
-  };
-  if (batch === undefined) return [{ path: strip(path), token }];
-  let items: unknown = batch;
-  if (typeof batch === 'string') {
-    try {
-      items = JSON.parse(batch);
-    } catch {
-      return [];
-    }
-  }
-  if (!Array.isArray(items)) return [];
-  return items.flatMap((item: unknown) => {
-    const { relative_url: relativeUrl, body } = (item ?? {}) as { relative_url?: unknown; body?: unknown };
-    if (typeof relativeUrl !== 'string') return [];
-    const queryAt = relativeUrl.indexOf('?');
-    const own =
-      (queryAt < 0 ? null : new URLSearchParams(relativeUrl.slice(queryAt + 1)).get('access_token')) ??
-      (typeof body === 'string' ? new URLSearchParams(body).get('access_token') : null);
-    return [{ path: strip(`/${relativeUrl.replace(/^\/+/, '')}`), token: own === null || own === '' ? token : own }];
-  });
 }
