@@ -118,49 +118,8 @@ export interface GraphRouter {
 
 /** Creates the router of one emulator. */
 export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
-  const defaultMajor = majorOf(config.defaultVersion);
+  const route = createPathRouter(config.defaultVersion, config.oldestLiveVersion);
   const linkSigner = createBatchLinkSigner();
-  const oldestMatch = config.oldestLiveVersion === undefined ? null : VERSION_SEGMENT.exec(config.oldestLiveVersion);
-  if (config.oldestLiveVersion !== undefined && oldestMatch === null) {
-    throw new TypeError(`Graph emulator: oldestLiveVersion must look like "v21.0", got "${config.oldestLiveVersion}"`);
-  }
-  const oldest =
-    oldestMatch === null ? undefined : { version: config.oldestLiveVersion!, major: Number(oldestMatch[1]), minor: Number(oldestMatch[2]) };
-
-  function route(path: string): RoutedPath {
-    const segments: string[] = [];
-    for (const raw of path.split('/')) {
-      if (raw === '') continue;
-      try {
-        segments.push(decodeURIComponent(raw));
-      } catch {
-        throw unknownPathComponents(`/${raw}`);
-      }
-    }
-    const match = segments.length > 0 ? VERSION_SEGMENT.exec(segments[0]!) : null;
-    if (match === null) return { version: config.defaultVersion, major: defaultMajor, segments };
-    const major = Number(match[1]);
-    if (oldest !== undefined && (major < oldest.major || (major === oldest.major && Number(match[2]) < oldest.minor))) {
-      // An expired version is served by the oldest live one, with its behaviour (Meta: Versioning,
-      // developers.facebook.com/docs/graph-api/guides/versioning).
-      return { version: oldest.version, major: oldest.major, segments: segments.slice(1) };
-    }
-    return { version: segments[0]!, major, segments: segments.slice(1) };
-  }
-
-  function errorAnswer(error: unknown, version: string, calls: number): GraphAnswer {
-    const graphError = error instanceof EmulatedGraphError ? error : unknownError();
-    if (graphError !== error) console.error('graph emulator: internal error', error);
-    const traceId = newTraceId();
-    return {
-      status: graphError.status,
-      body: JSON.stringify(graphError.toBody(traceId)),
-      version,
-      traceId,
-      wwwAuthenticate: graphError.wwwAuthenticate,
-      calls,
-    };
-  }
 
   function execute(call: GraphCall, inBatch = false): GraphAnswer {
     let version = config.defaultVersion;
@@ -187,115 +146,182 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
         maxLimit: config.maxLimit,
         linkSigner: inBatch ? linkSigner : undefined,
       };
-      const body = read(ctx, routed.segments, call.params);
+      const body = readPath(ctx, routed.segments, call.params, config.rootIdsReads);
       return { status: 200, body: JSON.stringify(body), version, traceId: newTraceId(), wwwAuthenticate: undefined, calls };
     } catch (error) {
       return errorAnswer(error, version, calls);
     }
   }
 
-  function read(ctx: RenderContext, segments: readonly string[], params: Readonly<Record<string, string>>): unknown {
-    const [id, edge, ...rest] = segments;
-    if (id === undefined) return readIds(ctx, params);
-    const node = resolve(ctx, id);
-    if (node === undefined) throw objectNotFound(id);
-    if (edge === undefined) return renderNode(ctx, node, params.fields);
-
-    const itemType = edgeItemType(NODE_TYPES[node.kind], edge);
-    if (itemType === undefined) {
-      // A Page token's `/me/accounts`: `me` is a Page, which has no such edge.
-      if (node.kind === 'page' && edge === 'accounts') throw objectNotFound(id);
-      throw unknownPathComponents(`/${[edge, ...rest].join('/')}`);
-    }
-    if (rest.length > 0) throw unknownPathComponents(`/${rest.join('/')}`);
-    if (node.kind === 'thread' || node.kind === 'message') assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
-    // The conversations edge: its platform is a parameter, checked by conversationList.
-    if (node.kind === 'page') assertPageAccess(ctx, node.page.id);
-    if (node.kind === 'message' && !hasDetails(node.message, node.thread)) throw messageDetailsUnavailable();
-
-    const selections = selectionOf(itemType, params.fields, ctx.major);
-    const request = windowRequestOf(params, ctx.maxLimit);
-    const isConversations = node.kind === 'page';
-    const links: LinkTemplate = {
-      root: ctx.root,
-      path: segments.map(encodeURIComponent).join('/'),
-      params: linkParamsOf(ctx.token, params, isConversations ? ['fields', ...CONVERSATION_FILTER_PARAMS] : ['fields']),
-      signer: ctx.linkSigner,
-    };
-    switch (node.kind) {
-      case 'page': {
-        const filter = parseConversationFilter((name) => params[name], ctx.major);
-        return conversationList(node.page, filter, request, selections ?? DEFAULT_FIELDS.UnifiedThread, ctx, links);
-      }
-      case 'thread':
-        return edge === 'messages'
-          ? messageList(node.thread, request, selections ?? DEFAULT_FIELDS.Message, ctx, links)
-          : participantEdge(node.thread, edge, request, selections, ctx, links);
-      case 'message':
-        return messageRecordEdge(node.message, edge === 'attachments' ? 'attachments' : 'shares', request, selections, ctx, links);
-      case 'user':
-        return accountList(node.user, request, selections, ctx, links);
-    }
-  }
-
-  /**
-   * `GET /?ids=a,b`: an object keyed by id; one unresolvable id fails the whole read; each id is a call (Meta: Rate Limiting,
-   * developers.facebook.com/docs/graph-api/overview/rate-limiting).
-   */
-  function readIds(ctx: RenderContext, params: Readonly<Record<string, string>>): unknown {
-    if (params.ids === undefined) throw unsupportedRequest('get');
-    if (!config.rootIdsReads || ctx.major >= ROOT_IDS_REMOVED_MAJOR) throw rootIdsReadRemoved();
-    const ids = splitIds(params.ids);
-    if (ids.length === 0) throw invalidParameter('param ids must be a non-empty list of ids');
-    if (ids.length > MAX_IDS_PER_READ) throw invalidParameter(`Too many IDs. Maximum: ${MAX_IDS_PER_READ}. Provided: ${ids.length}.`);
-    const nodes = ids.map((id) => [id, resolve(ctx, id)] as const);
-    const missing = nodes.filter(([, node]) => node === undefined).map(([id]) => id);
-    if (missing.length > 0) throw aliasesNotFound(missing);
-    const out: Record<string, unknown> = {};
-    for (const [id, node] of nodes) out[id] = renderNode(ctx, node!, params.fields);
-    return out;
-  }
-
-  function renderNode(ctx: RenderContext, node: GraphNode, fields: string | undefined): unknown {
-    switch (node.kind) {
-      case 'thread': {
-        assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
-        return renderThread(node.thread, selectionOf('UnifiedThread', fields, ctx.major) ?? DEFAULT_FIELDS.UnifiedThread, ctx);
-      }
-      case 'message': {
-        assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
-        const selections = selectionOf('Message', fields, ctx.major) ?? DEFAULT_FIELDS.Message;
-        if (!hasDetails(node.message, node.thread) && selections.some((selection) => !MESSAGE_SUMMARY_FIELDS.has(selection.name))) {
-          throw messageDetailsUnavailable();
-        }
-        return renderMessage(node.message, node.thread, selections, ctx);
-      }
-      case 'page':
-        return renderPage(node.page, selectionOf('Page', fields, ctx.major) ?? DEFAULT_FIELDS.Page, ctx);
-      case 'user':
-        return renderUser(node.user, selectionOf('User', fields, ctx.major) ?? DEFAULT_FIELDS.User, ctx);
-    }
-  }
-
-  /**
-   * `me` is the viewer; Instagram objects do not exist before `platform` did (Meta: Page Conversations,
-   * developers.facebook.com/docs/graph-api/reference/page/conversations).
-   */
-  function resolve(ctx: RenderContext, id: string): GraphNode | undefined {
-    if (id === 'me') return meOf(ctx.viewer);
-    const node = config.store.node(id);
-    if ((node?.kind === 'thread' || node?.kind === 'message') && node.thread.platform === 'instagram' && ctx.major < PLATFORM_SINCE_MAJOR)
-      return undefined;
-    return node;
-  }
-
-  function meOf(viewer: Viewer): GraphNode | undefined {
-    if (viewer.kind === 'user') return { kind: 'user', user: viewer.user };
-    const page = config.store.page(viewer.pageId);
-    return page === undefined ? undefined : { kind: 'page', page };
-  }
-
   return { execute, route, errorAnswer };
+}
+
+/** The router's `route`: paths of versions older than `oldestLiveVersion` are served by it. */
+function createPathRouter(defaultVersion: string, oldestLiveVersion: string | undefined): (path: string) => RoutedPath {
+  const defaultMajor = majorOf(defaultVersion);
+  const oldestMatch = oldestLiveVersion === undefined ? null : VERSION_SEGMENT.exec(oldestLiveVersion);
+  if (oldestLiveVersion !== undefined && oldestMatch === null) {
+    throw new TypeError(`Graph emulator: oldestLiveVersion must look like "v21.0", got "${oldestLiveVersion}"`);
+  }
+  const oldest =
+    oldestMatch === null ? undefined : { version: oldestLiveVersion!, major: Number(oldestMatch[1]), minor: Number(oldestMatch[2]) };
+
+  return (path) => {
+    const segments = decodeSegments(path);
+    const match = segments.length > 0 ? VERSION_SEGMENT.exec(segments[0]!) : null;
+    if (match === null) return { version: defaultVersion, major: defaultMajor, segments };
+    const major = Number(match[1]);
+    if (oldest !== undefined && (major < oldest.major || (major === oldest.major && Number(match[2]) < oldest.minor))) {
+      // An expired version is served by the oldest live one, with its behaviour (Meta: Versioning,
+      // developers.facebook.com/docs/graph-api/guides/versioning).
+      return { version: oldest.version, major: oldest.major, segments: segments.slice(1) };
+    }
+    return { version: segments[0]!, major, segments: segments.slice(1) };
+  };
+}
+
+function decodeSegments(path: string): string[] {
+  const segments: string[] = [];
+  for (const raw of path.split('/')) {
+    if (raw === '') continue;
+    try {
+      segments.push(decodeURIComponent(raw));
+    } catch {
+      throw unknownPathComponents(`/${raw}`);
+    }
+  }
+  return segments;
+}
+
+function errorAnswer(error: unknown, version: string, calls: number): GraphAnswer {
+  const graphError = error instanceof EmulatedGraphError ? error : unknownError();
+  if (graphError !== error) console.error('graph emulator: internal error', error);
+  const traceId = newTraceId();
+  return {
+    status: graphError.status,
+    body: JSON.stringify(graphError.toBody(traceId)),
+    version,
+    traceId,
+    wwwAuthenticate: graphError.wwwAuthenticate,
+    calls,
+  };
+}
+
+/** `/{id}/{edge}` and what follows it, which no edge has. */
+interface EdgePath {
+  readonly id: string;
+  readonly edge: string;
+  readonly rest: readonly string[];
+}
+
+/** The body of a GET: the root's `?ids=` read, an object, or one page of an object's edge. */
+function readPath(
+  ctx: RenderContext,
+  segments: readonly string[],
+  params: Readonly<Record<string, string>>,
+  rootIdsReads: boolean,
+): unknown {
+  const [id, edge, ...rest] = segments;
+  if (id === undefined) return readIds(ctx, params, rootIdsReads);
+  const node = resolve(ctx, id);
+  if (node === undefined) throw objectNotFound(id);
+  if (edge === undefined) return renderNode(ctx, node, params.fields);
+  return readEdge(ctx, node, { id, edge, rest }, params);
+}
+
+function readEdge(ctx: RenderContext, node: GraphNode, path: EdgePath, params: Readonly<Record<string, string>>): unknown {
+  const { id, edge, rest } = path;
+  const itemType = edgeItemType(NODE_TYPES[node.kind], edge);
+  if (itemType === undefined) {
+    // A Page token's `/me/accounts`: `me` is a Page, which has no such edge.
+    if (node.kind === 'page' && edge === 'accounts') throw objectNotFound(id);
+    throw unknownPathComponents(`/${[edge, ...rest].join('/')}`);
+  }
+  if (rest.length > 0) throw unknownPathComponents(`/${rest.join('/')}`);
+  if (node.kind === 'thread' || node.kind === 'message') assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
+  // The conversations edge: its platform is a parameter, checked by conversationList.
+  if (node.kind === 'page') assertPageAccess(ctx, node.page.id);
+  if (node.kind === 'message' && !hasDetails(node.message, node.thread)) throw messageDetailsUnavailable();
+
+  const selections = selectionOf(itemType, params.fields, ctx.major);
+  const request = windowRequestOf(params, ctx.maxLimit);
+  const links: LinkTemplate = {
+    root: ctx.root,
+    path: [id, edge].map(encodeURIComponent).join('/'),
+    params: linkParamsOf(ctx.token, params, node.kind === 'page' ? ['fields', ...CONVERSATION_FILTER_PARAMS] : ['fields']),
+    signer: ctx.linkSigner,
+  };
+  switch (node.kind) {
+    case 'page': {
+      const filter = parseConversationFilter((name) => params[name], ctx.major);
+      return conversationList(node.page, filter, request, selections ?? DEFAULT_FIELDS.UnifiedThread, ctx, links);
+    }
+    case 'thread':
+      return edge === 'messages'
+        ? messageList(node.thread, request, selections ?? DEFAULT_FIELDS.Message, ctx, links)
+        : participantEdge(node.thread, edge, request, selections, ctx, links);
+    case 'message':
+      return messageRecordEdge(node.message, edge === 'attachments' ? 'attachments' : 'shares', request, selections, ctx, links);
+    case 'user':
+      return accountList(node.user, request, selections, ctx, links);
+  }
+}
+
+/**
+ * `GET /?ids=a,b`: an object keyed by id; one unresolvable id fails the whole read; each id is a call (Meta: Rate Limiting,
+ * developers.facebook.com/docs/graph-api/overview/rate-limiting).
+ */
+function readIds(ctx: RenderContext, params: Readonly<Record<string, string>>, rootIdsReads: boolean): unknown {
+  if (params.ids === undefined) throw unsupportedRequest('get');
+  if (!rootIdsReads || ctx.major >= ROOT_IDS_REMOVED_MAJOR) throw rootIdsReadRemoved();
+  const ids = splitIds(params.ids);
+  if (ids.length === 0) throw invalidParameter('param ids must be a non-empty list of ids');
+  if (ids.length > MAX_IDS_PER_READ) throw invalidParameter(`Too many IDs. Maximum: ${MAX_IDS_PER_READ}. Provided: ${ids.length}.`);
+  const nodes = ids.map((id) => [id, resolve(ctx, id)] as const);
+  const missing = nodes.filter(([, node]) => node === undefined).map(([id]) => id);
+  if (missing.length > 0) throw aliasesNotFound(missing);
+  const out: Record<string, unknown> = {};
+  for (const [id, node] of nodes) out[id] = renderNode(ctx, node!, params.fields);
+  return out;
+}
+
+function renderNode(ctx: RenderContext, node: GraphNode, fields: string | undefined): unknown {
+  switch (node.kind) {
+    case 'thread': {
+      assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
+      return renderThread(node.thread, selectionOf('UnifiedThread', fields, ctx.major) ?? DEFAULT_FIELDS.UnifiedThread, ctx);
+    }
+    case 'message': {
+      assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
+      const selections = selectionOf('Message', fields, ctx.major) ?? DEFAULT_FIELDS.Message;
+      if (!hasDetails(node.message, node.thread) && selections.some((selection) => !MESSAGE_SUMMARY_FIELDS.has(selection.name))) {
+        throw messageDetailsUnavailable();
+      }
+      return renderMessage(node.message, node.thread, selections, ctx);
+    }
+    case 'page':
+      return renderPage(node.page, selectionOf('Page', fields, ctx.major) ?? DEFAULT_FIELDS.Page, ctx);
+    case 'user':
+      return renderUser(node.user, selectionOf('User', fields, ctx.major) ?? DEFAULT_FIELDS.User, ctx);
+  }
+}
+
+/**
+ * `me` is the viewer; Instagram objects do not exist before `platform` did (Meta: Page Conversations,
+ * developers.facebook.com/docs/graph-api/reference/page/conversations).
+ */
+function resolve(ctx: RenderContext, id: string): GraphNode | undefined {
+  if (id === 'me') return meOf(ctx.store, ctx.viewer);
+  const node = ctx.store.node(id);
+  if ((node?.kind === 'thread' || node?.kind === 'message') && node.thread.platform === 'instagram' && ctx.major < PLATFORM_SINCE_MAJOR)
+    return undefined;
+  return node;
+}
+
+function meOf(store: WorldStore, viewer: Viewer): GraphNode | undefined {
+  if (viewer.kind === 'user') return { kind: 'user', user: viewer.user };
+  const page = store.page(viewer.pageId);
+  return page === undefined ? undefined : { kind: 'page', page };
 }
 
 /** The parsed and validated `fields` value, or `undefined` when absent (the caller's default applies). */
