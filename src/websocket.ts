@@ -13,8 +13,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
-import type { OperationResult, SubscribePayload } from 'graphql-ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { ExecutionResult, OperationResult, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -107,118 +107,8 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
   const allowedOrigins = options.allowedOrigins ?? [];
   const path = app.graphqlEndpoint;
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 512 * 1024 });
-  // By graphql-ws's per-socket context.
-  const connections = new WeakMap<object, Connection>();
-  // The plugins' execute and subscribe for each operation's arguments (graphql-ws hands the same object back).
-  const envelopes = new WeakMap<ExecutionArgs, Enveloped>();
+  serveOperations(sockets, app, { path, maxSubscriptions, persistedOperations: options.persistedOperations });
   let closing = false;
-
-  const release = (connection: Connection | undefined, id: string): void => {
-    connection?.running.get(id)?.abort();
-    connection?.running.delete(id);
-    connection?.subscriptions.delete(id);
-  };
-
-  useServer(
-    {
-      onConnect(ctx) {
-        const params = ctx.connectionParams ?? {};
-        const authorization = params.Authorization ?? params.authorization;
-        const headers = new Headers();
-        if (authorization !== undefined && authorization !== null) {
-          const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
-          try {
-            if (token === undefined) throw new TypeError('not a bearer token');
-            headers.set('authorization', `Bearer ${token}`);
-          } catch {
-            // The error names the value: it is not logged, and the reason never holds it.
-            ctx.extra.socket.close(CLOSE_UNAUTHORIZED, UNAUTHORIZED_REASON);
-            return false;
-          }
-        }
-        connections.set(ctx, { headers, running: new Map(), subscriptions: new Set() });
-        return true;
-      },
-
-      async onSubscribe(ctx, id, payload: SubscribePayload) {
-        const connection = connections.get(ctx);
-        if (connection === undefined) return [new GraphQLError('Send connection_init first.')];
-        try {
-          const query =
-            options.persistedOperations === undefined ? payload.query : persistedOperationText(options.persistedOperations, payload);
-          const controller = new AbortController();
-          // POST: yoga's plugins refuse mutations in GET requests.
-          const request = new Request(`http://gateway.socket${path}`, {
-            method: 'POST',
-            headers: connection.headers,
-            signal: controller.signal,
-          });
-          const enveloped = app.getEnveloped({ request, params: { ...payload, query } });
-          const document = enveloped.parse(query);
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) return errors;
-          const operation = getOperationAST(document, payload.operationName);
-          if (operation === null || operation === undefined) {
-            return [new GraphQLError('Name the operation to run: the document holds several, and `operationName` names none of them.')];
-          }
-          const contextValue = await enveloped.contextFactory();
-          // Counted and taken with no await in between, so concurrent subscribes cannot both pass the cap.
-          if (operation.operation === 'subscription') {
-            if (connection.subscriptions.size >= maxSubscriptions) {
-              return [
-                new GraphQLError(
-                  `This connection holds ${connection.subscriptions.size} subscriptions, the most allowed: complete one first, or open ` +
-                    `another connection.`,
-                  { extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptions } },
-                ),
-              ];
-            }
-            connection.subscriptions.add(id);
-          }
-          connection.running.set(id, controller);
-          const args: ExecutionArgs = {
-            schema: enveloped.schema,
-            document,
-            operationName: payload.operationName ?? null,
-            variableValues: payload.variables ?? null,
-            contextValue,
-          };
-          envelopes.set(args, enveloped);
-          return args;
-        } catch (error) {
-          // Parse errors (syntax, token limit) and refused persisted operations; anything else is masked.
-          return [asGraphQLError(error)];
-        }
-      },
-      execute: (args) => envelopes.get(args)!.execute(args) as OperationResult,
-      subscribe: (args) => envelopes.get(args)!.subscribe(args) as OperationResult,
-      onNext(_ctx, _id, _payload, _args, { data, errors, extensions }) {
-        if (errors === undefined) return undefined;
-        return {
-          ...(data === undefined ? {} : { data }),
-          errors: errors.map(formatError),
-          ...(extensions === undefined ? {} : { extensions }),
-        };
-      },
-      onError: (_ctx, _id, _payload, errors) => errors.map(formatError),
-      onComplete: (ctx, id) => release(connections.get(ctx), id),
-      onClose(ctx) {
-        const connection = connections.get(ctx);
-        for (const id of [...(connection?.running.keys() ?? [])]) release(connection, id);
-      },
-    },
-    sockets,
-  );
-
-  const isAllowedOrigin = (request: IncomingMessage): boolean => {
-    const origin = request.headers.origin;
-    if (origin === undefined || allowedOrigins === '*' || allowedOrigins.includes(origin)) return true;
-    try {
-      return new URL(origin).host === request.headers.host;
-    } catch {
-      return false;
-    }
-  };
 
   return {
     handleUpgrade(request, socket, head) {
@@ -227,7 +117,7 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
         refuseUpgrade(socket, 503, 'Service Unavailable', 'SHUTTING_DOWN', 'This instance is shutting down: connect again.');
       } else if (pathname !== path) {
         refuseUpgrade(socket, 404, 'Not Found', 'NOT_FOUND', `WebSockets are served at ${path} only.`);
-      } else if (!isAllowedOrigin(request)) {
+      } else if (!isAllowedOrigin(request, allowedOrigins)) {
         refuseUpgrade(socket, 403, 'Forbidden', 'ORIGIN_NOT_ALLOWED', 'This origin may not open a WebSocket here (see CORS_ORIGINS).');
       } else {
         sockets.handleUpgrade(request, socket, head, (websocket: WebSocket) => sockets.emit('connection', websocket, request));
@@ -244,4 +134,167 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
       return sockets.clients.size;
     },
   };
+}
+
+/** How operations on a socket run. */
+interface OperationSettings {
+  /** The GraphQL endpoint, path of the requests operations run as. */
+  readonly path: string;
+  readonly maxSubscriptions: number;
+  readonly persistedOperations: PersistedOperations | undefined;
+}
+
+/** An operation parsed, validated and given its context, ready to run. */
+interface PreparedOperation {
+  readonly args: ExecutionArgs;
+  readonly enveloped: Enveloped;
+  readonly isSubscription: boolean;
+  /** Aborting it cancels the operation's upstream reads. */
+  readonly controller: AbortController;
+}
+
+/** Speaks graphql-ws on `sockets`, each operation through the app's plugins, as the socket's caller. */
+function serveOperations(sockets: WebSocketServer, app: GraphQLApp, settings: OperationSettings): void {
+  // By graphql-ws's per-socket context.
+  const connections = new WeakMap<object, Connection>();
+  // The plugins' execute and subscribe for each operation's arguments (graphql-ws hands the same object back).
+  const envelopes = new WeakMap<ExecutionArgs, Enveloped>();
+
+  useServer(
+    {
+      onConnect(ctx) {
+        const headers = headersOf(ctx.connectionParams);
+        if (headers === undefined) {
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, UNAUTHORIZED_REASON);
+          return false;
+        }
+        connections.set(ctx, { headers, running: new Map(), subscriptions: new Set() });
+        return true;
+      },
+      async onSubscribe(ctx, id, payload: SubscribePayload) {
+        const connection = connections.get(ctx);
+        if (connection === undefined) return [new GraphQLError('Send connection_init first.')];
+        let prepared: PreparedOperation | readonly GraphQLError[];
+        try {
+          prepared = await prepareOperation(app, settings, connection.headers, payload);
+        } catch (error) {
+          // Parse errors (syntax, token limit) and refused persisted operations; anything else is masked.
+          return [asGraphQLError(error)];
+        }
+        if (!('args' in prepared)) return prepared;
+        // Counted and taken with no await since the context was made, so concurrent subscribes cannot both pass the cap.
+        const refusal = startOperation(connection, id, prepared, settings.maxSubscriptions);
+        if (refusal !== undefined) return [refusal];
+        envelopes.set(prepared.args, prepared.enveloped);
+        return prepared.args;
+      },
+      execute: (args) => envelopes.get(args)!.execute(args) as OperationResult,
+      subscribe: (args) => envelopes.get(args)!.subscribe(args) as OperationResult,
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+      onError: (_ctx, _id, _payload, errors) => errors.map(formatError),
+      onComplete: (ctx, id) => release(connections.get(ctx), id),
+      onClose(ctx) {
+        const connection = connections.get(ctx);
+        for (const id of [...(connection?.running.keys() ?? [])]) release(connection, id);
+      },
+    },
+    sockets,
+  );
+}
+
+/**
+ * The headers of a socket's operations, from its connection params; `undefined` when `Authorization`
+ * is there but is not `Bearer <token>`.
+ */
+function headersOf(connectionParams: Readonly<Record<string, unknown>> | null | undefined): Headers | undefined {
+  const params = connectionParams ?? {};
+  const authorization = params.Authorization ?? params.authorization;
+  const headers = new Headers();
+  if (authorization === undefined || authorization === null) return headers;
+  const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
+  if (token === undefined) return undefined;
+  try {
+    headers.set('authorization', `Bearer ${token}`);
+  } catch {
+    // The error names the value: it is not logged, and the close reason never holds it.
+    return undefined;
+  }
+  return headers;
+}
+
+/** Throws for a document that does not parse and for a refused persisted operation. */
+async function prepareOperation(
+  app: GraphQLApp,
+  settings: OperationSettings,
+  headers: Headers,
+  payload: SubscribePayload,
+): Promise<PreparedOperation | readonly GraphQLError[]> {
+  const query = settings.persistedOperations === undefined ? payload.query : persistedOperationText(settings.persistedOperations, payload);
+  const controller = new AbortController();
+  // POST: yoga's plugins refuse mutations in GET requests.
+  const request = new Request(`http://gateway.socket${settings.path}`, { method: 'POST', headers, signal: controller.signal });
+  const enveloped = app.getEnveloped({ request, params: { ...payload, query } });
+  const document = enveloped.parse(query);
+  const errors = enveloped.validate(enveloped.schema, document);
+  if (errors.length > 0) return errors;
+  const operation = getOperationAST(document, payload.operationName);
+  if (operation === null || operation === undefined) {
+    return [new GraphQLError('Name the operation to run: the document holds several, and `operationName` names none of them.')];
+  }
+  const contextValue = await enveloped.contextFactory();
+  const args: ExecutionArgs = {
+    schema: enveloped.schema,
+    document,
+    operationName: payload.operationName ?? null,
+    variableValues: payload.variables ?? null,
+    contextValue,
+  };
+  return { args, enveloped, controller, isSubscription: operation.operation === 'subscription' };
+}
+
+/** Counts the operation as running on its socket; a subscription past the cap is refused instead. */
+function startOperation(
+  connection: Connection,
+  id: string,
+  prepared: PreparedOperation,
+  maxSubscriptions: number,
+): GraphQLError | undefined {
+  if (prepared.isSubscription) {
+    if (connection.subscriptions.size >= maxSubscriptions) {
+      return new GraphQLError(
+        `This connection holds ${connection.subscriptions.size} subscriptions, the most allowed: complete one first, or open ` +
+          `another connection.`,
+        { extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptions } },
+      );
+    }
+    connection.subscriptions.add(id);
+  }
+  connection.running.set(id, prepared.controller);
+  return undefined;
+}
+
+function release(connection: Connection | undefined, id: string): void {
+  connection?.running.get(id)?.abort();
+  connection?.running.delete(id);
+  connection?.subscriptions.delete(id);
+}
+
+/** A result with errors, written as over HTTP; `undefined` (as it is) without. */
+function formatResult({ data, errors, extensions }: ExecutionResult): FormattedExecutionResult | undefined {
+  if (errors === undefined) return undefined;
+  return {
+    ...(data === undefined ? {} : { data }),
+    errors: errors.map(formatError),
+    ...(extensions === undefined ? {} : { extensions }),
+  };
+}
+
+function isAllowedOrigin(request: IncomingMessage, allowedOrigins: readonly string[] | '*'): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined || allowedOrigins === '*' || allowedOrigins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
 }
