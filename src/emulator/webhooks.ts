@@ -36,38 +36,19 @@ export function signWebhookBody(appSecret: string, body: string): string {
 export function createEmulatorWebhooks(store: WorldStore, appSecret: string): EmulatorWebhooks {
   let callback: string | undefined;
 
-  const deliver = async (payload: unknown): Promise<number | undefined> => {
-    if (callback === undefined) return undefined;
-    const body = JSON.stringify(payload);
-    const response = await fetch(callback, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(appSecret, body) },
-      body,
-    });
-    await response.arrayBuffer();
-    return response.status;
-  };
+  const deliver = async (payload: unknown): Promise<number | undefined> =>
+    callback === undefined ? undefined : postSigned(callback, appSecret, payload);
 
-  /** Delivers one `messaging` event of a thread's inbox, as Meta words it for the thread's platform. */
+  /** Delivers one `messaging` event of a thread's inbox. */
   const deliverEvent = async (
     thread: ThreadRecord,
-    route: { sender: string; recipient: string },
+    route: MessagingRoute,
     timestamp: number,
     event: Record<string, unknown>,
   ): Promise<{ payload: unknown; deliveryStatus: number | undefined }> => {
-    const payload = {
-      object: thread.platform === 'instagram' ? 'instagram' : 'page',
-      entry: [
-        {
-          id: thread.business.id,
-          time: timestamp,
-          messaging: [{ sender: { id: route.sender }, recipient: { id: route.recipient }, timestamp, ...event }],
-        },
-      ],
-    };
+    const payload = messagingPayload(thread, route, timestamp, event);
     return { payload, deliveryStatus: await deliver(payload) };
   };
-  const fromCustomer = (thread: ThreadRecord) => ({ sender: thread.customer.id, recipient: thread.business.id });
 
   return {
     async markRead(conversationId) {
@@ -91,16 +72,7 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
     },
 
     async subscribe(callbackUrl, verifyToken) {
-      const challenge = randomBytes(8).toString('hex');
-      const url = new URL(callbackUrl);
-      url.searchParams.set('hub.mode', 'subscribe');
-      url.searchParams.set('hub.verify_token', verifyToken);
-      url.searchParams.set('hub.challenge', challenge);
-      const response = await fetch(url);
-      const text = await response.text();
-      if (response.status !== 200 || text !== challenge) {
-        throw new Error(`webhook verification failed: ${callbackUrl} answered ${response.status} "${text.slice(0, 100)}"`);
-      }
+      await verifyCallback(callbackUrl, verifyToken);
       callback = callbackUrl;
     },
 
@@ -118,4 +90,52 @@ export function createEmulatorWebhooks(store: WorldStore, appSecret: string): Em
 
     deliver,
   };
+}
+
+/** Who a `messaging` event is from and to. */
+interface MessagingRoute {
+  readonly sender: string;
+  readonly recipient: string;
+}
+
+const fromCustomer = (thread: ThreadRecord): MessagingRoute => ({ sender: thread.customer.id, recipient: thread.business.id });
+
+/** A webhook payload of one `messaging` event, as Meta words it for the thread's platform. */
+function messagingPayload(thread: ThreadRecord, route: MessagingRoute, timestamp: number, event: Record<string, unknown>): unknown {
+  return {
+    object: thread.platform === 'instagram' ? 'instagram' : 'page',
+    entry: [
+      {
+        id: thread.business.id,
+        time: timestamp,
+        messaging: [{ sender: { id: route.sender }, recipient: { id: route.recipient }, timestamp, ...event }],
+      },
+    ],
+  };
+}
+
+/** POSTs the payload to the callback, signed with the app secret; resolves with the HTTP status. */
+async function postSigned(callback: string, appSecret: string, payload: unknown): Promise<number> {
+  const body = JSON.stringify(payload);
+  const response = await fetch(callback, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWebhookBody(appSecret, body) },
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Meta's verification handshake: the callback must echo the challenge; rejects otherwise. */
+async function verifyCallback(callbackUrl: string, verifyToken: string): Promise<void> {
+  const challenge = randomBytes(8).toString('hex');
+  const url = new URL(callbackUrl);
+  url.searchParams.set('hub.mode', 'subscribe');
+  url.searchParams.set('hub.verify_token', verifyToken);
+  url.searchParams.set('hub.challenge', challenge);
+  const response = await fetch(url);
+  const text = await response.text();
+  if (response.status !== 200 || text !== challenge) {
+    throw new Error(`webhook verification failed: ${callbackUrl} answered ${response.status} "${text.slice(0, 100)}"`);
+  }
 }
