@@ -359,8 +359,12 @@ export function createSeedWorld(): SeedWorld {
   }
   threads.push(...createExtraThreads(new Draws(EXTRA_SEED, usedIds, usedTimes), usedUsernames));
   showcaseContent(threads, new Draws(SHOWCASE_SEED, usedIds, usedTimes));
+  return { pages: Object.values(PAGES), threads, users: createUsers(), tokens: createTokens() };
+}
 
-  const users: UserRecord[] = [
+/** The demo users and the Pages each manages. */
+function createUsers(): UserRecord[] {
+  return [
     {
       ...DEMO.users.alice,
       accounts: [
@@ -373,10 +377,13 @@ export function createSeedWorld(): SeedWorld {
       accounts: [{ pageId: DEMO.pages.bistro.id, accessToken: DEMO.tokens.bistroPage, tasks: ['MODERATE', 'MESSAGING', 'ANALYZE'] }],
     },
   ];
+}
 
+/** What each demo token grants. */
+function createTokens(): Map<string, TokenRecord> {
   const acme = DEMO.pages.acme.id;
   const allBut = (...missing: Permission[]): Permission[] => ALL_PERMISSIONS.filter((permission) => !missing.includes(permission));
-  const tokens = new Map<string, TokenRecord>([
+  return new Map<string, TokenRecord>([
     [DEMO.tokens.acmePage, { kind: 'page', pageId: acme, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
     [
       DEMO.tokens.acmePageNoMessaging,
@@ -398,12 +405,11 @@ export function createSeedWorld(): SeedWorld {
     [DEMO.tokens.bob, { kind: 'user', userId: DEMO.users.bob.id }],
     [DEMO.tokens.expired, { kind: 'expired' }],
   ]);
-
-  return { pages: Object.values(PAGES), threads, users, tokens };
 }
 
 const RECENT_WINDOW: TimeWindow = { end: SEED_NOW - 60, days: SEED_SPAN_DAYS };
 
+// Every helper below draws from the PRNG in a fixed order: reordering their calls changes the whole world.
 function createThread(
   draws: Draws,
   page: PageRecord,
@@ -413,62 +419,12 @@ function createThread(
   window: TimeWindow = RECENT_WINDOW,
   knownCustomer?: Readonly<{ psid: string; name: string }>,
 ): MutableThread {
-  const first = draws.pick(FIRST_NAMES);
-  const last = draws.pick(LAST_NAMES);
-  let customer: Participant;
-  let business: Participant;
-  let id: string;
-  if (platform === 'instagram') {
-    if (page.instagram === undefined) throw new Error(`seed: Page ${page.id} has no Instagram account`);
-    let username = `${first}.${last}`.toLowerCase();
-    while (usedUsernames.has(username)) username = `${first}.${last}${draws.int(1, 999)}`.toLowerCase();
-    usedUsernames.add(username);
-    customer = { username, id: draws.digits(17) };
-    business = { username: page.instagram.username, id: page.instagram.id };
-    id = draws.opaque('aWdfZAG', 60);
-  } else {
-    const psid = knownCustomer?.psid ?? draws.digits(16);
-    customer = { name: knownCustomer?.name ?? `${first} ${last}`, email: `${psid}@facebook.com`, id: psid };
-    business = { name: page.name, email: `${page.id}@facebook.com`, id: page.id };
-    id = `t_${draws.digits(15)}`;
-  }
-
-  const roll = draws.float();
-  const messageCount = roll < 0.03 ? 1 : roll < 0.06 ? MAX_MESSAGES_PER_THREAD : 2 + Math.floor(draws.float() ** 1.7 * 30);
-  const newest = draws.time(window.end - draws.float() * window.days * 86_400);
-
-  // Built oldest first (the first message is the customer's), then reversed to newest first.
-  const oldestFirst: MessageRecord[] = [];
-  const times: number[] = [newest];
-  for (let i = 1; i < messageCount; i++) {
-    const gap = 30 + Math.floor(-Math.log(1 - draws.float()) * 3 * 3600);
-    times.push(draws.time(times[i - 1]! - gap));
-  }
-  times.reverse();
-  let fromCustomer = true;
-  for (let i = 0; i < messageCount; i++) {
-    if (i > 0 && draws.chance(0.55)) fromCustomer = !fromCustomer;
-    const isNewest = i === messageCount - 1;
-    const [from, to] = fromCustomer ? [customer, business] : [business, customer];
-    oldestFirst.push(
-      createMessage(draws, { threadId: id, platform, createdTime: times[i]!, from, to, fromCustomer, isNewest }, oldestFirst),
-    );
-  }
-  const messages = oldestFirst.reverse();
+  const { id, customer, business } = createParticipants(draws, page, platform, usedUsernames, knownCustomer);
+  const messages = createMessages(draws, { id, platform, customer, business }, window);
   const newestMessage = messages[0]!;
-
   const businessReplied = messages.some((message) => message.from === business);
-  let trailingFromCustomer = 0;
-  while (trailingFromCustomer < messages.length && messages[trailingFromCustomer]!.from === customer) trailingFromCustomer++;
-  const unreadCount = trailingFromCustomer > 0 && draws.chance(0.25) ? Math.min(draws.int(1, 5), trailingFromCustomer) : 0;
-
-  // Since mid-2018 archiving moves a thread to the Done folder (page_done) and tags it no more; before,
-  // it was the `action:archived` tag (the v5.0 reference's `folder` and `tags` parameters).
-  const tags = folder === undefined ? ['action:archived'] : folder === 'page_done' ? [] : [folder];
-  if (businessReplied) tags.push('sent');
-  else if (folder === 'other') tags.push('pending');
-  if (platform === 'messenger' && folder === 'other' && draws.chance(0.05)) tags.push('marketplace_folder');
-
+  const unreadCount = unreadCountOf(draws, messages, customer);
+  const tags = tagsOf(draws, platform, folder, businessReplied);
   const thread: MutableThread = {
     id,
     pageId: page.id,
@@ -493,6 +449,77 @@ function createThread(
     thread.formerParticipants = [{ name: `${draws.pick(FIRST_NAMES)} ${draws.pick(LAST_NAMES)}`, email: `${psid}@facebook.com`, id: psid }];
   }
   return thread;
+}
+
+/** A thread's id and its two sides; Instagram usernames are unique across the world. */
+function createParticipants(
+  draws: Draws,
+  page: PageRecord,
+  platform: Platform,
+  usedUsernames: Set<string>,
+  knownCustomer: Readonly<{ psid: string; name: string }> | undefined,
+): { id: string; customer: Participant; business: Participant } {
+  const first = draws.pick(FIRST_NAMES);
+  const last = draws.pick(LAST_NAMES);
+  if (platform === 'instagram') {
+    if (page.instagram === undefined) throw new Error(`seed: Page ${page.id} has no Instagram account`);
+    let username = `${first}.${last}`.toLowerCase();
+    while (usedUsernames.has(username)) username = `${first}.${last}${draws.int(1, 999)}`.toLowerCase();
+    usedUsernames.add(username);
+    const customer = { username, id: draws.digits(17) };
+    const business = { username: page.instagram.username, id: page.instagram.id };
+    return { customer, business, id: draws.opaque('aWdfZAG', 60) };
+  }
+  const psid = knownCustomer?.psid ?? draws.digits(16);
+  const customer = { name: knownCustomer?.name ?? `${first} ${last}`, email: `${psid}@facebook.com`, id: psid };
+  const business = { name: page.name, email: `${page.id}@facebook.com`, id: page.id };
+  return { customer, business, id: `t_${draws.digits(15)}` };
+}
+
+/** A thread's messages, newest first, the newest within `window`; the first (oldest) is the customer's. */
+function createMessages(
+  draws: Draws,
+  thread: Readonly<{ id: string; platform: Platform; customer: Participant; business: Participant }>,
+  window: TimeWindow,
+): MessageRecord[] {
+  const { customer, business } = thread;
+  const roll = draws.float();
+  const messageCount = roll < 0.03 ? 1 : roll < 0.06 ? MAX_MESSAGES_PER_THREAD : 2 + Math.floor(draws.float() ** 1.7 * 30);
+  const newest = draws.time(window.end - draws.float() * window.days * 86_400);
+
+  const times: number[] = [newest];
+  for (let i = 1; i < messageCount; i++) {
+    const gap = 30 + Math.floor(-Math.log(1 - draws.float()) * 3 * 3600);
+    times.push(draws.time(times[i - 1]! - gap));
+  }
+  times.reverse();
+  const oldestFirst: MessageRecord[] = [];
+  let fromCustomer = true;
+  for (let i = 0; i < messageCount; i++) {
+    if (i > 0 && draws.chance(0.55)) fromCustomer = !fromCustomer;
+    const isNewest = i === messageCount - 1;
+    const [from, to] = fromCustomer ? [customer, business] : [business, customer];
+    const plan: MessagePlan = { threadId: thread.id, platform: thread.platform, createdTime: times[i]!, from, to, fromCustomer, isNewest };
+    oldestFirst.push(createMessage(draws, plan, oldestFirst));
+  }
+  return oldestFirst.reverse();
+}
+
+/** Unread: some of the customer's messages since the business last wrote, in a quarter of the threads that end with the customer. */
+function unreadCountOf(draws: Draws, newestFirst: readonly MessageRecord[], customer: Participant): number {
+  let trailingFromCustomer = 0;
+  while (trailingFromCustomer < newestFirst.length && newestFirst[trailingFromCustomer]!.from === customer) trailingFromCustomer++;
+  return trailingFromCustomer > 0 && draws.chance(0.25) ? Math.min(draws.int(1, 5), trailingFromCustomer) : 0;
+}
+
+function tagsOf(draws: Draws, platform: Platform, folder: Folder | undefined, businessReplied: boolean): string[] {
+  // Since mid-2018 archiving moves a thread to the Done folder (page_done) and tags it no more; before,
+  // it was the `action:archived` tag (the v5.0 reference's `folder` and `tags` parameters).
+  const tags = folder === undefined ? ['action:archived'] : folder === 'page_done' ? [] : [folder];
+  if (businessReplied) tags.push('sent');
+  else if (folder === 'other') tags.push('pending');
+  if (platform === 'messenger' && folder === 'other' && draws.chance(0.05)) tags.push('marketplace_folder');
+  return tags;
 }
 
 /**
