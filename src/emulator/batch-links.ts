@@ -11,7 +11,10 @@ export const BATCH_EXPIRES_PARAM = '_fb_batch_expires';
 export const BATCH_SIGNATURE_PARAM = '_fb_batch_sig';
 /** How long a signed link stays valid. */
 const LINK_LIFETIME_SECONDS = 3600;
-/** Parameters a client may add or change without invalidating the link: the proof is never in it (https://developers.facebook.com/docs/graph-api/results). */
+/**
+ * Parameters a client may add or change without invalidating the link: the proof is never in it
+ * (https://developers.facebook.com/docs/graph-api/results).
+ */
 const UNSIGNED_PARAMS: ReadonlySet<string> = new Set([BATCH_SIGNATURE_PARAM, 'appsecret_proof']);
 
 export interface BatchLinkSigner {

@@ -7,7 +7,8 @@ import type { WorldStore } from './store.js';
 
 /** What the route expects, quoted in every refusal. */
 export const SEND_MESSAGE_USAGE =
-  'POST a JSON body {"conversationId": "<a conversation\'s id or graphApiId, as the gateway returns them>", "text": "Hello", "from": "customer" | "business"}';
+  'POST a JSON body {"conversationId": "<a conversation\'s id or graphApiId, as the gateway returns them>", "text": "Hello", "from": ' +
+  '"customer" | "business"}';
 
 /** A message to send, or why there is none. */
 export type SendMessageRequest =

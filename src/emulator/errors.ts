@@ -102,7 +102,8 @@ export function expiredToken(): EmulatedGraphError {
     400,
     'OAuthException',
     190,
-    `Error validating access token: Session has expired on Saturday, 31-Oct-26 10:00:00 PDT. The current time is ${weekday}, ${date} ${time} PST.`,
+    `Error validating access token: Session has expired on Saturday, 31-Oct-26 10:00:00 PDT. The current time is ${weekday}, ${date} ` +
+      `${time} PST.`,
     463,
   );
 }
@@ -192,7 +193,8 @@ export function objectNotFound(id: string, method: 'get' | 'post' | 'delete' = '
     400,
     'GraphMethodException',
     100,
-    `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`,
+    `Unsupported ${method} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not ` +
+      `support this operation. ${GRAPH_DOCS}`,
     33,
   );
 }

@@ -7,7 +7,10 @@
 import { SETTINGS } from '../config.js';
 import { DEMO, startEmulator } from './index.js';
 
-/** Meta's Conversations API limit per Page (https://developers.facebook.com/docs/messenger-platform/overview/rate-limiting), as the embedded emulator enforces it. */
+/**
+ * Meta's Conversations API limit per Page (https://developers.facebook.com/docs/messenger-platform/overview/rate-limiting), as the
+ * embedded emulator enforces it.
+ */
 const DEFAULT_CALLS_PER_SECOND = 2;
 
 /** A whole number from the environment within [min, max], or the default; exits with a clear message otherwise. */
@@ -46,13 +49,13 @@ const emulator = await startEmulator({
   process.exit(1);
 });
 const { acme, bistro, quiet } = DEMO.pages;
-console.log(
-  `Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0; ${callsPerSecond === 0 ? 'no conversation rate limit' : `${callsPerSecond} conversation calls per Page per second`})`,
-);
+const rate = callsPerSecond === 0 ? 'no conversation rate limit' : `${callsPerSecond} conversation calls per Page per second`;
+console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0; ${rate})`);
 console.log(`demo pages: ${acme.name} ${acme.id} (Instagram ${acme.instagramId}), ${bistro.name} ${bistro.id}, ${quiet.name} ${quiet.id}`);
 console.log('demo tokens: see README / src/emulator/seed.ts');
 console.log(
-  `webhooks: POST ${emulator.url}/_emulator/subscriptions {"callbackUrl","verifyToken"} subscribes a gateway; POST ${emulator.url}/_emulator/messages {"conversationId","text"} sends a message`,
+  `webhooks: POST ${emulator.url}/_emulator/subscriptions {"callbackUrl","verifyToken"} subscribes a gateway; POST ` +
+    `${emulator.url}/_emulator/messages {"conversationId","text"} sends a message`,
 );
 
 let closing = false;

@@ -33,9 +33,15 @@ export const DEMO = {
   tokens: {
     /** Page token of Acme with the MESSAGING task. */
     acmePage: 'EAAGdemoJzTYuejIccIUWo94ssmTwmaBGpRfhi48QAkBrNQBPTbjqdmdBEsRJtie',
-    /** Page token of Acme whose user has neither the MESSAGING nor the MODERATE task: conversations answer (#200), the Page's name still reads. */
+    /**
+     * Page token of Acme whose user has neither the MESSAGING nor the MODERATE task: conversations answer (#200), the Page's name still
+     * reads.
+     */
     acmePageNoMessaging: 'EAAGdemoOPvghJ4t8MqfTizCuREgXX8qgo90Kx9cvCVRSvzlvf4O6eKkh2ObdsG2',
-    /** Page token of Acme from a moderator (MODERATE, no MESSAGING): reads the Messenger inbox; Instagram answers (#200), as it needs MESSAGING. */
+    /**
+     * Page token of Acme from a moderator (MODERATE, no MESSAGING): reads the Messenger inbox; Instagram answers (#200), as it needs
+     * MESSAGING.
+     */
     acmeModerator: 'EAAGdemoWiL9dv4wtfUQ1VQ3OZRkt4aQng5VP2pv9O5yqeZ1LGKN9bemzYumle29',
     /** Page token of Acme without the `pages_messaging` permission: Messenger answers (#200), Instagram reads. */
     acmePageNoPagesMessaging: 'EAAGdemonmwYfq483XZZLT2trKieN4QrCIu1isc4UxdJDJmATl4GjUQg1AoeaSYe',

@@ -26,7 +26,10 @@ export interface EmulatorOptions {
   maxLimit?: number;
   /** Hide some threads after the page window is cut, as Graph's privacy filtering does. @default true */
   privacyFiltering?: boolean;
-  /** When set, a present but wrong `appsecret_proof` is rejected. Webhooks are signed with it. @default the demo app's secret, for webhooks only */
+  /**
+   * When set, a present but wrong `appsecret_proof` is rejected. Webhooks are signed with it. @default the demo app's secret, for
+   * webhooks only
+   */
   appSecret?: string;
   /** With `appSecret`: a missing proof is rejected too. @default false */
   requireAppSecretProof?: boolean;

@@ -187,7 +187,8 @@ export class WorldStore implements EmulatorStore {
     const fromBusiness = fromId === thread.business.id || fromId === thread.pageId;
     if (!fromBusiness && fromId !== thread.customer.id) {
       throw new Error(
-        `addMessage: "${fromId}" is neither the customer (${thread.customer.id}) nor the business (${thread.business.id}) of ${conversationId}`,
+        `addMessage: "${fromId}" is neither the customer (${thread.customer.id}) ` +
+          `nor the business (${thread.business.id}) of ${conversationId}`,
       );
     }
 
