@@ -134,6 +134,12 @@ async function heardOnce(subscriber: { next: () => Promise<string> }, conversati
   }
 }
 
+/** One counter of an instance's /metrics. */
+async function metricOf(instance: GatewayProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${instance.origin}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+}
+
 /** Resolves with the value, or fails after `ms`. */
 const within = <T>(ms: number, promise: Promise<T>, what: string): Promise<T> =>
   Promise.race([
@@ -189,6 +195,8 @@ describe('three instances on one Redis', () => {
           }),
         );
         expect(spend().calls).toBe(1);
+        const awaited = await Promise.all(fleet.map(async (instance) => metricOf(instance, 'gateway_cache_fills_awaited_total')));
+        expect(awaited.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(1);
         const second = await emulator.webhooks.sendMessage(conversation, { text: 'Hello?' });
         expect(await within(2_000, subscriber.next(), 'the next event')).toBe(second.id);
       } finally {

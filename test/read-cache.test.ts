@@ -160,6 +160,17 @@ describe('a team on one Page', () => {
   });
 });
 
+describe('with no max age (no webhooks)', () => {
+  it('keeps entries for stale answers only: every read goes to Graph at once, none waits for another', async () => {
+    await start({ emulator: { privacyFiltering: false }, cache: { maxAgeMs: 0, staleMs: 10 * MINUTE } });
+    await Promise.all([inbox(), inbox()]);
+    await inbox();
+    await inbox();
+    expect(h.emulator.log.requestCount).toBe(3);
+    expect(h.readCache.stats).toMatchObject({ hits: 0, fillsAwaited: 0 });
+  });
+});
+
 describe('stale rather than nothing', () => {
   it('answers a blocked Page from the cache, with fetchedAt and the stale marker', async () => {
     let clock = Date.now();

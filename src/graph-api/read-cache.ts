@@ -61,6 +61,8 @@ export interface ReadCacheStats {
   hits: number;
   /** Whole answers served again without executing their operation (see plugins/use-response-cache.ts). */
   answersReused: number;
+  /** Misses that waited for the fill another instance of the fleet was making, instead of reading upstream. */
+  fillsAwaited: number;
   misses: number;
   staleAnswers: number;
   invalidations: number;
@@ -110,6 +112,7 @@ export class ReadCache {
   readonly stats: ReadCacheStats = {
     hits: 0,
     answersReused: 0,
+    fillsAwaited: 0,
     misses: 0,
     staleAnswers: 0,
     invalidations: 0,
@@ -232,14 +235,16 @@ export class ReadCache {
     // Across a fleet, one instance fills an entry others miss at the same time (after an event, all of them
     // do); the others wait for it rather than spend the Page's budget on the same read.
     const followers = new Set<number>();
+    // (Only where entries are served fresh: with no max age, nobody could be served what the fill brings.)
     await Promise.all(
-      [...shared.keys()].map(async (i) => {
+      [...(this.servesFresh ? shared.keys() : [])].map(async (i) => {
         // Named by the entry it replaces too: once filled, the next miss is another fill.
         const { generation, entry } = lookups[i]!;
         if (!(await this.#store.claim(`fill:${shapes[i]!.key}#${generation}#${entry?.fetchedAt ?? 0}`, FILL_LEASE_MS))) followers.add(i);
       }),
     );
     for (const i of followers) {
+      this.stats.fillsAwaited += 1;
       const fetched = this.#awaitFill(reads[i]!, shapes[i]!, lookups[i]!, context);
       void fetched.then(shared.get(i));
       results[i] = fetched;

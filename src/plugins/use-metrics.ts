@@ -22,6 +22,11 @@ const CACHE_COUNTERS: ReadonlyArray<[keyof ReadCacheStats, string, string]> = [
     'Whole answers served again to a viewer repeating a query, without executing it.',
   ],
   [
+    'fillsAwaited',
+    'gateway_cache_fills_awaited_total',
+    'Misses that waited for the entry another instance was filling (one upstream read per change for the whole fleet).',
+  ],
+  [
     'misses',
     'gateway_cache_misses_total',
     'Cacheable Graph reads that went upstream (absent, expired, dropped by an event, or a token not yet proven).',
