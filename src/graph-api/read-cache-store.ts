@@ -41,6 +41,8 @@ export interface ReadCacheStore {
   pageOfAccount(instagramAccountId: string): Promise<string | undefined>;
   /** Whether `name` was not claimed in the last `ttlMs` (and claims it): one instance does a periodic job. */
   claim(name: string, ttlMs: number): Promise<boolean>;
+  /** Gives a claim up before its time (the job failed): the next to claim it may try. */
+  release(name: string): Promise<void>;
 }
 
 export interface MemoryReadCacheStoreOptions {
@@ -128,6 +130,10 @@ export class MemoryReadCacheStore implements ReadCacheStore {
 
   async pageOfAccount(instagramAccountId: string): Promise<string | undefined> {
     return this.#accounts.get(instagramAccountId);
+  }
+
+  async release(name: string): Promise<void> {
+    this.#claims.delete(name);
   }
 
   async claim(name: string, ttlMs: number): Promise<boolean> {

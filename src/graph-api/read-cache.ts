@@ -235,12 +235,13 @@ export class ReadCache {
     // Across a fleet, one instance fills an entry others miss at the same time (after an event, all of them
     // do); the others wait for it rather than spend the Page's budget on the same read.
     const followers = new Set<number>();
+    const fills = new Map<number, string>();
     // (Only where entries are served fresh: with no max age, nobody could be served what the fill brings.)
     await Promise.all(
       [...(this.servesFresh ? shared.keys() : [])].map(async (i) => {
-        // Named by the entry it replaces too: once filled, the next miss is another fill.
-        const { generation, entry } = lookups[i]!;
-        if (!(await this.#store.claim(`fill:${shapes[i]!.key}#${generation}#${entry?.fetchedAt ?? 0}`, FILL_LEASE_MS))) followers.add(i);
+        const fill = fillName(shapes[i]!, lookups[i]!);
+        if (await this.#store.claim(fill, FILL_LEASE_MS)) fills.set(i, fill);
+        else followers.add(i);
       }),
     );
     for (const i of followers) {
@@ -262,6 +263,10 @@ export class ReadCache {
       await Promise.all(
         upstream.map(async (i, n) => {
           const fetched = await this.#settleRead(reads[i]!, shapes[i], lookups[i], answers[n]);
+          // A fill that brought nothing to keep lets the next instance try at once, not after the lease.
+          const fill = fills.get(i);
+          if (fill !== undefined && (fetched.body instanceof Error || fetched.stale !== undefined))
+            await this.#store.release(fill).catch(() => undefined);
           shared.get(i)?.(fetched);
           results[i] = fetched;
         }),
@@ -286,6 +291,8 @@ export class ReadCache {
       await new Promise((resolve) => setTimeout(resolve, FILL_POLL_MS));
       const { entry, generation: current } = await this.#store.lookup(shape.key, shape.tags);
       if (current !== generation) break;
+      // The filling instance gave up (its read failed): this one tries.
+      if (await this.#store.claim(fillName(shape, missed), FILL_LEASE_MS)) break;
       if (
         entry !== undefined &&
         entry.generation === generation &&
@@ -528,4 +535,9 @@ export function withoutPagingLinks(body: unknown): unknown {
     }
   }
   return copy;
+}
+
+/** Names the fill of an entry: the read, its generation, and the entry it replaces (once filled, the next miss is another fill). */
+function fillName(shape: { readonly key: string }, missed: { entry: CachedRead | undefined; generation: string }): string {
+  return `fill:${shape.key}#${missed.generation}#${missed.entry?.fetchedAt ?? 0}`;
 }

@@ -176,6 +176,11 @@ export class RedisReadCacheStore implements ReadCacheStore {
     return answer === UNREACHABLE ? this.#local.pageOfAccount(instagramAccountId) : (answer ?? undefined);
   }
 
+  async release(name: string): Promise<void> {
+    await this.#local.release(name);
+    await this.#connection.run((redis) => redis.del(this.#connection.key(`claim:${name}`)));
+  }
+
   async claim(name: string, ttlMs: number): Promise<boolean> {
     const answer = await this.#connection.run((redis) =>
       redis.set(this.#connection.key(`claim:${name}`), this.#connection.instanceId, 'PX', Math.max(1, Math.round(ttlMs)), 'NX'),
