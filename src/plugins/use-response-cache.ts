@@ -26,10 +26,11 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
     max: Math.max(1, options.maxEntries),
   });
 
+  // Off (no fresh reads to build on, or no room): no hook at all, so execution pays nothing for it.
+  if (options.maxEntries === 0 || !readCache.servesFresh) return {};
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      if (options.maxEntries === 0 || !readCache.servesFresh || getOperationAST(args.document, args.operationName)?.operation !== 'query')
-        return undefined;
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return undefined;
       const context = args.contextValue as GatewayContext;
       let documentId = documentIds.get(args.document);
       if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));

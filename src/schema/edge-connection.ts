@@ -11,7 +11,7 @@ import { serializeFields } from '../graph-api/fields.js';
 import type { GraphRequest } from '../graph-api/request.js';
 import type { GraphList } from '../graph-api/wire-types.js';
 import type { FetchedValue } from '../loaders/graph-read-loader.js';
-import { type DeferredEdge, type EdgeArgs, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
+import { type DeferredEdge, type EdgeArgs, type FieldPlan, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
 import {
   type Connection,
   firstListRequest,
@@ -44,7 +44,7 @@ export interface EdgeParent {
 export interface EdgeConnectionOptions<Item, Node> {
   readonly idOf: (item: Item) => string;
   /** Wraps a Graph item as the GraphQL node (told how fresh its page is). */
-  readonly toNode: (item: Item, fetched: ReadFreshness) => Node;
+  readonly toNode: (item: Item, fetched: ReadFreshness, nodes: FieldPlan) => Node;
   /** The list ends before the first item for which this is true (a watermark on a newest-first list). */
   readonly isPastEnd?: ((item: Item) => boolean) | undefined;
   /** The first page, when the parent's read brought it by field expansion (for this page request). */
@@ -63,10 +63,9 @@ export async function resolveEdgeConnection<Item, Node>(
   const scope = spec.scope(parent.graphId, args, context.callerKey);
   const plan = planConnection(args, context.cursors, scope);
   const nodeType = info.schema.getType(spec.nodeType) as GraphQLObjectType;
-  const fields = serializeFields([
-    ...planConnectionNodes(info, nodeType, context.graphApiMajor).fields,
-    ...(spec.extraFields?.(args) ?? []),
-  ]);
+  // What the nodes read, and which of their own edges ride in this read (field expansion).
+  const nodePlan = planConnectionNodes(info, nodeType, context.graphApiMajor);
+  const fields = serializeFields([...nodePlan.fields, ...(spec.extraFields?.(args) ?? [])]);
   const about = spec.about(parent.graphId, args);
   const pageRead = (request: GraphListRequest): GraphRequest => edgePageRead(spec, parent.graphId, args, fields, request);
   // The parent's read may have brought the first page already (field expansion).
@@ -90,7 +89,7 @@ export async function resolveEdgeConnection<Item, Node>(
         context.graph.readWithFollowUps<GraphList<Item>>(pageRead(request), followUps, parent.pageId, about),
     },
     idOf: options.idOf,
-    toNode: options.toNode,
+    toNode: (item, fetched) => options.toNode(item, fetched, nodePlan),
     isPastEnd: options.isPastEnd,
   });
   context.noteFetched(info.path, connection.fetchedAt.getTime(), connection.stale);

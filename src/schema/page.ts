@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLObjectType } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
 import { isGraphId } from '../graph-api/request.js';
 import type { GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
@@ -6,7 +6,7 @@ import { ConversationFolder } from './conversation-folder.js';
 import { ConversationRef, readConversation, type ConversationShape } from './conversation.js';
 import { cursorScope } from './cursors.js';
 import { resolveEdgeConnection } from './edge-connection.js';
-import { argumentOf, type EdgeArgs, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
+import { argumentOf, type EdgeArgs, type GraphEdgeSpec } from './field-plan.js';
 
 export interface PageShape {
   readonly kind: 'Page';
@@ -149,8 +149,6 @@ builder.node(PageRef, {
           const badTag = args.tags?.find((tag) => !LEGACY_TAG_PATTERN.test(tag));
           if (badTag !== undefined) throw invalidArgument(`Unknown tag "${badTag.slice(0, 100)}".`);
           const since = args.updatedSince?.getTime();
-          // Nested connections ride in the read of each page (field expansion): they are as fresh as it is.
-          const { expanded } = planConnectionNodes(info, info.schema.getType('Conversation') as GraphQLObjectType, context.graphApiMajor);
           return resolveEdgeConnection<GraphThread, ConversationShape>(
             CONVERSATIONS_EDGE,
             { pageId: page.pageId, graphId: page.pageId },
@@ -160,7 +158,14 @@ builder.node(PageRef, {
             {
               idOf: (thread: GraphThread) => thread.id,
               isPastEnd: since === undefined ? undefined : (thread) => updatedAt(thread) < since,
-              toNode: (thread, fetched): ConversationShape => ({ kind: 'Conversation', pageId: page.pageId, thread, expanded, fetched }),
+              // Nested connections ride in the read of each page (field expansion): they are as fresh as it is.
+              toNode: (thread, fetched, nodes): ConversationShape => ({
+                kind: 'Conversation',
+                pageId: page.pageId,
+                thread,
+                expanded: nodes.expanded,
+                fetched,
+              }),
             },
           );
         },
