@@ -59,7 +59,9 @@ export interface MemoryReadCacheStoreOptions {
 /** Tags remembered at most; a tag forgotten early moves every generation (see `#epoch`). */
 const MAX_TAGS = 100_000;
 /** Customers whose thread is remembered, per store. */
-const MAX_CUSTOMERS = 100_000;
+const MAX_CUSTOMERS = 50_000;
+/** Claims (fills, reconciling) held at once; each lives seconds. */
+const MAX_CLAIMS = 10_000;
 
 /** The read cache of one process, bounded in entries and bytes. */
 export class MemoryReadCacheStore implements ReadCacheStore {
@@ -95,7 +97,7 @@ export class MemoryReadCacheStore implements ReadCacheStore {
       },
     });
     this.#threads = new LRUCache({ max: MAX_CUSTOMERS, ttl: options.tagTtlMs, ...perf });
-    this.#claims = new LRUCache({ max: MAX_CUSTOMERS, ttlAutopurge: false, ...perf });
+    this.#claims = new LRUCache({ max: MAX_CLAIMS, ...perf });
   }
 
   async lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }> {

@@ -99,7 +99,10 @@ export const cacheTags = {
   instagram: 'instagram',
 } as const;
 
-const MAX_PROOFS = 100_000;
+/** Tokens proven for an inbox (token × Page × platform) kept at most. */
+const MAX_PROOFS = 20_000;
+/** Threads whose platform is known kept at most. */
+const MAX_THREAD_PLATFORMS = 50_000;
 /** How long the instance filling an entry others miss holds the fill, and they wait for it. */
 const FILL_LEASE_MS = 3_000;
 /** How often a waiting instance looks for the entry being filled. */
@@ -134,7 +137,7 @@ export class ReadCache {
   /** First pages of lists read lately, with the read (token included) to re-read them with. */
   readonly #recentLists: LRUCache<string, { read: GraphRead; shape: ReadShape }>;
   /** The platform of threads seen in lists, so their own reads are served to tokens proven for that platform. */
-  readonly #threadPlatforms = new LRUCache<string, Platform>({ max: MAX_PROOFS });
+  readonly #threadPlatforms = new LRUCache<string, Platform>({ max: MAX_THREAD_PLATFORMS });
   /** Pages whose Instagram account was looked up by this process. */
   readonly #accountsLookedUp = new Set<string>();
 
