@@ -26,6 +26,18 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxB
   response.end(body, () => request.destroy());
 }
 
+/**
+ * A POST with no body. Answered here: the body stream is read to its end already, and yoga, handed an
+ * empty body, would wait on that stream for data that never comes.
+ */
+function refuseEmptyBody(response: ServerResponse): void {
+  const body = JSON.stringify({
+    errors: [{ message: 'POST needs a body: {"query": "…", "variables": {…}} as JSON.', extensions: { code: 'BAD_REQUEST' } }],
+  });
+  response.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(body);
+}
+
 export interface GatewayServer extends Server {
   /**
    * Stops taking connections and lets the requests in flight finish (each answered with
@@ -97,8 +109,11 @@ export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: 
         return;
       }
       const body = Buffer.concat(chunks).toString('utf8');
-      // An empty body stays unset: yoga reports the missing query itself.
-      if (body !== '') request.body = body;
+      if (body === '') {
+        refuseEmptyBody(response);
+        return;
+      }
+      request.body = body;
       void handler(request, response);
     });
     request.on('error', () => response.destroy());

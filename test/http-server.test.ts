@@ -70,6 +70,16 @@ describe('the gateway HTTP server', () => {
     expect(await get.json()).toEqual({ data: { page: { name: 'Acme Shop' } } });
   });
 
+  it('answers a POST with no body 400 with a code, at once', async () => {
+    for (const chunked of [false, true]) {
+      const refused = await rawPost('', chunked);
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body)).toEqual({
+        errors: [{ message: 'POST needs a body: {"query": "…", "variables": {…}} as JSON.', extensions: { code: 'BAD_REQUEST' } }],
+      });
+    }
+  });
+
   it.each([
     ['with a Content-Length', false],
     ['chunked, without a Content-Length', true],

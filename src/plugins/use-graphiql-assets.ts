@@ -108,25 +108,35 @@ export function useGraphiQLAssets(): Plugin {
   const prefix = `${GRAPHIQL_ASSETS_PATH}/`;
   const isAsset = (pathname: string): boolean => pathname.startsWith(prefix);
   return {
-    async onRequest({ request, url, fetchAPI, endResponse }) {
+    // Synchronous for every other request: an async hook would cost each of them a promise.
+    onRequest({ request, url, fetchAPI, endResponse }) {
       if (!isAsset(url.pathname) || (request.method !== 'GET' && request.method !== 'HEAD')) return;
-      const { version, files } = await loadAssets();
-      const [requestedVersion, name, ...extra] = url.pathname.slice(prefix.length).split('/');
-      const file = requestedVersion === version && extra.length === 0 && name !== undefined ? files.get(name) : undefined;
-      if (file === undefined) {
-        endResponse(new fetchAPI.Response('Not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
-        return;
-      }
-      endResponse(
-        new fetchAPI.Response(request.method === 'HEAD' ? null : file.body, {
-          headers: { 'content-type': file.contentType, 'content-length': String(file.body.byteLength) },
-        }),
-      );
+      return serveAsset(request, url, fetchAPI, endResponse);
     },
     onResponse({ request, response }) {
-      if (response.status === 200 && isAsset(new URL(request.url).pathname)) {
+      if (response.status === 200 && request.url.includes(prefix) && isAsset(new URL(request.url).pathname)) {
         response.headers.set('cache-control', 'public, max-age=31536000, immutable');
       }
     },
   };
+
+  async function serveAsset(
+    request: Request,
+    url: URL,
+    fetchAPI: { Response: typeof Response },
+    endResponse: (response: Response) => void,
+  ): Promise<void> {
+    const { version, files } = await loadAssets();
+    const [requestedVersion, name, ...extra] = url.pathname.slice(prefix.length).split('/');
+    const file = requestedVersion === version && extra.length === 0 && name !== undefined ? files.get(name) : undefined;
+    if (file === undefined) {
+      endResponse(new fetchAPI.Response('Not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+      return;
+    }
+    endResponse(
+      new fetchAPI.Response(request.method === 'HEAD' ? null : file.body, {
+        headers: { 'content-type': file.contentType, 'content-length': String(file.body.byteLength) },
+      }),
+    );
+  }
 }

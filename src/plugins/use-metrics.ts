@@ -102,9 +102,12 @@ export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext>
   });
 
   return {
-    async onRequest({ url, endResponse, fetchAPI }) {
+    // Synchronous for every other request: an async hook would cost each of them a promise.
+    onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname !== path) return;
-      endResponse(new fetchAPI.Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } }));
+      return registry
+        .metrics()
+        .then((text) => endResponse(new fetchAPI.Response(text, { headers: { 'content-type': registry.contentType } })));
     },
     onExecute({ args }) {
       const started = performance.now();
