@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, type Emulator, startEmulator } from '../src/emulator/index.js';
 import { type GatewayProcess, startGatewayProcess } from './support/gateway-process.js';
+import { openEventStream } from './support/event-stream.js';
 import { PrivateRedis, until } from './support/redis.js';
 
 const ACME = DEMO.pages.acme.id;
@@ -87,35 +88,9 @@ function spend(): { busiestSecond: number; refused: number; calls: number } {
 
 /** An SSE subscription to the Page's inbox events on one instance; `next()` resolves with each event's message id. */
 async function listen(instance: GatewayProcess): Promise<{ next: () => Promise<string>; close: () => void }> {
-  const controller = new AbortController();
   const query = `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`;
-  const response = await fetch(`${instance.url}?${new URLSearchParams({ query })}`, {
-    headers: { accept: 'text/event-stream' },
-    signal: controller.signal,
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = '';
-  const heard: string[] = [];
-  return {
-    async next() {
-      while (heard.length === 0) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error('the event stream ended');
-        buffered += value;
-        for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-          const data = /^data: (.*)$/m.exec(buffered.slice(0, end))?.[1];
-          buffered = buffered.slice(end + 2);
-          const id =
-            data === undefined
-              ? undefined
-              : (JSON.parse(data) as { data?: { inboxEvents?: { messageId: string } } }).data?.inboxEvents?.messageId;
-          if (id !== undefined) heard.push(id);
-        }
-      }
-      return heard.shift()!;
-    },
-    close: () => controller.abort(),
-  };
+  const stream = await openEventStream<{ data: { inboxEvents: { messageId: string } } }>(instance.url, query);
+  return { next: async () => (await stream.next()).data.inboxEvents.messageId, close: stream.close };
 }
 
 /**

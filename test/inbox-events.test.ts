@@ -10,6 +10,7 @@ import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
 import { ACME, BISTRO, serveOnLoopback, startHarness, until, type Harness } from './support/harness.js';
+import { openEventStream, type EventStream } from './support/event-stream.js';
 
 const VERIFY_TOKEN = 'test-verify-token';
 let h: Harness;
@@ -33,45 +34,14 @@ beforeEach(() => h.emulator.log.clear());
 
 const SELECTION = 'kind platform pageId customerId messageId text hasAttachments time';
 
-/** One `data:` payload of an event stream (or the marker of its end). */
+/** One `next` payload of the inbox event stream. */
 interface EventPayload {
   data: { inboxEvents: Record<string, unknown> };
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
-  complete?: boolean;
 }
 
-/** Opens an SSE subscription; `next()` resolves with each `data:` payload in turn. */
-async function subscribe(
-  query: string,
-  token?: string,
-  at = origin,
-): Promise<{ next: () => Promise<EventPayload>; close: () => void; status: number }> {
-  const controller = new AbortController();
-  const response = await fetch(`${at}/graphql?${new URLSearchParams({ query })}`, {
-    headers: { accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    signal: controller.signal,
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = '';
-  const payloads: EventPayload[] = [];
-  const next = async (): Promise<EventPayload> => {
-    while (payloads.length === 0) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error('the event stream ended');
-      buffered += value;
-      let end: number;
-      while ((end = buffered.indexOf('\n\n')) >= 0) {
-        const block = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const data = block.split('\n').find((line) => line.startsWith('data:'));
-        if (data !== undefined && /^event: next/m.test(block)) payloads.push(JSON.parse(data.slice(5)));
-        if (/^event: complete/m.test(block)) payloads.push({ data: { inboxEvents: {} }, complete: true });
-      }
-    }
-    return payloads.shift()!;
-  };
-  return { next, close: () => controller.abort(), status: response.status };
-}
+const subscribe = (query: string, token?: string, at = origin): Promise<EventStream<EventPayload>> =>
+  openEventStream<EventPayload>(`${at}/graphql`, query, token);
 
 /** Resolves once `count` subscribers listen to `account` (subscribing reads the Page's Instagram link first). */
 const listening = (account: string, count = 1): Promise<void> =>

@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
 import { DEMO, startEmulator } from '../src/emulator/index.js';
 import { assertNoSecrets, graphListIds, SECRETS, until } from './support/harness.js';
+import { openEventStream, type EventStream } from './support/event-stream.js';
 
 // Each test starts a gateway process, which compiles the sources with tsx first: seconds on a busy machine.
 vi.setConfig({ testTimeout: 45_000, hookTimeout: 45_000 });
@@ -122,31 +123,7 @@ async function query(url: string, body: unknown): Promise<Answer> {
   return JSON.parse(text);
 }
 
-/** Opens a subscription over server-sent events, as GraphiQL does; `next()` resolves with the next `data:` event. */
-async function subscribe(url: string, document: string): Promise<{ next(): Promise<unknown>; close(): void }> {
-  const abort = new AbortController();
-  const response = await fetch(`${url}?${new URLSearchParams({ query: document })}`, {
-    headers: { accept: 'text/event-stream' },
-    signal: abort.signal,
-  });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = '';
-  return {
-    async next() {
-      for (;;) {
-        const event = /(?:^|\n)data: ?(.*)\n\n/.exec(buffered);
-        if (event) {
-          buffered = buffered.slice(event.index + event[0].length);
-          return JSON.parse(event[1]!);
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('the event stream ended');
-        buffered += value;
-      }
-    },
-    close: () => abort.abort(),
-  };
-}
+const subscribe = (url: string, document: string): Promise<EventStream<unknown>> => openEventStream(url, document);
 
 const INBOX_EVENTS = `subscription { inboxEvents(pageId: "${DEMO.pages.acme.id}") { kind text } }`;
 

@@ -11,6 +11,7 @@ import { RedisRedeliveryFilter } from '../src/redis/redelivery.js';
 import type { InboxEvent } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { ACME, serveOnLoopback, startHarness } from './support/harness.js';
+import { openEventStream, type EventStream } from './support/event-stream.js';
 import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix, until } from './support/redis.js';
 
 const PREFIX = testPrefix('redis-inbox-events');
@@ -86,33 +87,11 @@ describe('RedisRedeliveryFilter', () => {
 });
 
 describe('two gateways sharing Redis (Meta delivers each webhook to one of them)', () => {
-  /** Opens an SSE subscription on `origin`; `next()` resolves with each event's `data` in turn. */
-  async function subscribe(origin: string, query: string): Promise<{ next: () => Promise<unknown>; close: () => void }> {
-    const controller = new AbortController();
-    const response = await fetch(`${origin}/graphql?${new URLSearchParams({ query })}`, {
-      headers: { accept: 'text/event-stream' },
-      signal: controller.signal,
-    });
-    expect(response.status).toBe(200);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = '';
-    const payloads: unknown[] = [];
-    const next = async (): Promise<unknown> => {
-      while (payloads.length === 0) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error('the event stream ended');
-        buffered += value;
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const block = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const data = block.split('\n').find((line) => line.startsWith('data:'));
-          if (data !== undefined && /^event: next/m.test(block)) payloads.push(JSON.parse(data.slice(5)));
-        }
-      }
-      return payloads.shift();
-    };
-    return { next, close: () => controller.abort() };
+  /** Opens an SSE subscription on `origin`; the gateway must accept it. */
+  async function subscribe(origin: string, query: string): Promise<EventStream<unknown>> {
+    const stream = await openEventStream(`${origin}/graphql`, query);
+    expect(stream.status).toBe(200);
+    return stream;
   }
 
   const delivery = (mid: string, text: string): string =>
