@@ -12,6 +12,7 @@ import {
   load as loadWith,
   metric,
   peakRssMb,
+  percentile,
   post,
   start,
   startEmulatorProcess,
@@ -64,6 +65,65 @@ async function teamOnOnePage(bareReqPerSecond: number): Promise<string[][]> {
     ['cache hits', String(await metric(gatewayUrl, 'gateway_cache_hits_total')), ''],
     ['whole answers reused', String(await metric(gatewayUrl, 'gateway_cache_answers_reused_total')), ''],
     ['gateway peak RSS', `${(await peakRssMb(gateway.pid!)).toFixed(0)} MB`, '≤ 250 MB'],
+  ];
+}
+
+/** One operation's answer with its upstream usage, errors included (a stranger's answers are all errors). */
+async function usageOf(url: string, query: string, token: string): Promise<{ calls: number; errors: number; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-upstream-usage': '1', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as { errors?: unknown[]; extensions?: { upstream?: { calls: number } } };
+  return { calls: body.extensions?.upstream?.calls ?? 0, errors: body.errors?.length ?? 0, ms: performance.now() - started };
+}
+
+/**
+ * A stranger's bursts on a Page it cannot read (a Page token of another Page, 40 aliases of the Page's conversations per request),
+ * under the default budget against an emulator enforcing 2 calls per second with 100 ms answers, while the Page's own token reads
+ * its inbox (no cache: every owner read goes to Graph). Compares the owner's read time with and without the bursts.
+ */
+async function strangerOnAPage(emulatorUrl: string): Promise<string[][]> {
+  const { match } = await start('dist/main.js', { ...GATEWAY_ENV, GRAPH_API_URL: emulatorUrl }, GATEWAY_LINE);
+  const url = match[1]!;
+  const stranger = DEMO.tokens.bistroPage;
+  const alias = (i: number): string => `a${i}: page(id: "${ACME}") { conversations(first: ${i + 1}) { edges { node { id } } } }`;
+  const burst = `{ ${Array.from({ length: 40 }, (_, i) => alias(i)).join(' ')} }`;
+  const ownerRead = `{ page(id: "${ACME}") { conversations(first: 10) { edges { node { id snippet } } } } }`;
+  // Both tokens are known to the gateway already (/me, /me/accounts), as on a running gateway.
+  await usageOf(url, '{ viewer { kind } }', stranger);
+  await usageOf(url, '{ viewer { kind } }', TOKEN);
+  const ownerReads = async (attack: boolean): Promise<{ ms: number[]; strangerCalls: number; strangerErrors: number; bursts: number }> => {
+    const ms: number[] = [];
+    let strangerCalls = 0;
+    let strangerErrors = 0;
+    let bursts = 0;
+    for (let round = 0; round < 6; round++) {
+      const owner = usageOf(url, ownerRead, TOKEN);
+      const attacks = attack ? await Promise.all(Array.from({ length: 5 }, () => usageOf(url, burst, stranger))) : [];
+      for (const answer of attacks) {
+        strangerCalls += answer.calls;
+        strangerErrors += answer.errors;
+        bursts += 1;
+      }
+      ms.push((await owner).ms);
+      // The owner's reads stay within the Page's 2 calls per second on their own.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    return { ms, strangerCalls, strangerErrors, bursts };
+  };
+  const alone = await ownerReads(false);
+  const attacked = await ownerReads(true);
+  const p50 = (values: number[]): number => percentile(values, 50);
+  return [
+    ['stranger requests (40 aliases each)', String(attacked.bursts), ''],
+    ['stranger aliases answered with an error', String(attacked.strangerErrors), `${attacked.bursts * 40}`],
+    ['upstream calls the stranger cost the Page', String(attacked.strangerCalls), '≤ 1 per 30 s'],
+    ['owner read p50, alone', `${p50(alone.ms).toFixed(0)} ms`, ''],
+    ['owner read p50, during the bursts', `${p50(attacked.ms).toFixed(0)} ms`, ''],
+    ['owner read p50, during ÷ alone', `${(p50(attacked.ms) / p50(alone.ms)).toFixed(2)}×`, '≈ 1×'],
   ];
 }
 
@@ -194,6 +254,11 @@ async function main(): Promise<void> {
   ];
   console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n${table(perf)}`);
   console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB (target < 250 MB)`);
+
+  console.log(
+    `\nA stranger on a Page: a token Graph refuses sends 40 aliases of the Page's conversations, 5 requests at a time, while the ` +
+      `Page's own token reads (default budget, 100 ms upstream)\n${table(await strangerOnAPage(slowGraphApiUrl))}`,
+  );
 
   const team = await teamOnOnePage(median(runs.bare.map((run) => run.requests.average)));
   console.log(

@@ -176,7 +176,9 @@ export const SETTINGS = {
     },
   }),
   CREDENTIALS_TTL_SECONDS: setting({
-    description: "How long a token's identity (`/me`) and its Page tokens (`/me/accounts`) are remembered.",
+    description:
+      "How long a token's identity (`/me`) and its Page tokens (`/me/accounts`) are remembered, and how long a token's own successful " +
+      'read of an inbox lets it be served that inbox from the cache (see [Who sees what](#who-sees-what)).',
     default: 300_000,
     defaultText: '`300`',
     parse: seconds(0, 86_400),

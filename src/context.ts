@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG } from './config.js';
 import type { Caller, Credentials } from './credentials.js';
-import type { ReadCache } from './graph-api/read-cache.js';
+import type { Inbox, ReadCache } from './graph-api/read-cache.js';
 import type { GraphRead, UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
@@ -37,6 +37,14 @@ export interface GatewayContext {
   noteFetched(path: GraphQLResolveInfo['path'], fetchedAt: number, stale: { readonly retryAfterSeconds: number } | undefined): void;
   /** Fails with PAGE_NOT_ACCESSIBLE unless the caller reaches the Page itself (see Credentials.checkReach). */
   readonly checkReach: (page: string) => Promise<void>;
+  /** The numeric id of a Page the client names (`me`: the Page of the caller's Page token). */
+  readonly resolvePageId: (page: string) => Promise<string>;
+  /**
+   * Resolves once the caller's own token is proven to read `inbox` (a read of it made now with that token
+   * when no proof is live: see ReadCache.proveInbox); rejects with Graph's refusal or PAGE_NOT_ACCESSIBLE.
+   * What a subscription to the inbox's events needs, on subscribing and again for events after the proof expires.
+   */
+  readonly proveInbox: (inbox: Inbox) => Promise<void>;
   /** What is known of a Page's call budget; check reach first. */
   readonly pageBudget: (page: string) => Promise<PageBudgetView>;
   /** Inbox events from Meta's webhooks; `undefined` when webhooks are not configured. */
@@ -122,6 +130,16 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
       });
     },
     checkReach: 'refusal' in caller ? refuse : (page) => deps.credentials.checkReach(caller, page, usage),
+    resolvePageId: 'refusal' in caller ? refuse : (page) => deps.credentials.resolvePageId(caller, page, usage),
+    proveInbox:
+      'refusal' in caller
+        ? refuse
+        : async (inbox) => {
+            const token = await deps.credentials.tokenForPage(caller, inbox.page, usage);
+            const deadline = Date.now() + (deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs);
+            const failure = await deps.readCache.proveInbox(token, inbox, { usage, deadline, signal: request.signal }, callerKey);
+            if (failure !== undefined) throw failure;
+          },
     pageBudget: (page) => deps.scheduler.budgetOf(page),
     inboxEvents: deps.inboxEvents,
   };

@@ -49,6 +49,8 @@ interface GraphAccount {
 }
 
 const MAX_REMEMBERED = 10_000;
+/** Graph's alias for the object a token belongs to. */
+const ME = 'me';
 
 export class Credentials {
   readonly #scheduler: GraphScheduler;
@@ -112,6 +114,16 @@ export class Credentials {
       );
     }
     return access.token;
+  }
+
+  /**
+   * The numeric id of the Page a client names: `me` is the Page of a Page token (resolved per token, never
+   * kept as a name, since it names another Page for every token); anything else is returned as given.
+   */
+  async resolvePageId(caller: Caller, pageId: string, usage?: UpstreamUsage): Promise<string> {
+    if (pageId !== ME || caller.token === undefined) return pageId;
+    const identity = await this.identify(caller.token, usage);
+    return identity.kind === 'page' ? identity.id : pageId;
   }
 
   /**

@@ -105,10 +105,16 @@ describe('subscription inboxEvents', () => {
       expect(subscription.status).toBe(200);
       await listening(ACME);
       await listening(DEMO.pages.acme.instagramId);
-      // Subscribing read which Instagram account the Page links, once.
-      expect(h.emulator.log.entries.map((entry) => [entry.path, entry.params.fields])).toEqual([
-        [`/v25.0/${ACME}`, 'instagram_business_account'],
-      ]);
+      // Subscribing proved, as a read would, that the caller's own token reads each inbox (one conversation of each), and read which
+      // Instagram account the Page links.
+      const reads = h.emulator.log.entries.map((entry) => [entry.path, entry.params.fields, entry.params.platform ?? null]);
+      expect(reads.sort()).toEqual(
+        [
+          [`/v25.0/${ACME}/conversations`, 'id', 'messenger'],
+          [`/v25.0/${ACME}/conversations`, 'id', 'instagram'],
+          [`/v25.0/${ACME}`, 'instagram_business_account', null],
+        ].sort(),
+      );
       h.emulator.log.clear();
 
       const messenger = firstConversation('messenger');
@@ -153,10 +159,12 @@ describe('subscription inboxEvents', () => {
   );
 
   it('relays a message once when Meta delivers it twice, and filters by platform', async () => {
+    // The caller read its Messenger inbox lately: asking for Messenger only then needs no Graph read at all.
+    await h.post({ query: `{ page(id: "${ACME}") { conversations(first: 1) { edges { node { id } } } } }` });
+    h.emulator.log.clear();
     const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId text } }`);
     await listening(ACME);
     expect(bus.listenerCount(DEMO.pages.acme.instagramId)).toBe(0);
-    // Asking for Messenger only needs no Graph read at all.
     expect(h.emulator.log.requestCount).toBe(0);
     const first = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: 'once' });
     expect(await h.emulator.webhooks.deliver(first.payload)).toBe(200);

@@ -131,6 +131,10 @@ describe('two gateways sharing Redis (Meta delivers each webhook to one of them)
       const query = `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId text } }`;
       const [onA, onB] = [await subscribe(a.origin, query), await subscribe(b.origin, query)];
       await until(() => a.events.listenerCount(ACME) === 1 && b.events.listenerCount(ACME) === 1, 'both subscribers');
+      // Subscribing proved each caller reads the inbox (one read on each gateway); events then cost nothing.
+      expect([a.harness.emulator.log.requestCount, b.harness.emulator.log.requestCount]).toEqual([1, 1]);
+      a.harness.emulator.log.clear();
+      b.harness.emulator.log.clear();
 
       expect((await deliver(a.origin, delivery('m_fleet_1', 'to every gateway'))).status).toBe(200);
       // Meta redelivers it, and the load balancer sends it to the other gateway this time.

@@ -12,6 +12,12 @@
  */
 import { LRUCache } from 'lru-cache';
 
+/** One inbox of a Page, as Graph established it: the Page's numeric id and a platform. */
+export interface Inbox {
+  readonly page: string;
+  readonly platform: 'messenger' | 'instagram';
+}
+
 /** One cached answer. */
 export interface CachedRead {
   /** The parsed JSON body Graph answered (a page, a node, or the pages of a chain). */
@@ -20,6 +26,11 @@ export interface CachedRead {
   readonly fetchedAt: number;
   /** The generation of the read's tags when the read started. */
   readonly generation: string;
+  /**
+   * The inbox the answer belongs to, as Graph established it (the Page whose list was read, or whose list
+   * showed the thread). An entry without one (kept by an older release) is never served.
+   */
+  readonly inbox?: Inbox | undefined;
 }
 
 export interface ReadCacheStore {

@@ -3,10 +3,16 @@
  * store that Meta's webhooks keep fresh, so a whole support team on one Page costs the Page's budget
  * about one call per change instead of one per screen refresh.
  *
- *   - The key is the read itself (path, fields, filters, limit, cursor), never the token: every caller
- *     who reaches the Page shares the entry. A caller is served from the cache only after its own token
- *     read that inbox (Page and platform) from Graph within the proof TTL: the cache never widens what a
- *     token may see, and Graph stays the judge of permissions.
+ *   - The key is the read itself (path, fields, filters, limit, cursor), never the token. Every entry
+ *     records the inbox it belongs to (a Page's numeric id and a platform) as Graph established it: the
+ *     Page whose list was read, or the Page whose list showed the thread; never a Page a client named,
+ *     never `me`. A read whose inbox is not known that way is not kept at all.
+ *   - Who may be served an entry is decided in one place (`#proven`): a caller whose own token read that
+ *     inbox (same platform) from Graph within the proof TTL, or read that very thread. The cache never
+ *     widens what a token may see, fresh or stale, and Graph stays the judge of permissions.
+ *   - A token with no proof for a Page (a stranger) spends that Page's budget on one read at a time: its
+ *     other reads of the Page wait for that probe's outcome and share a failure (`#admit`), and a refusal
+ *     is remembered for a while, so a token Graph refuses cannot starve or get blocked a Page it cannot read.
  *   - Each read carries tags; a webhook event moves the generation of the tags it concerns before the
  *     delivery is answered (read-cache-store.ts), so a read that starts after it never shows the older
  *     state, and a read in flight when it arrived keeps nothing.
@@ -21,7 +27,7 @@ import type { InboxEvent } from '../webhooks/inbox-events.js';
 import type { GraphRead, UpstreamUsage } from './client.js';
 import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, GraphRateLimitError } from './errors.js';
-import type { CachedRead, ReadCacheStore } from './read-cache-store.js';
+import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
 import type { GraphScheduler, ReadContext } from './scheduler.js';
 import { tokenFingerprint } from './tokens.js';
@@ -72,12 +78,13 @@ export interface ReadCacheStats {
 
 type Platform = 'messenger' | 'instagram';
 
+export type { Inbox };
+
 /** What the cache knows of a read: which inbox it belongs to, and the tags that keep it fresh. */
 interface ReadShape {
   readonly key: string;
-  readonly page: string;
-  /** `undefined` for a thread not seen in a list yet: only a proof of that very thread serves it. */
-  readonly platform: Platform | undefined;
+  /** The inbox the read belongs to, as Graph established it (never a client's claim). */
+  readonly inbox: Inbox;
   readonly tags: readonly string[];
   /** A conversation list's first page (no cursor): what the reconciler re-reads. */
   readonly listHead: boolean;
@@ -101,8 +108,16 @@ export const cacheTags = {
 
 /** Tokens proven for an inbox (token × Page × platform) kept at most. */
 const MAX_PROOFS = 20_000;
-/** Threads whose platform is known kept at most. */
-const MAX_THREAD_PLATFORMS = 50_000;
+/** Threads whose inbox is known kept at most. */
+const MAX_THREAD_INBOXES = 50_000;
+/**
+ * How long Graph's refusal of a token's read of a Page (its token, permissions or a policy block) answers
+ * that token's later unproven reads of the Page without a call: a stranger costs the Page one call per
+ * this long, whatever it sends. A token granted access meanwhile is served after it.
+ */
+export const REFUSAL_MEMO_MS = 30_000;
+/** A list read of a Page's inbox: `<numeric page id>/conversations`. `me` and other aliases do not match. */
+const LIST_PATH = /^(\d+)\/conversations$/;
 /** How long the instance filling an entry others miss holds the fill, and they wait for it. */
 const FILL_LEASE_MS = 3_000;
 /** How often a waiting instance looks for the entry being filled. */
@@ -130,14 +145,21 @@ export class ReadCache {
   readonly #recentListMs: number;
   readonly #now: () => number;
   readonly #onBackgroundError: (error: unknown) => void;
-  /** `token fingerprint|page|platform` → proven: that token read that inbox from Graph lately. */
+  /**
+   * Proofs (see `proofOf`): `token fingerprint|page|platform`, that token read that inbox from Graph lately;
+   * `token fingerprint|thread|id`, that token read that thread from Graph lately.
+   */
   readonly #proofs: LRUCache<string, true>;
+  /** Graph's recent refusal of a token's read of a Page, by `token fingerprint|page`: answers its next unproven reads. */
+  readonly #refusals: LRUCache<string, Error>;
+  /** The unproven read of a token on a Page in flight, by `token fingerprint|page`: its other unproven reads wait for it. */
+  readonly #probes = new Map<string, Promise<ProbeOutcome>>();
   /** Upstream reads shared by callers served from the cache, by key and generation. */
   readonly #inFlight = new Map<string, Promise<Fetched>>();
   /** First pages of lists read lately, with the read (token included) to re-read them with. */
   readonly #recentLists: LRUCache<string, { read: GraphRead; shape: ReadShape }>;
-  /** The platform of threads seen in lists, so their own reads are served to tokens proven for that platform. */
-  readonly #threadPlatforms = new LRUCache<string, Platform>({ max: MAX_THREAD_PLATFORMS });
+  /** The inbox of threads seen in a Page's list: what their own reads belong to. */
+  readonly #threadInboxes = new LRUCache<string, Inbox>({ max: MAX_THREAD_INBOXES });
   /** Pages whose Instagram account was looked up by this process. */
   readonly #accountsLookedUp = new Set<string>();
 
@@ -152,6 +174,7 @@ export class ReadCache {
     this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
     this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: Math.max(1, options.proofTtlMs), ...perf });
+    this.#refusals = new LRUCache({ max: MAX_PROOFS, ttl: REFUSAL_MEMO_MS, ...perf });
     this.#recentLists = new LRUCache({ max: MAX_RECENT_LISTS, ttl: this.#recentListMs, ...perf });
   }
 
@@ -183,9 +206,9 @@ export class ReadCache {
     const now = this.#now();
     for (const read of reads) {
       const shape = this.#shapeOf(read);
-      if (shape === undefined || !this.#proven(read, shape)) return false;
+      if (shape === undefined) return false;
       const { entry, generation } = await this.#store.lookup(shape.key, shape.tags);
-      if (entry === undefined || entry.generation !== generation || now - entry.fetchedAt >= this.#maxAgeMs) return false;
+      if (!this.#mayServe(read, shape, entry) || entry.generation !== generation || now - entry.fetchedAt >= this.#maxAgeMs) return false;
     }
     this.stats.hits += reads.length;
     this.stats.answersReused += 1;
@@ -197,10 +220,115 @@ export class ReadCache {
     return this.#maxAgeMs > 0 || this.#staleMs > 0;
   }
 
-  /** Makes the reads, from the cache where it may; never rejects. */
+  /**
+   * Makes the reads, from the cache where it may; never rejects. A token's reads of a Page it has no proof
+   * for are admitted one at a time (see `#admit`): the first is a probe, the others wait for its outcome.
+   */
   async readMany(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
-    const shapes = reads.map((read) => (this.enabled ? this.#shapeOf(read) : undefined));
-    const lookups = await Promise.all(shapes.map((shape) => (shape === undefined ? undefined : this.#store.lookup(shape.key, shape.tags))));
+    const results: Fetched[] = [];
+    let pending = reads.map((_read, i) => i);
+    while (pending.length > 0) {
+      const { admitted, probes, waiting } = this.#admit(pending, reads, results);
+      const answers =
+        admitted.length === 0
+          ? []
+          : await this.#readAdmitted(
+              admitted.map((i) => reads[i]!),
+              context,
+            );
+      for (const [n, i] of admitted.entries()) results[i] = answers[n]!;
+      for (const [gate, { index, settle }] of probes) {
+        this.#probes.delete(gate);
+        const fetched = results[index]!;
+        if (isCallerSpecific(fetched.body)) this.#refusals.set(gate, fetched.body as Error);
+        settle({ key: this.keyOf(reads[index]!), fetched });
+      }
+      // A probe that failed answers its waiting reads with its failure, and the same read with its answer; one that
+      // succeeded lets the others try again.
+      const outcomes = await Promise.all([...waiting.values()]);
+      pending = [];
+      [...waiting.keys()].forEach((i, n) => {
+        const { key, fetched } = outcomes[n]!;
+        if (fetched.body instanceof Error || key === this.keyOf(reads[i]!)) {
+          if (!(fetched.body instanceof Error)) context.usage.coalesced += 1;
+          results[i] = fetched;
+        } else pending.push(i);
+      });
+    }
+    return results;
+  }
+
+  /**
+   * Which of `pending` go upstream now. A budgeted read whose token is not acquainted with the Page whose
+   * budget it spends (no proof of its inbox, no proven read of that very thread) is a stranger's: Graph's
+   * recent refusal answers it; else the first of the token's reads of that Page is sent as a probe and the
+   * others wait for its outcome (across operations too), so a token Graph refuses spends one call.
+   */
+  #admit(
+    pending: readonly number[],
+    reads: readonly GraphRead[],
+    results: Fetched[],
+  ): {
+    admitted: number[];
+    probes: Map<string, { index: number; settle: (outcome: ProbeOutcome) => void }>;
+    waiting: Map<number, Promise<ProbeOutcome>>;
+  } {
+    const admitted: number[] = [];
+    const probes = new Map<string, { index: number; settle: (outcome: ProbeOutcome) => void }>();
+    const waiting = new Map<number, Promise<ProbeOutcome>>();
+    for (const i of pending) {
+      const gate = this.#gateOf(reads[i]!);
+      if (gate === undefined) {
+        admitted.push(i);
+        continue;
+      }
+      const refusal = this.#refusals.get(gate);
+      if (refusal !== undefined) {
+        results[i] = { body: refusal, fetchedAt: this.#now(), cached: false, stale: undefined };
+        continue;
+      }
+      const running = this.#probes.get(gate);
+      if (running !== undefined) {
+        waiting.set(i, running);
+        continue;
+      }
+      let settle!: (outcome: ProbeOutcome) => void;
+      this.#probes.set(gate, new Promise<ProbeOutcome>((resolve) => (settle = resolve)));
+      probes.set(gate, { index: i, settle });
+      admitted.push(i);
+    }
+    return { admitted, probes, waiting };
+  }
+
+  /**
+   * The probe gate a read waits at: `token fingerprint|page|subject`, the subject being the inbox's platform
+   * (a list, or a thread whose inbox is known) or `thread` (a thread no list showed yet); `undefined` when
+   * the token is proven for that inbox (or for that thread), or the read is unbudgeted.
+   */
+  #gateOf(read: GraphRead): string | undefined {
+    const page = read.pageId;
+    if (page === undefined) return undefined;
+    const caller = tokenFingerprint(read.token);
+    const { about } = read;
+    const inbox =
+      about?.kind === 'list'
+        ? { page, platform: about.platform }
+        : about === undefined
+          ? undefined
+          : this.#threadInboxes.get(about.threadId);
+    if (inbox !== undefined && inbox.page === page) {
+      return this.#proofs.has(proofOf.inbox(caller, inbox)) ? undefined : `${caller}|${page}|${inbox.platform}`;
+    }
+    if (about?.kind === 'thread' && this.#proofs.has(proofOf.thread(caller, about.threadId))) return undefined;
+    return this.#proofs.has(proofOf.acquainted(caller, page)) ? undefined : `${caller}|${page}|thread`;
+  }
+
+  /** Makes admitted reads, from the cache where it may. */
+  async #readAdmitted(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
+    const shapes = reads.map((read) => this.#shapeOf(read));
+    const lookups = await Promise.all(
+      shapes.map((shape) => (shape === undefined || !this.enabled ? undefined : this.#store.lookup(shape.key, shape.tags))),
+    );
     const now = this.#now();
     const results: Array<Fetched | Promise<Fetched> | undefined> = [];
     const upstream: number[] = [];
@@ -214,7 +342,7 @@ export class ReadCache {
         return;
       }
       const { entry, generation } = lookup;
-      if (entry !== undefined && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
+      if (this.#mayServe(read, shape, entry) && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
         this.stats.hits += 1;
         context.usage.cached += 1;
         results[i] = { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
@@ -297,7 +425,7 @@ export class ReadCache {
       // The filling instance gave up (its read failed): this one tries.
       if (await this.#store.claim(fillName(shape, missed), FILL_LEASE_MS)) break;
       if (
-        entry !== undefined &&
+        this.#mayServe(read, shape, entry) &&
         entry.generation === generation &&
         entry.fetchedAt > replaced &&
         this.#now() - entry.fetchedAt < this.#maxAgeMs
@@ -313,7 +441,7 @@ export class ReadCache {
   /** A caller's own upstream read, when the shared one failed for reasons of its token. */
   async #readOwn(read: GraphRead, context: ReadContext): Promise<Fetched> {
     const shape = this.#shapeOf(read);
-    const lookup = shape === undefined ? undefined : await this.#store.lookup(shape.key, shape.tags);
+    const lookup = shape === undefined || !this.enabled ? undefined : await this.#store.lookup(shape.key, shape.tags);
     const [answer] = await this.#scheduler.readMany([read], context);
     return this.#settleRead(read, shape, lookup, answer);
   }
@@ -326,16 +454,19 @@ export class ReadCache {
     answer: unknown,
   ): Promise<Fetched> {
     const now = this.#now();
-    if (shape === undefined || lookup === undefined) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
-    if (answer instanceof GraphRateLimitError) {
-      const { entry } = lookup;
-      if (entry !== undefined && now - entry.fetchedAt <= this.#staleMs && this.#proven(read, shape)) {
-        this.stats.staleAnswers += 1;
-        return { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: { retryAfterSeconds: answer.retryAfterSeconds } };
+    if (answer instanceof Error) {
+      if (isCallerSpecific(answer)) this.#forget(read, shape);
+      const entry = lookup?.entry;
+      if (answer instanceof GraphRateLimitError && shape !== undefined && this.#mayServe(read, shape, entry)) {
+        if (now - entry.fetchedAt <= this.#staleMs) {
+          this.stats.staleAnswers += 1;
+          return { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: { retryAfterSeconds: answer.retryAfterSeconds } };
+        }
       }
+      return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     }
-    if (answer instanceof Error) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
-    this.#proofs.set(this.#proofKey(read, shape), true);
+    this.#remember(read, shape, answer);
+    if (shape === undefined || lookup === undefined) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     // An entry as current and under a second old is kept as it is: with no fresh answers (max age 0) every
     // read misses, and keeping each answer for stale use would cost more than the stale answer is worth.
     const { entry } = lookup;
@@ -347,7 +478,7 @@ export class ReadCache {
       await this.#store.save(
         shape.key,
         shape.tags,
-        { body: withoutPagingLinks(answer), fetchedAt: now, generation: lookup.generation },
+        { body: withoutPagingLinks(answer), fetchedAt: now, generation: lookup.generation, inbox: shape.inbox },
         ttl,
       );
       await this.#learn(read, shape, answer);
@@ -399,14 +530,14 @@ export class ReadCache {
         const cached = lookup.entry;
         if (cached !== undefined && cached.generation === lookup.generation && !sameList(cached.body, answer)) {
           this.stats.reconcileChanges += 1;
-          await this.#store.invalidate([...shape.tags, cacheTags.threads(shape.page)]);
+          await this.#store.invalidate([...shape.tags, cacheTags.threads(shape.inbox.page)]);
           this.stats.invalidations += 2;
           continue;
         }
         await this.#store.save(
           shape.key,
           shape.tags,
-          { body: withoutPagingLinks(answer), fetchedAt: this.#now(), generation: lookup.generation },
+          { body: withoutPagingLinks(answer), fetchedAt: this.#now(), generation: lookup.generation, inbox: shape.inbox },
           Math.max(this.#maxAgeMs, this.#staleMs),
         );
       } catch (error) {
@@ -420,36 +551,111 @@ export class ReadCache {
     return this.#version;
   }
 
-  #proofKey(read: GraphRead, shape: ReadShape): string {
-    return `${tokenFingerprint(read.token)}|${shape.page}|${shape.platform ?? `thread:${shape.threadId}`}`;
+  /**
+   * Whether `read`'s token may be served what the cache holds for `shape`: it read that inbox (Page and
+   * platform) from Graph within the proof TTL, or that very thread. The one rule every road to an entry
+   * (fresh, stale, joined, filled by another instance, a whole answer reused, a subscription) goes through.
+   */
+  #proven(read: GraphRead, shape: ReadShape): boolean {
+    const caller = tokenFingerprint(read.token);
+    return (
+      this.#proofs.has(proofOf.inbox(caller, shape.inbox)) ||
+      (shape.threadId !== undefined && this.#proofs.has(proofOf.thread(caller, shape.threadId)))
+    );
   }
 
-  #proven(read: GraphRead, shape: ReadShape): boolean {
-    return this.#proofs.has(this.#proofKey(read, shape));
+  /** Whether `entry` may be served for `read`: an entry of the inbox `shape` belongs to, and a proven token. */
+  #mayServe(read: GraphRead, shape: ReadShape, entry: CachedRead | undefined): entry is CachedRead {
+    return entry?.inbox !== undefined && sameInbox(entry.inbox, shape.inbox) && this.#proven(read, shape);
+  }
+
+  /** What a successful read from Graph proves of its token, and which inbox the threads it lists belong to. */
+  #remember(read: GraphRead, shape: ReadShape | undefined, answer: unknown): void {
+    const caller = tokenFingerprint(read.token);
+    const listed = listPageOf(read);
+    if (listed !== undefined && read.about?.kind === 'list') {
+      const inbox: Inbox = { page: listed, platform: read.about.platform };
+      this.#proofs.set(proofOf.inbox(caller, inbox), true);
+      this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+      this.#refusals.delete(`${caller}|${inbox.page}|${inbox.platform}`);
+      for (const body of Array.isArray(answer) ? answer : [answer]) {
+        for (const thread of listOf(body)) if (isRecord(thread) && typeof thread.id === 'string') this.#threadInboxes.set(thread.id, inbox);
+      }
+    } else if (read.about?.kind === 'thread') {
+      this.#proofs.set(proofOf.thread(caller, read.about.threadId), true);
+      // A thread Graph listed in the very Page whose budget the read spends: the token is no stranger there.
+      if (shape !== undefined && shape.inbox.page === read.pageId) this.#proofs.set(proofOf.acquainted(caller, shape.inbox.page), true);
+    }
+  }
+
+  /** Drops what a token had proven of an inbox once Graph refuses it there (its token, permissions, a policy block). */
+  #forget(read: GraphRead, shape: ReadShape | undefined): void {
+    const caller = tokenFingerprint(read.token);
+    const inbox =
+      shape?.inbox ??
+      (read.about?.kind === 'list' && read.pageId !== undefined ? { page: read.pageId, platform: read.about.platform } : undefined);
+    if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
+    if (read.about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, read.about.threadId));
+    if (read.pageId !== undefined) this.#proofs.delete(proofOf.acquainted(caller, read.pageId));
+  }
+
+  /**
+   * Whether `token` has read `inbox` from Graph within the proof TTL: what a subscription to its events
+   * needs (see `proveInbox`).
+   */
+  hasProof(token: string, inbox: Inbox): boolean {
+    return this.#proofs.has(proofOf.inbox(tokenFingerprint(token), inbox));
+  }
+
+  /**
+   * Proves that `token` reads `inbox`, with a read of the inbox's first conversation when no proof is live
+   * (through the cache's own rules: a stranger's probe, Graph's refusal remembered). Resolves with Graph's
+   * failure, or `undefined` once proven.
+   */
+  async proveInbox(token: string, inbox: Inbox, context: ReadContext, caller?: string): Promise<Error | undefined> {
+    if (this.hasProof(token, inbox)) return undefined;
+    const read: GraphRead = {
+      request: { path: `${inbox.page}/conversations`, params: { fields: 'id', limit: 1, platform: inbox.platform } },
+      token,
+      pageId: inbox.page,
+      caller,
+      about: { kind: 'list', platform: inbox.platform },
+    };
+    const [fetched] = await this.readMany([read], context);
+    return fetched!.body instanceof Error ? fetched!.body : undefined;
   }
 
   /** The inbox a read belongs to and its tags; `undefined` for reads the cache does not keep. */
   #shapeOf(read: GraphRead): ReadShape | undefined {
-    const { pageId: page, about } = read;
-    if (page === undefined || about === undefined) return undefined;
+    const { about } = read;
+    if (about === undefined) return undefined;
     const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
     const key = `${toRelativeUrl(this.#version, read.request)}${chain}`;
     if (about.kind === 'list') {
+      const page = listPageOf(read);
+      if (page === undefined) return undefined;
       const { platform } = about;
       const listHead = read.request.params.after === undefined && read.request.params.before === undefined;
       const tags = [cacheTags.list(page, platform), ...(platform === 'instagram' ? [cacheTags.instagram] : [])];
-      return { key, page, platform, tags, listHead, threadId: undefined };
+      return { key, inbox: { page, platform }, tags, listHead, threadId: undefined };
     }
-    const platform = this.#threadPlatforms.get(about.threadId);
-    const tags = [cacheTags.thread(about.threadId), cacheTags.threads(page), ...(platform === 'messenger' ? [] : [cacheTags.instagram])];
-    return { key, page, platform, tags, listHead: false, threadId: about.threadId };
+    // A thread belongs to the inbox whose list showed it; the Page a client names with it is only a claim.
+    const inbox = this.#threadInboxes.get(about.threadId);
+    if (inbox === undefined) return undefined;
+    const tags = [
+      cacheTags.thread(about.threadId),
+      cacheTags.threads(inbox.page),
+      ...(inbox.platform === 'messenger' ? [] : [cacheTags.instagram]),
+    ];
+    return { key, inbox, tags, listHead: false, threadId: about.threadId };
   }
 
   /** Learns from an answer which thread each customer is in, and which Instagram account a Page links. */
   async #learn(read: GraphRead, shape: ReadShape, answer: unknown): Promise<void> {
     const threads = new Map<string, string>();
-    const business = new Set([shape.page]);
-    const instagramId = shape.platform === 'instagram' ? await this.#instagramAccountOf(read, shape.page) : undefined;
+    const { page, platform } = shape.inbox;
+    const business = new Set([page]);
+    const instagramId = platform === 'instagram' ? await this.#instagramAccountOf(read, page) : undefined;
     if (instagramId !== undefined) business.add(instagramId);
     const learnThread = (thread: unknown): void => {
       if (!isRecord(thread) || typeof thread.id !== 'string') return;
@@ -464,9 +670,6 @@ export class ReadCache {
       if (shape.threadId === undefined) {
         const data = listOf(body);
         data.forEach(learnThread);
-        for (const thread of data)
-          if (isRecord(thread) && typeof thread.id === 'string' && shape.platform !== undefined)
-            this.#threadPlatforms.set(thread.id, shape.platform);
         const userId = read.request.params.user_id;
         const [only] = data;
         if (userId !== undefined && isRecord(only) && typeof only.id === 'string') threads.set(String(userId), only.id);
@@ -482,7 +685,7 @@ export class ReadCache {
         }
       }
     }
-    if (threads.size > 0 && shape.platform !== undefined) await this.#store.learnThreads(shape.page, shape.platform, threads);
+    if (threads.size > 0) await this.#store.learnThreads(page, platform, threads);
   }
 
   /** The Instagram account a Page links (learned once per process with one read outside the inbox budget). */
@@ -499,6 +702,27 @@ export class ReadCache {
     await this.#store.learnAccount(account, page);
     return account;
   }
+}
+
+/** How a probe ended: the read it was (its key) and what it brought (Graph's answer or failure). */
+interface ProbeOutcome {
+  readonly key: string;
+  readonly fetched: Fetched;
+}
+
+/** Names of what the cache remembers of a token (by fingerprint): proofs, and acquaintance for the budget gate. */
+const proofOf = {
+  inbox: (caller: string, inbox: Inbox): string => `${caller}|${inbox.page}|${inbox.platform}`,
+  thread: (caller: string, threadId: string): string => `${caller}|thread|${threadId}`,
+  /** The token read a Page's inbox, or a thread Graph listed there: it is no stranger to that Page's budget. */
+  acquainted: (caller: string, page: string): string => `${caller}|page|${page}`,
+};
+
+const sameInbox = (a: Inbox, b: Inbox): boolean => a.page === b.page && a.platform === b.platform;
+
+/** The Page of a conversation list read, from its path (the numeric id Graph was asked for); `undefined` for aliases like `me`. */
+function listPageOf(read: GraphRead): string | undefined {
+  return read.about?.kind === 'list' ? LIST_PATH.exec(read.request.path)?.[1] : undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -6,6 +6,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
+import type { Inbox } from '../graph-api/read-cache.js';
 import type { GraphPageNode } from '../graph-api/wire-types.js';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import { checkGraphId, MessagingPlatform } from './page.js';
@@ -75,14 +76,15 @@ builder.subscriptionField('inboxEvents', (t) =>
     type: InboxEventRef,
     description:
       'Messages arriving in (and sent from) the Page’s inbox, read receipts and reactions, live, from Meta’s webhooks: no Graph call ' +
-      'per event. Without `platform`, Messenger and the linked Instagram account both. Needs the webhooks configured (GRAPH_APP_SECRET ' +
-      'and WEBHOOK_VERIFY_TOKEN); the caller must reach the Page.',
+      'per event. Without `platform`, Messenger and the linked Instagram account both (those the caller may read). Needs the webhooks ' +
+      'configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN). The caller is held to the rule of a read: its own token must read the ' +
+      'inbox (a read of it is made on subscribing when none was made lately), and the subscription ends with Graph’s refusal as ' +
+      'its error once the token no longer may.',
     args: {
-      pageId: t.arg.id({ required: true, description: 'The Graph Page id.' }),
+      pageId: t.arg.id({ required: true, description: 'The Graph Page id, or `me` for the Page of a Page token.' }),
       platform: t.arg({ type: MessagingPlatform, required: false }),
     },
     subscribe: async (_root, args, context) => {
-      const pageId = checkGraphId(String(args.pageId), 'Page id');
       const bus = context.inboxEvents;
       if (bus === undefined) {
         throw new GraphQLError(
@@ -92,25 +94,90 @@ builder.subscriptionField('inboxEvents', (t) =>
           },
         );
       }
+      const pageId = await context.resolvePageId(checkGraphId(String(args.pageId), 'Page id'));
       await context.checkReach(pageId);
-      const accounts: string[] = args.platform === 'instagram' ? [] : [pageId];
-      if (args.platform !== 'messenger') {
-        // Instagram deliveries name the Instagram account, not the Page: learn which one is linked (one read, not billed to the inbox
-        // budget).
+      // The inbox of each platform heard, by the account id its events name, once the caller's token is proven to read it.
+      const inboxes = new Map<string, Inbox>();
+      let refusal: unknown;
+      const prove = async (account: string, inbox: Inbox): Promise<void> => {
+        try {
+          await context.proveInbox(inbox);
+          inboxes.set(account, inbox);
+        } catch (error) {
+          refusal ??= error;
+        }
+      };
+      // One batch: the Messenger inbox's proof, the Instagram inbox's, and which Instagram account the Page links (Instagram deliveries
+      // name that account, not the Page; not billed to the inbox budget).
+      const linkedInstagram = async (): Promise<string | undefined> => {
         const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, {
           budgeted: false,
         });
-        const instagram = page.value.instagram_business_account?.id;
-        if (instagram !== undefined) accounts.push(instagram);
-        else if (args.platform === 'instagram') {
-          throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, {
-            extensions: { code: 'BAD_USER_INPUT' },
-          });
-        }
+        return page.value.instagram_business_account?.id;
+      };
+      const [, instagram] = await Promise.all([
+        args.platform === 'instagram' ? undefined : prove(pageId, { page: pageId, platform: 'messenger' }),
+        args.platform === 'messenger' ? undefined : linkedInstagram(),
+      ]);
+      if (instagram !== undefined) await prove(instagram, { page: pageId, platform: 'instagram' });
+      else if (args.platform === 'instagram') {
+        throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, {
+          extensions: { code: 'BAD_USER_INPUT' },
+        });
       }
       context.graph.dispose();
-      return bus.subscribe(accounts);
+      if (inboxes.size === 0) throw refusal;
+      return whileProven(bus.subscribe([...inboxes.keys()]), pageId, inboxes, context.proveInbox);
     },
-    resolve: (event: InboxEvent, args) => ({ ...event, pageId: String(args.pageId) }),
+    resolve: (event: InboxEventShape | Revoked) => {
+      if ('revokedBy' in event) throw event.revokedBy;
+      return event;
+    },
   }),
 );
+
+/** The last item of a subscription whose token lost the right to read the inbox: Graph's refusal, answered as its error. */
+interface Revoked {
+  readonly revokedBy: unknown;
+}
+
+/**
+ * Relays `events` while the token stays proven for each event's inbox: an event arriving after the proof
+ * expired waits for a read that proves it again, and the first refusal ends the subscription with it.
+ * (An iterator rather than an async generator: a generator's `return()` waits for the pending event, so a
+ * client that leaves would be listened for until the next one.)
+ */
+function whileProven(
+  events: AsyncIterableIterator<InboxEvent>,
+  pageId: string,
+  inboxes: ReadonlyMap<string, Inbox>,
+  proveInbox: (inbox: Inbox) => Promise<void>,
+): AsyncIterableIterator<InboxEventShape | Revoked> {
+  const end = async (): Promise<IteratorReturnResult<undefined>> => {
+    await events.return?.();
+    return { done: true, value: undefined };
+  };
+  let revoked = false;
+  return {
+    async next(): Promise<IteratorResult<InboxEventShape | Revoked>> {
+      if (revoked) return end();
+      for (;;) {
+        const result = await events.next();
+        if (result.done === true) return { done: true, value: undefined };
+        const inbox = inboxes.get(result.value.accountId);
+        if (inbox === undefined) continue;
+        try {
+          await proveInbox(inbox);
+        } catch (error) {
+          revoked = true;
+          return { done: false, value: { revokedBy: error } };
+        }
+        return { done: false, value: { ...result.value, pageId } };
+      }
+    },
+    return: end,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -27,7 +27,7 @@ builder.queryField('node', (t) =>
       const selectionSets = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
       switch (typename) {
         case 'Page':
-          return { kind: 'Page', pageId: checkGraphId(id, 'Page id') } satisfies PageShape;
+          return { kind: 'Page', pageId: await context.resolvePageId(checkGraphId(id, 'Page id')) } satisfies PageShape;
         case 'Conversation': {
           const { pageId, graphId } = splitKey(id);
           return readConversation(context, info, pageId, graphId, { kind: 'thread', threadId: graphId });

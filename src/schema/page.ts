@@ -197,7 +197,13 @@ builder.queryField('page', (t) =>
     type: PageRef,
     nullable: true,
     description: 'A Page by its Graph id. Makes no upstream call by itself: its fields do.',
-    args: { id: t.arg.id({ required: true, description: 'The Graph Page id, e.g. "1000000001".' }) },
-    resolve: (_root, args): PageShape => ({ kind: 'Page', pageId: checkGraphId(String(args.id), 'Page id') }),
+    args: {
+      id: t.arg.id({ required: true, description: 'The Graph Page id, e.g. "1000000001", or `me` for the Page of a Page token.' }),
+    },
+    // `me` is resolved per token: a Page known by its numeric id only, so nothing is ever kept under an alias.
+    resolve: async (_root, args, context): Promise<PageShape> => ({
+      kind: 'Page',
+      pageId: await context.resolvePageId(checkGraphId(String(args.id), 'Page id')),
+    }),
   }),
 );
