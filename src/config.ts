@@ -275,8 +275,8 @@ export const SETTINGS = {
   }),
   CACHE_MAX_AGE_SECONDS: setting<number | undefined>({
     description:
-      'How long a cached Graph read (a conversation list page, a thread, a page of messages) is served to every caller who reaches its ' +
-      'Page, unless a webhook event drops it sooner. `0`: never served fresh (only stale, see below).',
+      'How long a cached Graph read (a conversation list page, a thread, a page of messages) is served to every caller whose token reads ' +
+      'its inbox, unless a webhook event drops it sooner. `0`: never served fresh (only stale, see below).',
     default: undefined,
     defaultText: '`60` with webhooks, else `0`',
     parse: seconds(0, 86_400),

@@ -26,7 +26,7 @@ import { LRUCache } from 'lru-cache';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import type { GraphRead, UpstreamUsage } from './client.js';
 import { graphErrorRule } from './error-rules.js';
-import { GraphApiError, GraphRateLimitError } from './errors.js';
+import { GraphApiError, GraphRateLimitError, OperationAbortedError } from './errors.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
 import type { GraphScheduler, ReadContext } from './scheduler.js';
@@ -249,7 +249,9 @@ export class ReadCache {
       pending = [];
       [...waiting.keys()].forEach((i, n) => {
         const { key, fetched } = outcomes[n]!;
-        if (fetched.body instanceof Error || key === this.keyOf(reads[i]!)) {
+        // A probe its own operation stopped waiting for (deadline, client gone) says nothing of the token: the read tries again.
+        if (fetched.body instanceof OperationAbortedError) pending.push(i);
+        else if (fetched.body instanceof Error || key === this.keyOf(reads[i]!)) {
           if (!(fetched.body instanceof Error)) context.usage.coalesced += 1;
           results[i] = fetched;
         } else pending.push(i);
