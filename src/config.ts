@@ -375,7 +375,7 @@ export const SETTINGS = {
   LOG_LEVEL: setting({
     description:
       "Least severe log lines written (`debug` adds yoga's own request lines). Every line carries its time and is scrubbed of " +
-      'tokens, proofs and Graph URLs.',
+      "tokens, proofs and Graph URLs, and of the configured secrets and recent callers' tokens by value, whatever their shape.",
     default: 'info',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   }),

@@ -4,6 +4,7 @@
  * on SIGINT/SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { createApp } from './app.js';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, ConfigError, readConfig, type GatewayConfig } from './config.js';
 import { Credentials } from './credentials.js';
@@ -11,6 +12,8 @@ import { GraphApiClient } from './graph-api/client.js';
 import { ReadCache } from './graph-api/read-cache.js';
 import type { ReadCacheStore } from './graph-api/read-cache-store.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
+import { scrubSecrets } from './graph-api/scrub.js';
+import { registerConfiguredSecrets } from './graph-api/secrets.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCursorCodec } from './schema/cursors.js';
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty' });
   const upstream = await startUpstream(config, log);
+  registerSecrets(config, upstream);
   const gateway = await startGateway(config, upstream, log);
   const port = await serve(gateway.server, config.port);
   await upstream.onListening(port);
@@ -109,6 +113,30 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     onListening: (port) => emulator.webhooks.subscribe(`http://127.0.0.1:${port}${WEBHOOK_PATH}`, verifyToken),
     stop: () => emulator.close(),
   };
+}
+
+/**
+ * Every secret the process holds, scrubbed by value from every error message and log line from now on
+ * (tokens of unusual shapes included, which no pattern recognises): the default and Page tokens with
+ * their `appsecret_proof`s, the app secret, the webhook verify token, the cursor key, the Redis password.
+ */
+function registerSecrets(config: GatewayConfig, upstream: Upstream): void {
+  registerConfiguredSecrets({
+    tokens: [upstream.defaultAccessToken, ...config.pageTokens.values()],
+    appSecret: config.appSecret,
+    others: [upstream.webhooks?.appSecret, upstream.webhooks?.verifyToken, config.cursorSecret, ...redisPasswordOf(config.redis.url)],
+  });
+}
+
+/** The password of a Redis URL, as written and decoded (`redis://user:p%40ss@host`); none without one. */
+function redisPasswordOf(url: string | undefined): string[] {
+  const password = url === undefined ? '' : new URL(url).password;
+  if (password === '') return [];
+  try {
+    return [password, decodeURIComponent(password)];
+  } catch {
+    return [password];
+  }
 }
 
 /**
@@ -320,6 +348,8 @@ const plural = (count: number, noun: string): string => `${count} ${noun}${count
 
 main().catch((error: unknown) => {
   // Configuration and port problems are the operator's to fix: their message says how, a stack would not.
-  console.error(error instanceof ConfigError || error instanceof PortInUseError ? error.message : error);
+  const said = error instanceof ConfigError || error instanceof PortInUseError ? error.message : error;
+  // Scrubbed like every log line: a start-up failure may quote a configured secret.
+  console.error(scrubSecrets(typeof said === 'string' ? said : inspect(said)));
   process.exit(1);
 });

@@ -211,6 +211,7 @@ function headersOf(connectionParams: Readonly<Record<string, unknown>> | null | 
   const authorization = params.Authorization ?? params.authorization;
   const headers = new Headers();
   if (authorization === undefined || authorization === null) return headers;
+  // bearerToken registers the token as a secret, as for an HTTP request: no message or log line quotes it.
   const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
   if (token === undefined) return undefined;
   try {
