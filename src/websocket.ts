@@ -20,6 +20,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
 import { bearerToken, type GatewayContext } from './context.js';
+import { scrubSecrets } from './graph-api/scrub.js';
 import { persistedOperationText } from './plugins/use-persisted-manifest.js';
 
 /** Close code for a malformed `Authorization` connection param (graphql-ws's `Unauthorized`, which clients do not retry). */
@@ -79,12 +80,16 @@ interface Connection {
 
 type Enveloped = ReturnType<GraphQLApp['getEnveloped']>;
 
-/** Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there. */
+/**
+ * Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there, and
+ * with their message scrubbed of secrets (as use-error-codes.ts does over HTTP).
+ */
 function formatError(error: GraphQLError): GraphQLFormattedError {
-  const { extensions, ...rest } = error.toJSON();
-  if (extensions === undefined || !('http' in extensions)) return error.toJSON();
+  const { extensions, message, ...rest } = error.toJSON();
+  const scrubbed = { message: scrubSecrets(message), ...rest };
+  if (extensions === undefined) return scrubbed;
   const { http: _http, ...kept } = extensions;
-  return Object.keys(kept).length > 0 ? { ...rest, extensions: kept } : rest;
+  return Object.keys(kept).length > 0 ? { ...scrubbed, extensions: kept } : scrubbed;
 }
 
 const asGraphQLError = (error: unknown): GraphQLError =>

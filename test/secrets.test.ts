@@ -204,3 +204,45 @@ describe('a caller token of an unusual shape, echoed by the Graph API', () => {
     }
   });
 });
+
+describe('in development, what an answer shows of an unexpected failure', () => {
+  it('is scrubbed of registered secrets too (its message and stack)', async () => {
+    registerSecret('configured-secret/in+a=stack', 'secret');
+    // A cache store with a bug whose message quotes a secret.
+    class BrokenStore extends MemoryReadCacheStore {
+      override async lookup(): Promise<never> {
+        throw new Error('store failed with configured-secret/in+a=stack');
+      }
+    }
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent
+      .get(GRAPH)
+      .intercept({ path: () => true, method: () => true })
+      .reply(200, [
+        { code: 200, body: JSON.stringify({ id: '1', name: 'A user' }) },
+        {
+          code: 200,
+          body: JSON.stringify({ data: [{ id: ACME, name: 'Acme Shop', access_token: 'EAAGpage0123456789', tasks: ['MESSAGING'] }] }),
+        },
+      ])
+      .persist();
+    const app = gatewayOver(agent, {
+      production: false,
+      logger: createLogger({ destination: { write: () => true } }),
+      store: new BrokenStore({ maxEntries: 1, maxBytes: 1, tagTtlMs: 1 }),
+    });
+    try {
+      const response = await app.fetch('http://gateway.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer EAAGcaller0123456789' },
+        body: JSON.stringify({ query: `{ page(id: "${ACME}") { conversations(first: 1) { edges { cursor } } } }` }),
+      });
+      const body = await response.text();
+      expect(body).toContain('store failed with [redacted]');
+      expect(body).not.toContain('configured-secret');
+    } finally {
+      await agent.close();
+    }
+  });
+});
