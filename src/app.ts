@@ -1,7 +1,8 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { type CORSOptions, createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
+import { type AllowedOrigins, allowedOriginsOf, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
@@ -80,7 +81,10 @@ export interface AppOptions extends ContextDependencies {
   responseCacheEntries?: number | undefined;
   /** Where log lines go. @default JSON lines (production) or readable lines on stdout, at `info` */
   logger?: Logger | undefined;
-  /** Origins allowed by CORS. Default: any origin in development, none in production. */
+  /**
+   * Origins whose pages may call the gateway with credentials (CORS_ORIGINS).
+   * @default loopback origins in development, none in production (see allowed-origins.ts)
+   */
   corsOrigins?: readonly string[] | undefined;
   /** Operations clients may send by hash; with `only`, the only ones that run. */
   persistedOperations?: PersistedOperations | undefined;
@@ -109,6 +113,18 @@ function isHotDocument(document: DocumentNode): boolean {
   return runs + 1 >= JIT_AFTER_RUNS;
 }
 
+/**
+ * yoga's CORS for `allowed`: a page of an allowed origin gets its origin back with credentials (for `'*'`
+ * yoga reflects the request's origin, checked here, and adds `Vary: Origin`); any other gets no CORS header.
+ */
+function corsFor(allowed: AllowedOrigins): false | ((request: Request) => CORSOptions) {
+  if (allowed !== 'loopback' && allowed.length === 0) return false;
+  return (request) => {
+    const origin = request.headers.get('origin');
+    return origin !== null && isAllowedOrigin(origin, allowed) ? { origin: '*', credentials: true } : false;
+  };
+}
+
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
@@ -121,12 +137,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
     renderGraphiQL: renderGraphiQLPage,
     context: ({ request }) => createContext(options, request),
-    cors:
-      options.corsOrigins !== undefined
-        ? { origin: [...options.corsOrigins], credentials: true }
-        : options.production
-          ? false
-          : { origin: '*' },
+    cors: corsFor(allowedOriginsOf(options.corsOrigins, options.production)),
     parserAndValidationCache: {
       documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
       errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),

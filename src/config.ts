@@ -359,11 +359,12 @@ export const SETTINGS = {
   }),
   CORS_ORIGINS: setting<readonly string[] | undefined>({
     description:
-      'Comma-separated origins allowed to call the gateway from a browser, and whose pages may open a WebSocket (pages the gateway ' +
-      'serves itself always may).',
+      "Comma-separated origins (`https://inbox.example`) whose browser pages may call the gateway with the caller's credentials " +
+      '(CORS) and open a WebSocket on it; pages the gateway serves itself (GraphiQL) always may. Unset: in development, only pages ' +
+      'on this machine (`http(s)://localhost`, `127.0.0.0/8` or `[::1]`, any port); in production, none.',
     default: undefined,
-    defaultText: 'any origin in development, none in production',
-    parse: commaList,
+    defaultText: 'loopback origins in development, none in production',
+    parse: (raw) => commaList(raw).map(origin('https://inbox.example')),
   }),
   NODE_ENV: setting({
     description:
@@ -460,7 +461,7 @@ export interface GatewayConfig {
   pageTokens: ReadonlyMap<string, string>;
   /** How long a token's identity and Page tokens are remembered, in ms. */
   credentialsTtlMs: number;
-  /** Origins allowed by CORS; `undefined`: any origin in development, none in production. */
+  /** Origins allowed by CORS and to open a WebSocket; `undefined`: loopback origins in development, none in production. */
   corsOrigins: readonly string[] | undefined;
   /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
   webhookVerifyToken: string | undefined;

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { allowedOriginsOf } from './allowed-origins.js';
 import { createApp } from './app.js';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, ConfigError, readConfig, type GatewayConfig } from './config.js';
 import { Credentials } from './credentials.js';
@@ -270,9 +271,9 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
   const server = createGatewayServer(app, {
     webhooks,
     maxBodyBytes: config.maxRequestBodyBytes,
-    // Browser pages may open a socket from the origins CORS lets call the gateway.
+    // Browser pages may open a socket from the origins CORS lets call the gateway (createApp applies the same rule).
     webSocket: {
-      allowedOrigins: config.corsOrigins ?? (config.nodeEnv === 'production' ? [] : '*'),
+      allowedOrigins: allowedOriginsOf(config.corsOrigins, config.nodeEnv === 'production'),
       persistedOperations: config.persistedOperations,
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     },

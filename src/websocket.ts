@@ -18,6 +18,7 @@ import type { ExecutionResult, OperationResult, SubscribePayload } from 'graphql
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { type AllowedOrigins, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
 import { bearerToken, type GatewayContext } from './context.js';
 import { scrubSecrets } from './graph-api/scrub.js';
@@ -43,11 +44,12 @@ export interface GraphQLWebSocketOptions {
    */
   maxSubscriptionsPerConnection?: number | undefined;
   /**
-   * Origins whose browser pages may open a socket (browsers send `Origin`; other clients need not).
-   * `'*'`: any. A page served by the gateway itself (same host) is always allowed.
+   * Origins whose browser pages may open a socket (browsers send `Origin`; other clients need not): the
+   * rule CORS follows (`allowedOriginsOf` in allowed-origins.ts). A page served by the gateway itself (same
+   * host) is always allowed.
    * @default [] (same origin only)
    */
-  allowedOrigins?: readonly string[] | '*' | undefined;
+  allowedOrigins?: AllowedOrigins | undefined;
   /** The persisted-operations manifest the HTTP endpoint uses: the socket follows the same rules. */
   persistedOperations?: PersistedOperations | undefined;
   /**
@@ -122,7 +124,7 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
         refuseUpgrade(socket, 503, 'Service Unavailable', 'SHUTTING_DOWN', 'This instance is shutting down: connect again.');
       } else if (pathname !== path) {
         refuseUpgrade(socket, 404, 'Not Found', 'NOT_FOUND', `WebSockets are served at ${path} only.`);
-      } else if (!isAllowedOrigin(request, allowedOrigins)) {
+      } else if (!maySocketFrom(request, allowedOrigins)) {
         refuseUpgrade(socket, 403, 'Forbidden', 'ORIGIN_NOT_ALLOWED', 'This origin may not open a WebSocket here (see CORS_ORIGINS).');
       } else {
         sockets.handleUpgrade(request, socket, head, (websocket: WebSocket) => sockets.emit('connection', websocket, request));
@@ -295,9 +297,10 @@ function formatResult({ data, errors, extensions }: ExecutionResult): FormattedE
   };
 }
 
-function isAllowedOrigin(request: IncomingMessage, allowedOrigins: readonly string[] | '*'): boolean {
+/** Whether the upgrade may go on: no `Origin` (not a browser), a page of the gateway itself, or an allowed origin. */
+function maySocketFrom(request: IncomingMessage, allowedOrigins: AllowedOrigins): boolean {
   const origin = request.headers.origin;
-  if (origin === undefined || allowedOrigins === '*' || allowedOrigins.includes(origin)) return true;
+  if (origin === undefined || isAllowedOrigin(origin, allowedOrigins)) return true;
   try {
     return new URL(origin).host === request.headers.host;
   } catch {
