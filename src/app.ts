@@ -20,9 +20,11 @@ import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useStaleAnswers } from './plugins/use-stale-answers.js';
+import { useSubscriptionCaps } from './plugins/use-subscription-caps.js';
 import { useSubscriptionTransport } from './plugins/use-subscription-transport.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
+import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's demo Page: the first conversations of its Messenger and
 # Instagram inboxes, with what an inbox renders of each message (stickers, shares,
@@ -88,6 +90,12 @@ export interface AppOptions extends ContextDependencies {
   corsOrigins?: readonly string[] | undefined;
   /** Operations clients may send by hash; with `only`, the only ones that run. */
   persistedOperations?: PersistedOperations | undefined;
+  /**
+   * The instance's subscription caps, which subscriptions over server-sent events count in: give the
+   * WebSocket server the same (main.ts does), so the caps cover both transports.
+   * @default caps of its own, with the default limits
+   */
+  subscriptionCaps?: SubscriptionCaps | undefined;
 }
 
 /** Parsed and validated documents kept. */
@@ -151,8 +159,9 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     plugins: [
       useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
       usePersistedManifest(options.persistedOperations),
-      // Before a subscription starts: over HTTP, only as server-sent events.
+      // Before a subscription starts: over HTTP, only as server-sent events, and within the instance's caps.
       useSubscriptionTransport(),
+      useSubscriptionCaps(options.subscriptionCaps ?? createSubscriptionCaps()),
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
       useIntrospectionLimits(),

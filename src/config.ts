@@ -266,8 +266,25 @@ export const SETTINGS = {
     defaultText: '`524288` (512 KB)',
     parse: integer(1024, 100 * 1024 * 1024),
   }),
+  MAX_SUBSCRIPTIONS: setting({
+    description:
+      'Subscriptions the instance holds at once, over server-sent events and WebSockets together; one more is refused with ' +
+      '`TOO_MANY_SUBSCRIPTIONS` (`extensions.per`: `instance`) until one ends.',
+    default: 10_000,
+    parse: integer(1, 10_000_000),
+  }),
+  MAX_SUBSCRIPTIONS_PER_CLIENT: setting({
+    description:
+      'Subscriptions one client holds at once, over server-sent events and WebSockets together (`per`: `client`). A client is the ' +
+      "connection's remote address: behind a reverse proxy or a load balancer that does not keep it, every client is the proxy, so " +
+      'raise this to `MAX_SUBSCRIPTIONS` there.',
+    default: 100,
+    parse: integer(1, 10_000_000),
+  }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
-    description: 'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS`.',
+    description:
+      'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS` (`per`: ' +
+      '`connection`).',
     default: 20,
     parse: integer(1, 1_000),
   }),
@@ -469,6 +486,10 @@ export interface GatewayConfig {
   redis: { url: string | undefined; keyPrefix: string };
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
+  /** Subscriptions the instance holds at once, every transport together. */
+  maxSubscriptions: number;
+  /** Subscriptions one client address holds at once, every transport together. */
+  maxSubscriptionsPerClient: number;
   /** Subscriptions one WebSocket may hold at once. */
   maxSubscriptionsPerConnection: number;
   cache: ReadCacheConfig;
@@ -560,6 +581,8 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     redis: { url: s.REDIS_URL, keyPrefix: s.REDIS_KEY_PREFIX },
     persistedOperations:
       s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
+    maxSubscriptions: s.MAX_SUBSCRIPTIONS,
+    maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     cache: {
       maxAgeMs: s.CACHE_MAX_AGE_SECONDS,

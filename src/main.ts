@@ -18,6 +18,7 @@ import { registerConfiguredSecrets } from './graph-api/secrets.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCursorCodec } from './schema/cursors.js';
+import { createSubscriptionCaps } from './subscription-caps.js';
 import { createFleetState, type FleetState } from './redis/index.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';
 
@@ -240,7 +241,13 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const relay = upstream.webhooks === undefined ? undefined : { secrets: upstream.webhooks, bus: fleet.events };
   const readCache = createReadCache(config, scheduler, fleet.cacheStore, maxAgeMs, log);
+  // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
+  const subscriptionCaps = createSubscriptionCaps({
+    maxSubscriptions: config.maxSubscriptions,
+    maxSubscriptionsPerClient: config.maxSubscriptionsPerClient,
+  });
   const app = createApp({
+    subscriptionCaps,
     readCache,
     health: () => fleet.health(),
     responseCacheEntries: config.cache.responseEntries,
@@ -276,6 +283,7 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
       allowedOrigins: allowedOriginsOf(config.corsOrigins, config.nodeEnv === 'production'),
       persistedOperations: config.persistedOperations,
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+      subscriptionCaps,
     },
   });
   return { server, close: () => Promise.all([client.close(), fleet.close()]).then(() => undefined) };

@@ -189,7 +189,7 @@ describe("graphql-ws's client", () => {
       const [firstEvent, secondEvent] = [first.next(), second.next()];
       await listening(ACME, 2);
       await expect(client.iterate({ query: MESSENGER_EVENTS }).next()).rejects.toEqual([
-        expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2 } }),
+        expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2, per: 'connection' } }),
       ]);
       // Queries do not count, and the two subscriptions still deliver.
       expect(await client.iterate({ query: `{ page(id: "${ACME}") { graphApiId } }` }).next()).toMatchObject({
