@@ -1,7 +1,8 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { type CORSOptions, createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
+import { type AllowedOrigins, allowedOriginsOf, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
@@ -19,9 +20,11 @@ import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useStaleAnswers } from './plugins/use-stale-answers.js';
+import { useSubscriptionCaps } from './plugins/use-subscription-caps.js';
 import { useSubscriptionTransport } from './plugins/use-subscription-transport.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
+import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's demo Page: the first conversations of its Messenger and
 # Instagram inboxes, with what an inbox renders of each message (stickers, shares,
@@ -80,10 +83,19 @@ export interface AppOptions extends ContextDependencies {
   responseCacheEntries?: number | undefined;
   /** Where log lines go. @default JSON lines (production) or readable lines on stdout, at `info` */
   logger?: Logger | undefined;
-  /** Origins allowed by CORS. Default: any origin in development, none in production. */
+  /**
+   * Origins whose pages may call the gateway with credentials (CORS_ORIGINS).
+   * @default loopback origins in development, none in production (see allowed-origins.ts)
+   */
   corsOrigins?: readonly string[] | undefined;
   /** Operations clients may send by hash; with `only`, the only ones that run. */
   persistedOperations?: PersistedOperations | undefined;
+  /**
+   * The instance's subscription caps, which subscriptions over server-sent events count in: give the
+   * WebSocket server the same (main.ts does), so the caps cover both transports.
+   * @default caps of its own, with the default limits
+   */
+  subscriptionCaps?: SubscriptionCaps | undefined;
 }
 
 /** Parsed and validated documents kept. */
@@ -109,6 +121,18 @@ function isHotDocument(document: DocumentNode): boolean {
   return runs + 1 >= JIT_AFTER_RUNS;
 }
 
+/**
+ * yoga's CORS for `allowed`: a page of an allowed origin gets its origin back with credentials (for `'*'`
+ * yoga reflects the request's origin, checked here, and adds `Vary: Origin`); any other gets no CORS header.
+ */
+function corsFor(allowed: AllowedOrigins): false | ((request: Request) => CORSOptions) {
+  if (allowed !== 'loopback' && allowed.length === 0) return false;
+  return (request) => {
+    const origin = request.headers.get('origin');
+    return origin !== null && isAllowedOrigin(origin, allowed) ? { origin: '*', credentials: true } : false;
+  };
+}
+
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
@@ -121,12 +145,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
     renderGraphiQL: renderGraphiQLPage,
     context: ({ request }) => createContext(options, request),
-    cors:
-      options.corsOrigins !== undefined
-        ? { origin: [...options.corsOrigins], credentials: true }
-        : options.production
-          ? false
-          : { origin: '*' },
+    cors: corsFor(allowedOriginsOf(options.corsOrigins, options.production)),
     parserAndValidationCache: {
       documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
       errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),
@@ -140,8 +159,9 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     plugins: [
       useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
       usePersistedManifest(options.persistedOperations),
-      // Before a subscription starts: over HTTP, only as server-sent events.
+      // Before a subscription starts: over HTTP, only as server-sent events, and within the instance's caps.
       useSubscriptionTransport(),
+      useSubscriptionCaps(options.subscriptionCaps ?? createSubscriptionCaps()),
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
       useIntrospectionLimits(),

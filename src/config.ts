@@ -268,8 +268,25 @@ export const SETTINGS = {
     defaultText: '`524288` (512 KB)',
     parse: integer(1024, 100 * 1024 * 1024),
   }),
+  MAX_SUBSCRIPTIONS: setting({
+    description:
+      'Subscriptions the instance holds at once, over server-sent events and WebSockets together; one more is refused with ' +
+      '`TOO_MANY_SUBSCRIPTIONS` (`extensions.per`: `instance`) until one ends.',
+    default: 10_000,
+    parse: integer(1, 10_000_000),
+  }),
+  MAX_SUBSCRIPTIONS_PER_CLIENT: setting({
+    description:
+      'Subscriptions one client holds at once, over server-sent events and WebSockets together (`per`: `client`). A client is the ' +
+      "connection's remote address: behind a reverse proxy or a load balancer that does not keep it, every client is the proxy, so " +
+      'raise this to `MAX_SUBSCRIPTIONS` there.',
+    default: 100,
+    parse: integer(1, 10_000_000),
+  }),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: setting({
-    description: 'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS`.',
+    description:
+      'Subscriptions one WebSocket (graphql-ws) may hold at once; one more is refused with `TOO_MANY_SUBSCRIPTIONS` (`per`: ' +
+      '`connection`).',
     default: 20,
     parse: integer(1, 1_000),
   }),
@@ -361,11 +378,12 @@ export const SETTINGS = {
   }),
   CORS_ORIGINS: setting<readonly string[] | undefined>({
     description:
-      'Comma-separated origins allowed to call the gateway from a browser, and whose pages may open a WebSocket (pages the gateway ' +
-      'serves itself always may).',
+      "Comma-separated origins (`https://inbox.example`) whose browser pages may call the gateway with the caller's credentials " +
+      '(CORS) and open a WebSocket on it; pages the gateway serves itself (GraphiQL) always may. Unset: in development, only pages ' +
+      'on this machine (`http(s)://localhost`, `127.0.0.0/8` or `[::1]`, any port); in production, none.',
     default: undefined,
-    defaultText: 'any origin in development, none in production',
-    parse: commaList,
+    defaultText: 'loopback origins in development, none in production',
+    parse: (raw) => commaList(raw).map(origin('https://inbox.example')),
   }),
   NODE_ENV: setting({
     description:
@@ -377,7 +395,7 @@ export const SETTINGS = {
   LOG_LEVEL: setting({
     description:
       "Least severe log lines written (`debug` adds yoga's own request lines). Every line carries its time and is scrubbed of " +
-      'tokens, proofs and Graph URLs.',
+      "tokens, proofs and Graph URLs, and of the configured secrets and recent callers' tokens by value, whatever their shape.",
     default: 'info',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   }),
@@ -462,7 +480,7 @@ export interface GatewayConfig {
   pageTokens: ReadonlyMap<string, string>;
   /** How long a token's identity and Page tokens are remembered, in ms. */
   credentialsTtlMs: number;
-  /** Origins allowed by CORS; `undefined`: any origin in development, none in production. */
+  /** Origins allowed by CORS and to open a WebSocket; `undefined`: loopback origins in development, none in production. */
   corsOrigins: readonly string[] | undefined;
   /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
   webhookVerifyToken: string | undefined;
@@ -470,6 +488,10 @@ export interface GatewayConfig {
   redis: { url: string | undefined; keyPrefix: string };
   /** Persisted operations by hash, and whether only they may run. */
   persistedOperations: PersistedOperations | undefined;
+  /** Subscriptions the instance holds at once, every transport together. */
+  maxSubscriptions: number;
+  /** Subscriptions one client address holds at once, every transport together. */
+  maxSubscriptionsPerClient: number;
   /** Subscriptions one WebSocket may hold at once. */
   maxSubscriptionsPerConnection: number;
   cache: ReadCacheConfig;
@@ -561,6 +583,8 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     redis: { url: s.REDIS_URL, keyPrefix: s.REDIS_KEY_PREFIX },
     persistedOperations:
       s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
+    maxSubscriptions: s.MAX_SUBSCRIPTIONS,
+    maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     cache: {
       maxAgeMs: s.CACHE_MAX_AGE_SECONDS,

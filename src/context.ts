@@ -3,6 +3,7 @@ import type { Caller, Credentials } from './credentials.js';
 import type { Inbox, ReadCache } from './graph-api/read-cache.js';
 import type { GraphRead, UpstreamUsage } from './graph-api/client.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
+import { registerCallerToken } from './graph-api/secrets.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './schema/cursors.js';
@@ -81,9 +82,15 @@ export interface ContextDependencies {
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
 const VERSION_PATTERN = /^v(\d+)\./;
 
-/** The token of an `Authorization` value, `Bearer <token>`; `undefined` when the value has another shape. */
+/**
+ * The token of an `Authorization` value, `Bearer <token>`; `undefined` when the value has another shape.
+ * Every road that reads a caller's token comes here (HTTP requests, a WebSocket's connection params), so
+ * here it is registered as a secret: whatever its shape, no error message or log line quotes it (secrets.ts).
+ */
 export function bearerToken(authorization: string): string | undefined {
-  return BEARER_PATTERN.exec(authorization)?.[1];
+  const token = BEARER_PATTERN.exec(authorization)?.[1];
+  if (token !== undefined) registerCallerToken(token);
+  return token;
 }
 
 /** The viewer key of requests served with the gateway's own configured Page tokens. */

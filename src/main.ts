@@ -4,6 +4,8 @@
  * on SIGINT/SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { allowedOriginsOf } from './allowed-origins.js';
 import { createApp } from './app.js';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, ConfigError, readConfig, type GatewayConfig } from './config.js';
 import { Credentials } from './credentials.js';
@@ -11,9 +13,12 @@ import { GraphApiClient } from './graph-api/client.js';
 import { ReadCache } from './graph-api/read-cache.js';
 import type { ReadCacheStore } from './graph-api/read-cache-store.js';
 import { GraphScheduler } from './graph-api/scheduler.js';
+import { scrubSecrets } from './graph-api/scrub.js';
+import { registerConfiguredSecrets } from './graph-api/secrets.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCursorCodec } from './schema/cursors.js';
+import { createSubscriptionCaps } from './subscription-caps.js';
 import { createFleetState, type FleetState } from './redis/index.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';
 
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty' });
   const upstream = await startUpstream(config, log);
+  registerSecrets(config, upstream);
   const gateway = await startGateway(config, upstream, log);
   const port = await serve(gateway.server, config.port);
   await upstream.onListening(port);
@@ -109,6 +115,30 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     onListening: (port) => emulator.webhooks.subscribe(`http://127.0.0.1:${port}${WEBHOOK_PATH}`, verifyToken),
     stop: () => emulator.close(),
   };
+}
+
+/**
+ * Every secret the process holds, scrubbed by value from every error message and log line from now on
+ * (tokens of unusual shapes included, which no pattern recognises): the default and Page tokens with
+ * their `appsecret_proof`s, the app secret, the webhook verify token, the cursor key, the Redis password.
+ */
+function registerSecrets(config: GatewayConfig, upstream: Upstream): void {
+  registerConfiguredSecrets({
+    tokens: [upstream.defaultAccessToken, ...config.pageTokens.values()],
+    appSecret: config.appSecret,
+    others: [upstream.webhooks?.appSecret, upstream.webhooks?.verifyToken, config.cursorSecret, ...redisPasswordOf(config.redis.url)],
+  });
+}
+
+/** The password of a Redis URL, as written and decoded (`redis://user:p%40ss@host`); none without one. */
+function redisPasswordOf(url: string | undefined): string[] {
+  const password = url === undefined ? '' : new URL(url).password;
+  if (password === '') return [];
+  try {
+    return [password, decodeURIComponent(password)];
+  } catch {
+    return [password];
+  }
 }
 
 /**
@@ -211,7 +241,13 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const relay = upstream.webhooks === undefined ? undefined : { secrets: upstream.webhooks, bus: fleet.events };
   const readCache = createReadCache(config, scheduler, fleet.cacheStore, maxAgeMs, log);
+  // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
+  const subscriptionCaps = createSubscriptionCaps({
+    maxSubscriptions: config.maxSubscriptions,
+    maxSubscriptionsPerClient: config.maxSubscriptionsPerClient,
+  });
   const app = createApp({
+    subscriptionCaps,
     readCache,
     health: () => fleet.health(),
     responseCacheEntries: config.cache.responseEntries,
@@ -242,11 +278,12 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
   const server = createGatewayServer(app, {
     webhooks,
     maxBodyBytes: config.maxRequestBodyBytes,
-    // Browser pages may open a socket from the origins CORS lets call the gateway.
+    // Browser pages may open a socket from the origins CORS lets call the gateway (createApp applies the same rule).
     webSocket: {
-      allowedOrigins: config.corsOrigins ?? (config.nodeEnv === 'production' ? [] : '*'),
+      allowedOrigins: allowedOriginsOf(config.corsOrigins, config.nodeEnv === 'production'),
       persistedOperations: config.persistedOperations,
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+      subscriptionCaps,
     },
   });
   return { server, close: () => Promise.all([client.close(), fleet.close()]).then(() => undefined) };
@@ -320,6 +357,8 @@ const plural = (count: number, noun: string): string => `${count} ${noun}${count
 
 main().catch((error: unknown) => {
   // Configuration and port problems are the operator's to fix: their message says how, a stack would not.
-  console.error(error instanceof ConfigError || error instanceof PortInUseError ? error.message : error);
+  const said = error instanceof ConfigError || error instanceof PortInUseError ? error.message : error;
+  // Scrubbed like every log line: a start-up failure may quote a configured secret.
+  console.error(scrubSecrets(typeof said === 'string' ? said : inspect(said)));
   process.exit(1);
 });

@@ -18,16 +18,23 @@ import type { ExecutionResult, OperationResult, SubscribePayload } from 'graphql
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { type AllowedOrigins, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
 import { bearerToken, type GatewayContext } from './context.js';
+import { scrubSecrets } from './graph-api/scrub.js';
 import { persistedOperationText } from './plugins/use-persisted-manifest.js';
+import {
+  clientAddressOf,
+  createSubscriptionCaps,
+  type SubscriptionCaps,
+  type SubscriptionSlot,
+  tooManySubscriptions,
+} from './subscription-caps.js';
 
 /** Close code for a malformed `Authorization` connection param (graphql-ws's `Unauthorized`, which clients do not retry). */
 export const CLOSE_UNAUTHORIZED = 4401;
 /** Close code when the gateway shuts down: clients reconnect, to another instance. */
 export const CLOSE_GOING_AWAY = 1001;
-/** Error code of a subscription past the per-connection cap. */
-export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
 
 const UNAUTHORIZED_REASON = 'The Authorization connection param must be "Bearer <access token>".';
 
@@ -42,13 +49,19 @@ export interface GraphQLWebSocketOptions {
    */
   maxSubscriptionsPerConnection?: number | undefined;
   /**
-   * Origins whose browser pages may open a socket (browsers send `Origin`; other clients need not).
-   * `'*'`: any. A page served by the gateway itself (same host) is always allowed.
+   * Origins whose browser pages may open a socket (browsers send `Origin`; other clients need not): the
+   * rule CORS follows (`allowedOriginsOf` in allowed-origins.ts). A page served by the gateway itself (same
+   * host) is always allowed.
    * @default [] (same origin only)
    */
-  allowedOrigins?: readonly string[] | '*' | undefined;
+  allowedOrigins?: AllowedOrigins | undefined;
   /** The persisted-operations manifest the HTTP endpoint uses: the socket follows the same rules. */
   persistedOperations?: PersistedOperations | undefined;
+  /**
+   * The instance's subscription caps (in all, per client address), shared with the app's server-sent events.
+   * @default caps of its own, with the default limits
+   */
+  subscriptionCaps?: SubscriptionCaps | undefined;
   /**
    * Largest message a client may send; a larger one closes the socket with 1009.
    * @default 524288
@@ -71,20 +84,28 @@ export interface GraphQLWebSocketServer {
 interface Connection {
   /** `authorization` of the requests its operations run as; empty when the default token applies. */
   readonly headers: Headers;
+  /** The client's address, as the subscription caps count it. */
+  readonly client: string;
   /** Operations running, by id; aborting one cancels its upstream reads. */
   readonly running: Map<string, AbortController>;
-  /** Ids of the subscriptions among them. */
-  readonly subscriptions: Set<string>;
+  /** The subscriptions among them, by id, with their slots in the instance's caps. */
+  readonly subscriptions: Map<string, SubscriptionSlot>;
+  /** Set once the socket closed: an operation still being prepared then must not take a slot nobody would give back. */
+  closed: boolean;
 }
 
 type Enveloped = ReturnType<GraphQLApp['getEnveloped']>;
 
-/** Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there. */
+/**
+ * Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there, and
+ * with their message scrubbed of secrets (as use-error-codes.ts does over HTTP).
+ */
 function formatError(error: GraphQLError): GraphQLFormattedError {
-  const { extensions, ...rest } = error.toJSON();
-  if (extensions === undefined || !('http' in extensions)) return error.toJSON();
+  const { extensions, message, ...rest } = error.toJSON();
+  const scrubbed = { message: scrubSecrets(message), ...rest };
+  if (extensions === undefined) return scrubbed;
   const { http: _http, ...kept } = extensions;
-  return Object.keys(kept).length > 0 ? { ...rest, extensions: kept } : rest;
+  return Object.keys(kept).length > 0 ? { ...scrubbed, extensions: kept } : scrubbed;
 }
 
 const asGraphQLError = (error: unknown): GraphQLError =>
@@ -107,7 +128,8 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
   const allowedOrigins = options.allowedOrigins ?? [];
   const path = app.graphqlEndpoint;
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 512 * 1024 });
-  serveOperations(sockets, app, { path, maxSubscriptions, persistedOperations: options.persistedOperations });
+  const caps = options.subscriptionCaps ?? createSubscriptionCaps();
+  serveOperations(sockets, app, { path, maxSubscriptions, caps, persistedOperations: options.persistedOperations });
   let closing = false;
 
   return {
@@ -117,7 +139,7 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
         refuseUpgrade(socket, 503, 'Service Unavailable', 'SHUTTING_DOWN', 'This instance is shutting down: connect again.');
       } else if (pathname !== path) {
         refuseUpgrade(socket, 404, 'Not Found', 'NOT_FOUND', `WebSockets are served at ${path} only.`);
-      } else if (!isAllowedOrigin(request, allowedOrigins)) {
+      } else if (!maySocketFrom(request, allowedOrigins)) {
         refuseUpgrade(socket, 403, 'Forbidden', 'ORIGIN_NOT_ALLOWED', 'This origin may not open a WebSocket here (see CORS_ORIGINS).');
       } else {
         sockets.handleUpgrade(request, socket, head, (websocket: WebSocket) => sockets.emit('connection', websocket, request));
@@ -140,7 +162,10 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
 interface OperationSettings {
   /** The GraphQL endpoint, path of the requests operations run as. */
   readonly path: string;
+  /** Subscriptions one socket holds at once. */
   readonly maxSubscriptions: number;
+  /** The instance's caps, in all and per client. */
+  readonly caps: SubscriptionCaps;
   readonly persistedOperations: PersistedOperations | undefined;
 }
 
@@ -168,7 +193,8 @@ function serveOperations(sockets: WebSocketServer, app: GraphQLApp, settings: Op
           ctx.extra.socket.close(CLOSE_UNAUTHORIZED, UNAUTHORIZED_REASON);
           return false;
         }
-        connections.set(ctx, { headers, running: new Map(), subscriptions: new Set() });
+        const client = clientAddressOf(ctx.extra.request.socket);
+        connections.set(ctx, { headers, client, running: new Map(), subscriptions: new Map(), closed: false });
         return true;
       },
       async onSubscribe(ctx, id, payload: SubscribePayload) {
@@ -183,7 +209,7 @@ function serveOperations(sockets: WebSocketServer, app: GraphQLApp, settings: Op
         }
         if (!('args' in prepared)) return prepared;
         // Counted and taken with no await since the context was made, so concurrent subscribes cannot both pass the cap.
-        const refusal = startOperation(connection, id, prepared, settings.maxSubscriptions);
+        const refusal = startOperation(connection, id, prepared, settings);
         if (refusal !== undefined) return [refusal];
         envelopes.set(prepared.args, prepared.enveloped);
         return prepared.args;
@@ -195,6 +221,7 @@ function serveOperations(sockets: WebSocketServer, app: GraphQLApp, settings: Op
       onComplete: (ctx, id) => release(connections.get(ctx), id),
       onClose(ctx) {
         const connection = connections.get(ctx);
+        if (connection !== undefined) connection.closed = true;
         for (const id of [...(connection?.running.keys() ?? [])]) release(connection, id);
       },
     },
@@ -211,6 +238,7 @@ function headersOf(connectionParams: Readonly<Record<string, unknown>> | null | 
   const authorization = params.Authorization ?? params.authorization;
   const headers = new Headers();
   if (authorization === undefined || authorization === null) return headers;
+  // bearerToken registers the token as a secret, as for an HTTP request: no message or log line quotes it.
   const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
   if (token === undefined) return undefined;
   try {
@@ -252,22 +280,23 @@ async function prepareOperation(
   return { args, enveloped, controller, isSubscription: operation.operation === 'subscription' };
 }
 
-/** Counts the operation as running on its socket; a subscription past the cap is refused instead. */
+/**
+ * Counts the operation as running on its socket; a subscription past the socket's cap, or the instance's
+ * caps (in all, per client), is refused instead.
+ */
 function startOperation(
   connection: Connection,
   id: string,
   prepared: PreparedOperation,
-  maxSubscriptions: number,
+  settings: Pick<OperationSettings, 'maxSubscriptions' | 'caps'>,
 ): GraphQLError | undefined {
+  // Never sent: the socket is gone.
+  if (connection.closed) return new GraphQLError('The connection closed.');
   if (prepared.isSubscription) {
-    if (connection.subscriptions.size >= maxSubscriptions) {
-      return new GraphQLError(
-        `This connection holds ${connection.subscriptions.size} subscriptions, the most allowed: complete one first, or open ` +
-          `another connection.`,
-        { extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptions } },
-      );
-    }
-    connection.subscriptions.add(id);
+    if (connection.subscriptions.size >= settings.maxSubscriptions) return tooManySubscriptions('connection', settings.maxSubscriptions);
+    const slot = settings.caps.take(connection.client);
+    if (slot instanceof GraphQLError) return slot;
+    connection.subscriptions.set(id, slot);
   }
   connection.running.set(id, prepared.controller);
   return undefined;
@@ -276,6 +305,7 @@ function startOperation(
 function release(connection: Connection | undefined, id: string): void {
   connection?.running.get(id)?.abort();
   connection?.running.delete(id);
+  connection?.subscriptions.get(id)?.release();
   connection?.subscriptions.delete(id);
 }
 
@@ -289,9 +319,10 @@ function formatResult({ data, errors, extensions }: ExecutionResult): FormattedE
   };
 }
 
-function isAllowedOrigin(request: IncomingMessage, allowedOrigins: readonly string[] | '*'): boolean {
+/** Whether the upgrade may go on: no `Origin` (not a browser), a page of the gateway itself, or an allowed origin. */
+function maySocketFrom(request: IncomingMessage, allowedOrigins: AllowedOrigins): boolean {
   const origin = request.headers.origin;
-  if (origin === undefined || allowedOrigins === '*' || allowedOrigins.includes(origin)) return true;
+  if (origin === undefined || isAllowedOrigin(origin, allowedOrigins)) return true;
   try {
     return new URL(origin).host === request.headers.host;
   } catch {

@@ -85,6 +85,19 @@ describe('readConfig', () => {
     );
   });
 
+  it('takes CORS_ORIGINS as a list of origins, written as browsers send them, and refuses anything else (no wildcard)', () => {
+    expect(readConfig({}).corsOrigins).toBeUndefined();
+    expect(readConfig({ CORS_ORIGINS: 'https://inbox.example, http://localhost:5173/,HTTPS://Admin.Example:443' }).corsOrigins).toEqual([
+      'https://inbox.example',
+      'http://localhost:5173',
+      'https://admin.example',
+    ]);
+    expect(() => readConfig({ CORS_ORIGINS: '*' })).toThrow('CORS_ORIGINS must be an http(s) URL such as https://inbox.example, got "*"');
+    expect(() => readConfig({ CORS_ORIGINS: 'https://inbox.example/app' })).toThrow(
+      /CORS_ORIGINS must be an origin such as https:\/\/inbox\.example \(no path, query or credentials\)/,
+    );
+  });
+
   it('takes EMULATOR_PORT, 4010 by default', () => {
     expect(readConfig({}).emulatorPort).toBe(4010);
     expect(readConfig({ EMULATOR_PORT: '0' }).emulatorPort).toBe(0);

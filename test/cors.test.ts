@@ -1,4 +1,7 @@
-/** Browsers may call the gateway only from the origins an operator allows (closed in production). */
+/**
+ * Browsers may call the gateway only from the origins an operator allows: closed in production, pages on this
+ * machine only in development.
+ */
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { MemoryCallBudget } from '../src/graph-api/call-budget.js';
 import { ReadCache } from '../src/graph-api/read-cache.js';
@@ -47,16 +50,50 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('allows exactly the configured origins', async () => {
-    const gateway = app({ production: true, corsOrigins: ['https://inbox.example'] });
-    const allowed = await gateway.fetch(preflight('https://inbox.example'));
-    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://inbox.example');
-    const refused = await gateway.fetch(preflight('https://evil.example'));
-    expect(refused.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+  it('allows exactly the configured origins, with credentials; others get no CORS header', async () => {
+    for (const production of [true, false]) {
+      const gateway = app({ production, corsOrigins: ['https://inbox.example'] });
+      const allowed = await gateway.fetch(preflight('https://inbox.example'));
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://inbox.example');
+      expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+      expect(allowed.headers.get('vary')).toMatch(/\bOrigin\b/);
+      for (const origin of ['https://evil.example', 'http://localhost:5173']) {
+        const refused = await gateway.fetch(preflight(origin));
+        expect(refused.headers.get('access-control-allow-origin'), origin).toBeNull();
+        expect(refused.headers.get('access-control-allow-credentials'), origin).toBeNull();
+      }
+    }
   });
 
-  it('is open to any origin in development', async () => {
-    const response = await app({ production: false }).fetch(preflight('http://localhost:5173'));
-    expect(response.headers.get('access-control-allow-origin')).toMatch(/^(\*|http:\/\/localhost:5173)$/);
+  it('allows pages on this machine only in development (localhost, 127.0.0.0/8, [::1], any port or scheme)', async () => {
+    const gateway = app({ production: false });
+    for (const origin of ['http://localhost:5173', 'https://localhost', 'http://127.0.0.1:8080', 'http://127.1.2.3', 'http://[::1]:3000']) {
+      const response = await gateway.fetch(preflight(origin));
+      expect(response.headers.get('access-control-allow-origin'), origin).toBe(origin);
+      expect(response.headers.get('access-control-allow-credentials'), origin).toBe('true');
+    }
+    const evil = [
+      'https://evil.example',
+      'http://localhost.evil.example',
+      'http://127.0.0.1.evil.example',
+      'http://128.0.0.1',
+      'http://[::2]',
+      'null',
+      'file://',
+    ];
+    for (const origin of evil) {
+      const response = await gateway.fetch(preflight(origin));
+      expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
+      expect(response.headers.get('access-control-allow-credentials'), origin).toBeNull();
+    }
+    // An actual request, not only the preflight.
+    const post = await gateway.fetch(
+      new Request('http://gateway.test/graphql', {
+        method: 'POST',
+        headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      }),
+    );
+    expect(post.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

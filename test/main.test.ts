@@ -182,6 +182,33 @@ describe('npm start', () => {
     for (const secret of SECRETS) expect(gateway.output()).not.toContain(secret);
   });
 
+  it('lets browser pages on this machine in (CORS with credentials, WebSocket), no other origin (no CORS_ORIGINS)', async () => {
+    const preflight = (origin: string) =>
+      fetch(gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const upgrade = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws', { headers: { origin } });
+        socket.once('open', () => {
+          socket.close();
+          resolve(101);
+        });
+        socket.once('unexpected-response', (_request, response) => {
+          resolve(response.statusCode ?? 0);
+          response.resume();
+        });
+        socket.once('error', (error) => {
+          if (!/Unexpected server response/.test(error.message)) reject(error);
+        });
+      });
+    const local = await preflight('http://localhost:5173');
+    expect(local.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(local.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(await upgrade('http://localhost:5173')).toBe(101);
+    const evil = await preflight('https://evil.example');
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    expect(await upgrade('https://evil.example')).toBe(403);
+  });
+
   it("reaches every demo Page with an inbox with no token of the caller's own (the demo user's)", async () => {
     const viewer = await query(gateway.url, { query: '{ viewer { pages { graphApiId name } } }' });
     expect(viewer).toEqual({

@@ -13,6 +13,7 @@ import { createClient, type Client, type ClientOptions, type ExecutionResult, ty
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { allowedOriginsOf } from '../src/allowed-origins.js';
 import { DEMO } from '../src/emulator/index.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
@@ -188,7 +189,7 @@ describe("graphql-ws's client", () => {
       const [firstEvent, secondEvent] = [first.next(), second.next()];
       await listening(ACME, 2);
       await expect(client.iterate({ query: MESSENGER_EVENTS }).next()).rejects.toEqual([
-        expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2 } }),
+        expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2, per: 'connection' } }),
       ]);
       // Queries do not count, and the two subscriptions still deliver.
       expect(await client.iterate({ query: `{ page(id: "${ACME}") { graphApiId } }` }).next()).toMatchObject({
@@ -372,22 +373,28 @@ describe('urql', () => {
 });
 
 describe('the upgrade request', () => {
-  /** Opens a bare socket; resolves with the HTTP status the upgrade was refused with, or 101. */
-  const upgrade = (url: string, headers: Record<string, string> = {}) =>
-    new Promise<number>((resolve, reject) => {
+  /** Opens a bare socket; resolves with the HTTP status the upgrade was refused with (and the refusal's code), or 101. */
+  const answerTo = (url: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; code?: string }>((resolve, reject) => {
       const socket = new WebSocket(url, 'graphql-transport-ws', { headers });
       socket.once('open', () => {
         socket.close();
-        resolve(101);
+        resolve({ status: 101 });
       });
       socket.once('unexpected-response', (_request, response) => {
-        resolve(response.statusCode ?? 0);
-        response.resume();
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.once('end', () => {
+          const refusal = JSON.parse(body) as { errors: Array<{ extensions: { code: string } }> };
+          resolve({ status: response.statusCode ?? 0, code: refusal.errors[0]!.extensions.code });
+        });
       });
       socket.once('error', (error) => {
         if (!/Unexpected server response/.test(error.message)) reject(error);
       });
     });
+  const upgrade = async (url: string, headers: Record<string, string> = {}) => (await answerTo(url, headers)).status;
 
   it('is served at /graphql only, to pages of the same origin (others need CORS_ORIGINS), and to clients that send no Origin', async () => {
     expect(await upgrade(wsUrl(origin))).toBe(101);
@@ -400,8 +407,30 @@ describe('the upgrade request', () => {
     try {
       expect(await upgrade(wsUrl(openOrigin), { origin: 'https://inbox.example' })).toBe(101);
       expect(await upgrade(wsUrl(openOrigin), { origin: 'https://elsewhere.example' })).toBe(403);
+      expect(await upgrade(wsUrl(openOrigin), { origin: 'http://localhost:5173' })).toBe(403);
     } finally {
       await open.drain(0);
+    }
+  });
+
+  it('by default (no CORS_ORIGINS), in development: pages on this machine only, as CORS; in production: none', async () => {
+    const development = await serveOnLoopback(h.app, { webSocket: { allowedOrigins: allowedOriginsOf(undefined, false) } });
+    const production = await serveOnLoopback(h.app, { webSocket: { allowedOrigins: allowedOriginsOf(undefined, true) } });
+    try {
+      for (const origin of ['http://localhost:5173', 'http://127.0.0.1:8080', 'https://[::1]:3000']) {
+        expect(await answerTo(wsUrl(development.origin), { origin }), origin).toEqual({ status: 101 });
+        expect(await answerTo(wsUrl(production.origin), { origin }), origin).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+      }
+      for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'null']) {
+        expect(await answerTo(wsUrl(development.origin), { origin }), origin).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+      }
+      // The gateway's own pages, and clients that are not browsers, either way.
+      for (const { origin: at } of [development, production]) {
+        expect(await answerTo(wsUrl(at), { origin: at })).toEqual({ status: 101 });
+        expect(await answerTo(wsUrl(at))).toEqual({ status: 101 });
+      }
+    } finally {
+      await Promise.all([development.server.drain(0), production.server.drain(0)]);
     }
   });
 

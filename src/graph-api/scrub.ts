@@ -1,8 +1,11 @@
 /**
  * Removes secrets from text that may reach a client or a log: Graph error messages,
  * transport errors, anything that could quote an upstream URL. What is left still reads
- * as a sentence: a Graph URL becomes its host, a token `[token]`.
+ * as a sentence: a Graph URL becomes its host, a token `[token]`. Secrets known by value
+ * (secrets.ts: the configured ones and recent callers' tokens, whatever their shape) go first,
+ * then what Graph's shapes give away.
  */
+import { redactRegisteredSecrets } from './secrets.js';
 
 // Graph tokens start with EAA (Page/user/system-user tokens); app tokens are `appid|secret`.
 const TOKEN_PATTERN = /\bEAA[A-Za-z0-9_-]{8,}/g;
@@ -38,11 +41,11 @@ function reduceUrl(url: string): string {
 }
 
 /**
- * Returns `text` with Meta's documentation tail cut, Graph URLs and URLs with a query reduced to their host, and tokens and proofs
- * redacted.
+ * Returns `text` with every registered secret redacted (secrets.ts), Meta's documentation tail cut, Graph URLs and URLs with a query
+ * reduced to their host, and tokens and proofs redacted.
  */
 export function scrubSecrets(text: string): string {
-  return text
+  return redactRegisteredSecrets(text)
     .replace(DOCUMENTATION_TAIL, '')
     .replace(URL_PATTERN, reduceUrl)
     .replace(SECRET_PARAM_PATTERN, '$1=[redacted]')

@@ -1,5 +1,6 @@
 import { GraphQLError, OperationTypeNode, type ExecutionResult, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { scrubSecrets } from '../graph-api/scrub.js';
 
 export interface ErrorCodesOptions {
   /** Drop `extensions.originalError`, where yoga quotes what the client sent (a malformed JSON body). */
@@ -33,20 +34,28 @@ function missingCode(error: GraphQLError): string {
   return error.message.startsWith('Variable "$') ? 'BAD_USER_INPUT' : 'BAD_REQUEST';
 }
 
+/** What development answers show of an unexpected error (yoga's `originalError`: message, stack), scrubbed of secrets. */
+function scrubEchoed(echoed: unknown): unknown {
+  if (typeof echoed !== 'object' || echoed === null) return echoed;
+  return Object.fromEntries(Object.entries(echoed).map(([key, value]) => [key, typeof value === 'string' ? scrubSecrets(value) : value]));
+}
+
 function withCode(error: GraphQLError, production: boolean): GraphQLError {
   const { originalError: echoed, ...extensions } = error.extensions as Record<string, unknown>;
   const coded = typeof extensions.code === 'string';
   const strip = production && echoed !== undefined;
-  if (coded && !strip) return error;
+  // Upstream messages are scrubbed as they are read (graph-api/errors.ts); this catches any other text that quotes a secret.
+  const message = scrubSecrets(error.message);
+  if (coded && !strip && echoed === undefined && message === error.message) return error;
   const http = extensions.http as { status?: number; spec?: boolean } | undefined;
-  return new GraphQLError(error.message, {
+  return new GraphQLError(message, {
     nodes: error.nodes ?? null,
     source: error.source ?? null,
     positions: error.positions ?? null,
     path: error.path ?? null,
     originalError: error.originalError ?? null,
     extensions: {
-      ...(strip ? {} : echoed === undefined ? {} : { originalError: echoed }),
+      ...(strip ? {} : echoed === undefined ? {} : { originalError: scrubEchoed(echoed) }),
       ...extensions,
       code: coded ? extensions.code : missingCode(error),
       // yoga reads the status of a malformed body from `originalError` for `application/json` clients: keep it 400.
@@ -58,7 +67,8 @@ function withCode(error: GraphQLError, production: boolean): GraphQLError {
 /**
  * Every error a client gets carries an `extensions.code`: validation, parsing and request errors
  * included (`GRAPHQL_VALIDATION_FAILED`, `GRAPHQL_PARSE_FAILED`, `BAD_REQUEST`, `BAD_USER_INPUT`), and a
- * `mutation` is a validation error. In production no error quotes the request body.
+ * `mutation` is a validation error. In production no error quotes the request body. Every message (and
+ * what development shows of an unexpected error) is scrubbed of secrets on its way out.
  */
 export function useErrorCodes({ production }: ErrorCodesOptions): Plugin {
   const fix = (result: ExecutionResult): ExecutionResult =>

@@ -86,6 +86,8 @@ export interface HarnessOptions {
   /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
   inboxEvents?: AppOptions['inboxEvents'];
   persistedOperations?: AppOptions['persistedOperations'];
+  /** The subscription caps server-sent events count in; pass the same to `serveOnLoopback`'s WebSocket options. */
+  subscriptionCaps?: AppOptions['subscriptionCaps'];
   /** Where the gateway's log lines go. @default JSON lines on stdout, which the test setup scans */
   logger?: AppOptions['logger'];
   /** The read cache: off unless a test turns it on; `now` is its clock; `store` replaces the in-memory store. */
@@ -150,6 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     graphListCap: options.graphListCap,
     inboxEvents: options.inboxEvents,
     persistedOperations: options.persistedOperations,
+    subscriptionCaps: options.subscriptionCaps,
     logger: options.logger,
   });
 
