@@ -183,6 +183,9 @@ describe('GraphiQL in Chromium', () => {
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.insertText(SUBSCRIPTION);
     await expect.poll(() => editorText(queryEditor())).toBe(SUBSCRIPTION);
+    // GraphiQL parses an edit a moment later: executing sooner sends the new document with the old operation's name (the demo's
+    // `Inbox`), which the server refuses, and no subscription starts. The tab takes the new operation's name once it is parsed.
+    await expect.poll(() => page.locator('.graphiql-tab').allInnerTexts(), { timeout: WAIT_MS }).toEqual(['Old', '<untitled>']);
     await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
     await expect.poll(() => bus.listenerCount(ACME), { timeout: WAIT_MS }).toBe(1);
 
