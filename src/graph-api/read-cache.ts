@@ -7,12 +7,10 @@
  *     records the inbox it belongs to (a Page's numeric id and a platform) as Graph established it: the
  *     Page whose list was read, or the Page whose list showed the thread; never a Page a client named,
  *     never `me`. A read whose inbox is not known that way is not kept at all.
- *   - Who may be served an entry is decided in one place (`#proven`): a caller whose own token read that
- *     inbox (same platform) from Graph within the proof TTL, or read that very thread. The cache never
- *     widens what a token may see, fresh or stale, and Graph stays the judge of permissions.
- *   - A token with no proof for a Page (a stranger) spends that Page's budget on one read at a time: its
- *     other reads of the Page wait for that probe's outcome and share a failure (`#admit`), and a refusal
- *     is remembered for a while, so a token Graph refuses cannot starve or get blocked a Page it cannot read.
+ *   - Who may be served an entry, and who may spend a Page's budget, is decided in one place
+ *     (read-access.ts): a caller whose own token read that inbox (same platform) from Graph within the
+ *     proof TTL, or read that very thread. The cache never widens what a token may see, fresh or stale,
+ *     and Graph stays the judge of permissions; a stranger's reads go one probe at a time.
  *   - Each read carries tags; a webhook event moves the generation of the tags it concerns before the
  *     delivery is answered (read-cache-store.ts), so a read that starts after it never shows the older
  *     state, and a read in flight when it arrived keeps nothing.
@@ -25,24 +23,11 @@
 import { LRUCache } from 'lru-cache';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import type { GraphRead, UpstreamUsage } from './client.js';
-import { graphErrorRule } from './error-rules.js';
-import { GraphApiError, GraphRateLimitError, OperationAbortedError } from './errors.js';
+import { GraphRateLimitError } from './errors.js';
+import { type Fetched, isCallerSpecific, ReadAccess } from './read-access.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
 import type { GraphScheduler, ReadContext } from './scheduler.js';
-import { tokenFingerprint } from './tokens.js';
-
-/** An answer, with where it came from. */
-export interface Fetched {
-  /** The parsed body, or the Error the read failed with. */
-  readonly body: unknown;
-  /** Epoch ms the data was read from Graph. */
-  readonly fetchedAt: number;
-  /** Served from the cache (fresh or stale) rather than read for this operation. */
-  readonly cached: boolean;
-  /** Served stale because Graph could not be called: when it can be again. */
-  readonly stale: { readonly retryAfterSeconds: number } | undefined;
-}
 
 export interface ReadCacheOptions {
   store: ReadCacheStore;
@@ -78,7 +63,7 @@ export interface ReadCacheStats {
 
 type Platform = 'messenger' | 'instagram';
 
-export type { Inbox };
+export type { Fetched, Inbox };
 
 /** What the cache knows of a read: which inbox it belongs to, and the tags that keep it fresh. */
 interface ReadShape {
@@ -92,10 +77,6 @@ interface ReadShape {
   readonly threadId: string | undefined;
 }
 
-/** Graph's errors that judge the caller (token, permissions, a policy block; error-rules.ts): another caller may well succeed. */
-const isCallerSpecific = (error: unknown): boolean =>
-  error instanceof GraphApiError && graphErrorRule(error.code, error.subcode).judgesCaller;
-
 /** Tags: a Page's list for a platform, a thread, all threads of a Page, its messages, and everything Instagram. */
 export const cacheTags = {
   list: (page: string, platform: Platform): string => `list:${page}:${platform}`,
@@ -106,18 +87,6 @@ export const cacheTags = {
   instagram: 'instagram',
 } as const;
 
-/** Tokens proven for an inbox (token × Page × platform) kept at most. */
-const MAX_PROOFS = 20_000;
-/** Threads whose inbox is known kept at most. */
-const MAX_THREAD_INBOXES = 50_000;
-/**
- * How long Graph's refusal of a token's read of a Page (its token, permissions or a policy block) answers
- * that token's later unproven reads of the Page without a call: a stranger costs the Page one call per
- * this long, whatever it sends. A token granted access meanwhile is served after it.
- */
-export const REFUSAL_MEMO_MS = 30_000;
-/** A list read of a Page's inbox: `<numeric page id>/conversations`. `me` and other aliases do not match. */
-const LIST_PATH = /^(\d+)\/conversations$/;
 /** How long the instance filling an entry others miss holds the fill, and they wait for it. */
 const FILL_LEASE_MS = 3_000;
 /** How often a waiting instance looks for the entry being filled. */
@@ -145,23 +114,14 @@ export class ReadCache {
   readonly #recentListMs: number;
   readonly #now: () => number;
   readonly #onBackgroundError: (error: unknown) => void;
-  /**
-   * Proofs (see `proofOf`): `token fingerprint|page|platform`, that token read that inbox from Graph lately;
-   * `token fingerprint|thread|id`, that token read that thread from Graph lately.
-   */
-  readonly #proofs: LRUCache<string, true>;
-  /** Graph's recent refusal of a token's read of a Page, by `token fingerprint|page`: answers its next unproven reads. */
-  readonly #refusals: LRUCache<string, Error>;
-  /** The unproven read of a token on a Page in flight, by `token fingerprint|page`: its other unproven reads wait for it. */
-  readonly #probes = new Map<string, Promise<ProbeOutcome>>();
   /** Upstream reads shared by callers served from the cache, by key and generation. */
   readonly #inFlight = new Map<string, Promise<Fetched>>();
   /** First pages of lists read lately, with the read (token included) to re-read them with. */
   readonly #recentLists: LRUCache<string, { read: GraphRead; shape: ReadShape }>;
-  /** The inbox of threads seen in a Page's list: what their own reads belong to. */
-  readonly #threadInboxes = new LRUCache<string, Inbox>({ max: MAX_THREAD_INBOXES });
   /** Pages whose Instagram account was looked up by this process. */
   readonly #accountsLookedUp = new Set<string>();
+  /** Who may be served what, and who may spend a Page's budget. */
+  readonly #access: ReadAccess;
 
   constructor(options: ReadCacheOptions) {
     this.#store = options.store;
@@ -173,8 +133,7 @@ export class ReadCache {
     this.#now = options.now ?? Date.now;
     this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: Math.max(1, options.proofTtlMs), ...perf });
-    this.#refusals = new LRUCache({ max: MAX_PROOFS, ttl: REFUSAL_MEMO_MS, ...perf });
+    this.#access = new ReadAccess({ proofTtlMs: options.proofTtlMs, keyOf: (read) => this.keyOf(read), now: options.now });
     this.#recentLists = new LRUCache({ max: MAX_RECENT_LISTS, ttl: this.#recentListMs, ...perf });
   }
 
@@ -221,108 +180,11 @@ export class ReadCache {
   }
 
   /**
-   * Makes the reads, from the cache where it may; never rejects. A token's reads of a Page it has no proof
-   * for are admitted one at a time (see `#admit`): the first is a probe, the others wait for its outcome.
+   * Makes the reads, from the cache where it may; never rejects. A stranger's reads of a Page are admitted
+   * one probe at a time (ReadAccess.admit).
    */
-  async readMany(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
-    const results: Fetched[] = [];
-    let pending = reads.map((_read, i) => i);
-    while (pending.length > 0) {
-      const { admitted, probes, waiting } = this.#admit(pending, reads, results);
-      const answers =
-        admitted.length === 0
-          ? []
-          : await this.#readAdmitted(
-              admitted.map((i) => reads[i]!),
-              context,
-            );
-      for (const [n, i] of admitted.entries()) results[i] = answers[n]!;
-      for (const [gate, { index, settle }] of probes) {
-        this.#probes.delete(gate);
-        const fetched = results[index]!;
-        if (isCallerSpecific(fetched.body)) this.#refusals.set(gate, fetched.body as Error);
-        settle({ key: this.keyOf(reads[index]!), fetched });
-      }
-      // A probe that failed answers its waiting reads with its failure, and the same read with its answer; one that
-      // succeeded lets the others try again.
-      const outcomes = await Promise.all([...waiting.values()]);
-      pending = [];
-      [...waiting.keys()].forEach((i, n) => {
-        const { key, fetched } = outcomes[n]!;
-        // A probe its own operation stopped waiting for (deadline, client gone) says nothing of the token: the read tries again.
-        if (fetched.body instanceof OperationAbortedError) pending.push(i);
-        else if (fetched.body instanceof Error || key === this.keyOf(reads[i]!)) {
-          if (!(fetched.body instanceof Error)) context.usage.coalesced += 1;
-          results[i] = fetched;
-        } else pending.push(i);
-      });
-    }
-    return results;
-  }
-
-  /**
-   * Which of `pending` go upstream now. A budgeted read whose token is not acquainted with the Page whose
-   * budget it spends (no proof of its inbox, no proven read of that very thread) is a stranger's: Graph's
-   * recent refusal answers it; else the first of the token's reads of that Page is sent as a probe and the
-   * others wait for its outcome (across operations too), so a token Graph refuses spends one call.
-   */
-  #admit(
-    pending: readonly number[],
-    reads: readonly GraphRead[],
-    results: Fetched[],
-  ): {
-    admitted: number[];
-    probes: Map<string, { index: number; settle: (outcome: ProbeOutcome) => void }>;
-    waiting: Map<number, Promise<ProbeOutcome>>;
-  } {
-    const admitted: number[] = [];
-    const probes = new Map<string, { index: number; settle: (outcome: ProbeOutcome) => void }>();
-    const waiting = new Map<number, Promise<ProbeOutcome>>();
-    for (const i of pending) {
-      const gate = this.#gateOf(reads[i]!);
-      if (gate === undefined) {
-        admitted.push(i);
-        continue;
-      }
-      const refusal = this.#refusals.get(gate);
-      if (refusal !== undefined) {
-        results[i] = { body: refusal, fetchedAt: this.#now(), cached: false, stale: undefined };
-        continue;
-      }
-      const running = this.#probes.get(gate);
-      if (running !== undefined) {
-        waiting.set(i, running);
-        continue;
-      }
-      let settle!: (outcome: ProbeOutcome) => void;
-      this.#probes.set(gate, new Promise<ProbeOutcome>((resolve) => (settle = resolve)));
-      probes.set(gate, { index: i, settle });
-      admitted.push(i);
-    }
-    return { admitted, probes, waiting };
-  }
-
-  /**
-   * The probe gate a read waits at: `token fingerprint|page|subject`, the subject being the inbox's platform
-   * (a list, or a thread whose inbox is known) or `thread` (a thread no list showed yet); `undefined` when
-   * the token is proven for that inbox (or for that thread), or the read is unbudgeted.
-   */
-  #gateOf(read: GraphRead): string | undefined {
-    const page = read.pageId;
-    if (page === undefined) return undefined;
-    const caller = tokenFingerprint(read.token);
-    const { about } = read;
-    const inbox =
-      about?.kind === 'list'
-        ? { page, platform: about.platform }
-        : about === undefined
-          ? undefined
-          : this.#threadInboxes.get(about.threadId);
-    if (inbox !== undefined && inbox.page === page) {
-      return this.#proofs.has(proofOf.inbox(caller, inbox)) ? undefined : `${caller}|${page}|${inbox.platform}`;
-    }
-    if (about?.kind === 'thread' && this.#proofs.has(proofOf.thread(caller, about.threadId))) return undefined;
-    return this.#proofs.has(proofOf.acquainted(caller, page)) ? undefined : `${caller}|${page}|thread`;
+  readMany(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
+    return this.#access.admit(reads, context.usage, (admitted) => this.#readAdmitted(admitted, context));
   }
 
   /** Makes admitted reads, from the cache where it may. */
@@ -457,7 +319,7 @@ export class ReadCache {
   ): Promise<Fetched> {
     const now = this.#now();
     if (answer instanceof Error) {
-      if (isCallerSpecific(answer)) this.#forget(read, shape);
+      if (isCallerSpecific(answer)) this.#access.forget(read);
       const entry = lookup?.entry;
       if (answer instanceof GraphRateLimitError && shape !== undefined && this.#mayServe(read, shape, entry)) {
         if (now - entry.fetchedAt <= this.#staleMs) {
@@ -467,7 +329,7 @@ export class ReadCache {
       }
       return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     }
-    this.#remember(read, shape, answer);
+    this.#access.remember(read, answer);
     if (shape === undefined || lookup === undefined) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     // An entry as current and under a second old is kept as it is: with no fresh answers (max age 0) every
     // read misses, and keeping each answer for stale use would cost more than the stale answer is worth.
@@ -553,52 +415,12 @@ export class ReadCache {
     return this.#version;
   }
 
-  /**
-   * Whether `read`'s token may be served what the cache holds for `shape`: it read that inbox (Page and
-   * platform) from Graph within the proof TTL, or that very thread. The one rule every road to an entry
-   * (fresh, stale, joined, filled by another instance, a whole answer reused, a subscription) goes through.
-   */
   #proven(read: GraphRead, shape: ReadShape): boolean {
-    const caller = tokenFingerprint(read.token);
-    return (
-      this.#proofs.has(proofOf.inbox(caller, shape.inbox)) ||
-      (shape.threadId !== undefined && this.#proofs.has(proofOf.thread(caller, shape.threadId)))
-    );
+    return this.#access.proven(read, shape.inbox, shape.threadId);
   }
 
-  /** Whether `entry` may be served for `read`: an entry of the inbox `shape` belongs to, and a proven token. */
   #mayServe(read: GraphRead, shape: ReadShape, entry: CachedRead | undefined): entry is CachedRead {
-    return entry?.inbox !== undefined && sameInbox(entry.inbox, shape.inbox) && this.#proven(read, shape);
-  }
-
-  /** What a successful read from Graph proves of its token, and which inbox the threads it lists belong to. */
-  #remember(read: GraphRead, shape: ReadShape | undefined, answer: unknown): void {
-    const caller = tokenFingerprint(read.token);
-    const listed = listPageOf(read);
-    if (listed !== undefined && read.about?.kind === 'list') {
-      const inbox: Inbox = { page: listed, platform: read.about.platform };
-      this.#proofs.set(proofOf.inbox(caller, inbox), true);
-      this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
-      this.#refusals.delete(`${caller}|${inbox.page}|${inbox.platform}`);
-      for (const body of Array.isArray(answer) ? answer : [answer]) {
-        for (const thread of listOf(body)) if (isRecord(thread) && typeof thread.id === 'string') this.#threadInboxes.set(thread.id, inbox);
-      }
-    } else if (read.about?.kind === 'thread') {
-      this.#proofs.set(proofOf.thread(caller, read.about.threadId), true);
-      // A thread Graph listed in the very Page whose budget the read spends: the token is no stranger there.
-      if (shape !== undefined && shape.inbox.page === read.pageId) this.#proofs.set(proofOf.acquainted(caller, shape.inbox.page), true);
-    }
-  }
-
-  /** Drops what a token had proven of an inbox once Graph refuses it there (its token, permissions, a policy block). */
-  #forget(read: GraphRead, shape: ReadShape | undefined): void {
-    const caller = tokenFingerprint(read.token);
-    const inbox =
-      shape?.inbox ??
-      (read.about?.kind === 'list' && read.pageId !== undefined ? { page: read.pageId, platform: read.about.platform } : undefined);
-    if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
-    if (read.about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, read.about.threadId));
-    if (read.pageId !== undefined) this.#proofs.delete(proofOf.acquainted(caller, read.pageId));
+    return this.#access.mayServe(read, shape.inbox, shape.threadId, entry);
   }
 
   /**
@@ -606,7 +428,7 @@ export class ReadCache {
    * needs (see `proveInbox`).
    */
   hasProof(token: string, inbox: Inbox): boolean {
-    return this.#proofs.has(proofOf.inbox(tokenFingerprint(token), inbox));
+    return this.#access.hasProof(token, inbox);
   }
 
   /**
@@ -633,17 +455,15 @@ export class ReadCache {
     if (about === undefined) return undefined;
     const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
     const key = `${toRelativeUrl(this.#version, read.request)}${chain}`;
-    if (about.kind === 'list') {
-      const page = listPageOf(read);
-      if (page === undefined) return undefined;
-      const { platform } = about;
-      const listHead = read.request.params.after === undefined && read.request.params.before === undefined;
-      const tags = [cacheTags.list(page, platform), ...(platform === 'instagram' ? [cacheTags.instagram] : [])];
-      return { key, inbox: { page, platform }, tags, listHead, threadId: undefined };
-    }
-    // A thread belongs to the inbox whose list showed it; the Page a client names with it is only a claim.
-    const inbox = this.#threadInboxes.get(about.threadId);
+    // A list belongs to the Page whose id was read, a thread to the inbox whose list showed it (ReadAccess.inboxOf); the Page a
+    // client names with it is only a claim.
+    const inbox = this.#access.inboxOf(read);
     if (inbox === undefined) return undefined;
+    if (about.kind === 'list') {
+      const listHead = read.request.params.after === undefined && read.request.params.before === undefined;
+      const tags = [cacheTags.list(inbox.page, inbox.platform), ...(inbox.platform === 'instagram' ? [cacheTags.instagram] : [])];
+      return { key, inbox, tags, listHead, threadId: undefined };
+    }
     const tags = [
       cacheTags.thread(about.threadId),
       cacheTags.threads(inbox.page),
@@ -704,27 +524,6 @@ export class ReadCache {
     await this.#store.learnAccount(account, page);
     return account;
   }
-}
-
-/** How a probe ended: the read it was (its key) and what it brought (Graph's answer or failure). */
-interface ProbeOutcome {
-  readonly key: string;
-  readonly fetched: Fetched;
-}
-
-/** Names of what the cache remembers of a token (by fingerprint): proofs, and acquaintance for the budget gate. */
-const proofOf = {
-  inbox: (caller: string, inbox: Inbox): string => `${caller}|${inbox.page}|${inbox.platform}`,
-  thread: (caller: string, threadId: string): string => `${caller}|thread|${threadId}`,
-  /** The token read a Page's inbox, or a thread Graph listed there: it is no stranger to that Page's budget. */
-  acquainted: (caller: string, page: string): string => `${caller}|page|${page}`,
-};
-
-const sameInbox = (a: Inbox, b: Inbox): boolean => a.page === b.page && a.platform === b.platform;
-
-/** The Page of a conversation list read, from its path (the numeric id Graph was asked for); `undefined` for aliases like `me`. */
-function listPageOf(read: GraphRead): string | undefined {
-  return read.about?.kind === 'list' ? LIST_PATH.exec(read.request.path)?.[1] : undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

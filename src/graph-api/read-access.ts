@@ -1,0 +1,238 @@
+/**
+ * Who may be served what the read cache holds, and who may spend a Page's budget: the tenancy rules of the
+ * read cache in one place, which every road to an entry goes through (fresh and stale answers, reads
+ * joined in flight, fills awaited from another instance, whole answers reused, subscriptions).
+ *
+ *   - An inbox (a Page's numeric id and a platform) is what Graph established: the Page of the list that
+ *     was read, or the inbox whose list showed a thread. A Page a client names (in a global id, or `me`) is
+ *     only a claim and never decides what is served.
+ *   - A proof is a token's own successful read from Graph: of an inbox (serves that inbox's entries) or of
+ *     one thread (serves that thread's). Proofs live for the proof TTL (CREDENTIALS_TTL_SECONDS) and end at
+ *     once when Graph refuses the token there.
+ *   - A token with no proof for the inbox a read spends a Page's budget on is a stranger there: its reads
+ *     go one probe at a time (`admit`), and Graph's refusal answers its next ones for REFUSAL_MEMO_MS.
+ *
+ * Proofs are kept by token fingerprint, never by token, and only in this process's memory.
+ */
+import { LRUCache } from 'lru-cache';
+import type { GraphRead, UpstreamUsage } from './client.js';
+import { graphErrorRule } from './error-rules.js';
+import { GraphApiError, OperationAbortedError } from './errors.js';
+import type { CachedRead, Inbox } from './read-cache-store.js';
+import { tokenFingerprint } from './tokens.js';
+
+/** An answer, with where it came from. */
+export interface Fetched {
+  /** The parsed body, or the Error the read failed with. */
+  readonly body: unknown;
+  /** Epoch ms the data was read from Graph. */
+  readonly fetchedAt: number;
+  /** Served from the cache (fresh or stale) rather than read for this operation. */
+  readonly cached: boolean;
+  /** Served stale because Graph could not be called: when it can be again. */
+  readonly stale: { readonly retryAfterSeconds: number } | undefined;
+}
+
+/** Tokens proven for an inbox (token × Page × platform), threads and Pages, kept at most. */
+const MAX_PROOFS = 20_000;
+/** Threads whose inbox is known kept at most. */
+const MAX_THREAD_INBOXES = 50_000;
+/**
+ * How long Graph's refusal of a token's read of an inbox (its token, permissions or a policy block)
+ * answers that token's later unproven reads of it without a call: a stranger costs the Page one call per
+ * this long, whatever it sends. A token granted access meanwhile is served after it.
+ */
+export const REFUSAL_MEMO_MS = 30_000;
+/** A list read of a Page's inbox: `<numeric page id>/conversations`. `me` and other aliases do not match. */
+const LIST_PATH = /^(\d+)\/conversations$/;
+
+/** Graph's errors that judge the caller (token, permissions, a policy block; error-rules.ts): another caller may well succeed. */
+export const isCallerSpecific = (error: unknown): boolean =>
+  error instanceof GraphApiError && graphErrorRule(error.code, error.subcode).judgesCaller;
+
+/** The Page of a conversation list read, from its path (the numeric id Graph was asked for); `undefined` for aliases like `me`. */
+export function listPageOf(read: GraphRead): string | undefined {
+  return read.about?.kind === 'list' ? LIST_PATH.exec(read.request.path)?.[1] : undefined;
+}
+
+/** How a probe ended: the read it was (its key) and what it brought (Graph's answer or failure). */
+interface ProbeOutcome {
+  readonly key: string;
+  readonly fetched: Fetched;
+}
+
+/** Names of what is remembered of a token (by fingerprint). */
+const proofOf = {
+  inbox: (caller: string, inbox: Inbox): string => `${caller}|${inbox.page}|${inbox.platform}`,
+  thread: (caller: string, threadId: string): string => `${caller}|thread|${threadId}`,
+  /** The token read a Page's inbox, or a thread Graph listed there: it is no stranger to that Page's budget. */
+  acquainted: (caller: string, page: string): string => `${caller}|page|${page}`,
+};
+
+const sameInbox = (a: Inbox, b: Inbox): boolean => a.page === b.page && a.platform === b.platform;
+
+export interface ReadAccessOptions {
+  /** How long a token's own successful read proves it (CREDENTIALS_TTL_SECONDS). */
+  proofTtlMs: number;
+  /** The identity of a read: equal keys are the same upstream call (the scheduler's). */
+  keyOf: (read: GraphRead) => string;
+  now?: (() => number) | undefined;
+}
+
+export class ReadAccess {
+  readonly #keyOf: (read: GraphRead) => string;
+  readonly #now: () => number;
+  /** `proofOf` names → proven. */
+  readonly #proofs: LRUCache<string, true>;
+  /** Graph's recent refusal of a stranger's probe, by gate (see `#gateOf`): answers its next reads there. */
+  readonly #refusals: LRUCache<string, Error>;
+  /** A stranger's probe in flight, by gate: its other reads there wait for it. */
+  readonly #probes = new Map<string, Promise<ProbeOutcome>>();
+  /** The inbox of threads seen in a Page's list: what their own reads belong to. */
+  readonly #threadInboxes = new LRUCache<string, Inbox>({ max: MAX_THREAD_INBOXES });
+
+  constructor(options: ReadAccessOptions) {
+    this.#keyOf = options.keyOf;
+    this.#now = options.now ?? Date.now;
+    const perf = options.now === undefined ? {} : { perf: { now: options.now } };
+    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: Math.max(1, options.proofTtlMs), ...perf });
+    this.#refusals = new LRUCache({ max: MAX_PROOFS, ttl: REFUSAL_MEMO_MS, ...perf });
+  }
+
+  /** The inbox a read of a list or a thread belongs to, as Graph established it; `undefined` when not known. */
+  inboxOf(read: GraphRead): Inbox | undefined {
+    const { about } = read;
+    if (about?.kind === 'list') {
+      const page = listPageOf(read);
+      return page === undefined ? undefined : { page, platform: about.platform };
+    }
+    return about === undefined ? undefined : this.#threadInboxes.get(about.threadId);
+  }
+
+  /**
+   * Whether `read`'s token is proven for `inbox`: it read that inbox (Page and platform) from Graph within
+   * the proof TTL, or read `threadId` itself.
+   */
+  proven(read: GraphRead, inbox: Inbox, threadId: string | undefined): boolean {
+    const caller = tokenFingerprint(read.token);
+    return this.#proofs.has(proofOf.inbox(caller, inbox)) || (threadId !== undefined && this.#proofs.has(proofOf.thread(caller, threadId)));
+  }
+
+  /** Whether `entry` may be served for `read`: an entry of `inbox` (as it recorded), to a token proven for it. */
+  mayServe(read: GraphRead, inbox: Inbox, threadId: string | undefined, entry: CachedRead | undefined): entry is CachedRead {
+    return entry?.inbox !== undefined && sameInbox(entry.inbox, inbox) && this.proven(read, inbox, threadId);
+  }
+
+  /** Whether `token` has read `inbox` from Graph within the proof TTL (what a subscription to its events needs). */
+  hasProof(token: string, inbox: Inbox): boolean {
+    return this.#proofs.has(proofOf.inbox(tokenFingerprint(token), inbox));
+  }
+
+  /** Learns from a successful read from Graph: what it proves of its token, and which inbox the threads it lists belong to. */
+  remember(read: GraphRead, answer: unknown): void {
+    const caller = tokenFingerprint(read.token);
+    const inbox = this.inboxOf(read);
+    if (read.about?.kind === 'list') {
+      if (inbox === undefined) return;
+      this.#proofs.set(proofOf.inbox(caller, inbox), true);
+      this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+      this.#refusals.delete(proofOf.inbox(caller, inbox));
+      for (const body of Array.isArray(answer) ? answer : [answer]) {
+        for (const thread of listOf(body)) if (isRecord(thread) && typeof thread.id === 'string') this.#threadInboxes.set(thread.id, inbox);
+      }
+    } else if (read.about?.kind === 'thread') {
+      this.#proofs.set(proofOf.thread(caller, read.about.threadId), true);
+      // A thread Graph listed in the very Page whose budget the read spends: the token is no stranger there.
+      if (inbox !== undefined && inbox.page === read.pageId) this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+    }
+  }
+
+  /** Drops what a token had proven where Graph now refuses it (its token, permissions, a policy block). */
+  forget(read: GraphRead): void {
+    const caller = tokenFingerprint(read.token);
+    const { about, pageId } = read;
+    const inbox =
+      this.inboxOf(read) ?? (about?.kind === 'list' && pageId !== undefined ? { page: pageId, platform: about.platform } : undefined);
+    if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
+    if (about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, about.threadId));
+    if (pageId !== undefined) this.#proofs.delete(proofOf.acquainted(caller, pageId));
+  }
+
+  /**
+   * Makes `reads` with `readNow`, a stranger's one probe at a time: a budgeted read whose token is not proven
+   * for the inbox whose Page's budget it spends is answered by Graph's recent refusal, or waits for the
+   * token's probe there in flight (across operations too), or is that probe. A probe that failed answers
+   * its waiting reads with its failure, and the same read with its answer; one that succeeded lets the
+   * others try again; one its own operation stopped waiting for (deadline, client gone) fails nobody else.
+   */
+  async admit(
+    reads: readonly GraphRead[],
+    usage: UpstreamUsage,
+    readNow: (reads: readonly GraphRead[]) => Promise<Fetched[]>,
+  ): Promise<Fetched[]> {
+    const results: Fetched[] = [];
+    let pending = reads.map((_read, i) => i);
+    while (pending.length > 0) {
+      const admitted: number[] = [];
+      const probes = new Map<string, { index: number; settle: (outcome: ProbeOutcome) => void }>();
+      const waiting = new Map<number, Promise<ProbeOutcome>>();
+      for (const i of pending) {
+        const gate = this.#gateOf(reads[i]!);
+        const refusal = gate === undefined ? undefined : this.#refusals.get(gate);
+        const running = gate === undefined ? undefined : this.#probes.get(gate);
+        if (gate === undefined) admitted.push(i);
+        else if (refusal !== undefined) results[i] = { body: refusal, fetchedAt: this.#now(), cached: false, stale: undefined };
+        else if (running !== undefined) waiting.set(i, running);
+        else {
+          let settle!: (outcome: ProbeOutcome) => void;
+          this.#probes.set(gate, new Promise<ProbeOutcome>((resolve) => (settle = resolve)));
+          probes.set(gate, { index: i, settle });
+          admitted.push(i);
+        }
+      }
+      const answers = admitted.length === 0 ? [] : await readNow(admitted.map((i) => reads[i]!));
+      for (const [n, i] of admitted.entries()) results[i] = answers[n]!;
+      for (const [gate, { index, settle }] of probes) {
+        this.#probes.delete(gate);
+        const fetched = results[index]!;
+        if (isCallerSpecific(fetched.body)) this.#refusals.set(gate, fetched.body as Error);
+        settle({ key: this.#keyOf(reads[index]!), fetched });
+      }
+      const outcomes = await Promise.all(waiting.values());
+      pending = [];
+      for (const [n, i] of [...waiting.keys()].entries()) {
+        const { key, fetched } = outcomes[n]!;
+        const failed = fetched.body instanceof Error;
+        if (fetched.body instanceof OperationAbortedError || (!failed && key !== this.#keyOf(reads[i]!))) pending.push(i);
+        else {
+          if (!failed) usage.coalesced += 1;
+          results[i] = fetched;
+        }
+      }
+    }
+    return results;
+  }
+
+  /**
+   * The probe gate a read waits at: `token fingerprint|page|subject`, the subject being the inbox's platform
+   * (a list, or a thread whose inbox is known) or `thread` (a thread no list showed yet); `undefined` when
+   * the token is proven there (or for that thread), or the read spends no Page's budget.
+   */
+  #gateOf(read: GraphRead): string | undefined {
+    const page = read.pageId;
+    if (page === undefined) return undefined;
+    const caller = tokenFingerprint(read.token);
+    const { about } = read;
+    const inbox = about?.kind === 'list' ? { page, platform: about.platform } : this.inboxOf(read);
+    if (inbox !== undefined && inbox.page === page) {
+      return this.#proofs.has(proofOf.inbox(caller, inbox)) ? undefined : proofOf.inbox(caller, inbox);
+    }
+    if (about?.kind === 'thread' && this.#proofs.has(proofOf.thread(caller, about.threadId))) return undefined;
+    return this.#proofs.has(proofOf.acquainted(caller, page)) ? undefined : `${caller}|${page}|thread`;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The items of a `{ data: [...] }` list. */
+const listOf = (value: unknown): unknown[] => (isRecord(value) && Array.isArray(value.data) ? value.data : []);
