@@ -5,46 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { allowedOriginsOf } from './allowed-origins.js';
-import { createApp } from './app.js';
-import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, ConfigError, readConfig, type GatewayConfig } from './config.js';
-import { Credentials } from './credentials.js';
-import { GraphApiClient } from './graph-api/client.js';
-import { ReadCache } from './graph-api/read-cache.js';
-import type { ReadCacheStore } from './graph-api/read-cache-store.js';
-import { GraphScheduler } from './graph-api/scheduler.js';
+import { ConfigError, readConfig, type GatewayConfig } from './config.js';
+import { buildGateway, type Gateway, type UpstreamApi } from './gateway.js';
 import { scrubSecrets } from './graph-api/scrub.js';
 import { registerConfiguredSecrets } from './graph-api/secrets.js';
-import { createGatewayServer, type GatewayServer } from './http-server.js';
+import type { GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
-import { createCursorCodec } from './schema/cursors.js';
-import { createSubscriptionCaps } from './subscription-caps.js';
-import { createFleetState, type FleetState } from './redis/index.js';
-import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';
-
-/** What verifies Meta's webhook deliveries. */
-interface WebhookSecrets {
-  appSecret: string;
-  verifyToken: string;
-}
+import { WEBHOOK_PATH } from './webhooks/receiver.js';
 
 /** The Graph API the gateway calls: the embedded emulator, or the one `GRAPH_API_URL` names. */
-interface Upstream {
-  graphApiUrl: string;
-  /** Token for requests that send none. */
-  defaultAccessToken: string | undefined;
-  /** `undefined`: the webhook callback and `inboxEvents` are off. */
-  webhooks: WebhookSecrets | undefined;
+interface Upstream extends UpstreamApi {
   /** Runs once the gateway listens on `port` (the embedded emulator subscribes its webhook callback). */
   onListening(port: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The running gateway. */
-interface Gateway {
-  server: GatewayServer;
-  /** Closes the upstream connection pool and leaves the fleet (once the server has drained). */
-  close(): Promise<void>;
 }
 
 /** Exit status after a signal, as shells report it: 128 + the signal's number. */
@@ -141,62 +114,13 @@ function redisPasswordOf(url: string | undefined): string[] {
   }
 }
 
-/**
- * What the instance shares with the others behind its load balancer (the call budget, the read cache's
- * store, the event stream, the redelivery filter): in Redis with REDIS_URL, in this process's memory without.
- */
-function joinFleet(config: GatewayConfig, maxAgeMs: number, log: Logger): Promise<FleetState> {
+/** Builds the gateway over `upstream` (gateway.ts), and says what it runs with. */
+async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): Promise<Gateway> {
   if (config.redis.url !== undefined)
     log.info(
       `Fleet: sharing the call budget, the read cache and inbox events through Redis (REDIS_URL), keys under "${config.redis.keyPrefix}"`,
     );
-  return createFleetState({
-    url: config.redis.url,
-    keyPrefix: config.redis.keyPrefix,
-    callsPerSecond: config.pageCallsPerSecond,
-    logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
-    cache: {
-      maxEntries: config.cache.maxEntries,
-      maxBytes: config.cache.maxBytes,
-      // Generations outlive every entry they judge.
-      tagTtlMs: Math.max(maxAgeMs, config.cache.staleMs) + 60_000,
-    },
-  });
-}
-
-/** The read cache: kept fresh by webhooks when they are on, reconciled with the Pages' idle budget. */
-function createReadCache(
-  config: GatewayConfig,
-  scheduler: GraphScheduler,
-  store: ReadCacheStore,
-  maxAgeMs: number,
-  log: Logger,
-): ReadCache {
-  const readCache = new ReadCache({
-    store,
-    scheduler,
-    version: config.graphApiVersion,
-    maxAgeMs,
-    staleMs: config.cache.staleMs,
-    proofTtlMs: config.credentialsTtlMs,
-    onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
-  });
-  if (maxAgeMs > 0 && config.cache.reconcileMs > 0) {
-    setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref();
-  }
-  const stale = `stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`;
-  log.info(
-    maxAgeMs > 0
-      ? `Read cache: reads served for ${maxAgeMs / 1000} s unless a webhook event drops them sooner; ${stale}`
-      : `Read cache: no fresh answers (set CACHE_MAX_AGE_SECONDS, or turn webhooks on); ${stale}`,
-  );
-  return readCache;
-}
-
-/** Builds the gateway over `upstream`: Graph client, scheduler, credentials, caches, the GraphQL app and its HTTP server. */
-async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logger): Promise<Gateway> {
-  const maxAgeMs = config.cache.maxAgeMs ?? (upstream.webhooks === undefined ? 0 : CACHE_MAX_AGE_WITH_WEBHOOKS_MS);
-  const fleet = await joinFleet(config, maxAgeMs, log);
+  const gateway = await buildGateway(config, upstream, log);
   const defaultToken =
     upstream.defaultAccessToken === undefined
       ? 'none (callers send their own)'
@@ -212,24 +136,6 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
         'shared by several instances.',
     );
   }
-  const client = new GraphApiClient({
-    baseUrl: upstream.graphApiUrl,
-    version: config.graphApiVersion,
-    appSecret: config.appSecret,
-    transport: { pool: config.upstream },
-    onVersionDrift: (requested, served) =>
-      log.warn(
-        `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest ` +
-          `live one, with its behaviour). Check Meta's changelog and set GRAPH_API_VERSION.`,
-      ),
-  });
-  const scheduler = new GraphScheduler({
-    transport: client,
-    budget: fleet.budget,
-    maxAttempts: config.maxAttempts,
-    throttleBlockMs: config.throttleBlockMs,
-  });
-  const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
   if (config.pageTokens.size > 0)
     log.info(`Serving ${config.pageTokens.size} Page(s) from GRAPH_PAGE_TOKENS_FILE to requests without a token`);
   if (config.persistedOperations !== undefined) {
@@ -238,55 +144,13 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
         `PERSISTED_OPERATIONS_FILE${config.persistedOperations.only ? ', and no other operation runs' : ''}`,
     );
   }
-  // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
-  const relay = upstream.webhooks === undefined ? undefined : { secrets: upstream.webhooks, bus: fleet.events };
-  const readCache = createReadCache(config, scheduler, fleet.cacheStore, maxAgeMs, log);
-  // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
-  const subscriptionCaps = createSubscriptionCaps({
-    maxSubscriptions: config.maxSubscriptions,
-    maxSubscriptionsPerClient: config.maxSubscriptionsPerClient,
-  });
-  const app = createApp({
-    subscriptionCaps,
-    readCache,
-    health: () => fleet.health(),
-    responseCacheEntries: config.cache.responseEntries,
-    inboxEvents: relay?.bus,
-    scheduler,
-    credentials,
-    servesConfiguredPages: config.pageTokens.size > 0 && upstream.defaultAccessToken === undefined,
-    corsOrigins: config.corsOrigins,
-    cursors: createCursorCodec(config.cursorSecret),
-    defaultAccessToken: upstream.defaultAccessToken,
-    operationTimeoutMs: config.operationTimeoutMs,
-    graphListCap: config.graphListCap,
-    production: config.nodeEnv === 'production',
-    logger: log,
-    limits: config.limits,
-    persistedOperations: config.persistedOperations,
-  });
-  const webhooks =
-    relay === undefined
-      ? undefined
-      : createWebhookReceiver({
-          ...relay.secrets,
-          bus: relay.bus,
-          redeliveries: fleet.redeliveries,
-          // Events drop the cached reads they make stale, before the delivery is answered.
-          onEvents: (events) => readCache.invalidate(events),
-        });
-  const server = createGatewayServer(app, {
-    webhooks,
-    maxBodyBytes: config.maxRequestBodyBytes,
-    // Browser pages may open a socket from the origins CORS lets call the gateway (createApp applies the same rule).
-    webSocket: {
-      allowedOrigins: allowedOriginsOf(config.corsOrigins, config.nodeEnv === 'production'),
-      persistedOperations: config.persistedOperations,
-      maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
-      subscriptionCaps,
-    },
-  });
-  return { server, close: () => Promise.all([client.close(), fleet.close()]).then(() => undefined) };
+  const stale = `stale answers up to ${config.cache.staleMs / 1000} s old while Graph cannot be called`;
+  log.info(
+    gateway.cacheMaxAgeMs > 0
+      ? `Read cache: reads served for ${gateway.cacheMaxAgeMs / 1000} s unless a webhook event drops them sooner; ${stale}`
+      : `Read cache: no fresh answers (set CACHE_MAX_AGE_SECONDS, or turn webhooks on); ${stale}`,
+  );
+  return gateway;
 }
 
 /** A port another process holds: said in one line, not a stack trace. */

@@ -183,7 +183,8 @@ describe('GraphQL over HTTP', () => {
 
 describe('GET /health', () => {
   it('says the instance serves, and how it shares its state', async () => {
-    const h = await startHarness();
+    // The instance's own budget, as configured (the harness's default is no per-Page limit; here the production default).
+    const h = await startHarness({ scheduler: { pageCallsPerSecond: 2 } });
     try {
       const response = await h.app.fetch('http://gateway.test/health');
       expect(response.status).toBe(200);

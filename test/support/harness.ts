@@ -3,23 +3,22 @@
  * and `run()` to send typed operations to the gateway. Every response is checked for leaked
  * secrets before a test sees it.
  */
-import { DEFAULT_CONFIG, type UpstreamPoolConfig } from '../../src/config.js';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { AddressInfo } from 'node:net';
-import { createApp, type AppOptions } from '../../src/app.js';
-import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from '../../src/http-server.js';
+import type { AppOptions, createApp } from '../../src/app.js';
+import { DEFAULT_CONFIG, type GatewayConfig, type UpstreamPoolConfig } from '../../src/config.js';
+import type { Credentials } from '../../src/credentials.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
-import { Credentials } from '../../src/credentials.js';
-import { GraphApiClient } from '../../src/graph-api/client.js';
+import { buildGateway, tagTtlMs } from '../../src/gateway.js';
+import type { ReadCache } from '../../src/graph-api/read-cache.js';
+import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
+import type { GraphScheduler, GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
 import { appSecretProof } from '../../src/graph-api/tokens.js';
-import { MemoryCallBudget } from '../../src/graph-api/call-budget.js';
+import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from '../../src/http-server.js';
+import { createLogger } from '../../src/logger.js';
 import type { InboxEventStream } from '../../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../../src/webhooks/receiver.js';
-import { ReadCache } from '../../src/graph-api/read-cache.js';
-import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
-import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
-import { createCursorCodec } from '../../src/schema/cursors.js';
 
 export const TEST_VERSION = 'v25.0';
 /** What the tests' webhook callbacks answer Meta's handshake with. */
@@ -105,56 +104,52 @@ export function assertNoSecrets(text: string): void {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
-  const version = options.graphApiVersion ?? TEST_VERSION;
-  const client = new GraphApiClient({
-    baseUrl: emulator.url,
-    version,
-    appSecret: options.appSecret,
-    transport: { pool: { ...DEFAULT_CONFIG.upstream, ...options.upstreamTimeouts } },
-  });
-  const { pageCallsPerSecond = 0, ...schedulerOptions } = options.scheduler ?? {};
-  const scheduler = new GraphScheduler({
-    ...DEFAULT_CONFIG,
-    transport: client,
-    budget: new MemoryCallBudget(pageCallsPerSecond),
-    retryBaseDelayMs: 5,
-    ...schedulerOptions,
-  });
-  const credentials = new Credentials({ scheduler, ttlMs: DEFAULT_CONFIG.credentialsTtlMs, pageTokens: options.pageTokens });
+  const { pageCallsPerSecond = 0, maxAttempts, throttleBlockMs, ...schedulerOverrides } = options.scheduler ?? {};
   const { maxAgeMs = 0, staleMs = 0, now } = options.cache ?? {};
+  // The gateway as configured by default, but for what a test sets: no per-Page rate unless asked, no cache unless asked, no
+  // background reconciling, a fixed cursor key, production's error masking.
+  const config: GatewayConfig = {
+    ...DEFAULT_CONFIG,
+    graphApiVersion: options.graphApiVersion ?? TEST_VERSION,
+    appSecret: options.appSecret,
+    cursorSecret: 'test-cursor-secret-0123456789abcdef',
+    nodeEnv: 'production',
+    upstream: { ...DEFAULT_CONFIG.upstream, ...options.upstreamTimeouts },
+    pageCallsPerSecond,
+    maxAttempts: maxAttempts ?? DEFAULT_CONFIG.maxAttempts,
+    throttleBlockMs: throttleBlockMs ?? DEFAULT_CONFIG.throttleBlockMs,
+    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
+    graphListCap: options.graphListCap ?? DEFAULT_CONFIG.graphListCap,
+    limits: { ...DEFAULT_CONFIG.limits, ...options.limits },
+    pageTokens: options.pageTokens ?? new Map(),
+    persistedOperations: options.persistedOperations,
+    cache: { ...DEFAULT_CONFIG.cache, maxAgeMs, staleMs, reconcileMs: 0 },
+  };
   const clock = now === undefined ? {} : { now };
   const cacheStore = new MemoryReadCacheStore({
-    maxEntries: 10_000,
-    maxBytes: 64 * 1024 * 1024,
-    tagTtlMs: Math.max(maxAgeMs, staleMs) + 60_000,
-    ...clock,
-  });
-  const readCache = new ReadCache({
-    store: options.cache?.store ?? cacheStore,
-    scheduler,
-    version,
-    maxAgeMs,
-    staleMs,
-    proofTtlMs: DEFAULT_CONFIG.credentialsTtlMs,
+    maxEntries: config.cache.maxEntries,
+    maxBytes: config.cache.maxBytes,
+    tagTtlMs: tagTtlMs(config, maxAgeMs),
     ...clock,
   });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
-  const app = createApp({
-    scheduler,
-    readCache,
-    credentials,
-    servesConfiguredPages: options.pageTokens !== undefined && defaultAccessToken === undefined,
-    cursors: createCursorCodec('test-cursor-secret-0123456789abcdef'),
-    defaultAccessToken,
-    production: true,
-    limits: options.limits,
-    operationTimeoutMs: options.operationTimeoutMs,
-    graphListCap: options.graphListCap,
-    inboxEvents: options.inboxEvents,
-    persistedOperations: options.persistedOperations,
-    subscriptionCaps: options.subscriptionCaps,
-    logger: options.logger,
-  });
+  const gateway = await buildGateway(
+    config,
+    {
+      graphApiUrl: emulator.url,
+      defaultAccessToken,
+      webhooks: options.inboxEvents === undefined ? undefined : { appSecret: DEMO.appSecret, verifyToken: TEST_VERIFY_TOKEN },
+    },
+    options.logger ?? createLogger({ format: 'json' }),
+    {
+      ...clock,
+      cacheStore: options.cache?.store ?? cacheStore,
+      inboxEvents: options.inboxEvents,
+      scheduler: { retryBaseDelayMs: 5, ...schedulerOverrides },
+      subscriptionCaps: options.subscriptionCaps,
+    },
+  );
+  const { app, credentials, scheduler, readCache } = gateway;
 
   const post: Harness['post'] = async (body, headers = {}, signal) => {
     const response = await app.fetch('http://gateway.test/graphql', {
@@ -187,7 +182,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return body as GraphQLResponse<never>;
     },
     async close() {
-      await client.close();
+      await gateway.close();
       await emulator.close();
     },
   };

@@ -1,0 +1,183 @@
+/**
+ * The one composition root: `buildGateway(config, upstream, overrides)` builds everything an instance
+ * runs (Graph client, scheduler over the fleet's call budget, credentials, read cache, subscription caps,
+ * the GraphQL app, Meta's webhook receiver and the HTTP server). `main.ts` calls it for the process; the
+ * tests call it too (test/support/harness.ts), overriding only what a test must: clocks, stores, the bus
+ * events travel on, retry delays.
+ */
+import type { Dispatcher } from 'undici';
+import { allowedOriginsOf } from './allowed-origins.js';
+import { createApp } from './app.js';
+import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, type GatewayConfig } from './config.js';
+import { Credentials } from './credentials.js';
+import { GraphApiClient } from './graph-api/client.js';
+import { ReadCache } from './graph-api/read-cache.js';
+import type { ReadCacheStore } from './graph-api/read-cache-store.js';
+import { GraphScheduler, type GraphSchedulerOptions } from './graph-api/scheduler.js';
+import { createGatewayServer, type GatewayServer } from './http-server.js';
+import type { Logger } from './logger.js';
+import { createFleetState, type FleetState } from './redis/index.js';
+import { createCursorCodec } from './schema/cursors.js';
+import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
+import type { InboxEventStream } from './webhooks/inbox-events.js';
+import { createWebhookReceiver, type WebhookReceiver } from './webhooks/receiver.js';
+
+/** The Graph API the gateway calls, and what it knows of it beyond the configuration (the embedded emulator's demo values). */
+export interface UpstreamApi {
+  graphApiUrl: string;
+  /** Token for requests that send none. */
+  defaultAccessToken: string | undefined;
+  /** What verifies Meta's webhook deliveries; `undefined`: the webhook callback and `inboxEvents` are off. */
+  webhooks: { appSecret: string; verifyToken: string } | undefined;
+}
+
+/** What a test may replace; a process replaces nothing. */
+export interface GatewayOverrides {
+  /** The read cache's clock. @default Date.now */
+  now?: (() => number) | undefined;
+  /** Where the read cache keeps entries. @default the fleet's (Redis with REDIS_URL, else this process's memory) */
+  cacheStore?: ReadCacheStore | undefined;
+  /** The stream inbox events travel on. @default the fleet's */
+  inboxEvents?: InboxEventStream | undefined;
+  /** How the Graph API is reached (an undici MockAgent). @default a pool per the GRAPH_* connection settings */
+  dispatcher?: Dispatcher | undefined;
+  /** Scheduler details no setting has, and its own clock. */
+  scheduler?: Pick<GraphSchedulerOptions, 'retryBaseDelayMs' | 'random' | 'now'> | undefined;
+  /** The subscription caps. @default the instance's, per MAX_SUBSCRIPTIONS and MAX_SUBSCRIPTIONS_PER_CLIENT */
+  subscriptionCaps?: SubscriptionCaps | undefined;
+}
+
+/** An instance, built and not yet listening. */
+export interface Gateway {
+  readonly app: ReturnType<typeof createApp>;
+  /** The HTTP server (`/graphql`, GraphQL over WebSocket, the webhook callback): not listening yet. */
+  readonly server: GatewayServer;
+  readonly client: GraphApiClient;
+  readonly scheduler: GraphScheduler;
+  readonly credentials: Credentials;
+  readonly readCache: ReadCache;
+  readonly fleet: FleetState;
+  /** Meta's webhook callback, when deliveries can be verified. */
+  readonly webhooks: WebhookReceiver | undefined;
+  /** How long a cached read is served fresh: CACHE_MAX_AGE_SECONDS, else 60 s with webhooks and 0 without. */
+  readonly cacheMaxAgeMs: number;
+  /** Stops the reconciler, closes the upstream pool and leaves the fleet (once the server has drained). */
+  close(): Promise<void>;
+}
+
+/** Builds an instance of the gateway from its configuration; `overrides` are for tests. */
+export async function buildGateway(
+  config: GatewayConfig,
+  upstream: UpstreamApi,
+  log: Logger,
+  overrides: GatewayOverrides = {},
+): Promise<Gateway> {
+  const cacheMaxAgeMs = config.cache.maxAgeMs ?? (upstream.webhooks === undefined ? 0 : CACHE_MAX_AGE_WITH_WEBHOOKS_MS);
+  const fleet = await createFleetState({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    callsPerSecond: config.pageCallsPerSecond,
+    logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
+    cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: tagTtlMs(config, cacheMaxAgeMs) },
+  });
+  const client = new GraphApiClient({
+    baseUrl: upstream.graphApiUrl,
+    version: config.graphApiVersion,
+    appSecret: config.appSecret,
+    transport: overrides.dispatcher === undefined ? { pool: config.upstream } : { dispatcher: overrides.dispatcher },
+    onVersionDrift: (requested, served) =>
+      log.warn(
+        `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest ` +
+          `live one, with its behaviour). Check Meta's changelog and set GRAPH_API_VERSION.`,
+      ),
+  });
+  const scheduler = new GraphScheduler({
+    transport: client,
+    budget: fleet.budget,
+    maxAttempts: config.maxAttempts,
+    throttleBlockMs: config.throttleBlockMs,
+    ...overrides.scheduler,
+  });
+  const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
+  const readCache = new ReadCache({
+    store: overrides.cacheStore ?? fleet.cacheStore,
+    scheduler,
+    version: config.graphApiVersion,
+    maxAgeMs: cacheMaxAgeMs,
+    staleMs: config.cache.staleMs,
+    proofTtlMs: config.credentialsTtlMs,
+    onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
+  // Lists are re-read with idle budget only where entries are served fresh (else nothing is served from them).
+  const reconciler =
+    cacheMaxAgeMs > 0 && config.cache.reconcileMs > 0
+      ? setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref()
+      : undefined;
+  // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
+  const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
+  // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
+  const subscriptionCaps =
+    overrides.subscriptionCaps ??
+    createSubscriptionCaps({ maxSubscriptions: config.maxSubscriptions, maxSubscriptionsPerClient: config.maxSubscriptionsPerClient });
+  const app = createApp({
+    subscriptionCaps,
+    readCache,
+    health: () => fleet.health(),
+    responseCacheEntries: config.cache.responseEntries,
+    inboxEvents: events,
+    scheduler,
+    credentials,
+    servesConfiguredPages: config.pageTokens.size > 0 && upstream.defaultAccessToken === undefined,
+    corsOrigins: config.corsOrigins,
+    cursors: createCursorCodec(config.cursorSecret),
+    defaultAccessToken: upstream.defaultAccessToken,
+    operationTimeoutMs: config.operationTimeoutMs,
+    graphListCap: config.graphListCap,
+    production: config.nodeEnv === 'production',
+    logger: log,
+    limits: config.limits,
+    persistedOperations: config.persistedOperations,
+  });
+  const webhooks =
+    upstream.webhooks === undefined || events === undefined
+      ? undefined
+      : createWebhookReceiver({
+          ...upstream.webhooks,
+          bus: events,
+          redeliveries: fleet.redeliveries,
+          // Events drop the cached reads they make stale, before the delivery is answered.
+          onEvents: (delivered) => readCache.invalidate(delivered),
+        });
+  const server = createGatewayServer(app, {
+    webhooks,
+    maxBodyBytes: config.maxRequestBodyBytes,
+    // Browser pages may open a socket from the origins CORS lets call the gateway (createApp applies the same rule).
+    webSocket: {
+      allowedOrigins: allowedOriginsOf(config.corsOrigins, config.nodeEnv === 'production'),
+      persistedOperations: config.persistedOperations,
+      maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+      subscriptionCaps,
+    },
+  });
+  return {
+    app,
+    server,
+    client,
+    scheduler,
+    credentials,
+    readCache,
+    fleet,
+    webhooks,
+    cacheMaxAgeMs,
+    async close() {
+      clearInterval(reconciler);
+      await Promise.all([client.close(), fleet.close()]);
+    },
+  };
+}
+
+/** How long a tag's generation is kept: it must outlive every entry it judges. */
+export function tagTtlMs(config: GatewayConfig, cacheMaxAgeMs: number): number {
+  return Math.max(cacheMaxAgeMs, config.cache.staleMs) + 60_000;
+}
