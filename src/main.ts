@@ -58,13 +58,10 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     };
   }
   // Imported lazily: a gateway pointed at the real Graph API never loads the emulator.
-  const { startEmulator, DEMO } = await import('./emulator/index.js');
+  const { AS_META_TODAY, startEmulator, DEMO } = await import('./emulator/index.js');
   const options = {
     defaultVersion: config.graphApiVersion,
-    // As strict as Meta: 2 conversation calls per Page per second, throttled beyond.
-    conversationRateLimit: { callsPerSecond: 2 },
-    // As on Graph today: versions that expired are served by the oldest live one.
-    oldestLiveVersion: 'v21.0',
+    ...AS_META_TODAY,
     ...(config.appSecret === undefined ? {} : { appSecret: config.appSecret }),
   };
   const emulator = await startEmulator({ ...options, port: config.emulatorPort }).catch(async (error: unknown) => {

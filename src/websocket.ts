@@ -64,7 +64,7 @@ export interface GraphQLWebSocketOptions {
   subscriptionCaps?: SubscriptionCaps | undefined;
   /**
    * Largest message a client may send; a larger one closes the socket with 1009.
-   * @default 524288
+   * @default MAX_REQUEST_BODY_BYTES's default
    */
   maxMessageBytes?: number | undefined;
 }
@@ -127,7 +127,7 @@ export function createGraphQLWebSocketServer(app: GraphQLApp, options: GraphQLWe
   }
   const allowedOrigins = options.allowedOrigins ?? [];
   const path = app.graphqlEndpoint;
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 512 * 1024 });
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? DEFAULT_CONFIG.maxRequestBodyBytes });
   const caps = options.subscriptionCaps ?? createSubscriptionCaps();
   serveOperations(sockets, app, { path, maxSubscriptions, caps, persistedOperations: options.persistedOperations });
   let closing = false;

@@ -3,7 +3,7 @@
  * (conversations, messages, field expansion, cursor paging, batch, tokens and errors), serving a
  * deterministic demo world. Start one with {@link startEmulator}; ids and tokens are in {@link DEMO}.
  */
-export { startEmulator, type ConversationRateLimitOptions, type Emulator, type EmulatorOptions } from './server.js';
+export { AS_META_TODAY, startEmulator, type ConversationRateLimitOptions, type Emulator, type EmulatorOptions } from './server.js';
 export type { LoggedBatchItem, LoggedRequest, RequestLog } from './request-log.js';
 export type { ConversationSummary, EmulatorStore } from './store.js';
 export { DEMO } from './seed.js';

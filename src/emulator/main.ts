@@ -4,14 +4,14 @@
  * conversation calls per Page per second (`EMULATOR_CALLS_PER_SECOND`, `0` for none). Prints where
  * it listens and the demo ids, never a token.
  */
-import { SETTINGS } from '../config.js';
-import { DEMO, startEmulator } from './index.js';
+import { DEFAULT_GRAPH_API_VERSION, SETTINGS } from '../config.js';
+import { AS_META_TODAY, DEMO, startEmulator } from './index.js';
 
 /**
  * Meta's Conversations API limit per Page (https://developers.facebook.com/docs/messenger-platform/overview/rate-limiting), as the
  * embedded emulator enforces it.
  */
-const DEFAULT_CALLS_PER_SECOND = 2;
+const DEFAULT_CALLS_PER_SECOND = AS_META_TODAY.conversationRateLimit.callsPerSecond;
 
 /** A whole number from the environment within [min, max], or the default; exits with a clear message otherwise. */
 function integerFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -40,8 +40,7 @@ const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS
 
 const emulator = await startEmulator({
   port,
-  // As on Graph today: versions that expired are served by the oldest live one.
-  oldestLiveVersion: 'v21.0',
+  oldestLiveVersion: AS_META_TODAY.oldestLiveVersion,
   ...(callsPerSecond === 0 ? {} : { conversationRateLimit: { callsPerSecond } }),
 }).catch((error: NodeJS.ErrnoException) => {
   if (error.code !== 'EADDRINUSE') throw error;
@@ -50,7 +49,7 @@ const emulator = await startEmulator({
 });
 const { acme, bistro, quiet } = DEMO.pages;
 const rate = callsPerSecond === 0 ? 'no conversation rate limit' : `${callsPerSecond} conversation calls per Page per second`;
-console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve v25.0; ${rate})`);
+console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve ${DEFAULT_GRAPH_API_VERSION}; ${rate})`);
 console.log(`demo pages: ${acme.name} ${acme.id} (Instagram ${acme.instagramId}), ${bistro.name} ${bistro.id}, ${quiet.name} ${quiet.id}`);
 console.log('demo tokens: see README / src/emulator/seed.ts');
 console.log(

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_GRAPH_API_VERSION } from '../config.js';
 import { guardRouter } from './call-guard.js';
 import { createCursorCodec } from './cursors.js';
 import { ConversationRateLimit, EmulatorFaults, type FaultInjector } from './faults.js';
@@ -15,12 +16,21 @@ import { WorldStore, type EmulatorStore } from './store.js';
 import { createEmulatorWebhooks, type EmulatorWebhooks } from './webhooks.js';
 
 /** Options of {@link startEmulator}; every one has a default. */
+/**
+ * The emulator as strict as Meta is today, for `npm start` and `npm run emulator`: 2 conversation calls per Page
+ * per second (throttled beyond), and versions that expired served by the oldest live one.
+ */
+export const AS_META_TODAY = {
+  conversationRateLimit: { callsPerSecond: 2 },
+  oldestLiveVersion: 'v21.0',
+} as const;
+
 export interface EmulatorOptions {
   /** Port to listen on. @default 0 (a free port) */
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** Version serving unversioned paths. @default 'v25.0' */
+  /** Version serving unversioned paths. @default DEFAULT_GRAPH_API_VERSION (the gateway's, src/config.ts) */
   defaultVersion?: string;
   /** Cap for `limit` on every edge; larger limits are capped silently, links carry the cap. @default 100 */
   maxLimit?: number;
@@ -189,7 +199,7 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     problems.push(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
-  const defaultVersion = options.defaultVersion ?? 'v25.0';
+  const defaultVersion = options.defaultVersion ?? DEFAULT_GRAPH_API_VERSION;
   if (!/^v\d+\.\d+$/.test(defaultVersion)) problems.push(`defaultVersion must look like "v25.0", got "${defaultVersion}"`);
   const maxLimit = options.maxLimit ?? DEFAULT_MAX_LIMIT;
   if (!Number.isInteger(maxLimit) || maxLimit < 1) problems.push(`maxLimit must be a positive integer, got ${String(options.maxLimit)}`);
