@@ -6,7 +6,7 @@ import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { registerCallerToken } from './graph-api/secrets.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
-import type { CursorCodec } from './schema/cursors.js';
+import type { CursorCodec } from './cursors.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { GraphQLError, type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 

@@ -17,7 +17,7 @@ import { scrubSecrets } from './graph-api/scrub.js';
 import { registerConfiguredSecrets } from './graph-api/secrets.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
-import { createCursorCodec } from './schema/cursors.js';
+import { createCursorCodec } from './cursors.js';
 import { createSubscriptionCaps } from './subscription-caps.js';
 import { createFleetState, type FleetState } from './redis/index.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from './webhooks/receiver.js';

@@ -19,7 +19,7 @@ import { createWebhookReceiver, WEBHOOK_PATH } from '../../src/webhooks/receiver
 import { ReadCache } from '../../src/graph-api/read-cache.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import { GraphScheduler, type GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
-import { createCursorCodec } from '../../src/schema/cursors.js';
+import { createCursorCodec } from '../../src/cursors.js';
 
 export const TEST_VERSION = 'v25.0';
 /** What the tests' webhook callbacks answer Meta's handshake with. */
