@@ -1,12 +1,12 @@
 import { DEFAULT_CONFIG } from './config.js';
 import type { Caller, Credentials } from './credentials.js';
 import type { Inbox, ReadCache } from './graph-api/read-cache.js';
-import type { GraphRead, UpstreamUsage } from './graph-api/client.js';
+import type { GraphRead, UpstreamUsage } from './graph-api/read.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
 import { registerCallerToken } from './graph-api/secrets.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
-import type { CursorCodec } from './schema/cursors.js';
+import type { CursorCodec } from './cursors.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { GraphQLError, type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 

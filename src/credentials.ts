@@ -7,7 +7,7 @@
 import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { GraphApiError } from './graph-api/errors.js';
-import type { UpstreamUsage } from './graph-api/client.js';
+import type { UpstreamUsage } from './graph-api/read.js';
 import type { GraphScheduler } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 

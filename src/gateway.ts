@@ -17,7 +17,7 @@ import { GraphScheduler, type GraphSchedulerOptions } from './graph-api/schedule
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { createFleetState, type FleetState } from './redis/index.js';
-import { createCursorCodec } from './schema/cursors.js';
+import { createCursorCodec } from './cursors.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { createWebhookReceiver, type WebhookReceiver } from './webhooks/receiver.js';

@@ -11,7 +11,7 @@ import { createApp } from '../src/app.js';
 import { Credentials } from '../src/credentials.js';
 import { GraphApiClient } from '../src/graph-api/client.js';
 import { GraphScheduler } from '../src/graph-api/scheduler.js';
-import { createCursorCodec } from '../src/schema/cursors.js';
+import { createCursorCodec } from '../src/cursors.js';
 
 function app(options: { production: boolean; corsOrigins?: string[] }) {
   // Preflight requests never reach the Graph API: nothing listens on this address.

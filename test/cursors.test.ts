@@ -3,7 +3,7 @@
  * stay compact; another scope or secret is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { createCursorCodec, cursorScope, type EdgePlace } from '../src/schema/cursors.js';
+import { createCursorCodec, cursorScope, type EdgePlace } from '../src/cursors.js';
 
 const codec = createCursorCodec('unit-test-secret');
 const scope = cursorScope({ list: 'conversations', page: '1', viewer: 'a' });

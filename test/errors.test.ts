@@ -5,7 +5,7 @@ import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, type MessagingPlatform } from './generated/graphql.js';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
-import { createCursorCodec } from '../src/schema/cursors.js';
+import { createCursorCodec } from '../src/cursors.js';
 import { ACME, assertNoSecrets, BISTRO, startHarness, type GraphQLResponse, type Harness } from './support/harness.js';
 
 let h: Harness;

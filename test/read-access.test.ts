@@ -3,7 +3,7 @@
  * what a token's own reads prove, and how a stranger's reads are admitted one probe at a time.
  */
 import { describe, expect, it } from 'vitest';
-import type { GraphRead, UpstreamUsage } from '../src/graph-api/client.js';
+import type { GraphRead, UpstreamUsage } from '../src/graph-api/read.js';
 import { GraphApiError, OperationAbortedError } from '../src/graph-api/errors.js';
 import { type Fetched, ReadAccess } from '../src/graph-api/read-access.js';
 

@@ -4,10 +4,10 @@
  */
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { GraphRead, HeaderLookup, UpstreamUsage } from '../src/graph-api/client.js';
+import type { GraphRead, GraphTransport, HeaderLookup, UpstreamUsage } from '../src/graph-api/read.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from '../src/graph-api/errors.js';
 import { MemoryCallBudget } from '../src/graph-api/call-budget.js';
-import { GraphScheduler, type GraphSchedulerOptions, type GraphTransport } from '../src/graph-api/scheduler.js';
+import { GraphScheduler, type GraphSchedulerOptions } from '../src/graph-api/scheduler.js';
 
 type Answer = (read: GraphRead, attempt: number) => { body: unknown; headers?: Record<string, string> };
 

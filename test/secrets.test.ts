@@ -20,7 +20,7 @@ import { MIN_SECRET_LENGTH, registerConfiguredSecrets, registerSecret, SecretReg
 import { appSecretProof } from '../src/graph-api/tokens.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { createLogger } from '../src/logger.js';
-import { createCursorCodec } from '../src/schema/cursors.js';
+import { createCursorCodec } from '../src/cursors.js';
 import { ACME, serveOnLoopback } from './support/harness.js';
 
 describe('SecretRegistry', () => {

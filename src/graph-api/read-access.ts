@@ -15,7 +15,7 @@
  * Proofs are kept by token fingerprint, never by token, and only in this process's memory.
  */
 import { LRUCache } from 'lru-cache';
-import type { GraphRead, UpstreamUsage } from './client.js';
+import type { GraphRead, UpstreamUsage } from './read.js';
 import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, OperationAbortedError } from './errors.js';
 import type { CachedRead, Inbox } from './read-cache-store.js';

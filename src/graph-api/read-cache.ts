@@ -22,7 +22,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
-import type { GraphRead, UpstreamUsage } from './client.js';
+import type { GraphRead, UpstreamUsage } from './read.js';
 import { GraphRateLimitError } from './errors.js';
 import { type Fetched, isCallerSpecific, ReadAccess } from './read-access.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';

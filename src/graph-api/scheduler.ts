@@ -12,22 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BudgetClaim, CallBudget } from './call-budget.js';
-import type { GraphRead, HeaderLookup, UpstreamUsage } from './client.js';
+import type { GraphRead, GraphTransport, HeaderLookup, UpstreamUsage } from './read.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode, OperationAbortedError } from './errors.js';
 import { isRetryable, retryDelayMs } from './retry.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
-
-/** What the scheduler needs of the Graph API client: a read's identity, and sending reads. */
-export interface GraphTransport {
-  /** The canonical identity of a read: equal keys are the same upstream call. */
-  keyOf(read: GraphRead): string;
-  /** Makes the reads (one request or a batch); never rejects: slot `i` holds the body or an Error. */
-  readMany(
-    reads: readonly GraphRead[],
-    usage?: UpstreamUsage,
-    onHeaders?: (read: GraphRead, header: HeaderLookup) => void,
-  ): Promise<unknown[]>;
-}
 
 export interface GraphSchedulerOptions {
   transport: GraphTransport;

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { GraphRead, ReadSubject, UpstreamUsage } from '../graph-api/client.js';
+import type { GraphRead, ReadSubject, UpstreamUsage } from '../graph-api/read.js';
 import { OperationAbortedError } from '../graph-api/errors.js';
 import type { Fetched, ReadCache } from '../graph-api/read-cache.js';
 import type { GraphRequest } from '../graph-api/request.js';

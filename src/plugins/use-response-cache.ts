@@ -2,7 +2,7 @@ import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphq
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from '../context.js';
-import type { GraphRead } from '../graph-api/client.js';
+import type { GraphRead } from '../graph-api/read.js';
 import type { ReadCache } from '../graph-api/read-cache.js';
 
 export interface ResponseCacheOptions {

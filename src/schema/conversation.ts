@@ -1,11 +1,11 @@
 import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
 import type { GatewayContext } from '../context.js';
-import type { ReadSubject } from '../graph-api/client.js';
+import type { ReadSubject } from '../graph-api/read.js';
 import { serializeFields } from '../graph-api/fields.js';
 import type { GraphMessage, GraphThread } from '../graph-api/wire-types.js';
 import { ConversationFolder, FOLDER_VALUES } from './conversation-folder.js';
-import { cursorScope } from './cursors.js';
+import { cursorScope } from '../cursors.js';
 import { prefetchDeferredEdges, resolveEdgeConnection } from './edge-connection.js';
 import { type GraphEdgeSpec, graphEdge, graphFields, planObjectRead, versionedGraphFields } from './field-plan.js';
 import type { GraphListRequest } from './graph-connection.js';

@@ -23,7 +23,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
-import type { ReadSubject } from '../graph-api/client.js';
+import type { ReadSubject } from '../graph-api/read.js';
 import type { GraphFieldSelection } from '../graph-api/fields.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GraphListRequest, type RelayArgs } from './graph-connection.js';
 

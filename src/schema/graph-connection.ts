@@ -18,7 +18,7 @@
 import { GraphQLError } from 'graphql';
 import { GraphApiError } from '../graph-api/errors.js';
 import type { GraphList } from '../graph-api/wire-types.js';
-import type { CursorCodec, EdgePlace } from './cursors.js';
+import type { CursorCodec, EdgePlace } from '../cursors.js';
 
 /** Largest `first`/`last` accepted; also what we ask of Graph at most in one page. */
 export const MAX_PAGE_SIZE = 100;

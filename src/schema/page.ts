@@ -4,7 +4,7 @@ import { isGraphId } from '../graph-api/request.js';
 import type { GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
 import { ConversationFolder } from './conversation-folder.js';
 import { ConversationRef, readConversation, type ConversationShape } from './conversation.js';
-import { cursorScope } from './cursors.js';
+import { cursorScope } from '../cursors.js';
 import { resolveEdgeConnection } from './edge-connection.js';
 import { argumentOf, type EdgeArgs, type GraphEdgeSpec } from './field-plan.js';
 

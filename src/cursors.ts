@@ -1,7 +1,8 @@
 /**
  * Opaque Relay cursors: where an edge sits in the Graph page it came from, signed and bound to the
- * list (scope) it belongs to. graph-connection.ts decides what a place means for paging; this module
- * only writes and checks it.
+ * list (scope) it belongs to. schema/graph-connection.ts decides what a place means for paging; this
+ * module only writes and checks it. The process makes one codec (main.ts), the per-request context
+ * carries it, and the schema's connections use it: so it sits beside them, not in schema/.
  *
  * A cursor is base64url of bytes:
  *   version (2) | scope tag (4) | page length | has before/after | before | after | index | item id | MAC (16)
@@ -15,7 +16,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { remembered } from '../remembered.js';
+import { remembered } from './remembered.js';
 
 const FORMAT_VERSION = 2;
 const SCOPE_TAG_BYTES = 4;

@@ -1,0 +1,63 @@
+/**
+ * The read vocabulary shared by the upstream's layers: what a read is (`GraphRead`, `ReadSubject`), what
+ * reading costs (`UpstreamUsage`), and the transport port the scheduler sends reads through
+ * (`GraphTransport`), which the HTTP adapter (client.ts) implements. Types only: importing them pulls in
+ * no HTTP, scheduling or caching code.
+ */
+import type { GraphRequest } from './request.js';
+
+/** One read to make with one token. */
+export interface GraphRead {
+  readonly request: GraphRequest;
+  readonly token: string;
+  /** The Page whose Conversations API budget this read spends (conversations, threads, messages). */
+  readonly pageId?: string | undefined;
+  /** Who asked (a token fingerprint): reads of one caller may share a batch even with several tokens. */
+  readonly caller?: string | undefined;
+  /**
+   * Limits of further pages to read in the same batch, each after the previous page's
+   * `paging.cursors.after` through a batch dependency (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests). The
+   * read's answer is then the
+   * array of pages, ending early at the first page that failed or could not be read.
+   */
+  readonly followUps?: readonly number[] | undefined;
+  /** What the read is about, for the read cache: a Page's conversation list, or one thread (node or messages). */
+  readonly about?: ReadSubject | undefined;
+  /**
+   * The read cache's generation for this read: identical reads asked for under different generations (before
+   * and after a webhook event) are never shared.
+   */
+  readonly epoch?: string | undefined;
+}
+
+/** What a read of a Page's inbox is about. */
+export type ReadSubject =
+  | { readonly kind: 'list'; readonly platform: 'messenger' | 'instagram' }
+  | { readonly kind: 'thread'; readonly threadId: string };
+
+/** Upstream cost of one GraphQL operation, filled in as its reads are made. */
+export interface UpstreamUsage {
+  /** HTTP requests sent to the Graph API. */
+  requests: number;
+  /** Billed Graph calls: 1 per plain request, 1 per batch item. */
+  calls: number;
+  /** Reads answered by an identical read another operation had in flight or queued. */
+  coalesced: number;
+  /** Reads answered from the read cache, with no upstream call. */
+  cached: number;
+}
+
+/** Reads a response header (lowercase name) of one answer. */
+export type HeaderLookup = (name: string) => string | undefined;
+
+/** What the scheduler needs of the Graph API client: a read's identity, and sending reads. */
+export interface GraphTransport {
+  /** The canonical identity of a read: equal keys are the same upstream call. */
+  keyOf(read: GraphRead): string;
+  /** Makes the reads (one request or a batch); never rejects: slot `i` holds the body or an Error. */
+  readMany(
+    reads: readonly GraphRead[],
+    usage?: UpstreamUsage,
+    onHeaders?: (read: GraphRead, header: HeaderLookup) => void,
+  ): Promise<unknown[]>;
+}
