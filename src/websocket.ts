@@ -21,6 +21,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { type AllowedOrigins, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
 import { bearerToken, type GatewayContext } from './context.js';
+import { type GatewayErrorCode, gatewayError, gatewayErrorBody } from './gateway-errors.js';
 import { scrubSecrets } from './graph-api/scrub.js';
 import { persistedOperationText } from './plugins/use-persisted-manifest.js';
 import {
@@ -109,10 +110,10 @@ function formatError(error: GraphQLError): GraphQLFormattedError {
 }
 
 const asGraphQLError = (error: unknown): GraphQLError =>
-  error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  error instanceof GraphQLError ? error : gatewayError('INTERNAL_SERVER_ERROR', 'Unexpected error.');
 
-function refuseUpgrade(socket: Duplex, status: number, statusText: string, code: string, message: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, code: GatewayErrorCode, message: string): void {
+  const body = gatewayErrorBody(code, message);
   socket.end(
     `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` +
       `${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -1,5 +1,6 @@
 import { GraphQLError, OperationTypeNode, type ExecutionResult, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { GatewayErrorCode } from '../gateway-errors.js';
 import { scrubSecrets } from '../graph-api/scrub.js';
 
 export interface ErrorCodesOptions {
@@ -29,7 +30,7 @@ const knownOperationTypes: ValidationRule = (context) => ({
  * variable checks ("Variable "$first" got invalid value …") and operation choice ("Unknown operation
  * named …") uncoded, and those are all it can be.
  */
-function missingCode(error: GraphQLError): string {
+function missingCode(error: GraphQLError): GatewayErrorCode {
   if (error.path !== undefined) return 'INTERNAL_SERVER_ERROR';
   return error.message.startsWith('Variable "$') ? 'BAD_USER_INPUT' : 'BAD_REQUEST';
 }
