@@ -23,6 +23,7 @@ import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
 import { bearerToken, type GatewayContext } from './context.js';
 import { type GatewayErrorCode, gatewayError, gatewayErrorBody } from './gateway-errors.js';
 import { scrubSecrets } from './graph-api/scrub.js';
+import { missingCode } from './plugins/use-error-codes.js';
 import { persistedOperationText } from './plugins/use-persisted-manifest.js';
 import {
   clientAddressOf,
@@ -98,15 +99,18 @@ interface Connection {
 type Enveloped = ReturnType<GraphQLApp['getEnveloped']>;
 
 /**
- * Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there, and
- * with their message scrubbed of secrets (as use-error-codes.ts does over HTTP).
+ * Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there, with
+ * their message scrubbed of secrets and a code on every one (as use-error-codes.ts does over HTTP, where
+ * graphql-js's variable checks, e.g., come without one).
  */
 function formatError(error: GraphQLError): GraphQLFormattedError {
   const { extensions, message, ...rest } = error.toJSON();
-  const scrubbed = { message: scrubSecrets(message), ...rest };
-  if (extensions === undefined) return scrubbed;
-  const { http: _http, ...kept } = extensions;
-  return Object.keys(kept).length > 0 ? { ...scrubbed, extensions: kept } : scrubbed;
+  const { http: _http, ...kept } = extensions ?? {};
+  return {
+    message: scrubSecrets(message),
+    ...rest,
+    extensions: { ...kept, code: typeof kept.code === 'string' ? kept.code : missingCode(error) },
+  };
 }
 
 const asGraphQLError = (error: unknown): GraphQLError =>
@@ -268,7 +272,12 @@ async function prepareOperation(
   if (errors.length > 0) return errors;
   const operation = getOperationAST(document, payload.operationName);
   if (operation === null || operation === undefined) {
-    return [new GraphQLError('Name the operation to run: the document holds several, and `operationName` names none of them.')];
+    return [
+      gatewayError(
+        'OPERATION_RESOLUTION_FAILURE',
+        'Name the operation to run: the document holds several, and `operationName` names none of them.',
+      ),
+    ];
   }
   const contextValue = await enveloped.contextFactory();
   const args: ExecutionArgs = {
