@@ -84,7 +84,7 @@ export function pageNotAccessible(pageId: string, judgedBy: ReachJudgedBy): Grap
   const message = {
     'configured Pages': `Page ${pageId} is not among the Pages this gateway serves: query \`viewer { pages }\` for them.`,
     'user token': `The caller's user token does not manage Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`,
-    'Page token': `The caller's Page token is another Page's than ${pageId}: query \`viewer { pages }\` for the Page it reaches.`,
+    'Page token': `The caller's Page token belongs to another Page than ${pageId}: query \`viewer { pages }\` for the Page it reaches.`,
   }[judgedBy];
   return gatewayError('PAGE_NOT_ACCESSIBLE', message);
 }

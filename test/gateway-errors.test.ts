@@ -55,7 +55,7 @@ describe('gatewayError', () => {
       "The caller's user token does not manage Page 42: query `viewer { pages }` for the Pages it reaches.",
     );
     expect(pageNotAccessible('42', 'Page token').message).toBe(
-      "The caller's Page token is another Page's than 42: query `viewer { pages }` for the Page it reaches.",
+      "The caller's Page token belongs to another Page than 42: query `viewer { pages }` for the Page it reaches.",
     );
     expect(badNodeId('eA==').toJSON()).toEqual({
       message: 'Invalid node id "eA==": pass an `id` exactly as this API returned it.',
