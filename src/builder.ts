@@ -1,7 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
-import { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
+import { badNodeId } from './gateway-errors.js';
 
 /** The SchemaBuilder and its plugins; types are defined in `schema/`, one file each. */
 export const builder = new SchemaBuilder<{
@@ -29,9 +29,7 @@ export const builder = new SchemaBuilder<{
       const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
       const separator = decoded.indexOf(':');
       if (separator <= 0 || Buffer.from(decoded).toString('base64') !== globalId) {
-        throw new GraphQLError(`Invalid node id "${globalId.slice(0, 100)}": pass an \`id\` exactly as this API returned it.`, {
-          extensions: { code: 'BAD_NODE_ID' },
-        });
+        throw badNodeId(globalId);
       }
       return { typename: decoded.slice(0, separator), id: decoded.slice(separator + 1) };
     },

@@ -1,5 +1,6 @@
 import { DEFAULT_CONFIG } from './config.js';
 import type { Caller, Credentials } from './credentials.js';
+import { gatewayError } from './gateway-errors.js';
 import type { Inbox, ReadCache } from './graph-api/read-cache.js';
 import type { GraphRead, UpstreamUsage } from './graph-api/read.js';
 import type { GraphScheduler, PageBudgetView } from './graph-api/scheduler.js';
@@ -8,7 +9,7 @@ import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './cursors.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
-import { GraphQLError, type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
+import { type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
 export interface GatewayContext {
@@ -104,8 +105,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
   const caller = callerOf(deps, request.headers.get('authorization'));
   const callerKey = 'refusal' in caller ? 'anonymous' : caller.token === undefined ? SERVER_VIEWER : tokenFingerprint(caller.token);
   // Without a usable token, fields that need no upstream call still answer; those that do fail.
-  const refuse = (): Promise<never> =>
-    Promise.reject(new GraphQLError('refusal' in caller ? caller.refusal : '', { extensions: { code: 'UNAUTHENTICATED' } }));
+  const refuse = (): Promise<never> => Promise.reject(gatewayError('UNAUTHENTICATED', 'refusal' in caller ? caller.refusal : ''));
   return {
     graph:
       'refusal' in caller

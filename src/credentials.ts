@@ -4,8 +4,8 @@
  * remembered per token fingerprint for a while) and never sends a user token where a Page token is
  * needed: with a user token, each Page is read with the Page token `/me/accounts` gives for it.
  */
-import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { pageNotAccessible } from './gateway-errors.js';
 import { GraphApiError } from './graph-api/errors.js';
 import type { UpstreamUsage } from './graph-api/read.js';
 import type { GraphScheduler } from './graph-api/scheduler.js';
@@ -97,21 +97,14 @@ export class Credentials {
     if (token === undefined) {
       const configured = this.#pageTokens.get(pageId);
       if (configured !== undefined) return configured;
-      throw new GraphQLError(`Page ${pageId} is not among the Pages this gateway serves: query \`viewer { pages }\` for them.`, {
-        extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
-      });
+      throw pageNotAccessible(pageId, 'configured Pages');
     }
     const identity = await this.identify(token, usage);
     // A Page token is sent for its own Page, and for another Page Graph itself answers (#200).
     if (identity.kind === 'page') return token;
     const access = identity.pages.find((page) => page.id === pageId);
     if (access === undefined) {
-      throw new GraphQLError(
-        `The caller's user token does not manage Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`,
-        {
-          extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
-        },
-      );
+      throw pageNotAccessible(pageId, 'user token');
     }
     return access.token;
   }
@@ -132,12 +125,13 @@ export class Credentials {
    * Graph judge a Page token used on another Page; for what only the gateway knows of a Page.
    */
   async checkReach(caller: Caller, pageId: string, usage?: UpstreamUsage): Promise<void> {
-    const pages = await this.pages(caller, usage);
-    if (!pages.some((page) => page.id === pageId)) {
-      throw new GraphQLError(`The caller does not reach Page ${pageId}: query \`viewer { pages }\` for the Pages it reaches.`, {
-        extensions: { code: 'PAGE_NOT_ACCESSIBLE' },
-      });
+    if (caller.token === undefined) {
+      if (!this.#pageTokens.has(pageId)) throw pageNotAccessible(pageId, 'configured Pages');
+      return;
     }
+    const identity = await this.identify(caller.token, usage);
+    if (!identity.pages.some((page) => page.id === pageId))
+      throw pageNotAccessible(pageId, identity.kind === 'page' ? 'Page token' : 'user token');
   }
 
   async #lookUp(token: string, usage: UpstreamUsage): Promise<CallerIdentity> {

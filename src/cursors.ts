@@ -14,8 +14,9 @@
  * tells a cursor from another list apart from an altered one, for a clearer error.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { gatewayError } from './gateway-errors.js';
 import { remembered } from './remembered.js';
 
 const FORMAT_VERSION = 2;
@@ -65,7 +66,7 @@ export function cursorScope(parts: Record<string, string | undefined>): string {
 // The same lists are read over and over, and hashing is most of a scope's cost.
 const scopeOf = remembered(10_000, (key) => createHash('sha256').update(key).digest('base64url').slice(0, 16));
 
-const badCursor = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_CURSOR' } });
+const badCursor = (message: string): GraphQLError => gatewayError('BAD_CURSOR', message);
 const MALFORMED = 'Malformed cursor: pass back a cursor exactly as this API returned it.';
 
 const scopeTag = (scope: string): Buffer => createHash('sha256').update(scope).digest().subarray(0, SCOPE_TAG_BYTES);
@@ -156,11 +157,9 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
 
     decode(scope, cursor) {
       if (cursor.startsWith('v1.')) {
-        throw new GraphQLError(
+        throw gatewayError(
+          'CURSOR_EXPIRED',
           'This cursor comes from an earlier version of this API and can no longer be resumed. Start again from the first page.',
-          {
-            extensions: { code: 'CURSOR_EXPIRED' },
-          },
         );
       }
       if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw badCursor(MALFORMED);

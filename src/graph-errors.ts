@@ -4,7 +4,8 @@
  * by message text), with the Graph details a support ticket needs. Anything else stays masked.
  */
 import { GraphQLError } from 'graphql';
-import { graphErrorRule, type GraphClientCode } from './graph-api/error-rules.js';
+import { gatewayError } from './gateway-errors.js';
+import { type GraphClientCode, graphErrorRule, RATE_LIMITED_CODE } from './graph-api/error-rules.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from './graph-api/errors.js';
 
 /** Stable client-facing code for a Graph error. */
@@ -17,7 +18,7 @@ const TRANSPORT_CODES = {
   'slot-timeout': 'GRAPH_TIMEOUT',
   connection: 'GRAPH_UNAVAILABLE',
   'malformed-response': 'GRAPH_UNAVAILABLE',
-} as const;
+} as const satisfies Record<GraphTransportError['failure'], GraphClientCode>;
 
 /**
  * The client-facing form of an upstream failure, keeping the path and locations of `located`;
@@ -29,7 +30,7 @@ export function toClientError(error: unknown, located?: GraphQLError): GraphQLEr
     return new GraphQLError(error.message, {
       ...position,
       extensions: {
-        code: 'GRAPH_RATE_LIMITED',
+        code: RATE_LIMITED_CODE,
         retryAfterSeconds: error.retryAfterSeconds,
         ...(error.graphError ? { graph: graphDetails(error.graphError) } : {}),
       },
@@ -39,7 +40,7 @@ export function toClientError(error: unknown, located?: GraphQLError): GraphQLEr
     return new GraphQLError(error.message, { ...position, extensions: { code: graphErrorCode(error), graph: graphDetails(error) } });
   }
   if (error instanceof OperationAbortedError) {
-    return new GraphQLError(error.message, { ...position, extensions: { code: 'OPERATION_TIMEOUT' } });
+    return gatewayError('OPERATION_TIMEOUT', error.message, {}, position);
   }
   if (error instanceof GraphTransportError) {
     return new GraphQLError(error.message, { ...position, extensions: { code: TRANSPORT_CODES[error.failure] } });

@@ -7,19 +7,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_CONFIG } from './config.js';
+import { gatewayErrorBody } from './gateway-errors.js';
 import { WEBHOOK_PATH, type WebhookReceiver } from './webhooks/receiver.js';
 import { createGraphQLWebSocketServer, type GraphQLApp, type GraphQLWebSocketOptions } from './websocket.js';
 
 type NodeHandler = (request: IncomingMessage & { body?: string }, response: ServerResponse) => unknown;
 
 function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxBodyBytes: number): void {
-  const body = JSON.stringify({
-    errors: [
-      {
-        message: `Request body larger than ${maxBodyBytes} bytes (MAX_REQUEST_BODY_BYTES).`,
-        extensions: { code: 'REQUEST_TOO_LARGE', maxBodyBytes },
-      },
-    ],
+  const body = gatewayErrorBody('REQUEST_TOO_LARGE', `Request body larger than ${maxBodyBytes} bytes (MAX_REQUEST_BODY_BYTES).`, {
+    maxBodyBytes,
   });
   // The rest of the body is not read: close the connection once the answer is out.
   response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
@@ -31,9 +27,7 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxB
  * empty body, would wait on that stream for data that never comes.
  */
 function refuseEmptyBody(response: ServerResponse): void {
-  const body = JSON.stringify({
-    errors: [{ message: 'POST needs a body: {"query": "…", "variables": {…}} as JSON.', extensions: { code: 'BAD_REQUEST' } }],
-  });
+  const body = gatewayErrorBody('BAD_REQUEST', 'POST needs a body: {"query": "…", "variables": {…}} as JSON.');
   response.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
   response.end(body);
 }

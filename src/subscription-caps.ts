@@ -4,11 +4,9 @@
  * and per client address (MAX_SUBSCRIPTIONS_PER_CLIENT). A subscription past a cap is refused before it
  * starts with `TOO_MANY_SUBSCRIPTIONS`; its transport gives the slot back when it ends, however it ends.
  */
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { DEFAULT_CONFIG } from './config.js';
-
-/** Error code of a subscription past a cap: of its WebSocket, of its client, or of the instance. */
-export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
+import { gatewayError } from './gateway-errors.js';
 
 /** Which cap refused a subscription (`extensions.per`). */
 export type SubscriptionCapScope = 'connection' | 'client' | 'instance';
@@ -41,7 +39,7 @@ export function tooManySubscriptions(per: SubscriptionCapScope, max: number): Gr
     client: `Your address holds ${max} subscriptions, the most one client may hold: complete one first.`,
     instance: `This instance holds ${max} subscriptions, the most it serves: subscribe again later.`,
   }[per];
-  return new GraphQLError(message, { extensions: { code: TOO_MANY_SUBSCRIPTIONS, maxSubscriptions: max, per } });
+  return gatewayError('TOO_MANY_SUBSCRIPTIONS', message, { maxSubscriptions: max, per });
 }
 
 /**

@@ -21,7 +21,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { type AllowedOrigins, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations } from './config.js';
 import { bearerToken, type GatewayContext } from './context.js';
+import { type GatewayErrorCode, gatewayError, gatewayErrorBody } from './gateway-errors.js';
 import { scrubSecrets } from './graph-api/scrub.js';
+import { missingCode } from './plugins/use-error-codes.js';
 import { persistedOperationText } from './plugins/use-persisted-manifest.js';
 import {
   clientAddressOf,
@@ -97,22 +99,25 @@ interface Connection {
 type Enveloped = ReturnType<GraphQLApp['getEnveloped']>;
 
 /**
- * Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there, and
- * with their message scrubbed of secrets (as use-error-codes.ts does over HTTP).
+ * Errors as yoga writes them over HTTP: without the `http` extension that only sets the status there, with
+ * their message scrubbed of secrets and a code on every one (as use-error-codes.ts does over HTTP, where
+ * graphql-js's variable checks, e.g., come without one).
  */
 function formatError(error: GraphQLError): GraphQLFormattedError {
   const { extensions, message, ...rest } = error.toJSON();
-  const scrubbed = { message: scrubSecrets(message), ...rest };
-  if (extensions === undefined) return scrubbed;
-  const { http: _http, ...kept } = extensions;
-  return Object.keys(kept).length > 0 ? { ...scrubbed, extensions: kept } : scrubbed;
+  const { http: _http, ...kept } = extensions ?? {};
+  return {
+    message: scrubSecrets(message),
+    ...rest,
+    extensions: { ...kept, code: typeof kept.code === 'string' ? kept.code : missingCode(error) },
+  };
 }
 
 const asGraphQLError = (error: unknown): GraphQLError =>
-  error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  error instanceof GraphQLError ? error : gatewayError('INTERNAL_SERVER_ERROR', 'Unexpected error.');
 
-function refuseUpgrade(socket: Duplex, status: number, statusText: string, code: string, message: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, code: GatewayErrorCode, message: string): void {
+  const body = gatewayErrorBody(code, message);
   socket.end(
     `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` +
       `${Buffer.byteLength(body)}\r\n\r\n${body}`,
@@ -267,7 +272,12 @@ async function prepareOperation(
   if (errors.length > 0) return errors;
   const operation = getOperationAST(document, payload.operationName);
   if (operation === null || operation === undefined) {
-    return [new GraphQLError('Name the operation to run: the document holds several, and `operationName` names none of them.')];
+    return [
+      gatewayError(
+        'OPERATION_RESOLUTION_FAILURE',
+        'Name the operation to run: the document holds several, and `operationName` names none of them.',
+      ),
+    ];
   }
   const contextValue = await enveloped.contextFactory();
   const args: ExecutionArgs = {

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configTable, DEFAULT_CONFIG, readConfig, SETTINGS } from '../src/config.js';
-import { configTableOf, README_FILE } from '../scripts/readme-config.js';
+import { CONFIG_TABLE, README_FILE, readmeTableOf } from '../scripts/readme-tables.js';
 
 describe('readConfig', () => {
   it("starts on the embedded emulator with Meta's per-Page rate when nothing is set", () => {
@@ -112,7 +112,7 @@ describe('readConfig', () => {
 describe('the settings table', () => {
   it('is what the README shows (run `npm run config:table` after changing a setting)', async () => {
     const readme = await readFile(README_FILE, 'utf8');
-    expect(configTableOf(readme)).toBe(configTable());
+    expect(readmeTableOf(readme, CONFIG_TABLE)).toBe(configTable());
   });
 
   it('lists every variable the gateway reads, each with a description', () => {

@@ -179,6 +179,43 @@ describe("graphql-ws's client", () => {
     expect(await overSocket(`{ page(id: "${ACME}") { graphApiId } }`)).toEqual({ data: { page: { graphApiId: ACME } } });
   });
 
+  it.each([
+    { name: 'BAD_NODE_ID for a malformed node id', code: 'BAD_NODE_ID', payload: { query: '{ node(id: "x") { id } }' } },
+    {
+      name: 'BAD_NODE_ID for a well-formed id of no type it serves',
+      code: 'BAD_NODE_ID',
+      payload: { query: `{ node(id: "${Buffer.from('Nothing:1').toString('base64')}") { id } }` },
+    },
+    {
+      name: "PAGE_NOT_ACCESSIBLE for a Page the connection's token does not reach",
+      code: 'PAGE_NOT_ACCESSIBLE',
+      token: DEMO.tokens.bob,
+      payload: { query: `{ page(id: "${ACME}") { conversations(first: 1) { edges { cursor } } } }` },
+    },
+    {
+      name: 'BAD_CURSOR for a cursor it did not issue',
+      code: 'BAD_CURSOR',
+      payload: { query: `{ page(id: "${ACME}") { conversations(first: 1, after: "nope") { edges { cursor } } } }` },
+    },
+    {
+      name: 'BAD_USER_INPUT for a variable of the wrong type (graphql-js leaves it uncoded)',
+      code: 'BAD_USER_INPUT',
+      payload: {
+        query: `query Conversations($first: Int) { page(id: "${ACME}") { conversations(first: $first) { edges { cursor } } } }`,
+        variables: { first: 'ten' },
+      },
+    },
+  ])(
+    'answers an error raised as the operation runs with the code and words of the HTTP answer: $name',
+    async ({ code, token, payload }) => {
+      const client = wsClient(token === undefined ? {} : { connectionParams: bearer(token) });
+      const overSocket = (await client.iterate(payload).next()).value as ExecutionResult;
+      const overHttp = (await h.post(payload, token === undefined ? {} : { authorization: `Bearer ${token}` })).body;
+      expect(overSocket.errors).toEqual([expect.objectContaining({ extensions: { code } })]);
+      expect(overSocket).toEqual(overHttp);
+    },
+  );
+
   it(
     `holds at most 2 subscriptions per connection (this server's cap), refuses the next with TOO_MANY_SUBSCRIPTIONS, and frees a slot ` +
       `on complete`,

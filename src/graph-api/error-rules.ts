@@ -10,20 +10,40 @@
  * reference (https://developers.facebook.com/docs/graph-api/reference/page/conversations).
  */
 
-/** What a client of the gateway is told, as `extensions.code`. */
-export type GraphClientCode =
-  | 'GRAPH_TOKEN_EXPIRED'
-  | 'GRAPH_TOKEN_INVALID'
-  | 'GRAPH_TOKEN_MISSING'
-  | 'GRAPH_PERMISSION_DENIED'
-  | 'GRAPH_MESSAGING_DISALLOWED'
-  | 'GRAPH_RATE_LIMITED'
-  | 'GRAPH_NOT_FOUND'
-  | 'GRAPH_MESSAGE_DETAILS_UNAVAILABLE'
-  | 'GRAPH_INVALID_PARAMETER'
-  | 'GRAPH_POLICY_BLOCKED'
-  | 'GRAPH_UNAVAILABLE'
-  | 'GRAPH_ERROR';
+/**
+ * What a client of the gateway is told of an upstream failure, as `extensions.code`, and what it means (the
+ * README's Errors table prints it after the gateway's own codes, src/gateway-errors.ts: `npm run errors:table`).
+ */
+export const GRAPH_CLIENT_CODES = {
+  GRAPH_UNAVAILABLE: 'Graph 1, 2 (made again with backoff first); connection failures; malformed upstream answers',
+  GRAPH_PERMISSION_DENIED:
+    "Graph 3, 10, 200–299 (but 230): the app lacks a capability or permission, or the token's user a task on the Page; " +
+    "`extensions.graph.missingPermissions` / `requiredTasks` say which when Graph's answer says it (see below)",
+  GRAPH_RATE_LIMITED:
+    'Graph 4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014, or the Page is blocked after ' +
+    'one; `extensions.retryAfterSeconds` says when to try again',
+  GRAPH_INVALID_PARAMETER:
+    'Graph 100, 2500: an invalid parameter or `fields` value (100 with the subcodes below excepted; 100 with no subcode on a read ' +
+    'from a cursor is `CURSOR_EXPIRED`)',
+  GRAPH_NOT_FOUND: 'Graph 100 / subcode 33, 803: the object does not exist or cannot be loaded with this token',
+  GRAPH_MESSAGE_DETAILS_UNAVAILABLE:
+    "Graph 100 / subcode 2534022: an Instagram message older than its conversation's 20 newest (the gateway answers such " +
+    'messages with `detailsAvailable: false` where it can)',
+  GRAPH_TOKEN_INVALID: 'Graph 102, 190 (190 / subcode 463 excepted): re-authenticate',
+  GRAPH_TOKEN_MISSING: "Graph 104: no token reached Graph, or Graph refused the request's signature",
+  GRAPH_TOKEN_EXPIRED: 'Graph 190 / subcode 463',
+  GRAPH_MESSAGING_DISALLOWED:
+    'Graph 230: the person does not let the Page message them (they blocked it): show that, there is nothing to fix in the credentials',
+  GRAPH_POLICY_BLOCKED: "Graph 368: the token's user is blocked for policy violations, for hours or days; not retried",
+  GRAPH_ERROR: 'any other Graph code (made again when Graph marks it transient)',
+  GRAPH_TIMEOUT: 'no upstream answer in time (or a batch item that timed out twice)',
+} as const satisfies Readonly<Record<string, string>>;
+
+/** What a client of the gateway is told of an upstream failure, as `extensions.code`. */
+export type GraphClientCode = keyof typeof GRAPH_CLIENT_CODES;
+
+/** The code of every throttle, and of a read refused while its Page is blocked after one. */
+export const RATE_LIMITED_CODE = 'GRAPH_RATE_LIMITED' satisfies GraphClientCode;
 
 /**
  * Whether a read failing this way is made again: `always` (Graph's own transient failures), `never`
@@ -54,7 +74,7 @@ const callers = { retry: 'never', throttle: false, judgesCaller: true } as const
 /** Throttles: answered by blocking the Page for Graph's `estimated_time_to_regain_access`. */
 const throttle = (code: number, meaning: string): GraphErrorRule => ({
   code,
-  clientCode: 'GRAPH_RATE_LIMITED',
+  clientCode: RATE_LIMITED_CODE,
   retry: 'never',
   throttle: true,
   judgesCaller: false,
@@ -137,6 +157,18 @@ export const GRAPH_ERROR_RULES: readonly GraphErrorRule[] = [
   throttle(80009, 'Catalog Management business use case limit'),
   throttle(80014, 'Catalog Batch business use case limit'),
 ];
+
+/**
+ * The one rule that depends on the request as well as the code, so the table above cannot hold it: Graph
+ * cursors die with the item they mark (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results),
+ * and Graph answers a dead cursor with code 100 and no subcode. The gateway's list requests carry only its
+ * own validated parameters besides the cursor, so on a list read from a cursor that answer means the cursor
+ * expired (not the "object missing" subcode 33): the client is told the gateway's own `CURSOR_EXPIRED`
+ * (src/gateway-errors.ts) instead of `GRAPH_INVALID_PARAMETER`. Applied by schema/graph-connection.ts.
+ */
+export function expiresCursor(code: number, subcode: number | undefined): boolean {
+  return code === 100 && subcode === undefined;
+}
 
 /** Any code the table does not name. */
 export const FALLBACK_RULE: GraphErrorRule = {

@@ -1,5 +1,6 @@
 import { GraphQLError, OperationTypeNode, type ExecutionResult, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { GatewayErrorCode } from '../gateway-errors.js';
 import { scrubSecrets } from '../graph-api/scrub.js';
 
 export interface ErrorCodesOptions {
@@ -24,12 +25,12 @@ const knownOperationTypes: ValidationRule = (context) => ({
 });
 
 /**
- * The code of an error that reached the answer without one. Errors with a path come from resolvers, which
- * are all coded or masked; errors without one are about the request as sent: graphql-js leaves its
- * variable checks ("Variable "$first" got invalid value …") and operation choice ("Unknown operation
- * named …") uncoded, and those are all it can be.
+ * The code of an error that reached the answer without one (over HTTP here, over WebSocket in websocket.ts).
+ * Errors with a path come from resolvers, which are all coded or masked; errors without one are about the
+ * request as sent: graphql-js leaves its variable checks ("Variable "$first" got invalid value …") and
+ * operation choice ("Unknown operation named …") uncoded, and those are all it can be.
  */
-function missingCode(error: GraphQLError): string {
+export function missingCode(error: GraphQLError): GatewayErrorCode {
   if (error.path !== undefined) return 'INTERNAL_SERVER_ERROR';
   return error.message.startsWith('Variable "$') ? 'BAD_USER_INPUT' : 'BAD_REQUEST';
 }

@@ -6,8 +6,9 @@
  * introspection field once per selection. Depth is useMaxDepth's; nested type lists (`fields { type {
  * fields { type { fields` …) graphql-js's own MaxIntrospectionDepthRule refuses.
  */
-import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { Kind, type ASTVisitor, type FieldNode, type SelectionSetNode, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { gatewayError } from '../gateway-errors.js';
 
 export interface IntrospectionLimitsOptions {
   /**
@@ -60,10 +61,12 @@ export function introspectionLimitsRule(maxIntrospectionFields: number): (contex
         keysByName.set(field.name.value, keys.add(responseKey(field)));
         if (keys.size > 1) {
           context.reportError(
-            new GraphQLError(
+            gatewayError(
+              'INTROSPECTION_TOO_LARGE',
               `This introspection query selects \`${path}.${field.name.value}\` under ${keys.size} names (${[...keys].join(', ')}); ` +
                 `select each introspection field once.`,
-              { nodes: [field], extensions: { code: 'INTROSPECTION_TOO_LARGE', field: `${path}.${field.name.value}` } },
+              { field: `${path}.${field.name.value}` },
+              { nodes: [field] },
             ),
           );
           return true;
@@ -81,12 +84,11 @@ export function introspectionLimitsRule(maxIntrospectionFields: number): (contex
         const keys = new Set(roots.map(responseKey));
         if (keys.size > maxIntrospectionFields) {
           context.reportError(
-            new GraphQLError(
+            gatewayError(
+              'INTROSPECTION_TOO_LARGE',
               `This operation holds ${keys.size} introspection fields (__schema, __type); the limit is ${maxIntrospectionFields}.`,
-              {
-                nodes: roots,
-                extensions: { code: 'INTROSPECTION_TOO_LARGE', introspectionFields: keys.size, maxIntrospectionFields },
-              },
+              { introspectionFields: keys.size, maxIntrospectionFields },
+              { nodes: roots },
             ),
           );
           return;

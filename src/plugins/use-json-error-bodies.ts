@@ -1,16 +1,17 @@
 import type { Plugin } from 'graphql-yoga';
+import { type GatewayErrorCode, gatewayErrorBody } from '../gateway-errors.js';
 
 /** What each bodiless refusal means, in the words a client can act on. */
-const REFUSALS: Readonly<Record<number, { code: string; message: string }>> = {
-  404: { code: 'NOT_FOUND', message: 'Nothing is served at this path: GraphQL is at /graphql, health at /health, metrics at /metrics.' },
-  406: {
-    code: 'NOT_ACCEPTABLE',
-    message: 'Accept application/graphql-response+json or application/json (text/event-stream or multipart/mixed for subscriptions).',
-  },
-  415: {
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    message: 'POST a body of Content-Type application/json (or application/graphql+json, application/x-www-form-urlencoded).',
-  },
+const REFUSALS: Readonly<Record<number, readonly [GatewayErrorCode, string]>> = {
+  404: ['NOT_FOUND', 'Nothing is served at this path: GraphQL is at /graphql, health at /health, metrics at /metrics.'],
+  406: [
+    'NOT_ACCEPTABLE',
+    'Accept application/graphql-response+json or application/json (text/event-stream or multipart/mixed for subscriptions).',
+  ],
+  415: [
+    'UNSUPPORTED_MEDIA_TYPE',
+    'POST a body of Content-Type application/json (or application/graphql+json, application/x-www-form-urlencoded).',
+  ],
 };
 
 /**
@@ -26,7 +27,7 @@ export function useJsonErrorBodies(): Plugin {
       const headers = new fetchAPI.Headers(response.headers);
       headers.set('content-type', 'application/json; charset=utf-8');
       setResponse(
-        new fetchAPI.Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }), {
+        new fetchAPI.Response(gatewayErrorBody(...refusal), {
           status: response.status,
           statusText: response.statusText,
           headers,

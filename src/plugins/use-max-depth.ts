@@ -1,13 +1,6 @@
-import {
-  GraphQLError,
-  Kind,
-  type ASTVisitor,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
-  type ValidationContext,
-} from 'graphql';
+import { Kind, type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { gatewayError } from '../gateway-errors.js';
 
 /**
  * Depth of graphql-js's `getIntrospectionQuery()` with every option on and its default `typeDepth` of 9
@@ -96,18 +89,24 @@ export function maxDepthRule(
         rootFields(operation.selectionSet);
         if (depth > maxDepth) {
           context.reportError(
-            new GraphQLError(`This query is nested ${depth} levels deep; the limit is ${maxDepth}.`, {
-              nodes: [operation],
-              extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth },
-            }),
+            gatewayError(
+              'QUERY_TOO_DEEP',
+              `This query is nested ${depth} levels deep; the limit is ${maxDepth}.`,
+              { depth, maxDepth },
+              {
+                nodes: [operation],
+              },
+            ),
           );
         }
         if (introspectionDepth > maxIntrospectionDepth) {
           context.reportError(
-            new GraphQLError(
+            gatewayError(
+              'QUERY_TOO_DEEP',
               `This introspection query is nested ${introspectionDepth} levels deep; the limit for introspection is ` +
                 `${maxIntrospectionDepth}, what graphql-js's getIntrospectionQuery() needs.`,
-              { nodes: [operation], extensions: { code: 'QUERY_TOO_DEEP', depth: introspectionDepth, maxDepth: maxIntrospectionDepth } },
+              { depth: introspectionDepth, maxDepth: maxIntrospectionDepth },
+              { nodes: [operation] },
             ),
           );
         }

@@ -8,34 +8,33 @@
  * request with both runs the text.
  */
 import { defaultExtractPersistedOperationId, usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { PersistedOperations } from '../config.js';
+import { type GatewayErrorCode, gatewayError } from '../gateway-errors.js';
 
-/** The messages and codes Apollo's persisted-queries link reads (it checks either). */
+/** The codes and messages Apollo's persisted-queries link reads (it checks either). */
 const ERRORS = {
-  notFound: { message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
-  notSupported: { message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } },
-  persistedQueryOnly: {
-    message:
-      'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its ' +
+  notFound: ['PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound'],
+  notSupported: ['PERSISTED_QUERY_NOT_SUPPORTED', 'PersistedQueryNotSupported'],
+  persistedQueryOnly: [
+    'PERSISTED_QUERY_ONLY',
+    'This gateway runs persisted operations only: send extensions.persistedQuery { version: 1, sha256Hash } of an operation in its ' +
       'manifest.',
-    extensions: { code: 'PERSISTED_QUERY_ONLY' },
-  },
-  keyNotFound: {
-    message: 'Send a GraphQL document as `query`, or extensions.persistedQuery { version: 1, sha256Hash }.',
-    extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' },
-  },
-} as const;
+  ],
+  keyNotFound: [
+    'PERSISTED_QUERY_ID_REQUIRED',
+    'Send a GraphQL document as `query`, or extensions.persistedQuery { version: 1, sha256Hash }.',
+  ],
+} as const satisfies Record<string, readonly [GatewayErrorCode, string]>;
 
 /**
  * `error` with its HTTP status under `application/graphql-response+json`, as Apollo Router answers:
  * unknown hash 404, the rest 400. `spec: true` keeps 200 for `application/json` clients, as the
  * GraphQL-over-HTTP spec asks for a well-formed request.
  */
-const withStatus = ({ message, extensions }: { message: string; extensions: { code: string } }, status: number) => ({
+const withStatus = ([code, message]: readonly [GatewayErrorCode, string], status: number) => ({
   message,
-  extensions: { ...extensions, http: { status, spec: true } },
+  extensions: { ...gatewayError(code, message).extensions, http: { status, spec: true } },
 });
 
 // Manifests and clients write the hash bare or as `sha256:<hex>` (GraphQL Code Generator): take both.
@@ -48,7 +47,7 @@ export function usePersistedManifest(manifest: PersistedOperations | undefined):
     return {
       onParams({ params, request, context }) {
         if (!params.query && defaultExtractPersistedOperationId(params, request, context) !== null) {
-          throw createGraphQLError(ERRORS.notSupported.message, withStatus(ERRORS.notSupported, 400));
+          throw createGraphQLError(ERRORS.notSupported[1], withStatus(ERRORS.notSupported, 400));
         }
       },
     };
@@ -74,14 +73,14 @@ export function persistedOperationText(
   payload: { query?: string | null | undefined; extensions?: Record<string, unknown> | null | undefined },
 ): string {
   if (typeof payload.query === 'string' && payload.query !== '') {
-    if (only) throw new GraphQLError(ERRORS.persistedQueryOnly.message, { extensions: ERRORS.persistedQueryOnly.extensions });
+    if (only) throw gatewayError(...ERRORS.persistedQueryOnly);
     return payload.query;
   }
   const persisted = payload.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | null | undefined;
   if (persisted?.version !== 1 || typeof persisted.sha256Hash !== 'string') {
-    throw new GraphQLError(ERRORS.keyNotFound.message, { extensions: ERRORS.keyNotFound.extensions });
+    throw gatewayError(...ERRORS.keyNotFound);
   }
   const text = lookUp(documents, persisted.sha256Hash);
-  if (text === null) throw new GraphQLError(ERRORS.notFound.message, { extensions: ERRORS.notFound.extensions });
+  if (text === null) throw gatewayError(...ERRORS.notFound);
   return text;
 }

@@ -5,7 +5,6 @@
  */
 import {
   getNamedType,
-  GraphQLError,
   isInterfaceType,
   isObjectType,
   Kind,
@@ -19,6 +18,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { gatewayError } from '../gateway-errors.js';
 import { DEFAULT_PAGE_SIZE } from '../schema/graph-connection.js';
 
 export interface QueryCostOptions {
@@ -128,10 +128,11 @@ export function useQueryCost(options: QueryCostOptions): Plugin {
       if (cost <= maxCost) return;
       setResultAndStopExecution({
         errors: [
-          new GraphQLError(
+          gatewayError(
+            'QUERY_TOO_COSTLY',
             `This query could read up to ${cost} Graph items; the limit is ${maxCost}. Ask for fewer items (smaller ` +
               `\`first\`/\`last\`, fewer nested messages) and page instead.`,
-            { extensions: { code: 'QUERY_TOO_COSTLY', cost, maxCost } },
+            { cost, maxCost },
           ),
         ],
       });

@@ -1,8 +1,5 @@
-import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-
-/** Error code of a subscription sent over HTTP in a way the gateway does not stream. */
-export const SUBSCRIPTION_TRANSPORT_UNSUPPORTED = 'SUBSCRIPTION_TRANSPORT_UNSUPPORTED';
+import { gatewayError } from '../gateway-errors.js';
 
 /** Whether an `Accept` header takes server-sent events (`text/event-stream`, `text/*` or `*\/*`). */
 function acceptsEventStream(accept: string | null): boolean {
@@ -34,10 +31,10 @@ export function useSubscriptionTransport(): Plugin {
       refused.add(request);
       setResultAndStopExecution({
         errors: [
-          new GraphQLError(
+          gatewayError(
+            'SUBSCRIPTION_TRANSPORT_UNSUPPORTED',
             'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream), not as multipart responses; or open ' +
               'a WebSocket on this path with the graphql-ws protocol (Apollo Client: GraphQLWsLink).',
-            { extensions: { code: SUBSCRIPTION_TRANSPORT_UNSUPPORTED } },
           ),
         ],
       });

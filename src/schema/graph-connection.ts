@@ -15,7 +15,9 @@
  * `endCursor` costs exactly one Graph call per page. Only a missing `next` (or `previous`) ends a list:
  * short and empty Graph pages are followed.
  */
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
+import { gatewayError } from '../gateway-errors.js';
+import { expiresCursor } from '../graph-api/error-rules.js';
 import { GraphApiError } from '../graph-api/errors.js';
 import type { GraphList } from '../graph-api/wire-types.js';
 import type { CursorCodec, EdgePlace } from '../cursors.js';
@@ -101,7 +103,7 @@ export interface Connection<T> {
   readonly pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-const invalidPagination = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'INVALID_PAGINATION' } });
+const invalidPagination = (message: string): GraphQLError => gatewayError('INVALID_PAGINATION', message);
 
 function checkCount(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
@@ -165,25 +167,15 @@ export function firstListRequest(plan: ConnectionPlan, listCap: number = MAX_PAG
   return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
 }
 
-/**
- * Graph cursors die with the item they mark (Meta: Paginated Results, developers.facebook.com/docs/graph-api/results). Graph answers a dead
- * cursor with code
- * 100; the requests we build carry only our own validated parameters besides the cursor, so on a
- * request with a cursor, code 100 (not the "object missing" subcode 33) means the cursor expired.
- */
+/** A list read from a cursor fails with CURSOR_EXPIRED where Graph's answer means the cursor died ({@link expiresCursor}). */
 function cursorExpiry(request: GraphListRequest): (error: unknown) => never {
   return (error) => {
-    if (
-      error instanceof GraphApiError &&
-      error.code === 100 &&
-      error.subcode === undefined &&
-      (request.after !== undefined || request.before !== undefined)
-    ) {
-      throw new GraphQLError(
+    const fromCursor = request.after !== undefined || request.before !== undefined;
+    if (fromCursor && error instanceof GraphApiError && expiresCursor(error.code, error.subcode)) {
+      throw gatewayError(
+        'CURSOR_EXPIRED',
         'This cursor can no longer be resumed: the item it points at is gone from the list. Start again from the first page.',
-        {
-          extensions: { code: 'CURSOR_EXPIRED', graph: { code: error.code, fbtraceId: error.fbtraceId ?? null } },
-        },
+        { graph: { code: error.code, fbtraceId: error.fbtraceId ?? null } },
       );
     }
     throw error;

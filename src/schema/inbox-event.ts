@@ -1,11 +1,5 @@
-/**
- * `Subscription.inboxEvents`: live inbox events of a Page, relayed from Meta's webhooks (see
- * webhooks/receiver.ts), so that UIs need not poll the conversations edge (which burns the Page's
- * 2 calls per second). An event says what happened and to whom; the client reads the conversation
- * itself when it needs more (`conversations(userId:)` or `conversations(updatedSince:)`).
- */
-import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
+import { gatewayError, invalidArgument } from '../gateway-errors.js';
 import type { Inbox } from '../graph-api/read-cache.js';
 import type { GraphPageNode } from '../graph-api/wire-types.js';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
@@ -87,11 +81,9 @@ builder.subscriptionField('inboxEvents', (t) =>
     subscribe: async (_root, args, context) => {
       const bus = context.inboxEvents;
       if (bus === undefined) {
-        throw new GraphQLError(
+        throw gatewayError(
+          'WEBHOOKS_NOT_CONFIGURED',
           'Inbox events need Meta’s webhooks: set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN, and subscribe the app to /webhooks/meta.',
-          {
-            extensions: { code: 'WEBHOOKS_NOT_CONFIGURED' },
-          },
         );
       }
       const pageId = await context.resolvePageId(checkGraphId(String(args.pageId), 'Page id'));
@@ -121,9 +113,7 @@ builder.subscriptionField('inboxEvents', (t) =>
       ]);
       if (instagram !== undefined) await prove(instagram, { page: pageId, platform: 'instagram' });
       else if (args.platform === 'instagram') {
-        throw new GraphQLError(`Page ${pageId} has no linked Instagram professional account.`, {
-          extensions: { code: 'BAD_USER_INPUT' },
-        });
+        throw invalidArgument(`Page ${pageId} has no linked Instagram professional account.`);
       }
       context.graph.dispose();
       if (inboxes.size === 0) throw refusal;

@@ -1,18 +1,19 @@
-import { GraphQLError, type GraphQLObjectType } from 'graphql';
+import type { GraphQLObjectType } from 'graphql';
 import { builder } from '../builder.js';
+import { badNodeId } from '../gateway-errors.js';
 import { serializeFields } from '../graph-api/fields.js';
 import { readConversation } from './conversation.js';
 import { planObjectRead } from './field-plan.js';
 import { readMessage } from './message.js';
 import { checkGraphId, type PageShape } from './page.js';
 
-const badNodeId = (): GraphQLError =>
-  new GraphQLError('Invalid node id: pass an `id` exactly as this API returned it.', { extensions: { code: 'BAD_NODE_ID' } });
+/** The global id a client sent, as decodeGlobalID (builder.ts) checked it: base64 of `typename:id`. */
+const globalIdOf = (typename: string, id: string): string => Buffer.from(`${typename}:${id}`).toString('base64');
 
 /** Splits the `pageId:graphId` key that Conversation and Message global ids carry. */
-function splitKey(key: string): { pageId: string; graphId: string } {
+function splitKey(typename: string, key: string): { pageId: string; graphId: string } {
   const separator = key.indexOf(':');
-  if (separator <= 0) throw badNodeId();
+  if (separator <= 0) throw badNodeId(globalIdOf(typename, key));
   return { pageId: checkGraphId(key.slice(0, separator), 'Page id'), graphId: checkGraphId(key.slice(separator + 1), 'Graph id') };
 }
 
@@ -29,16 +30,16 @@ builder.queryField('node', (t) =>
         case 'Page':
           return { kind: 'Page', pageId: await context.resolvePageId(checkGraphId(id, 'Page id')) } satisfies PageShape;
         case 'Conversation': {
-          const { pageId, graphId } = splitKey(id);
+          const { pageId, graphId } = splitKey(typename, id);
           return readConversation(context, info, pageId, graphId, { kind: 'thread', threadId: graphId });
         }
         case 'Message': {
-          const { pageId, graphId } = splitKey(id);
+          const { pageId, graphId } = splitKey(typename, id);
           const plan = planObjectRead(info, info.schema.getType('Message') as GraphQLObjectType, selectionSets, context.graphApiMajor);
           return readMessage(context, pageId, graphId, serializeFields(plan.fields));
         }
         default:
-          throw badNodeId();
+          throw badNodeId(globalIdOf(typename, id));
       }
     },
   }),

@@ -1,5 +1,5 @@
-import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
+import { invalidArgument } from '../gateway-errors.js';
 import { isGraphId } from '../graph-api/request.js';
 import type { GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
 import { ConversationFolder } from './conversation-folder.js';
@@ -27,8 +27,6 @@ export const MessagingPlatform = builder.enumType('MessagingPlatform', {
 // developers.facebook.com/docs/graph-api/reference/page/conversations).
 const LEGACY_TAG_PATTERN = /^[a-z_]+(:[a-z_]+)?$/;
 const USER_ID_PATTERN = /^\d{1,32}$/;
-
-const invalidArgument = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 
 /** Validates a Graph id a client sent, before it can reach an upstream path. */
 export function checkGraphId(id: string, what: string): string {
