@@ -20,10 +20,11 @@
  *   - A reconciler re-reads the first page of the lists read lately with the Page's idle budget only,
  *     and drops what changed: Meta's webhooks are best effort.
  */
-import { LRUCache } from 'lru-cache';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
-import type { GraphRead, UpstreamUsage } from './read.js';
+import type { GraphRead } from './read.js';
 import { GraphRateLimitError } from './errors.js';
+import { cacheTags, InboxIndex } from './inbox-index.js';
+import { Reconciler } from './reconciler.js';
 import { type Fetched, isCallerSpecific, ReadAccess } from './read-access.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
@@ -61,8 +62,6 @@ export interface ReadCacheStats {
   reconcileChanges: number;
 }
 
-type Platform = 'messenger' | 'instagram';
-
 export type { Fetched, Inbox };
 
 /** What the cache knows of a read: which inbox it belongs to, and the tags that keep it fresh. */
@@ -77,23 +76,12 @@ interface ReadShape {
   readonly threadId: string | undefined;
 }
 
-/** Tags: a Page's list for a platform, a thread, all threads of a Page, its messages, and everything Instagram. */
-export const cacheTags = {
-  list: (page: string, platform: Platform): string => `list:${page}:${platform}`,
-  thread: (threadId: string): string => `thread:${threadId}`,
-  threads: (page: string): string => `threads:${page}`,
-  messages: (page: string): string => `messages:${page}`,
-  /** Every Instagram read: moved by an event of an Instagram account not yet known to belong to a Page. */
-  instagram: 'instagram',
-} as const;
-
 /** How long the instance filling an entry others miss holds the fill, and they wait for it. */
 const FILL_LEASE_MS = 3_000;
 /** How often a waiting instance looks for the entry being filled. */
 const FILL_POLL_MS = 20;
 /** A current entry younger than this is not replaced by the same read's newer answer. */
 const RESAVE_AFTER_MS = 1_000;
-const MAX_RECENT_LISTS = 1_000;
 
 export class ReadCache {
   readonly stats: ReadCacheStats = {
@@ -116,10 +104,9 @@ export class ReadCache {
   readonly #onBackgroundError: (error: unknown) => void;
   /** Upstream reads shared by callers served from the cache, by key and generation. */
   readonly #inFlight = new Map<string, Promise<Fetched>>();
-  /** First pages of lists read lately, with the read (token included) to re-read them with. */
-  readonly #recentLists: LRUCache<string, { read: GraphRead; shape: ReadShape }>;
-  /** Pages whose Instagram account was looked up by this process. */
-  readonly #accountsLookedUp = new Set<string>();
+  /** What events make stale, and what it takes to know. */
+  readonly #index: InboxIndex;
+  readonly #reconciler: Reconciler;
   /** Who may be served what, and who may spend a Page's budget. */
   readonly #access: ReadAccess;
 
@@ -132,9 +119,24 @@ export class ReadCache {
     this.#recentListMs = options.recentListMs ?? 5 * 60_000;
     this.#now = options.now ?? Date.now;
     this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
-    const perf = options.now === undefined ? {} : { perf: { now: options.now } };
+    this.#index = new InboxIndex(options.store, options.scheduler);
     this.#access = new ReadAccess({ proofTtlMs: options.proofTtlMs, keyOf: (read) => this.keyOf(read), now: options.now });
-    this.#recentLists = new LRUCache({ max: MAX_RECENT_LISTS, ttl: this.#recentListMs, ...perf });
+    this.#reconciler = new Reconciler({
+      store: options.store,
+      scheduler: options.scheduler,
+      recentListMs: this.#recentListMs,
+      entryTtlMs: Math.max(this.#maxAgeMs, this.#staleMs),
+      keptAs: withoutPagingLinks,
+      onRead: (changed) => {
+        this.stats.reconcileReads += 1;
+        if (changed) {
+          this.stats.reconcileChanges += 1;
+          this.stats.invalidations += 2;
+        }
+      },
+      onError: (error) => this.#onBackgroundError(error),
+      now: this.#now,
+    });
   }
 
   /** The identity of a read (the scheduler's): equal keys are the same upstream call. */
@@ -345,11 +347,11 @@ export class ReadCache {
         { body: withoutPagingLinks(answer), fetchedAt: now, generation: lookup.generation, inbox: shape.inbox },
         ttl,
       );
-      await this.#learn(read, shape, answer);
+      await this.#index.learn(read, shape.inbox, shape.threadId, answer);
     } catch (error) {
       this.#onBackgroundError(error);
     }
-    if (shape.listHead) this.#recentLists.set(shape.key, { read, shape });
+    if (shape.listHead) this.#reconciler.note(read, shape);
     return { body: answer, fetchedAt: now, cached: false, stale: undefined };
   }
 
@@ -360,54 +362,14 @@ export class ReadCache {
    */
   async invalidate(events: readonly InboxEvent[]): Promise<void> {
     if (!this.enabled) return;
-    const tags = new Set<string>();
-    for (const event of events) {
-      const page = event.platform === 'messenger' ? event.accountId : await this.#store.pageOfAccount(event.accountId);
-      if (page === undefined) {
-        tags.add(cacheTags.instagram);
-        continue;
-      }
-      tags.add(cacheTags.list(page, event.platform));
-      tags.add(cacheTags.messages(page));
-      const threads = await this.#store.threadsOf(page, event.platform, event.customerId);
-      if (threads.length === 0) tags.add(cacheTags.threads(page));
-      for (const thread of threads) tags.add(cacheTags.thread(thread));
-    }
+    const tags = await this.#index.tagsOf(events);
     this.stats.invalidations += tags.size;
     await this.#store.invalidate([...tags]);
   }
 
-  /**
-   * One reconciling round: re-reads the first page of each list read lately whose Page has an idle
-   * budget place (never delaying a client's read), at most once per `intervalMs` per list across the
-   * fleet, and drops the list's entries when Graph's answer differs from the cached one.
-   */
-  async reconcile(intervalMs: number): Promise<void> {
-    for (const [key, { read, shape }] of this.#recentLists.entries()) {
-      try {
-        if (!(await this.#store.claim(`reconcile:${key}`, intervalMs))) continue;
-        const lookup = await this.#store.lookup(shape.key, shape.tags);
-        const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
-        const answer = await this.#scheduler.readIfIdle(read, usage);
-        if (answer === undefined || answer instanceof Error) continue;
-        this.stats.reconcileReads += 1;
-        const cached = lookup.entry;
-        if (cached !== undefined && cached.generation === lookup.generation && !sameList(cached.body, answer)) {
-          this.stats.reconcileChanges += 1;
-          await this.#store.invalidate([...shape.tags, cacheTags.threads(shape.inbox.page)]);
-          this.stats.invalidations += 2;
-          continue;
-        }
-        await this.#store.save(
-          shape.key,
-          shape.tags,
-          { body: withoutPagingLinks(answer), fetchedAt: this.#now(), generation: lookup.generation, inbox: shape.inbox },
-          Math.max(this.#maxAgeMs, this.#staleMs),
-        );
-      } catch (error) {
-        this.#onBackgroundError(error);
-      }
-    }
+  /** One reconciling round (see reconciler.ts). */
+  reconcile(intervalMs: number): Promise<void> {
+    return this.#reconciler.round(intervalMs);
   }
 
   /** The Graph API version reads are made with, e.g. `v25.0`. */
@@ -471,72 +433,9 @@ export class ReadCache {
     ];
     return { key, inbox, tags, listHead: false, threadId: about.threadId };
   }
-
-  /** Learns from an answer which thread each customer is in, and which Instagram account a Page links. */
-  async #learn(read: GraphRead, shape: ReadShape, answer: unknown): Promise<void> {
-    const threads = new Map<string, string>();
-    const { page, platform } = shape.inbox;
-    const business = new Set([page]);
-    const instagramId = platform === 'instagram' ? await this.#instagramAccountOf(read, page) : undefined;
-    if (instagramId !== undefined) business.add(instagramId);
-    const learnThread = (thread: unknown): void => {
-      if (!isRecord(thread) || typeof thread.id !== 'string') return;
-      for (const participant of listOf(thread.participants)) {
-        if (isRecord(participant) && typeof participant.id === 'string' && !business.has(participant.id))
-          threads.set(participant.id, thread.id);
-      }
-    };
-    const pages = Array.isArray(answer) ? answer : [answer];
-    for (const body of pages) {
-      if (!isRecord(body)) continue;
-      if (shape.threadId === undefined) {
-        const data = listOf(body);
-        data.forEach(learnThread);
-        const userId = read.request.params.user_id;
-        const [only] = data;
-        if (userId !== undefined && isRecord(only) && typeof only.id === 'string') threads.set(String(userId), only.id);
-      } else if (body.id === shape.threadId) {
-        learnThread(body);
-      } else {
-        // A page of a thread's messages: whoever wrote or was written to is in that thread.
-        for (const message of listOf(body)) {
-          if (!isRecord(message)) continue;
-          for (const person of [message.from, ...listOf(message.to)]) {
-            if (isRecord(person) && typeof person.id === 'string' && !business.has(person.id)) threads.set(person.id, shape.threadId);
-          }
-        }
-      }
-    }
-    if (threads.size > 0) await this.#store.learnThreads(page, platform, threads);
-  }
-
-  /** The Instagram account a Page links (learned once per process with one read outside the inbox budget). */
-  async #instagramAccountOf(read: GraphRead, page: string): Promise<string | undefined> {
-    if (this.#accountsLookedUp.has(page)) return undefined;
-    this.#accountsLookedUp.add(page);
-    const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
-    const [answer] = await this.#scheduler.readMany(
-      [{ request: { path: page, params: { fields: 'instagram_business_account' } }, token: read.token, caller: read.caller }],
-      { usage },
-    );
-    const account = isRecord(answer) && isRecord(answer.instagram_business_account) ? answer.instagram_business_account.id : undefined;
-    if (typeof account !== 'string') return undefined;
-    await this.#store.learnAccount(account, page);
-    return account;
-  }
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** The items of a `{ data: [...] }` list. */
-const listOf = (value: unknown): unknown[] => (isRecord(value) && Array.isArray(value.data) ? value.data : []);
-
-/** Whether two first pages of a list hold the same items at the same times (cursors aside, which Graph may renew). */
-function sameList(a: unknown, b: unknown): boolean {
-  const summary = (body: unknown): string =>
-    JSON.stringify(listOf(body).map((item) => (isRecord(item) ? [item.id, item.updated_time, item.snippet, item.unread_count] : item)));
-  return summary(a) === summary(b);
-}
 
 /** What a kept `paging.next`/`previous` says: that there is more that way. */
 export const PAGING_LINK_KEPT = 'omitted';

@@ -1,0 +1,95 @@
+/**
+ * The reconciler: Meta's webhooks are best effort, so the first page of each list read lately is read
+ * again now and then, with the Page's idle budget only (never delaying a client's read), at most once per
+ * interval per list across a fleet (a claim in the store), and the list's entries are dropped when Graph's
+ * answer differs from the one kept.
+ */
+import { LRUCache } from 'lru-cache';
+import { cacheTags } from './inbox-index.js';
+import type { Inbox, ReadCacheStore } from './read-cache-store.js';
+import type { GraphRead, UpstreamUsage } from './read.js';
+import type { GraphScheduler } from './scheduler.js';
+
+/** A list's first page as the read cache keeps it. */
+export interface ListHead {
+  readonly key: string;
+  readonly inbox: Inbox;
+  readonly tags: readonly string[];
+}
+
+export interface ReconcilerOptions {
+  store: ReadCacheStore;
+  scheduler: GraphScheduler;
+  /** Lists read within this long are reconciled. */
+  recentListMs: number;
+  /** How long a re-read list is kept (the cache's entry lifetime). */
+  entryTtlMs: number;
+  /** What a list's answer is kept as (paging links without the reader's token). */
+  keptAs: (answer: unknown) => unknown;
+  /** Told of each re-read, and whether it found a change. */
+  onRead: (changed: boolean) => void;
+  onError: (error: unknown) => void;
+  now: () => number;
+}
+
+/** Lists remembered for reconciling at most. */
+const MAX_RECENT_LISTS = 1_000;
+
+export class Reconciler {
+  readonly #options: ReconcilerOptions;
+  /** First pages of lists read lately, with the read (token included) to read them again with. */
+  readonly #recentLists: LRUCache<string, { read: GraphRead; list: ListHead }>;
+
+  constructor(options: ReconcilerOptions) {
+    this.#options = options;
+    this.#recentLists = new LRUCache({ max: MAX_RECENT_LISTS, ttl: options.recentListMs, perf: { now: options.now } });
+  }
+
+  /** Remembers a list's first page, just read from Graph, to be reconciled. */
+  note(read: GraphRead, list: ListHead): void {
+    this.#recentLists.set(list.key, { read, list });
+  }
+
+  /** One round: each list read lately whose Page has an idle budget place, unless another instance did it within `intervalMs`. */
+  async round(intervalMs: number): Promise<void> {
+    const { store, scheduler } = this.#options;
+    for (const [key, { read, list }] of this.#recentLists.entries()) {
+      try {
+        if (!(await store.claim(`reconcile:${key}`, intervalMs))) continue;
+        const lookup = await store.lookup(list.key, list.tags);
+        const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
+        const answer = await scheduler.readIfIdle(read, usage);
+        if (answer === undefined || answer instanceof Error) continue;
+        const kept = lookup.entry;
+        const changed = kept !== undefined && kept.generation === lookup.generation && !sameList(kept.body, answer);
+        this.#options.onRead(changed);
+        if (changed) {
+          await store.invalidate([...list.tags, cacheTags.threads(list.inbox.page)]);
+          continue;
+        }
+        const entry = {
+          body: this.#options.keptAs(answer),
+          fetchedAt: this.#options.now(),
+          generation: lookup.generation,
+          inbox: list.inbox,
+        };
+        await store.save(list.key, list.tags, entry, this.#options.entryTtlMs);
+      } catch (error) {
+        this.#options.onError(error);
+      }
+    }
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Whether two first pages of a list hold the same items at the same times (cursors aside, which Graph may renew). */
+function sameList(a: unknown, b: unknown): boolean {
+  const summary = (body: unknown): string =>
+    JSON.stringify(
+      (isRecord(body) && Array.isArray(body.data) ? body.data : []).map((item: unknown) =>
+        isRecord(item) ? [item.id, item.updated_time, item.snippet, item.unread_count] : item,
+      ),
+    );
+  return summary(a) === summary(b);
+}
