@@ -2,6 +2,7 @@
  * `npm run bench`: upstream calls per operation, throughput and latency against a bare proxy
  * measured in the same run, the gateway's peak RSS, and a team on one Page. Everything runs on loopback.
  */
+import type { ChildProcess } from 'node:child_process';
 import type autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
 import {
@@ -127,7 +128,14 @@ async function strangerOnAPage(emulatorUrl: string): Promise<string[][]> {
   ];
 }
 
-async function main(): Promise<void> {
+/** The processes measured: two emulators (instant, and with Graph-like latency), gateways A and B, and the bare proxy. */
+async function startProcesses(): Promise<{
+  gateway: ChildProcess;
+  gatewayUrl: string;
+  defaultUrl: string;
+  bareUrl: string;
+  slowGraphApiUrl: string;
+}> {
   const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, EMULATOR_LINE);
   const graphApiUrl = emulatorMatch[1]!;
   const { match: slowMatch } = await start(
@@ -136,58 +144,35 @@ async function main(): Promise<void> {
     EMULATOR_LINE,
   );
   const slowGraphApiUrl = slowMatch[1]!;
-  const gatewayEnv = GATEWAY_ENV;
-  const gatewayLine = GATEWAY_LINE;
   // Gateway A: no per-Page rate, to count what each operation costs and to measure the gateway's own speed.
   const { child: gateway, match: gatewayMatch } = await start(
     'dist/main.js',
-    { ...gatewayEnv, GRAPH_API_URL: graphApiUrl, GRAPH_PAGE_CALLS_PER_SECOND: '0' },
-    gatewayLine,
+    { ...GATEWAY_ENV, GRAPH_API_URL: graphApiUrl, GRAPH_PAGE_CALLS_PER_SECOND: '0' },
+    GATEWAY_LINE,
   );
-  const gatewayUrl = gatewayMatch[1]!;
   // Gateway B: default configuration (2 calls per Page per second), over an upstream with Graph-like latency.
-  const { match: defaultMatch } = await start('dist/main.js', { ...gatewayEnv, GRAPH_API_URL: slowGraphApiUrl }, gatewayLine);
-  const defaultUrl = defaultMatch[1]!;
+  const { match: defaultMatch } = await start('dist/main.js', { ...GATEWAY_ENV, GRAPH_API_URL: slowGraphApiUrl }, GATEWAY_LINE);
   const { match: bareMatch } = await start(
     'bench/bare-proxy.ts',
     { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN, BARE_PROXY_PATH: BARE_PATH },
     EMULATOR_LINE,
   );
-  const bareUrl = bareMatch[1]!;
+  return { gateway, gatewayUrl: gatewayMatch[1]!, defaultUrl: defaultMatch[1]!, bareUrl: bareMatch[1]!, slowGraphApiUrl };
+}
 
-  // 1. Upstream cost per operation. A gateway learns who a token is once (/me, /me/accounts) and
-  // remembers it: warm both up, as a running gateway already would be.
+/**
+ * 1. Upstream cost per operation, on gateway A (no rate) and B (default budget). A gateway learns who a token is once
+ * (/me, /me/accounts) and remembers it: both are warmed up, as a running gateway already would be.
+ */
+async function upstreamCost(gatewayUrl: string, defaultUrl: string): Promise<string[][]> {
   await post(gatewayUrl, '{ viewer { kind } }');
   await post(defaultUrl, '{ viewer { kind } }');
   const first20 = (await post(gatewayUrl, `{ page(id: "${ACME}") { conversations(first: 20) { edges { node { id } } } } }`)) as {
     data: { page: { conversations: { edges: { node: { id: string } }[] } } };
   };
   const nodeIds = first20.data.page.conversations.edges.map((edge) => edge.node.id);
-  const scenarios: Array<{ name: string; query: string; naive: number; token?: string }> = [
-    { name: '25 conversations with participants', query: Q25, naive: 1 + 25 },
-    {
-      name: '3 aliased page fields (2 Pages, folders, user token)',
-      query: `{ inbox: page(id: "${ACME}") { conversations(folder: INBOX, first: 10) { edges { node { id } } } }
-               other: page(id: "${ACME}") { conversations(folder: OTHER, first: 10) { edges { node { id } } } }
-               bistro: page(id: "${DEMO.pages.bistro.id}") { conversations(first: 10) { edges { node { id } } } } }`,
-      naive: 3,
-      token: DEMO.tokens.alice,
-    },
-    {
-      name: '20 conversations × first 5 messages',
-      query:
-        `{ page(id: "${ACME}") { conversations(first: 20) { edges { node { id snippet messages(first: 5) { edges { node { text ` +
-        `createdTime from { name } } } } } } } } }`,
-      naive: 1 + 20,
-    },
-    {
-      name: '20 node(id:) lookups',
-      query: `{ ${nodeIds.map((id, i) => `n${i}: node(id: "${id}") { ${NODE_SELECTION} }`).join(' ')} }`,
-      naive: 20,
-    },
-  ];
   const rows: string[][] = [['scenario', 'HTTP requests', 'billed calls', 'naive 1+N', 'default config: requests (time)']];
-  for (const scenario of scenarios) {
+  for (const scenario of scenariosOf(nodeIds)) {
     // The user token's identity is learned once per token and remembered; warm it up first.
     if (scenario.token) {
       await post(gatewayUrl, '{ viewer { kind } }', scenario.token);
@@ -215,9 +200,43 @@ async function main(): Promise<void> {
     String(20 * 26),
     '',
   ]);
+  return rows;
+}
 
-  // 2. Throughput and latency, gateway vs bare proxy, same Graph data, in interleaved rounds so that
-  // noise from the machine's neighbours hits both sides alike; medians are reported.
+/** The operations whose upstream cost is counted. */
+function scenariosOf(nodeIds: readonly string[]): Array<{ name: string; query: string; naive: number; token?: string }> {
+  return [
+    { name: '25 conversations with participants', query: Q25, naive: 1 + 25 },
+    {
+      name: '3 aliased page fields (2 Pages, folders, user token)',
+      query: `{ inbox: page(id: "${ACME}") { conversations(folder: INBOX, first: 10) { edges { node { id } } } }
+               other: page(id: "${ACME}") { conversations(folder: OTHER, first: 10) { edges { node { id } } } }
+               bistro: page(id: "${DEMO.pages.bistro.id}") { conversations(first: 10) { edges { node { id } } } } }`,
+      naive: 3,
+      token: DEMO.tokens.alice,
+    },
+    {
+      name: '20 conversations × first 5 messages',
+      query:
+        `{ page(id: "${ACME}") { conversations(first: 20) { edges { node { id snippet messages(first: 5) { edges { node { text ` +
+        `createdTime from { name } } } } } } } } }`,
+      naive: 1 + 20,
+    },
+    {
+      name: '20 node(id:) lookups',
+      query: `{ ${nodeIds.map((id, i) => `n${i}: node(id: "${id}") { ${NODE_SELECTION} }`).join(' ')} }`,
+      naive: 20,
+    },
+  ];
+}
+
+const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+
+/**
+ * 2. Throughput and latency, gateway A vs the bare proxy, same Graph data, in interleaved rounds so that noise from the
+ * machine's neighbours hits both sides alike; medians are reported.
+ */
+async function throughput(gatewayUrl: string, bareUrl: string): Promise<{ perf: string[][]; bareReqPerSecond: number }> {
   const body = JSON.stringify({ query: Q25 });
   const postLoad = { url: gatewayUrl, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body };
   const getLoad = { url: `${gatewayUrl}?${new URLSearchParams({ query: Q25 })}` };
@@ -229,11 +248,7 @@ async function main(): Promise<void> {
     runs.post.push(await load(postLoad));
     runs.get.push(await load(getLoad));
   }
-  const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
   const ratios = (side: 'post' | 'get'): number[] => runs[side].map((run, i) => run.requests.average / runs.bare[i]!.requests.average);
-  const rss = await peakRssMb(gateway.pid!);
-
-  console.log(`\nUpstream cost per operation\n${table(rows)}`);
   const line = (name: string, side: 'bare' | 'post' | 'get'): string[] => [
     name,
     median(runs[side].map((run) => run.requests.average)).toFixed(0),
@@ -252,6 +267,15 @@ async function main(): Promise<void> {
     line('gateway, POST', 'post'),
     line('gateway, GET', 'get'),
   ];
+  return { perf, bareReqPerSecond: median(runs.bare.map((run) => run.requests.average)) };
+}
+
+async function main(): Promise<void> {
+  const { gateway, gatewayUrl, defaultUrl, bareUrl, slowGraphApiUrl } = await startProcesses();
+  const rows = await upstreamCost(gatewayUrl, defaultUrl);
+  const { perf, bareReqPerSecond } = await throughput(gatewayUrl, bareUrl);
+  const rss = await peakRssMb(gateway.pid!);
+  console.log(`\nUpstream cost per operation\n${table(rows)}`);
   console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n${table(perf)}`);
   console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB (target < 250 MB)`);
 
@@ -260,7 +284,7 @@ async function main(): Promise<void> {
       `Page's own token reads (default budget, 100 ms upstream)\n${table(await strangerOnAPage(slowGraphApiUrl))}`,
   );
 
-  const team = await teamOnOnePage(median(runs.bare.map((run) => run.requests.average)));
+  const team = await teamOnOnePage(bareReqPerSecond);
   console.log(
     `\nA team on one Page: 10 clients, default budget (2 calls per Page per second, enforced by the emulator), 100 ms upstream, a ` +
       `webhook delivery every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} s\n${table(team)}`,

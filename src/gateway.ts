@@ -80,6 +80,47 @@ export async function buildGateway(
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: tagTtlMs(config, cacheMaxAgeMs) },
   });
+  const { client, scheduler } = createGraphApi(config, upstream, fleet, log, overrides);
+  const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
+  const readCache = new ReadCache({
+    store: overrides.cacheStore ?? fleet.cacheStore,
+    scheduler,
+    version: config.graphApiVersion,
+    maxAgeMs: cacheMaxAgeMs,
+    staleMs: config.cache.staleMs,
+    proofTtlMs: config.credentialsTtlMs,
+    onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
+  // Lists are re-read with idle budget only where entries are served fresh (else nothing is served from them).
+  const reconciler =
+    cacheMaxAgeMs > 0 && config.cache.reconcileMs > 0
+      ? setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref()
+      : undefined;
+  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, log }, overrides);
+  return {
+    ...served,
+    client,
+    scheduler,
+    credentials,
+    readCache,
+    fleet,
+    cacheMaxAgeMs,
+    async close() {
+      clearInterval(reconciler);
+      await Promise.all([client.close(), fleet.close()]);
+    },
+  };
+}
+
+/** The Graph client and the scheduler that spends the fleet's per-Page budget through it. */
+function createGraphApi(
+  config: GatewayConfig,
+  upstream: UpstreamApi,
+  fleet: FleetState,
+  log: Logger,
+  overrides: GatewayOverrides,
+): { client: GraphApiClient; scheduler: GraphScheduler } {
   const client = new GraphApiClient({
     baseUrl: upstream.graphApiUrl,
     version: config.graphApiVersion,
@@ -98,22 +139,17 @@ export async function buildGateway(
     throttleBlockMs: config.throttleBlockMs,
     ...overrides.scheduler,
   });
-  const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
-  const readCache = new ReadCache({
-    store: overrides.cacheStore ?? fleet.cacheStore,
-    scheduler,
-    version: config.graphApiVersion,
-    maxAgeMs: cacheMaxAgeMs,
-    staleMs: config.cache.staleMs,
-    proofTtlMs: config.credentialsTtlMs,
-    onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
-    ...(overrides.now === undefined ? {} : { now: overrides.now }),
-  });
-  // Lists are re-read with idle budget only where entries are served fresh (else nothing is served from them).
-  const reconciler =
-    cacheMaxAgeMs > 0 && config.cache.reconcileMs > 0
-      ? setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref()
-      : undefined;
+  return { client, scheduler };
+}
+
+/** What serves callers: the GraphQL app, Meta's webhook callback (when deliveries can be verified) and the HTTP server. */
+function serveGateway(
+  config: GatewayConfig,
+  upstream: UpstreamApi,
+  parts: { fleet: FleetState; scheduler: GraphScheduler; credentials: Credentials; readCache: ReadCache; log: Logger },
+  overrides: GatewayOverrides,
+): Pick<Gateway, 'app' | 'server' | 'webhooks'> {
+  const { fleet, readCache } = parts;
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
   // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
@@ -126,8 +162,8 @@ export async function buildGateway(
     health: () => fleet.health(),
     responseCacheEntries: config.cache.responseEntries,
     inboxEvents: events,
-    scheduler,
-    credentials,
+    scheduler: parts.scheduler,
+    credentials: parts.credentials,
     servesConfiguredPages: config.pageTokens.size > 0 && upstream.defaultAccessToken === undefined,
     corsOrigins: config.corsOrigins,
     cursors: createCursorCodec(config.cursorSecret),
@@ -135,7 +171,7 @@ export async function buildGateway(
     operationTimeoutMs: config.operationTimeoutMs,
     graphListCap: config.graphListCap,
     production: config.nodeEnv === 'production',
-    logger: log,
+    logger: parts.log,
     limits: config.limits,
     persistedOperations: config.persistedOperations,
   });
@@ -160,21 +196,7 @@ export async function buildGateway(
       subscriptionCaps,
     },
   });
-  return {
-    app,
-    server,
-    client,
-    scheduler,
-    credentials,
-    readCache,
-    fleet,
-    webhooks,
-    cacheMaxAgeMs,
-    async close() {
-      clearInterval(reconciler);
-      await Promise.all([client.close(), fleet.close()]);
-    },
-  };
+  return { app, server, webhooks };
 }
 
 /** How long a tag's generation is kept: it must outlive every entry it judges. */

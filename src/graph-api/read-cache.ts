@@ -64,6 +64,18 @@ export interface ReadCacheStats {
 
 export type { Fetched, Inbox };
 
+/** Reads admitted together, what the cache knows of each, and where each answer comes from. */
+interface Batch {
+  readonly reads: readonly GraphRead[];
+  readonly shapes: ReadonlyArray<ReadShape | undefined>;
+  readonly lookups: ReadonlyArray<{ entry: CachedRead | undefined; generation: string } | undefined>;
+  readonly results: Array<Fetched | Promise<Fetched> | undefined>;
+  /** The reads going upstream, by index. */
+  upstream: number[];
+  /** Reads in flight others may join: how to hand them the answer. */
+  readonly shared: Map<number, (fetched: Fetched) => void>;
+}
+
 /** What the cache knows of a read: which inbox it belongs to, and the tags that keep it fresh. */
 interface ReadShape {
   readonly key: string;
@@ -189,87 +201,100 @@ export class ReadCache {
     return this.#access.admit(reads, context.usage, (admitted) => this.#readAdmitted(admitted, context));
   }
 
-  /** Makes admitted reads, from the cache where it may. */
+  /** Makes admitted reads: from the cache where it may, joined to a read in flight, awaited from another instance's fill, or upstream. */
   async #readAdmitted(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
     const shapes = reads.map((read) => this.#shapeOf(read));
     const lookups = await Promise.all(
       shapes.map((shape) => (shape === undefined || !this.enabled ? undefined : this.#store.lookup(shape.key, shape.tags))),
     );
+    const batch: Batch = { reads, shapes, lookups, results: [], upstream: [], shared: new Map() };
     const now = this.#now();
-    const results: Array<Fetched | Promise<Fetched> | undefined> = [];
-    const upstream: number[] = [];
-    const shared = new Map<number, (fetched: Fetched) => void>();
+    for (const i of reads.keys()) this.#serveOrJoin(batch, i, now, context);
+    const fills = await this.#awaitOthersFills(batch, context);
+    if (batch.upstream.length > 0) await this.#readUpstream(batch, fills, context);
+    return Promise.all(batch.results as Array<Fetched | Promise<Fetched>>);
+  }
 
-    reads.forEach((read, i) => {
-      const shape = shapes[i];
-      const lookup = lookups[i];
-      if (shape === undefined || lookup === undefined || !this.#proven(read, shape)) {
-        upstream.push(i);
-        return;
-      }
-      const { entry, generation } = lookup;
-      if (this.#mayServe(read, shape, entry) && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
-        this.stats.hits += 1;
-        context.usage.cached += 1;
-        results[i] = { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
-        return;
-      }
-      const flight = `${shape.key}#${generation}`;
-      const joined = this.#inFlight.get(flight);
-      if (joined !== undefined) {
-        context.usage.coalesced += 1;
-        results[i] = joined.then((fetched) => (isCallerSpecific(fetched.body) ? this.#readOwn(read, context) : fetched));
-        return;
-      }
-      let settle!: (fetched: Fetched) => void;
-      const promise = new Promise<Fetched>((resolve) => (settle = resolve));
-      this.#inFlight.set(flight, promise);
-      void promise.then(() => this.#inFlight.delete(flight));
-      shared.set(i, settle);
-      upstream.push(i);
-    });
+  /**
+   * Read `i` of `batch` from the cache when its entry may be served fresh, or joined to the same read in flight;
+   * else it goes upstream, and callers proven for its inbox who miss meanwhile join it.
+   */
+  #serveOrJoin(batch: Batch, i: number, now: number, context: ReadContext): void {
+    const read = batch.reads[i]!;
+    const shape = batch.shapes[i];
+    const lookup = batch.lookups[i];
+    if (shape === undefined || lookup === undefined || !this.#proven(read, shape)) {
+      batch.upstream.push(i);
+      return;
+    }
+    const { entry, generation } = lookup;
+    if (this.#mayServe(read, shape, entry) && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
+      this.stats.hits += 1;
+      context.usage.cached += 1;
+      batch.results[i] = { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
+      return;
+    }
+    const flight = `${shape.key}#${generation}`;
+    const joined = this.#inFlight.get(flight);
+    if (joined !== undefined) {
+      context.usage.coalesced += 1;
+      batch.results[i] = joined.then((fetched) => (isCallerSpecific(fetched.body) ? this.#readOwn(read, context) : fetched));
+      return;
+    }
+    let settle!: (fetched: Fetched) => void;
+    const promise = new Promise<Fetched>((resolve) => (settle = resolve));
+    this.#inFlight.set(flight, promise);
+    void promise.then(() => this.#inFlight.delete(flight));
+    batch.shared.set(i, settle);
+    batch.upstream.push(i);
+  }
 
-    // Across a fleet, one instance fills an entry others miss at the same time (after an event, all of them
-    // do); the others wait for it rather than spend the Page's budget on the same read.
+  /**
+   * Across a fleet, one instance fills an entry others miss at the same time (after an event, all of them do);
+   * the others wait for it rather than spend the Page's budget on the same read. Only where entries are served
+   * fresh: with no max age, nobody could be served what the fill brings. Returns the fills this instance claimed.
+   */
+  async #awaitOthersFills(batch: Batch, context: ReadContext): Promise<Map<number, string>> {
     const followers = new Set<number>();
     const fills = new Map<number, string>();
-    // (Only where entries are served fresh: with no max age, nobody could be served what the fill brings.)
     await Promise.all(
-      [...(this.servesFresh ? shared.keys() : [])].map(async (i) => {
-        const fill = fillName(shapes[i]!, lookups[i]!);
+      [...(this.servesFresh ? batch.shared.keys() : [])].map(async (i) => {
+        const fill = fillName(batch.shapes[i]!, batch.lookups[i]!);
         if (await this.#store.claim(fill, FILL_LEASE_MS)) fills.set(i, fill);
         else followers.add(i);
       }),
     );
     for (const i of followers) {
       this.stats.fillsAwaited += 1;
-      const fetched = this.#awaitFill(reads[i]!, shapes[i]!, lookups[i]!, context);
-      void fetched.then(shared.get(i));
-      results[i] = fetched;
+      const fetched = this.#awaitFill(batch.reads[i]!, batch.shapes[i]!, batch.lookups[i]!, context);
+      void fetched.then(batch.shared.get(i));
+      batch.results[i] = fetched;
     }
-    if (followers.size > 0) upstream.splice(0, upstream.length, ...upstream.filter((i) => !followers.has(i)));
+    if (followers.size > 0) batch.upstream = batch.upstream.filter((i) => !followers.has(i));
+    return fills;
+  }
 
-    if (upstream.length > 0) {
-      for (const i of upstream) if (shapes[i] !== undefined) this.stats.misses += 1;
-      // The generation travels with the read: a read asked for after an event never joins one asked for before it.
-      const sent = upstream.map((i) => {
-        const generation = lookups[i]?.generation;
-        return generation === undefined ? reads[i]! : { ...reads[i]!, epoch: generation };
-      });
-      const answers = await this.#scheduler.readMany(sent, context);
-      await Promise.all(
-        upstream.map(async (i, n) => {
-          const fetched = await this.#settleRead(reads[i]!, shapes[i], lookups[i], answers[n]);
-          // A fill that brought nothing to keep lets the next instance try at once, not after the lease.
-          const fill = fills.get(i);
-          if (fill !== undefined && (fetched.body instanceof Error || fetched.stale !== undefined))
-            await this.#store.release(fill).catch(() => undefined);
-          shared.get(i)?.(fetched);
-          results[i] = fetched;
-        }),
-      );
-    }
-    return Promise.all(results as Array<Fetched | Promise<Fetched>>);
+  /** Reads what `batch` sends upstream (one scheduler call: one Graph batch), and settles each answer. */
+  async #readUpstream(batch: Batch, fills: ReadonlyMap<number, string>, context: ReadContext): Promise<void> {
+    const { reads, shapes, lookups, upstream } = batch;
+    for (const i of upstream) if (shapes[i] !== undefined) this.stats.misses += 1;
+    // The generation travels with the read: a read asked for after an event never joins one asked for before it.
+    const sent = upstream.map((i) => {
+      const generation = lookups[i]?.generation;
+      return generation === undefined ? reads[i]! : { ...reads[i]!, epoch: generation };
+    });
+    const answers = await this.#scheduler.readMany(sent, context);
+    await Promise.all(
+      upstream.map(async (i, n) => {
+        const fetched = await this.#settleRead(reads[i]!, shapes[i], lookups[i], answers[n]);
+        // A fill that brought nothing to keep lets the next instance try at once, not after the lease.
+        const fill = fills.get(i);
+        if (fill !== undefined && (fetched.body instanceof Error || fetched.stale !== undefined))
+          await this.#store.release(fill).catch(() => undefined);
+        batch.shared.get(i)?.(fetched);
+        batch.results[i] = fetched;
+      }),
+    );
   }
 
   /**
