@@ -99,6 +99,18 @@ export function describeReadCacheStoreContract(name: string, newFleet: () => Fle
       expect((await b.lookup(`${key}&long`, [page])).entry).toStrictEqual(read({ data: ['long'] }, generation));
     });
 
+    it('a TTL of 0 keeps an entry and a claim for no time, not for ever', async () => {
+      const fleet = newFleet();
+      const [a, b] = [await fleet(), await fleet()];
+      const { key, page } = fresh();
+      const { generation } = await a.lookup(key, [page]);
+      expect(await a.save(key, [page], read({ data: ['none'] }, generation), 0)).toBe(true);
+      await until(async () => (await b.lookup(key, [page])).entry === undefined, 'the entry saved for 0 ms to go', 1_000);
+      const job = `reconcile:${key}`;
+      expect(await a.claim(job, 0)).toBe(true);
+      await until(() => b.claim(job, 60_000), 'the claim made for 0 ms to lapse', 1_000);
+    });
+
     it("remembers every thread of a customer of a Page's inbox, learned on any instance", async () => {
       const fleet = newFleet();
       const [a, b] = [await fleet(), await fleet()];
