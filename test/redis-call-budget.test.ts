@@ -1,7 +1,8 @@
 /**
  * The call budget a fleet shares through real Redis: several instances (each its own connection and
  * budget) on one Page never exceed the rate together, serve the oldest claim of any instance first,
- * share throttle blocks, and free the places of an instance that died mid-call.
+ * and free the places of an instance that died mid-call. What every budget does (windows, blocks,
+ * fractions, no limit) is the contract in test/shared-state-contracts.test.ts.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/config.js';
@@ -67,19 +68,6 @@ describe('RedisCallBudget: the window', () => {
     // A place given back unused (its readers left before it was sent) leaves at once.
     await a.release(page, first.granted.get('a.1')!, 0);
     expect([...(await b.acquire(page, [claim('b.2', now + 2)], Date.now())).granted.keys()]).toEqual(['b.2']);
-  });
-
-  it('grants a claim needing more places than a window holds alone, into an empty window', async () => {
-    const [a, b] = [
-      new RedisCallBudget(await instance(), { callsPerSecond: 2 }),
-      new RedisCallBudget(await instance(), { callsPerSecond: 2 }),
-    ];
-    const page = newPage();
-    const now = Date.now();
-    const big = await a.acquire(page, [claim('a.big', now, 3)], now);
-    expect(big.granted.get('a.big')).toHaveLength(3);
-    expect(big.busy).toBe(3);
-    expect((await b.acquire(page, [claim('b.1', now + 1)], now)).granted.size).toBe(0);
   });
 
   it('never lets three instances exceed the rate on one Page in any window', async () => {
@@ -185,26 +173,7 @@ describe('RedisCallBudget: the line', () => {
   });
 });
 
-describe('RedisCallBudget: throttle blocks and dead instances', () => {
-  it('a throttle seen by one instance blocks the Page on all until its regain time', async () => {
-    const [a, b] = [
-      new RedisCallBudget(await instance(), { callsPerSecond: 2 }),
-      new RedisCallBudget(await instance(), { callsPerSecond: 2 }),
-    ];
-    const page = newPage();
-    const until = Date.now() + 60_000;
-    await a.block(page, until);
-    const refused = await b.acquire(page, [claim('b.1', Date.now())], Date.now());
-    expect(refused.granted.size).toBe(0);
-    expect(Math.abs(refused.blockedUntil! - until)).toBeLessThanOrEqual(5);
-    expect(Math.abs((await b.status(page, Date.now())).blockedUntil! - until)).toBeLessThanOrEqual(5);
-    expect(await b.acquireIdle(page, 1, Date.now())).toBeUndefined();
-    // A shorter block does not shorten it; other Pages are not blocked.
-    await b.block(page, Date.now() + 1_000);
-    expect(Math.abs((await a.status(page, Date.now())).blockedUntil! - until)).toBeLessThanOrEqual(5);
-    expect((await b.acquire(newPage(), [claim('b.2', Date.now())], Date.now())).granted.size).toBe(1);
-  });
-
+describe('RedisCallBudget: dead instances', () => {
   it('frees the places of an instance that died mid-call after the in-flight bound', async () => {
     const dying = await instance();
     const a = new RedisCallBudget(dying, { callsPerSecond: 2, maxInFlightMs: 400 });

@@ -74,6 +74,9 @@ const MAX_CUSTOMERS = 50_000;
 /** Claims (fills, reconciling) held at once; each lives seconds. */
 const MAX_CLAIMS = 10_000;
 
+/** A TTL lru-cache honours: it takes 0 for "no TTL at all" (kept until evicted), where a store means "at once" (as Redis's PX 1). */
+const atLeastOneMs = (ttlMs: number): number => Math.max(1, Math.round(ttlMs));
+
 /** The read cache of one process, bounded in entries and bytes. */
 export class MemoryReadCacheStore implements ReadCacheStore {
   readonly #entries: LRUCache<string, CachedRead>;
@@ -117,7 +120,7 @@ export class MemoryReadCacheStore implements ReadCacheStore {
 
   async save(key: string, tags: readonly string[], entry: CachedRead, ttlMs: number): Promise<boolean> {
     if (this.#generationOf(tags) !== entry.generation) return false;
-    this.#entries.set(key, entry, { ttl: ttlMs });
+    this.#entries.set(key, entry, { ttl: atLeastOneMs(ttlMs) });
     return true;
   }
 
@@ -151,7 +154,7 @@ export class MemoryReadCacheStore implements ReadCacheStore {
 
   async claim(name: string, ttlMs: number): Promise<boolean> {
     if (this.#claims.has(name)) return false;
-    this.#claims.set(name, true, { ttl: ttlMs });
+    this.#claims.set(name, true, { ttl: atLeastOneMs(ttlMs) });
     return true;
   }
 
