@@ -107,7 +107,9 @@ export class MemoryCallBudget implements CallBudget {
     ({ limit: this.limit, windowMs: this.windowMs } = rateWindow(callsPerSecond));
   }
 
-  async acquire(page: string, claims: readonly BudgetClaim[], now: number): Promise<BudgetGrant> {
+  async acquire(page: string, allClaims: readonly BudgetClaim[], now: number): Promise<BudgetGrant> {
+    // A claim past its deadline is void (its operation stopped waiting), as in the Redis budget: never granted.
+    const claims = allClaims.filter((claim) => claim.deadline >= now);
     const blockedUntil = this.#blockedUntil(page, now);
     const granted = new Map<string, string[]>();
     if (blockedUntil !== undefined) {

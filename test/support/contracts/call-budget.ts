@@ -43,6 +43,18 @@ export function describeCallBudgetContract(name: string, newFleet: (callsPerSeco
       expect(next).toMatchObject({ busy: 2, waitingCalls: 0, retryAt: undefined, blockedUntil: undefined });
     });
 
+    it('never grants a claim past its deadline (its operation stopped waiting): the next claim takes the place', async () => {
+      const budget = await newFleet(1)();
+      const page = newPage();
+      const now = Date.now();
+      const grant = await budget.acquire(
+        page,
+        [{ ticket: 'void', calls: 1, queuedAt: now - 10, deadline: now - 1 }, claim('live', now)],
+        now,
+      );
+      expect(tickets(grant.granted)).toEqual(['live']);
+    });
+
     it('lets a claim withdrawn leave nothing behind: the status then counts only the places held', async () => {
       const budget = await newFleet(1)();
       const page = newPage();
