@@ -16,7 +16,7 @@ import type { ReadCacheStore } from './graph-api/read-cache-store.js';
 import { GraphScheduler, type GraphSchedulerOptions } from './graph-api/scheduler.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
-import { createFleetState, type FleetState } from './redis/index.js';
+import { createFleetState, type FleetState } from './fleet.js';
 import { createCursorCodec } from './cursors.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BudgetClaim, MemoryCallBudget } from '../src/graph-api/call-budget.js';
 import { type CachedRead, MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
-import { createFleetState } from '../src/redis/index.js';
+import { createFleetState } from '../src/fleet.js';
 import { type InboxEvent, InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter } from '../src/webhooks/redelivery.js';
 import { freePort, PrivateRedis, recordingLogger, startCuttableProxy, testPrefix, until } from './support/redis.js';

@@ -5,13 +5,13 @@
  * unreachable (degraded mode, see connection.ts); without one, everything stays in this process's memory.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { type CallBudget, MemoryCallBudget } from '../graph-api/call-budget.js';
-import { MemoryReadCacheStore, type ReadCacheStore } from '../graph-api/read-cache-store.js';
-import { InboxEventBus, type InboxEventStream } from '../webhooks/inbox-events.js';
-import { MemoryRedeliveryFilter, type RedeliveryFilter } from '../webhooks/redelivery.js';
-import type { FleetLink, FleetLogger } from './connection.js';
+import { type CallBudget, MemoryCallBudget } from './graph-api/call-budget.js';
+import { MemoryReadCacheStore, type ReadCacheStore } from './graph-api/read-cache-store.js';
+import { InboxEventBus, type InboxEventStream } from './webhooks/inbox-events.js';
+import { MemoryRedeliveryFilter, type RedeliveryFilter } from './webhooks/redelivery.js';
+import type { FleetLink, FleetLogger } from './redis/connection.js';
 
-export type { FleetLink, FleetLogger } from './connection.js';
+export type { FleetLink, FleetLogger } from './redis/connection.js';
 
 export interface FleetCacheOptions {
   /** Most entries the in-memory cache keeps (the whole cache without Redis; the fallback with it). */
@@ -92,11 +92,11 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
   // Loaded only with a Redis URL: an instance alone never loads the Redis client (about 20 MB).
   const [{ RedisConnection }, { RedisCallBudget }, { RedisReadCacheStore }, { RedisInboxEventStream }, { RedisRedeliveryFilter }] =
     await Promise.all([
-      import('./connection.js'),
-      import('./call-budget.js'),
-      import('./read-cache-store.js'),
-      import('./inbox-events.js'),
-      import('./redelivery.js'),
+      import('./redis/connection.js'),
+      import('./redis/call-budget.js'),
+      import('./redis/read-cache-store.js'),
+      import('./redis/inbox-events.js'),
+      import('./redis/redelivery.js'),
     ]);
   const connection = new RedisConnection({
     url: options.url,
