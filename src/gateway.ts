@@ -14,6 +14,7 @@ import { GraphApiClient } from './graph-api/client.js';
 import { ReadCache } from './graph-api/read-cache.js';
 import type { ReadCacheStore } from './graph-api/read-cache-store.js';
 import { GraphScheduler, type GraphSchedulerOptions } from './graph-api/scheduler.js';
+import { GraphWriter } from './graph-api/writer.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { createFleetState, type FleetState } from './fleet.js';
@@ -54,6 +55,8 @@ export interface Gateway {
   readonly server: GatewayServer;
   readonly client: GraphApiClient;
   readonly scheduler: GraphScheduler;
+  /** Graph writes (sending, sender actions): made once, again only when the request never left. */
+  readonly writer: GraphWriter;
   readonly credentials: Credentials;
   readonly readCache: ReadCache;
   readonly fleet: FleetState;
@@ -102,6 +105,7 @@ export async function buildGateway(
     ...served,
     client,
     scheduler,
+    writer: new GraphWriter({ transport: client, maxAttempts: config.maxAttempts }),
     credentials,
     readCache,
     fleet,

@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamPoolConfig } from '../config.js';
 import { GraphApiError, GraphTransportError, isErrorEnvelope } from './errors.js';
-import type { GraphRead, GraphTransport, HeaderLookup, UpstreamUsage } from './read.js';
+import type { GraphRead, GraphTransport, GraphWrite, HeaderLookup, UpstreamUsage } from './read.js';
 import { toRelativeUrl } from './request.js';
 import { appSecretProof, tokenFingerprint } from './tokens.js';
 
@@ -167,6 +167,33 @@ export class GraphApiClient implements GraphTransport {
   }
 
   /** Closes the connection pool this client made (a dispatcher passed in is the caller's to close). */
+  /**
+   * One write: a POST of `write.params` as a form body to `write.path`, the token and its proof in the body,
+   * never batched with anything, never coalesced with an identical write (two sends are two messages), made
+   * once. Resolves with the parsed body, or the GraphApiError/GraphTransportError it failed with; the retry
+   * policy of writes is the writer's (writer.ts).
+   */
+  async write(write: GraphWrite, usage?: UpstreamUsage): Promise<unknown> {
+    const form = new URLSearchParams({ ...write.params, access_token: write.token });
+    const proof = this.#proof(write.token);
+    if (proof !== undefined) form.set('appsecret_proof', proof);
+    if (usage) {
+      usage.requests += 1;
+      usage.calls += 1;
+    }
+    try {
+      const response = await this.#send({
+        method: 'POST',
+        path: `/${this.version}/${write.path}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      });
+      return parseAnswer(response.status, response.text);
+    } catch (error) {
+      return error;
+    }
+  }
+
   async close(): Promise<void> {
     await this.#ownPool?.close();
   }
@@ -283,10 +310,21 @@ export class GraphApiClient implements GraphTransport {
       throw new GraphTransportError(
         failure,
         `Graph API ${failure === 'timeout' ? 'did not answer in time' : 'connection failed'} (${code || 'network error'})`,
+        NOT_CONNECTED_CODES.has(code),
       );
     }
   }
 }
+
+/** Failures to connect at all: the request never left. */
+const NOT_CONNECTED_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 

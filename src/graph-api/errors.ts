@@ -85,6 +85,11 @@ export class GraphTransportError extends Error {
   constructor(
     readonly failure: GraphTransportFailure,
     detail: string,
+    /**
+     * The request never left: no connection to Graph was made (refused, no route, a name that does not resolve,
+     * a connect timeout). The only failure that proves a write had no effect.
+     */
+    readonly unsent = false,
   ) {
     super(scrubSecrets(detail));
   }

@@ -30,6 +30,19 @@ export interface GraphRead {
   readonly epoch?: string | undefined;
 }
 
+/**
+ * One write to make with one token (a POST: a message sent, a sender action). Unlike a read, it has an
+ * effect: it is never coalesced or batched with another, and made again only when nothing can have
+ * happened (see writer.ts).
+ */
+export interface GraphWrite {
+  /** Path below the version, without a leading slash: `123/messages`. */
+  readonly path: string;
+  /** The form body's fields (JSON values already serialized); never the token, which the client adds. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly token: string;
+}
+
 /** What a read of a Page's inbox is about. */
 export type ReadSubject =
   | { readonly kind: 'list'; readonly platform: 'messenger' | 'instagram' }
