@@ -218,8 +218,10 @@ export const SETTINGS = {
     default: 15_000,
     parse: integer(100, 600_000),
   }),
-  GRAPH_PAGE_CAP: setting({
-    description: 'Most items Graph returns per page. A larger `first` is read as several pages in one batch (batch dependencies).',
+  GRAPH_LIST_CAP: setting({
+    description:
+      'Most items Graph returns in one list page. A larger `first` is read as several list pages in one batch (batch dependencies). ' +
+      '`GRAPH_PAGE_CAP`, its former name, is still read when this is unset (a warning at start-up says so).',
     default: 100,
     parse: integer(1, 100),
   }),
@@ -537,6 +539,31 @@ function readSettings(env: Env, problems: string[]): Settings {
   return values as Settings;
 }
 
+/** Settings read under a name that has changed: the old name, and the new one to use. */
+export const RENAMED_SETTINGS: ReadonlyArray<{ readonly old: string; readonly current: SettingName }> = [
+  { old: 'GRAPH_PAGE_CAP', current: 'GRAPH_LIST_CAP' },
+];
+
+/** GRAPH_LIST_CAP, or (unset) its former name GRAPH_PAGE_CAP, read with the same rule. */
+function listCapOf(env: Env, value: number, problems: string[]): number {
+  const current = env.GRAPH_LIST_CAP?.trim();
+  const former = env.GRAPH_PAGE_CAP?.trim();
+  if ((current !== undefined && current !== '') || former === undefined || former === '') return value;
+  try {
+    return SETTINGS.GRAPH_LIST_CAP.parse(former);
+  } catch (error) {
+    problems.push(`GRAPH_PAGE_CAP ${(error as Error).message}, got "${former.slice(0, 100)}"`);
+    return value;
+  }
+}
+
+/** The renamed settings an environment still sets under their former name: what to tell the operator once. */
+export function formerNamesIn(env: Env = process.env): string[] {
+  return RENAMED_SETTINGS.filter(({ old }) => (env[old]?.trim() ?? '') !== '').map(
+    ({ old, current }) => `${old} is now ${current}: ${old} is still read while ${current} is unset, but set ${current} instead.`,
+  );
+}
+
 /** Reads and validates the gateway's environment; throws a {@link ConfigError} listing every problem. */
 export function readConfig(env: Env = process.env): GatewayConfig {
   const problems: string[] = [];
@@ -547,6 +574,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
   if (s.WEBHOOK_VERIFY_TOKEN !== undefined && s.GRAPH_APP_SECRET === undefined && s.GRAPH_API_URL !== undefined) {
     problems.push('WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET: webhook deliveries are verified with the app secret');
   }
+  const graphListCap = listCapOf(env, s.GRAPH_LIST_CAP, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: s.PORT,
@@ -563,7 +591,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     maxAttempts: s.GRAPH_MAX_ATTEMPTS,
     throttleBlockMs: s.GRAPH_THROTTLE_BLOCK_SECONDS,
     operationTimeoutMs: s.OPERATION_TIMEOUT_MS,
-    graphListCap: s.GRAPH_PAGE_CAP,
+    graphListCap,
     upstream: {
       connections: s.GRAPH_MAX_CONNECTIONS,
       connectTimeoutMs: s.GRAPH_CONNECT_TIMEOUT_MS,

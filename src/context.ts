@@ -15,7 +15,7 @@ import { type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 export interface GatewayContext {
   /** Reads the Graph API for the caller (deduplicated and batched per operation). */
   readonly graph: GraphReadLoader;
-  /** Most items Graph returns in one page (GRAPH_PAGE_CAP): larger requests are split into pages read in one batch. */
+  /** Most items Graph returns in one page (GRAPH_LIST_CAP): larger requests are split into pages read in one batch. */
   readonly graphListCap: number;
   /** Major version of the Graph API read (`25` for v25.0): fields it lacks are not asked for. */
   readonly graphApiMajor: number | undefined;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ConfigError, readConfig, type GatewayConfig } from './config.js';
+import { ConfigError, formerNamesIn, readConfig, type GatewayConfig } from './config.js';
 import { buildGateway, type Gateway, type UpstreamApi } from './gateway.js';
 import { scrubSecrets } from './graph-api/scrub.js';
 import { registerConfiguredSecrets } from './graph-api/secrets.js';
@@ -26,6 +26,7 @@ const SIGNAL_EXIT_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
 async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty' });
+  for (const warning of formerNamesIn()) log.warn(warning);
   const upstream = await startUpstream(config, log);
   registerSecrets(config, upstream);
   const gateway = await startGateway(config, upstream, log);

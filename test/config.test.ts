@@ -1,7 +1,7 @@
 /** The environment as operators write it: defaults, accepted forms, and every problem reported at once. */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configTable, DEFAULT_CONFIG, readConfig, SETTINGS } from '../src/config.js';
+import { ConfigError, configTable, DEFAULT_CONFIG, formerNamesIn, readConfig, SETTINGS } from '../src/config.js';
 import { CONFIG_TABLE, README_FILE, readmeTableOf } from '../scripts/readme-tables.js';
 
 describe('readConfig', () => {
@@ -17,6 +17,18 @@ describe('readConfig', () => {
     ['0.67', 0.67],
   ])('takes GRAPH_PAGE_CALLS_PER_SECOND=%s (a fraction for instances sharing a Page)', (raw, expected) => {
     expect(readConfig({ GRAPH_PAGE_CALLS_PER_SECOND: raw }).pageCallsPerSecond).toBe(expected);
+  });
+
+  it('reads GRAPH_LIST_CAP, and its former name GRAPH_PAGE_CAP only while it is unset, saying so once', () => {
+    expect(readConfig({}).graphListCap).toBe(100);
+    expect(readConfig({ GRAPH_LIST_CAP: '20' }).graphListCap).toBe(20);
+    expect(readConfig({ GRAPH_PAGE_CAP: '25' }).graphListCap).toBe(25);
+    expect(readConfig({ GRAPH_PAGE_CAP: '25', GRAPH_LIST_CAP: '20' }).graphListCap).toBe(20);
+    expect(formerNamesIn({ GRAPH_PAGE_CAP: '25' })).toEqual([
+      'GRAPH_PAGE_CAP is now GRAPH_LIST_CAP: GRAPH_PAGE_CAP is still read while GRAPH_LIST_CAP is unset, but set GRAPH_LIST_CAP instead.',
+    ]);
+    expect(formerNamesIn({ GRAPH_LIST_CAP: '25' })).toEqual([]);
+    expect(() => readConfig({ GRAPH_PAGE_CAP: '500' })).toThrow('GRAPH_PAGE_CAP must be an integer from 1 to 100, got "500"');
   });
 
   it('reports every bad value at once, naming the variable and what it got', () => {
