@@ -87,8 +87,8 @@ export class GraphApiClient implements GraphTransport {
   /** The canonical identity of a read: equal keys are the same upstream call. */
   keyOf(read: GraphRead): string {
     const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
-    const epoch = read.epoch === undefined ? '' : ` @${read.epoch}`;
-    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}${chain}${epoch}`;
+    const generation = read.generation === undefined ? '' : ` @${read.generation}`;
+    return `${tokenFingerprint(read.token)} ${toRelativeUrl(this.version, read.request)}${chain}${generation}`;
   }
 
   /**

@@ -281,7 +281,7 @@ export class ReadCache {
     // The generation travels with the read: a read asked for after an event never joins one asked for before it.
     const sent = upstream.map((i) => {
       const generation = lookups[i]?.generation;
-      return generation === undefined ? reads[i]! : { ...reads[i]!, epoch: generation };
+      return generation === undefined ? reads[i]! : { ...reads[i]!, generation };
     });
     const answers = await this.#scheduler.readMany(sent, context);
     await Promise.all(

@@ -27,7 +27,7 @@ export interface GraphRead {
    * The read cache's generation for this read: identical reads asked for under different generations (before
    * and after a webhook event) are never shared.
    */
-  readonly epoch?: string | undefined;
+  readonly generation?: string | undefined;
 }
 
 /**
