@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, type Emulator, startEmulator } from '../src/emulator/index.js';
 import { type GatewayProcess, startGatewayProcess } from './support/gateway-process.js';
 import { openEventStream } from './support/event-stream.js';
-import { PrivateRedis, until } from './support/redis.js';
+import { PrivateRedis } from './support/redis.js';
+import { until } from './support/wait.js';
 
 const ACME = DEMO.pages.acme.id;
 const VERIFY_TOKEN = 'fleet-verify-token';

@@ -12,8 +12,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import WebSocket from 'ws';
 import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
 import { DEMO, startEmulator } from '../src/emulator/index.js';
-import { assertNoSecrets, graphListIds, SECRETS, until } from './support/harness.js';
+import { assertNoSecrets, graphListIds, SECRETS } from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
+import { until } from './support/wait.js';
 
 // Each test starts a gateway process, which compiles the sources with tsx first: seconds on a busy machine.
 vi.setConfig({ testTimeout: 45_000, hookTimeout: 45_000 });

@@ -8,7 +8,8 @@ import { DEMO } from '../src/emulator/index.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { ConversationMessagesDocument, TeamInboxDocument } from './generated/graphql.js';
-import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness, until } from './support/harness.js';
+import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness } from './support/harness.js';
+import { until } from './support/wait.js';
 
 const MINUTE = 60_000;
 let h: Harness;

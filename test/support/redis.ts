@@ -48,16 +48,6 @@ export function recordingLogger(): FleetLogger & { lines: string[] } {
   return { lines, info: (line) => lines.push(`info ${line}`), warn: (line) => lines.push(`warn ${line}`) };
 }
 
-/** Resolves once `condition` holds, checked every few ms; fails after `timeoutMs` rather than hang. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<number> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return Date.now() - started;
-}
-
 /** A loopback port free now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
