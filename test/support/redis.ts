@@ -76,6 +76,11 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Whether the server was started and not stopped since. */
+  get running(): boolean {
+    return this.#process !== undefined;
+  }
+
   /** Starts the server (again) and resolves once it accepts connections. */
   async start(): Promise<void> {
     const child = spawn(
