@@ -13,6 +13,7 @@ import { GRAPHIQL_DEFAULT_QUERY } from '../src/app.js';
 import { DEMO, startEmulator } from '../src/emulator/index.js';
 import { assertNoSecrets, graphListIds, SECRETS } from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
+import { GATEWAY_READY_LINE } from './support/ready-line.js';
 import { until, within } from './support/wait.js';
 
 // Each test starts a gateway process, which compiles the sources with tsx first: seconds on a busy machine.
@@ -72,7 +73,7 @@ function startGateway(env: Record<string, string>): Promise<Started> {
     });
   return new Promise((resolve, reject) => {
     const onData = (): void => {
-      const match = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(output());
+      const match = GATEWAY_READY_LINE.exec(output());
       if (match) resolve({ url: match[1]!, child, output, said });
     };
     child.stdout!.on('data', onData);
