@@ -9,12 +9,11 @@ import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
-import { ACME, BISTRO, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
+import { ACME, BISTRO, serveOnLoopback, serveWithWebhooks, startHarness, TEST_VERIFY_TOKEN, type Harness } from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
 import { firstConversation, listening } from './support/inbox-events.js';
 import { until } from './support/wait.js';
 
-const VERIFY_TOKEN = 'test-verify-token';
 let h: Harness;
 let bus: InboxEventBus;
 let server: GatewayServer;
@@ -23,10 +22,7 @@ let origin = '';
 beforeAll(async () => {
   bus = new InboxEventBus();
   h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus });
-  ({ server, origin } = await serveOnLoopback(h.app, {
-    webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }),
-  }));
-  await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+  ({ server, origin } = await serveWithWebhooks(h, bus));
 });
 afterAll(async () => {
   await server.drain(0);
@@ -51,7 +47,7 @@ describe('Meta webhook handshake and signatures', () => {
       fetch(
         `${origin}${WEBHOOK_PATH}?${new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': 'c-123' })}`,
       );
-    const ok = await handshake(VERIFY_TOKEN);
+    const ok = await handshake(TEST_VERIFY_TOKEN);
     expect([ok.status, await ok.text()]).toEqual([200, 'c-123']);
     const refused = await handshake('guess');
     expect(refused.status).toBe(403);
@@ -300,7 +296,7 @@ describe("the emulator's routes for demos", () => {
       expect((await post('/_emulator/messages', { conversationId: 'nope', text: 'x' })).status).toBe(404);
     } finally {
       // Back to this suite's gateway.
-      await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+      await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, TEST_VERIFY_TOKEN);
       await serverC.drain(0);
     }
   });

@@ -17,14 +17,12 @@ import { allowedOriginsOf } from '../src/allowed-origins.js';
 import { DEMO } from '../src/emulator/index.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
-import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
 import persistedDocuments from './generated/persisted-documents.json' with { type: 'json' };
-import { ACME, BISTRO, assertNoSecrets, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
+import { ACME, BISTRO, assertNoSecrets, serveOnLoopback, serveWithWebhooks, startHarness, type Harness } from './support/harness.js';
 import { firstConversation, listening } from './support/inbox-events.js';
 import { until } from './support/wait.js';
 
-const VERIFY_TOKEN = 'test-verify-token';
 // Low limits, so that short documents show the depth and cost checks run on the socket.
 const LIMITS = { maxDepth: 5, maxCost: 200 };
 let h: Harness;
@@ -35,11 +33,7 @@ let origin = '';
 beforeAll(async () => {
   bus = new InboxEventBus();
   h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus, limits: LIMITS });
-  ({ server, origin } = await serveOnLoopback(h.app, {
-    webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }),
-    webSocket: { maxSubscriptionsPerConnection: 2 },
-  }));
-  await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+  ({ server, origin } = await serveWithWebhooks(h, bus, { webSocket: { maxSubscriptionsPerConnection: 2 } }));
 });
 afterAll(async () => {
   await server.drain(0);

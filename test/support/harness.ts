@@ -219,10 +219,16 @@ export async function serveOnLoopback(
 
 /**
  * Serves the harness's gateway on loopback with Meta's webhook callback on (deliveries relayed to `bus`,
- * the read cache told first, as main.ts wires it), and subscribes the emulator to it.
+ * the read cache told first, as main.ts wires it), and subscribes the emulator to it with TEST_VERIFY_TOKEN.
+ * `options` tune the rest of the server (its WebSocket endpoint).
  */
-export async function serveWithWebhooks(h: Harness, bus: InboxEventStream): Promise<{ server: GatewayServer; origin: string }> {
+export async function serveWithWebhooks(
+  h: Harness,
+  bus: InboxEventStream,
+  options: Omit<GatewayServerOptions, 'webhooks'> = {},
+): Promise<{ server: GatewayServer; origin: string }> {
   const served = await serveOnLoopback(h.app, {
+    ...options,
     webhooks: createWebhookReceiver({
       appSecret: DEMO.appSecret,
       verifyToken: TEST_VERIFY_TOKEN,
