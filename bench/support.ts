@@ -6,12 +6,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
+import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
 export const ACME = DEMO.pages.acme.id;
 export const TOKEN = DEMO.tokens.acmePage;
 export const UPSTREAM_LATENCY_MS = 100;
 export const EMULATOR_LINE = /\{"url":"([^"]+)"\}/;
-export const GATEWAY_LINE = /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/;
+/** The gateway's ready line; group 1 is its GraphQL URL. */
+export const GATEWAY_LINE = GATEWAY_READY_LINE;
 export const GATEWAY_ENV = {
   GRAPH_ACCESS_TOKEN: TOKEN,
   NODE_ENV: 'production',

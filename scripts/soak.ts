@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
+import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
 const SECONDS = positiveInteger('SOAK_SECONDS', 180);
 const CONCURRENCY = positiveInteger('SOAK_CONCURRENCY', 50);
@@ -119,7 +120,7 @@ function startGateway(graphApiUrl: string): Promise<GatewayProcess> {
       tail.push(line);
       if (tail.length > 40) tail.shift();
       if (TROUBLE_IN_OUTPUT.test(line) && trouble.length < 20) trouble.push(line.slice(0, 500));
-      const match = gateway === undefined ? /GraphQL gateway on (http:\/\/localhost:\d+\/graphql)/.exec(line) : null;
+      const match = gateway === undefined ? GATEWAY_READY_LINE.exec(line) : null;
       if (match !== null) {
         clearTimeout(timer);
         gateway = { child, url: match[1]!, crashed: undefined, stopping: false, trouble, tail };

@@ -128,6 +128,7 @@ describe('the settings table', () => {
   });
 
   it('lists every variable the gateway reads, each with a description', () => {
+    expect(Object.keys(SETTINGS).length).toBeGreaterThan(0);
     for (const [name, spec] of Object.entries(SETTINGS)) {
       expect(name).toMatch(/^[A-Z][A-Z0-9_]+$/);
       expect(spec.description.length, name).toBeGreaterThan(10);

@@ -61,7 +61,9 @@ describe('both platforms', () => {
   it('Messenger participants have name and email; Messenger-only fields are filled', async () => {
     const result = await h.run(InboxDocument, { pageId: ACME, platform: 'MESSENGER', first: 5, messagesFirst: 2 });
     expect(result.errors).toBeUndefined();
+    expect(result.data!.page!.conversations.edges).toHaveLength(5);
     for (const { node } of result.data!.page!.conversations.edges) {
+      expect(node.participants).toHaveLength(2);
       expect(node.participants.map((p) => p.graphApiId)).toContain(ACME);
       for (const participant of node.participants) {
         expect(participant).toMatchObject({ name: expect.any(String), email: `${participant.graphApiId}@facebook.com`, username: null });
@@ -79,12 +81,15 @@ describe('both platforms', () => {
   it('Instagram participants have a username; Messenger-only fields are null', async () => {
     const result = await h.run(InboxDocument, { pageId: ACME, platform: 'INSTAGRAM', first: 5, messagesFirst: 2 });
     expect(result.errors).toBeUndefined();
+    expect(result.data!.page!.conversations.edges).toHaveLength(5);
     for (const { node } of result.data!.page!.conversations.edges) {
+      expect(node.participants).toHaveLength(2);
       expect(node.participants.map((p) => p.graphApiId)).toContain(DEMO.pages.acme.instagramId);
       for (const participant of node.participants) {
         expect(participant).toMatchObject({ name: null, email: null, username: expect.any(String) });
       }
       expect(node).toMatchObject({ snippet: null, messageCount: null, unreadCount: null, canReply: null, link: null });
+      expect(node.messages.edges.length).toBeGreaterThan(0);
       for (const { node: message } of node.messages.edges) expect(message.from?.username).toEqual(expect.any(String));
     }
   });

@@ -5,7 +5,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, NodeDocument } from './generated/graphql.js';
-import { ACME, BISTRO, startHarness, type Harness, until } from './support/harness.js';
+import { ACME, BISTRO, startHarness, type Harness } from './support/harness.js';
+import { until } from './support/wait.js';
 
 const CONVERSATIONS = /^\d+\/conversations$/;
 

@@ -87,6 +87,7 @@ describe('the rules, code by code', () => {
     const keys = GRAPH_ERROR_RULES.map(
       (rule) => `${rule.code}${rule.through === undefined ? '' : `-${rule.through}`}/${rule.subcode ?? '*'}`,
     );
+    expect(keys.length).toBeGreaterThan(0);
     expect(new Set(keys).size).toBe(keys.length);
     for (const rule of GRAPH_ERROR_RULES) {
       expect(graphErrorRule(rule.code, rule.subcode)).toBe(

@@ -9,10 +9,11 @@ import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
-import { ACME, BISTRO, serveOnLoopback, startHarness, until, type Harness } from './support/harness.js';
+import { ACME, BISTRO, serveOnLoopback, serveWithWebhooks, startHarness, TEST_VERIFY_TOKEN, type Harness } from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
+import { firstConversation, listening } from './support/inbox-events.js';
+import { until } from './support/wait.js';
 
-const VERIFY_TOKEN = 'test-verify-token';
 let h: Harness;
 let bus: InboxEventBus;
 let server: GatewayServer;
@@ -21,10 +22,7 @@ let origin = '';
 beforeAll(async () => {
   bus = new InboxEventBus();
   h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus });
-  ({ server, origin } = await serveOnLoopback(h.app, {
-    webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }),
-  }));
-  await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+  ({ server, origin } = await serveWithWebhooks(h, bus));
 });
 afterAll(async () => {
   await server.drain(0);
@@ -43,21 +41,13 @@ interface EventPayload {
 const subscribe = (query: string, token?: string, at = origin): Promise<EventStream<EventPayload>> =>
   openEventStream<EventPayload>(`${at}/graphql`, query, token);
 
-/** Resolves once `count` subscribers listen to `account` (subscribing reads the Page's Instagram link first). */
-const listening = (account: string, count = 1): Promise<void> =>
-  until(() => bus.listenerCount(account) >= count, `a subscriber of ${account}`);
-
-const conversationOf = (platform: 'messenger' | 'instagram', page: string = ACME) =>
-  h.emulator.store.listConversations(page, { platform, folder: 'inbox' })[0]!;
-const firstConversation = (platform: 'messenger' | 'instagram', page: string = ACME): string => conversationOf(platform, page).id;
-
 describe('Meta webhook handshake and signatures', () => {
   it('echoes the challenge for the right verify token only', async () => {
     const handshake = (token: string) =>
       fetch(
         `${origin}${WEBHOOK_PATH}?${new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': 'c-123' })}`,
       );
-    const ok = await handshake(VERIFY_TOKEN);
+    const ok = await handshake(TEST_VERIFY_TOKEN);
     expect([ok.status, await ok.text()]).toEqual([200, 'c-123']);
     const refused = await handshake('guess');
     expect(refused.status).toBe(403);
@@ -103,8 +93,8 @@ describe('subscription inboxEvents', () => {
     async () => {
       const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}") { ${SELECTION} } }`);
       expect(subscription.status).toBe(200);
-      await listening(ACME);
-      await listening(DEMO.pages.acme.instagramId);
+      await listening(bus, ACME);
+      await listening(bus, DEMO.pages.acme.instagramId);
       // Subscribing proved, as a read would, that the caller's own token reads each inbox (one conversation of each), and read which
       // Instagram account the Page links.
       const reads = h.emulator.log.entries.map((entry) => [entry.path, entry.params.fields, entry.params.platform ?? null]);
@@ -117,15 +107,15 @@ describe('subscription inboxEvents', () => {
       );
       h.emulator.log.clear();
 
-      const messenger = firstConversation('messenger');
-      const instagram = firstConversation('instagram');
+      const messenger = firstConversation(h.emulator, 'messenger').id;
+      const instagram = firstConversation(h.emulator, 'instagram').id;
       const fromCustomer = await h.emulator.webhooks.sendMessage(messenger, { text: 'Is the tent in stock?' });
       expect(fromCustomer.deliveryStatus).toBe(200);
-      await h.emulator.webhooks.sendMessage(firstConversation('messenger', BISTRO), { text: 'Not for Acme' });
+      await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger', BISTRO).id, { text: 'Not for Acme' });
       const reply = await h.emulator.webhooks.sendMessage(messenger, { text: 'Yes!', fromId: ACME });
       const fromInstagram = await h.emulator.webhooks.sendMessage(instagram, { text: 'dm on instagram' });
 
-      const customer = conversationOf('messenger').customerId;
+      const customer = firstConversation(h.emulator, 'messenger').customerId;
       expect(await subscription.next()).toEqual({
         data: {
           inboxEvents: {
@@ -163,13 +153,13 @@ describe('subscription inboxEvents', () => {
     await h.post({ query: `{ page(id: "${ACME}") { conversations(first: 1) { edges { node { id } } } } }` });
     h.emulator.log.clear();
     const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId text } }`);
-    await listening(ACME);
+    await listening(bus, ACME);
     expect(bus.listenerCount(DEMO.pages.acme.instagramId)).toBe(0);
     expect(h.emulator.log.requestCount).toBe(0);
-    const first = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: 'once' });
+    const first = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'once' });
     expect(await h.emulator.webhooks.deliver(first.payload)).toBe(200);
-    await h.emulator.webhooks.sendMessage(firstConversation('instagram'), { text: 'instagram, not asked for' });
-    const second = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: 'twice' });
+    await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'instagram').id, { text: 'instagram, not asked for' });
+    const second = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'twice' });
     expect((await subscription.next()).data.inboxEvents).toEqual({ messageId: first.id, text: 'once' });
     expect((await subscription.next()).data.inboxEvents).toEqual({ messageId: second.id, text: 'twice' });
     subscription.close();
@@ -179,10 +169,10 @@ describe('subscription inboxEvents', () => {
     const subscription = await subscribe(
       `subscription { inboxEvents(pageId: "${ACME}") { kind platform customerId messageId readUpTo reaction } }`,
     );
-    await listening(ACME);
-    await listening(DEMO.pages.acme.instagramId);
-    const messenger = conversationOf('messenger');
-    const instagram = conversationOf('instagram');
+    await listening(bus, ACME);
+    await listening(bus, DEMO.pages.acme.instagramId);
+    const messenger = firstConversation(h.emulator, 'messenger');
+    const instagram = firstConversation(h.emulator, 'instagram');
     const read = await h.emulator.webhooks.markRead(messenger.id);
     expect(await h.emulator.webhooks.deliver(read.payload)).toBe(200);
     await h.emulator.webhooks.markRead(instagram.id);
@@ -210,8 +200,8 @@ describe('subscription inboxEvents', () => {
     const query = `subscription Repeated { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { kind messageId text } }`;
     for (let run = 1; run <= 4; run += 1) {
       const subscription = await subscribe(query);
-      await listening(ACME);
-      const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger'), { text: `run ${run}` });
+      await listening(bus, ACME);
+      const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: `run ${run}` });
       expect((await subscription.next()).data.inboxEvents).toEqual({ kind: 'MESSAGE', messageId: sent.id, text: `run ${run}` });
       subscription.close();
       await until(() => bus.listenerCount(ACME) === 0, 'the subscriber to leave');
@@ -220,9 +210,9 @@ describe('subscription inboxEvents', () => {
 
   it('runs the README example', async () => {
     const subscription = await subscribe(print(InboxEventsExampleDocument));
-    await listening(ACME);
-    await listening(DEMO.pages.acme.instagramId);
-    const sent = await h.emulator.webhooks.sendMessage(firstConversation('instagram'), { text: 'from the README' });
+    await listening(bus, ACME);
+    await listening(bus, DEMO.pages.acme.instagramId);
+    const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'instagram').id, { text: 'from the README' });
     expect((await subscription.next()).data.inboxEvents).toMatchObject({
       kind: 'MESSAGE',
       platform: 'INSTAGRAM',
@@ -242,7 +232,7 @@ describe('subscription inboxEvents', () => {
 
   it('stops listening when the client goes away', async () => {
     const subscription = await subscribe(`subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`);
-    await listening(ACME);
+    await listening(bus, ACME);
     subscription.close();
     await until(() => bus.listenerCount(ACME) === 0, 'the subscriber to leave');
     expect(bus.listenerCount(ACME)).toBe(0);
@@ -255,7 +245,7 @@ describe('subscription inboxEvents', () => {
       undefined,
       drainingOrigin,
     );
-    await listening(ACME);
+    await listening(bus, ACME);
     // A grace period far longer than the test's own timeout: only cutting the stream lets this end.
     await draining.drain(600_000);
     await expect(subscription.next()).rejects.toThrow();
@@ -299,14 +289,14 @@ describe("the emulator's routes for demos", () => {
       );
 
       const events = busC.subscribe([ACME]);
-      const sent = await post('/_emulator/messages', { conversationId: firstConversation('messenger'), text: 'over HTTP' });
+      const sent = await post('/_emulator/messages', { conversationId: firstConversation(h.emulator, 'messenger').id, text: 'over HTTP' });
       expect(sent).toMatchObject({ status: 200, body: { deliveryStatus: 200 } });
       expect((await events.next()).value).toMatchObject({ kind: 'message', messageId: sent.body.id, text: 'over HTTP' });
       await events.return!();
       expect((await post('/_emulator/messages', { conversationId: 'nope', text: 'x' })).status).toBe(404);
     } finally {
       // Back to this suite's gateway.
-      await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+      await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, TEST_VERIFY_TOKEN);
       await serverC.drain(0);
     }
   });

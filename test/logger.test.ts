@@ -43,6 +43,7 @@ describe('createLogger', () => {
       expect(text).toContain('fetch graph.facebook.com/… failed');
       expect(text).toContain('127.0.0.1:4010/…');
       // Scrubbing keeps JSON lines JSON.
+      expect(lines).toHaveLength(3);
       if (format === 'json') for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     }
   });

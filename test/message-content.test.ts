@@ -277,6 +277,7 @@ describe('old archived threads', () => {
         .filter((thread) => thread.folder === undefined && thread.visible)
         .map((thread) => thread.id),
     );
+    expect(legacyNodes.length).toBeGreaterThan(0);
     expect(legacyNodes.every((node) => node.folder === null && node.updatedTime < '2018-07-01')).toBe(true);
     expect(doneNodes.length).toBeGreaterThan(50);
     expect(doneNodes.every((node) => node.folder === 'PAGE_DONE' && node.updatedTime > '2018-07-01')).toBe(true);

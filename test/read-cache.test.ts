@@ -9,6 +9,7 @@ import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { ConversationMessagesDocument, TeamInboxDocument } from './generated/graphql.js';
 import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness } from './support/harness.js';
+import { until } from './support/wait.js';
 
 const MINUTE = 60_000;
 let h: Harness;
@@ -147,11 +148,16 @@ describe('a team on one Page', () => {
   it('keeps nothing from a read that was in flight when an event arrived', async () => {
     await start();
     const before = ids(await inbox());
-    // A read that Graph answers slowly: it reads the list as it is now, and its answer comes after the event.
-    h.emulator.faults.inject({ kind: 'latency', ms: 300 });
-    const stale = h.run(TeamInboxDocument, { pageId: ACME, first: 6 }, { token: null });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await h.emulator.webhooks.sendMessage(before[4]!, { text: 'news' });
+    // A read that Graph answers slowly: it reads the list as it is now, and its answer comes after the event. The emulator logs
+    // a read when it runs it, before the delay; the delay only has to outlast one webhook delivery, and is checked to have.
+    h.emulator.log.clear();
+    h.emulator.faults.inject({ kind: 'latency', ms: 1_000 });
+    let answered = false;
+    const stale = h.run(TeamInboxDocument, { pageId: ACME, first: 6 }, { token: null }).finally(() => (answered = true));
+    await until(() => h.emulator.log.requestCount === 1, 'the slow read to reach the emulator');
+    const sent = await h.emulator.webhooks.sendMessage(before[4]!, { text: 'news' });
+    expect(sent.deliveryStatus).toBe(200);
+    expect(answered, 'the slow read was answered before the event arrived').toBe(false);
     expect(ids(await stale)).toEqual(expect.arrayContaining(before));
     h.emulator.log.clear();
     const fresh = await h.run(TeamInboxDocument, { pageId: ACME, first: 6 }, { token: null });

@@ -14,7 +14,8 @@ import { type CachedRead, MemoryReadCacheStore } from '../src/graph-api/read-cac
 import { createFleetState } from '../src/fleet.js';
 import { type InboxEvent, InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter } from '../src/webhooks/redelivery.js';
-import { freePort, PrivateRedis, recordingLogger, startCuttableProxy, testPrefix, until } from './support/redis.js';
+import { freePort, PrivateRedis, recordingLogger, startCuttableProxy, testPrefix } from './support/redis.js';
+import { until } from './support/wait.js';
 
 const PAGE = '1000000001';
 const claim = (ticket: string, calls = 1): BudgetClaim => ({ ticket, calls, queuedAt: Date.now(), deadline: Date.now() + 60_000 });

@@ -13,7 +13,8 @@ import type { InboxEvent } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { ACME, serveOnLoopback, startHarness } from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
-import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix, until } from './support/redis.js';
+import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
+import { until } from './support/wait.js';
 
 const PREFIX = testPrefix('redis-inbox-events');
 const connections: RedisConnection[] = [];

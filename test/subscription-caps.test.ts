@@ -14,7 +14,9 @@ import type { GatewayServer } from '../src/http-server.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from '../src/subscription-caps.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { openEventStream } from './support/event-stream.js';
-import { ACME, serveOnLoopback, startHarness, until, type Harness } from './support/harness.js';
+import { ACME, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
+import { listening } from './support/inbox-events.js';
+import { until } from './support/wait.js';
 
 /** Small caps: 3 subscriptions per client, 4 for the instance. */
 const MAX_PER_CLIENT = 3;
@@ -83,9 +85,6 @@ async function eventStream() {
   return stream;
 }
 
-/** Resolves once `count` subscriptions listen to the Page's events. */
-const listening = (count: number): Promise<void> => until(() => bus.listenerCount(ACME) === count, `${count} subscription(s)`);
-
 const refusal = (per: 'client' | 'instance', maxSubscriptions: number) =>
   expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions, per } });
 
@@ -97,7 +96,7 @@ describe('per client (MAX_SUBSCRIPTIONS_PER_CLIENT)', () => {
     const ws = wsClient();
     const overSocket = ws.iterate({ query: EVENTS });
     void overSocket.next();
-    await listening(MAX_PER_CLIENT);
+    await listening(bus, ACME, MAX_PER_CLIENT);
     expect(caps.heldBy(HERE)).toBe(MAX_PER_CLIENT);
     h.emulator.log.clear();
 
@@ -117,16 +116,16 @@ describe('per client (MAX_SUBSCRIPTIONS_PER_CLIENT)', () => {
     stream.close();
     await until(() => caps.heldBy(HERE) === MAX_PER_CLIENT - 1, 'the closed stream to give its slot back');
     void ws.iterate({ query: EVENTS }).next();
-    await listening(MAX_PER_CLIENT);
+    await listening(bus, ACME, MAX_PER_CLIENT);
     expect(caps.heldBy(HERE)).toBe(MAX_PER_CLIENT);
   });
 
   it('counts each client apart: another address subscribes while this one is at its cap', async () => {
     const here = wsClient();
     for (let i = 0; i < MAX_PER_CLIENT; i += 1) void here.iterate({ query: EVENTS }).next();
-    await listening(MAX_PER_CLIENT);
+    await listening(bus, ACME, MAX_PER_CLIENT);
     void wsClient(ELSEWHERE).iterate({ query: EVENTS }).next();
-    await listening(MAX_PER_CLIENT + 1);
+    await listening(bus, ACME, MAX_PER_CLIENT + 1);
     expect([caps.heldBy(HERE), caps.heldBy(ELSEWHERE)]).toEqual([MAX_PER_CLIENT, 1]);
   });
 });
@@ -139,7 +138,7 @@ describe('per instance (MAX_SUBSCRIPTIONS)', () => {
     for (let i = 1; i < MAX_PER_CLIENT; i += 1) void here.iterate({ query: EVENTS }).next();
     const there = wsClient(ELSEWHERE);
     void there.iterate({ query: EVENTS }).next();
-    await listening(MAX);
+    await listening(bus, ACME, MAX);
 
     // 127.0.0.2 holds 1 of its 3: the instance's cap refuses it, over either transport.
     expect(await sseClient(ELSEWHERE).iterate({ query: EVENTS }).next()).toEqual({
@@ -153,7 +152,7 @@ describe('per instance (MAX_SUBSCRIPTIONS)', () => {
     await until(() => caps.size === MAX - 1, 'the completed subscription to give its slot back');
     const sse = sseClient(ELSEWHERE).iterate({ query: EVENTS });
     void sse.next();
-    await listening(MAX);
+    await listening(bus, ACME, MAX);
     expect(caps.heldBy(ELSEWHERE)).toBe(2);
 
     // A socket closed gives back every slot it held.

@@ -11,17 +11,9 @@ import { RedisConnection } from '../src/redis/connection.js';
 import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { openEventStream } from './support/event-stream.js';
-import {
-  ACME,
-  BISTRO,
-  type Harness,
-  type HarnessOptions,
-  serveWithWebhooks,
-  startHarness,
-  TEST_VERSION,
-  until,
-} from './support/harness.js';
+import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness, TEST_VERSION } from './support/harness.js';
 import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
+import { until } from './support/wait.js';
 
 const MINUTE = 60_000;
 const PREFIX = testPrefix('tenancy-attacks');

@@ -26,9 +26,10 @@ import { RedisConnection } from '../src/redis/connection.js';
 import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
-import { ACME, BISTRO, QUIET, assertNoSecrets, serveWithWebhooks, startHarness, until, type Harness } from './support/harness.js';
-import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix, until as waitUntil } from './support/redis.js';
+import { ACME, BISTRO, QUIET, assertNoSecrets, serveWithWebhooks, startHarness, type Harness } from './support/harness.js';
+import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
 import { type Named, TenancyOracle } from './support/tenancy-oracle.js';
+import { until } from './support/wait.js';
 
 /** Of seeds 1 to 12 (every one of which fails on a gateway that leaks), three whose runs meet every kind of leak in both stores. */
 const DEFAULT_SEEDS: readonly number[] = [4, 5, 12];
@@ -676,9 +677,9 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
         for (const event of expected) if (await oracle.canList(DEMO.tokens[subscriber.token], event.page, event.platform)) owed += 1;
         const what = `${subscriber.token}'s subscription to ${subscriber.page} ${subscriber.platform ?? ''}`;
         const got = (count: number) => () => subscriber.received.length >= count || subscriber.ended;
-        await waitUntil(got(owed), `${what} to receive the ${owed} events of inboxes its token lists`, SUBSCRIBER_WAIT_MS.owed);
+        await until(got(owed), `${what} to receive the ${owed} events of inboxes its token lists`, SUBSCRIBER_WAIT_MS.owed);
         // Events of inboxes the token does not list may come (the bug) or not (refused, or filtered): a bounded while for them.
-        if (owed < expected.length) await waitUntil(got(expected.length), what, SUBSCRIBER_WAIT_MS.more).catch(() => undefined);
+        if (owed < expected.length) await until(got(expected.length), what, SUBSCRIBER_WAIT_MS.more).catch(() => undefined);
       }),
     );
     for (const subscriber of subscribers) {

@@ -71,6 +71,7 @@ describe('user tokens', () => {
     expect(batches).toHaveLength(1);
     // The user token appears nowhere in a call about a Page's inbox.
     expect(JSON.stringify(batches)).not.toContain(DEMO.tokens.alice);
+    expect(batches[0]!.items!.length).toBeGreaterThan(0);
     expect(batches[0]!.items!.every((item) => item.status === 200)).toBe(true);
   });
 
@@ -163,6 +164,7 @@ describe('appsecret_proof', () => {
       { authorization: `Bearer ${DEMO.tokens.alice}` },
     );
     expect(user.body.errors).toBeUndefined();
+    expect(h.emulator.log.entries.length).toBeGreaterThan(0);
     expect(h.emulator.log.entries.every((entry) => entry.status === 200 && (entry.items ?? []).every((item) => item.status === 200))).toBe(
       true,
     );

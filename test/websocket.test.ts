@@ -17,12 +17,12 @@ import { allowedOriginsOf } from '../src/allowed-origins.js';
 import { DEMO } from '../src/emulator/index.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
-import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
 import persistedDocuments from './generated/persisted-documents.json' with { type: 'json' };
-import { ACME, BISTRO, assertNoSecrets, serveOnLoopback, startHarness, until, type Harness } from './support/harness.js';
+import { ACME, BISTRO, assertNoSecrets, serveOnLoopback, serveWithWebhooks, startHarness, type Harness } from './support/harness.js';
+import { firstConversation, listening } from './support/inbox-events.js';
+import { until } from './support/wait.js';
 
-const VERIFY_TOKEN = 'test-verify-token';
 // Low limits, so that short documents show the depth and cost checks run on the socket.
 const LIMITS = { maxDepth: 5, maxCost: 200 };
 let h: Harness;
@@ -33,11 +33,7 @@ let origin = '';
 beforeAll(async () => {
   bus = new InboxEventBus();
   h = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus, limits: LIMITS });
-  ({ server, origin } = await serveOnLoopback(h.app, {
-    webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: VERIFY_TOKEN, bus }),
-    webSocket: { maxSubscriptionsPerConnection: 2 },
-  }));
-  await h.emulator.webhooks.subscribe(`${origin}${WEBHOOK_PATH}`, VERIFY_TOKEN);
+  ({ server, origin } = await serveWithWebhooks(h, bus, { webSocket: { maxSubscriptionsPerConnection: 2 } }));
 });
 afterAll(async () => {
   await server.drain(0);
@@ -68,12 +64,6 @@ function wsClient(options: Partial<ClientOptions> = {}, at = origin): Client {
 }
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const firstConversation = (platform: 'messenger' | 'instagram', page: string = ACME) =>
-  h.emulator.store.listConversations(page, { platform, folder: 'inbox' })[0]!;
-/** Resolves once `count` subscribers listen to `account`. */
-const listening = (account: string, count = 1): Promise<void> =>
-  until(() => bus.listenerCount(account) >= count, `${count} subscriber(s) of ${account}`);
-
 const MESSENGER_EVENTS =
   `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { kind platform pageId customerId ` + `messageId text } }`;
 
@@ -82,8 +72,8 @@ describe("graphql-ws's client", () => {
     const client = wsClient({ connectionParams: bearer(DEMO.tokens.alice) });
     const events = client.iterate({ query: MESSENGER_EVENTS });
     const first = events.next();
-    await listening(ACME);
-    const conversation = firstConversation('messenger');
+    await listening(bus, ACME);
+    const conversation = firstConversation(h.emulator, 'messenger');
     const sent = await h.emulator.webhooks.sendMessage(conversation.id, { text: 'Over the socket' });
     expect((await first).value).toEqual({
       data: {
@@ -104,8 +94,8 @@ describe("graphql-ws's client", () => {
     const plain = wsClient().iterate({ query: MESSENGER_EVENTS });
     const lower = wsClient({ connectionParams: { authorization: `Bearer ${DEMO.tokens.alice}` } }).iterate({ query: MESSENGER_EVENTS });
     const [first, second] = [plain.next(), lower.next()];
-    await listening(ACME, 2);
-    const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'to both' });
+    await listening(bus, ACME, 2);
+    const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'to both' });
     expect((await first).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id, text: 'to both' } } });
     expect((await second).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id, text: 'to both' } } });
   });
@@ -224,7 +214,7 @@ describe("graphql-ws's client", () => {
       const first = client.iterate({ query: MESSENGER_EVENTS });
       const second = client.iterate({ query: MESSENGER_EVENTS });
       const [firstEvent, secondEvent] = [first.next(), second.next()];
-      await listening(ACME, 2);
+      await listening(bus, ACME, 2);
       await expect(client.iterate({ query: MESSENGER_EVENTS }).next()).rejects.toEqual([
         expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: 2, per: 'connection' } }),
       ]);
@@ -232,7 +222,7 @@ describe("graphql-ws's client", () => {
       expect(await client.iterate({ query: `{ page(id: "${ACME}") { graphApiId } }` }).next()).toMatchObject({
         value: { data: { page: { graphApiId: ACME } } },
       });
-      const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'both slots' });
+      const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'both slots' });
       expect((await firstEvent).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id } } });
       expect((await secondEvent).value).toMatchObject({ data: { inboxEvents: { messageId: sent.id } } });
 
@@ -240,8 +230,8 @@ describe("graphql-ws's client", () => {
       await until(() => bus.listenerCount(ACME) === 1, 'the first subscription to end');
       const third = client.iterate({ query: MESSENGER_EVENTS });
       const thirdEvent = third.next();
-      await listening(ACME, 2);
-      const again = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'freed slot' });
+      await listening(bus, ACME, 2);
+      const again = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'freed slot' });
       expect((await thirdEvent).value).toMatchObject({ data: { inboxEvents: { messageId: again.id, text: 'freed slot' } } });
     },
   );
@@ -252,7 +242,7 @@ describe("graphql-ws's client", () => {
     const client = wsClient({ on: { closed: (event) => closes.push((event as { code: number }).code) } }, drainingOrigin);
     const events = client.iterate({ query: MESSENGER_EVENTS });
     const next = events.next();
-    await listening(ACME);
+    await listening(bus, ACME);
     const started = performance.now();
     // A grace period far longer than the test's own timeout: only closing the socket lets this end.
     await draining.drain(600_000);
@@ -276,9 +266,9 @@ describe("graphql-ws's client", () => {
       const hash = (InboxEventsExampleDocument as unknown as { __meta__: { hash: string } }).__meta__.hash;
       const events = client.iterate({ query: '', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
       const next = events.next();
-      await listening(ACME);
+      await listening(bus, ACME);
       // Deliveries reach this suite's server, whose bus both gateways share.
-      const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'by hash' });
+      const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'by hash' });
       expect((await next).value).toMatchObject({ data: { inboxEvents: { kind: 'MESSAGE', messageId: sent.id, text: 'by hash' } } });
       await events.return?.();
     } finally {
@@ -296,9 +286,9 @@ describe('Apollo Client', () => {
     const apollo = new ApolloClient({ link: wsLink, cache: cache() });
     opened.push(() => apollo.stop());
     const first = firstValueFrom(apollo.subscribe({ query: gql(print(InboxEventsExampleDocument)) }));
-    await listening(ACME);
-    await listening(DEMO.pages.acme.instagramId);
-    const conversation = firstConversation('instagram');
+    await listening(bus, ACME);
+    await listening(bus, DEMO.pages.acme.instagramId);
+    const conversation = firstConversation(h.emulator, 'instagram');
     const sent = await h.emulator.webhooks.sendMessage(conversation.id, { text: 'from Apollo' });
     expect((await first).data).toEqual({
       inboxEvents: {
@@ -340,8 +330,8 @@ describe('Apollo Client', () => {
     const page = await apollo.query({ query: gql`{ page(id: "${ACME}") { graphApiId name } }` });
     expect(page.data).toEqual({ page: { __typename: 'Page', graphApiId: ACME, name: 'Acme Shop' } });
     const first = firstValueFrom(apollo.subscribe({ query: gql(MESSENGER_EVENTS) }));
-    await listening(ACME);
-    const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'split' });
+    await listening(bus, ACME);
+    const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'split' });
     expect((await first).data).toMatchObject({ inboxEvents: { messageId: sent.id, text: 'split' } });
   });
 });
@@ -375,8 +365,8 @@ describe('urql', () => {
     const ws = wsClient({ connectionParams: bearer(DEMO.tokens.alice) });
     const urql = urqlClient((request, sink) => ws.subscribe(request, sink));
     const first = firstResult(urql, MESSENGER_EVENTS);
-    await listening(ACME);
-    const conversation = firstConversation('messenger');
+    await listening(bus, ACME);
+    const conversation = firstConversation(h.emulator, 'messenger');
     const sent = await h.emulator.webhooks.sendMessage(conversation.id, { text: 'from urql over ws' });
     expect((await first).data).toEqual({
       inboxEvents: {
@@ -395,8 +385,8 @@ describe('urql', () => {
     opened.push(() => sse.dispose());
     const urql = urqlClient(({ query, variables }, sink) => sse.subscribe({ query, ...(variables ? { variables } : {}) }, sink));
     const first = firstResult(urql, MESSENGER_EVENTS);
-    await listening(ACME);
-    const sent = await h.emulator.webhooks.sendMessage(firstConversation('messenger').id, { text: 'from urql over SSE' });
+    await listening(bus, ACME);
+    const sent = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'from urql over SSE' });
     expect((await first).data).toMatchObject({ inboxEvents: { kind: 'MESSAGE', messageId: sent.id, text: 'from urql over SSE' } });
 
     const bob = createSseClient({ url: `${origin}/graphql`, headers: bearer(DEMO.tokens.bob), retryAttempts: 0 });

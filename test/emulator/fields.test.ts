@@ -254,6 +254,7 @@ describe('messages', () => {
       limit: 50,
     });
     const messages = body.data.flatMap((thread) => thread.messages.data);
+    expect(messages.length).toBeGreaterThan(0);
     expect(messages.every((message) => !Object.values(message).includes(null))).toBe(true);
     const withAttachment = messages.find((message) => message.attachments !== undefined)!;
     const attachment = (withAttachment.attachments as GraphListBody).data[0]!;

@@ -12,6 +12,7 @@ describe('DEMO', () => {
   it('has distinct, deterministic, realistic-looking tokens', () => {
     const tokens = Object.values(DEMO.tokens);
     expect(new Set(tokens).size).toBe(tokens.length);
+    expect(tokens.length).toBeGreaterThan(0);
     for (const token of tokens) expect(token).toMatch(/^EAA[A-Za-z0-9]{37,}$/);
   });
 
@@ -71,6 +72,7 @@ describe('seed world', () => {
   });
 
   it('uses Graph-like ids and a distinct customer per thread', () => {
+    expect(world.threads.length).toBeGreaterThan(0);
     for (const thread of world.threads) {
       if (thread.platform === 'messenger') {
         expect(thread.id).toMatch(/^t_\d{15}$/);

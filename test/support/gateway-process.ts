@@ -3,6 +3,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { GATEWAY_READY_LINE } from './ready-line.js';
 
 export interface GatewayProcess {
   readonly child: ChildProcess;
@@ -27,7 +28,7 @@ export function startGatewayProcess(env: Record<string, string>): Promise<Gatewa
     let started = false;
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      const match = started ? null : /GraphQL gateway on (http:\/\/localhost:(\d+)\/graphql)/.exec(output);
+      const match = started ? null : GATEWAY_READY_LINE.exec(output);
       if (match === null) return;
       started = true;
       resolve({

@@ -217,21 +217,18 @@ export async function serveOnLoopback(
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** Resolves once `condition` holds, checked on every turn of the event loop; fails after 5 s rather than hang. */
-export async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(setImmediate);
-  }
-}
-
 /**
  * Serves the harness's gateway on loopback with Meta's webhook callback on (deliveries relayed to `bus`,
- * the read cache told first, as main.ts wires it), and subscribes the emulator to it.
+ * the read cache told first, as main.ts wires it), and subscribes the emulator to it with TEST_VERIFY_TOKEN.
+ * `options` tune the rest of the server (its WebSocket endpoint).
  */
-export async function serveWithWebhooks(h: Harness, bus: InboxEventStream): Promise<{ server: GatewayServer; origin: string }> {
+export async function serveWithWebhooks(
+  h: Harness,
+  bus: InboxEventStream,
+  options: Omit<GatewayServerOptions, 'webhooks'> = {},
+): Promise<{ server: GatewayServer; origin: string }> {
   const served = await serveOnLoopback(h.app, {
+    ...options,
     webhooks: createWebhookReceiver({
       appSecret: DEMO.appSecret,
       verifyToken: TEST_VERIFY_TOKEN,

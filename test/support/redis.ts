@@ -48,16 +48,6 @@ export function recordingLogger(): FleetLogger & { lines: string[] } {
   return { lines, info: (line) => lines.push(`info ${line}`), warn: (line) => lines.push(`warn ${line}`) };
 }
 
-/** Resolves once `condition` holds, checked every few ms; fails after `timeoutMs` rather than hang. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<number> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return Date.now() - started;
-}
-
 /** A loopback port free now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -84,6 +74,11 @@ export class PrivateRedis {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Whether the server was started and not stopped since. */
+  get running(): boolean {
+    return this.#process !== undefined;
   }
 
   /** Starts the server (again) and resolves once it accepts connections. */

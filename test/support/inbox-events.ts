@@ -1,0 +1,22 @@
+/**
+ * What tests of `inboxEvents` share: when a subscription listens, and which conversation to send a message to.
+ */
+import type { ConversationSummary, Emulator } from '../../src/emulator/index.js';
+import type { InboxEventStream } from '../../src/webhooks/inbox-events.js';
+import { ACME } from './harness.js';
+import { until } from './wait.js';
+
+/**
+ * Resolves once exactly `count` subscriptions listen to `account` on `bus`: a subscription listens only after
+ * its Graph reads (the proof of each inbox, the Page's Instagram link), so an event sent before is not heard.
+ */
+export async function listening(bus: Pick<InboxEventStream, 'listenerCount'>, account: string, count = 1): Promise<void> {
+  await until(() => bus.listenerCount(account) === count, `${count} subscription(s) of ${account}`);
+}
+
+/** The conversation on top of a Page's inbox on `platform`, from the emulator's store (no Graph call). */
+export function firstConversation(emulator: Emulator, platform: 'messenger' | 'instagram', page: string = ACME): ConversationSummary {
+  const [first] = emulator.store.listConversations(page, { platform, folder: 'inbox' });
+  if (first === undefined) throw new Error(`Page ${page} has no ${platform} conversation in its inbox`);
+  return first;
+}
