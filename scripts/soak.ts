@@ -457,6 +457,109 @@ const table = (map: ReadonlyMap<string, number>): string =>
     .map(([key, n]) => `    ${String(n).padStart(7)}  ${key}`)
     .join('\n') || '    (none)';
 
+/** What one soak run measured. */
+interface SoakRun {
+  readonly load: LoadReport;
+  readonly rates: PageRate[];
+  readonly rss: ReadonlyArray<{ at: number; mb: number }>;
+  readonly elapsedSeconds: number;
+  readonly injected: ReadonlyMap<string, number>;
+}
+
+/** Runs the load against `gateway` while faults are injected into `emulator`, sampling the gateway's RSS. */
+async function runSoak(emulator: Emulator, gateway: GatewayProcess): Promise<SoakRun> {
+  const pid = gateway.child.pid!;
+  const started = Date.now();
+  const until = started + SECONDS * 1_000;
+  const rss: { at: number; mb: number }[] = [];
+  const sample = async (): Promise<void> => {
+    const mb = await rssMb(pid);
+    if (mb !== undefined) rss.push({ at: Date.now() - started, mb });
+  };
+  await sample();
+  const sampler = setInterval(() => void sample(), RSS_SAMPLE_MS);
+  const progress = setInterval(
+    () =>
+      console.log(
+        `soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ` +
+          `${emulator.faults.applied} faults applied`,
+      ),
+    30_000,
+  );
+  const injector = startInjecting(emulator, until);
+  let load: LoadReport;
+  try {
+    load = await runLoad(gateway.url, until, gateway);
+  } finally {
+    injector.stop();
+    clearInterval(sampler);
+    clearInterval(progress);
+  }
+  const elapsedSeconds = (Date.now() - started) / 1_000;
+  await sample();
+  return { load, rates: upstreamRates(emulator, elapsedSeconds), rss, elapsedSeconds, injected: injector.injected };
+}
+
+/** Prints what the run served and cost upstream; returns the unexpected errors counted. */
+function reportLoad(emulator: Emulator, run: SoakRun): number {
+  const { load, rates, elapsedSeconds } = run;
+  const unexpectedCount = [...load.unexpected.values()].reduce((sum, n) => sum + n, 0);
+  const latencies = [...load.latenciesMs].sort((a, b) => a - b);
+  console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
+  console.log(
+    `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ` +
+      `${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ` +
+      `${percentile(latencies, 100).toFixed(0)} ms`,
+  );
+  console.log(`  by kind:\n${table(load.byKind)}`);
+  console.log(`responses by outcome:\n${table(load.outcomes)}`);
+  console.log(`errors by extensions.code:\n${table(load.codes)}`);
+  console.log(
+    `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
+  );
+  console.log(
+    `faults injected (rules): ${[...run.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; ` +
+      `applied to calls: ${emulator.faults.applied}`,
+  );
+  console.log(`upstream: ${emulator.log.requestCount} HTTP requests, ${emulator.log.callCount} billed calls`);
+  console.log(`upstream calls per Page per second (limit ${CALLS_PER_SECOND}, batch items counted one by one):`);
+  for (const rate of rates) {
+    console.log(
+      `    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s ` +
+        `window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`,
+    );
+  }
+  if (rates.length === 0) console.log('    (no Conversations API calls)');
+  return unexpectedCount;
+}
+
+/** Prints the gateway's memory and health over the run; returns whether its RSS grew past the allowance. */
+function reportGateway(gateway: GatewayProcess, rss: SoakRun['rss']): boolean {
+  const warm = rss.find((point) => point.at >= WARM_UP_MS) ?? rss[0];
+  const end = rss.at(-1);
+  const grew = warm !== undefined && end !== undefined && end.mb > warm.mb * RSS_GROWTH_FACTOR + RSS_GROWTH_SLACK_MB;
+  const mb = (point: { mb: number } | undefined): string => (point === undefined ? '?' : `${point.mb.toFixed(0)} MB`);
+  const peak = rss.reduce<{ mb: number } | undefined>((top, point) => (top === undefined || point.mb > top.mb ? point : top), undefined);
+  console.log(
+    `gateway RSS: start ${mb(rss[0])}, after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s) ${mb(warm)}, end ${mb(end)}, ` +
+      `peak ${mb(peak)} ` +
+      `(${rss.length} samples): ${grew ? `GREW (over ×${RSS_GROWTH_FACTOR} + ${RSS_GROWTH_SLACK_MB} MB)` : 'no growth'}`,
+  );
+  const trouble =
+    gateway.trouble.length === 0
+      ? 'none'
+      : `YES\n${gateway.trouble
+          .slice(0, 5)
+          .map((line) => `    ${line}`)
+          .join('\n')}`;
+  console.log(
+    `gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; ` +
+      `unhandled rejections/exceptions logged: ${trouble}`,
+  );
+  if (gateway.crashed !== undefined) console.log(`last output:\n${gateway.tail.map((line) => `    ${line}`).join('\n')}`);
+  return grew;
+}
+
 async function main(): Promise<number> {
   const emulator = await startEmulator({
     conversationRateLimit: { callsPerSecond: CALLS_PER_SECOND },
@@ -482,97 +585,16 @@ async function main(): Promise<number> {
 
   try {
     gateway = await startGateway(emulator.url);
-    const pid = gateway.child.pid!;
     console.log(
-      `soak: gateway ${gateway.url} (pid ${pid}), emulator ${emulator.url}; ${SECONDS} s at concurrency ${CONCURRENCY}, seed ${SEED}`,
+      `soak: gateway ${gateway.url} (pid ${gateway.child.pid}), emulator ${emulator.url}; ${SECONDS} s at concurrency ${CONCURRENCY}, ` +
+        `seed ${SEED}`,
     );
-
-    const started = Date.now();
-    const until = started + SECONDS * 1_000;
-    const rss: { at: number; mb: number }[] = [];
-    const sample = async (): Promise<void> => {
-      const mb = await rssMb(pid);
-      if (mb !== undefined) rss.push({ at: Date.now() - started, mb });
-    };
-    await sample();
-    const sampler = setInterval(() => void sample(), RSS_SAMPLE_MS);
-    const progress = setInterval(
-      () =>
-        console.log(
-          `soak: ${Math.round((Date.now() - started) / 1000)} s, ${emulator.log.requestCount} upstream requests, ` +
-            `${emulator.faults.applied} faults applied`,
-        ),
-      30_000,
-    );
-    const injector = startInjecting(emulator, until);
-
-    let load: LoadReport;
-    try {
-      load = await runLoad(gateway.url, until, gateway);
-    } finally {
-      injector.stop();
-      clearInterval(sampler);
-      clearInterval(progress);
-    }
-    const elapsedSeconds = (Date.now() - started) / 1_000;
-    await sample();
-    const rates = upstreamRates(emulator, elapsedSeconds);
-
-    const warm = rss.find((point) => point.at >= WARM_UP_MS) ?? rss[0];
-    const end = rss.at(-1);
-    const grew = warm !== undefined && end !== undefined && end.mb > warm.mb * RSS_GROWTH_FACTOR + RSS_GROWTH_SLACK_MB;
-    const rateExceeded = rates.some((rate) => rate.maxInAnySecond > CALLS_PER_SECOND);
-    const unexpectedCount = [...load.unexpected.values()].reduce((sum, n) => sum + n, 0);
-    const latencies = [...load.latenciesMs].sort((a, b) => a - b);
-
-    console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
-    console.log(
-      `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ` +
-        `${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ` +
-        `${percentile(latencies, 100).toFixed(0)} ms`,
-    );
-    console.log(`  by kind:\n${table(load.byKind)}`);
-    console.log(`responses by outcome:\n${table(load.outcomes)}`);
-    console.log(`errors by extensions.code:\n${table(load.codes)}`);
-    console.log(
-      `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
-    );
-    console.log(
-      `faults injected (rules): ${[...injector.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; ` +
-        `applied to calls: ${emulator.faults.applied}`,
-    );
-    console.log(`upstream: ${emulator.log.requestCount} HTTP requests, ${emulator.log.callCount} billed calls`);
-    console.log(`upstream calls per Page per second (limit ${CALLS_PER_SECOND}, batch items counted one by one):`);
-    for (const rate of rates) {
-      console.log(
-        `    Page ${rate.page}: ${rate.calls} calls, mean ${rate.meanPerSecond.toFixed(2)}/s, max ${rate.maxInAnySecond} in any 1 s ` +
-          `window${rate.maxInAnySecond > CALLS_PER_SECOND ? '  <-- EXCEEDED' : ''}`,
-      );
-    }
-    if (rates.length === 0) console.log('    (no Conversations API calls)');
-    const mb = (point: { mb: number } | undefined): string => (point === undefined ? '?' : `${point.mb.toFixed(0)} MB`);
-    const peak = rss.reduce<{ mb: number } | undefined>((top, point) => (top === undefined || point.mb > top.mb ? point : top), undefined);
-    console.log(
-      `gateway RSS: start ${mb(rss[0])}, after warm-up (${(WARM_UP_MS / 1000).toFixed(0)} s) ${mb(warm)}, end ${mb(end)}, ` +
-        `peak ${mb(peak)} ` +
-        `(${rss.length} samples): ${grew ? `GREW (over ×${RSS_GROWTH_FACTOR} + ${RSS_GROWTH_SLACK_MB} MB)` : 'no growth'}`,
-    );
-    console.log(
-      `gateway process: ${gateway.crashed === undefined ? 'ran throughout' : `CRASHED (${gateway.crashed})`}; ` +
-        `unhandled rejections/exceptions logged: ${
-          gateway.trouble.length === 0
-            ? 'none'
-            : `YES\n${gateway.trouble
-                .slice(0, 5)
-                .map((line) => `    ${line}`)
-                .join('\n')}`
-        }`,
-    );
-    if (gateway.crashed !== undefined) console.log(`last output:\n${gateway.tail.map((line) => `    ${line}`).join('\n')}`);
-
+    const run = await runSoak(emulator, gateway);
+    const unexpectedCount = reportLoad(emulator, run);
+    const grew = reportGateway(gateway, run.rss);
     const failures = [
       unexpectedCount > 0 ? `${unexpectedCount} unexpected errors` : undefined,
-      rateExceeded ? 'the per-Page call rate was exceeded' : undefined,
+      run.rates.some((rate) => rate.maxInAnySecond > CALLS_PER_SECOND) ? 'the per-Page call rate was exceeded' : undefined,
       gateway.crashed !== undefined ? 'the gateway crashed' : undefined,
       gateway.trouble.length > 0 ? 'the gateway logged an unhandled rejection or exception' : undefined,
       grew ? 'the gateway RSS grew' : undefined,

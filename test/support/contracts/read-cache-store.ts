@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CachedRead, Inbox, ReadCacheStore } from '../../../src/graph-api/read-cache-store.js';
-import { until } from '../redis.js';
+import { until } from '../wait.js';
 import type { Fleet } from './fleet.js';
 
 const PAGE = '1000000001';
