@@ -4,8 +4,8 @@
  * settings as options, and `DEFAULT_CONFIG` is what they get when nothing is set. The README's
  * configuration table is printed from this table (`npm run config:table`); a test keeps the two equal.
  */
-import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
+import { boolean, commaList, integer, jsonObjectFile, oneOf, optionalText, origin, redisUrl, seconds } from './config-parsers.js';
 
 /** A current Graph API version (Meta's changelog lists the versions still served). */
 export const DEFAULT_GRAPH_API_VERSION = 'v25.0';
@@ -23,85 +23,6 @@ export interface Setting<T> {
 }
 
 const setting = <T>(spec: Setting<T>): Setting<T> => spec;
-
-function integer(min: number, max: number): (raw: string) => number {
-  return (raw) => {
-    const value = Number(raw);
-    if (!/^-?\d+$/.test(raw) || value < min || value > max) throw new Error(`must be an integer from ${min} to ${max}`);
-    return value;
-  };
-}
-
-/** Whole seconds, read as milliseconds. */
-function seconds(min: number, max: number): (raw: string) => number {
-  const read = integer(min, max);
-  return (raw) => read(raw) * 1000;
-}
-
-const optionalText = (raw: string): string | undefined => raw;
-
-function oneOf<const T extends string>(...values: T[]): (raw: string) => T {
-  const accepted = values.length === 2 ? values.join(' or ') : `one of ${values.join(', ')}`;
-  return (raw) => {
-    if (!(values as string[]).includes(raw)) throw new Error(`must be ${accepted}`);
-    return raw as T;
-  };
-}
-
-const boolean = (raw: string): boolean => oneOf('true', 'false')(raw) === 'true';
-
-/** An http(s) origin: no path, query or credentials. */
-function origin(example: string): (raw: string) => string {
-  return (raw) => {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new Error(`must be an http(s) URL such as ${example}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`must be an http(s) URL such as ${example}`);
-    if (url.pathname !== '/' || url.search !== '' || url.username !== '' || url.password !== '') {
-      throw new Error(`must be an origin such as ${example} (no path, query or credentials)`);
-    }
-    return url.origin;
-  };
-}
-
-/** A Redis URL; never echoed, as it may hold a password. */
-function redisUrl(raw: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    const got = url === undefined ? 'something else' : `a ${url.protocol} URL`;
-    throw new Error(`must be a redis:// or rediss:// URL such as redis://redis:6379, got ${got}`);
-  }
-  if (!/^\/?(\d+)?$/.test(url.pathname))
-    throw new Error('must name a database by its number, as in redis://redis:6379/0, got another path');
-  return raw;
-}
-
-const commaList = (raw: string): string[] =>
-  raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-
-/** A JSON file holding an object; the file's content is never echoed in an error, as it may hold tokens. */
-function jsonObjectFile(raw: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(raw, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'not JSON';
-    throw new Error(`must name a readable JSON file (${reason})`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('must name a JSON file holding an object');
-  return parsed as Record<string, unknown>;
-}
 
 /**
  * Every environment variable the gateway reads, in the order the README lists them. Add a row here
@@ -630,6 +551,11 @@ export const CACHE_MAX_AGE_WITH_WEBHOOKS_MS = 60_000;
 
 /** The configuration when nothing is set: the defaults modules fall back to, and tests start from. */
 export const DEFAULT_CONFIG: Readonly<GatewayConfig> = readConfig({});
+
+/** How long a tag's generation is kept: it must outlive every entry it judges (fresh for `cacheMaxAgeMs`, or stale). */
+export function cacheTagTtlMs(config: Pick<GatewayConfig, 'cache'>, cacheMaxAgeMs: number): number {
+  return Math.max(cacheMaxAgeMs, config.cache.staleMs) + 60_000;
+}
 
 /** The README's configuration table, printed from {@link SETTINGS}. */
 export function configTable(): string {

@@ -5,6 +5,7 @@
  * unreachable (degraded mode, see connection.ts); without one, everything stays in this process's memory.
  */
 import type { ConnectionOptions } from 'node:tls';
+import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, cacheTagTtlMs, DEFAULT_CONFIG } from './config.js';
 import { type CallBudget, MemoryCallBudget } from './graph-api/call-budget.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from './graph-api/read-cache-store.js';
 import { InboxEventBus, type InboxEventStream } from './webhooks/inbox-events.js';
@@ -44,10 +45,11 @@ export interface FleetStateOptions {
   tls?: ConnectionOptions;
 }
 
+/** The cache's bounds as configured by default (CACHE_MAX_ENTRIES, CACHE_MAX_MEGABYTES), its tags kept as buildGateway keeps them. */
 export const DEFAULT_FLEET_CACHE: Readonly<FleetCacheOptions> = {
-  maxEntries: 10_000,
-  maxBytes: 64 * 1024 * 1024,
-  tagTtlMs: 24 * 60 * 60 * 1000,
+  maxEntries: DEFAULT_CONFIG.cache.maxEntries,
+  maxBytes: DEFAULT_CONFIG.cache.maxBytes,
+  tagTtlMs: cacheTagTtlMs(DEFAULT_CONFIG, CACHE_MAX_AGE_WITH_WEBHOOKS_MS),
 };
 
 /** What the health endpoint shows of the shared state. */

@@ -8,7 +8,7 @@
 import type { Dispatcher } from 'undici';
 import { allowedOriginsOf } from './allowed-origins.js';
 import { createApp } from './app.js';
-import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, type GatewayConfig } from './config.js';
+import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, cacheTagTtlMs, type GatewayConfig } from './config.js';
 import { Credentials } from './credentials.js';
 import { GraphApiClient } from './graph-api/client.js';
 import { ReadCache } from './graph-api/read-cache.js';
@@ -81,7 +81,7 @@ export async function buildGateway(
     keyPrefix: config.redis.keyPrefix,
     callsPerSecond: config.pageCallsPerSecond,
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
-    cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: tagTtlMs(config, cacheMaxAgeMs) },
+    cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
   });
   const { client, scheduler } = createGraphApi(config, upstream, fleet, log, overrides);
   const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
@@ -201,9 +201,4 @@ function serveGateway(
     },
   });
   return { app, server, webhooks };
-}
-
-/** How long a tag's generation is kept: it must outlive every entry it judges. */
-export function tagTtlMs(config: GatewayConfig, cacheMaxAgeMs: number): number {
-  return Math.max(cacheMaxAgeMs, config.cache.staleMs) + 60_000;
 }

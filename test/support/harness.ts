@@ -7,10 +7,10 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { AddressInfo } from 'node:net';
 import type { AppOptions, createApp } from '../../src/app.js';
-import { DEFAULT_CONFIG, type GatewayConfig, type UpstreamPoolConfig } from '../../src/config.js';
+import { cacheTagTtlMs, DEFAULT_CONFIG, type GatewayConfig, type UpstreamPoolConfig } from '../../src/config.js';
 import type { Credentials } from '../../src/credentials.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
-import { buildGateway, tagTtlMs } from '../../src/gateway.js';
+import { buildGateway } from '../../src/gateway.js';
 import type { ReadCache } from '../../src/graph-api/read-cache.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import type { GraphScheduler, GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
@@ -129,7 +129,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const cacheStore = new MemoryReadCacheStore({
     maxEntries: config.cache.maxEntries,
     maxBytes: config.cache.maxBytes,
-    tagTtlMs: tagTtlMs(config, maxAgeMs),
+    tagTtlMs: cacheTagTtlMs(config, maxAgeMs),
     ...clock,
   });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
