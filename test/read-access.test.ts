@@ -12,13 +12,13 @@ const BISTRO = '1000000002';
 const list = (token: string, page: string, platform: 'messenger' | 'instagram' = 'messenger', limit = 2): GraphRead => ({
   request: { path: `${page}/conversations`, params: { fields: 'id', limit, platform } },
   token,
-  pageId: page,
+  budgetKey: page,
   about: { kind: 'list', platform },
 });
 const thread = (token: string, claimedPage: string, threadId: string): GraphRead => ({
   request: { path: threadId, params: { fields: 'id' } },
   token,
-  pageId: claimedPage,
+  budgetKey: claimedPage,
   about: { kind: 'thread', threadId },
 });
 const keyOf = (read: GraphRead): string => `${read.token} ${read.request.path} ${JSON.stringify(read.request.params)}`;

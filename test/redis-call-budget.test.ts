@@ -216,7 +216,13 @@ describe('three gateways on one Page, against a Graph API enforcing 2 calls per 
       const answers = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
           schedulers[i % 3]!.readMany(
-            [{ request: { path: `${page}/conversations`, params: { limit: String(i + 1) } }, token: DEMO.tokens.acmePage, pageId: page }],
+            [
+              {
+                request: { path: `${page}/conversations`, params: { limit: String(i + 1) } },
+                token: DEMO.tokens.acmePage,
+                budgetKey: page,
+              },
+            ],
             { usage: { requests: 0, calls: 0, coalesced: 0, cached: 0 }, deadline: Date.now() + 15_000 },
           ),
         ),

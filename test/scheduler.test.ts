@@ -37,7 +37,7 @@ function fakeClient(answer: Answer = (read) => ({ body: { path: read.request.pat
 }
 
 const usage = (): UpstreamUsage => ({ requests: 0, calls: 0, coalesced: 0, cached: 0 });
-const read = (path: string, page = 'P', token = 'T'): GraphRead => ({ request: { path, params: {} }, token, pageId: page });
+const read = (path: string, page = 'P', token = 'T'): GraphRead => ({ request: { path, params: {} }, token, budgetKey: page });
 
 let scheduler: GraphScheduler;
 const make = (

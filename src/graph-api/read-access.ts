@@ -15,22 +15,18 @@
  * Proofs are kept by token fingerprint, never by token, and only in this process's memory.
  */
 import { LRUCache } from 'lru-cache';
-import type { GraphRead, UpstreamUsage } from './read.js';
+import type { Freshness, GraphRead, UpstreamUsage } from './read.js';
 import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, OperationAbortedError } from './errors.js';
 import type { CachedRead, Inbox } from './read-cache-store.js';
 import { tokenFingerprint } from './tokens.js';
 
-/** An answer, with where it came from. */
-export interface Fetched {
+/** An answer inside the read path, with its freshness and where it came from. */
+export interface Fetched extends Freshness {
   /** The parsed body, or the Error the read failed with. */
   readonly body: unknown;
-  /** Epoch ms the data was read from Graph. */
-  readonly fetchedAt: number;
   /** Served from the cache (fresh or stale) rather than read for this operation. */
   readonly cached: boolean;
-  /** Served stale because Graph could not be called: when it can be again. */
-  readonly stale: { readonly retryAfterSeconds: number } | undefined;
 }
 
 /** Tokens proven for an inbox (token × Page × platform), threads and Pages, kept at most. */
@@ -143,19 +139,19 @@ export class ReadAccess {
     } else if (read.about?.kind === 'thread') {
       this.#proofs.set(proofOf.thread(caller, read.about.threadId), true);
       // A thread Graph listed in the very Page whose budget the read spends: the token is no stranger there.
-      if (inbox !== undefined && inbox.page === read.pageId) this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+      if (inbox !== undefined && inbox.page === read.budgetKey) this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
     }
   }
 
   /** Drops what a token had proven where Graph now refuses it (its token, permissions, a policy block). */
   forget(read: GraphRead): void {
     const caller = tokenFingerprint(read.token);
-    const { about, pageId } = read;
+    const { about, budgetKey } = read;
     const inbox =
-      this.inboxOf(read) ?? (about?.kind === 'list' && pageId !== undefined ? { page: pageId, platform: about.platform } : undefined);
+      this.inboxOf(read) ?? (about?.kind === 'list' && budgetKey !== undefined ? { page: budgetKey, platform: about.platform } : undefined);
     if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
     if (about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, about.threadId));
-    if (pageId !== undefined) this.#proofs.delete(proofOf.acquainted(caller, pageId));
+    if (budgetKey !== undefined) this.#proofs.delete(proofOf.acquainted(caller, budgetKey));
   }
 
   /**
@@ -219,7 +215,7 @@ export class ReadAccess {
    * the token is proven there (or for that thread), or the read spends no Page's budget.
    */
   #gateOf(read: GraphRead): string | undefined {
-    const page = read.pageId;
+    const page = read.budgetKey;
     if (page === undefined) return undefined;
     const caller = tokenFingerprint(read.token);
     const { about } = read;

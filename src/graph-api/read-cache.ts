@@ -428,7 +428,7 @@ export class ReadCache {
     const read: GraphRead = {
       request: { path: `${inbox.page}/conversations`, params: { fields: 'id', limit: 1, platform: inbox.platform } },
       token,
-      pageId: inbox.page,
+      budgetKey: inbox.page,
       caller,
       about: { kind: 'list', platform: inbox.platform },
     };

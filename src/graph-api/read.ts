@@ -10,8 +10,11 @@ import type { GraphRequest } from './request.js';
 export interface GraphRead {
   readonly request: GraphRequest;
   readonly token: string;
-  /** The Page whose Conversations API budget this read spends (conversations, threads, messages). */
-  readonly pageId?: string | undefined;
+  /**
+   * The budget key: the Page whose Conversations API budget this read spends (conversations, threads, messages).
+   * A Page named by the client for a thread read: it decides which budget is spent, never what is served.
+   */
+  readonly budgetKey?: string | undefined;
   /** Who asked (a token fingerprint): reads of one caller may share a batch even with several tokens. */
   readonly caller?: string | undefined;
   /**
@@ -47,6 +50,19 @@ export interface GraphWrite {
 export type ReadSubject =
   | { readonly kind: 'list'; readonly platform: 'messenger' | 'instagram' }
   | { readonly kind: 'thread'; readonly threadId: string };
+
+/** When an answer was read from Graph, and whether it is served stale (from the cache, while Graph could not be called). */
+export interface Freshness {
+  /** Epoch ms the data was read from Graph. */
+  readonly fetchedAt: number;
+  /** Set when served from the cache because Graph could not be called: when it can be again. */
+  readonly stale: { readonly retryAfterSeconds: number } | undefined;
+}
+
+/** A value read from Graph, with its freshness: what resolvers and connections work with. */
+export interface FetchedValue<T> extends Freshness {
+  readonly value: T;
+}
 
 /** Upstream cost of one GraphQL operation, filled in as its reads are made. */
 export interface UpstreamUsage {

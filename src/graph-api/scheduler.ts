@@ -135,7 +135,7 @@ export class GraphScheduler {
     const status = await this.#budget.status(page, now);
     const local = this.#blocks.get(page);
     const blockedUntil = Math.max(status.blockedUntil ?? 0, local ?? 0) > now ? Math.max(status.blockedUntil ?? 0, local ?? 0) : undefined;
-    const queuedHere = this.#queue.filter((pending) => pending.read.pageId === page).length;
+    const queuedHere = this.#queue.filter((pending) => pending.read.budgetKey === page).length;
     const queuedReads = Math.max(queuedHere, status.waitingCalls);
     const limited = this.#budget.limit !== 0;
     const usage = this.#usage.get(page);
@@ -177,7 +177,7 @@ export class GraphScheduler {
     if (pending.waiters === 0 && (pending.state === 'queued' || pending.state === 'retry-wait')) {
       // Nobody waits for it any more: cancel the upstream work that has not started.
       this.#queue = this.#queue.filter((entry) => entry !== pending);
-      if (pending.read.pageId !== undefined) void this.#budget.withdraw(pending.read.pageId, [pending.ticket]).catch(() => undefined);
+      if (pending.read.budgetKey !== undefined) void this.#budget.withdraw(pending.read.budgetKey, [pending.ticket]).catch(() => undefined);
       this.#settle(pending, new OperationAbortedError('disconnected'));
     }
   }
@@ -187,7 +187,7 @@ export class GraphScheduler {
    * work that must never delay a client's read; `undefined` when there is none. Not shared with other reads.
    */
   async readIfIdle(read: GraphRead, usage: UpstreamUsage): Promise<unknown> {
-    const page = read.pageId;
+    const page = read.budgetKey;
     const now = this.#now();
     if (page !== undefined && this.#blockedSeconds(page) > 0) return undefined;
     const places = page === undefined || this.#budget.limit === 0 ? [] : await this.#budget.acquireIdle(page, callsOf(read), now);
@@ -223,13 +223,13 @@ export class GraphScheduler {
         deadline: 0,
       };
       this.#pending.set(key, pending);
-      const blocked = this.#blockedSeconds(read.pageId);
+      const blocked = this.#blockedSeconds(read.budgetKey);
       const wait = this.#queueWaitSeconds(read);
-      if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.pageId, blocked));
+      if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.budgetKey, blocked));
       // A read that could not leave before its deadline is refused now, with when to come back,
       // rather than held until the deadline and refused then.
       else if (context.deadline !== undefined && now + wait * 1000 > context.deadline) {
-        this.#settle(pending, new GraphRateLimitError(read.pageId, wait));
+        this.#settle(pending, new GraphRateLimitError(read.budgetKey, wait));
       } else this.#queue.push(pending);
     }
     const joined = pending;
@@ -247,9 +247,12 @@ export class GraphScheduler {
   /** Seconds before a read joining its Page's line now could leave (whole windows, rounded up). */
   #queueWaitSeconds(read: GraphRead): number {
     const { limit, windowMs } = this.#budget;
-    if (read.pageId === undefined || limit === 0) return 0;
-    const aheadHere = this.#queue.reduce((calls, pending) => calls + (pending.read.pageId === read.pageId ? callsOf(pending.read) : 0), 0);
-    const observed = this.#observed.get(read.pageId);
+    if (read.budgetKey === undefined || limit === 0) return 0;
+    const aheadHere = this.#queue.reduce(
+      (calls, pending) => calls + (pending.read.budgetKey === read.budgetKey ? callsOf(pending.read) : 0),
+      0,
+    );
+    const observed = this.#observed.get(read.budgetKey);
     const ahead = Math.max(aheadHere, observed?.waitingCalls ?? 0);
     return Math.ceil((Math.floor((ahead + (observed?.busy ?? 0) + callsOf(read) - 1) / limit) * windowMs) / 1000);
   }
@@ -292,7 +295,7 @@ export class GraphScheduler {
     const now = this.#now();
     const byPage = new Map<string, Pending[]>();
     for (const pending of this.#queue) {
-      const page = pending.read.pageId;
+      const page = pending.read.budgetKey;
       if (page === undefined || this.#budget.limit === 0) continue;
       const line = byPage.get(page);
       if (line === undefined) byPage.set(page, [pending]);
@@ -334,7 +337,7 @@ export class GraphScheduler {
     // In line order; reads outside any Page budget leave at once.
     const unlimited = this.#budget.limit === 0;
     const ready = this.#queue.filter(
-      (pending) => pending.state === 'queued' && (unlimited || pending.read.pageId === undefined || granted.has(pending)),
+      (pending) => pending.state === 'queued' && (unlimited || pending.read.budgetKey === undefined || granted.has(pending)),
     );
     const leaving = new Set(ready);
     this.#queue = this.#queue.filter((pending) => pending.state === 'queued' && !leaving.has(pending));
@@ -385,16 +388,16 @@ export class GraphScheduler {
     // The answers are in: each call now leaves its window a window from now.
     await Promise.all(
       group.flatMap((pending) =>
-        pending.read.pageId === undefined || pending.places.length === 0
+        pending.read.budgetKey === undefined || pending.places.length === 0
           ? []
-          : [this.#budget.release(pending.read.pageId, pending.places, now)],
+          : [this.#budget.release(pending.read.budgetKey, pending.places, now)],
       ),
     );
     group.forEach((pending, i) => {
       const answer = answers[i];
       pending.attempts += 1;
       if (answer instanceof GraphApiError && isThrottleCode(answer.code)) {
-        this.#settle(pending, this.#block(pending.read.pageId, answer, now));
+        this.#settle(pending, this.#block(pending.read.budgetKey, answer, now));
         return;
       }
       const delay = retryDelayMs(pending.attempts, this.#retryBaseDelayMs, this.#random);
@@ -417,9 +420,9 @@ export class GraphScheduler {
   }
 
   #observeUsage(read: GraphRead, header: HeaderLookup): void {
-    if (read.pageId === undefined) return;
+    if (read.budgetKey === undefined) return;
     const report = parseUsageHeaders(header);
-    if (report !== undefined) this.#usage.set(read.pageId, { report, at: this.#now() });
+    if (report !== undefined) this.#usage.set(read.budgetKey, { report, at: this.#now() });
   }
 
   /** Blocks a throttled Page (for every instance sharing the budget) and fails its queued reads: calling during a block extends it. */
@@ -436,7 +439,7 @@ export class GraphScheduler {
   #refuseBlocked(page: string, until: number, error: GraphApiError | undefined): void {
     this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
     const retryAfterSeconds = Math.max(1, Math.ceil((until - this.#now()) / 1000));
-    const refused = this.#queue.filter((pending) => pending.read.pageId === page && pending.state === 'queued');
+    const refused = this.#queue.filter((pending) => pending.read.budgetKey === page && pending.state === 'queued');
     this.#queue = this.#queue.filter((pending) => !refused.includes(pending));
     if (refused.length > 0)
       void this.#budget

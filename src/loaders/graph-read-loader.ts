@@ -1,17 +1,10 @@
 import DataLoader from 'dataloader';
-import type { GraphRead, ReadSubject, UpstreamUsage } from '../graph-api/read.js';
+import type { FetchedValue, GraphRead, ReadSubject, UpstreamUsage } from '../graph-api/read.js';
+
+export type { FetchedValue };
 import { OperationAbortedError } from '../graph-api/errors.js';
 import type { Fetched, ReadCache } from '../graph-api/read-cache.js';
 import type { GraphRequest } from '../graph-api/request.js';
-
-/** An answer and when Graph gave it: just now, from the cache, or (while Graph cannot be called) stale. */
-export interface FetchedValue<T> {
-  readonly value: T;
-  /** Epoch ms the data was read from Graph. */
-  readonly fetchedAt: number;
-  /** Set when served from the cache because Graph could not be called: when it can be again. */
-  readonly stale: Fetched['stale'];
-}
 
 /** How a read of a Page's inbox is made. */
 export interface ReadOptions {
@@ -120,7 +113,7 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
       return load<T>({
         request,
         token,
-        pageId: budgeted ? page : undefined,
+        budgetKey: budgeted ? page : undefined,
         caller: callerKey,
         about: budgeted ? readOptions.about : undefined,
       });
@@ -132,7 +125,7 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
       about?: ReadSubject,
     ): Promise<FetchedValue<Array<T | Error>>> {
       const token = await tokenForPage(page);
-      return load<Array<T | Error>>({ request, token, pageId: page, caller: callerKey, followUps, about });
+      return load<Array<T | Error>>({ request, token, budgetKey: page, caller: callerKey, followUps, about });
     },
     dispose() {
       if (watch === undefined) return;

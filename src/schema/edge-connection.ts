@@ -7,19 +7,12 @@
  */
 import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import type { GatewayContext } from '../context.js';
+import type { FetchedValue, Freshness } from '../graph-api/read.js';
 import { serializeFields } from '../graph-api/fields.js';
 import type { GraphRequest } from '../graph-api/request.js';
 import type { GraphList } from '../graph-api/wire-types.js';
-import type { FetchedValue } from '../loaders/graph-read-loader.js';
 import { type DeferredEdge, type EdgeArgs, type FieldPlan, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
-import {
-  type Connection,
-  firstListRequest,
-  type GraphListRequest,
-  type ReadFreshness,
-  planConnection,
-  resolveConnection,
-} from './graph-connection.js';
+import { type Connection, firstListRequest, type GraphListRequest, planConnection, resolveConnection } from './graph-connection.js';
 
 /** The Graph read of one page of an edge. */
 export function edgePageRead(
@@ -44,7 +37,7 @@ export interface EdgeParent {
 export interface EdgeConnectionOptions<Item, Node> {
   readonly idOf: (item: Item) => string;
   /** Wraps a Graph item as the GraphQL node (told how fresh its page is). */
-  readonly toNode: (item: Item, fetched: ReadFreshness, nodes: FieldPlan) => Node;
+  readonly toNode: (item: Item, fetched: Freshness, nodes: FieldPlan) => Node;
   /** The list ends before the first item for which this is true (a watermark on a newest-first list). */
   readonly isPastEnd?: ((item: Item) => boolean) | undefined;
   /** The first page, when the parent's read brought it by field expansion (for this page request). */

@@ -19,6 +19,7 @@ import type { GraphQLError } from 'graphql';
 import { gatewayError } from '../gateway-errors.js';
 import { expiresCursor } from '../graph-api/error-rules.js';
 import { GraphApiError } from '../graph-api/errors.js';
+import type { FetchedValue, Freshness } from '../graph-api/read.js';
 import type { GraphList } from '../graph-api/wire-types.js';
 import type { CursorCodec, EdgePlace } from '../cursors.js';
 
@@ -187,26 +188,15 @@ interface Placed<T> {
   list: GraphList<T>;
   index: number;
   /** When its page was read from Graph, and whether it was served stale. */
-  fetched: ReadFreshness;
-}
-
-/** When a page was read from Graph, and whether it was served stale (while Graph could not be called). */
-export interface ReadFreshness {
-  readonly fetchedAt: number;
-  readonly stale: { readonly retryAfterSeconds: number } | undefined;
-}
-
-/** A Graph page and when Graph gave it (read now, from the cache, or stale while Graph could not be called). */
-export interface FetchedList<T> extends ReadFreshness {
-  readonly value: GraphList<T>;
+  fetched: Freshness;
 }
 
 /** How a connection reads Graph. */
 export interface ConnectionReads<T> {
-  readonly fetchList: (request: GraphListRequest) => Promise<FetchedList<T>>;
+  readonly fetchList: (request: GraphListRequest) => Promise<FetchedValue<GraphList<T>>>;
   /** Reads a page and follow-up pages (limits given) in one batch; the list ends early at a failure. */
   readonly fetchWithFollowUps?:
-    | ((request: GraphListRequest, followUps: number[]) => Promise<ReadFreshness & { value: Array<GraphList<T> | Error> }>)
+    | ((request: GraphListRequest, followUps: number[]) => Promise<FetchedValue<Array<GraphList<T> | Error>>>)
     | undefined;
   /** Most pages one chain may hold. @default 1 (no chains) */
   readonly maxCallsPerRead?: number;
@@ -222,14 +212,14 @@ interface Collected<T> {
   /** When the oldest page used was read from Graph (epoch ms). */
   readonly fetchedAt: number;
   /** Set when a page was served stale: the longest wait before Graph can be called again. */
-  readonly stale: ReadFreshness['stale'];
+  readonly stale: Freshness['stale'];
 }
 
 /** Keeps the oldest `fetchedAt` and the longest stale wait of the pages read so far. */
-class Freshness {
+class OldestFreshness {
   fetchedAt = Number.POSITIVE_INFINITY;
-  stale: ReadFreshness['stale'];
-  note(fetched: ReadFreshness): void {
+  stale: Freshness['stale'];
+  note(fetched: Freshness): void {
     this.fetchedAt = Math.min(this.fetchedAt, fetched.fetchedAt);
     if (fetched.stale !== undefined && fetched.stale.retryAfterSeconds > (this.stale?.retryAfterSeconds ?? 0)) this.stale = fetched.stale;
   }
@@ -250,13 +240,13 @@ async function collectItems<T>(
 ): Promise<Collected<T>> {
   const listCap = reads.listCap ?? MAX_PAGE_SIZE;
   const forward = plan.direction === 'forward';
-  const freshness = new Freshness();
+  const freshness = new OldestFreshness();
   let request = firstListRequest(plan, listCap);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
   let prefetched: GraphList<T>[] = [];
-  let chainFreshness: ReadFreshness | undefined;
+  let chainFreshness: Freshness | undefined;
 
   if (request !== null && forward && reads.fetchWithFollowUps !== undefined) {
     const followUps: number[] = [];
@@ -275,7 +265,7 @@ async function collectItems<T>(
 
   while (request !== null) {
     let list = prefetched.shift();
-    let fetched: ReadFreshness | undefined = list === undefined ? undefined : chainFreshness;
+    let fetched: Freshness | undefined = list === undefined ? undefined : chainFreshness;
     if (list === undefined) {
       const answer = await reads.fetchList(request).catch(cursorExpiry(request));
       freshness.note(answer);
@@ -324,7 +314,7 @@ function buildConnection<T, N>(
   scope: string,
   cursors: CursorCodec,
   idOf: (item: T) => string,
-  toNode: (item: T, fetched: ReadFreshness) => N,
+  toNode: (item: T, fetched: Freshness) => N,
 ): Connection<N> {
   const encoders = new Map<GraphList<T>, (index: number, itemId: string) => string>();
   const encoderFor = (list: GraphList<T>): ((index: number, itemId: string) => string) => {
@@ -375,7 +365,7 @@ export async function resolveConnection<T, N>(options: {
   reads: ConnectionReads<T>;
   idOf: (item: T) => string;
   /** Wraps a Graph item as the GraphQL node (told how fresh its page is). */
-  toNode: (item: T, fetched: ReadFreshness) => N;
+  toNode: (item: T, fetched: Freshness) => N;
   /**
    * A watermark on a list sorted newest first: the list ends before the first item for which this is
    * true (going backward, such items are left out).
