@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
+import { mulberry32 } from '../src/emulator/random.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
 const SECONDS = positiveInteger('SOAK_SECONDS', 180);
@@ -64,17 +65,8 @@ function positiveInteger(name: string, fallback: number): number {
   return value;
 }
 
-/** mulberry32: a small seeded PRNG, so a run can be repeated with SOAK_SEED. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const random = createRandom(SEED);
+/** mulberry32, so a run can be repeated with SOAK_SEED. */
+const random = mulberry32(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
 

@@ -19,6 +19,7 @@ import {
   type TokenRecord,
   type UserRecord,
 } from './model.js';
+import { mulberry32 } from './random.js';
 
 /**
  * Ids, names and tokens of the demo world. Use these in tests and local development; the tokens
@@ -110,18 +111,6 @@ export interface SeedWorld {
   readonly threads: readonly ThreadRecord[];
   readonly users: readonly UserRecord[];
   readonly tokens: ReadonlyMap<string, TokenRecord>;
-}
-
-/** Small, fast, seedable PRNG (mulberry32); returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PAGES: Readonly<Record<'acme' | 'bistro' | 'quiet', PageRecord>> = {

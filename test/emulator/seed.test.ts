@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { createSeedWorld, mulberry32, SEED_NOW } from '../../src/emulator/seed.js';
+import { mulberry32 } from '../../src/emulator/random.js';
+import { createSeedWorld, SEED_NOW } from '../../src/emulator/seed.js';
 import { getJson, query, type GraphListBody } from './graph-client.js';
 
 const ACME = DEMO.pages.acme.id;
