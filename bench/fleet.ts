@@ -15,7 +15,6 @@ import {
   startEmulatorProcess,
   stopAll,
   subscribeWebhooks,
-  table,
   TEAM_CLIENTS,
   TEAM_SECONDS,
   type TeamFigures,
@@ -24,6 +23,7 @@ import {
   UPSTREAM_LATENCY_MS,
   WEBHOOK_VERIFY_TOKEN,
 } from './support.js';
+import { table } from './stats.js';
 
 const REDIS_URL = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
 const INSTANCES = 3;

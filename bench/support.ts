@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
+import { percentile } from './stats.js';
 
 export const ACME = DEMO.pages.acme.id;
 export const TOKEN = DEMO.tokens.acmePage;
@@ -111,19 +112,6 @@ export function ask<T>(child: ChildProcess, message: string): Promise<T> {
     child.once('message', (answer) => resolve(answer as T));
     child.send(message);
   });
-}
-
-export const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
-};
-
-/** A Markdown table, columns padded. */
-export function table(data: string[][]): string {
-  const widths = data[0]!.map((_, col) => Math.max(...data.map((row) => row[col]!.length)));
-  const line = (row: string[]): string => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [line(data[0]!), rule, ...data.slice(1).map(line)].join('\n');
 }
 
 export const TEAM_SECONDS = Number(process.env.BENCH_TEAM_SECONDS ?? 15);

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
 import { mulberry32 } from '../src/emulator/random.js';
+import { countList, percentile } from '../bench/stats.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
 const SECONDS = positiveInteger('SOAK_SECONDS', 180);
@@ -441,14 +442,6 @@ function upstreamRates(emulator: Emulator, seconds: number): PageRate[] {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-const table = (map: ReadonlyMap<string, number>): string =>
-  [...map]
-    .sort((a, b) => b[1] - a[1])
-    .map(([key, n]) => `    ${String(n).padStart(7)}  ${key}`)
-    .join('\n') || '    (none)';
-
 /** What one soak run measured. */
 interface SoakRun {
   readonly load: LoadReport;
@@ -496,18 +489,17 @@ async function runSoak(emulator: Emulator, gateway: GatewayProcess): Promise<Soa
 function reportLoad(emulator: Emulator, run: SoakRun): number {
   const { load, rates, elapsedSeconds } = run;
   const unexpectedCount = [...load.unexpected.values()].reduce((sum, n) => sum + n, 0);
-  const latencies = [...load.latenciesMs].sort((a, b) => a - b);
   console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
   console.log(
     `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ` +
-      `${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ` +
-      `${percentile(latencies, 100).toFixed(0)} ms`,
+      `${percentile(load.latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(load.latenciesMs, 0.99).toFixed(0)} ms, max ` +
+      `${percentile(load.latenciesMs, 1).toFixed(0)} ms`,
   );
-  console.log(`  by kind:\n${table(load.byKind)}`);
-  console.log(`responses by outcome:\n${table(load.outcomes)}`);
-  console.log(`errors by extensions.code:\n${table(load.codes)}`);
+  console.log(`  by kind:\n${countList(load.byKind)}`);
+  console.log(`responses by outcome:\n${countList(load.outcomes)}`);
+  console.log(`errors by extensions.code:\n${countList(load.codes)}`);
   console.log(
-    `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
+    `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${countList(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
   );
   console.log(
     `faults injected (rules): ${[...run.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; ` +
