@@ -11,9 +11,7 @@ import {
   DELIVERY_EVERY_MS,
   GATEWAY_ENV,
   GATEWAY_LINE,
-  start,
   startEmulatorProcess,
-  stopAll,
   subscribeWebhooks,
   TEAM_CLIENTS,
   TEAM_SECONDS,
@@ -23,6 +21,7 @@ import {
   UPSTREAM_LATENCY_MS,
   WEBHOOK_VERIFY_TOKEN,
 } from './support.js';
+import { start, stopAll } from './launcher.js';
 import { table } from './stats.js';
 
 const REDIS_URL = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';

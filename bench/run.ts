@@ -14,9 +14,7 @@ import {
   metric,
   peakRssMb,
   post,
-  start,
   startEmulatorProcess,
-  stopAll,
   subscribeWebhooks,
   TEAM_SECONDS,
   teamLoad,
@@ -26,6 +24,7 @@ import {
   WEBHOOK_VERIFY_TOKEN,
   DELIVERY_EVERY_MS,
 } from './support.js';
+import { start, stopAll } from './launcher.js';
 import { median, percentile, table } from './stats.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
