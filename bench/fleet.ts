@@ -11,11 +11,8 @@ import {
   DELIVERY_EVERY_MS,
   GATEWAY_ENV,
   GATEWAY_LINE,
-  start,
   startEmulatorProcess,
-  stopAll,
   subscribeWebhooks,
-  table,
   TEAM_CLIENTS,
   TEAM_SECONDS,
   type TeamFigures,
@@ -24,6 +21,8 @@ import {
   UPSTREAM_LATENCY_MS,
   WEBHOOK_VERIFY_TOKEN,
 } from './support.js';
+import { start, stopAll } from './launcher.js';
+import { table } from './stats.js';
 
 const REDIS_URL = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
 const INSTANCES = 3;

@@ -13,13 +13,9 @@ import {
   load as loadWith,
   metric,
   peakRssMb,
-  percentile,
   post,
-  start,
   startEmulatorProcess,
-  stopAll,
   subscribeWebhooks,
-  table,
   TEAM_SECONDS,
   teamLoad,
   teamRows,
@@ -28,6 +24,8 @@ import {
   WEBHOOK_VERIFY_TOKEN,
   DELIVERY_EVERY_MS,
 } from './support.js';
+import { start, stopAll } from './launcher.js';
+import { median, percentile, table } from './stats.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -117,7 +115,7 @@ async function strangerOnAPage(emulatorUrl: string): Promise<string[][]> {
   };
   const alone = await ownerReads(false);
   const attacked = await ownerReads(true);
-  const p50 = (values: number[]): number => percentile(values, 50);
+  const p50 = (values: number[]): number => percentile(values, 0.5);
   return [
     ['stranger requests (40 aliases each)', String(attacked.bursts), ''],
     ['stranger aliases answered with an error', String(attacked.strangerErrors), `${attacked.bursts * 40}`],
@@ -229,8 +227,6 @@ function scenariosOf(nodeIds: readonly string[]): Array<{ name: string; query: s
     },
   ];
 }
-
-const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 /**
  * 2. Throughput and latency, gateway A vs the bare proxy, same Graph data, in interleaved rounds so that noise from the

@@ -2,11 +2,13 @@
  * What `npm run bench` and `npm run fleet` share: processes on loopback, load from autocannon, the
  * emulator's own count of what it was asked, and the "team on one Page" load.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
+import { start } from './launcher.js';
+import { percentile } from './stats.js';
 
 export const ACME = DEMO.pages.acme.id;
 export const TOKEN = DEMO.tokens.acmePage;
@@ -20,38 +22,6 @@ export const GATEWAY_ENV = {
   PORT: '0',
   CURSOR_SECRET: 'benchmark-cursor-secret-0123456789',
 };
-
-const children: ChildProcess[] = [];
-
-/**
- * Starts an entry point (compiled `.js` as in production, else TypeScript through tsx); resolves with the first match of `pattern` in
- * its output.
- */
-export function start(
-  entry: string,
-  env: Record<string, string>,
-  pattern: RegExp,
-): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const args = entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry];
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = pattern.exec(output);
-      if (match) resolve({ child, match });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}: ${output.slice(-2_000)}`)));
-  });
-}
-
-/** Stops every process started. */
-export function stopAll(): void {
-  for (const child of children) child.kill('SIGTERM');
-}
 
 /** Starts an emulator process; `options` become its BENCH_* environment. */
 export async function startEmulatorProcess(env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
@@ -111,19 +81,6 @@ export function ask<T>(child: ChildProcess, message: string): Promise<T> {
     child.once('message', (answer) => resolve(answer as T));
     child.send(message);
   });
-}
-
-export const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
-};
-
-/** A Markdown table, columns padded. */
-export function table(data: string[][]): string {
-  const widths = data[0]!.map((_, col) => Math.max(...data.map((row) => row[col]!.length)));
-  const line = (row: string[]): string => `| ${row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [line(data[0]!), rule, ...data.slice(1).map(line)].join('\n');
 }
 
 export const TEAM_SECONDS = Number(process.env.BENCH_TEAM_SECONDS ?? 15);

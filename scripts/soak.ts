@@ -10,10 +10,12 @@
  * Environment: SOAK_SECONDS (180), SOAK_CONCURRENCY (50), SOAK_SEED (20261122),
  * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
+import { mulberry32 } from '../src/emulator/random.js';
+import { type Launched, start } from '../bench/launcher.js';
+import { countList, percentile } from '../bench/stats.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
 const SECONDS = positiveInteger('SOAK_SECONDS', 180);
@@ -23,7 +25,6 @@ const SEED = positiveInteger('SOAK_SEED', 20_261_122);
 const CALLS_PER_SECOND = 2;
 const REQUEST_TIMEOUT_MS = 30_000;
 const STARTUP_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 5_000;
 const RSS_SAMPLE_MS = 3_000;
 /** RSS is compared from the first sample after this much load, so start-up allocation is not "growth". */
 const WARM_UP_MS = Math.min(30_000, (SECONDS * 1_000) / 4);
@@ -64,99 +65,25 @@ function positiveInteger(name: string, fallback: number): number {
   return value;
 }
 
-/** mulberry32: a small seeded PRNG, so a run can be repeated with SOAK_SEED. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const random = createRandom(SEED);
+/** mulberry32, so a run can be repeated with SOAK_SEED. */
+const random = mulberry32(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
 
 // ---------------------------------------------------------------------------------------------
 // The gateway process
 
-interface GatewayProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  /** Set when the process exits before {@link stopGateway} asked it to. */
-  crashed: string | undefined;
-  stopping: boolean;
-  /** Lines that mention an unhandled rejection or uncaught exception. */
-  readonly trouble: string[];
-  /** The newest lines of output, for a post-mortem. */
-  readonly tail: string[];
-}
-
-/** Spawns the gateway and resolves once it prints the line with its URL; rejects if it exits first. */
-function startGateway(graphApiUrl: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      PORT: '0',
-      GRAPH_API_URL: graphApiUrl,
-      GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
-      CURSOR_SECRET,
-      GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let gateway: GatewayProcess | undefined;
-    const trouble: string[] = [];
-    const tail: string[] = [];
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the gateway did not report its URL within ${STARTUP_TIMEOUT_MS} ms:\n${tail.join('\n')}`));
-    }, STARTUP_TIMEOUT_MS);
-    const onLine = (line: string): void => {
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      if (TROUBLE_IN_OUTPUT.test(line) && trouble.length < 20) trouble.push(line.slice(0, 500));
-      const match = gateway === undefined ? GATEWAY_READY_LINE.exec(line) : null;
-      if (match !== null) {
-        clearTimeout(timer);
-        gateway = { child, url: match[1]!, crashed: undefined, stopping: false, trouble, tail };
-        resolve(gateway);
-      }
-    };
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop()!;
-        for (const line of lines) onLine(line);
-      });
-    }
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      const how = `exited with ${signal ?? `code ${code}`}`;
-      if (gateway === undefined) reject(new Error(`the gateway ${how} before it was ready:\n${tail.join('\n')}`));
-      else if (!gateway.stopping) gateway.crashed = how;
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL if the process has not exited after a few seconds. */
-async function stopGateway(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
+/** Spawns the gateway and resolves once it prints its ready line; rejects if it exits or stays silent first. */
+function startGateway(graphApiUrl: string): Promise<Launched> {
+  const env = {
+    NODE_ENV: 'production',
+    PORT: '0',
+    GRAPH_API_URL: graphApiUrl,
+    GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
+    CURSOR_SECRET,
+    GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
+  };
+  return start('src/main.ts', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
 }
 
 async function rssMb(pid: number): Promise<number | undefined> {
@@ -338,7 +265,7 @@ interface LoadReport {
 
 const bump = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1);
 
-async function runLoad(url: string, until: number, gateway: GatewayProcess): Promise<LoadReport> {
+async function runLoad(url: string, until: number, gateway: Launched): Promise<LoadReport> {
   const report: LoadReport = {
     operations: 0,
     byKind: new Map(),
@@ -449,14 +376,6 @@ function upstreamRates(emulator: Emulator, seconds: number): PageRate[] {
 // ---------------------------------------------------------------------------------------------
 // The run
 
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-const table = (map: ReadonlyMap<string, number>): string =>
-  [...map]
-    .sort((a, b) => b[1] - a[1])
-    .map(([key, n]) => `    ${String(n).padStart(7)}  ${key}`)
-    .join('\n') || '    (none)';
-
 /** What one soak run measured. */
 interface SoakRun {
   readonly load: LoadReport;
@@ -467,7 +386,7 @@ interface SoakRun {
 }
 
 /** Runs the load against `gateway` while faults are injected into `emulator`, sampling the gateway's RSS. */
-async function runSoak(emulator: Emulator, gateway: GatewayProcess): Promise<SoakRun> {
+async function runSoak(emulator: Emulator, gateway: Launched): Promise<SoakRun> {
   const pid = gateway.child.pid!;
   const started = Date.now();
   const until = started + SECONDS * 1_000;
@@ -489,7 +408,7 @@ async function runSoak(emulator: Emulator, gateway: GatewayProcess): Promise<Soa
   const injector = startInjecting(emulator, until);
   let load: LoadReport;
   try {
-    load = await runLoad(gateway.url, until, gateway);
+    load = await runLoad(gateway.match[1]!, until, gateway);
   } finally {
     injector.stop();
     clearInterval(sampler);
@@ -504,18 +423,17 @@ async function runSoak(emulator: Emulator, gateway: GatewayProcess): Promise<Soa
 function reportLoad(emulator: Emulator, run: SoakRun): number {
   const { load, rates, elapsedSeconds } = run;
   const unexpectedCount = [...load.unexpected.values()].reduce((sum, n) => sum + n, 0);
-  const latencies = [...load.latenciesMs].sort((a, b) => a - b);
   console.log(`\n== soak report (${elapsedSeconds.toFixed(1)} s, concurrency ${CONCURRENCY}, seed ${SEED}) ==`);
   console.log(
     `operations served: ${load.operations} (${(load.operations / elapsedSeconds).toFixed(1)}/s); latency p50 ` +
-      `${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ` +
-      `${percentile(latencies, 100).toFixed(0)} ms`,
+      `${percentile(load.latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(load.latenciesMs, 0.99).toFixed(0)} ms, max ` +
+      `${percentile(load.latenciesMs, 1).toFixed(0)} ms`,
   );
-  console.log(`  by kind:\n${table(load.byKind)}`);
-  console.log(`responses by outcome:\n${table(load.outcomes)}`);
-  console.log(`errors by extensions.code:\n${table(load.codes)}`);
+  console.log(`  by kind:\n${countList(load.byKind)}`);
+  console.log(`responses by outcome:\n${countList(load.outcomes)}`);
+  console.log(`errors by extensions.code:\n${countList(load.codes)}`);
   console.log(
-    `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${table(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
+    `unexpected errors: ${unexpectedCount}${unexpectedCount > 0 ? `\n${countList(new Map([...load.unexpected].slice(0, 15)))}` : ''}`,
   );
   console.log(
     `faults injected (rules): ${[...run.injected].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none'}; ` +
@@ -534,7 +452,7 @@ function reportLoad(emulator: Emulator, run: SoakRun): number {
 }
 
 /** Prints the gateway's memory and health over the run; returns whether its RSS grew past the allowance. */
-function reportGateway(gateway: GatewayProcess, rss: SoakRun['rss']): boolean {
+function reportGateway(gateway: Launched, rss: SoakRun['rss']): boolean {
   const warm = rss.find((point) => point.at >= WARM_UP_MS) ?? rss[0];
   const end = rss.at(-1);
   const grew = warm !== undefined && end !== undefined && end.mb > warm.mb * RSS_GROWTH_FACTOR + RSS_GROWTH_SLACK_MB;
@@ -566,12 +484,9 @@ async function main(): Promise<number> {
     privacyFiltering: true,
     maxLogEntries: 10_000_000,
   });
-  let gateway: GatewayProcess | undefined;
+  let gateway: Launched | undefined;
   const stopAll = async (): Promise<void> => {
-    if (gateway !== undefined) {
-      gateway.stopping = true;
-      await stopGateway(gateway.child);
-    }
+    await gateway?.stop();
     await emulator.close();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -580,14 +495,12 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // Last resort if this process dies another way: never leave the gateway running.
-  process.once('exit', () => gateway?.child.kill('SIGKILL'));
-
+  // If this process dies another way, the launcher kills the gateway on exit.
   try {
     gateway = await startGateway(emulator.url);
     console.log(
-      `soak: gateway ${gateway.url} (pid ${gateway.child.pid}), emulator ${emulator.url}; ${SECONDS} s at concurrency ${CONCURRENCY}, ` +
-        `seed ${SEED}`,
+      `soak: gateway ${gateway.match[1]!} (pid ${gateway.child.pid}), emulator ${emulator.url}; ` +
+        `${SECONDS} s at concurrency ${CONCURRENCY}, seed ${SEED}`,
     );
     const run = await runSoak(emulator, gateway);
     const unexpectedCount = reportLoad(emulator, run);

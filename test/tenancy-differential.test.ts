@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO } from '../src/emulator/index.js';
 import type { Platform } from '../src/emulator/model.js';
-import { mulberry32 } from '../src/emulator/seed.js';
+import { mulberry32 } from '../src/emulator/random.js';
 import type { ReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { RedisConnection } from '../src/redis/connection.js';
 import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';

@@ -107,7 +107,7 @@ let seedWorld: SeedWorld | undefined;
 
 /**
  * Starts an emulator of the Graph API inbox endpoints on a loopback port, serving the demo world
- * (`DEMO` in seed.ts). Use it in tests (port 0) and behind `npm run emulator`; close it when done.
+ * (`DEMO` in seed/demo.ts). Use it in tests (port 0) and behind `npm run emulator`; close it when done.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const config = validateOptions(options);

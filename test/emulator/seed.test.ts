@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { createSeedWorld, mulberry32, SEED_NOW } from '../../src/emulator/seed.js';
+import { mulberry32 } from '../../src/emulator/random.js';
+import { createSeedWorld, SEED_NOW } from '../../src/emulator/seed.js';
 import { getJson, query, type GraphListBody } from './graph-client.js';
 
 const ACME = DEMO.pages.acme.id;
 const world = createSeedWorld();
 const acmeThreads = world.threads.filter((thread) => thread.pageId === ACME);
 const share = (count: number, total: number): number => count / total;
+const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 describe('DEMO', () => {
   it('has distinct, deterministic, realistic-looking tokens', () => {
@@ -28,6 +31,14 @@ describe('DEMO', () => {
 });
 
 describe('seed world', () => {
+  it('is byte-identical to the pinned world: a change to the seed data or to the order of its draws changes these hashes', () => {
+    // JSON.stringify writes a Map as {}: the tokens are hashed as their entries.
+    expect(sha256(world)).toBe('35724ac2fa3e70732d01c21829ae584cb8ce13d4abee8be9e47acb9e17b9c923');
+    expect(sha256({ ...world, tokens: [...world.tokens] })).toBe('b0de3e85f64d0c55b8ee9728fcff60c7e84ac578f6230541626f03b7780e6853');
+    expect(sha256(DEMO)).toBe('a6aa0ba1b4ac1d1b739de70b857f268cb8f6ff61cac843b788fb58ce85a6b598');
+    expect(SEED_NOW).toBe(1_793_534_400);
+  });
+
   it('is the same on every call', () => {
     expect(createSeedWorld()).toEqual(world);
     const a = mulberry32(42);
