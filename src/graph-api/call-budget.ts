@@ -64,9 +64,17 @@ export interface CallBudget {
   release(page: string, places: readonly string[], at: number): Promise<void>;
   /** Claims that will not be sent (their readers left, or they were refused): out of the line. */
   withdraw(page: string, tickets: readonly string[]): Promise<void>;
-  /** No call for `page` until `until` (Graph throttled it; calling during a block extends it). */
+  /**
+   * No call for `page` until `until` (Graph throttled it; calling during a block extends it). Known to this
+   * instance at once (see `blockedUntil`), before the promise settles.
+   */
   block(page: string, until: number): Promise<void>;
   status(page: string, now: number): Promise<BudgetStatus>;
+  /**
+   * The block this instance knows of for `page` (its own, or the fleet's as the shared budget last reported it),
+   * without a round trip: the one place blocks are held, which the scheduler asks before every read.
+   */
+  blockedUntil(page: string, now: number): number | undefined;
 }
 
 /**
@@ -110,7 +118,7 @@ export class MemoryCallBudget implements CallBudget {
   async acquire(page: string, allClaims: readonly BudgetClaim[], now: number): Promise<BudgetGrant> {
     // A claim past its deadline is void (its operation stopped waiting), as in the Redis budget: never granted.
     const claims = allClaims.filter((claim) => claim.deadline >= now);
-    const blockedUntil = this.#blockedUntil(page, now);
+    const blockedUntil = this.blockedUntil(page, now);
     const granted = new Map<string, string[]>();
     if (blockedUntil !== undefined) {
       return { granted, retryAt: undefined, blockedUntil, busy: this.#live(page, now).length, waitingCalls: sum(claims) };
@@ -136,7 +144,7 @@ export class MemoryCallBudget implements CallBudget {
   }
 
   async acquireIdle(page: string, calls: number, now: number): Promise<readonly string[] | undefined> {
-    if (this.#blockedUntil(page, now) !== undefined) return undefined;
+    if (this.blockedUntil(page, now) !== undefined) return undefined;
     const window = this.#live(page, now);
     if (this.limit !== 0 && window.length + calls > this.limit - 1) return undefined;
     return this.#take(window, calls, now);
@@ -156,10 +164,10 @@ export class MemoryCallBudget implements CallBudget {
   }
 
   async status(page: string, now: number): Promise<BudgetStatus> {
-    return { busy: this.#live(page, now).length, waitingCalls: 0, blockedUntil: this.#blockedUntil(page, now) };
+    return { busy: this.#live(page, now).length, waitingCalls: 0, blockedUntil: this.blockedUntil(page, now) };
   }
 
-  #blockedUntil(page: string, now: number): number | undefined {
+  blockedUntil(page: string, now: number): number | undefined {
     const until = this.#blocks.get(page);
     if (until === undefined) return undefined;
     if (until > now) return until;

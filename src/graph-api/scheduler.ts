@@ -90,8 +90,6 @@ export class GraphScheduler {
 
   readonly #pending = new Map<string, Pending>();
   #queue: Pending[] = [];
-  /** Throttle blocks this process knows of (the budget knows the fleet's): reads of a blocked Page are refused at once. */
-  readonly #blocks = new Map<string, number>();
   /** What the last grant said of each Page's window and line, to estimate a new read's wait. */
   readonly #observed = new Map<string, { busy: number; waitingCalls: number }>();
   readonly #usage = new Map<string, { report: UsageReport; at: number }>();
@@ -133,8 +131,8 @@ export class GraphScheduler {
   async budgetOf(page: string): Promise<PageBudgetView> {
     const now = this.#now();
     const status = await this.#budget.status(page, now);
-    const local = this.#blocks.get(page);
-    const blockedUntil = Math.max(status.blockedUntil ?? 0, local ?? 0) > now ? Math.max(status.blockedUntil ?? 0, local ?? 0) : undefined;
+    const latest = Math.max(status.blockedUntil ?? 0, this.#budget.blockedUntil(page, now) ?? 0);
+    const blockedUntil = latest > now ? latest : undefined;
     const queuedHere = this.#queue.filter((pending) => pending.read.budgetKey === page).length;
     const queuedReads = Math.max(queuedHere, status.waitingCalls);
     const limited = this.#budget.limit !== 0;
@@ -259,8 +257,9 @@ export class GraphScheduler {
 
   /** Seconds a Page stays blocked after a throttle, as far as this process knows; 0 when it is not. */
   #blockedSeconds(page: string | undefined): number {
-    const until = page === undefined ? undefined : this.#blocks.get(page);
-    const left = until === undefined ? 0 : until - this.#now();
+    const now = this.#now();
+    const until = page === undefined ? undefined : this.#budget.blockedUntil(page, now);
+    const left = until === undefined ? 0 : until - now;
     return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 
@@ -435,9 +434,8 @@ export class GraphScheduler {
     return new GraphRateLimitError(page, retryAfterSeconds, error);
   }
 
-  /** Remembers a block and refuses the Page's queued reads with it. */
+  /** Refuses the Page's queued reads with a block (the budget holds the block itself). */
   #refuseBlocked(page: string, until: number, error: GraphApiError | undefined): void {
-    this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
     const retryAfterSeconds = Math.max(1, Math.ceil((until - this.#now()) / 1000));
     const refused = this.#queue.filter((pending) => pending.read.budgetKey === page && pending.state === 'queued');
     this.#queue = this.#queue.filter((pending) => !refused.includes(pending));

@@ -223,7 +223,8 @@ export class RedisCallBudget implements CallBudget {
   /** The budget used while Redis is unreachable. */
   #local: MemoryCallBudget;
   /** Throttle blocks met while Redis was unreachable: the fleet learns them on rejoin. */
-  readonly #blocksWhileAway = new Map<string, number>();
+  /** The blocks this instance knows of: its own, and the fleet's as Redis last reported them (published again on rejoining). */
+  readonly #blocks = new Map<string, number>();
   /**
    * Epoch ms before which this instance grants nothing, after it lost or regained Redis: the calls made on
    * the other side of the change (the fleet's, or its own alone) are not counted on this side, and may
@@ -246,10 +247,10 @@ export class RedisCallBudget implements CallBudget {
     });
     connection.onRejoin(async (redis) => {
       const now = Date.now();
-      for (const [page, until] of this.#blocksWhileAway) {
+      // Blocks met while away reach the fleet (a block Redis already holds is only confirmed: it keeps the later end).
+      for (const [page, until] of this.#blocks) {
         if (until > now) await runScript(redis, BLOCK, [this.#key(page, 'block')], [now, until]);
       }
-      this.#blocksWhileAway.clear();
     });
   }
 
@@ -259,9 +260,10 @@ export class RedisCallBudget implements CallBudget {
   }
 
   async acquire(page: string, claims: readonly BudgetClaim[], now: number): Promise<BudgetGrant> {
-    if (now < this.#quietUntil && this.limit !== 0) {
+    const known = this.blockedUntil(page, now);
+    if (known !== undefined || (now < this.#quietUntil && this.limit !== 0)) {
       const waitingCalls = claims.reduce((sum, claim) => sum + claim.calls, 0);
-      return { granted: new Map(), retryAt: this.#quietUntil, blockedUntil: undefined, busy: this.limit, waitingCalls };
+      return { granted: new Map(), retryAt: known ?? this.#quietUntil, blockedUntil: known, busy: this.limit, waitingCalls };
     }
     const args: (string | number)[] = [
       now,
@@ -278,6 +280,7 @@ export class RedisCallBudget implements CallBudget {
     const answer = await this.#connection.run((redis) => runScript(redis, ACQUIRE, this.#keys(page), args));
     if (answer === UNREACHABLE || !Array.isArray(answer)) return this.#local.acquire(page, claims, now);
     const [blocked, blockedUntil, busy, waitingCalls, hasRetry, retryAt] = answer.slice(0, 6).map(asNumber);
+    if (blocked === 1 && blockedUntil !== undefined) this.#learnBlock(page, blockedUntil);
     const granted = new Map<string, string[]>();
     for (let i = 6; i < answer.length; ) {
       const ticket = String(answer[i]);
@@ -295,6 +298,7 @@ export class RedisCallBudget implements CallBudget {
   }
 
   async acquireIdle(page: string, calls: number, now: number): Promise<readonly string[] | undefined> {
+    if (this.blockedUntil(page, now) !== undefined) return undefined;
     if (this.limit === 0) return this.#local.acquireIdle(page, calls, now);
     if (now < this.#quietUntil) return undefined;
     const args = [now, this.limit, this.windowMs, this.#maxInFlightMs, this.#leaseMs, `${this.#placePrefix}${this.#nextGrant++}`, calls];
@@ -326,15 +330,29 @@ export class RedisCallBudget implements CallBudget {
   }
 
   async block(page: string, until: number): Promise<void> {
-    await this.#local.block(page, until);
-    const answer = await this.#connection.run((redis) => runScript(redis, BLOCK, [this.#key(page, 'block')], [Date.now(), until]));
-    if (answer === UNREACHABLE) this.#blocksWhileAway.set(page, Math.max(this.#blocksWhileAway.get(page) ?? 0, until));
+    // Known here at once; Redis tells the fleet (or, while it is away, the rejoin does).
+    this.#learnBlock(page, until);
+    await this.#connection.run((redis) => runScript(redis, BLOCK, [this.#key(page, 'block')], [Date.now(), until]));
+  }
+
+  blockedUntil(page: string, now: number): number | undefined {
+    const until = this.#blocks.get(page);
+    if (until === undefined) return undefined;
+    if (until > now) return until;
+    this.#blocks.delete(page);
+    return undefined;
+  }
+
+  #learnBlock(page: string, until: number): void {
+    this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
   }
 
   async status(page: string, now: number): Promise<BudgetStatus> {
     const answer = await this.#connection.run((redis) => runScript(redis, STATUS, this.#keys(page), [now, this.windowMs, this.#leaseMs]));
-    if (answer === UNREACHABLE || !Array.isArray(answer)) return this.#local.status(page, now);
+    if (answer === UNREACHABLE || !Array.isArray(answer))
+      return { ...(await this.#local.status(page, now)), blockedUntil: this.blockedUntil(page, now) };
     const [blocked, blockedUntil, busy, waitingCalls] = answer.map(asNumber);
+    if (blocked === 1 && blockedUntil !== undefined) this.#learnBlock(page, blockedUntil);
     return { busy: busy ?? 0, waitingCalls: waitingCalls ?? 0, blockedUntil: blocked === 1 ? blockedUntil : undefined };
   }
 

@@ -143,6 +143,22 @@ export function describeCallBudgetContract(name: string, newFleet: (callsPerSeco
       expect((await b.status(brief, Date.now())).blockedUntil).toBeUndefined();
     });
 
+    it('holds a block where the scheduler asks without a round trip: at once where it was met, elsewhere once heard', async () => {
+      const fleet = newFleet(2);
+      const [a, b] = [await fleet(), await fleet()];
+      const page = newPage();
+      const until = Date.now() + 60_000;
+      expect(a.blockedUntil(page, Date.now())).toBeUndefined();
+      const blocking = a.block(page, until);
+      // Known before the promise settles: the scheduler refuses the Page's next read at once.
+      expect(a.blockedUntil(page, Date.now())).toBe(until);
+      await blocking;
+      // Another instance learns of it from the budget (a grant or a status), then holds it too.
+      await b.acquire(page, [claim('after', Date.now())], Date.now());
+      expect(Math.abs(b.blockedUntil(page, Date.now())! - until)).toBeLessThanOrEqual(CLOCK_SLACK_MS);
+      expect(a.blockedUntil(page, until + 1)).toBeUndefined();
+    });
+
     it('a fraction of a call per second is one call per 1/rate seconds', async () => {
       const budget = await newFleet(0.5)();
       expect([budget.callsPerSecond, budget.limit, budget.windowMs]).toEqual([0.5, 1, 2_000]);
