@@ -340,96 +340,11 @@ export type NodeEnv = Settings['NODE_ENV'];
 /** Log levels, least verbose first (`silent`: none). */
 export type LogLevel = Settings['LOG_LEVEL'];
 
-/** Limits on what a client may ask. */
-export interface QueryLimits {
-  /** Estimated Graph items a query may read (`first` × nested `first` …). */
-  maxCost: number;
-  /** Depth of selection sets. */
-  maxDepth: number;
-  /** Tokens in a document. */
-  maxTokens: number;
-  /** Operations in one batched HTTP request (0: batching refused). */
-  maxBatchedOperations: number;
-}
-
 /** A manifest of operations clients may send by hash (`extensions.persistedQuery.sha256Hash`). */
 export interface PersistedOperations {
   readonly documents: ReadonlyMap<string, string>;
   /** Refuse any operation sent as text. */
   readonly only: boolean;
-}
-
-/** Upstream connection pool and timeouts. */
-export interface UpstreamPoolConfig {
-  connections: number;
-  connectTimeoutMs: number;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
-}
-
-/** The settings, grouped as the modules that use them take them. */
-export interface GatewayConfig {
-  port: number;
-  /** Origin of the Graph API, e.g. `https://graph.facebook.com`. `undefined` = start the embedded emulator. */
-  graphApiUrl: string | undefined;
-  graphApiVersion: string;
-  /** Used when a request carries no `Authorization: Bearer` token of its own. */
-  defaultAccessToken: string | undefined;
-  /** App secret for `appsecret_proof`; optional. */
-  appSecret: string | undefined;
-  /** Key that signs Relay cursors; `undefined` = a random key per process. */
-  cursorSecret: string | undefined;
-  /** `production` hides error details and writes JSON log lines. */
-  nodeEnv: NodeEnv;
-  /** Least severe log lines written. */
-  logLevel: LogLevel;
-  /** Largest request body read, in bytes. */
-  maxRequestBodyBytes: number;
-  /** Port of the embedded emulator (taken: another free one). */
-  emulatorPort: number;
-  /** Graph calls per Page per second (0: no limit); a fraction is one instance's share of a Page's budget. */
-  pageCallsPerSecond: number;
-  /** Attempts for a read that fails transiently, the first included. */
-  maxAttempts: number;
-  /** Block after a throttle when Graph gives no estimate, in ms. */
-  throttleBlockMs: number;
-  /** Time an operation may wait for the Graph API, retries included, in ms. */
-  operationTimeoutMs: number;
-  /** Most items Graph returns in one page; larger requests are split into dependent batch items. */
-  graphListCap: number;
-  upstream: UpstreamPoolConfig;
-  limits: QueryLimits;
-  /** Server-side Page tokens by Page id, from GRAPH_PAGE_TOKENS_FILE. */
-  pageTokens: ReadonlyMap<string, string>;
-  /** How long a token's identity and Page tokens are remembered, in ms. */
-  credentialsTtlMs: number;
-  /** Origins allowed by CORS and to open a WebSocket; `undefined`: loopback origins in development, none in production. */
-  corsOrigins: readonly string[] | undefined;
-  /** What Meta's webhook handshake must present; with the app secret it turns the webhook callback on. */
-  webhookVerifyToken: string | undefined;
-  /** The Redis the fleet shares state in (`url` undefined: each instance in its own memory), and its key prefix. */
-  redis: { url: string | undefined; keyPrefix: string };
-  /** Persisted operations by hash, and whether only they may run. */
-  persistedOperations: PersistedOperations | undefined;
-  /** Subscriptions the instance holds at once, every transport together. */
-  maxSubscriptions: number;
-  /** Subscriptions one client address holds at once, every transport together. */
-  maxSubscriptionsPerClient: number;
-  /** Subscriptions one WebSocket may hold at once. */
-  maxSubscriptionsPerConnection: number;
-  cache: ReadCacheConfig;
-}
-
-/** The read cache's settings. */
-export interface ReadCacheConfig {
-  /** How long an entry is served fresh; `undefined`: 60 s when webhooks keep it fresh, else 0. */
-  maxAgeMs: number | undefined;
-  staleMs: number;
-  reconcileMs: number;
-  maxEntries: number;
-  maxBytes: number;
-  /** Whole answers kept for repeated queries. */
-  responseEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -497,6 +412,16 @@ export function readConfig(env: Env = process.env): GatewayConfig {
   }
   const graphListCap = listCapOf(env, s.GRAPH_LIST_CAP, problems);
   if (problems.length > 0) throw new ConfigError(problems);
+  return groupSettings(s, graphListCap);
+}
+
+/**
+ * The settings as the modules that use them take them: the one mapping from the table's rows (whose descriptions
+ * say what each means) to the configuration's shape, whose type is this function's (no second description of it).
+ */
+function groupSettings(s: Settings, graphListCap: number) {
+  const persistedOperations: PersistedOperations | undefined =
+    s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY };
   return {
     port: s.PORT,
     graphApiUrl: s.GRAPH_API_URL,
@@ -530,8 +455,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     corsOrigins: s.CORS_ORIGINS,
     webhookVerifyToken: s.WEBHOOK_VERIFY_TOKEN,
     redis: { url: s.REDIS_URL, keyPrefix: s.REDIS_KEY_PREFIX },
-    persistedOperations:
-      s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY },
+    persistedOperations,
     maxSubscriptions: s.MAX_SUBSCRIPTIONS,
     maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -545,6 +469,15 @@ export function readConfig(env: Env = process.env): GatewayConfig {
     },
   };
 }
+
+/** The configuration: every setting, grouped as the modules that use them take them (see `groupSettings`). */
+export type GatewayConfig = ReturnType<typeof groupSettings>;
+/** Upstream connection pool and timeouts (GRAPH_MAX_CONNECTIONS, GRAPH_*_TIMEOUT_MS). */
+export type UpstreamPoolConfig = GatewayConfig['upstream'];
+/** Limits on what a client may ask (MAX_QUERY_*, MAX_BATCHED_OPERATIONS). */
+export type QueryLimits = GatewayConfig['limits'];
+/** The read cache's settings (CACHE_*, RESPONSE_CACHE_ENTRIES). */
+export type ReadCacheConfig = GatewayConfig['cache'];
 
 /** How long cached reads are served fresh when CACHE_MAX_AGE_SECONDS is unset and webhooks keep the cache fresh. */
 export const CACHE_MAX_AGE_WITH_WEBHOOKS_MS = 60_000;
