@@ -19,7 +19,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { gatewayError } from '../gateway-errors.js';
-import { DEFAULT_PAGE_SIZE } from '../schema/graph-connection.js';
+import { DEFAULT_EDGES } from '../schema/graph-connection.js';
 
 export interface QueryCostOptions {
   /** Estimated Graph items an operation may read (MAX_QUERY_COST). */
@@ -91,7 +91,7 @@ export function estimateCost(
       if (isConnection) {
         const first = argument(field, selection, 'first');
         const last = argument(field, selection, 'last');
-        const count = typeof first === 'number' ? first : typeof last === 'number' ? last : DEFAULT_PAGE_SIZE;
+        const count = typeof first === 'number' ? first : typeof last === 'number' ? last : DEFAULT_EDGES;
         total += Math.max(0, count) * (1 + childCost);
       } else {
         // `Query.node` reads one object.

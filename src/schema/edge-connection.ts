@@ -69,7 +69,7 @@ export async function resolveEdgeConnection<Item, Node>(
     scope,
     cursors: context.cursors,
     reads: {
-      listCap: context.graphListCap,
+      graphListCap: context.graphListCap,
       maxCallsPerRead: expanded === undefined ? context.graph.maxCallsPerRead : 1,
       fetchList: (request) => {
         const page = expanded;

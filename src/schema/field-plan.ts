@@ -25,7 +25,7 @@ import {
 } from 'graphql';
 import type { ReadSubject } from '../graph-api/read.js';
 import type { GraphFieldSelection } from '../graph-api/fields.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type GraphListRequest, type RelayArgs } from './graph-connection.js';
+import { DEFAULT_EDGES, MAX_EDGES, type GraphListRequest, type RelayArgs } from './graph-connection.js';
 
 export interface GraphFieldExtension {
   /** Graph fields this GraphQL field reads. */
@@ -155,9 +155,9 @@ function planType(context: PlanContext, type: GraphQLObjectType, selectionSets: 
     }
     // Expansion carries no filters; invalid counts are left to the field's resolver, which reports them.
     const filtered = Object.values(graph.edge.filters?.(args) ?? {}).some((value) => value !== undefined);
-    const limit = args.first ?? DEFAULT_PAGE_SIZE;
+    const limit = args.first ?? DEFAULT_EDGES;
     if (filtered) continue;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) continue;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EDGES) continue;
     const request: GraphListRequest = { limit };
     fields.push({ name: graph.edge.edge, modifiers: { limit }, fields: nested.fields });
     expanded.set(graph.edge.edge, request);

@@ -16,6 +16,7 @@
  * short and empty Graph pages are followed.
  */
 import type { GraphQLError } from 'graphql';
+import { DEFAULT_CONFIG } from '../config.js';
 import { gatewayError } from '../gateway-errors.js';
 import { expiresCursor } from '../graph-api/error-rules.js';
 import { GraphApiError } from '../graph-api/errors.js';
@@ -23,10 +24,12 @@ import type { FetchedValue, Freshness } from '../graph-api/read.js';
 import type { GraphList } from '../graph-api/wire-types.js';
 import type { CursorCodec, EdgePlace } from '../cursors.js';
 
-/** Largest `first`/`last` accepted; also what we ask of Graph at most in one page. */
-export const MAX_PAGE_SIZE = 100;
-/** Page size when neither `first` nor `last` is given: Graph's own default. */
-export const DEFAULT_PAGE_SIZE = 25;
+/** Most edges one connection field returns: the largest `first`/`last` accepted. */
+export const MAX_EDGES = 100;
+/** Edges returned when neither `first` nor `last` is given: the size of Graph's own default list page. */
+export const DEFAULT_EDGES = 25;
+/** Most items Graph returns in one list page, when the caller says nothing: GRAPH_LIST_CAP's default. */
+const DEFAULT_GRAPH_LIST_CAP = DEFAULT_CONFIG.graphListCap;
 
 export interface RelayArgs {
   first?: number | null | undefined;
@@ -107,8 +110,8 @@ export interface Connection<T> {
 const invalidPagination = (message: string): GraphQLError => gatewayError('INVALID_PAGINATION', message);
 
 function checkCount(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
-    throw invalidPagination(`\`${name}\` must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${value}.`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_EDGES) {
+    throw invalidPagination(`\`${name}\` must be an integer from 1 to ${MAX_EDGES}, got ${value}.`);
   }
   return value;
 }
@@ -131,7 +134,7 @@ export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: str
         '`last` needs `before`: the Graph API pages backward only from a cursor. Use `first` to read from the start.',
       );
     }
-    const count = checkCount('last', last ?? DEFAULT_PAGE_SIZE);
+    const count = checkCount('last', last ?? DEFAULT_EDGES);
     const place = cursors.decode(scope, before);
     return {
       direction: 'backward',
@@ -141,7 +144,7 @@ export function planConnection(args: RelayArgs, cursors: CursorCodec, scope: str
       anchorItemId: place.itemId,
     };
   }
-  const count = checkCount('first', first ?? DEFAULT_PAGE_SIZE);
+  const count = checkCount('first', first ?? DEFAULT_EDGES);
   const place = after == null ? undefined : cursors.decode(scope, after);
   return {
     direction: 'forward',
@@ -158,12 +161,12 @@ function itemsWanted(plan: ConnectionPlan): number {
 }
 
 /**
- * The first Graph request a plan makes (at most `listCap` items), or `null` when the cursor says
+ * The first Graph request a plan makes (at most `graphListCap` items), or `null` when the cursor says
  * nothing lies that way.
  */
-export function firstListRequest(plan: ConnectionPlan, listCap: number = MAX_PAGE_SIZE): GraphListRequest | null {
+export function firstListRequest(plan: ConnectionPlan, graphListCap: number = DEFAULT_GRAPH_LIST_CAP): GraphListRequest | null {
   if (plan.anchor === null && plan.fromCursor) return null;
-  const limit = Math.min(listCap, itemsWanted(plan));
+  const limit = Math.min(graphListCap, itemsWanted(plan));
   if (plan.anchor === null) return { limit };
   return plan.direction === 'forward' ? { limit, after: plan.anchor.graphCursor } : { limit, before: plan.anchor.graphCursor };
 }
@@ -200,8 +203,8 @@ export interface ConnectionReads<T> {
     | undefined;
   /** Most pages one chain may hold. @default 1 (no chains) */
   readonly maxCallsPerRead?: number;
-  /** Most items Graph returns in a page. @default MAX_PAGE_SIZE */
-  readonly listCap?: number;
+  /** Most items Graph returns in one list page (GRAPH_LIST_CAP). @default GRAPH_LIST_CAP's default */
+  readonly graphListCap?: number;
 }
 
 /** Items taken from Graph for one Relay page, where each sits, and how fresh they are. */
@@ -238,10 +241,10 @@ async function collectItems<T>(
   idOf: (item: T) => string,
   isPastEnd: ((item: T) => boolean) | undefined,
 ): Promise<Collected<T>> {
-  const listCap = reads.listCap ?? MAX_PAGE_SIZE;
+  const graphListCap = reads.graphListCap ?? DEFAULT_GRAPH_LIST_CAP;
   const forward = plan.direction === 'forward';
   const freshness = new OldestFreshness();
-  let request = firstListRequest(plan, listCap);
+  let request = firstListRequest(plan, graphListCap);
   let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
@@ -250,8 +253,12 @@ async function collectItems<T>(
 
   if (request !== null && forward && reads.fetchWithFollowUps !== undefined) {
     const followUps: number[] = [];
-    for (let left = itemsWanted(plan) - request.limit; left > 0 && followUps.length + 1 < (reads.maxCallsPerRead ?? 1); left -= listCap) {
-      followUps.push(listCap);
+    for (
+      let left = itemsWanted(plan) - request.limit;
+      left > 0 && followUps.length + 1 < (reads.maxCallsPerRead ?? 1);
+      left -= graphListCap
+    ) {
+      followUps.push(graphListCap);
     }
     if (followUps.length > 0) {
       const chain = await reads.fetchWithFollowUps(request, followUps);
@@ -301,7 +308,7 @@ async function collectItems<T>(
     const graphCursor = forward ? list.paging?.cursors?.after : list.paging?.cursors?.before;
     moreBeyond = leftOver || (beyond !== undefined && !pastEnd);
     if (leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
-    const limit = Math.min(listCap, plan.count - placed.length);
+    const limit = Math.min(graphListCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
   return { placed, moreBeyond, fetchedAt: freshness.fetchedAt, stale: freshness.stale };
