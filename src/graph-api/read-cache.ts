@@ -14,7 +14,8 @@
  *   - Each read carries tags; a webhook event moves the generation of the tags it concerns before the
  *     delivery is answered (read-cache-store.ts), so a read that starts after it never shows the older
  *     state, and a read in flight when it arrived keeps nothing.
- *   - Identical reads of callers served from the cache share one upstream call while it is in flight.
+ *   - Identical reads of callers served from the cache share one upstream call while it is in flight, and
+ *     across a fleet one instance fills an entry the others wait for (fleet-fills.ts).
  *   - While Graph cannot be called (a throttle block, or a queue that would outlast the deadline) an
  *     entry up to the stale age is served instead of GRAPH_RATE_LIMITED, marked stale.
  *   - A reconciler re-reads the first page of the lists read lately with the Page's idle budget only,
@@ -23,6 +24,7 @@
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import type { GraphRead } from './read.js';
 import { GraphRateLimitError } from './errors.js';
+import { FleetFills, type Missed } from './fleet-fills.js';
 import { cacheTags, InboxIndex } from './inbox-index.js';
 import { Reconciler } from './reconciler.js';
 import { type Fetched, isCallerSpecific, ReadAccess } from './read-access.js';
@@ -88,10 +90,6 @@ interface ReadShape {
   readonly threadId: string | undefined;
 }
 
-/** How long the instance filling an entry others miss holds the fill, and they wait for it. */
-const FILL_LEASE_MS = 3_000;
-/** How often a waiting instance looks for the entry being filled. */
-const FILL_POLL_MS = 20;
 /** A current entry younger than this is not replaced by the same read's newer answer. */
 const RESAVE_AFTER_MS = 1_000;
 
@@ -118,6 +116,8 @@ export class ReadCache {
   readonly #inFlight = new Map<string, Promise<Fetched>>();
   /** What events make stale, and what it takes to know. */
   readonly #index: InboxIndex;
+  /** One fill per change across a fleet. */
+  readonly #fills: FleetFills;
   readonly #reconciler: Reconciler;
   /** Who may be served what, and who may spend a Page's budget. */
   readonly #access: ReadAccess;
@@ -132,6 +132,7 @@ export class ReadCache {
     this.#now = options.now ?? Date.now;
     this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
     this.#index = new InboxIndex(options.store, options.scheduler);
+    this.#fills = new FleetFills(options.store);
     this.#access = new ReadAccess({ proofTtlMs: options.proofTtlMs, keyOf: (read) => this.keyOf(read), now: options.now });
     this.#reconciler = new Reconciler({
       store: options.store,
@@ -259,8 +260,8 @@ export class ReadCache {
     const fills = new Map<number, string>();
     await Promise.all(
       [...(this.servesFresh ? batch.shared.keys() : [])].map(async (i) => {
-        const fill = fillName(batch.shapes[i]!, batch.lookups[i]!);
-        if (await this.#store.claim(fill, FILL_LEASE_MS)) fills.set(i, fill);
+        const fill = await this.#fills.claim(batch.shapes[i]!.key, batch.lookups[i]!);
+        if (fill !== undefined) fills.set(i, fill);
         else followers.add(i);
       }),
     );
@@ -289,44 +290,22 @@ export class ReadCache {
         const fetched = await this.#settleRead(reads[i]!, shapes[i], lookups[i], answers[n]);
         // A fill that brought nothing to keep lets the next instance try at once, not after the lease.
         const fill = fills.get(i);
-        if (fill !== undefined && (fetched.body instanceof Error || fetched.stale !== undefined))
-          await this.#store.release(fill).catch(() => undefined);
+        if (fill !== undefined && (fetched.body instanceof Error || fetched.stale !== undefined)) await this.#fills.release(fill);
         batch.shared.get(i)?.(fetched);
         batch.results[i] = fetched;
       }),
     );
   }
 
-  /**
-   * Waits for the entry another instance is filling (polling the store), and serves it; reads upstream
-   * itself when it does not come within the fill's lease (that instance failed or died).
-   */
-  async #awaitFill(
-    read: GraphRead,
-    shape: ReadShape,
-    missed: { entry: CachedRead | undefined; generation: string },
-    context: ReadContext,
-  ): Promise<Fetched> {
-    const { generation } = missed;
-    const replaced = missed.entry?.fetchedAt ?? 0;
-    for (let waited = 0; waited < FILL_LEASE_MS && context.signal?.aborted !== true; waited += FILL_POLL_MS) {
-      await new Promise((resolve) => setTimeout(resolve, FILL_POLL_MS));
-      const { entry, generation: current } = await this.#store.lookup(shape.key, shape.tags);
-      if (current !== generation) break;
-      // The filling instance gave up (its read failed): this one tries.
-      if (await this.#store.claim(fillName(shape, missed), FILL_LEASE_MS)) break;
-      if (
-        this.#mayServe(read, shape, entry) &&
-        entry.generation === generation &&
-        entry.fetchedAt > replaced &&
-        this.#now() - entry.fetchedAt < this.#maxAgeMs
-      ) {
-        this.stats.hits += 1;
-        context.usage.cached += 1;
-        return { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
-      }
-    }
-    return this.#readOwn(read, context);
+  /** Serves the entry another instance is filling (fleet-fills.ts) when it comes; else reads upstream itself. */
+  async #awaitFill(read: GraphRead, shape: ReadShape, missed: Missed, context: ReadContext): Promise<Fetched> {
+    const servable = (entry: CachedRead | undefined): entry is CachedRead =>
+      this.#mayServe(read, shape, entry) && this.#now() - entry.fetchedAt < this.#maxAgeMs;
+    const entry = await this.#fills.awaitEntry(shape.key, shape.tags, missed, servable, context.signal);
+    if (entry === undefined) return this.#readOwn(read, context);
+    this.stats.hits += 1;
+    context.usage.cached += 1;
+    return { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
   }
 
   /** A caller's own upstream read, when the shared one failed for reasons of its token. */
@@ -487,9 +466,4 @@ export function withoutPagingLinks(body: unknown): unknown {
     }
   }
   return copy;
-}
-
-/** Names the fill of an entry: the read, its generation, and the entry it replaces (once filled, the next miss is another fill). */
-function fillName(shape: { readonly key: string }, missed: { entry: CachedRead | undefined; generation: string }): string {
-  return `fill:${shape.key}#${missed.generation}#${missed.entry?.fetchedAt ?? 0}`;
 }
