@@ -5,7 +5,7 @@
  * store, and read themselves only when it does not come within the fill's lease (that instance failed or died),
  * when the filling instance gives up, or when another event moves the generation meanwhile.
  */
-import type { CachedRead, ReadCacheStore } from './read-cache-store.js';
+import type { CachedRead, ClaimStore, EntryStore } from './read-cache-store.js';
 
 /** How long the instance filling an entry others miss holds the fill, and they wait for it. */
 export const FILL_LEASE_MS = 3_000;
@@ -19,9 +19,9 @@ export interface Missed {
 }
 
 export class FleetFills {
-  readonly #store: ReadCacheStore;
+  readonly #store: ClaimStore & Pick<EntryStore, 'lookup'>;
 
-  constructor(store: ReadCacheStore) {
+  constructor(store: ClaimStore & Pick<EntryStore, 'lookup'>) {
     this.#store = store;
   }
 

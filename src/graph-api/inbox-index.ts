@@ -7,7 +7,7 @@
  * (shared by a fleet through Redis).
  */
 import type { InboxEvent } from '../webhooks/inbox-events.js';
-import type { Inbox, ReadCacheStore } from './read-cache-store.js';
+import type { Inbox, InboxIndexStore } from './read-cache-store.js';
 import type { GraphRead, UpstreamUsage } from './read.js';
 import type { GraphScheduler } from './scheduler.js';
 
@@ -24,12 +24,12 @@ export const cacheTags = {
 } as const;
 
 export class InboxIndex {
-  readonly #store: ReadCacheStore;
+  readonly #store: InboxIndexStore;
   readonly #scheduler: GraphScheduler;
   /** Pages whose Instagram account was looked up by this process. */
   readonly #accountsLookedUp = new Set<string>();
 
-  constructor(store: ReadCacheStore, scheduler: GraphScheduler) {
+  constructor(store: InboxIndexStore, scheduler: GraphScheduler) {
     this.#store = store;
     this.#scheduler = scheduler;
   }

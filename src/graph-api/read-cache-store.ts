@@ -33,7 +33,8 @@ export interface CachedRead {
   readonly inbox?: Inbox | undefined;
 }
 
-export interface ReadCacheStore {
+/** Cached answers kept under generations (the read cache's own job). */
+export interface EntryStore {
   /** The entry under `key` (fresh or not) and the current generation of `tags`, in one round trip. */
   lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }>;
   /**
@@ -43,6 +44,10 @@ export interface ReadCacheStore {
   save(key: string, tags: readonly string[], entry: CachedRead, ttlMs: number): Promise<boolean>;
   /** Moves the generation of each tag: entries read under an older one are no longer fresh. */
   invalidate(tags: readonly string[]): Promise<void>;
+}
+
+/** What events name, mapped to what the cache tags (inbox-index.ts): customers to threads, Instagram accounts to Pages. */
+export interface InboxIndexStore {
   /** Remembers which thread each customer (PSID/IGSID) of a Page's inbox is in. */
   learnThreads(page: string, platform: string, threadsByCustomer: ReadonlyMap<string, string>): Promise<void>;
   /** The threads known for a customer of a Page's inbox (empty when none is known). */
@@ -50,11 +55,18 @@ export interface ReadCacheStore {
   /** Remembers which Page an Instagram professional account is linked to. */
   learnAccount(instagramAccountId: string, pageId: string): Promise<void>;
   pageOfAccount(instagramAccountId: string): Promise<string | undefined>;
+}
+
+/** Claims one instance of a fleet holds for a while (a fill, a reconciling round). */
+export interface ClaimStore {
   /** Whether `name` was not claimed in the last `ttlMs` (and claims it): one instance does a periodic job. */
   claim(name: string, ttlMs: number): Promise<boolean>;
   /** Gives a claim up before its time (the job failed): the next to claim it may try. */
   release(name: string): Promise<void>;
 }
+
+/** The read cache's store: its entries, the index events are resolved with, and the fleet's claims, in one place to keep. */
+export interface ReadCacheStore extends EntryStore, InboxIndexStore, ClaimStore {}
 
 export interface MemoryReadCacheStoreOptions {
   /** Most entries kept. */

@@ -6,7 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { cacheTags } from './inbox-index.js';
-import type { Inbox, ReadCacheStore } from './read-cache-store.js';
+import type { ClaimStore, EntryStore, Inbox } from './read-cache-store.js';
 import type { GraphRead, UpstreamUsage } from './read.js';
 import type { GraphScheduler } from './scheduler.js';
 
@@ -18,7 +18,7 @@ export interface ListHead {
 }
 
 export interface ReconcilerOptions {
-  store: ReadCacheStore;
+  store: EntryStore & ClaimStore;
   scheduler: GraphScheduler;
   /** Lists read within this long are reconciled. */
   recentListMs: number;
