@@ -102,13 +102,14 @@ export function assertNoSecrets(text: string): void {
     throw new Error(`A Graph URL or token parameter leaked: ${text.slice(0, 300)}`);
 }
 
-export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
-  const { pageCallsPerSecond = 0, maxAttempts, throttleBlockMs, ...schedulerOverrides } = options.scheduler ?? {};
-  const { maxAgeMs = 0, staleMs = 0, now } = options.cache ?? {};
-  // The gateway as configured by default, but for what a test sets: no per-Page rate unless asked, no cache unless asked, no
-  // background reconciling, a fixed cursor key, production's error masking.
-  const config: GatewayConfig = {
+/**
+ * The gateway as configured by default, but for what a test sets: no per-Page rate unless asked, no cache unless
+ * asked, no background reconciling, a fixed cursor key, production's error masking.
+ */
+function harnessConfig(options: HarnessOptions): GatewayConfig {
+  const { pageCallsPerSecond = 0, maxAttempts, throttleBlockMs } = options.scheduler ?? {};
+  const { maxAgeMs = 0, staleMs = 0 } = options.cache ?? {};
+  return {
     ...DEFAULT_CONFIG,
     graphApiVersion: options.graphApiVersion ?? TEST_VERSION,
     appSecret: options.appSecret,
@@ -125,33 +126,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     persistedOperations: options.persistedOperations,
     cache: { ...DEFAULT_CONFIG.cache, maxAgeMs, staleMs, reconcileMs: 0 },
   };
-  const clock = now === undefined ? {} : { now };
-  const cacheStore = new MemoryReadCacheStore({
-    maxEntries: config.cache.maxEntries,
-    maxBytes: config.cache.maxBytes,
-    tagTtlMs: cacheTagTtlMs(config, maxAgeMs),
-    ...clock,
-  });
-  const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
-  const gateway = await buildGateway(
-    config,
-    {
-      graphApiUrl: emulator.url,
-      defaultAccessToken,
-      webhooks: options.inboxEvents === undefined ? undefined : { appSecret: DEMO.appSecret, verifyToken: TEST_VERIFY_TOKEN },
-    },
-    options.logger ?? createLogger({ format: 'json' }),
-    {
-      ...clock,
-      cacheStore: options.cache?.store ?? cacheStore,
-      inboxEvents: options.inboxEvents,
-      scheduler: { retryBaseDelayMs: 5, ...schedulerOverrides },
-      subscriptionCaps: options.subscriptionCaps,
-    },
-  );
-  const { app, credentials, scheduler, readCache } = gateway;
+}
 
-  const post: Harness['post'] = async (body, headers = {}, signal) => {
+/** Posts a body to the gateway's `/graphql` through its fetch handler, failing on any leaked secret. */
+function poster(app: Harness['app']): Harness['post'] {
+  return async (body, headers = {}, signal) => {
     const response = await app.fetch('http://gateway.test/graphql', {
       ...(signal ? { signal } : {}),
       method: 'POST',
@@ -162,11 +141,39 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     assertNoSecrets(text);
     return { status: response.status, headers: response.headers, body: JSON.parse(text) as GraphQLResponse<unknown> };
   };
+}
 
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
+  const { pageCallsPerSecond: _rate, maxAttempts: _attempts, throttleBlockMs: _block, ...schedulerOverrides } = options.scheduler ?? {};
+  const config = harnessConfig(options);
+  const now = options.cache?.now;
+  const clock = now === undefined ? {} : { now };
+  const cacheStore = new MemoryReadCacheStore({
+    maxEntries: config.cache.maxEntries,
+    maxBytes: config.cache.maxBytes,
+    tagTtlMs: cacheTagTtlMs(config, config.cache.maxAgeMs ?? 0),
+    ...clock,
+  });
+  const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
+  const webhooks = options.inboxEvents === undefined ? undefined : { appSecret: DEMO.appSecret, verifyToken: TEST_VERIFY_TOKEN };
+  const gateway = await buildGateway(
+    config,
+    { graphApiUrl: emulator.url, defaultAccessToken, webhooks },
+    options.logger ?? createLogger({ format: 'json' }),
+    {
+      ...clock,
+      cacheStore: options.cache?.store ?? cacheStore,
+      inboxEvents: options.inboxEvents,
+      scheduler: { retryBaseDelayMs: 5, ...schedulerOverrides },
+      subscriptionCaps: options.subscriptionCaps,
+    },
+  );
+  const { app, credentials, scheduler, readCache } = gateway;
+  const post = poster(app);
   // Learn who the default token is now, as a long-running gateway already would have.
   if (defaultAccessToken !== undefined) await credentials.identify(defaultAccessToken).catch(() => undefined);
   emulator.log.clear();
-
   return {
     app,
     emulator,
