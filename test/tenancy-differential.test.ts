@@ -312,10 +312,18 @@ function overWebSocket(client: Client, payload: { query: string; variables: Vari
   });
 }
 
-/** One seed's run against a fresh emulator and gateway; `store` replaces the in-memory read cache store. */
-async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise<SeedReport> {
-  const draw = new Draw(seed);
-  let clockOffset = 0;
+/** The gateway a seed's run sends to: the harness, its server, the event bus, and the clock the run moves on. */
+interface Gateway {
+  readonly h: Harness;
+  readonly server: Awaited<ReturnType<typeof serveWithWebhooks>>['server'];
+  readonly origin: string;
+  readonly bus: InboxEventBus;
+  readonly clock: { offset: number };
+}
+
+/** Starts a fresh emulator and gateway; `store` replaces the in-memory read cache store. */
+async function startGateway(store: ReadCacheStore | undefined): Promise<Gateway> {
+  const clock = { offset: 0 };
   const bus = new InboxEventBus();
   const h: Harness = await startHarness({
     emulator: { privacyFiltering: false },
@@ -323,14 +331,48 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
     inboxEvents: bus,
     persistedOperations: { documents: PERSISTED, only: false },
     // Throttles end when the run moves this clock on, not after minutes of waiting.
-    scheduler: { now: () => Date.now() + clockOffset },
+    scheduler: { now: () => Date.now() + clock.offset },
     operationTimeoutMs: OPERATION_TIMEOUT_MS,
   });
   const { server, origin } = await serveWithWebhooks(h, bus);
-  const oracle = new TenancyOracle(h.emulator, PAGES);
-  const sockets = new Map<TokenName, Client>();
-  const subscribers: Subscriber[] = [];
-  const report: SeedReport = {
+  return { h, server, origin, bus, clock };
+}
+
+/** What a step's answer is judged by: its step, token and operation, whether it was stale, and how it was sent. */
+interface Judged {
+  readonly step: number;
+  readonly token: TokenName;
+  readonly operation: Operation;
+  readonly stale: boolean;
+  readonly how: string;
+}
+
+const mine = <T extends { readonly token: TokenName }>(items: readonly T[], token: TokenName, own: boolean): T[] =>
+  items.filter((item) => (item.token === token) === own);
+
+/** Collects what a subscription receives until its stream ends. */
+async function receiveAll(subscriber: Subscriber): Promise<void> {
+  try {
+    for (;;) {
+      const payload = await subscriber.stream.next();
+      assertNoSecrets(JSON.stringify(payload));
+      subscriber.received.push(payload);
+    }
+  } catch {
+    subscriber.ended = true;
+  }
+}
+
+/** One seed's run: its draws, what answers taught it, the events it sent, the Pages it throttled, and its report. */
+class SeedRun {
+  readonly #seed: number;
+  readonly #draw: Draw;
+  readonly #gateway: Gateway;
+  readonly #h: Harness;
+  readonly #oracle: TenancyOracle;
+  readonly #sockets = new Map<TokenName, Client>();
+  readonly #subscribers: Subscriber[] = [];
+  readonly #report: SeedReport = {
     violations: [],
     readStepCount: 0,
     dataSteps: 0,
@@ -341,114 +383,151 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
     subscribersListening: 0,
     eventsReceived: 0,
   };
-  const seen: Seen = { lists: [], opened: [], conversations: [], messages: [], listCursors: [], messagesCursors: [] };
-  const events: SentEvent[] = [];
-  const throttled = new Set<string>();
-  let throttleEndsAt = 0;
-  // The newest threads of each inbox: what customers write to, and ids worth forging before anyone read them.
-  const heads = (page: string, platform: Platform) => h.emulator.store.listConversations(page, { platform, folder: 'inbox' }).slice(0, 8);
-  const inboxHeads = [...heads(ACME, 'messenger'), ...heads(ACME, 'instagram'), ...heads(BISTRO, 'messenger')];
+  readonly #seen: Seen = { lists: [], opened: [], conversations: [], messages: [], listCursors: [], messagesCursors: [] };
+  readonly #events: SentEvent[] = [];
+  readonly #throttled = new Set<string>();
+  #throttleEndsAt = 0;
+  readonly #inboxHeads: ReturnType<SeedRun['heads']>;
 
-  const send = async (token: TokenName, operation: Operation, transport: Transport): Promise<Answer> => {
-    const query = DOCUMENTS[operation.document];
-    if (transport === 'websocket') {
-      let client = sockets.get(token);
-      if (client === undefined) {
-        client = createClient({
-          url: `${origin.replace(/^http/, 'ws')}/graphql`,
-          webSocketImpl: WebSocket,
-          retryAttempts: 0,
-          connectionParams: { Authorization: `Bearer ${DEMO.tokens[token]}` },
-          on: { message: (message) => assertNoSecrets(JSON.stringify(message)) },
-        });
-        sockets.set(token, client);
+  constructor(seed: number, draw: Draw, gateway: Gateway) {
+    this.#seed = seed;
+    this.#draw = draw;
+    this.#gateway = gateway;
+    this.#h = gateway.h;
+    this.#oracle = new TenancyOracle(gateway.h.emulator, PAGES);
+    this.#inboxHeads = [...this.heads(ACME, 'messenger'), ...this.heads(ACME, 'instagram'), ...this.heads(BISTRO, 'messenger')];
+  }
+
+  /** The newest threads of each inbox: what customers write to, and ids worth forging before anyone read them. */
+  heads(page: string, platform: Platform) {
+    return this.#h.emulator.store.listConversations(page, { platform, folder: 'inbox' }).slice(0, 8);
+  }
+
+  async run(): Promise<SeedReport> {
+    try {
+      await this.#subscribeAll();
+      for (let step = 0; step < STEPS_PER_SEED; step += 1) {
+        try {
+          await this.#step(step);
+        } catch (error) {
+          throw new Error(`seed ${this.#seed} step ${step}: ${(error as Error).message}`, { cause: error });
+        }
       }
-      return overWebSocket(client, { query, variables: operation.variables });
+      await this.#judgeSubscribers();
+      this.#report.answersReused = this.#h.readCache.stats.answersReused;
+      return this.#report;
+    } finally {
+      for (const subscriber of this.#subscribers) subscriber.stream.close();
+      await Promise.all([...this.#sockets.values()].map((client) => client.dispose()));
+      await this.#gateway.server.drain(0);
+      await this.#h.close();
     }
+  }
+
+  async #step(step: number): Promise<void> {
+    const draw = this.#draw;
+    if (this.#throttled.size > 0 && step >= this.#throttleEndsAt) this.#throttlesEnd();
+    const roll = draw.int(0, 99);
+    if (roll < 6) {
+      const others = this.#seen.conversations.filter((conversation) => this.#oracle.thread(conversation.threadId)?.pageId !== QUIET);
+      const threadId = others.length > 0 && draw.chance(0.5) ? draw.pick(others).threadId : draw.pick(this.#inboxHeads).id;
+      await this.#eventStep(step, threadId, draw.chance(0.25));
+    } else if (roll < 9 && this.#throttled.size < 2) await this.#throttleStep(step);
+    else await this.#readStep(step);
+  }
+
+  #socket(token: TokenName): Client {
+    let client = this.#sockets.get(token);
+    if (client === undefined) {
+      client = createClient({
+        url: `${this.#gateway.origin.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { Authorization: `Bearer ${DEMO.tokens[token]}` },
+        on: { message: (message) => assertNoSecrets(JSON.stringify(message)) },
+      });
+      this.#sockets.set(token, client);
+    }
+    return client;
+  }
+
+  async #send(token: TokenName, operation: Operation, transport: Transport): Promise<Answer> {
+    const query = DOCUMENTS[operation.document];
+    if (transport === 'websocket') return overWebSocket(this.#socket(token), { query, variables: operation.variables });
     const headers = { authorization: `Bearer ${DEMO.tokens[token]}`, 'x-upstream-usage': '1' };
     const body =
       transport === 'http'
         ? { query, variables: operation.variables }
         : { variables: operation.variables, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } };
-    return (await h.post(body, headers)).body;
-  };
+    return (await this.#h.post(body, headers)).body;
+  }
 
   /** Judges one answer; records what it teaches later steps. */
-  const judge = async (step: number, token: TokenName, operation: Operation, transport: Transport, answer: Answer): Promise<void> => {
+  async #judge(step: number, token: TokenName, operation: Operation, transport: Transport, answer: Answer): Promise<void> {
+    const report = this.#report;
     const text = JSON.stringify(answer);
     const violationsBefore = report.violations.length;
-    const named = oracle.named(answer.data, text);
+    const named = this.#oracle.named(answer.data, text);
     const stale = at(answer.extensions, 'stale') !== undefined;
     const cached = at(answer.extensions, 'upstream', 'cached');
     const how = `${transport} ${operation.document}(${JSON.stringify(operation.variables)})${stale ? ' [stale]' : ''}`;
-    const foreign: Named[] = [];
-    for (const item of named) {
-      if (foreign.some((found) => found.graphId === item.graphId)) continue;
-      if (!(await oracle.readable(DEMO.tokens[token], item.graphId))) foreign.push(item);
-    }
-    const [first] = foreign;
-    if (first !== undefined) {
-      const more = foreign.length === 1 ? '' : ` and ${foreign.length - 1} more id${foreign.length === 2 ? '' : 's'}`;
-      report.violations.push({
-        step,
-        attack: operation.attack,
-        stale,
-        line:
-          `step ${step} ${operation.attack} ${token}: ${how} named ${first.graphId} (as its ${first.as}) of a ${first.thread.platform} ` +
-          `thread of Page ${first.thread.pageId}${more}, which Graph does not show ${token}`,
-      });
-    }
-    if (operation.document === 'list') {
-      const page = String(operation.variables.page);
-      const listed = page === 'me' ? (await oracle.grants(DEMO.tokens[token])).ownPage : page;
-      const strays = listAt(answer.data, 'page', 'conversations', 'edges').flatMap((edge) => {
-        const threadId = textAt(edge, 'node', 'graphApiId');
-        const owner = threadId === undefined ? undefined : oracle.thread(threadId)?.pageId;
-        return threadId === undefined || owner === listed ? [] : [`${threadId} of Page ${owner}`];
-      });
-      if (strays.length > 0)
-        report.violations.push({
-          step,
-          attack: operation.attack,
-          stale,
-          line: `step ${step} ${operation.attack} ${token}: ${how} listed ${strays.join(', ')} under page(id: "${page}")`,
-        });
-    }
+    const judged: Judged = { step, token, operation, stale, how };
+    await this.#judgeNamed(judged, named);
+    if (operation.document === 'list') await this.#judgeListed(judged, answer);
     // Data the caller may see: what a read step should hold, with or without the bug.
     if (report.violations.length === violationsBefore && named.some((item) => item.as !== 'marker')) report.dataSteps += 1;
     if (typeof cached === 'number') report.cached += cached;
     if (stale) report.staleSteps += 1;
-    learn(token, operation, answer.data);
-  };
+    this.#learn(token, operation, answer.data);
+  }
 
-  const learn = (token: TokenName, operation: Operation, data: unknown): void => {
+  /** Every id an answer names must be one Graph shows the token. */
+  async #judgeNamed({ step, token, operation, stale, how }: Judged, named: readonly Named[]): Promise<void> {
+    const foreign: Named[] = [];
+    for (const item of named) {
+      if (foreign.some((found) => found.graphId === item.graphId)) continue;
+      if (!(await this.#oracle.readable(DEMO.tokens[token], item.graphId))) foreign.push(item);
+    }
+    const [first] = foreign;
+    if (first === undefined) return;
+    const more = foreign.length === 1 ? '' : ` and ${foreign.length - 1} more id${foreign.length === 2 ? '' : 's'}`;
+    this.#report.violations.push({
+      step,
+      attack: operation.attack,
+      stale,
+      line:
+        `step ${step} ${operation.attack} ${token}: ${how} named ${first.graphId} (as its ${first.as}) of a ${first.thread.platform} ` +
+        `thread of Page ${first.thread.pageId}${more}, which Graph does not show ${token}`,
+    });
+  }
+
+  /** A Page's list holds only that Page's threads. */
+  async #judgeListed({ step, token, operation, stale, how }: Judged, answer: Answer): Promise<void> {
+    const page = String(operation.variables.page);
+    const listed = page === 'me' ? (await this.#oracle.grants(DEMO.tokens[token])).ownPage : page;
+    const strays = listAt(answer.data, 'page', 'conversations', 'edges').flatMap((edge) => {
+      const threadId = textAt(edge, 'node', 'graphApiId');
+      const owner = threadId === undefined ? undefined : this.#oracle.thread(threadId)?.pageId;
+      return threadId === undefined || owner === listed ? [] : [`${threadId} of Page ${owner}`];
+    });
+    if (strays.length > 0)
+      this.#report.violations.push({
+        step,
+        attack: operation.attack,
+        stale,
+        line: `step ${step} ${operation.attack} ${token}: ${how} listed ${strays.join(', ')} under page(id: "${page}")`,
+      });
+  }
+
+  #learn(token: TokenName, operation: Operation, data: unknown): void {
+    const seen = this.#seen;
     const nodes =
       operation.document === 'list'
         ? listAt(data, 'page', 'conversations', 'edges').map((edge) => at(edge, 'node'))
         : operation.document === 'conversation'
           ? [at(data, 'page', 'conversation')]
           : [at(data, 'node')];
-    for (const node of nodes) {
-      const id = textAt(node, 'id');
-      const graphId = textAt(node, 'graphApiId');
-      if (id === undefined || graphId === undefined) continue;
-      if (typenameOf(id) === 'Message') {
-        seen.messages.push({ token, globalId: id, messageId: graphId });
-        continue;
-      }
-      seen.conversations.push({ token, globalId: id, threadId: graphId });
-      if (operation.document === 'node' && operation.variables.messagesAfter === undefined)
-        seen.opened.push({ token, threadId: graphId, messagesFirst: Number(operation.variables.messagesFirst) });
-      for (const edge of listAt(node, 'messages', 'edges')) {
-        const messageId = textAt(edge, 'node', 'id');
-        const messageGraphId = textAt(edge, 'node', 'graphApiId');
-        if (messageId !== undefined && messageGraphId !== undefined)
-          seen.messages.push({ token, globalId: messageId, messageId: messageGraphId });
-      }
-      const end = textAt(node, 'messages', 'pageInfo', 'endCursor');
-      if (end !== undefined && at(node, 'messages', 'pageInfo', 'hasNextPage') === true)
-        seen.messagesCursors.push({ token, globalId: id, cursor: end });
-    }
+    for (const node of nodes) this.#learnNode(token, operation, node);
     if (operation.document !== 'list') return;
     const { first: _first, last: _last, after, before, ...variables } = operation.variables;
     if (nodes.length > 0 && after === undefined && before === undefined) seen.lists.push({ token, variables: operation.variables });
@@ -457,21 +536,47 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
     if (end !== undefined && at(data, 'page', 'conversations', 'pageInfo', 'hasNextPage') === true)
       seen.listCursors.push({ token, variables, after: end });
     if (start !== undefined) seen.listCursors.push({ token, variables, before: start });
-  };
+  }
+
+  #learnNode(token: TokenName, operation: Operation, node: unknown): void {
+    const seen = this.#seen;
+    const id = textAt(node, 'id');
+    const graphId = textAt(node, 'graphApiId');
+    if (id === undefined || graphId === undefined) return;
+    if (typenameOf(id) === 'Message') {
+      seen.messages.push({ token, globalId: id, messageId: graphId });
+      return;
+    }
+    seen.conversations.push({ token, globalId: id, threadId: graphId });
+    if (operation.document === 'node' && operation.variables.messagesAfter === undefined)
+      seen.opened.push({ token, threadId: graphId, messagesFirst: Number(operation.variables.messagesFirst) });
+    for (const edge of listAt(node, 'messages', 'edges')) {
+      const messageId = textAt(edge, 'node', 'id');
+      const messageGraphId = textAt(edge, 'node', 'graphApiId');
+      if (messageId !== undefined && messageGraphId !== undefined)
+        seen.messages.push({ token, globalId: messageId, messageId: messageGraphId });
+    }
+    const end = textAt(node, 'messages', 'pageInfo', 'endCursor');
+    if (end !== undefined && at(node, 'messages', 'pageInfo', 'hasNextPage') === true)
+      seen.messagesCursors.push({ token, globalId: id, cursor: end });
+  }
 
   // Few sizes, so that reads of different callers meet in the cache.
-  const messagesFirst = (): number =>
-    draw.weighted([
+  #messagesFirst(): number {
+    return this.#draw.weighted([
       [2, 4],
       [1, 1],
     ]);
-  const listVariables = (page: string): Record<string, string | number> => {
+  }
+
+  #listVariables(page: string): Record<string, string | number> {
+    const draw = this.#draw;
     const first = draw.weighted([
       [2, 3],
       [3, 2],
       [5, 1],
     ]);
-    const variables: Record<string, string | number> = { page, first, messagesFirst: messagesFirst() };
+    const variables: Record<string, string | number> = { page, first, messagesFirst: this.#messagesFirst() };
     const folder = draw.weighted(FOLDERS);
     if (folder !== undefined) variables.folder = folder;
     const platform = draw.weighted(LIST_PLATFORMS);
@@ -480,91 +585,127 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
     if (draw.chance(0.1)) {
       // A customer of this Page mostly; of another Page now and then.
       const of = draw.chance(0.7) && page !== 'me' && page !== QUIET ? page : draw.pick([ACME, BISTRO]);
-      variables.userId = draw.pick(heads(of, of === ACME && draw.chance(0.5) ? 'instagram' : 'messenger')).customerId;
+      variables.userId = draw.pick(this.heads(of, of === ACME && draw.chance(0.5) ? 'instagram' : 'messenger')).customerId;
     }
     if (draw.chance(0.1)) variables.updatedSince = draw.pick(SINCE);
     return variables;
-  };
-  const mine = <T extends { readonly token: TokenName }>(items: readonly T[], token: TokenName, own: boolean): T[] =>
-    items.filter((item) => (item.token === token) === own);
+  }
+
   /** A thread someone else was shown (so the cache likely holds it), else one of the newest of an inbox. */
-  const threadToSteal = (token: TokenName): string => {
-    const others = mine(seen.conversations, token, false);
-    return others.length > 0 && draw.chance(0.85) ? draw.pick(others).threadId : draw.pick(inboxHeads).id;
-  };
-  const otherPage = (of: string): string => draw.pick(['me', ...PAGES].filter((page) => page !== of));
+  #threadToSteal(token: TokenName): string {
+    const others = mine(this.#seen.conversations, token, false);
+    return others.length > 0 && this.#draw.chance(0.85) ? this.#draw.pick(others).threadId : this.#draw.pick(this.#inboxHeads).id;
+  }
+
+  #otherPage(of: string): string {
+    return this.#draw.pick(['me', ...PAGES].filter((page) => page !== of));
+  }
 
   /** An operation of `attack` for `token`; `undefined` when nothing was seen yet to build it from. */
-  const operationFor = (attack: Attack, token: TokenName): Operation | undefined => {
+  #operationFor(attack: Attack, token: TokenName): Operation | undefined {
     switch (attack) {
       case 'own-list':
-      case 'me-list': {
-        // Often a list another caller read: the cache holds it.
-        const pages = attack === 'me-list' ? ['me'] : HOME[token];
-        const read = mine(seen.lists, token, false).filter((list) => pages.includes(String(list.variables.page)));
-        const variables = read.length > 0 && draw.chance(0.4) ? draw.pick(read).variables : listVariables(draw.pick(pages));
-        return { attack, document: 'list', variables };
-      }
+      case 'me-list':
+        return this.#listOperation(attack, token);
       case 'foreign-list':
-        return { attack, document: 'list', variables: listVariables(draw.pick(PAGES.filter((page) => !HOME[token].includes(page)))) };
+        return {
+          attack,
+          document: 'list',
+          variables: this.#listVariables(this.#draw.pick(PAGES.filter((page) => !HOME[token].includes(page)))),
+        };
       case 'own-cursor':
       case 'own-before':
-      case 'foreign-cursor': {
-        const direction = attack === 'own-before' ? 'before' : attack === 'own-cursor' ? 'after' : draw.pick(['after', 'before'] as const);
-        // A foreign cursor: another caller's on the same list, or the caller's own replayed on another Page's list.
-        const elsewhere = attack === 'foreign-cursor' && draw.chance(0.3);
-        const own = attack !== 'foreign-cursor' || elsewhere;
-        const cursors = mine(seen.listCursors, token, own).filter((cursor) => cursor[direction] !== undefined);
-        if (cursors.length === 0) return undefined;
-        const { variables, after, before } = draw.pick(cursors);
-        const page = elsewhere ? otherPage(String(variables.page)) : variables.page;
-        const count = draw.pick([1, 2, 3, 5]);
-        const paging = direction === 'after' ? { first: count, after: after! } : { last: count, before: before! };
-        return { attack, document: 'list', variables: { ...variables, page: page!, ...paging } };
-      }
+      case 'foreign-cursor':
+        return this.#cursorOperation(attack, token);
       case 'own-node':
-      case 'foreign-node': {
-        const own = attack === 'own-node';
-        const pool: ReadonlyArray<{ readonly globalId: string }> = draw.chance(0.7)
-          ? mine(seen.conversations, token, own)
-          : mine(seen.messages, token, own);
-        if (pool.length === 0) return undefined;
-        return { attack, document: 'node', variables: { id: draw.pick(pool).globalId, messagesFirst: messagesFirst() } };
-      }
-      case 'forged-node': {
-        // Mostly a thread another caller opened (the cache holds its read), under one of the caller's own Pages.
-        const opened = mine(seen.opened, token, false);
-        const { threadId, messagesFirst: size } =
-          opened.length > 0 && draw.chance(0.6) ? draw.pick(opened) : { threadId: threadToSteal(token), messagesFirst: messagesFirst() };
-        const owner = oracle.thread(threadId)!.pageId;
-        const home = HOME[token].filter((page) => page !== owner);
-        const page = home.length > 0 && draw.chance(0.6) ? draw.pick(home) : otherPage(owner);
-        return { attack, document: 'node', variables: { id: globalId('Conversation', page, threadId), messagesFirst: size } };
-      }
-      case 'forged-message': {
-        const others = mine(seen.messages, token, false);
-        if (others.length === 0) return undefined;
-        const { messageId, globalId: asReturned } = draw.pick(others);
-        const page = otherPage(Buffer.from(asReturned, 'base64').toString('utf8').split(':')[1] ?? '');
-        return { attack, document: 'node', variables: { id: globalId('Message', page, messageId), messagesFirst: messagesFirst() } };
-      }
-      case 'own-messages-cursor': {
-        const cursors = mine(seen.messagesCursors, token, true);
-        if (cursors.length === 0) return undefined;
-        const { globalId: id, cursor } = draw.pick(cursors);
-        return { attack, document: 'node', variables: { id, messagesFirst: messagesFirst(), messagesAfter: cursor } };
-      }
-      case 'foreign-conversation': {
-        const threadId = threadToSteal(token);
-        const page = draw.chance(0.6) ? draw.pick(HOME[token]) : draw.pick(['me', ...PAGES]);
-        return { attack, document: 'conversation', variables: { page, thread: threadId, messagesFirst: messagesFirst() } };
-      }
+      case 'foreign-node':
+        return this.#nodeOperation(attack, token);
+      case 'forged-node':
+        return this.#forgedNodeOperation(attack, token);
+      case 'forged-message':
+        return this.#forgedMessageOperation(attack, token);
+      case 'own-messages-cursor':
+        return this.#messagesCursorOperation(attack, token);
+      case 'foreign-conversation':
+        return this.#foreignConversationOperation(attack, token);
       case 'throttle':
         return undefined;
     }
-  };
+  }
 
-  const readStep = async (step: number): Promise<void> => {
+  #listOperation(attack: 'own-list' | 'me-list', token: TokenName): Operation {
+    const draw = this.#draw;
+    // Often a list another caller read: the cache holds it.
+    const pages = attack === 'me-list' ? ['me'] : HOME[token];
+    const read = mine(this.#seen.lists, token, false).filter((list) => pages.includes(String(list.variables.page)));
+    const variables = read.length > 0 && draw.chance(0.4) ? draw.pick(read).variables : this.#listVariables(draw.pick(pages));
+    return { attack, document: 'list', variables };
+  }
+
+  #cursorOperation(attack: 'own-cursor' | 'own-before' | 'foreign-cursor', token: TokenName): Operation | undefined {
+    const draw = this.#draw;
+    const direction = attack === 'own-before' ? 'before' : attack === 'own-cursor' ? 'after' : draw.pick(['after', 'before'] as const);
+    // A foreign cursor: another caller's on the same list, or the caller's own replayed on another Page's list.
+    const elsewhere = attack === 'foreign-cursor' && draw.chance(0.3);
+    const own = attack !== 'foreign-cursor' || elsewhere;
+    const cursors = mine(this.#seen.listCursors, token, own).filter((cursor) => cursor[direction] !== undefined);
+    if (cursors.length === 0) return undefined;
+    const { variables, after, before } = draw.pick(cursors);
+    const page = elsewhere ? this.#otherPage(String(variables.page)) : variables.page;
+    const count = draw.pick([1, 2, 3, 5]);
+    const paging = direction === 'after' ? { first: count, after: after! } : { last: count, before: before! };
+    return { attack, document: 'list', variables: { ...variables, page: page!, ...paging } };
+  }
+
+  #nodeOperation(attack: 'own-node' | 'foreign-node', token: TokenName): Operation | undefined {
+    const own = attack === 'own-node';
+    const pool: ReadonlyArray<{ readonly globalId: string }> = this.#draw.chance(0.7)
+      ? mine(this.#seen.conversations, token, own)
+      : mine(this.#seen.messages, token, own);
+    if (pool.length === 0) return undefined;
+    return { attack, document: 'node', variables: { id: this.#draw.pick(pool).globalId, messagesFirst: this.#messagesFirst() } };
+  }
+
+  #forgedNodeOperation(attack: 'forged-node', token: TokenName): Operation {
+    const draw = this.#draw;
+    // Mostly a thread another caller opened (the cache holds its read), under one of the caller's own Pages.
+    const opened = mine(this.#seen.opened, token, false);
+    const { threadId, messagesFirst: size } =
+      opened.length > 0 && draw.chance(0.6)
+        ? draw.pick(opened)
+        : { threadId: this.#threadToSteal(token), messagesFirst: this.#messagesFirst() };
+    const owner = this.#oracle.thread(threadId)!.pageId;
+    const home = HOME[token].filter((page) => page !== owner);
+    const page = home.length > 0 && draw.chance(0.6) ? draw.pick(home) : this.#otherPage(owner);
+    return { attack, document: 'node', variables: { id: globalId('Conversation', page, threadId), messagesFirst: size } };
+  }
+
+  #forgedMessageOperation(attack: 'forged-message', token: TokenName): Operation | undefined {
+    const others = mine(this.#seen.messages, token, false);
+    if (others.length === 0) return undefined;
+    const { messageId, globalId: asReturned } = this.#draw.pick(others);
+    const page = this.#otherPage(Buffer.from(asReturned, 'base64').toString('utf8').split(':')[1] ?? '');
+    return { attack, document: 'node', variables: { id: globalId('Message', page, messageId), messagesFirst: this.#messagesFirst() } };
+  }
+
+  #messagesCursorOperation(attack: 'own-messages-cursor', token: TokenName): Operation | undefined {
+    const cursors = mine(this.#seen.messagesCursors, token, true);
+    if (cursors.length === 0) return undefined;
+    const { globalId: id, cursor } = this.#draw.pick(cursors);
+    return { attack, document: 'node', variables: { id, messagesFirst: this.#messagesFirst(), messagesAfter: cursor } };
+  }
+
+  #foreignConversationOperation(attack: 'foreign-conversation', token: TokenName): Operation {
+    const draw = this.#draw;
+    const threadId = this.#threadToSteal(token);
+    const page = draw.chance(0.6) ? draw.pick(HOME[token]) : draw.pick(['me', ...PAGES]);
+    return { attack, document: 'conversation', variables: { page, thread: threadId, messagesFirst: this.#messagesFirst() } };
+  }
+
+  async #readStep(step: number): Promise<void> {
+    const draw = this.#draw;
+    const report = this.#report;
+    const throttled = this.#throttled;
     // While a Page is throttled, its own callers read more, and forge more: what they are served then is stale.
     const blocked = CALLERS.filter(([name]) => HOME[name].some((page) => throttled.has(page)) || (throttled.has('me') && !USERS.has(name)));
     const whileBlocked = blocked.length > 0 && draw.chance(0.5);
@@ -572,35 +713,36 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
     const drawn = whileBlocked && draw.chance(0.4) ? 'forged-node' : draw.weighted(READ_ATTACKS);
     // A user token has no `me` Page: mostly its own lists instead.
     const attack = drawn === 'me-list' && USERS.has(token) && draw.chance(0.8) ? 'own-list' : drawn;
-    const operation = operationFor(attack, token) ?? operationFor('own-list', token)!;
+    const operation = this.#operationFor(attack, token) ?? this.#operationFor('own-list', token)!;
     const transport = draw.weighted(TRANSPORTS);
     report.readStepCount += 1;
     report.attacks.set(operation.attack, (report.attacks.get(operation.attack) ?? 0) + 1);
-    await judge(step, token, operation, transport, await send(token, operation, transport));
-  };
+    await this.#judge(step, token, operation, transport, await this.#send(token, operation, transport));
+  }
 
   /** A customer (or the business) writes in an inbox; Meta's webhook tells the gateway, and the subscribers. */
-  const eventStep = async (step: number, threadId: string, fromBusiness: boolean): Promise<void> => {
-    const thread = oracle.thread(threadId)!;
-    const marker = `~marker-${seed}-${step}~`;
-    const sent = await h.emulator.webhooks.sendMessage(threadId, {
+  async #eventStep(step: number, threadId: string, fromBusiness: boolean): Promise<void> {
+    const thread = this.#oracle.thread(threadId)!;
+    const marker = `~marker-${this.#seed}-${step}~`;
+    const sent = await this.#h.emulator.webhooks.sendMessage(threadId, {
       text: `${marker} hello`,
       ...(fromBusiness ? { fromId: thread.pageId } : {}),
     });
     if (sent.deliveryStatus !== 200) throw new Error(`the gateway answered ${sent.deliveryStatus} to a webhook delivery`);
-    oracle.noteMessage(sent.id, threadId, marker);
-    events.push({ step, page: thread.pageId, platform: thread.platform });
-  };
+    this.#oracle.noteMessage(sent.id, threadId, marker);
+    this.#events.push({ step, page: thread.pageId, platform: thread.platform });
+  }
 
   /**
    * Graph throttles a Page (or `me` of a Page token): the next read of it answers a rate limit, and the
    * gateway calls it no more until the clock passes the block, serving stale answers meanwhile.
    */
-  const throttleStep = async (step: number): Promise<void> => {
-    const target = draw.pick(['me', ACME, BISTRO].filter((page) => !throttled.has(page)));
+  async #throttleStep(step: number): Promise<void> {
+    const draw = this.#draw;
+    const target = draw.pick(['me', ACME, BISTRO].filter((page) => !this.#throttled.has(page)));
     const reader: TokenName =
       target === ACME ? 'acmePage' : target === BISTRO ? 'bistroPage' : draw.pick(['acmePage', 'bistroPage'] as const);
-    h.emulator.faults.inject(
+    this.#h.emulator.faults.inject(
       { kind: 'throttle', code: draw.pick([4, 17, 32, 613] as const), regainMinutes: draw.int(1, 3) },
       { match: { path: new RegExp(`^${target}/conversations$`), token: DEMO.tokens[reader] } },
     );
@@ -610,127 +752,105 @@ async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise
       document: 'list',
       variables: { page: target, first: 1, messagesFirst: 1, userId: String(900_000_000 + step) },
     };
-    const answer = await send(reader, operation, 'http');
+    const answer = await this.#send(reader, operation, 'http');
     // A fault the read did not meet must not meet the oracle's own calls.
-    h.emulator.faults.clear();
-    throttled.add(target);
-    throttleEndsAt = Math.max(throttleEndsAt, step + draw.int(THROTTLE_STEPS.min, THROTTLE_STEPS.max));
-    await judge(step, reader, operation, 'http', answer);
-  };
+    this.#h.emulator.faults.clear();
+    this.#throttled.add(target);
+    this.#throttleEndsAt = Math.max(this.#throttleEndsAt, step + draw.int(THROTTLE_STEPS.min, THROTTLE_STEPS.max));
+    await this.#judge(step, reader, operation, 'http', answer);
+  }
+
   /** Moves the scheduler's clock past every block. */
-  const throttlesEnd = (): void => {
-    clockOffset += THROTTLE_PASSES_MS;
-    throttled.clear();
-  };
+  #throttlesEnd(): void {
+    this.#gateway.clock.offset += THROTTLE_PASSES_MS;
+    this.#throttled.clear();
+  }
 
   /** Subscribes every subscriber to Acme's and Bistro's events, with and without a platform; a refusal is fine. */
-  const subscribeAll = async (): Promise<void> => {
+  async #subscribeAll(): Promise<void> {
     for (const token of SUBSCRIBERS) {
       for (const page of [ACME, BISTRO]) {
-        for (const platform of [undefined, 'MESSENGER', 'INSTAGRAM'] as const) {
-          // Without a platform, a token may hear only one of the Page's inboxes (the one Graph lets it read).
-          const accounts = platform === 'INSTAGRAM' ? [INSTAGRAM] : platform === undefined && page === ACME ? [page, INSTAGRAM] : [page];
-          const listeners = (): number => accounts.reduce((sum, account) => sum + bus.listenerCount(account), 0);
-          const before = listeners();
-          const argument = platform === undefined ? '' : `, platform: ${platform}`;
-          const query = `subscription { inboxEvents(pageId: "${page}"${argument}) { kind platform pageId customerId messageId text } }`;
-          const stream = await openEventStream<Answer>(`${origin}/graphql`, query, DEMO.tokens[token]);
-          const subscriber: Subscriber = { token, page, platform, stream, received: [], ended: false, listening: false };
-          subscribers.push(subscriber);
-          void (async () => {
-            try {
-              for (;;) {
-                const payload = await stream.next();
-                assertNoSecrets(JSON.stringify(payload));
-                subscriber.received.push(payload);
-              }
-            } catch {
-              subscriber.ended = true;
-            }
-          })();
-          await until(
-            () => listeners() > before || subscriber.received.length > 0 || subscriber.ended,
-            `${token}'s subscription to ${page} ${platform ?? ''} to listen or be refused`,
-          );
-          subscriber.listening = listeners() > before;
-        }
+        for (const platform of [undefined, 'MESSENGER', 'INSTAGRAM'] as const) await this.#subscribe(token, page, platform);
       }
     }
-  };
+  }
+
+  async #subscribe(token: TokenName, page: string, platform: Subscriber['platform']): Promise<void> {
+    const bus = this.#gateway.bus;
+    // Without a platform, a token may hear only one of the Page's inboxes (the one Graph lets it read).
+    const accounts = platform === 'INSTAGRAM' ? [INSTAGRAM] : platform === undefined && page === ACME ? [page, INSTAGRAM] : [page];
+    const listeners = (): number => accounts.reduce((sum, account) => sum + bus.listenerCount(account), 0);
+    const before = listeners();
+    const argument = platform === undefined ? '' : `, platform: ${platform}`;
+    const query = `subscription { inboxEvents(pageId: "${page}"${argument}) { kind platform pageId customerId messageId text } }`;
+    const stream = await openEventStream<Answer>(`${this.#gateway.origin}/graphql`, query, DEMO.tokens[token]);
+    const subscriber: Subscriber = { token, page, platform, stream, received: [], ended: false, listening: false };
+    this.#subscribers.push(subscriber);
+    void receiveAll(subscriber);
+    await until(
+      () => listeners() > before || subscriber.received.length > 0 || subscriber.ended,
+      `${token}'s subscription to ${page} ${platform ?? ''} to listen or be refused`,
+    );
+    subscriber.listening = listeners() > before;
+  }
 
   /**
    * After a last message in each inbox, waits for every subscriber to receive what it must (every event of an
    * inbox its token lists), and for the rest a bounded while, then judges what each received.
    */
-  const judgeSubscribers = async (): Promise<void> => {
+  async #judgeSubscribers(): Promise<void> {
     const lastStep = STEPS_PER_SEED;
-    const lastThreads = [heads(ACME, 'messenger')[0]!, heads(ACME, 'instagram')[0]!, heads(BISTRO, 'messenger')[0]!];
-    for (const [i, thread] of lastThreads.entries()) await eventStep(lastStep + i, thread.id, false);
-    const subscribed = (subscriber: Subscriber, event: SentEvent): boolean =>
-      event.page === subscriber.page && (subscriber.platform === undefined || subscriber.platform.toLowerCase() === event.platform);
-    const listening = subscribers.filter((subscriber) => subscriber.listening);
-    report.subscribersListening = listening.length;
-    await Promise.all(
-      listening.map(async (subscriber) => {
-        const expected = events.filter((event) => subscribed(subscriber, event));
-        let owed = 0;
-        for (const event of expected) if (await oracle.canList(DEMO.tokens[subscriber.token], event.page, event.platform)) owed += 1;
-        const what = `${subscriber.token}'s subscription to ${subscriber.page} ${subscriber.platform ?? ''}`;
-        const got = (count: number) => () => subscriber.received.length >= count || subscriber.ended;
-        await until(got(owed), `${what} to receive the ${owed} events of inboxes its token lists`, SUBSCRIBER_WAIT_MS.owed);
-        // Events of inboxes the token does not list may come (the bug) or not (refused, or filtered): a bounded while for them.
-        if (owed < expected.length) await until(got(expected.length), what, SUBSCRIBER_WAIT_MS.more).catch(() => undefined);
-      }),
-    );
-    for (const subscriber of subscribers) {
-      const foreign: string[] = [];
-      for (const payload of subscriber.received) {
-        const event = at(payload.data, 'inboxEvents');
-        if (event === undefined || event === null) continue;
-        report.eventsReceived += 1;
-        const page = textAt(event, 'pageId') ?? '';
-        const platform = (textAt(event, 'platform') ?? '').toLowerCase() as Platform;
-        if (!(await oracle.canList(DEMO.tokens[subscriber.token], page, platform)))
-          foreign.push(`${platform} of Page ${page} (message ${textAt(event, 'messageId')})`);
-      }
-      if (foreign.length === 0) continue;
-      const platform = subscriber.platform === undefined ? '' : `, platform: ${subscriber.platform}`;
-      report.violations.push({
-        step: lastStep,
-        attack: 'subscription',
-        stale: false,
-        line:
-          `subscription ${subscriber.token} inboxEvents(pageId: ${subscriber.page}${platform}) received ${foreign.length} events of ` +
-          `inboxes Graph does not list for ${subscriber.token}, the first ${foreign[0]}`,
-      });
-    }
-  };
-
-  try {
-    await subscribeAll();
-    for (let step = 0; step < STEPS_PER_SEED; step += 1) {
-      try {
-        if (throttled.size > 0 && step >= throttleEndsAt) throttlesEnd();
-        const roll = draw.int(0, 99);
-        if (roll < 6) {
-          const others = seen.conversations.filter((conversation) => oracle.thread(conversation.threadId)?.pageId !== QUIET);
-          const threadId = others.length > 0 && draw.chance(0.5) ? draw.pick(others).threadId : draw.pick(inboxHeads).id;
-          await eventStep(step, threadId, draw.chance(0.25));
-        } else if (roll < 9 && throttled.size < 2) await throttleStep(step);
-        else await readStep(step);
-      } catch (error) {
-        throw new Error(`seed ${seed} step ${step}: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    await judgeSubscribers();
-    report.answersReused = h.readCache.stats.answersReused;
-    return report;
-  } finally {
-    for (const subscriber of subscribers) subscriber.stream.close();
-    await Promise.all([...sockets.values()].map((client) => client.dispose()));
-    await server.drain(0);
-    await h.close();
+    const lastThreads = [this.heads(ACME, 'messenger')[0]!, this.heads(ACME, 'instagram')[0]!, this.heads(BISTRO, 'messenger')[0]!];
+    for (const [i, thread] of lastThreads.entries()) await this.#eventStep(lastStep + i, thread.id, false);
+    const listening = this.#subscribers.filter((subscriber) => subscriber.listening);
+    this.#report.subscribersListening = listening.length;
+    await Promise.all(listening.map((subscriber) => this.#awaitEvents(subscriber)));
+    for (const subscriber of this.#subscribers) await this.#judgeSubscriber(subscriber, lastStep);
   }
+
+  /** Waits for a subscriber to receive every event of an inbox its token lists, and for the rest a bounded while. */
+  async #awaitEvents(subscriber: Subscriber): Promise<void> {
+    const subscribed = (event: SentEvent): boolean =>
+      event.page === subscriber.page && (subscriber.platform === undefined || subscriber.platform.toLowerCase() === event.platform);
+    const expected = this.#events.filter(subscribed);
+    let owed = 0;
+    for (const event of expected) if (await this.#oracle.canList(DEMO.tokens[subscriber.token], event.page, event.platform)) owed += 1;
+    const what = `${subscriber.token}'s subscription to ${subscriber.page} ${subscriber.platform ?? ''}`;
+    const got = (count: number) => () => subscriber.received.length >= count || subscriber.ended;
+    await until(got(owed), `${what} to receive the ${owed} events of inboxes its token lists`, SUBSCRIBER_WAIT_MS.owed);
+    // Events of inboxes the token does not list may come (the bug) or not (refused, or filtered): a bounded while for them.
+    if (owed < expected.length) await until(got(expected.length), what, SUBSCRIBER_WAIT_MS.more).catch(() => undefined);
+  }
+
+  /** A subscriber receives only events of inboxes its token lists. */
+  async #judgeSubscriber(subscriber: Subscriber, lastStep: number): Promise<void> {
+    const foreign: string[] = [];
+    for (const payload of subscriber.received) {
+      const event = at(payload.data, 'inboxEvents');
+      if (event === undefined || event === null) continue;
+      this.#report.eventsReceived += 1;
+      const page = textAt(event, 'pageId') ?? '';
+      const platform = (textAt(event, 'platform') ?? '').toLowerCase() as Platform;
+      if (!(await this.#oracle.canList(DEMO.tokens[subscriber.token], page, platform)))
+        foreign.push(`${platform} of Page ${page} (message ${textAt(event, 'messageId')})`);
+    }
+    if (foreign.length === 0) return;
+    const platform = subscriber.platform === undefined ? '' : `, platform: ${subscriber.platform}`;
+    this.#report.violations.push({
+      step: lastStep,
+      attack: 'subscription',
+      stale: false,
+      line:
+        `subscription ${subscriber.token} inboxEvents(pageId: ${subscriber.page}${platform}) received ${foreign.length} events of ` +
+        `inboxes Graph does not list for ${subscriber.token}, the first ${foreign[0]}`,
+    });
+  }
+}
+
+/** One seed's run against a fresh emulator and gateway; `store` replaces the in-memory read cache store. */
+async function runSeed(seed: number, store: ReadCacheStore | undefined): Promise<SeedReport> {
+  const draw = new Draw(seed);
+  return new SeedRun(seed, draw, await startGateway(store)).run();
 }
 
 /** The failure message of a seed: how to replay it, and how many violations each attack made. */
