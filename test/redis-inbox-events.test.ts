@@ -9,12 +9,12 @@ import { DEMO, signWebhookBody } from '../src/emulator/index.js';
 import { RedisConnection } from '../src/redis/connection.js';
 import { RedisInboxEventStream } from '../src/redis/inbox-events.js';
 import { RedisRedeliveryFilter } from '../src/redis/redelivery.js';
-import type { InboxEvent } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { ACME, serveOnLoopback, startHarness } from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
 import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
 import { until } from './support/wait.js';
+import { messageEvent as event } from './support/inbox-events.js';
 
 const PREFIX = testPrefix('redis-inbox-events');
 const connections: RedisConnection[] = [];
@@ -28,19 +28,6 @@ async function instance(): Promise<RedisConnection> {
 const shared = async (connection: RedisConnection): Promise<void> => {
   expect(await connection.settled(5_000)).toBe('shared');
 };
-
-const event = (messageId: string, accountId: string = ACME): InboxEvent => ({
-  accountId,
-  platform: 'messenger',
-  kind: 'message',
-  customerId: '7001',
-  messageId,
-  text: `text of ${messageId}`,
-  hasAttachments: false,
-  readUpTo: undefined,
-  reaction: undefined,
-  timestamp: 1_790_000_000_000,
-});
 
 afterEach(async () => {
   await Promise.all(connections.splice(0).map((connection) => connection.close()));

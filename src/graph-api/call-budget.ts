@@ -101,13 +101,37 @@ interface Place {
   at: number;
 }
 
+/** Throttle blocks by Page, each kept until its end: a later block extends one, a shorter one never shortens it. */
+export class PageBlocks {
+  readonly #until = new Map<string, number>();
+
+  /** Blocks `page` until `until`, or later if it already is. */
+  block(page: string, until: number): void {
+    this.#until.set(page, Math.max(this.#until.get(page) ?? 0, until));
+  }
+
+  /** When `page`'s block ends, if it is blocked at `now` (an ended block is forgotten). */
+  until(page: string, now: number): number | undefined {
+    const until = this.#until.get(page);
+    if (until === undefined) return undefined;
+    if (until > now) return until;
+    this.#until.delete(page);
+    return undefined;
+  }
+
+  /** Every block, ended or not, with its end. */
+  entries(): IterableIterator<[string, number]> {
+    return this.#until.entries();
+  }
+}
+
 /** The budget of one process, in memory. */
 export class MemoryCallBudget implements CallBudget {
   readonly callsPerSecond: number;
   readonly limit: number;
   readonly windowMs: number;
   readonly #windows = new Map<string, Place[]>();
-  readonly #blocks = new Map<string, number>();
+  readonly #blocks = new PageBlocks();
   #nextPlace = 0;
 
   constructor(callsPerSecond: number) {
@@ -160,7 +184,7 @@ export class MemoryCallBudget implements CallBudget {
   }
 
   async block(page: string, until: number): Promise<void> {
-    this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
+    this.#blocks.block(page, until);
   }
 
   async status(page: string, now: number): Promise<BudgetStatus> {
@@ -168,11 +192,7 @@ export class MemoryCallBudget implements CallBudget {
   }
 
   blockedUntil(page: string, now: number): number | undefined {
-    const until = this.#blocks.get(page);
-    if (until === undefined) return undefined;
-    if (until > now) return until;
-    this.#blocks.delete(page);
-    return undefined;
+    return this.#blocks.until(page, now);
   }
 
   /** The places still held in the Page's window at `now`, forgetting the others. */

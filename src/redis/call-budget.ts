@@ -26,6 +26,7 @@ import {
   type CallBudget,
   MAX_IN_FLIGHT_MS,
   MemoryCallBudget,
+  PageBlocks,
   rateWindow,
 } from '../graph-api/call-budget.js';
 import { type RedisConnection, runScript, UNREACHABLE } from './connection.js';
@@ -224,7 +225,7 @@ export class RedisCallBudget implements CallBudget {
   #local: MemoryCallBudget;
   /** Throttle blocks met while Redis was unreachable: the fleet learns them on rejoin. */
   /** The blocks this instance knows of: its own, and the fleet's as Redis last reported them (published again on rejoining). */
-  readonly #blocks = new Map<string, number>();
+  readonly #blocks = new PageBlocks();
   /**
    * Epoch ms before which this instance grants nothing, after it lost or regained Redis: the calls made on
    * the other side of the change (the fleet's, or its own alone) are not counted on this side, and may
@@ -248,7 +249,7 @@ export class RedisCallBudget implements CallBudget {
     connection.onRejoin(async (redis) => {
       const now = Date.now();
       // Blocks met while away reach the fleet (a block Redis already holds is only confirmed: it keeps the later end).
-      for (const [page, until] of this.#blocks) {
+      for (const [page, until] of this.#blocks.entries()) {
         if (until > now) await runScript(redis, BLOCK, [this.#key(page, 'block')], [now, until]);
       }
     });
@@ -280,7 +281,7 @@ export class RedisCallBudget implements CallBudget {
     const answer = await this.#connection.run((redis) => runScript(redis, ACQUIRE, this.#keys(page), args));
     if (answer === UNREACHABLE || !Array.isArray(answer)) return this.#local.acquire(page, claims, now);
     const [blocked, blockedUntil, busy, waitingCalls, hasRetry, retryAt] = answer.slice(0, 6).map(asNumber);
-    if (blocked === 1 && blockedUntil !== undefined) this.#learnBlock(page, blockedUntil);
+    if (blocked === 1 && blockedUntil !== undefined) this.#blocks.block(page, blockedUntil);
     const granted = new Map<string, string[]>();
     for (let i = 6; i < answer.length; ) {
       const ticket = String(answer[i]);
@@ -331,20 +332,12 @@ export class RedisCallBudget implements CallBudget {
 
   async block(page: string, until: number): Promise<void> {
     // Known here at once; Redis tells the fleet (or, while it is away, the rejoin does).
-    this.#learnBlock(page, until);
+    this.#blocks.block(page, until);
     await this.#connection.run((redis) => runScript(redis, BLOCK, [this.#key(page, 'block')], [Date.now(), until]));
   }
 
   blockedUntil(page: string, now: number): number | undefined {
-    const until = this.#blocks.get(page);
-    if (until === undefined) return undefined;
-    if (until > now) return until;
-    this.#blocks.delete(page);
-    return undefined;
-  }
-
-  #learnBlock(page: string, until: number): void {
-    this.#blocks.set(page, Math.max(this.#blocks.get(page) ?? 0, until));
+    return this.#blocks.until(page, now);
   }
 
   async status(page: string, now: number): Promise<BudgetStatus> {
@@ -352,7 +345,7 @@ export class RedisCallBudget implements CallBudget {
     if (answer === UNREACHABLE || !Array.isArray(answer))
       return { ...(await this.#local.status(page, now)), blockedUntil: this.blockedUntil(page, now) };
     const [blocked, blockedUntil, busy, waitingCalls] = answer.map(asNumber);
-    if (blocked === 1 && blockedUntil !== undefined) this.#learnBlock(page, blockedUntil);
+    if (blocked === 1 && blockedUntil !== undefined) this.#blocks.block(page, blockedUntil);
     return { busy: busy ?? 0, waitingCalls: waitingCalls ?? 0, blockedUntil: blocked === 1 ? blockedUntil : undefined };
   }
 

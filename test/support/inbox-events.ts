@@ -2,7 +2,7 @@
  * What tests of `inboxEvents` share: when a subscription listens, and which conversation to send a message to.
  */
 import type { ConversationSummary, Emulator } from '../../src/emulator/index.js';
-import type { InboxEventStream } from '../../src/webhooks/inbox-events.js';
+import type { InboxEvent, InboxEventStream } from '../../src/webhooks/inbox-events.js';
 import { ACME } from './harness.js';
 import { until } from './wait.js';
 
@@ -20,3 +20,17 @@ export function firstConversation(emulator: Emulator, platform: 'messenger' | 'i
   if (first === undefined) throw new Error(`Page ${page} has no ${platform} conversation in its inbox`);
   return first;
 }
+
+/** A customer's Messenger message to `accountId`, as the webhook receiver would publish it. */
+export const messageEvent = (messageId: string, accountId: string = ACME): InboxEvent => ({
+  accountId,
+  platform: 'messenger',
+  kind: 'message',
+  customerId: '7001',
+  messageId,
+  text: `text of ${messageId}`,
+  hasAttachments: false,
+  readUpTo: undefined,
+  reaction: undefined,
+  timestamp: 1_790_000_000_000,
+});

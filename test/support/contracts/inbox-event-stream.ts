@@ -7,22 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import type { InboxEvent, InboxEventStream } from '../../../src/webhooks/inbox-events.js';
 import type { Fleet } from './fleet.js';
+import { messageEvent as event } from '../inbox-events.js';
 
 const ACME = '1000000001';
 const BISTRO = '1000000002';
-
-const event = (messageId: string, accountId: string = ACME): InboxEvent => ({
-  accountId,
-  platform: 'messenger',
-  kind: 'message',
-  customerId: '7001',
-  messageId,
-  text: `text of ${messageId}`,
-  hasAttachments: false,
-  readUpTo: undefined,
-  reaction: undefined,
-  timestamp: 1_790_000_000_000,
-});
 
 /** The next `count` events of `stream`. */
 async function take(stream: AsyncIterableIterator<InboxEvent>, count: number): Promise<InboxEvent[]> {
