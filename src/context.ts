@@ -106,6 +106,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
   const callerKey = 'refusal' in caller ? 'anonymous' : caller.token === undefined ? SERVER_VIEWER : tokenFingerprint(caller.token);
   // Without a usable token, fields that need no upstream call still answer; those that do fail.
   const refuse = (): Promise<never> => Promise.reject(gatewayError('UNAUTHENTICATED', 'refusal' in caller ? caller.refusal : ''));
+  const timeoutMs = deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs;
   return {
     graph:
       'refusal' in caller
@@ -117,7 +118,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
             usage,
             requestSignal: request.signal,
             onRead: (read) => readsMade.push(read),
-            timeoutMs: deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
+            timeoutMs,
           }),
     graphListCap: deps.graphListCap ?? DEFAULT_CONFIG.graphListCap,
     graphApiMajor: majorOf(deps.readCache.version),
@@ -143,7 +144,7 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
         ? refuse
         : async (inbox) => {
             const token = await deps.credentials.tokenForPage(caller, inbox.page, usage);
-            const deadline = Date.now() + (deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs);
+            const deadline = Date.now() + timeoutMs;
             const failure = await deps.readCache.proveInbox(token, inbox, { usage, deadline, signal: request.signal }, callerKey);
             if (failure !== undefined) throw failure;
           },

@@ -147,8 +147,8 @@ export class ReadAccess {
   forget(read: GraphRead): void {
     const caller = tokenFingerprint(read.token);
     const { about, budgetKey } = read;
-    const inbox =
-      this.inboxOf(read) ?? (about?.kind === 'list' && budgetKey !== undefined ? { page: budgetKey, platform: about.platform } : undefined);
+    // A read of no inbox Graph established (an alias such as `me`) proved nothing to drop.
+    const inbox = this.inboxOf(read);
     if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
     if (about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, about.threadId));
     if (budgetKey !== undefined) this.#proofs.delete(proofOf.acquainted(caller, budgetKey));

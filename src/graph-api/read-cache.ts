@@ -390,20 +390,12 @@ export class ReadCache {
   }
 
   /**
-   * Whether `token` has read `inbox` from Graph within the proof TTL: what a subscription to its events
-   * needs (see `proveInbox`).
-   */
-  hasProof(token: string, inbox: Inbox): boolean {
-    return this.#access.hasProof(token, inbox);
-  }
-
-  /**
    * Proves that `token` reads `inbox`, with a read of the inbox's first conversation when no proof is live
    * (through the cache's own rules: a stranger's probe, Graph's refusal remembered). Resolves with Graph's
    * failure, or `undefined` once proven.
    */
   async proveInbox(token: string, inbox: Inbox, context: ReadContext, caller?: string): Promise<Error | undefined> {
-    if (this.hasProof(token, inbox)) return undefined;
+    if (this.#access.hasProof(token, inbox)) return undefined;
     const read: GraphRead = {
       request: { path: `${inbox.page}/conversations`, params: { fields: 'id', limit: 1, platform: inbox.platform } },
       token,
