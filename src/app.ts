@@ -18,6 +18,7 @@ import { useOperationEnd } from './plugins/use-operation-end.js';
 import { usePersistedManifest } from './plugins/use-persisted-manifest.js';
 import { usePrivateResponses } from './plugins/use-private-responses.js';
 import { useQueryCost } from './plugins/use-query-cost.js';
+import { useRefusalErrors } from './plugins/use-refusal-errors.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useStaleAnswers } from './plugins/use-stale-answers.js';
 import { useSubscriptionCaps } from './plugins/use-subscription-caps.js';
@@ -172,6 +173,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useGraphQlJit({}, { enableIf: ({ document }) => isHotDocument(document) }),
       useUpstreamUsage({ always: !options.production }),
       useStaleAnswers(),
+      useRefusalErrors(),
       useMetrics({ cacheStats: options.readCache.stats }),
       usePrivateResponses(),
       useOperationEnd(),

@@ -37,6 +37,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+builder.mutationType({ description: 'Replies: sending a message (exactly once per idempotency key) and sender actions.' });
 
 builder.globalConnectionField('fetchedAt', (t) =>
   t.field({

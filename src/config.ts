@@ -121,6 +121,35 @@ export const SETTINGS = {
       return value;
     },
   }),
+  GRAPH_PAGE_SENDS_PER_SECOND: setting({
+    description:
+      "Send API calls (replies and sender actions) per Page in any one-second window: Meta's own limit for text is about 300, apart " +
+      "from the conversation calls above, which sends never spend or delay. With `REDIS_URL` it is the whole fleet's. `0`: no limit.",
+    default: 300,
+    parse: integer(0, 10_000),
+  }),
+  HUMAN_AGENT_TAG_APPROVED: setting({
+    description:
+      '`true` when Meta approved this app for the Human Agent feature: `sendMessage(input: { humanAgent: true })` may then reply up to ' +
+      "7 days after the person's last message, with the `HUMAN_AGENT` tag. `false`: such sends are refused (`SEND_NOT_PERMITTED`).",
+    default: false,
+    defaultText: '`false`',
+    parse: boolean,
+  }),
+  SEND_ECHO_WAIT_SECONDS: setting({
+    description:
+      "How long a send whose answer was lost (`SendOutcomeUnknown`) waits for Meta's echo webhook: a retry with its key then answers " +
+      'the message, or `MESSAGE_NOT_SENT` once this passed with no echo.',
+    default: 60_000,
+    defaultText: '`60`',
+    parse: seconds(1, 3_600),
+  }),
+  SEND_IDEMPOTENCY_TTL_SECONDS: setting({
+    description: "How long an `idempotencyKey` keeps its send's outcome (in Redis for a fleet): a retry within it never sends twice.",
+    default: 86_400_000,
+    defaultText: '`86400`',
+    parse: seconds(60, 604_800),
+  }),
   GRAPH_THROTTLE_BLOCK_SECONDS: setting({
     description: 'How long a Page is left alone after Graph throttles it, when Graph gives no `estimated_time_to_regain_access`.',
     default: 60_000,
@@ -456,6 +485,12 @@ function groupSettings(s: Settings, graphListCap: number) {
     webhookVerifyToken: s.WEBHOOK_VERIFY_TOKEN,
     redis: { url: s.REDIS_URL, keyPrefix: s.REDIS_KEY_PREFIX },
     persistedOperations,
+    sends: {
+      callsPerSecond: s.GRAPH_PAGE_SENDS_PER_SECOND,
+      humanAgentApproved: s.HUMAN_AGENT_TAG_APPROVED,
+      echoWaitMs: s.SEND_ECHO_WAIT_SECONDS,
+      idempotencyTtlMs: s.SEND_IDEMPOTENCY_TTL_SECONDS,
+    },
     maxSubscriptions: s.MAX_SUBSCRIPTIONS,
     maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,

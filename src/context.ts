@@ -9,7 +9,8 @@ import { tokenFingerprint } from './graph-api/tokens.js';
 import { createGraphReadLoader, type GraphReadLoader } from './loaders/graph-read-loader.js';
 import type { CursorCodec } from './cursors.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
-import { type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
+import type { ReplyCaller, ReplyService } from './replies/reply-service.js';
+import { type GraphQLError, type GraphQLResolveInfo, responsePathAsArray } from 'graphql';
 
 /** Everything a resolver may use; built fresh for every GraphQL operation. */
 export interface GatewayContext {
@@ -51,6 +52,10 @@ export interface GatewayContext {
   readonly pageBudget: (page: string) => Promise<PageBudgetView>;
   /** Inbox events from Meta's webhooks; `undefined` when webhooks are not configured. */
   readonly inboxEvents: InboxEventStream | undefined;
+  /** Refusals a mutation answered as typed results, listed in `errors` too with their code (use-refusal-errors.ts). */
+  readonly refusals: GraphQLError[];
+  /** Replies (sends, sender actions) and what they need of this caller; `undefined` without a usable token. */
+  readonly replies: { readonly service: ReplyService; readonly caller: ReplyCaller } | undefined;
 }
 
 /** A field answered from the cache because Graph could not be called. */
@@ -78,6 +83,8 @@ export interface ContextDependencies {
   graphListCap?: number | undefined;
   /** Inbox events from Meta's webhooks, when they are configured. */
   inboxEvents?: InboxEventStream | undefined;
+  /** Replies through the Send API. @default none: the mutations answer INTERNAL_SERVER_ERROR */
+  replies?: ReplyService | undefined;
 }
 
 const BEARER_PATTERN = /^Bearer\s+(\S+)\s*$/i;
@@ -107,19 +114,20 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
   // Without a usable token, fields that need no upstream call still answer; those that do fail.
   const refuse = (): Promise<never> => Promise.reject(gatewayError('UNAUTHENTICATED', 'refusal' in caller ? caller.refusal : ''));
   const timeoutMs = deps.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs;
+  const graph: GraphReadLoader =
+    'refusal' in caller
+      ? { read: refuse, readWithFollowUps: refuse, maxCallsPerRead: 1, dispose: () => undefined }
+      : createGraphReadLoader({
+          reads: deps.readCache,
+          tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
+          callerKey: callerKey,
+          usage,
+          requestSignal: request.signal,
+          onRead: (read) => readsMade.push(read),
+          timeoutMs,
+        });
   return {
-    graph:
-      'refusal' in caller
-        ? { read: refuse, readWithFollowUps: refuse, maxCallsPerRead: 1, dispose: () => undefined }
-        : createGraphReadLoader({
-            reads: deps.readCache,
-            tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
-            callerKey: callerKey,
-            usage,
-            requestSignal: request.signal,
-            onRead: (read) => readsMade.push(read),
-            timeoutMs,
-          }),
+    graph,
     graphListCap: deps.graphListCap ?? DEFAULT_CONFIG.graphListCap,
     graphApiMajor: majorOf(deps.readCache.version),
     callerKey,
@@ -150,6 +158,34 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
           },
     pageBudget: (page) => deps.scheduler.budgetOf(page),
     inboxEvents: deps.inboxEvents,
+    refusals: [],
+    replies:
+      'refusal' in caller || deps.replies === undefined
+        ? undefined
+        : { service: deps.replies, caller: replyCaller(deps, caller, graph, usage, request.signal, timeoutMs) },
+  };
+}
+
+/** What a reply needs of the caller: its reads, its token for a Page, and its tasks there when its token says them. */
+function replyCaller(
+  deps: ContextDependencies,
+  caller: Caller,
+  graph: GraphReadLoader,
+  usage: UpstreamUsage,
+  signal: AbortSignal,
+  timeoutMs: number,
+): ReplyCaller {
+  return {
+    read: (request, page, options) => graph.read(request, page, options),
+    tokenForPage: (page) => deps.credentials.tokenForPage(caller, page, usage),
+    tasksOn: async (page) => {
+      if (caller.token === undefined) return undefined;
+      const identity = await deps.credentials.identify(caller.token, usage);
+      return identity.kind === 'page' ? undefined : identity.pages.find((access) => access.id === page)?.tasks;
+    },
+    usage,
+    deadline: Date.now() + timeoutMs,
+    signal,
   };
 }
 

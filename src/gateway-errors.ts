@@ -20,7 +20,7 @@ export const GATEWAY_ERROR_CODES = {
     'introspection field selected under several aliases (`extensions.field`)',
   GRAPHQL_PARSE_FAILED: 'a syntax error, or more tokens than `MAX_QUERY_TOKENS`',
   GRAPHQL_VALIDATION_FAILED:
-    'a document invalid for the schema (unknown field, wrong argument type…, or a `mutation`: this API has none), or introspection ' +
+    'a document invalid for the schema (unknown field, wrong argument type…, or a mutation in a GET request), or introspection ' +
     'type lists nested three deep (`Maximum introspection depth exceeded`)',
   BAD_REQUEST:
     'a request GraphQL cannot read: malformed JSON (never echoed back in production), no `query`, a method other than GET or POST (405)',
@@ -48,6 +48,19 @@ export const GATEWAY_ERROR_CODES = {
   TOO_MANY_SUBSCRIPTIONS:
     'a subscription past `MAX_SUBSCRIPTIONS`, `MAX_SUBSCRIPTIONS_PER_CLIENT` or `MAX_SUBSCRIPTIONS_PER_CONNECTION` ' +
     '(`extensions.maxSubscriptions`, `per`)',
+  REPLY_WINDOW_CLOSED:
+    "a reply the messaging window no longer allows (24 h after the person's last message; 7 days for a human agent): refused " +
+    'without calling Graph; a `ReplyWindowClosed` result with `closedAt` and `humanAgentUntil`',
+  SEND_NOT_PERMITTED:
+    'a reply from a user token with no MESSAGING task on the Page, or with `humanAgent` while `HUMAN_AGENT_TAG_APPROVED` is off ' +
+    '(no call made); a `SendNotPermitted` result',
+  SEND_OUTCOME_UNKNOWN:
+    'the send left and no answer came (a timeout, a reset, Graph 1 or 2): it may have arrived. Retry with the same `idempotencyKey`; a ' +
+    '`SendOutcomeUnknown` result with `retryAfterSeconds`',
+  MESSAGE_NOT_SENT:
+    'a retry of an unknown send whose echo never came within `SEND_ECHO_WAIT_SECONDS`: it did not arrive; a `MessageNotSent` result',
+  IDEMPOTENCY_KEY_REUSED: 'an `idempotencyKey` already used (within 24 h, per Page) for a different message',
+  SEND_LEDGER_UNAVAILABLE: "Redis, which keeps the fleet's sends exactly once, is unreachable: no send is risked twice; try again",
   INTERNAL_SERVER_ERROR: 'anything unexpected, masked as `Unexpected error.`',
 } as const satisfies Readonly<Record<string, string>>;
 

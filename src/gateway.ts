@@ -21,7 +21,10 @@ import { createFleetState, type FleetState } from './fleet.js';
 import { createCursorCodec } from './cursors.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
-import { createWebhookReceiver, type WebhookReceiver } from './webhooks/receiver.js';
+import { createInboxEventRelay, createWebhookReceiver, type InboxEventRelay, type WebhookReceiver } from './webhooks/receiver.js';
+import { MemoryCallBudget } from './graph-api/call-budget.js';
+import { ECHO_KEY_PREFIX, ReplyService } from './replies/reply-service.js';
+import { MemorySendLedger, type SendLedger } from './replies/send-ledger.js';
 
 /** The Graph API the gateway calls, and what it knows of it beyond the configuration (the embedded emulator's demo values). */
 export interface UpstreamApi {
@@ -100,12 +103,13 @@ export async function buildGateway(
     cacheMaxAgeMs > 0 && config.cache.reconcileMs > 0
       ? setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref()
       : undefined;
-  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, log }, overrides);
+  const writer = new GraphWriter({ transport: client, maxAttempts: config.maxAttempts });
+  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, log }, overrides);
   return {
     ...served,
     client,
     scheduler,
-    writer: new GraphWriter({ transport: client, maxAttempts: config.maxAttempts }),
+    writer,
     credentials,
     readCache,
     fleet,
@@ -150,12 +154,24 @@ function createGraphApi(
 function serveGateway(
   config: GatewayConfig,
   upstream: UpstreamApi,
-  parts: { fleet: FleetState; scheduler: GraphScheduler; credentials: Credentials; readCache: ReadCache; log: Logger },
+  parts: { fleet: FleetState; scheduler: GraphScheduler; credentials: Credentials; readCache: ReadCache; writer: GraphWriter; log: Logger },
   overrides: GatewayOverrides,
 ): Pick<Gateway, 'app' | 'server' | 'webhooks'> {
   const { fleet, readCache } = parts;
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
+  const ledger: SendLedger = new MemorySendLedger(config.sends.idempotencyTtlMs);
+  const relay =
+    events === undefined
+      ? undefined
+      : createInboxEventRelay({
+          bus: events,
+          redeliveries: fleet.redeliveries,
+          // Events drop the cached reads they make stale, before the delivery is answered.
+          onEvents: (delivered) => readCache.invalidate(delivered),
+          onEcho: (echo) => noteOwnEcho(ledger, echo.metadata, echo.messageId),
+        });
+  const replies = createReplies(config, parts, ledger, relay, overrides);
   // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
   const subscriptionCaps =
     overrides.subscriptionCaps ??
@@ -178,17 +194,12 @@ function serveGateway(
     logger: parts.log,
     limits: config.limits,
     persistedOperations: config.persistedOperations,
+    replies,
   });
   const webhooks =
     upstream.webhooks === undefined || events === undefined
       ? undefined
-      : createWebhookReceiver({
-          ...upstream.webhooks,
-          bus: events,
-          redeliveries: fleet.redeliveries,
-          // Events drop the cached reads they make stale, before the delivery is answered.
-          onEvents: (delivered) => readCache.invalidate(delivered),
-        });
+      : createWebhookReceiver({ ...upstream.webhooks, bus: events, relay });
   const server = createGatewayServer(app, {
     webhooks,
     maxBodyBytes: config.maxRequestBodyBytes,
@@ -201,4 +212,31 @@ function serveGateway(
     },
   });
   return { app, server, webhooks };
+}
+
+/** The reply service: the Send API's budget and the ledger of sends, and the relay its own echoes take. */
+function createReplies(
+  config: GatewayConfig,
+  parts: { readCache: ReadCache; writer: GraphWriter },
+  ledger: SendLedger,
+  relay: InboxEventRelay | undefined,
+  overrides: GatewayOverrides,
+): ReplyService {
+  return new ReplyService({
+    writer: parts.writer,
+    sendBudget: new MemoryCallBudget(config.sends.callsPerSecond),
+    ledger,
+    // Without webhooks nobody hears events: the cache still drops what the send made stale.
+    relayEcho: (event) => (relay === undefined ? parts.readCache.invalidate([event]) : relay([event])),
+    humanAgentApproved: config.sends.humanAgentApproved,
+    echoWaitMs: config.sends.echoWaitMs,
+    throttleBlockMs: config.throttleBlockMs,
+    now: overrides.now,
+  });
+}
+
+/** An echo carrying this gateway's metadata resolves its send in the ledger. */
+async function noteOwnEcho(ledger: SendLedger, metadata: string, messageId: string | undefined): Promise<void> {
+  if (!metadata.startsWith(ECHO_KEY_PREFIX) || messageId === undefined) return;
+  await ledger.noteEcho(metadata.slice(ECHO_KEY_PREFIX.length), messageId);
 }

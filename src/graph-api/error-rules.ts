@@ -17,8 +17,8 @@
 export const GRAPH_CLIENT_CODES = {
   GRAPH_UNAVAILABLE: 'Graph 1, 2 (made again with backoff first); connection failures; malformed upstream answers',
   GRAPH_PERMISSION_DENIED:
-    "Graph 3, 10, 200–299 (but 230): the app lacks a capability or permission, or the token's user a task on the Page; " +
-    "`extensions.graph.missingPermissions` / `requiredTasks` say which when Graph's answer says it (see below)",
+    "Graph 3, 10, 200–299 (but 230 and the subcodes below): the app lacks a capability or permission, or the token's user a task " +
+    "on the Page; `extensions.graph.missingPermissions` / `requiredTasks` say which when Graph's answer says it (see below)",
   GRAPH_RATE_LIMITED:
     'Graph 4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014, or the Page is blocked after ' +
     'one; `extensions.retryAfterSeconds` says when to try again',
@@ -33,7 +33,12 @@ export const GRAPH_CLIENT_CODES = {
   GRAPH_TOKEN_MISSING: "Graph 104: no token reached Graph, or Graph refused the request's signature",
   GRAPH_TOKEN_EXPIRED: 'Graph 190 / subcode 463',
   GRAPH_MESSAGING_DISALLOWED:
-    'Graph 230: the person does not let the Page message them (they blocked it): show that, there is nothing to fix in the credentials',
+    'Graph 230, 10 / subcode 2018108: the person does not let the Page message them (they blocked it): show that, there is ' +
+    'nothing to fix in the credentials',
+  GRAPH_OUTSIDE_WINDOW:
+    "Graph 10 / subcode 2018278 (Messenger), 2534022 (Instagram): a send outside the messaging window (24 h after the person's last " +
+    'message; 7 days for a human agent with the `HUMAN_AGENT` tag)',
+  GRAPH_RECIPIENT_UNAVAILABLE: "Graph 551, 200 / subcode 1545041: the person isn't available right now (deactivated, or unreachable)",
   GRAPH_POLICY_BLOCKED: "Graph 368: the token's user is blocked for policy violations, for hours or days; not retried",
   GRAPH_ERROR: 'any other Graph code (made again when Graph marks it transient)',
   GRAPH_TIMEOUT: 'no upstream answer in time (or a batch item that timed out twice)',
@@ -102,6 +107,15 @@ export const GRAPH_ERROR_RULES: readonly GraphErrorRule[] = [
   { code: 3, clientCode: 'GRAPH_PERMISSION_DENIED', ...callers, meaning: 'the app lacks the capability (App Review, Advanced Access)' },
   throttle(4, 'application request limit reached'),
   { code: 10, clientCode: 'GRAPH_PERMISSION_DENIED', ...callers, meaning: 'permission denied' },
+  { code: 10, subcode: 2018278, clientCode: 'GRAPH_OUTSIDE_WINDOW', ...never, meaning: 'a Messenger send outside the messaging window' },
+  { code: 10, subcode: 2534022, clientCode: 'GRAPH_OUTSIDE_WINDOW', ...never, meaning: 'an Instagram send outside the messaging window' },
+  {
+    code: 10,
+    subcode: 2018108,
+    clientCode: 'GRAPH_MESSAGING_DISALLOWED',
+    ...never,
+    meaning: 'the person is not receiving messages from the Page',
+  },
   throttle(17, 'user request limit reached'),
   throttle(32, 'Page request limit reached'),
   { code: 100, clientCode: 'GRAPH_INVALID_PARAMETER', ...never, meaning: 'invalid parameter, unknown field, bad appsecret_proof' },
@@ -138,11 +152,19 @@ export const GRAPH_ERROR_RULES: readonly GraphErrorRule[] = [
   },
   throttle(341, 'application limit reached'),
   {
+    code: 200,
+    subcode: 1545041,
+    clientCode: 'GRAPH_RECIPIENT_UNAVAILABLE',
+    ...never,
+    meaning: "the person isn't available right now",
+  },
+  {
     code: 368,
     clientCode: 'GRAPH_POLICY_BLOCKED',
     ...callers,
     meaning: 'the action was deemed abusive or is otherwise disallowed (a block for policy violations, lasting hours or days)',
   },
+  { code: 551, clientCode: 'GRAPH_RECIPIENT_UNAVAILABLE', ...never, meaning: "this person isn't available right now" },
   throttle(613, 'calls to this API exceeded the rate limit'),
   { code: 803, clientCode: 'GRAPH_NOT_FOUND', ...never, meaning: 'some of the aliases requested do not exist' },
   { code: 2500, clientCode: 'GRAPH_INVALID_PARAMETER', ...never, meaning: 'error parsing the graph query (a bad `fields` value or path)' },

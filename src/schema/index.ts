@@ -15,6 +15,7 @@ import './conversation.js';
 import './page.js';
 import './budget.js';
 import './inbox-event.js';
+import './reply.js';
 import './node.js';
 import './viewer.js';
 import { builder } from '../builder.js';

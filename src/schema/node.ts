@@ -10,8 +10,8 @@ import { checkGraphId, type PageShape } from './page.js';
 /** The global id a client sent, as decodeGlobalID (builder.ts) checked it: base64 of `typename:id`. */
 const globalIdOf = (typename: string, id: string): string => Buffer.from(`${typename}:${id}`).toString('base64');
 
-/** Splits the `pageId:graphId` key that Conversation and Message global ids carry. */
-function splitKey(typename: string, key: string): { pageId: string; graphId: string } {
+/** Splits the `pageId:graphId` key that Conversation and Message global ids carry (a mutation input's ids too). */
+export function splitNodeKey(typename: string, key: string): { pageId: string; graphId: string } {
   const separator = key.indexOf(':');
   if (separator <= 0) throw badNodeId(globalIdOf(typename, key));
   return { pageId: checkGraphId(key.slice(0, separator), 'Page id'), graphId: checkGraphId(key.slice(separator + 1), 'Graph id') };
@@ -30,11 +30,11 @@ builder.queryField('node', (t) =>
         case 'Page':
           return { kind: 'Page', pageId: await context.resolvePageId(checkGraphId(id, 'Page id')) } satisfies PageShape;
         case 'Conversation': {
-          const { pageId, graphId } = splitKey(typename, id);
+          const { pageId, graphId } = splitNodeKey(typename, id);
           return readConversation(context, info, pageId, graphId, { kind: 'thread', threadId: graphId });
         }
         case 'Message': {
-          const { pageId, graphId } = splitKey(typename, id);
+          const { pageId, graphId } = splitNodeKey(typename, id);
           const plan = planObjectRead(info, info.schema.getType('Message') as GraphQLObjectType, selectionSets, context.graphApiMajor);
           return readMessage(context, pageId, graphId, serializeFields(plan.fields));
         }

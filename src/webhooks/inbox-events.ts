@@ -27,6 +27,8 @@ export interface InboxEvent {
   readonly reaction: string | undefined;
   /** Epoch ms. */
   readonly timestamp: number;
+  /** Echoes: the `message.metadata` the sending app gave (this gateway's carries its send's ledger key). */
+  readonly metadata?: string | undefined;
 }
 
 /** Identifies an event across redeliveries (Meta redelivers what it thinks failed). */
@@ -166,6 +168,7 @@ function eventOf(accountId: string, platform: InboxEvent['platform'], messaging:
       messageId: message.mid,
       text: typeof message.text === 'string' && message.text !== '' ? message.text : undefined,
       hasAttachments: Array.isArray(message.attachments) && message.attachments.length > 0,
+      ...(echo && typeof message.metadata === 'string' ? { metadata: message.metadata } : {}),
     };
   }
   if (sender === undefined) return undefined;

@@ -26,22 +26,37 @@ export interface WebhookReceiverOptions {
    * cache drops what they make stale, so a read that starts after the answer never shows the older state.
    */
   onEvents?: ((events: readonly InboxEvent[]) => Promise<void>) | undefined;
+  /**
+   * Told of every echo carrying `metadata`, redelivered or not, before anything is relayed: an echo of this
+   * gateway's own send resolves that send in the ledger (src/replies/).
+   */
+  onEcho?: ((event: InboxEvent & { readonly metadata: string }) => Promise<void>) | undefined;
+}
+
+/** Relays inbox events: each new one once (the cache told first, then subscribers), echoes to `onEcho` first. */
+export type InboxEventRelay = (events: readonly InboxEvent[]) => Promise<void>;
+
+/** The relay behind the webhook callback, which the gateway's own sends use too (their echoes, told at once). */
+export function createInboxEventRelay(options: Omit<WebhookReceiverOptions, 'appSecret' | 'verifyToken'>): InboxEventRelay {
+  const redeliveries = options.redeliveries ?? new MemoryRedeliveryFilter();
+  return async (events) => {
+    for (const event of events) {
+      if (event.kind === 'echo' && event.metadata !== undefined) await options.onEcho?.({ ...event, metadata: event.metadata });
+    }
+    const seen = await Promise.all(events.map((event) => redeliveries.firstSeen(eventKey(event))));
+    const fresh = events.filter((_event, i) => seen[i]);
+    if (fresh.length === 0) return;
+    await options.onEvents?.(fresh);
+    for (const event of fresh) await options.bus.publish(event);
+  };
 }
 
 /** Handles a request to {@link WEBHOOK_PATH}; `body` is the raw request body (POST). */
 export type WebhookReceiver = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void;
 
-export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
-  const { appSecret, verifyToken, bus } = options;
-  const redeliveries = options.redeliveries ?? new MemoryRedeliveryFilter();
-  /** Each new event once: the cache is told first, then subscribers hear it. */
-  const relay = async (events: readonly InboxEvent[]): Promise<void> => {
-    const seen = await Promise.all(events.map((event) => redeliveries.firstSeen(eventKey(event))));
-    const fresh = events.filter((_event, i) => seen[i]);
-    if (fresh.length === 0) return;
-    await options.onEvents?.(fresh);
-    for (const event of fresh) await bus.publish(event);
-  };
+export function createWebhookReceiver(options: WebhookReceiverOptions & { relay?: InboxEventRelay | undefined }): WebhookReceiver {
+  const { appSecret, verifyToken } = options;
+  const relay = options.relay ?? createInboxEventRelay(options);
 
   const answer = (response: ServerResponse, status: number, text: string): void => {
     response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
