@@ -81,6 +81,9 @@ export function gatewayError(
   return new GraphQLError(message, { ...options, extensions: { code, ...extra } });
 }
 
+/** `code`, checked against the table: for answers that carry a code without being errors (a mutation's typed refusals). */
+export const gatewayCode = <const C extends GatewayErrorCode>(code: C): C => code;
+
 /** A JSON body of one error, for answers written outside yoga (HTTP refusals, WebSocket upgrades). */
 export function gatewayErrorBody(code: GatewayErrorCode, message: string, extra?: Readonly<Record<string, unknown>>): string {
   return JSON.stringify({ errors: [gatewayError(code, message, extra).toJSON()] });

@@ -6,6 +6,7 @@
  * never made again once it may have left. What became of it goes to the ledger before anyone is answered.
  */
 import { createHash } from 'node:crypto';
+import { gatewayCode } from '../gateway-errors.js';
 import type { CallBudget } from '../graph-api/call-budget.js';
 import { graphErrorRule, type GraphClientCode } from '../graph-api/error-rules.js';
 import { GraphApiError, GraphTransportError, isThrottleCode } from '../graph-api/errors.js';
@@ -177,11 +178,14 @@ export class ReplyService {
   async #permission(caller: ReplyCaller, pageId: string, humanAgent: boolean): Promise<Refusal | undefined> {
     const tasks = await caller.tasksOn(pageId);
     if (tasks !== undefined && !tasks.includes('MESSAGING')) {
-      return { code: 'SEND_NOT_PERMITTED', message: `The caller has no MESSAGING task on Page ${pageId}: it cannot reply there.` };
+      return {
+        code: gatewayCode('SEND_NOT_PERMITTED'),
+        message: `The caller has no MESSAGING task on Page ${pageId}: it cannot reply there.`,
+      };
     }
     if (humanAgent && !this.#options.humanAgentApproved) {
       return {
-        code: 'SEND_NOT_PERMITTED',
+        code: gatewayCode('SEND_NOT_PERMITTED'),
         message: 'This app has no Human Agent feature (HUMAN_AGENT_TAG_APPROVED is off): send without `humanAgent`.',
       };
     }
@@ -195,7 +199,7 @@ export class ReplyService {
     const { closesAt, humanAgentUntil } = thread.window;
     const humanAgentOpen = this.#options.humanAgentApproved && thread.window.humanAgentOpen;
     return {
-      code: 'REPLY_WINDOW_CLOSED',
+      code: gatewayCode('REPLY_WINDOW_CLOSED'),
       message:
         `The messaging window of this conversation is closed${closesAt === undefined ? '' : ` since ${new Date(closesAt).toISOString()}`}` +
         (humanAgentOpen && !humanAgent ? ': a human agent may still reply with `humanAgent: true`.' : '.'),
@@ -329,7 +333,7 @@ export class ReplyService {
     }
     if (outcome.kind === 'unknown' && this.#now() >= outcome.since + this.#options.echoWaitMs) {
       const refusal: Refusal = {
-        code: 'MESSAGE_NOT_SENT',
+        code: gatewayCode('MESSAGE_NOT_SENT'),
         message: 'No echo of this message came within the wait: it did not reach the person. Send it again with a new key.',
       };
       const notSent: SendOutcome = { kind: 'refused', refusal };

@@ -7,7 +7,7 @@
 import { GraphQLError, type GraphQLResolveInfo, Kind } from 'graphql';
 import { builder } from '../builder.js';
 import type { GatewayContext } from '../context.js';
-import { gatewayError, invalidArgument, type GatewayErrorCode } from '../gateway-errors.js';
+import { gatewayCode, gatewayError, invalidArgument } from '../gateway-errors.js';
 import { cursorScope } from '../cursors.js';
 import type { GraphMessage } from '../graph-api/wire-types.js';
 import {
@@ -407,7 +407,7 @@ function payloadOf(
       result.kind === 'refused'
         ? result.refusal
         : {
-            code: 'SEND_OUTCOME_UNKNOWN' satisfies GatewayErrorCode,
+            code: gatewayCode('SEND_OUTCOME_UNKNOWN'),
             message: 'The request left and no answer came: retry with the same idempotencyKey to learn whether the message arrived.',
             retryAfterSeconds: result.retryAfterSeconds,
             since: result.since,
