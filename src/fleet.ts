@@ -1,13 +1,15 @@
 /**
- * The state instances behind one load balancer share: the per-Page call budget, the read cache, the
- * inbox event stream and the webhook redelivery filter. With a Redis URL (REDIS_URL) they live in Redis
- * under one key prefix (REDIS_KEY_PREFIX), and each instance falls back to its own memory while Redis is
- * unreachable (degraded mode, see connection.ts); without one, everything stays in this process's memory.
+ * The state instances behind one load balancer share: the per-Page call budgets (reads, and the Send API's),
+ * the read cache, the inbox event stream, the webhook redelivery filter and the ledger of sends. With a Redis
+ * URL (REDIS_URL) they live in Redis under one key prefix (REDIS_KEY_PREFIX), and each instance falls back to
+ * its own memory while Redis is unreachable (degraded mode, see connection.ts), except the ledger of sends,
+ * which then refuses (a send is not risked twice); without one, everything stays in this process's memory.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, cacheTagTtlMs, DEFAULT_CONFIG } from './config.js';
 import { type CallBudget, MemoryCallBudget } from './graph-api/call-budget.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from './graph-api/read-cache-store.js';
+import { MemorySendLedger, type SendLedger } from './replies/send-ledger.js';
 import { InboxEventBus, type InboxEventStream } from './webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter, type RedeliveryFilter } from './webhooks/redelivery.js';
 import type { FleetLink, FleetLogger } from './redis/connection.js';
@@ -32,6 +34,10 @@ export interface FleetStateOptions {
   keyPrefix: string;
   /** Graph calls per Page per second for the whole fleet (GRAPH_PAGE_CALLS_PER_SECOND; 0: no limit). */
   callsPerSecond: number;
+  /** Send API calls per Page per second for the whole fleet (Meta allows 300; 0: no limit). @default DEFAULT_SEND_CALLS_PER_SECOND */
+  sendCallsPerSecond?: number;
+  /** How long the ledger of sends keeps a key after its claim, in ms. @default DEFAULT_SEND_LEDGER_TTL_MS */
+  sendLedgerTtlMs?: number;
   logger: FleetLogger;
   /** @default DEFAULT_FLEET_CACHE */
   cache?: FleetCacheOptions;
@@ -52,6 +58,13 @@ export const DEFAULT_FLEET_CACHE: Readonly<FleetCacheOptions> = {
   tagTtlMs: cacheTagTtlMs(DEFAULT_CONFIG, CACHE_MAX_AGE_WITH_WEBHOOKS_MS),
 };
 
+/** Meta's Send API rate per Page: https://developers.facebook.com/docs/messenger-platform/send-messages#limits */
+export const DEFAULT_SEND_CALLS_PER_SECOND = 300;
+/** A day: a retry of a send comes long before, and Meta's echo of it too. */
+export const DEFAULT_SEND_LEDGER_TTL_MS = 86_400_000;
+/** The key space of the Send API's budget in Redis, apart from the read budget's (`budget`). */
+const SEND_BUDGET_KEY_SPACE = 'send-budget';
+
 /** What the health endpoint shows of the shared state. */
 export interface FleetHealth {
   /** `off`: no REDIS_URL, each instance alone; `shared`: in Redis; `degraded`: Redis unreachable, this instance alone for now. */
@@ -65,7 +78,12 @@ export interface FleetHealth {
 }
 
 export interface FleetState {
+  /** The budget of Graph reads (and every call but sends), per Page. */
   readonly budget: CallBudget;
+  /** The budget of Send API calls, per Page: counted apart from reads, at Meta's rate for sends. */
+  readonly sendBudget: CallBudget;
+  /** The ledger that makes each reply once (Redis: refuses while unreachable, see src/redis/send-ledger.ts). */
+  readonly sendLedger: SendLedger;
   readonly cacheStore: ReadCacheStore;
   readonly events: InboxEventStream;
   readonly redeliveries: RedeliveryFilter;
@@ -80,10 +98,14 @@ export interface FleetState {
  */
 export async function createFleetState(options: FleetStateOptions): Promise<FleetState> {
   const cache = options.cache ?? DEFAULT_FLEET_CACHE;
+  const sendCallsPerSecond = options.sendCallsPerSecond ?? DEFAULT_SEND_CALLS_PER_SECOND;
+  const sendLedgerTtlMs = options.sendLedgerTtlMs ?? DEFAULT_SEND_LEDGER_TTL_MS;
   if (options.url === undefined) {
     const budget = new MemoryCallBudget(options.callsPerSecond);
     return {
       budget,
+      sendBudget: new MemoryCallBudget(sendCallsPerSecond),
+      sendLedger: new MemorySendLedger(sendLedgerTtlMs),
       cacheStore: new MemoryReadCacheStore(cache),
       events: new InboxEventBus(),
       redeliveries: new MemoryRedeliveryFilter(),
@@ -91,17 +113,34 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
       close: async () => undefined,
     };
   }
+  return createRedisFleetState(options.url, options, { cache, sendCallsPerSecond, sendLedgerTtlMs });
+}
+
+/** The shared state in Redis at `url`, the options' defaults already applied to `resolved`. */
+async function createRedisFleetState(
+  url: string,
+  options: FleetStateOptions,
+  resolved: { cache: FleetCacheOptions; sendCallsPerSecond: number; sendLedgerTtlMs: number },
+): Promise<FleetState> {
+  const { cache, sendCallsPerSecond, sendLedgerTtlMs } = resolved;
   // Loaded only with a Redis URL: an instance alone never loads the Redis client (about 20 MB).
-  const [{ RedisConnection }, { RedisCallBudget }, { RedisReadCacheStore }, { RedisInboxEventStream }, { RedisRedeliveryFilter }] =
-    await Promise.all([
-      import('./redis/connection.js'),
-      import('./redis/call-budget.js'),
-      import('./redis/read-cache-store.js'),
-      import('./redis/inbox-events.js'),
-      import('./redis/redelivery.js'),
-    ]);
+  const [
+    { RedisConnection },
+    { RedisCallBudget },
+    { RedisReadCacheStore },
+    { RedisInboxEventStream },
+    { RedisRedeliveryFilter },
+    { RedisSendLedger },
+  ] = await Promise.all([
+    import('./redis/connection.js'),
+    import('./redis/call-budget.js'),
+    import('./redis/read-cache-store.js'),
+    import('./redis/inbox-events.js'),
+    import('./redis/redelivery.js'),
+    import('./redis/send-ledger.js'),
+  ]);
   const connection = new RedisConnection({
-    url: options.url,
+    url,
     keyPrefix: options.keyPrefix,
     logger: options.logger,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
@@ -111,6 +150,8 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
   const budget = new RedisCallBudget(connection, { callsPerSecond: options.callsPerSecond });
   const state: FleetState = {
     budget,
+    sendBudget: new RedisCallBudget(connection, { callsPerSecond: sendCallsPerSecond, keySpace: SEND_BUDGET_KEY_SPACE }),
+    sendLedger: new RedisSendLedger(connection, { ttlMs: sendLedgerTtlMs }),
     cacheStore: new RedisReadCacheStore(connection, {
       tagTtlMs: cache.tagTtlMs,
       local: { maxEntries: cache.maxEntries, maxBytes: cache.maxBytes },

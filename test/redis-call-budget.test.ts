@@ -4,6 +4,7 @@
  * and free the places of an instance that died mid-call. What every budget does (windows, blocks,
  * fractions, no limit) is the contract in test/shared-state-contracts.test.ts.
  */
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { DEMO, startEmulator, type Emulator } from '../src/emulator/index.js';
@@ -14,7 +15,7 @@ import { GraphRateLimitError } from '../src/graph-api/errors.js';
 import { GraphScheduler } from '../src/graph-api/scheduler.js';
 import { RedisCallBudget } from '../src/redis/call-budget.js';
 import { RedisConnection } from '../src/redis/connection.js';
-import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
+import { deleteKeys, keysUnder, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
 
 const PREFIX = testPrefix('redis-call-budget');
 const connections: RedisConnection[] = [];
@@ -248,5 +249,51 @@ describe('three gateways on one Page, against a Graph API enforcing 2 calls per 
   it('each counting alone (the budget of one process): Graph throttles the Page', async () => {
     const { answers } = await sixReads([new MemoryCallBudget(2), new MemoryCallBudget(2), new MemoryCallBudget(2)]);
     expect(answers.filter((answer) => answer instanceof GraphRateLimitError).length).toBeGreaterThan(0);
+  });
+});
+
+describe('RedisCallBudget: key spaces', () => {
+  it('counts two budgets of one connection apart (reads and sends): neither takes the other’s places, lines or blocks', async () => {
+    const [here, there] = [await instance(), await instance()];
+    const reads = new RedisCallBudget(here, { callsPerSecond: 1 });
+    const sends = new RedisCallBudget(here, { callsPerSecond: 1, keySpace: 'send-budget' });
+    const page = newPage();
+    const now = Date.now();
+    expect([...(await reads.acquire(page, [claim('read.1', now)], now)).granted.keys()]).toEqual(['read.1']);
+    expect((await reads.acquire(page, [claim('read.2', now + 1)], now)).granted.size).toBe(0);
+    // The read window is full and a read waits in line: a send still has its own place.
+    const sent = await sends.acquire(page, [claim('send.1', now)], now);
+    expect([...sent.granted.keys()]).toEqual(['send.1']);
+    expect(sent).toMatchObject({ busy: 1, waitingCalls: 0 });
+
+    // A throttle of one budget, seen by another instance, blocks that budget only.
+    await reads.block(page, Date.now() + 60_000);
+    const [readsThere, sendsThere] = [
+      new RedisCallBudget(there, { callsPerSecond: 1 }),
+      new RedisCallBudget(there, { callsPerSecond: 1, keySpace: 'send-budget' }),
+    ];
+    expect((await readsThere.status(page, Date.now())).blockedUntil).toBeDefined();
+    expect(await sendsThere.status(page, Date.now())).toEqual({ busy: 1, waitingCalls: 0, blockedUntil: undefined });
+
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = (await keysUnder(redis, PREFIX)).filter((key) => key.includes(page));
+      expect(keys).toEqual([
+        `${PREFIX}budget:${page}:block`,
+        `${PREFIX}budget:${page}:claims`,
+        `${PREFIX}budget:${page}:line`,
+        `${PREFIX}budget:${page}:window`,
+        `${PREFIX}send-budget:${page}:window`,
+      ]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('takes a key space of letters, digits and dashes only', async () => {
+    const connection = await instance();
+    expect(() => new RedisCallBudget(connection, { callsPerSecond: 1, keySpace: 'send:budget' })).toThrow(
+      `RedisCallBudget: keySpace must be letters, digits and '-', got "send:budget"`,
+    );
   });
 });

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type BudgetClaim, MemoryCallBudget } from '../src/graph-api/call-budget.js';
 import { type CachedRead, MemoryReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { createFleetState } from '../src/fleet.js';
+import { MemorySendLedger, SendLedgerUnavailableError } from '../src/replies/send-ledger.js';
 import { type InboxEvent, InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter } from '../src/webhooks/redelivery.js';
 import { freePort, PrivateRedis, recordingLogger, startCuttableProxy, testPrefix } from './support/redis.js';
@@ -63,9 +64,14 @@ describe('degraded mode', () => {
     ]);
     const onA = a.state.events.subscribe([PAGE]);
     const onB = b.state.events.subscribe([PAGE]);
+    // The ledger of sends is shared: a key claimed through one instance is held for the other.
+    expect(await a.state.sendLedger.claim('send-key', 'fp', Date.now())).toEqual({ claimed: true });
+    expect(await b.state.sendLedger.claim('send-key', 'fp', Date.now())).toMatchObject({ claimed: false });
 
     await redis.stop();
     const noticedIn = await until(() => a.state.health().redis === 'degraded' && b.state.health().redis === 'degraded', 'degraded', 1_000);
+    // ...and has no local fallback: while Redis is down a send is refused rather than risked twice.
+    await expect(a.state.sendLedger.claim('send-key-2', 'fp', Date.now())).rejects.toBeInstanceOf(SendLedgerUnavailableError);
     expect(noticedIn).toBeLessThanOrEqual(1_000);
     expect(a.state.health()).toMatchObject({ redis: 'degraded', liveInstances: 2, callsPerSecond: 1 });
 
@@ -188,6 +194,11 @@ describe('without REDIS_URL', () => {
     expect(state.cacheStore).toBeInstanceOf(MemoryReadCacheStore);
     expect(state.events).toBeInstanceOf(InboxEventBus);
     expect(state.redeliveries).toBeInstanceOf(MemoryRedeliveryFilter);
+    expect(state.sendBudget).toBeInstanceOf(MemoryCallBudget);
+    expect(state.sendBudget).not.toBe(state.budget);
+    expect(state.sendBudget.callsPerSecond).toBe(300);
+    expect(state.sendLedger).toBeInstanceOf(MemorySendLedger);
+    expect(state.sendLedger.ttlMs).toBe(86_400_000);
     await state.close();
     expect(logger.lines).toEqual([]);
   });

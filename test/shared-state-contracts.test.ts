@@ -12,6 +12,8 @@ import { RedisConnection } from '../src/redis/connection.js';
 import { RedisInboxEventStream } from '../src/redis/inbox-events.js';
 import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';
 import { RedisRedeliveryFilter } from '../src/redis/redelivery.js';
+import { RedisSendLedger } from '../src/redis/send-ledger.js';
+import { MemorySendLedger, type SendLedger } from '../src/replies/send-ledger.js';
 import { InboxEventBus, type InboxEventStream } from '../src/webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter, type RedeliveryFilter } from '../src/webhooks/redelivery.js';
 import { describeCallBudgetContract } from './support/contracts/call-budget.js';
@@ -19,6 +21,7 @@ import type { Fleet } from './support/contracts/fleet.js';
 import { describeInboxEventStreamContract } from './support/contracts/inbox-event-stream.js';
 import { describeReadCacheStoreContract } from './support/contracts/read-cache-store.js';
 import { describeRedeliveryFilterContract } from './support/contracts/redelivery-filter.js';
+import { describeSendLedgerContract } from './support/contracts/send-ledger.js';
 import { deleteKeys, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
 
 const PREFIX = testPrefix('shared-state-contracts');
@@ -81,4 +84,9 @@ describeInboxEventStreamContract('RedisInboxEventStream', () =>
 describeRedeliveryFilterContract('MemoryRedeliveryFilter', () => sameObject<RedeliveryFilter>(new MemoryRedeliveryFilter()));
 describeRedeliveryFilterContract('RedisRedeliveryFilter', () =>
   redisFleet<RedeliveryFilter>((connection) => new RedisRedeliveryFilter(connection), 'after'),
+);
+
+describeSendLedgerContract('MemorySendLedger', (ttlMs) => sameObject<SendLedger>(new MemorySendLedger(ttlMs)));
+describeSendLedgerContract('RedisSendLedger', (ttlMs) =>
+  redisFleet<SendLedger>((connection) => new RedisSendLedger(connection, { ttlMs }), 'after'),
 );

@@ -3,7 +3,7 @@
  * GRAPH_PAGE_CALLS_PER_SECOND calls per Page in any window across every instance, each decision one Lua
  * script over the Page's keys, so two instances never both take the last place.
  *
- * Per Page (under the deployment's key prefix):
+ * Per Page (under the deployment's key prefix; `budget` is the default key space, see `keySpace`):
  *   - `budget:<page>:window`, a sorted set of places: a place in flight is scored a far bound
  *     (MAX_IN_FLIGHT_MS from its grant), so the places of an instance that died mid-call free by
  *     themselves; an answered place is scored its answer's time and leaves a window later;
@@ -46,6 +46,12 @@ export interface RedisCallBudgetOptions {
    * at least once a window while it waits; an instance that died stops). @default 2 windows + 2 s
    */
   claimLeaseMs?: number;
+  /**
+   * Starts the name of every key of this budget (`<keySpace>:<page>:window`, …): two budgets on one connection
+   * (the read budget and the Send API's) count apart only under different key spaces. Letters, digits and `-`.
+   * @default 'budget'
+   */
+  keySpace?: string;
 }
 
 /** Longest a claim's deadline may lie ahead: a read never waits this long (OPERATION_TIMEOUT_MS is far less). */
@@ -220,6 +226,8 @@ export class RedisCallBudget implements CallBudget {
   readonly #leaseMs: number;
   /** This instance's places in Redis start with it; the local budget's never do. */
   readonly #placePrefix: string;
+  /** Starts every key of this budget: budgets in different key spaces never share places, lines or blocks. */
+  readonly #keySpace: string;
   #nextGrant = 0;
   /** The budget used while Redis is unreachable. */
   #local: MemoryCallBudget;
@@ -241,6 +249,9 @@ export class RedisCallBudget implements CallBudget {
     this.#maxInFlightMs = options.maxInFlightMs ?? MAX_IN_FLIGHT_MS;
     this.#leaseMs = options.claimLeaseMs ?? 2 * this.windowMs + 2_000;
     this.#placePrefix = `${connection.instanceId}:`;
+    this.#keySpace = options.keySpace ?? 'budget';
+    if (!/^[A-Za-z0-9-]+$/.test(this.#keySpace))
+      throw new TypeError(`RedisCallBudget: keySpace must be letters, digits and '-', got ${JSON.stringify(this.#keySpace)}`);
     this.#local = this.#localShare();
     connection.onChange((link) => {
       if (link === 'degraded') this.#local = this.#localShare();
@@ -354,7 +365,7 @@ export class RedisCallBudget implements CallBudget {
   }
 
   #key(page: string, part: 'window' | 'line' | 'claims' | 'block'): string {
-    return this.#connection.key(`budget:${page}:${part}`);
+    return this.#connection.key(`${this.#keySpace}:${page}:${part}`);
   }
 
   #keys(page: string): string[] {

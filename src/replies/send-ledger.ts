@@ -85,7 +85,8 @@ export class MemorySendLedger implements SendLedger {
   }
 
   async claim(key: string, fingerprint: string, now: number): Promise<ClaimResult> {
-    const record = await this.get(key);
+    // Read and set in one turn of the event loop: an await between them would let concurrent claims all win.
+    const record = this.#read(key);
     if (record !== undefined) return { claimed: false, record };
     this.#records.set(key, { fingerprint, claimedAt: now, outcome: undefined, echoedMessageId: undefined });
     return { claimed: true };
@@ -104,6 +105,10 @@ export class MemorySendLedger implements SendLedger {
   }
 
   async get(key: string): Promise<SendRecord | undefined> {
+    return this.#read(key);
+  }
+
+  #read(key: string): SendRecord | undefined {
     const record = this.#records.get(key);
     if (record === undefined) return undefined;
     const echoed = this.#echoes.get(key);
@@ -112,7 +117,8 @@ export class MemorySendLedger implements SendLedger {
 
   async whenSettled(key: string, deadline: number): Promise<SendRecord | undefined> {
     for (;;) {
-      const record = await this.get(key);
+      // Read and wait in one turn: a settle or echo between the two would otherwise never wake this waiter.
+      const record = this.#read(key);
       if (record === undefined || record.outcome !== undefined || record.echoedMessageId !== undefined) return record;
       const left = deadline - Date.now();
       if (left <= 0) return record;
