@@ -22,9 +22,8 @@ import { createCursorCodec } from './cursors.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { createInboxEventRelay, createWebhookReceiver, type InboxEventRelay, type WebhookReceiver } from './webhooks/receiver.js';
-import { MemoryCallBudget } from './graph-api/call-budget.js';
 import { ECHO_KEY_PREFIX, ReplyService } from './replies/reply-service.js';
-import { MemorySendLedger, type SendLedger } from './replies/send-ledger.js';
+import type { SendLedger } from './replies/send-ledger.js';
 
 /** The Graph API the gateway calls, and what it knows of it beyond the configuration (the embedded emulator's demo values). */
 export interface UpstreamApi {
@@ -83,6 +82,8 @@ export async function buildGateway(
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
     callsPerSecond: config.pageCallsPerSecond,
+    sendCallsPerSecond: config.sends.callsPerSecond,
+    sendLedgerTtlMs: config.sends.idempotencyTtlMs,
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
   });
@@ -160,7 +161,7 @@ function serveGateway(
   const { fleet, readCache } = parts;
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
-  const ledger: SendLedger = new MemorySendLedger(config.sends.idempotencyTtlMs);
+  const ledger = fleet.sendLedger;
   const relay =
     events === undefined
       ? undefined
@@ -217,14 +218,14 @@ function serveGateway(
 /** The reply service: the Send API's budget and the ledger of sends, and the relay its own echoes take. */
 function createReplies(
   config: GatewayConfig,
-  parts: { readCache: ReadCache; writer: GraphWriter },
+  parts: { fleet: FleetState; readCache: ReadCache; writer: GraphWriter },
   ledger: SendLedger,
   relay: InboxEventRelay | undefined,
   overrides: GatewayOverrides,
 ): ReplyService {
   return new ReplyService({
     writer: parts.writer,
-    sendBudget: new MemoryCallBudget(config.sends.callsPerSecond),
+    sendBudget: parts.fleet.sendBudget,
     ledger,
     // Without webhooks nobody hears events: the cache still drops what the send made stale.
     relayEcho: (event) => (relay === undefined ? parts.readCache.invalidate([event]) : relay([event])),

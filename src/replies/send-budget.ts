@@ -17,15 +17,12 @@ export interface SendPlace {
   release(at: number): Promise<void>;
 }
 
-/** Budget keys of sends: apart from the reads' keys even in a budget both would share. */
-const sendKey = (page: string): string => `send:${page}`;
-
 /**
  * Waits for a place in `page`'s send budget until `deadline` (epoch ms); rejects with GraphRateLimitError when none
  * frees in time or a throttle blocks the Page past it.
  */
 export async function takeSendPlace(budget: CallBudget, page: string, deadline: number, now: () => number): Promise<SendPlace> {
-  const key = sendKey(page);
+  const key = page;
   const claim = { ticket: randomUUID(), calls: 1, queuedAt: now(), deadline };
   for (;;) {
     const at = now();
@@ -43,5 +40,5 @@ export async function takeSendPlace(budget: CallBudget, page: string, deadline: 
 
 /** Graph throttled a send on `page`: no send until `until`. */
 export function blockSends(budget: CallBudget, page: string, until: number): Promise<void> {
-  return budget.block(sendKey(page), until);
+  return budget.block(page, until);
 }
