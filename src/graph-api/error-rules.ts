@@ -33,12 +33,12 @@ export const GRAPH_CLIENT_CODES = {
   GRAPH_TOKEN_MISSING: "Graph 104: no token reached Graph, or Graph refused the request's signature",
   GRAPH_TOKEN_EXPIRED: 'Graph 190 / subcode 463',
   GRAPH_MESSAGING_DISALLOWED:
-    'Graph 230, 10 / subcode 2018108: the person does not let the Page message them (they blocked it): show that, there is ' +
+    'Graph 10 / subcode 2018108, 230: the person does not let the Page message them (they blocked it): show that, there is ' +
     'nothing to fix in the credentials',
   GRAPH_OUTSIDE_WINDOW:
-    "Graph 10 / subcode 2018278 (Messenger), 2534022 (Instagram): a send outside the messaging window (24 h after the person's last " +
+    "Graph 10 / subcode 2018278, 10 / subcode 2534022 (Messenger, Instagram): a send outside the messaging window (24 h after the person's last " +
     'message; 7 days for a human agent with the `HUMAN_AGENT` tag)',
-  GRAPH_RECIPIENT_UNAVAILABLE: "Graph 551, 200 / subcode 1545041: the person isn't available right now (deactivated, or unreachable)",
+  GRAPH_RECIPIENT_UNAVAILABLE: "Graph 200 / subcode 1545041, 551: the person isn't available right now (deactivated, or unreachable)",
   GRAPH_POLICY_BLOCKED: "Graph 368: the token's user is blocked for policy violations, for hours or days; not retried",
   GRAPH_ERROR: 'any other Graph code (made again when Graph marks it transient)',
   GRAPH_TIMEOUT: 'no upstream answer in time (or a batch item that timed out twice)',

@@ -9,7 +9,7 @@ export interface ErrorCodesOptions {
 }
 
 /**
- * An operation type the schema has no root type for (there is no Mutation): refused when the document
+ * An operation type the schema has no root type for: refused when the document
  * is validated, as graphql-js 17's KnownOperationTypesRule does, instead of failing at execution with
  * no code.
  */
@@ -67,8 +67,8 @@ function withCode(error: GraphQLError, production: boolean): GraphQLError {
 
 /**
  * Every error a client gets carries an `extensions.code`: validation, parsing and request errors
- * included (`GRAPHQL_VALIDATION_FAILED`, `GRAPHQL_PARSE_FAILED`, `BAD_REQUEST`, `BAD_USER_INPUT`), and a
- * `mutation` is a validation error. In production no error quotes the request body. Every message (and
+ * included (`GRAPHQL_VALIDATION_FAILED`, `GRAPHQL_PARSE_FAILED`, `BAD_REQUEST`, `BAD_USER_INPUT`), and an
+ * operation type the schema lacks is a validation error. In production no error quotes the request body. Every message (and
  * what development shows of an unexpected error) is scrubbed of secrets on its way out.
  */
 export function useErrorCodes({ production }: ErrorCodesOptions): Plugin {

@@ -89,7 +89,7 @@ const SendRefusalRef = builder.interfaceRef<RefusalShape>('SendRefusal').impleme
   description: 'Why a reply was not sent (or not yet known to be): `code` is the same as the `extensions.code` listed in `errors`.',
   fields: (t) => ({
     code: t.exposeString('code'),
-    message: t.exposeString('message'),
+    reason: t.exposeString('message', { description: 'What happened, for a person to read.' }),
   }),
 });
 

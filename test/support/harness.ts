@@ -18,7 +18,7 @@ import { appSecretProof } from '../../src/graph-api/tokens.js';
 import { createGatewayServer, type GatewayServer, type GatewayServerOptions } from '../../src/http-server.js';
 import { createLogger } from '../../src/logger.js';
 import type { InboxEventStream } from '../../src/webhooks/inbox-events.js';
-import { createWebhookReceiver, WEBHOOK_PATH } from '../../src/webhooks/receiver.js';
+import { createWebhookReceiver, WEBHOOK_PATH, type WebhookReceiver } from '../../src/webhooks/receiver.js';
 
 export const TEST_VERSION = 'v25.0';
 /** What the tests' webhook callbacks answer Meta's handshake with. */
@@ -47,6 +47,8 @@ export interface Harness {
   credentials: Credentials;
   scheduler: GraphScheduler;
   readCache: ReadCache;
+  /** The gateway's own webhook callback (its relay: the read cache, the bus, the ledger of sends), when `inboxEvents` is given. */
+  webhooks: WebhookReceiver | undefined;
   /** Where the read cache keeps its entries. */
   cacheStore: MemoryReadCacheStore;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
@@ -89,7 +91,11 @@ export interface HarnessOptions {
   subscriptionCaps?: AppOptions['subscriptionCaps'];
   /** Where the gateway's log lines go. @default JSON lines on stdout, which the test setup scans */
   logger?: AppOptions['logger'];
-  /** The read cache: off unless a test turns it on; `now` is its clock; `store` replaces the in-memory store. */
+  /** Replies: the Send API budget, the Human Agent feature, the echo wait (the defaults otherwise). */
+  sends?: Partial<GatewayConfig['sends']>;
+  /** A Redis the gateway's fleet state lives in (budgets, cache, events, the ledger of sends). @default none: memory */
+  redis?: GatewayConfig['redis'];
+  /** The read cache: off unless a test turns it on; `now` is its clock (and the replies'); `store` replaces the in-memory store. */
   cache?: { maxAgeMs?: number; staleMs?: number; now?: () => number; store?: ReadCacheStore };
 }
 
@@ -125,6 +131,8 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
     pageTokens: options.pageTokens ?? new Map(),
     persistedOperations: options.persistedOperations,
     cache: { ...DEFAULT_CONFIG.cache, maxAgeMs, staleMs, reconcileMs: 0 },
+    sends: { ...DEFAULT_CONFIG.sends, ...options.sends },
+    redis: options.redis ?? DEFAULT_CONFIG.redis,
   };
 }
 
@@ -169,7 +177,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       subscriptionCaps: options.subscriptionCaps,
     },
   );
-  const { app, credentials, scheduler, readCache } = gateway;
+  const { app, credentials, scheduler, readCache, webhooks: receiver } = gateway;
   const post = poster(app);
   // Learn who the default token is now, as a long-running gateway already would have.
   if (defaultAccessToken !== undefined) await credentials.identify(defaultAccessToken).catch(() => undefined);
@@ -180,6 +188,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     credentials,
     scheduler,
     readCache,
+    webhooks: receiver,
     cacheStore,
     post,
     async run(document, variables, runOptions = {}) {
@@ -236,12 +245,15 @@ export async function serveWithWebhooks(
 ): Promise<{ server: GatewayServer; origin: string }> {
   const served = await serveOnLoopback(h.app, {
     ...options,
-    webhooks: createWebhookReceiver({
-      appSecret: DEMO.appSecret,
-      verifyToken: TEST_VERIFY_TOKEN,
-      bus,
-      onEvents: (events) => h.readCache.invalidate(events),
-    }),
+    // The gateway's own callback when it has one (its relay also resolves the gateway's sends from their echoes).
+    webhooks:
+      h.webhooks ??
+      createWebhookReceiver({
+        appSecret: DEMO.appSecret,
+        verifyToken: TEST_VERIFY_TOKEN,
+        bus,
+        onEvents: (events) => h.readCache.invalidate(events),
+      }),
   });
   await h.emulator.webhooks.subscribe(`${served.origin}${WEBHOOK_PATH}`, TEST_VERIFY_TOKEN);
   return served;
