@@ -36,7 +36,7 @@ export const GRAPH_CLIENT_CODES = {
     'Graph 10 / subcode 2018108, 230: the person does not let the Page message them (they blocked it): show that, there is ' +
     'nothing to fix in the credentials',
   GRAPH_OUTSIDE_WINDOW:
-    "Graph 10 / subcode 2018278, 10 / subcode 2534022 (Messenger, Instagram): a send outside the messaging window (24 h after " +
+    'Graph 10 / subcode 2018278, 10 / subcode 2534022 (Messenger, Instagram): a send outside the messaging window (24 h after ' +
     "the person's last message; 7 days for a human agent with the `HUMAN_AGENT` tag)",
   GRAPH_RECIPIENT_UNAVAILABLE: "Graph 200 / subcode 1545041, 551: the person isn't available right now (deactivated, or unreachable)",
   GRAPH_POLICY_BLOCKED: "Graph 368: the token's user is blocked for policy violations, for hours or days; not retried",

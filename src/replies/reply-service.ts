@@ -11,7 +11,9 @@ import type { CallBudget } from '../graph-api/call-budget.js';
 import { graphErrorRule, type GraphClientCode } from '../graph-api/error-rules.js';
 import { GraphApiError, GraphTransportError, isThrottleCode } from '../graph-api/errors.js';
 import type { UpstreamUsage } from '../graph-api/read.js';
+import { tokenFingerprint } from '../graph-api/tokens.js';
 import type { GraphWriter } from '../graph-api/writer.js';
+import { LRUCache } from 'lru-cache';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import { knownClosed, type ReplyWindow } from './reply-window.js';
 import { readReplyThread, type ReadAs, type ReplyThread } from './reply-thread.js';
@@ -112,9 +114,16 @@ export class IdempotencyKeyReusedError extends Error {
   override readonly name = 'IdempotencyKeyReusedError';
 }
 
+/** How long Graph's refusal of a token's right to send on a Page is believed without asking again. */
+export const SENDER_REFUSAL_MEMO_MS = 30_000;
+/** Refusals that judge the token (its tasks, permissions, a policy block): another token may well send. */
+const CALLER_REFUSALS: ReadonlySet<RefusalCode> = new Set(['GRAPH_PERMISSION_DENIED', 'GRAPH_POLICY_BLOCKED']);
+
 export class ReplyService {
   readonly #options: ReplyServiceOptions;
   readonly #now: () => number;
+  /** Graph refused these tokens the right to send on these Pages (`fingerprint|page`): refused again with no call for a while. */
+  readonly #refusedSenders = new LRUCache<string, Refusal>({ max: 10_000, ttl: SENDER_REFUSAL_MEMO_MS });
 
   constructor(options: ReplyServiceOptions) {
     this.#options = options;
@@ -155,10 +164,21 @@ export class ReplyService {
     const params = { recipient: JSON.stringify({ id: thread.customer.id }), sender_action: action };
     const answer = await this.#write(caller, pageId, params);
     if (answer instanceof GraphApiError && TYPED_GRAPH_REFUSALS.has(graphErrorRule(answer.code, answer.subcode).clientCode)) {
-      return { thread, refusal: this.#graphRefusal(answer, thread) };
+      const refusal = this.#graphRefusal(answer, thread);
+      await this.#rememberRefusal(caller, pageId, refusal);
+      return { thread, refusal };
     }
     if (answer instanceof Error) throw answer;
     return { thread, refusal: undefined };
+  }
+
+  async #senderKey(caller: ReplyCaller, pageId: string): Promise<string> {
+    return `${tokenFingerprint(await caller.tokenForPage(pageId))}|${pageId}`;
+  }
+
+  /** Remembers Graph's refusal of the caller's right to send on the Page. */
+  async #rememberRefusal(caller: ReplyCaller, pageId: string, refusal: Refusal): Promise<void> {
+    if (CALLER_REFUSALS.has(refusal.code)) this.#refusedSenders.set(await this.#senderKey(caller, pageId), refusal);
   }
 
   /** The typed refusal of a Graph error a send met; a window refusal says when it closed, when that is known. */
@@ -176,6 +196,8 @@ export class ReplyService {
 
   /** A refusal known without calling Graph: the caller's user token lacks MESSAGING, or the app the Human Agent feature. */
   async #permission(caller: ReplyCaller, pageId: string, humanAgent: boolean): Promise<Refusal | undefined> {
+    const remembered = this.#refusedSenders.get(await this.#senderKey(caller, pageId));
+    if (remembered !== undefined) return remembered;
     const tasks = await caller.tasksOn(pageId);
     if (tasks !== undefined && !tasks.includes('MESSAGING')) {
       return {
@@ -229,7 +251,7 @@ export class ReplyService {
       if (key !== undefined) await this.#options.ledger.release(key);
       throw error;
     }
-    return this.#outcomeOf(answer, request, thread, key);
+    return this.#outcomeOf(caller, answer, request, thread, key);
   }
 
   /** One write with a place in the Send API budget; resolves with Graph's answer or the Error it failed with. */
@@ -248,11 +270,19 @@ export class ReplyService {
   }
 
   /** What the answer to a send means, recorded in the ledger before it is told. */
-  async #outcomeOf(answer: unknown, request: SendRequest, thread: ReplyThread, key: string | undefined): Promise<SendResult> {
+  async #outcomeOf(
+    caller: ReplyCaller,
+    answer: unknown,
+    request: SendRequest,
+    thread: ReplyThread,
+    key: string | undefined,
+  ): Promise<SendResult> {
     if (answer instanceof GraphApiError) {
       const rule = graphErrorRule(answer.code, answer.subcode);
       if (TYPED_GRAPH_REFUSALS.has(rule.clientCode)) {
-        return this.#settled(key, thread, { kind: 'refused', refusal: this.#graphRefusal(answer, thread) });
+        const refusal = this.#graphRefusal(answer, thread);
+        await this.#rememberRefusal(caller, request.pageId, refusal);
+        return this.#settled(key, thread, { kind: 'refused', refusal });
       }
       // Graph's own "unknown error" may hide a send that took effect; any other code is a send Graph refused.
       if (rule.clientCode !== 'GRAPH_UNAVAILABLE') return this.#released(key, answer);
