@@ -114,6 +114,8 @@ export class IdempotencyKeyReusedError extends Error {
   override readonly name = 'IdempotencyKeyReusedError';
 }
 
+/** How long a conversation read for a reply serves the same token's next replies in it. */
+export const REPLY_THREAD_MEMO_MS = 5 * 60_000;
 /** How long Graph's refusal of a token's right to send on a Page is believed without asking again. */
 export const SENDER_REFUSAL_MEMO_MS = 30_000;
 /** Refusals that judge the token (its tasks, permissions, a policy block): another token may well send. */
@@ -122,6 +124,13 @@ const CALLER_REFUSALS: ReadonlySet<RefusalCode> = new Set(['GRAPH_PERMISSION_DEN
 export class ReplyService {
   readonly #options: ReplyServiceOptions;
   readonly #now: () => number;
+  /**
+   * Conversations as each token last read them for a reply (`fingerprint|page|thread`): the token's own Graph answer, so
+   * serving it again to that token shows nothing Graph would not. A send clears the thread from the read cache; this
+   * spares the next reply in the thread a read (the Page's 2 calls per second are the readers'). Trusted only to allow:
+   * a window it says is closed is read again, since a newer message of the person may have opened it.
+   */
+  readonly #threads = new LRUCache<string, ReplyThread>({ max: 10_000, ttl: REPLY_THREAD_MEMO_MS });
   /** Graph refused these tokens the right to send on these Pages (`fingerprint|page`): refused again with no call for a while. */
   readonly #refusedSenders = new LRUCache<string, Refusal>({ max: 10_000, ttl: SENDER_REFUSAL_MEMO_MS });
 
@@ -133,7 +142,7 @@ export class ReplyService {
   /** Sends a message, exactly once per idempotency key; never rejects for a refusal Graph or the window gives. */
   async send(caller: ReplyCaller, request: SendRequest): Promise<SendResult> {
     const permission = await this.#permission(caller, request.pageId, request.humanAgent);
-    const thread = await readReplyThread(caller.read, request.pageId, request.threadId, this.#now());
+    const thread = await this.#thread(caller, request.pageId, request.threadId, request.humanAgent);
     if (permission !== undefined) return { kind: 'refused', thread, refusal: permission };
     const key = request.idempotencyKey === undefined ? undefined : ledgerKey(request.pageId, request.idempotencyKey);
     if (key !== undefined) {
@@ -157,7 +166,7 @@ export class ReplyService {
   /** Marks the conversation seen, or shows or hides the typing indicator, for its customer. */
   async senderAction(caller: ReplyCaller, pageId: string, threadId: string, action: 'mark_seen' | 'typing_on' | 'typing_off') {
     const permission = await this.#permission(caller, pageId, false);
-    const thread = await readReplyThread(caller.read, pageId, threadId, this.#now());
+    const thread = await this.#thread(caller, pageId, threadId, false);
     if (permission !== undefined) return { thread, refusal: permission };
     const closed = this.#closedRefusal(thread, false);
     if (closed !== undefined) return { thread, refusal: closed };
@@ -170,6 +179,16 @@ export class ReplyService {
     }
     if (answer instanceof Error) throw answer;
     return { thread, refusal: undefined };
+  }
+
+  /** The conversation for a reply: as this token last read it when that allows the reply, else read now (cached reads first). */
+  async #thread(caller: ReplyCaller, pageId: string, threadId: string, humanAgent: boolean): Promise<ReplyThread> {
+    const key = `${await this.#senderKey(caller, pageId)}|${threadId}`;
+    const known = this.#threads.get(key);
+    if (known !== undefined && !knownClosed(known.window, humanAgent, known.oldestReadAt, this.#now())) return known;
+    const thread = await readReplyThread(caller.read, pageId, threadId, this.#now());
+    this.#threads.set(key, thread);
+    return thread;
   }
 
   async #senderKey(caller: ReplyCaller, pageId: string): Promise<string> {
@@ -231,7 +250,8 @@ export class ReplyService {
   }
 
   async #sendNow(caller: ReplyCaller, request: SendRequest, thread: ReplyThread, key: string | undefined): Promise<SendResult> {
-    const tagged = request.humanAgent && !thread.window.open;
+    // The tag only once the standard window closed (judged now: the thread may have been read a while ago).
+    const tagged = request.humanAgent && knownClosed(thread.window, false, thread.oldestReadAt ?? Number.NEGATIVE_INFINITY, this.#now());
     const message =
       'text' in request.content
         ? { text: request.content.text }
