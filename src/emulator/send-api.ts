@@ -127,14 +127,19 @@ function sendRequestOf(params: Readonly<Record<string, string>>, store: WorldSto
     if (params.tag !== 'HUMAN_AGENT') throw invalidParameter(`Param tag must be HUMAN_AGENT, got "${params.tag}"`);
   }
   const replyTo = params.reply_to === undefined ? undefined : replyToOf(params.reply_to, store, thread);
-  return { kind: 'message', message: { ...messageOf(message), ...(replyTo === undefined ? {} : { replyTo }) }, humanAgent: type === 'MESSAGE_TAG' };
+  return {
+    kind: 'message',
+    message: { ...messageOf(message), ...(replyTo === undefined ? {} : { replyTo }) },
+    humanAgent: type === 'MESSAGE_TAG',
+  };
 }
 
 /** `message={"text"}` or `{"attachment": {type, payload: {url}}}`, with an optional `metadata`. */
 function messageOf(raw: string): NewMessage {
   const message = jsonObjectParam(raw, 'message');
   const { text, attachment, metadata } = message;
-  if ((text === undefined) === (attachment === undefined)) throw invalidParameter('Param message must have exactly one of text or attachment');
+  if ((text === undefined) === (attachment === undefined))
+    throw invalidParameter('Param message must have exactly one of text or attachment');
   if (metadata !== undefined) {
     if (typeof metadata !== 'string') throw invalidParameter('Param message[metadata] must be a string');
     if (codePoints(metadata) > MAX_METADATA_LENGTH) {
@@ -144,7 +149,8 @@ function messageOf(raw: string): NewMessage {
   const extra = metadata === undefined ? {} : { metadata: metadata as string };
   if (text !== undefined) {
     if (typeof text !== 'string' || text === '') throw invalidParameter('Param message[text] must be a non-empty UTF-8 encoded string');
-    if (codePoints(text) > MAX_TEXT_LENGTH) throw invalidParameter(`Length of param message[text] must be less than or equal to ${MAX_TEXT_LENGTH}`);
+    if (codePoints(text) > MAX_TEXT_LENGTH)
+      throw invalidParameter(`Length of param message[text] must be less than or equal to ${MAX_TEXT_LENGTH}`);
     return { text, ...extra };
   }
   return { text: '', attachment: attachmentOf(attachment), ...extra };
@@ -156,7 +162,8 @@ function attachmentOf(value: unknown): { type: string; url: string } {
     throw invalidParameter(`Param message[attachment][type] must be one of {${ATTACHMENT_TYPES.join(', ')}}`);
   }
   const url = isRecord(attachment.payload) ? attachment.payload.url : undefined;
-  if (typeof url !== 'string' || !/^https?:\/\/[^\s/]+/.test(url)) throw invalidParameter('Param message[attachment][payload][url] must be a valid URL');
+  if (typeof url !== 'string' || !/^https?:\/\/[^\s/]+/.test(url))
+    throw invalidParameter('Param message[attachment][payload][url] must be a valid URL');
   return { type: attachment.type, url };
 }
 
@@ -164,7 +171,8 @@ function attachmentOf(value: unknown): { type: string; url: string } {
 function replyToOf(raw: string, store: WorldStore, thread: ThreadRecord): string {
   const { mid } = jsonObjectParam(raw, 'reply_to');
   const node = typeof mid === 'string' ? store.node(mid) : undefined;
-  if (node?.kind !== 'message' || node.thread !== thread) throw invalidParameter('Param reply_to[mid] must be a message of this conversation');
+  if (node?.kind !== 'message' || node.thread !== thread)
+    throw invalidParameter('Param reply_to[mid] must be a message of this conversation');
   return node.message.id;
 }
 

@@ -17,7 +17,7 @@ import {
   type TokenRecord,
   type UserRecord,
 } from './model.js';
-import { SEED_NOW, type SeedWorld } from './seed.js';
+import { DEMO, SEED_NOW, type SeedWorld } from './seed.js';
 
 /** Filters of the conversations edge, already validated. */
 export interface ConversationFilter {
@@ -144,7 +144,7 @@ export class WorldStore implements EmulatorStore {
     for (const user of world.users) this.#users.set(user.id, user);
     for (const thread of world.threads) {
       // Each store gets its own copies of the mutable parts, so two emulators never share state.
-      const copy: ThreadRecord = { ...thread, messages: [...thread.messages] };
+      const copy: ThreadRecord = { ...thread, messages: [...thread.messages], ...situationOf(thread) };
       this.#threads.set(copy.id, copy);
       for (const message of copy.messages) this.#messages.set(message.id, message);
       this.#byCustomer.set(`${copy.pageId}|${copy.platform}|${copy.customer.id}`, copy);
@@ -377,6 +377,14 @@ function attachmentRecord(digest: string, attachment: { type: string; url: strin
     size: 0,
     ...(attachment.type === 'image' ? { image_data: { url: attachment.url, preview_url: attachment.url } } : { file_url: attachment.url }),
   };
+}
+
+/**
+ * Flags the store adds to seed threads: set here, not in the seed, so the seed's pinned hashes
+ * (test/emulator/seed.test.ts) stay as they were.
+ */
+function situationOf(thread: ThreadRecord): Partial<Pick<ThreadRecord, 'customerUnavailable'>> {
+  return thread.id === DEMO.customers.unavailableAcme.threadId ? { customerUnavailable: true } : {};
 }
 
 /** Where `thread` goes in a sorted list (binary search). */

@@ -42,6 +42,22 @@ export const DEMO = {
   customers: {
     /** A person who blocked Acme on Messenger: listed in the inbox, but `user_id` lookups answer (#230). */
     blockedAcme: { psid: '6100000000000230', name: 'Nico Varga' },
+    /**
+     * A person on Acme's Messenger inbox who cannot receive messages now: sends answer (#551). Flagged by the
+     * store (`customerUnavailable`) rather than by the seed, whose pinned hashes it leaves as they were.
+     */
+    unavailableAcme: { psid: '9099668428957631', name: 'Amir Ivanova', threadId: 't_975141695012666' },
+  },
+  /**
+   * Acme threads whose messaging window `demoReplyWindows` sets at start-up, with the emulator's clock: a
+   * customer message 2 hours ago (`open`, and `instagram` on Instagram), 3 days ago (`humanAgent`: only
+   * `HUMAN_AGENT` replies), none (`closed`: its last customer message is weeks old).
+   */
+  replyWindows: {
+    open: 't_975602314491952',
+    humanAgent: 't_890723133835534',
+    closed: 't_928161276831077',
+    instagram: 'aWdfZAGipKHqxfIoS7ZRIUX7UMYUQTqfaql8yqDz-1jhIhWPM6GwiHUL4Nefvqqy8HT',
   },
 } as const;
 
