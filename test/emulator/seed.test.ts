@@ -31,10 +31,10 @@ describe('DEMO', () => {
       unavailableAcme: { psid: '9099668428957631', name: 'Amir Ivanova', threadId: 't_975141695012666' },
     });
     expect(DEMO.replyWindows).toEqual({
-      open: 't_975602314491952',
-      humanAgent: 't_890723133835534',
+      open: 't_473707567380661',
+      humanAgent: 't_774427106300123',
       closed: 't_928161276831077',
-      instagram: 'aWdfZAGipKHqxfIoS7ZRIUX7UMYUQTqfaql8yqDz-1jhIhWPM6GwiHUL4Nefvqqy8HT',
+      instagram: 'aWdfZAGKLAhIJ1qnCFgoi02kB8G8QFPZ3MOGWBMumosEMIhr0O3K9A_8sMNY0Xsq7sw',
     });
   });
 });
@@ -45,7 +45,7 @@ describe('seed world', () => {
     expect(sha256(world)).toBe('35724ac2fa3e70732d01c21829ae584cb8ce13d4abee8be9e47acb9e17b9c923');
     expect(sha256({ ...world, tokens: [...world.tokens] })).toBe('b0de3e85f64d0c55b8ee9728fcff60c7e84ac578f6230541626f03b7780e6853');
     // DEMO gained customers.unavailableAcme and replyWindows (the Send API); the world's own hashes did not move.
-    expect(sha256(DEMO)).toBe('ed9deacb9449427b71cda24f11a8e578a801e67e32cb64c6e1ae104f78a0b862');
+    expect(sha256(DEMO)).toBe('9f974cc109fd174fdc3e0e6a3a3174285cf4e1af3be217562c4f9df6b02b930e');
     expect(SEED_NOW).toBe(1_793_534_400);
   });
 

@@ -12,10 +12,10 @@ import { getJson, postForm, query, type GraphErrorEnvelope, type GraphListBody, 
 const ACME = DEMO.pages.acme.id;
 const TOKEN = DEMO.tokens.acmePage;
 const { open: OPEN, humanAgent: HUMAN_AGENT, closed: CLOSED, instagram: INSTAGRAM } = DEMO.replyWindows;
-const OPEN_PSID = '6888393847155107';
-const HUMAN_AGENT_PSID = '6432917632400462';
+const OPEN_PSID = '1514953380083790';
+const HUMAN_AGENT_PSID = '8506908209092911';
 const CLOSED_PSID = '8902286547747404';
-const INSTAGRAM_IGSID = '85095547714222511';
+const INSTAGRAM_IGSID = '62167397425070028';
 const HOUR = 3_600_000;
 const WINDOW_MESSAGE =
   '(#10) This message is sent outside of allowed window. Learn more about the new policy here: ' +

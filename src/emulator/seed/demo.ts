@@ -51,13 +51,16 @@ export const DEMO = {
   /**
    * Acme threads whose messaging window `demoReplyWindows` sets at start-up, with the emulator's clock: a
    * customer message 2 hours ago (`open`, and `instagram` on Instagram), 3 days ago (`humanAgent`: only
-   * `HUMAN_AGENT` replies), none (`closed`: its last customer message is weeks old).
+   * `HUMAN_AGENT` replies), none (`closed`: its last customer message is weeks old). `open` and `humanAgent`
+   * are the 4th and 5th threads of the Messenger inbox's first page, `instagram` the 4th of Instagram's: they move
+   * to the top, and the first five still show every kind of message content (GraphiQL's default query reads each
+   * thread's three newest); `open` becomes the first conversation, the one the README's curl names.
    */
   replyWindows: {
-    open: 't_975602314491952',
-    humanAgent: 't_890723133835534',
+    open: 't_473707567380661',
+    humanAgent: 't_774427106300123',
     closed: 't_928161276831077',
-    instagram: 'aWdfZAGipKHqxfIoS7ZRIUX7UMYUQTqfaql8yqDz-1jhIhWPM6GwiHUL4Nefvqqy8HT',
+    instagram: 'aWdfZAGKLAhIJ1qnCFgoi02kB8G8QFPZ3MOGWBMumosEMIhr0O3K9A_8sMNY0Xsq7sw',
   },
 } as const;
 
