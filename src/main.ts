@@ -63,6 +63,7 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
   const options = {
     defaultVersion: config.graphApiVersion,
     ...AS_META_TODAY,
+    demoReplyWindows: true,
     ...(config.appSecret === undefined ? {} : { appSecret: config.appSecret }),
   };
   const emulator = await startEmulator({ ...options, port: config.emulatorPort }).catch(async (error: unknown) => {

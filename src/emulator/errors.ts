@@ -310,3 +310,52 @@ const THROTTLE_MESSAGES: Record<number, string> = {
 export function throttled(code: number): EmulatedGraphError {
   return new EmulatedGraphError(400, 'OAuthException', code, THROTTLE_MESSAGES[code] ?? `(#${code}) Rate limit reached`, undefined, true);
 }
+
+/**
+ * A Send API recipient that is no customer of the Page (Meta: Send API reference,
+ * developers.facebook.com/docs/messenger-platform/reference/send-api; subcode 2018001 as integrators report it).
+ */
+export function noMatchingUser(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 100, '(#100) No matching user found', 2018001);
+}
+
+/** Subcodes of the window error per platform, as integrators report them (graph-api.md, "Sending"). */
+const OUTSIDE_WINDOW_SUBCODES = { messenger: 2018278, instagram: 2534022 } as const;
+
+/**
+ * A send outside the messaging window: 24 hours after the customer's last message, 7 days with the
+ * `HUMAN_AGENT` tag (Meta: Messenger Platform policy, developers.facebook.com/docs/messenger-platform/policy-overview).
+ */
+export function outsideMessagingWindow(platform: 'messenger' | 'instagram'): EmulatedGraphError {
+  return new EmulatedGraphError(
+    400,
+    'OAuthException',
+    10,
+    '(#10) This message is sent outside of allowed window. Learn more about the new policy here: ' +
+      'https://developers.facebook.com/docs/messenger-platform/policy-overview',
+    OUTSIDE_WINDOW_SUBCODES[platform],
+  );
+}
+
+/** The recipient cannot be messaged right now (Meta: Send API error codes): code 551, subcode 1545041. */
+export function personUnavailable(): EmulatedGraphError {
+  return new EmulatedGraphError(400, 'OAuthException', 551, "(#551) This person isn't available right now.", 1545041);
+}
+
+/**
+ * A `HUMAN_AGENT` send from an app without the Human Agent feature (App Review): Graph's generic (#200)
+ * with the reason; the exact wording is the emulator's ([I]: Meta's is not documented).
+ */
+export function humanAgentNotApproved(): EmulatedGraphError {
+  return new EmulatedGraphError(
+    403,
+    'OAuthException',
+    200,
+    '(#200) The app lacks the Human Agent feature, which the HUMAN_AGENT tag requires',
+  );
+}
+
+/** A Send API call over the Page's send rate (about 300 calls per second for text): (#613), transient. */
+export function sendRateExceeded(): EmulatedGraphError {
+  return throttled(613);
+}

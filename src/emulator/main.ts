@@ -41,6 +41,8 @@ const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS
 const emulator = await startEmulator({
   port,
   oldestLiveVersion: AS_META_TODAY.oldestLiveVersion,
+  sendRateLimit: AS_META_TODAY.sendRateLimit,
+  demoReplyWindows: true,
   ...(callsPerSecond === 0 ? {} : { conversationRateLimit: { callsPerSecond } }),
 }).catch((error: NodeJS.ErrnoException) => {
   if (error.code !== 'EADDRINUSE') throw error;

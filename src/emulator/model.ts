@@ -137,6 +137,8 @@ export interface ThreadRecord {
   readonly formerParticipants?: readonly Participant[];
   /** The customer blocked the Page: the Page may not message them, and a `user_id` lookup answers (#230). */
   readonly customerBlockedPage?: true;
+  /** The customer cannot receive messages now (deactivated, or restricted by Meta): a send answers (#551). */
+  readonly customerUnavailable?: true;
 }
 
 /** A Page token: the Page, the tasks its user has on it, the app's permissions, and whether its user is blocked for policy. */

@@ -2,11 +2,13 @@
  * One Graph call, from path and parameters to status and JSON body, with no HTTP involved:
  * the HTTP server and every batch item go through {@link GraphRouter.execute}.
  * Checks run in Graph's order: token, appsecret_proof, object, permission, fields, parameters, cursor.
+ * The one write is the Send API (`POST /{page-id}/messages`, send-api.ts); every other POST or DELETE is refused.
  */
 import { authenticate, tokenOf, type ProofPolicy } from './auth.js';
 import { createBatchLinkSigner } from './batch-links.js';
 import { CONVERSATION_FILTER_PARAMS, PLATFORM_SINCE_MAJOR, parseConversationFilter } from './conversation-filter.js';
 import type { CursorCodec } from './cursors.js';
+import type { ConversationRateLimit } from './faults.js';
 import {
   EmulatedGraphError,
   aliasesNotFound,
@@ -22,6 +24,7 @@ import {
   unsupportedRequest,
 } from './errors.js';
 import { FieldsSyntaxError, parseFields, type FieldSelection } from './fields.js';
+import type { MessageRecord, ThreadRecord } from './model.js';
 import type { LinkTemplate, WindowRequest } from './paging.js';
 import {
   DEFAULT_LIMIT,
@@ -41,6 +44,7 @@ import {
   type RenderContext,
   type Viewer,
 } from './render.js';
+import { sendApiCall, type SendApiConfig } from './send-api.js';
 import { DEFAULT_FIELDS, edgeItemType, parseLimitValue, validateSelection, type NodeType } from './schema.js';
 import type { GraphNode, WorldStore } from './store.js';
 
@@ -98,6 +102,15 @@ export interface GraphRouterConfig {
   readonly rootIdsReads: boolean;
   /** Versions older than this are served as this one, as Graph serves expired versions; `undefined`: each as itself. */
   readonly oldestLiveVersion?: string | undefined;
+  /** The Send API's per-Page rate; `undefined`: sends are never refused for their rate. */
+  readonly sendRateLimit?: ConversationRateLimit | undefined;
+  /** Whether the app has the Human Agent feature, which `HUMAN_AGENT` sends need. @default true */
+  readonly humanAgentApproved?: boolean | undefined;
+  /**
+   * Called once a Send API message was added, while the call runs: the emulator delivers its echo
+   * webhook from here (asynchronously, after the answer, as Meta does).
+   */
+  readonly onSent?: ((thread: ThreadRecord, message: MessageRecord) => void) | undefined;
 }
 
 /** A call's path split into its version and the segments below it. */
@@ -120,6 +133,12 @@ export interface GraphRouter {
 export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
   const route = createPathRouter(config.defaultVersion, config.oldestLiveVersion);
   const linkSigner = createBatchLinkSigner();
+  const send: SendApiConfig = {
+    store: config.store,
+    sendRateLimit: config.sendRateLimit,
+    humanAgentApproved: config.humanAgentApproved ?? true,
+    onSent: config.onSent,
+  };
 
   function execute(call: GraphCall, inBatch = false): GraphAnswer {
     let version = config.defaultVersion;
@@ -133,8 +152,13 @@ export function createGraphRouter(config: GraphRouterConfig): GraphRouter {
       if (linkSigner.verify(routed.segments, call.params) === false) throw incorrectSignature();
       if (call.method !== 'GET') {
         const method = call.method === 'DELETE' ? 'delete' : 'post';
-        const [id] = routed.segments;
-        throw id === undefined ? unsupportedRequest(method) : objectNotFound(id, method);
+        const [id, edge, ...rest] = routed.segments;
+        if (id === undefined) throw unsupportedRequest(method);
+        if (method === 'post' && edge === 'messages' && rest.length === 0) {
+          const body = sendApiCall(send, viewer, id, call.params);
+          return { status: 200, body: JSON.stringify(body), version, traceId: newTraceId(), wwwAuthenticate: undefined, calls };
+        }
+        throw objectNotFound(id, method);
       }
       const ctx: RenderContext = {
         store: config.store,

@@ -18,10 +18,11 @@ import { createEmulatorWebhooks, type EmulatorWebhooks } from './webhooks.js';
 /** Options of {@link startEmulator}; every one has a default. */
 /**
  * The emulator as strict as Meta is today, for `npm start` and `npm run emulator`: 2 conversation calls per Page
- * per second (throttled beyond), and versions that expired served by the oldest live one.
+ * per second and about 300 sends per Page per second (throttled beyond), and versions that expired served by the oldest live one.
  */
 export const AS_META_TODAY = {
   conversationRateLimit: { callsPerSecond: 2 },
+  sendRateLimit: { callsPerSecond: 300 },
   oldestLiveVersion: 'v21.0',
 } as const;
 
@@ -73,6 +74,25 @@ export interface EmulatorOptions {
    * and then no usage headers are sent.
    */
   conversationRateLimit?: ConversationRateLimitOptions;
+  /**
+   * The Send API's own limit (Meta: Messenger Platform Rate Limiting: about 300 calls per second per Page
+   * for text): sends per Page in any sliding one-second window, apart from the Conversations API budget.
+   * A send over it is refused with (#613) "Calls to this api have exceeded the rate limit." (`is_transient`,
+   * HTTP 400) and not counted; there is no block after it. @default undefined: sends are never refused for their rate
+   */
+  sendRateLimit?: { callsPerSecond: number };
+  /**
+   * Whether the app passed App Review for the Human Agent feature: without it, a `MESSAGE_TAG` send with
+   * `tag=HUMAN_AGENT` answers (#200) even inside the 7-day window. @default true
+   */
+  humanAgentApproved?: boolean;
+  /**
+   * At start-up, open the demo's reply windows (`DEMO.replyWindows`) with the emulator's clock: a customer
+   * message 2 hours ago on `open` and `instagram`, 3 days ago on `humanAgent`. For `npm start` and
+   * `npm run emulator`, where every seed window is long closed; tests that assert literal lists leave it off.
+   * @default false
+   */
+  demoReplyWindows?: boolean;
 }
 
 /** See {@link EmulatorOptions.conversationRateLimit}. */
@@ -118,6 +138,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new EmulatorFaults();
   const rateLimit = rateLimitOf(config.conversationRateLimit);
   const webhooks = createEmulatorWebhooks(store, config.appSecret ?? DEMO.appSecret);
+  if (options.demoReplyWindows === true) openDemoReplyWindows(store);
   const closing = new AbortController();
 
   // The router's paging links need the origin, known once the server listens; until then requests are refused.
@@ -144,6 +165,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       proofPolicy,
       rootIdsReads: config.rootIdsReads,
       oldestLiveVersion: config.oldestLiveVersion,
+      sendRateLimit:
+        config.sendRateLimit === undefined ? undefined : new ConversationRateLimit(config.sendRateLimit.callsPerSecond, 613, 0),
+      humanAgentApproved: options.humanAgentApproved ?? true,
+      onSent: webhooks.echoSent,
     }),
     { store, faults, rateLimit },
   );
@@ -174,6 +199,14 @@ function close(server: Server, closing: AbortController): Promise<void> {
   });
 }
 
+/** The customer messages behind `DEMO.replyWindows`, stamped with the emulator's clock. */
+function openDemoReplyWindows(store: WorldStore): void {
+  const { open, humanAgent, instagram } = DEMO.replyWindows;
+  store.addCustomerMessageAgo(open, 'Hi! Is the linen shirt still available in medium?', 2 * 3600);
+  store.addCustomerMessageAgo(instagram, 'Do you ship to Lisbon?', 2 * 3600);
+  store.addCustomerMessageAgo(humanAgent, 'My parcel never arrived, can someone help?', 3 * 86_400);
+}
+
 function rateLimitOf(options: ConversationRateLimitOptions | undefined): ConversationRateLimit | undefined {
   return options === undefined
     ? undefined
@@ -192,6 +225,7 @@ interface ResolvedOptions {
   rootIdsReads: boolean;
   maxLogEntries: number;
   conversationRateLimit: EmulatorOptions['conversationRateLimit'];
+  sendRateLimit: EmulatorOptions['sendRateLimit'];
 }
 
 function validateOptions(options: EmulatorOptions): ResolvedOptions {
@@ -219,6 +253,9 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
       problems.push(`conversationRateLimit.blockMs must be an integer ≥ 0, got ${String(limit.blockMs)}`);
     }
   }
+  const sendRate = options.sendRateLimit?.callsPerSecond;
+  if (sendRate !== undefined && (!Number.isInteger(sendRate) || sendRate < 1))
+    problems.push(`sendRateLimit.callsPerSecond must be a positive integer, got ${String(sendRate)}`);
   if (problems.length > 0) throw new TypeError(`startEmulator: invalid options:\n  - ${problems.join('\n  - ')}`);
   return {
     port,
@@ -232,5 +269,6 @@ function validateOptions(options: EmulatorOptions): ResolvedOptions {
     oldestLiveVersion: options.oldestLiveVersion,
     maxLogEntries,
     conversationRateLimit: options.conversationRateLimit,
+    sendRateLimit: options.sendRateLimit,
   };
 }

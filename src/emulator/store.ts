@@ -8,6 +8,7 @@ import {
   FOLDERS,
   PLATFORMS,
   formatGraphTime,
+  type AttachmentRecord,
   type Folder,
   type MessageRecord,
   type PageRecord,
@@ -16,7 +17,7 @@ import {
   type TokenRecord,
   type UserRecord,
 } from './model.js';
-import { SEED_NOW, type SeedWorld } from './seed.js';
+import { DEMO, SEED_NOW, type SeedWorld } from './seed.js';
 
 /** Filters of the conversations edge, already validated. */
 export interface ConversationFilter {
@@ -51,14 +52,46 @@ export interface EmulatorStore {
    * the thread's `updated_time`, so it moves to the top of its lists, as a new message does on
    * Graph. Throws when the thread or sender is unknown.
    */
-  addMessage(conversationId: string, message: { fromId?: string; text: string }): { id: string; createdTime: string };
+  addMessage(conversationId: string, message: NewMessage): { id: string; createdTime: string };
   /** Removes a thread and its messages; cursors anchored on it stop working. Returns whether it existed. */
   deleteConversation(conversationId: string): boolean;
   /** A Page's threads in list order (newest first), hidden ones included and flagged. */
   listConversations(pageId: string, filter?: { platform?: Platform; folder?: Folder }): ConversationSummary[];
   /** A thread's message ids, newest first; `undefined` for an unknown thread. */
   messageIds(conversationId: string): string[] | undefined;
+  /** The sender actions the Page sent in a thread through the Send API, oldest first (`at` in ms of the emulator's clock). */
+  senderActions(conversationId: string): readonly SenderActionRecord[];
+  /** The `metadata` a Send API message carried (it comes back only in the echo webhook, never on reads). */
+  messageMetadata(messageId: string): string | undefined;
 }
+
+/** A message {@link EmulatorStore.addMessage} adds: as the customer unless `fromId` names the business. */
+export interface NewMessage {
+  fromId?: string;
+  /** Empty for an attachment-only message. */
+  text: string;
+  /** The Send API's `message.metadata`, kept apart from the record (reads never show it). */
+  metadata?: string;
+  /** The Send API's `message.attachment`: `type` (image, video, audio, file) and the `payload.url` it was sent with. */
+  attachment?: { type: string; url: string };
+  /** The message this one replies to, which must be of the same thread. */
+  replyTo?: string;
+}
+
+/** One sender action of the Send API, as {@link EmulatorStore.senderActions} lists it. */
+export interface SenderActionRecord {
+  readonly action: string;
+  /** When it was received, in ms of the emulator's clock. */
+  readonly at: number;
+}
+
+/** Mime types of Send API attachments by their `type`, as reads serve them. */
+const ATTACHMENT_MIME_TYPES: Readonly<Record<string, string>> = {
+  image: 'image/jpeg',
+  video: 'video/mp4',
+  audio: 'audio/mpeg',
+  file: 'application/octet-stream',
+};
 
 /** A Graph object an id resolves to. */
 export type GraphNode =
@@ -94,6 +127,8 @@ export class WorldStore implements EmulatorStore {
   /** Last time handed to a new message, in seconds; always later than every seed message. */
   #clock = SEED_NOW;
   #added = 0;
+  readonly #senderActions = new Map<string, SenderActionRecord[]>();
+  readonly #metadata = new Map<string, string>();
 
   constructor(world: SeedWorld, options: { privacyFiltering: boolean; now?: (() => number) | undefined }) {
     this.#privacyFiltering = options.privacyFiltering;
@@ -109,7 +144,7 @@ export class WorldStore implements EmulatorStore {
     for (const user of world.users) this.#users.set(user.id, user);
     for (const thread of world.threads) {
       // Each store gets its own copies of the mutable parts, so two emulators never share state.
-      const copy: ThreadRecord = { ...thread, messages: [...thread.messages] };
+      const copy: ThreadRecord = { ...thread, messages: [...thread.messages], ...situationOf(thread) };
       this.#threads.set(copy.id, copy);
       for (const message of copy.messages) this.#messages.set(message.id, message);
       this.#byCustomer.set(`${copy.pageId}|${copy.platform}|${copy.customer.id}`, copy);
@@ -179,7 +214,23 @@ export class WorldStore implements EmulatorStore {
     return list;
   }
 
-  addMessage(conversationId: string, input: { fromId?: string; text: string }): { id: string; createdTime: string } {
+  addMessage(conversationId: string, input: NewMessage): { id: string; createdTime: string } {
+    // Now, as a message sent today is stamped; a second after the last one at least, so the newest
+    // message stays the newest (the seed's history ends at its fixed "now", 2026-11-01 12:00 UTC).
+    return this.#append(conversationId, input, Math.max(Math.floor(this.#now() / 1000), this.#clock + 1));
+  }
+
+  /**
+   * Adds a customer message stamped `secondsAgo` before the emulator's clock (never before the thread's
+   * newest message): the demo's reply windows (`demoReplyWindows`) open this way at start-up.
+   */
+  addCustomerMessageAgo(conversationId: string, text: string, secondsAgo: number): { id: string; createdTime: string } {
+    const newest = this.#threads.get(conversationId)?.messages[0]?.createdTime ?? 0;
+    const at = Math.max(Math.floor(this.#now() / 1000) - secondsAgo, newest + 1);
+    return this.#append(conversationId, { text }, at);
+  }
+
+  #append(conversationId: string, input: NewMessage, createdTime: number): { id: string; createdTime: string } {
     const thread = this.#threads.get(conversationId);
     if (thread === undefined) throw new Error(`addMessage: unknown conversation "${conversationId}"`);
     if (typeof input.text !== 'string') throw new TypeError('addMessage: text must be a string');
@@ -191,22 +242,33 @@ export class WorldStore implements EmulatorStore {
           `nor the business (${thread.business.id}) of ${conversationId}`,
       );
     }
+    const replied = input.replyTo === undefined ? undefined : this.#messages.get(input.replyTo);
+    if (input.replyTo !== undefined && replied?.threadId !== thread.id) {
+      throw new Error(`addMessage: "${input.replyTo}" is not a message of ${conversationId}`);
+    }
 
-    // Now, as a message sent today is stamped; a second after the last one at least, so the newest
-    // message stays the newest (the seed's history ends at its fixed "now", 2026-11-01 12:00 UTC).
-    this.#clock = Math.max(Math.floor(this.#now() / 1000), this.#clock + 1);
+    this.#clock = Math.max(this.#clock, createdTime);
     this.#added += 1;
     const digest = createHash('sha256').update(`${conversationId}:${this.#added}`).digest('base64url');
+    const from = fromBusiness ? thread.business : thread.customer;
     const message: MessageRecord = {
       id: thread.platform === 'instagram' ? `aWdGGi${digest}` : `m_${digest}`,
       threadId: thread.id,
-      createdTime: this.#clock,
-      createdTimeText: formatGraphTime(this.#clock),
-      from: fromBusiness ? thread.business : thread.customer,
+      createdTime,
+      createdTimeText: formatGraphTime(createdTime),
+      from,
       to: fromBusiness ? thread.customer : thread.business,
       text: input.text,
+      ...(input.attachment === undefined ? {} : { attachments: [attachmentRecord(digest, input.attachment)] }),
+      ...(replied === undefined ? {} : { replyTo: { mid: replied.id, is_self_reply: replied.from.id === from.id } }),
     };
+    if (input.metadata !== undefined) this.#metadata.set(message.id, input.metadata);
+    this.#insert(thread, message, fromBusiness);
+    return { id: message.id, createdTime: message.createdTimeText };
+  }
 
+  /** Puts a new message on top of its thread and moves the thread in its lists. */
+  #insert(thread: ThreadRecord, message: MessageRecord, fromBusiness: boolean): void {
     const lists = this.#listsOf(thread);
     for (const list of lists) list.splice(list.indexOf(thread), 1);
     thread.messages.unshift(message);
@@ -221,7 +283,40 @@ export class WorldStore implements EmulatorStore {
     for (const list of lists) list.splice(insertionIndex(list, thread), 0, thread);
     this.#messages.set(message.id, message);
     this.#derived.clear();
-    return { id: message.id, createdTime: message.createdTimeText };
+  }
+
+  /** The thread of a Page's customer (PSID or IGSID) on either platform, Messenger first; hidden threads too. */
+  customerThread(pageId: string, customerId: string): ThreadRecord | undefined {
+    return this.#byCustomer.get(`${pageId}|messenger|${customerId}`) ?? this.#byCustomer.get(`${pageId}|instagram|${customerId}`);
+  }
+
+  /** When the customer last wrote in the thread, in Unix seconds; `undefined` when they never did. */
+  lastCustomerMessageTime(thread: ThreadRecord): number | undefined {
+    return thread.messages.find((message) => message.from.id === thread.customer.id)?.createdTime;
+  }
+
+  /** The emulator's clock, in ms: the one that stamps new messages. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** Records a Send API sender action; `mark_seen` marks the thread read. */
+  recordSenderAction(thread: ThreadRecord, action: string, at: number): void {
+    let actions = this.#senderActions.get(thread.id);
+    if (actions === undefined) {
+      actions = [];
+      this.#senderActions.set(thread.id, actions);
+    }
+    actions.push({ action, at });
+    if (action === 'mark_seen') thread.unreadCount = 0;
+  }
+
+  senderActions(conversationId: string): readonly SenderActionRecord[] {
+    return this.#senderActions.get(conversationId) ?? [];
+  }
+
+  messageMetadata(messageId: string): string | undefined {
+    return this.#metadata.get(messageId);
   }
 
   deleteConversation(conversationId: string): boolean {
@@ -270,6 +365,26 @@ export class WorldStore implements EmulatorStore {
 /** The identity of a filter set; cursors are bound to it. */
 export function conversationFilterKey(pageId: string, filter: ConversationFilter): string {
   return `conversations:${pageId}|${filter.platform}|${filter.folder ?? '*'}|${filter.userId ?? ''}|${filter.tags?.join(',') ?? ''}`;
+}
+
+/** A Send API attachment as reads serve it: its mime type by `type`, the URL it was sent with. */
+function attachmentRecord(digest: string, attachment: { type: string; url: string }): AttachmentRecord {
+  const name = new URL(attachment.url).pathname.split('/').pop() || attachment.type;
+  return {
+    id: String(BigInt(`0x${Buffer.from(digest, 'base64url').subarray(0, 6).toString('hex')}`)),
+    mime_type: ATTACHMENT_MIME_TYPES[attachment.type] ?? 'application/octet-stream',
+    name,
+    size: 0,
+    ...(attachment.type === 'image' ? { image_data: { url: attachment.url, preview_url: attachment.url } } : { file_url: attachment.url }),
+  };
+}
+
+/**
+ * Flags the store adds to seed threads: set here, not in the seed, so the seed's pinned hashes
+ * (test/emulator/seed.test.ts) stay as they were.
+ */
+function situationOf(thread: ThreadRecord): Partial<Pick<ThreadRecord, 'customerUnavailable'>> {
+  return thread.id === DEMO.customers.unavailableAcme.threadId ? { customerUnavailable: true } : {};
 }
 
 /** Where `thread` goes in a sorted list (binary search). */

@@ -26,7 +26,16 @@ describe('DEMO', () => {
       quiet: { id: '1000000003', name: 'Quiet Page' },
     });
     expect(DEMO.users).toEqual({ alice: { id: '2000000001', name: 'Alice Admin' }, bob: { id: '2000000002', name: 'Bob Moderator' } });
-    expect(DEMO.customers).toEqual({ blockedAcme: { psid: '6100000000000230', name: 'Nico Varga' } });
+    expect(DEMO.customers).toEqual({
+      blockedAcme: { psid: '6100000000000230', name: 'Nico Varga' },
+      unavailableAcme: { psid: '9099668428957631', name: 'Amir Ivanova', threadId: 't_975141695012666' },
+    });
+    expect(DEMO.replyWindows).toEqual({
+      open: 't_473707567380661',
+      humanAgent: 't_774427106300123',
+      closed: 't_928161276831077',
+      instagram: 'aWdfZAGKLAhIJ1qnCFgoi02kB8G8QFPZ3MOGWBMumosEMIhr0O3K9A_8sMNY0Xsq7sw',
+    });
   });
 });
 
@@ -35,7 +44,8 @@ describe('seed world', () => {
     // JSON.stringify writes a Map as {}: the tokens are hashed as their entries.
     expect(sha256(world)).toBe('35724ac2fa3e70732d01c21829ae584cb8ce13d4abee8be9e47acb9e17b9c923');
     expect(sha256({ ...world, tokens: [...world.tokens] })).toBe('b0de3e85f64d0c55b8ee9728fcff60c7e84ac578f6230541626f03b7780e6853');
-    expect(sha256(DEMO)).toBe('a6aa0ba1b4ac1d1b739de70b857f268cb8f6ff61cac843b788fb58ce85a6b598');
+    // DEMO gained customers.unavailableAcme and replyWindows (the Send API); the world's own hashes did not move.
+    expect(sha256(DEMO)).toBe('9f974cc109fd174fdc3e0e6a3a3174285cf4e1af3be217562c4f9df6b02b930e');
     expect(SEED_NOW).toBe(1_793_534_400);
   });
 

@@ -42,6 +42,25 @@ export const DEMO = {
   customers: {
     /** A person who blocked Acme on Messenger: listed in the inbox, but `user_id` lookups answer (#230). */
     blockedAcme: { psid: '6100000000000230', name: 'Nico Varga' },
+    /**
+     * A person on Acme's Messenger inbox who cannot receive messages now: sends answer (#551). Flagged by the
+     * store (`customerUnavailable`) rather than by the seed, whose pinned hashes it leaves as they were.
+     */
+    unavailableAcme: { psid: '9099668428957631', name: 'Amir Ivanova', threadId: 't_975141695012666' },
+  },
+  /**
+   * Acme threads whose messaging window `demoReplyWindows` sets at start-up, with the emulator's clock: a
+   * customer message 2 hours ago (`open`, and `instagram` on Instagram), 3 days ago (`humanAgent`: only
+   * `HUMAN_AGENT` replies), none (`closed`: its last customer message is weeks old). `open` and `humanAgent`
+   * are the 4th and 5th threads of the Messenger inbox's first page, `instagram` the 4th of Instagram's: they move
+   * to the top, and the first five still show every kind of message content (GraphiQL's default query reads each
+   * thread's three newest); `open` becomes the first conversation, the one the README's curl names.
+   */
+  replyWindows: {
+    open: 't_473707567380661',
+    humanAgent: 't_774427106300123',
+    closed: 't_928161276831077',
+    instagram: 'aWdfZAGKLAhIJ1qnCFgoi02kB8G8QFPZ3MOGWBMumosEMIhr0O3K9A_8sMNY0Xsq7sw',
   },
 } as const;
 
