@@ -277,14 +277,15 @@ export class ReplyService {
   /** One write with a place in the Send API budget; resolves with Graph's answer or the Error it failed with. */
   async #write(caller: ReplyCaller, pageId: string, params: Record<string, string>): Promise<unknown> {
     const token = await caller.tokenForPage(pageId);
-    const place = await takeSendPlace(this.#options.sendBudget, pageId, caller.deadline, this.#now);
+    // The budget runs on the wall clock, as the operation's deadline does (`now` is the window's clock, which tests move).
+    const place = await takeSendPlace(this.#options.sendBudget, pageId, caller.deadline, Date.now);
     const answer = await this.#options.writer.write(
       { path: `${pageId}/messages`, params, token },
       { usage: caller.usage, ...(caller.signal === undefined ? {} : { signal: caller.signal }) },
     );
-    await place.release(this.#now());
+    await place.release(Date.now());
     if (answer instanceof GraphApiError && isThrottleCode(answer.code)) {
-      await blockSends(this.#options.sendBudget, pageId, this.#now() + this.#options.throttleBlockMs);
+      await blockSends(this.#options.sendBudget, pageId, Date.now() + this.#options.throttleBlockMs);
     }
     return answer;
   }

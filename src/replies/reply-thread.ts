@@ -12,8 +12,8 @@ import { graphTimeMs, replyWindowOf, type ReplyWindow } from './reply-window.js'
 /** Messages read to find the customer's last one: Instagram keeps details (`from`) of a thread's 20 newest only. */
 export const WINDOW_MESSAGES = 20;
 
-/** The thread fields a reply reads: one read, cached like any thread read. */
-export const REPLY_THREAD_FIELDS = `participants,messages.limit(${WINDOW_MESSAGES}){from,created_time}`;
+/** The thread fields a reply reads: one read, cached like any thread read (snippet and time: the payload's conversation). */
+export const REPLY_THREAD_FIELDS = `participants,snippet,updated_time,messages.limit(${WINDOW_MESSAGES}){from,created_time}`;
 
 /** Reads the caller may make (the operation's loader: batched, cached, with the caller's token). */
 export type ReadAs = <T>(
@@ -31,6 +31,9 @@ export interface ReplyThread {
   readonly business: GraphParticipant;
   readonly customer: GraphParticipant;
   readonly participants: readonly GraphParticipant[];
+  /** The thread as read: its snippet (Messenger) and its updated time. */
+  readonly snippet: string | undefined;
+  readonly updatedTime: string | undefined;
   readonly window: ReplyWindow;
   /**
    * The oldest message read when the customer's last message was not among them (`-Infinity`: the whole thread was
@@ -41,6 +44,8 @@ export interface ReplyThread {
 
 interface ThreadAnswer {
   id: string;
+  snippet?: string;
+  updated_time?: string;
   participants?: { data?: GraphParticipant[] };
   messages?: { data?: GraphMessage[]; paging?: { next?: string } };
 }
@@ -80,7 +85,8 @@ export async function readReplyThread(read: ReadAs, pageId: string, threadId: st
   const complete = answer.value.messages?.paging?.next === undefined;
   const oldest = graphTimeMs(messages.at(-1)?.created_time);
   const oldestReadAt = window.lastCustomerMessageAt !== undefined ? undefined : complete ? Number.NEGATIVE_INFINITY : oldest;
-  return { pageId, threadId: answer.value.id, platform, business, customer, participants, window, oldestReadAt };
+  const { snippet, updated_time: updatedTime } = answer.value;
+  return { pageId, threadId: answer.value.id, platform, business, customer, participants, snippet, updatedTime, window, oldestReadAt };
 }
 
 /** Whether a read failure is Graph saying the object is not there for this token (as opposed to an outage). */

@@ -160,7 +160,7 @@ interface SentShape {
 
 const MessageSentRef = builder.objectRef<SentShape>('MessageSent').implement({
   description: 'The message was sent (now, or by the first request with this `idempotencyKey`: then `replayed`).',
-  isTypeOf: (value) => 'message' in (value as object),
+  isTypeOf: (value) => 'cursor' in (value as object),
   fields: (t) => ({
     message: t.field({ type: MessageRef, resolve: (s) => s.message }),
     messageEdge: t.field({
@@ -179,7 +179,7 @@ const MessageSentRef = builder.objectRef<SentShape>('MessageSent').implement({
 
 const SendMessageResultRef = builder.unionType('SendMessageResult', {
   types: [MessageSentRef, ...Object.values(refusalRefs)],
-  resolveType: (value) => ('message' in value ? MessageSentRef : refusalRefs[typeOfRefusal((value as RefusalShape).code)]),
+  resolveType: (value) => ('cursor' in value ? MessageSentRef : refusalRefs[typeOfRefusal((value as RefusalShape).code)]),
 });
 
 const OutgoingAttachmentKind = builder.enumType('OutgoingAttachmentKind', {
@@ -229,7 +229,7 @@ const SendMessagePayload = builder.objectRef<SendPayloadShape>('SendMessagePaylo
       type: ConversationRef,
       description:
         'The conversation after the send: its snippet and updated time show the reply. Selecting only `id`, `snippet`, `updatedTime` ' +
-        'and `participants` costs no read; anything more reads the conversation again.',
+        'and `participants` costs no read (they are known from the send); anything more reads the conversation again.',
       resolve: (p, _args, context, info) => conversationAfter(context, info, p),
     }),
   }),
@@ -426,23 +426,25 @@ function payloadOf(
   };
 }
 
-/** The conversation after a send: what the send knows, or (for anything more) read again, the cache having dropped it. */
+/**
+ * The conversation after a send: what the send knows (the thread as read for the reply, and the message sent), or, for
+ * anything more, read again (the cache having dropped it after a send).
+ */
 async function conversationAfter(context: GatewayContext, info: GraphQLResolveInfo, payload: SendPayloadShape): Promise<ConversationShape> {
   const { thread, sent } = payload;
-  if (sent === undefined || !readsOnlyKnown(info)) {
-    return readConversation(context, info, thread.pageId, thread.threadId, aboutThread(thread));
-  }
+  if (!readsOnlyKnown(info)) return readConversation(context, info, thread.pageId, thread.threadId, aboutThread(thread));
+  const snippet = sent === undefined ? thread.snippet : 'text' in sent.content ? sent.content.text : undefined;
   return {
     kind: 'Conversation',
     pageId: thread.pageId,
     thread: {
       id: thread.threadId,
       participants: { data: [...thread.participants] },
-      updated_time: sent.message.message.created_time ?? '',
-      ...(thread.platform === 'messenger' && 'text' in sent.content ? { snippet: sent.content.text } : {}),
+      updated_time: (sent === undefined ? thread.updatedTime : sent.message.message.created_time) ?? '',
+      ...(thread.platform === 'messenger' && snippet !== undefined ? { snippet } : {}),
     },
     expanded: new Map(),
-    fetched: { fetchedAt: sent.sentAt, stale: undefined },
+    fetched: { fetchedAt: sent?.sentAt ?? Date.now(), stale: undefined },
   };
 }
 
