@@ -34,6 +34,14 @@ export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# The embedded emulator's d
 # changed, page { callBudget { … } }, page { conversation(id: "t_…") { … } }, and, live:
 # subscription { inboxEvents(pageId: "1000000001") { kind text customerId } }
 # (send a message with POST /_emulator/messages on the emulator: see the README).
+# Reply to the first conversation (its window is open; add the operation and run it):
+# mutation Reply {
+#   sendMessage(input: { conversationId: "Q29udmVyc2F0aW9uOjEwMDAwMDAwMDE6dF80NzM3MDc1NjczODA2NjE="
+#                        text: "Thanks, it ships today!", idempotencyKey: "any-uuid" }) {
+#     result { __typename ... on MessageSent { message { id text } } ... on SendRefusal { code reason } }
+#     conversation { snippet updatedTime replyWindow { open closesAt } }
+#   }
+# }
 query Inbox {
   page(id: "1000000001") {
     name

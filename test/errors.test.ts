@@ -263,7 +263,7 @@ describe('every error carries a code', () => {
     [
       'a mutation the schema does not have: GRAPHQL_VALIDATION_FAILED',
       JSON.stringify({ query: 'mutation { markRead(id: "1") }' }),
-      { message: 'Cannot query field "markRead" on type "Mutation".', code: 'GRAPHQL_VALIDATION_FAILED' },
+      { message: 'Cannot query field "markRead" on type "Mutation". Did you mean "markSeen"?', code: 'GRAPHQL_VALIDATION_FAILED' },
       [400, 200],
     ],
     [

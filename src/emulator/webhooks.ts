@@ -167,8 +167,9 @@ class EchoQueue {
 }
 
 /**
- * The echo of a Send API message (Meta: Webhooks `message_echoes`, developers.facebook.com/docs/messenger-platform/reference/webhook-events/
- * message-echoes): from the business to the customer, `is_echo`, the app's id and the send's `metadata`.
+ * The echo of a Send API message (Meta: Webhooks `message_echoes`,
+ * developers.facebook.com/docs/messenger-platform/reference/webhook-events/message-echoes): from the business to the
+ * customer, `is_echo`, the app's id and the send's `metadata`.
  */
 function echoPayload(thread: ThreadRecord, message: MessageRecord, metadata: string | undefined): unknown {
   const attachments = message.attachments?.map((attachment) => ({

@@ -244,7 +244,7 @@ describe("the customer's situation and the token", () => {
     });
   });
 
-  it('refuses tokens that may not send: policy-blocked (#368), MODERATE only (#200), no pages_messaging (#200), user (#190), other Page (#200)', async () => {
+  it('refuses tokens that may not send: policy-blocked 368, MODERATE only 200, no pages_messaging 200, user 190, other Page', async () => {
     customerWrites(OPEN);
     const reply = textReply(OPEN_PSID, { text: 'hi' });
     expect(await sendError(reply, DEMO.tokens.acmePagePolicyBlocked)).toEqual({
