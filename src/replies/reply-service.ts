@@ -69,7 +69,8 @@ export interface SendRequest {
 /** The outcome a caller is told. */
 export type SendResult =
   | { readonly kind: 'sent'; readonly thread: ReplyThread; readonly messageId: string; readonly sentAt: number; readonly replayed: boolean }
-  | { readonly kind: 'refused'; readonly thread: ReplyThread; readonly refusal: Refusal }
+  /** `thread` is `undefined` when the refusal was known before reading it (the caller's right to send). */
+  | { readonly kind: 'refused'; readonly thread: ReplyThread | undefined; readonly refusal: Refusal }
   | { readonly kind: 'unknown'; readonly thread: ReplyThread; readonly since: number; readonly retryAfterSeconds: number };
 
 /** What a send needs of its caller, bound per operation (context.ts). */
@@ -142,8 +143,8 @@ export class ReplyService {
   /** Sends a message, exactly once per idempotency key; never rejects for a refusal Graph or the window gives. */
   async send(caller: ReplyCaller, request: SendRequest): Promise<SendResult> {
     const permission = await this.#permission(caller, request.pageId, request.humanAgent);
+    if (permission !== undefined) return { kind: 'refused', thread: undefined, refusal: permission };
     const thread = await this.#thread(caller, request.pageId, request.threadId, request.humanAgent);
-    if (permission !== undefined) return { kind: 'refused', thread, refusal: permission };
     const key = request.idempotencyKey === undefined ? undefined : ledgerKey(request.pageId, request.idempotencyKey);
     if (key !== undefined) {
       const claim = await this.#options.ledger.claim(key, fingerprintOf(request), this.#now());
@@ -166,8 +167,8 @@ export class ReplyService {
   /** Marks the conversation seen, or shows or hides the typing indicator, for its customer. */
   async senderAction(caller: ReplyCaller, pageId: string, threadId: string, action: 'mark_seen' | 'typing_on' | 'typing_off') {
     const permission = await this.#permission(caller, pageId, false);
+    if (permission !== undefined) return { thread: undefined, refusal: permission };
     const thread = await this.#thread(caller, pageId, threadId, false);
-    if (permission !== undefined) return { thread, refusal: permission };
     const closed = this.#closedRefusal(thread, false);
     if (closed !== undefined) return { thread, refusal: closed };
     const params = { recipient: JSON.stringify({ id: thread.customer.id }), sender_action: action };

@@ -213,10 +213,16 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
   }),
 });
 
-interface SendPayloadShape {
+/** The conversation a mutation acted on: as the client named it, and as the reply read it (unless refused before). */
+interface ConversationAt {
+  readonly pageId: string;
+  readonly threadId: string;
+  readonly thread: ReplyThread | undefined;
+}
+
+interface SendPayloadShape extends ConversationAt {
   readonly clientMutationId: string | null;
   readonly result: SentShape | RefusalShape;
-  readonly thread: ReplyThread;
   /** What a sent message changed in its conversation; `undefined` when nothing was sent. */
   readonly sent: { readonly message: MessageShape; readonly sentAt: number; readonly content: MessageContent } | undefined;
 }
@@ -254,7 +260,7 @@ builder.mutationField('sendMessage', (t) =>
         idempotencyKey: keyOf(input.idempotencyKey ?? input.clientMutationId ?? undefined),
       };
       const result = await asClientErrors(() => replies.service.send(replies.caller, request));
-      return payloadOf(context, info, input.clientMutationId ?? null, result, request.content);
+      return payloadOf(context, info, input.clientMutationId ?? null, result, request);
     },
   }),
 );
@@ -270,10 +276,9 @@ const ConversationActionInput = (name: string, extra: 'typing' | 'seen') =>
     }),
   });
 
-interface SenderActionPayloadShape {
+interface SenderActionPayloadShape extends ConversationAt {
   readonly clientMutationId: string | null;
   readonly refusal: RefusalShape | null;
-  readonly thread: ReplyThread;
 }
 
 const SenderActionPayload = builder.objectRef<SenderActionPayloadShape>('SenderActionPayload').implement({
@@ -287,7 +292,7 @@ const SenderActionPayload = builder.objectRef<SenderActionPayloadShape>('SenderA
     }),
     conversation: t.field({
       type: ConversationRef,
-      resolve: (p, _args, context, info) => readConversation(context, info, p.thread.pageId, p.thread.threadId, aboutThread(p.thread)),
+      resolve: (p, _args, context, info) => readConversation(context, info, p.pageId, threadIdOf(p), aboutThread(threadIdOf(p))),
     }),
   }),
 });
@@ -325,7 +330,7 @@ async function senderAction(
   const done = await asClientErrors(() => replies.service.senderAction(replies.caller, pageId, graphId, action));
   const refusal = done.refusal === undefined ? null : done.refusal;
   if (refusal !== null) noteRefusal(context, info, refusal);
-  return { clientMutationId: input.clientMutationId ?? null, refusal, thread: done.thread };
+  return { clientMutationId: input.clientMutationId ?? null, refusal, pageId, threadId: graphId, thread: done.thread };
 }
 
 function repliesOf(context: GatewayContext): { service: ReplyService; caller: ReplyCaller } {
@@ -399,9 +404,9 @@ function payloadOf(
   info: GraphQLResolveInfo,
   clientMutationId: string | null,
   result: SendResult,
-  content: MessageContent,
+  request: { readonly pageId: string; readonly threadId: string; readonly content: MessageContent },
 ): SendPayloadShape {
-  const { thread } = result;
+  const at = { pageId: request.pageId, threadId: request.threadId, thread: result.thread };
   if (result.kind !== 'sent') {
     const refusal: RefusalShape =
       result.kind === 'refused'
@@ -413,18 +418,22 @@ function payloadOf(
             since: result.since,
           };
     noteRefusal(context, info, refusal);
-    return { clientMutationId, result: refusal, thread, sent: undefined };
+    return { clientMutationId, result: refusal, ...at, sent: undefined };
   }
-  const message = sentMessage(thread, result.messageId, result.sentAt, content);
+  const { thread } = result;
+  const message = sentMessage(thread, result.messageId, result.sentAt, request.content);
   const scope = cursorScope({ list: 'messages', thread: thread.threadId, viewer: context.callerKey });
   const cursor = context.cursors.listEncoder(scope, { before: undefined, after: undefined }, 1)(0, result.messageId);
   return {
     clientMutationId,
     result: { message, cursor, replayed: result.replayed },
-    thread,
-    sent: { message, sentAt: result.sentAt, content },
+    ...at,
+    sent: { message, sentAt: result.sentAt, content: request.content },
   };
 }
+
+/** Graph's own id of the thread when the reply read it (a scoped thread key names it too), else the client's. */
+const threadIdOf = (at: ConversationAt): string => at.thread?.threadId ?? at.threadId;
 
 /**
  * The conversation after a send: what the send knows (the thread as read for the reply, and the message sent), or, for
@@ -432,7 +441,9 @@ function payloadOf(
  */
 async function conversationAfter(context: GatewayContext, info: GraphQLResolveInfo, payload: SendPayloadShape): Promise<ConversationShape> {
   const { thread, sent } = payload;
-  if (!readsOnlyKnown(info)) return readConversation(context, info, thread.pageId, thread.threadId, aboutThread(thread));
+  if (thread === undefined || !readsOnlyKnown(info)) {
+    return readConversation(context, info, payload.pageId, threadIdOf(payload), aboutThread(threadIdOf(payload)));
+  }
   const snippet = sent === undefined ? thread.snippet : 'text' in sent.content ? sent.content.text : undefined;
   return {
     kind: 'Conversation',
@@ -476,4 +487,4 @@ function readsOnlyKnown(info: GraphQLResolveInfo): boolean {
   return selection.every((node) => node.kind === Kind.FIELD && KNOWN_AFTER_SEND.has(node.name.value));
 }
 
-const aboutThread = (thread: ReplyThread) => ({ kind: 'thread', threadId: thread.threadId }) as const;
+const aboutThread = (threadId: string) => ({ kind: 'thread', threadId }) as const;
