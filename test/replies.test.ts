@@ -274,6 +274,33 @@ describe('replying through the gateway', () => {
     expect(h.emulator.store.messageIds(threadId)![0]).not.toMatch(/moderating/);
   });
 
+  it("never tells another token the outcome of a key, and `me` in an id is the caller's own Page", async () => {
+    const threadId = threadWrittenAgo(8, HOUR);
+    const input = { conversationId: conversationId(threadId), text: 'Mine', idempotencyKey: 'victim-1' };
+    const victim = await h.run(SendReplyDocument, { input });
+    const messageId = (victim.data?.sendMessage.result as { message: { graphApiId: string } }).message.graphApiId;
+    h.emulator.log.clear();
+    // Another agent of the same Page (a token that may read and send there) replays the victim's key.
+    const other = await h.run(SendReplyDocument, { input }, { token: DEMO.tokens.acmePageNoInstagram });
+    expect(other.data).toBeNull();
+    expect(other.errors?.map((error) => error.extensions?.code)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
+    expect(JSON.stringify(other)).not.toContain(messageId);
+    expect(sends(h)).toHaveLength(0);
+    // `me` names the caller's own Page: Bistro's token claiming Acme's thread under `me` reads it as Bistro, and is refused.
+    const meId = Buffer.from(`Conversation:me:${threadId}`).toString('base64');
+    const viaMe = await h.run(
+      SendReplyDocument,
+      { input: { conversationId: meId, text: 'via me', idempotencyKey: 'me-1' } },
+      { token: DEMO.tokens.bistroPage },
+    );
+    expect(viaMe.data).toBeNull();
+    expect(sends(h)).toHaveLength(0);
+    // With Acme's own token, `me` is Acme: the reply is sent.
+    const ownMe = await h.run(SendReplyDocument, { input: { conversationId: meId, text: 'via me', idempotencyKey: 'me-2' } });
+    expect(ownMe.data?.sendMessage.result.__typename).toBe('MessageSent');
+    expect(sends(h).map((entry) => entry.path.replace(/^\/v\d+\.\d+/, ''))).toEqual([`/${ACME}/messages`]);
+  });
+
   it('refuses bad input before any call: too long, both text and attachment, a non-https attachment', async () => {
     const threadId = firstConversation(h.emulator, 'messenger').id;
     h.emulator.log.clear();

@@ -147,8 +147,10 @@ export class ReplyService {
     const thread = await this.#thread(caller, request.pageId, request.threadId, request.humanAgent);
     const key = request.idempotencyKey === undefined ? undefined : ledgerKey(request.pageId, request.idempotencyKey);
     if (key !== undefined) {
-      const claim = await this.#options.ledger.claim(key, fingerprintOf(request), this.#now());
-      if (!claim.claimed) return this.#replay(caller, thread, key, fingerprintOf(request), claim.record);
+      // A key belongs to the token that first used it: another token's retry with it is refused, never told the outcome.
+      const fingerprint = fingerprintOf(request, await caller.tokenForPage(request.pageId));
+      const claim = await this.#options.ledger.claim(key, fingerprint, this.#now());
+      if (!claim.claimed) return this.#replay(caller, thread, key, fingerprint, claim.record);
     }
     const closed = this.#closedRefusal(thread, request.humanAgent);
     if (closed !== undefined) return this.#settled(key, thread, { kind: 'refused', refusal: closed });
@@ -370,7 +372,9 @@ export class ReplyService {
    */
   async #replay(caller: ReplyCaller, thread: ReplyThread, key: string, fingerprint: string, first: SendRecord): Promise<SendResult> {
     if (first.fingerprint !== fingerprint) {
-      throw new IdempotencyKeyReusedError('This idempotency key was used for another message: use a new key for a new message.');
+      throw new IdempotencyKeyReusedError(
+        'This idempotency key was used for another message, or by another token: use a new key for a new message.',
+      );
     }
     let record: SendRecord | undefined = first;
     if (record.outcome === undefined && record.echoedMessageId === undefined) {
@@ -401,8 +405,9 @@ export function ledgerKey(pageId: string, idempotencyKey: string): string {
   return createHash('sha256').update(`${pageId}\n${idempotencyKey}`).digest('base64url');
 }
 
-/** What a key promises to send: the same key for anything else is refused. */
-function fingerprintOf(request: SendRequest): string {
+/** What a key promises to send, and by whose token: the same key for anything else, or by another token, is refused. */
+function fingerprintOf(request: SendRequest, token: string): string {
   const { threadId, content, replyTo, humanAgent } = request;
-  return createHash('sha256').update(JSON.stringify({ threadId, content, replyTo, humanAgent })).digest('base64url');
+  const sender = tokenFingerprint(token);
+  return createHash('sha256').update(JSON.stringify({ sender, threadId, content, replyTo, humanAgent })).digest('base64url');
 }

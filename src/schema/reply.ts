@@ -250,7 +250,7 @@ builder.mutationField('sendMessage', (t) =>
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: async (_root, { input }, context, info) => {
       const replies = repliesOf(context);
-      const { pageId, graphId: threadId } = conversationKey(input.conversationId);
+      const { pageId, graphId: threadId } = await conversationKey(context, input.conversationId);
       const request = {
         pageId,
         threadId,
@@ -326,7 +326,7 @@ async function senderAction(
   action: 'mark_seen' | 'typing_on' | 'typing_off',
 ): Promise<SenderActionPayloadShape> {
   const replies = repliesOf(context);
-  const { pageId, graphId } = conversationKey(input.conversationId);
+  const { pageId, graphId } = await conversationKey(context, input.conversationId);
   const done = await asClientErrors(() => replies.service.senderAction(replies.caller, pageId, graphId, action));
   const refusal = done.refusal === undefined ? null : done.refusal;
   if (refusal !== null) noteRefusal(context, info, refusal);
@@ -340,9 +340,11 @@ function repliesOf(context: GatewayContext): { service: ReplyService; caller: Re
   return context.replies;
 }
 
-function conversationKey(id: { typename: string; id: string }): { pageId: string; graphId: string } {
+/** The Page and thread a conversation id names (`me`: the Page of the caller's Page token, resolved per token). */
+async function conversationKey(context: GatewayContext, id: { typename: string; id: string }): Promise<{ pageId: string; graphId: string }> {
   if (id.typename !== 'Conversation') throw invalidArgument(`conversationId must be a Conversation id, got a ${id.typename} id.`);
-  return splitNodeKey(id.typename, id.id);
+  const { pageId, graphId } = splitNodeKey(id.typename, id.id);
+  return { pageId: await context.resolvePageId(pageId), graphId };
 }
 
 function messageIdOf(id: { typename: string; id: string }, pageId: string): string {
