@@ -341,7 +341,10 @@ function repliesOf(context: GatewayContext): { service: ReplyService; caller: Re
 }
 
 /** The Page and thread a conversation id names (`me`: the Page of the caller's Page token, resolved per token). */
-async function conversationKey(context: GatewayContext, id: { typename: string; id: string }): Promise<{ pageId: string; graphId: string }> {
+async function conversationKey(
+  context: GatewayContext,
+  id: { typename: string; id: string },
+): Promise<{ pageId: string; graphId: string }> {
   if (id.typename !== 'Conversation') throw invalidArgument(`conversationId must be a Conversation id, got a ${id.typename} id.`);
   const { pageId, graphId } = splitNodeKey(id.typename, id.id);
   return { pageId: await context.resolvePageId(pageId), graphId };
