@@ -278,7 +278,9 @@ describe('replying through the gateway', () => {
     const threadId = threadWrittenAgo(8, HOUR);
     const input = { conversationId: conversationId(threadId), text: 'Mine', idempotencyKey: 'victim-1' };
     const victim = await h.run(SendReplyDocument, { input });
-    const messageId = (victim.data?.sendMessage.result as { message: { graphApiId: string } }).message.graphApiId;
+    const sentResult = victim.data!.sendMessage.result;
+    if (sentResult.__typename !== 'MessageSent') throw new Error(`not sent: ${sentResult.__typename}`);
+    const messageId = sentResult.message.graphApiId;
     h.emulator.log.clear();
     // Another agent of the same Page (a token that may read and send there) replays the victim's key.
     const other = await h.run(SendReplyDocument, { input }, { token: DEMO.tokens.acmePageNoInstagram });

@@ -59,7 +59,13 @@ describe('the messaging window', () => {
 describe('refused before any read or send', () => {
   function service(humanAgentApproved: boolean) {
     const writes: GraphWrite[] = [];
-    const writer = new GraphWriter({ transport: { write: async (write) => (writes.push(write), { message_id: 'm_1' }) }, maxAttempts: 1 });
+    const transport = {
+      write: async (write: GraphWrite) => {
+        writes.push(write);
+        return { message_id: 'm_1' };
+      },
+    };
+    const writer = new GraphWriter({ transport, maxAttempts: 1 });
     const replies = new ReplyService({
       writer,
       sendBudget: new MemoryCallBudget(300),
