@@ -88,7 +88,7 @@ describe('replying from a fleet of two gateways', () => {
     expect(sends().map((entry) => `${entry.method} ${entry.path}`)).toEqual([`POST /${TEST_VERSION}/${ACME}/messages`]);
   });
 
-  it("resolves a send whose answer A lost from Meta's echo delivered to B: A's retry answers the stored message, no second send", async () => {
+  it("resolves a send A lost the answer of from Meta's echo delivered to B: A's retry answers the stored message, no resend", async () => {
     const threadId = threadWrittenAnHourAgo(1);
     a.emulator.log.clear();
     a.emulator.webhooks.holdEchoes(true);
