@@ -73,7 +73,8 @@ export interface HarnessOptions {
   emulator?: EmulatorOptions;
   /**
    * An emulator another harness started, for a second gateway of a fleet on the same Graph: `emulator` options are
-   * then ignored, and `close()` leaves it running (its own harness closes it). @default a new emulator of its own
+   * then ignored, its request log is cleared once this gateway is up (as for a new one), and `close()` leaves it
+   * running (its own harness closes it). @default a new emulator of its own
    */
   sharedEmulator?: Emulator;
   /** The Graph API version the gateway calls. @default TEST_VERSION */
