@@ -56,3 +56,26 @@ export const thread = graphql`
     }
   }
 `;
+
+/** A reply sent from the thread view: the sent message's edge goes on top of the thread's messages connection. */
+export const sendReply = graphql`
+  mutation RelaySendReplyMutation($input: SendMessageInput!, $connections: [ID!]!) @raw_response_type {
+    sendMessage(input: $input) {
+      result {
+        __typename
+        ... on MessageSent {
+          messageEdge @prependEdge(connections: $connections) {
+            cursor
+            node {
+              id
+              text
+            }
+          }
+        }
+        ... on SendRefusal {
+          code
+        }
+      }
+    }
+  }
+`;

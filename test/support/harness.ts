@@ -47,6 +47,8 @@ export interface Harness {
   credentials: Credentials;
   scheduler: GraphScheduler;
   readCache: ReadCache;
+  /** What `inboxEvents` subscriptions listen on (the fleet's stream with `inboxEvents: 'fleet'`), when webhooks are on. */
+  events: InboxEventStream | undefined;
   /** The gateway's own webhook callback (its relay: the read cache, the bus, the ledger of sends), when `inboxEvents` is given. */
   webhooks: WebhookReceiver | undefined;
   /** Where the read cache keeps its entries. */
@@ -69,6 +71,12 @@ export interface RunOptions {
 
 export interface HarnessOptions {
   emulator?: EmulatorOptions;
+  /**
+   * An emulator another harness started, for a second gateway of a fleet on the same Graph: `emulator` options are
+   * then ignored, its request log is cleared once this gateway is up (as for a new one), and `close()` leaves it
+   * running (its own harness closes it). @default a new emulator of its own
+   */
+  sharedEmulator?: Emulator;
   /** The Graph API version the gateway calls. @default TEST_VERSION */
   graphApiVersion?: string;
   /** Upstream timeouts of the gateway's Graph client (the rest of its pool as configured by default). */
@@ -84,8 +92,11 @@ export interface HarnessOptions {
   graphListCap?: number;
   /** Server-side Page tokens, for requests that carry none. */
   pageTokens?: Map<string, string>;
-  /** The bus webhook deliveries publish on, for `inboxEvents` subscriptions. */
-  inboxEvents?: AppOptions['inboxEvents'];
+  /**
+   * The bus webhook deliveries publish on, for `inboxEvents` subscriptions; `'fleet'`: the fleet state's own (shared
+   * through Redis with `redis`), as a deployed gateway has it. @default none: webhooks and `inboxEvents` off
+   */
+  inboxEvents?: AppOptions['inboxEvents'] | 'fleet';
   persistedOperations?: AppOptions['persistedOperations'];
   /** The subscription caps server-sent events count in; pass the same to `serveOnLoopback`'s WebSocket options. */
   subscriptionCaps?: AppOptions['subscriptionCaps'];
@@ -152,7 +163,7 @@ function poster(app: Harness['app']): Harness['post'] {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator });
+  const emulator = options.sharedEmulator ?? (await startEmulator({ defaultVersion: TEST_VERSION, ...options.emulator }));
   const { pageCallsPerSecond: _rate, maxAttempts: _attempts, throttleBlockMs: _block, ...schedulerOverrides } = options.scheduler ?? {};
   const config = harnessConfig(options);
   const now = options.cache?.now;
@@ -172,7 +183,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     {
       ...clock,
       cacheStore: options.cache?.store ?? cacheStore,
-      inboxEvents: options.inboxEvents,
+      inboxEvents: options.inboxEvents === 'fleet' ? undefined : options.inboxEvents,
       scheduler: { retryBaseDelayMs: 5, ...schedulerOverrides },
       subscriptionCaps: options.subscriptionCaps,
     },
@@ -188,6 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     credentials,
     scheduler,
     readCache,
+    events: options.inboxEvents === 'fleet' ? gateway.fleet.events : options.inboxEvents,
     webhooks: receiver,
     cacheStore,
     post,
@@ -199,7 +211,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await gateway.close();
-      await emulator.close();
+      if (options.sharedEmulator === undefined) await emulator.close();
     },
   };
 }
