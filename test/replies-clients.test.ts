@@ -305,10 +305,10 @@ describe('Relay', () => {
     // The real edge replaced the optimistic one.
     expect(nodesOf(readThread())).toEqual([{ id: node.id, text: node.text }, ...before]);
     expect(readThread().messages.edges[0]!.cursor).toBe(sent.messageEdge!.cursor);
-    // The edge Relay put in the MessageConnection keeps its own type: SentMessageEdge, not the connection's MessageEdge.
+    // The edge Relay put in the MessageConnection is one of its own: a MessageEdge like the others.
     const edges = environment.getStore().getSource().get(connection)?.edges as { __refs: string[] };
     expect(edges.__refs.map((ref) => environment.getStore().getSource().get(ref)?.__typename)).toEqual([
-      'SentMessageEdge',
+      'MessageEdge',
       'MessageEdge',
       'MessageEdge',
     ]);

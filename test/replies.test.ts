@@ -236,6 +236,17 @@ describe('replying through the gateway', () => {
     expect(notSent.data?.sendMessage.result).toMatchObject({ __typename: 'MessageNotSent', code: 'MESSAGE_NOT_SENT' });
     expect((await h.run(SendReplyDocument, { input })).data?.sendMessage.result.__typename).toBe('MessageNotSent');
     expect(sends(h)).toHaveLength(1);
+
+    // An echo that comes after the wait does not change a key's answer: a client told "not sent" may have sent again.
+    const lateThread = threadWrittenAgo(5, HOUR);
+    h.emulator.webhooks.holdEchoes(true);
+    h.emulator.faults.inject({ kind: 'reset' }, { match: { path: /\/messages$/ } });
+    const late = { conversationId: conversationId(lateThread), text: 'Late echo', idempotencyKey: 'late-echo-1' };
+    expect((await h.run(SendReplyDocument, { input: late })).data?.sendMessage.result.__typename).toBe('SendOutcomeUnknown');
+    clock += 61_000;
+    expect((await h.run(SendReplyDocument, { input: late })).data?.sendMessage.result.__typename).toBe('MessageNotSent');
+    await h.emulator.webhooks.releaseEchoes();
+    expect((await h.run(SendReplyDocument, { input: late })).data?.sendMessage.result.__typename).toBe('MessageNotSent');
   });
 
   it("refuses a stranger's send and a permission-less token's, with no Send API call", async () => {

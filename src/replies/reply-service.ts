@@ -382,15 +382,24 @@ export class ReplyService {
       if (record === undefined) throw new SendInputError('The send under this idempotency key was abandoned: send again.');
     }
     const outcome: SendOutcome = record.outcome ?? { kind: 'unknown', since: record.claimedAt };
-    if (record.echoedMessageId !== undefined && outcome.kind !== 'sent') {
-      const sent: SendOutcome = { kind: 'sent', messageId: record.echoedMessageId, sentAt: this.#now(), recipientId: thread.customer.id };
+    // Only an open outcome learns from the echo: a settled one (sent, refused, or given up on as not sent) is final, so
+    // a key never has two answers. The send left right after its claim: that is when it was sent.
+    if (record.echoedMessageId !== undefined && outcome.kind === 'unknown') {
+      const sent: SendOutcome = {
+        kind: 'sent',
+        messageId: record.echoedMessageId,
+        sentAt: record.claimedAt,
+        recipientId: thread.customer.id,
+      };
       await this.#options.ledger.settle(key, sent);
       return this.#resultOf(thread, sent, true);
     }
     if (outcome.kind === 'unknown' && this.#now() >= outcome.since + this.#options.echoWaitMs) {
       const refusal: Refusal = {
         code: gatewayCode('MESSAGE_NOT_SENT'),
-        message: 'No echo of this message came within the wait: it did not reach the person. Send it again with a new key.',
+        message:
+          'No echo of this message came within the wait: it is taken as not delivered, and this key keeps that answer. ' +
+          'Send the message again with a new key.',
       };
       const notSent: SendOutcome = { kind: 'refused', refusal };
       await this.#options.ledger.settle(key, notSent);

@@ -25,6 +25,9 @@ export interface ConversationShape {
 
 export const ConversationRef = builder.objectRef<ConversationShape>('Conversation');
 
+/** An edge of a conversation's `messages`: also what `sendMessage` answers, for a Relay client to prepend (`@prependEdge`). */
+export const MessageEdgeRef = builder.edgeObject({ type: MessageRef, name: 'MessageEdge' });
+
 /** A thread's messages, newest first (`/{thread-id}/messages`). */
 export const MESSAGES_EDGE: GraphEdgeSpec = {
   edge: 'messages',
@@ -175,7 +178,7 @@ builder.node(ConversationRef, {
         },
       },
       { name: 'MessageConnection' },
-      { name: 'MessageEdge' },
+      MessageEdgeRef,
     ),
   }),
 });

@@ -22,7 +22,7 @@ import {
 import { NotInInboxError, type ReplyThread } from '../replies/reply-thread.js';
 import type { ReplyWindow } from '../replies/reply-window.js';
 import { SendLedgerUnavailableError } from '../replies/send-ledger.js';
-import { ConversationRef, type ConversationShape, readConversation } from './conversation.js';
+import { ConversationRef, type ConversationShape, MessageEdgeRef, readConversation } from './conversation.js';
 import { MessageRef, type MessageShape } from './message.js';
 import { splitNodeKey } from './node.js';
 
@@ -114,8 +114,8 @@ const REFUSAL_DESCRIPTIONS: Record<RefusalTypeName, string> = {
   MessagingDisallowed: 'The person does not let the Page message them: they blocked it (Graph 230).',
   SendNotPermitted: 'The caller may not reply here: no MESSAGING task, a missing permission, a policy block, or no Human Agent feature.',
   MessageNotSent:
-    'A send whose answer was lost never showed up (no echo within `SEND_ECHO_WAIT_SECONDS`): it did not reach the person. Send again ' +
-    'with a new key.',
+    'A send whose answer was lost showed no echo within `SEND_ECHO_WAIT_SECONDS`: it is taken as not delivered, for good (a later ' +
+    'echo does not change this answer). Send the message again with a new key.',
   SendOutcomeUnknown:
     'The request left and no answer came: the message may have arrived. Retry with the same `idempotencyKey` (never a new one): it ' +
     'answers the message once Meta’s echo shows it, or `MessageNotSent`.',
@@ -164,14 +164,9 @@ const MessageSentRef = builder.objectRef<SentShape>('MessageSent').implement({
   fields: (t) => ({
     message: t.field({ type: MessageRef, resolve: (s) => s.message }),
     messageEdge: t.field({
-      type: builder.objectRef<SentShape>('SentMessageEdge').implement({
-        description: "An edge of the conversation's `messages`, for `@prependEdge`.",
-        fields: (e) => ({
-          cursor: e.string({ resolve: (s) => s.cursor }),
-          node: e.field({ type: MessageRef, resolve: (s) => s.message }),
-        }),
-      }),
-      resolve: (s) => s,
+      type: MessageEdgeRef,
+      description: "The message as an edge of the conversation's `messages`, for `@prependEdge`.",
+      resolve: (s) => ({ cursor: s.cursor, node: s.message }),
     }),
     replayed: t.exposeBoolean('replayed', { description: 'This answer is the first send’s, told again for a retry with its key.' }),
   }),
