@@ -311,7 +311,7 @@ export class RedisConnection {
       'degraded',
       `Redis unreachable at ${this.#where} (${scrubSecrets(why).slice(0, 200)}): degraded mode until it answers again; this instance ` +
         `spends 1/${this.#liveInstances} of each Page's call budget (${this.#liveInstances} instance(s) were live) and keeps its read ` +
-        `cache, inbox events and webhook redeliveries to itself`,
+        `cache, inbox events and webhook redeliveries to itself; it refuses sends (SEND_LEDGER_UNAVAILABLE) until then`,
     );
   }
 
