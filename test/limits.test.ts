@@ -32,6 +32,14 @@ describe('query cost, counted in Graph items', () => {
     expect(h.emulator.log.requestCount).toBe(0);
   });
 
+  it("counts the messages each conversation's replyWindow reads (20 per conversation)", async () => {
+    const query = (first: number) =>
+      `{ page(id: "${ACME}") { conversations(first: ${first}) { edges { node { replyWindow { open } } } } } }`;
+    const { body } = await h.post({ query: query(120) });
+    expect(body.errors![0]!.extensions).toMatchObject({ code: 'QUERY_TOO_COSTLY', cost: 120 * (1 + 20) });
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
   it('reads the counts from variables', async () => {
     const query =
       `query ($n: Int) { page(id: "${ACME}") { conversations(first: $n) { edges { node { messages(first: $n) { edges { ` +

@@ -1,7 +1,8 @@
 /**
  * Refuses, before any upstream call, an operation that could read more Graph items than the budget
  * allows. Cost counts the items each connection may fetch, multiplied down the tree:
- * `conversations(first: 50) { messages(first: 20) }` costs 50 + 50 × 20 = 1,050.
+ * `conversations(first: 50) { messages(first: 20) }` costs 50 + 50 × 20 = 1,050. A field that reads on its own
+ * (`Conversation.replyWindow`: a thread's 20 newest messages) adds its `extensions.graphItems` per parent.
  */
 import {
   getNamedType,
@@ -94,8 +95,9 @@ export function estimateCost(
         const count = typeof first === 'number' ? first : typeof last === 'number' ? last : DEFAULT_EDGES;
         total += Math.max(0, count) * (1 + childCost);
       } else {
-        // `Query.node` reads one object.
-        total += childCost + (type === root && field.name === 'node' ? 1 : 0);
+        // `Query.node` reads one object; a field that makes reads of its own says how many items (`extensions.graphItems`).
+        const ownItems = typeof field.extensions?.graphItems === 'number' ? field.extensions.graphItems : 0;
+        total += childCost + ownItems + (type === root && field.name === 'node' ? 1 : 0);
       }
     }
     return total;

@@ -19,7 +19,7 @@ import {
   SendInputError,
   type SendResult,
 } from '../replies/reply-service.js';
-import { NotInInboxError, type ReplyThread } from '../replies/reply-thread.js';
+import { NotInInboxError, type ReplyThread, WINDOW_MESSAGES } from '../replies/reply-thread.js';
 import type { ReplyWindow } from '../replies/reply-window.js';
 import { SendLedgerUnavailableError } from '../replies/send-ledger.js';
 import { ConversationRef, type ConversationShape, MessageEdgeRef, readConversation } from './conversation.js';
@@ -60,6 +60,8 @@ builder.objectField(ConversationRef, 'replyWindow', (t) =>
   t.field({
     type: ReplyWindowRef,
     nullable: true,
+    // Its own read of the thread's newest messages, for each conversation: counted by the query cost (use-query-cost.ts).
+    extensions: { graphItems: WINDOW_MESSAGES },
     description:
       "Whether the Page may reply now, from the person's last message among the newest 20 (one read per conversation, cached and " +
       'kept fresh by webhooks). Null without a token, or when Graph shows no customer in the thread.',
