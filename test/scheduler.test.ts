@@ -271,3 +271,46 @@ describe('reads nobody waits for', () => {
     expect(sends).toEqual([['T a', 'T b'], ['T c']]);
   });
 });
+
+describe('reads of several cache generations', () => {
+  /** The real client's identity: an identical read asked for under another generation is another call. */
+  function generationalClient() {
+    const fake = fakeClient();
+    const keyOf = (read: GraphRead) => `${read.token} ${read.request.path}${read.generation === undefined ? '' : ` @${read.generation}`}`;
+    const sends: string[][] = [];
+    const client: GraphTransport = {
+      keyOf,
+      readMany: (reads, usage, onHeaders) => {
+        sends.push(reads.map(keyOf));
+        return fake.client.readMany(reads, usage, onHeaders);
+      },
+    };
+    return { client, sends };
+  }
+  const at = (path: string, generation: string): GraphRead => ({ ...read(path), generation });
+
+  it('a read still queued serves an identical read of a newer generation, and takes its generation', async () => {
+    const { client, sends } = generationalClient();
+    make(client);
+    const first = scheduler.readMany([read('a'), read('b')], { usage: usage() });
+    const older = scheduler.readMany([at('c', 'g1')], { usage: usage() });
+    const newerUsage = usage();
+    const newer = scheduler.readMany([at('c', 'g2')], { usage: newerUsage });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sends).toEqual([['T a', 'T b'], ['T c @g2']]);
+    expect([await older, await newer]).toEqual([[{ path: 'c' }], [{ path: 'c' }]]);
+    expect(newerUsage.coalesced).toBe(1);
+    await first;
+  });
+
+  it('a read already sent does not: its answer may predate the event', async () => {
+    const { client, sends } = generationalClient();
+    make(client);
+    const older = scheduler.readMany([at('c', 'g1')], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(0);
+    const newer = scheduler.readMany([at('c', 'g2')], { usage: usage() });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sends).toEqual([['T c @g1'], ['T c @g2']]);
+    await Promise.all([older, newer]);
+  });
+});

@@ -43,8 +43,11 @@ export interface ReadContext {
 }
 
 interface Pending {
-  readonly key: string;
-  readonly read: GraphRead;
+  /** Its identity: it changes only when a newer identical read takes the queued read over (see `#join`). */
+  key: string;
+  /** The read without its cache generation: identical reads asked for before and after an event share it. */
+  readonly base: string;
+  read: GraphRead;
   readonly usage: UpstreamUsage;
   readonly promise: Promise<unknown>;
   readonly settle: (value: unknown) => void;
@@ -199,7 +202,8 @@ export class GraphScheduler {
 
   #join(read: GraphRead, context: ReadContext): Pending {
     const key = this.#transport.keyOf(read);
-    let pending = this.#pending.get(key);
+    const base = read.generation === undefined ? key : this.#transport.keyOf({ ...read, generation: undefined });
+    let pending = this.#pending.get(key) ?? this.#takeOverQueued(base, key, read);
     if (pending !== undefined) {
       context.usage.coalesced += 1;
     } else {
@@ -208,6 +212,7 @@ export class GraphScheduler {
       const now = this.#now();
       pending = {
         key,
+        base,
         read,
         usage: context.usage,
         promise,
@@ -234,6 +239,23 @@ export class GraphScheduler {
     joined.waiters += 1;
     joined.deadline = Math.max(joined.deadline, context.deadline ?? Number.POSITIVE_INFINITY);
     return joined;
+  }
+
+  /**
+   * An identical read of another cache generation that is still queued (it has not left, so whatever Graph answers
+   * it is read after both were asked for) serves this one too: it takes this read's generation, the one looked up
+   * last, so that its answer is kept under the current generation. Without this, every event made each waiting
+   * reader's read a separate call (a team replying at 6 sends per second against 2 reads per second queued them all).
+   */
+  #takeOverQueued(base: string, key: string, read: GraphRead): Pending | undefined {
+    if (base === key) return undefined;
+    const queued = this.#queue.find((pending) => pending.base === base && pending.state === 'queued' && pending.attempts === 0);
+    if (queued === undefined) return undefined;
+    if (this.#pending.get(queued.key) === queued) this.#pending.delete(queued.key);
+    queued.key = key;
+    queued.read = read;
+    this.#pending.set(key, queued);
+    return queued;
   }
 
   #settle(pending: Pending, value: unknown): void {
