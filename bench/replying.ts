@@ -61,7 +61,10 @@ interface SendAnswer {
 }
 
 type InboxNode = { graphApiId: string; updatedTime: string; snippet: string | null };
-type Inbox = { data?: { page: { conversations: { edges: Array<{ node: InboxNode }> } } } };
+type Inbox = {
+  data?: { page: { conversations: { edges: Array<{ node: InboxNode }> } } | null };
+  errors?: Array<{ extensions?: { code?: string } }>;
+};
 
 /** What the scenario measured. */
 interface ReplyingFigures {
@@ -69,6 +72,8 @@ interface ReplyingFigures {
   seconds: number;
   /** Milliseconds of first attempts answered `MessageSent`. */
   sendMs: number[];
+  /** Of those, the first reply of each thread (the gateway reads the conversation once for it). */
+  firstReplyMs: number[];
   baselineMs: number[];
   dropsAsked: number;
   unknown: number;
@@ -77,12 +82,14 @@ interface ReplyingFigures {
   other: Map<string, number>;
   freshness: number[];
   freshnessMissed: number;
+  polls: number;
+  pollErrors: Map<string, number>;
   readerReqPerSecond: number;
   readerErrors: number;
   reads: EmulatorStats;
   sends: SendStats;
   /** The gateway's read cache (its /metrics). */
-  cache: { hits: number; misses: number; invalidations: number; stale: number };
+  cache: { hits: number; misses: number; invalidations: number; stale: number; coalesced: number };
 }
 
 const conversationId = (threadId: string): string => Buffer.from(`Conversation:${ACME}:${threadId}`).toString('base64');
@@ -136,13 +143,19 @@ async function baselineSends(emulatorUrl: string, threads: readonly OpenThread[]
  * Whether a reader sees reply `n` in `threadId`: the conversation shows it (or a later reply) as its snippet, above
  * every conversation not replied to since (ties in `updatedTime` allowed: the agents reply many times a second).
  */
-async function shows(gatewayUrl: string, threadId: string, n: number): Promise<boolean> {
-  const response = await fetch(gatewayUrl, {
+async function shows(run: Run, threadId: string, n: number): Promise<boolean> {
+  const response = await fetch(run.gatewayUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: TEAM_QUERY }),
   }).catch(() => undefined);
-  const nodes = ((await response?.json().catch(() => undefined)) as Inbox | undefined)?.data?.page.conversations.edges.map((e) => e.node);
+  const inbox = (await response?.json().catch(() => undefined)) as Inbox | undefined;
+  run.polls += 1;
+  if (inbox?.errors !== undefined) {
+    const code = inbox.errors[0]?.extensions?.code ?? 'unknown';
+    run.pollErrors.set(code, (run.pollErrors.get(code) ?? 0) + 1);
+  }
+  const nodes = inbox?.data?.page?.conversations.edges.map((e) => e.node);
   const mine = nodes?.find((node) => node.graphApiId === threadId);
   if (nodes === undefined || mine === undefined || replyNumber(mine.snippet) < n) return false;
   const at = Date.parse(mine.updatedTime);
@@ -159,19 +172,24 @@ interface Run {
   nextSend: number;
   sent: number;
   readonly sendMs: number[];
+  readonly firstReplyMs: number[];
+  readonly repliedTo: Set<string>;
   dropsAsked: number;
   unknown: number;
   resolved: number;
   readonly other: Map<string, number>;
   readonly freshness: number[];
   freshnessMissed: number;
+  /** The watchers' reads, and those answered with GraphQL errors (by code). */
+  polls: number;
+  readonly pollErrors: Map<string, number>;
   readonly watches: Promise<void>[];
 }
 
 /** A reader asks until it sees reply `n` in `threadId`, or gives up. */
 async function watch(run: Run, threadId: string, n: number, answeredAt: number): Promise<void> {
   while (performance.now() - answeredAt < FRESHNESS_TIMEOUT_MS) {
-    if (await shows(run.gatewayUrl, threadId, n)) {
+    if (await shows(run, threadId, n)) {
       run.freshness.push(performance.now() - answeredAt);
       return;
     }
@@ -192,7 +210,11 @@ async function reply(run: Run): Promise<void> {
   const started = performance.now();
   let answer = await sendReply(run.gatewayUrl, thread, text, key);
   const answeredAt = performance.now();
-  if (answer.kind === 'MessageSent') run.sendMs.push(answeredAt - started);
+  if (answer.kind === 'MessageSent') {
+    run.sendMs.push(answeredAt - started);
+    if (!run.repliedTo.has(thread.threadId)) run.firstReplyMs.push(answeredAt - started);
+  }
+  run.repliedTo.add(thread.threadId);
   if (answer.kind === 'SendOutcomeUnknown') {
     run.unknown += 1;
     while (answer.kind === 'SendOutcomeUnknown' && performance.now() - answeredAt < RETRY_FOR_MS) {
@@ -242,12 +264,16 @@ async function replyingLoad(emulator: { child: ChildProcess; url: string }, gate
     nextSend: 0,
     sent: 0,
     sendMs: [],
+    firstReplyMs: [],
+    repliedTo: new Set(),
     dropsAsked: 0,
     unknown: 0,
     resolved: 0,
     other: new Map(),
     freshness: [],
     freshnessMissed: 0,
+    polls: 0,
+    pollErrors: new Map(),
     watches: [],
   };
   const [readers] = await Promise.all([
@@ -276,6 +302,7 @@ async function replyingLoad(emulator: { child: ChildProcess; url: string }, gate
       misses: await metric(gatewayUrl, 'gateway_cache_misses_total'),
       invalidations: await metric(gatewayUrl, 'gateway_cache_invalidations_total'),
       stale: await metric(gatewayUrl, 'gateway_cache_stale_answers_total'),
+      coalesced: await metric(gatewayUrl, 'gateway_upstream_coalesced_total'),
     },
   };
 }
@@ -293,6 +320,11 @@ function replyingRows(f: ReplyingFigures): string[][] {
     [`replies sent per second (${REPLYING_AGENTS} agents, ${TYPING_MS} ms typing)`, (f.sent / f.seconds).toFixed(1), ''],
     [`send latency p50, gateway vs emulator's own (${f.sendMs.length} / ${f.baselineMs.length} sends)`, versus(0.5), ''],
     ['send latency p99, gateway vs emulator', versus(0.99), ''],
+    [
+      `send latency p50 / max, a thread's first reply (${f.firstReplyMs.length} sends: the gateway reads the conversation)`,
+      `${ms(percentile(f.firstReplyMs, 0.5))} / ${ms(Math.max(...f.firstReplyMs))}`,
+      '',
+    ],
     [`replies a customer received twice (of ${f.sends.keyedMessages} keyed messages)`, String(f.sends.duplicates), '0'],
     [
       `sends answered "outcome unknown" (${f.sends.answersDropped} of ${f.dropsAsked} answers dropped) / resolved to MessageSent`,
@@ -305,19 +337,28 @@ function replyingRows(f: ReplyingFigures): string[][] {
       `${ms(percentile(f.freshness, 0.5))} / ${ms(Math.max(...f.freshness))}`,
       '',
     ],
-    [`replies a reader never saw within ${FRESHNESS_TIMEOUT_MS / 1000} s`, String(f.freshnessMissed), '0'],
+    [
+      `replies a reader showed only after ${FRESHNESS_TIMEOUT_MS / 1000} s, or never`,
+      String(f.freshnessMissed + f.freshness.filter((ms) => ms > FRESHNESS_TIMEOUT_MS).length),
+      '0',
+    ],
     ['read calls per Page, busiest second', String(f.reads.busiestSecond), '≤ 2'],
     ['read calls in all', String(f.reads.calls), ''],
     [
-      'gateway read cache: hits / misses / invalidations / stale answers',
-      `${f.cache.hits} / ${f.cache.misses} / ${f.cache.invalidations} / ${f.cache.stale}`,
+      'gateway read cache: hits / misses / invalidations / stale answers / reads joined to another',
+      `${f.cache.hits} / ${f.cache.misses} / ${f.cache.invalidations} / ${f.cache.stale} / ${f.cache.coalesced}`,
       '',
     ],
     ['Send API calls, busiest second', String(f.sends.busiestSecond), `≤ ${SEND_RATE}`],
     ['Send API calls in all', String(f.sends.calls), ''],
     ['throttled calls: reads / sends refused (HTTP 400)', `${f.reads.refused} / ${f.sends.refused}`, '0 / 0'],
     [`reader req/s (${TEAM_CLIENTS} readers)`, f.readerReqPerSecond.toFixed(0), ''],
-    ['reader errors', String(f.readerErrors), '0'],
+    ['reader errors (HTTP)', String(f.readerErrors), '0'],
+    [
+      `watchers' reads answered with GraphQL errors (of ${f.polls})`,
+      [...f.pollErrors].map(([code, n]) => `${n} ${code}`).join(', ') || '0',
+      '0',
+    ],
   ];
 }
 

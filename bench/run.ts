@@ -278,7 +278,8 @@ async function replying(): Promise<void> {
   const rows = await teamReplying();
   console.log(
     `\nA team replying: ${REPLYING_AGENTS} agents reply (1 send in 10 loses its answer) while ${TEAM_CLIENTS} clients read, ` +
-      `webhooks on, 100 ms upstream, 2 reads and 300 sends per Page per second (enforced by the emulator), ${TEAM_SECONDS} s\n${table(rows)}`,
+      `webhooks on, 100 ms upstream, 2 reads and 300 sends per Page per second (enforced by the emulator), ${TEAM_SECONDS} s\n` +
+      table(rows),
   );
 }
 
