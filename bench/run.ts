@@ -1,6 +1,11 @@
 /**
  * `npm run bench`: upstream calls per operation, throughput and latency against a bare proxy
- * measured in the same run, the gateway's peak RSS, and a team on one Page. Everything runs on loopback.
+ * measured in the same run, the gateway's peak RSS, a team on one Page, and a team replying. Everything runs on loopback.
+ *
+ * Environment:
+ * - BENCH_SECONDS (default 5): length of each throughput round; BENCH_ROUNDS (default 3): interleaved rounds.
+ * - BENCH_TEAM_SECONDS (default 15): length of the team scenarios (reading, and replying).
+ * - BENCH_ONLY=replying: run only "a team replying" (no bare proxy baseline then), for quick iteration.
  */
 import type { ChildProcess } from 'node:child_process';
 import type autocannon from 'autocannon';
@@ -16,6 +21,7 @@ import {
   post,
   startEmulatorProcess,
   subscribeWebhooks,
+  TEAM_CLIENTS,
   TEAM_SECONDS,
   teamLoad,
   teamRows,
@@ -25,6 +31,7 @@ import {
   DELIVERY_EVERY_MS,
 } from './support.js';
 import { start, stopAll } from './launcher.js';
+import { REPLYING_AGENTS, teamReplying } from './replying.js';
 import { median, percentile, table } from './stats.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -267,7 +274,17 @@ async function throughput(gatewayUrl: string, bareUrl: string): Promise<{ perf: 
   return { perf, bareReqPerSecond: median(runs.bare.map((run) => run.requests.average)) };
 }
 
+async function replying(): Promise<void> {
+  const rows = await teamReplying();
+  console.log(
+    `\nA team replying: ${REPLYING_AGENTS} agents reply (1 send in 10 loses its answer) while ${TEAM_CLIENTS} clients read, ` +
+      `webhooks on, 100 ms upstream, 2 reads and 300 sends per Page per second (enforced by the emulator), ${TEAM_SECONDS} s\n` +
+      table(rows),
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'replying') return replying();
   const { gateway, gatewayUrl, defaultUrl, bareUrl, slowGraphApiUrl } = await startProcesses();
   const rows = await upstreamCost(gatewayUrl, defaultUrl);
   const { perf, bareReqPerSecond } = await throughput(gatewayUrl, bareUrl);
@@ -286,6 +303,7 @@ async function main(): Promise<void> {
     `\nA team on one Page: 10 clients, default budget (2 calls per Page per second, enforced by the emulator), 100 ms upstream, a ` +
       `webhook delivery every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} s\n${table(team)}`,
   );
+  await replying();
 }
 
 try {

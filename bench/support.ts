@@ -86,7 +86,8 @@ export function ask<T>(child: ChildProcess, message: string): Promise<T> {
 export const TEAM_SECONDS = Number(process.env.BENCH_TEAM_SECONDS ?? 15);
 export const TEAM_CLIENTS = 10;
 export const DELIVERY_EVERY_MS = 1_500;
-const TEAM_QUERY =
+/** What a team member reads: the inbox's first 20 conversations, their snippet and participants. */
+export const TEAM_QUERY =
   `query TeamInbox { page(id: "${ACME}") { conversations(first: 20) { fetchedAt edges { node { graphApiId updatedTime ` +
   `snippet unreadCount participants { graphApiId name } } } } } }`;
 export const WEBHOOK_VERIFY_TOKEN = 'bench-verify-token';
