@@ -5,11 +5,14 @@
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, NodeTracerProvider, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { DEMO } from '../src/emulator/index.js';
 import { tracesConfigured } from '../src/tracing.js';
 import { InboxDocument } from './generated/graphql.js';
-import { ACME, assertNoSecrets, startHarness, type Harness } from './support/harness.js';
+import { ACME, assertNoSecrets, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -78,6 +81,23 @@ describe('traces of an inbox query (read cache off, a per-Page budget)', () => {
     expect(h.emulator.log.entries.map((entry) => [entry.path, entry.traceparent])).toEqual([
       ['/v25.0/', `00-${INCOMING_TRACE_ID}-${idOf(request)}-01`],
     ]);
+  });
+
+  it('an operation over a WebSocket has its span, with its reads under it', async () => {
+    const { server, origin } = await serveOnLoopback(h.app);
+    const client = createClient({ url: `${origin.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const answer = await client.iterate({ query: print(InboxDocument), variables: { pageId: ACME, first: 3, messagesFirst: 1 } }).next();
+      expect((answer.value as { errors?: unknown }).errors).toBeUndefined();
+    } finally {
+      await client.dispose();
+      await server.drain(0);
+    }
+    const operation = only('query Inbox');
+    expect(operation.attributes).toEqual({ 'graphql.operation.type': 'query', 'graphql.operation.name': 'Inbox' });
+    const wait = only('graph.budget.wait');
+    expect(parentOf(wait)).toBe(idOf(operation));
+    expect(parentOf(only('graph.request'))).toBe(idOf(wait));
   });
 
   it('no span holds a token, a proof or a Graph URL', async () => {

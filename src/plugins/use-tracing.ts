@@ -33,8 +33,9 @@ interface OperationPayload {
  * An incoming `traceparent` continues the caller's trace; the Graph spans of the operation's reads go under
  * it (graph-api/tracing.ts). A no-op until an OpenTelemetry SDK is registered (src/tracing.ts).
  *
- * Written on `@opentelemetry/api` rather than `@envelop/opentelemetry`: that plugin depends on the 1.x trace
- * SDK (a second SDK beside the 2.x one), ignores incoming trace context, and records variables by default.
+ * Written on `@opentelemetry/api` rather than `@envelop/opentelemetry` 9: that plugin depends on the 1.x trace
+ * SDK (a second SDK beside the 2.x one), reads no incoming trace context (it expects an HTTP instrumentation to),
+ * and by default records the document and a span per resolver.
  */
 export function useTracing(): Plugin<GatewayContext> {
   // By the operation's params, the one object both the instrumentation and `onExecute` see.
