@@ -23,6 +23,7 @@ import { useResponseCache } from './plugins/use-response-cache.js';
 import { useStaleAnswers } from './plugins/use-stale-answers.js';
 import { useSubscriptionCaps } from './plugins/use-subscription-caps.js';
 import { useSubscriptionTransport } from './plugins/use-subscription-transport.js';
+import { useTracing } from './plugins/use-tracing.js';
 import { useUpstreamUsage } from './plugins/use-upstream-usage.js';
 import { schema } from './schema/index.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
@@ -166,6 +167,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     // `/health` is ours (use-health.ts): it says whether the fleet's shared state is reachable.
     healthCheckEndpoint: '/_yoga/health',
     plugins: [
+      // First: its span wraps every other plugin's work on an operation (a no-op with no OpenTelemetry SDK).
+      useTracing(),
       useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
       usePersistedManifest(options.persistedOperations),
       // Before a subscription starts: over HTTP, only as server-sent events, and within the instance's caps.

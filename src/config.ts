@@ -351,6 +351,15 @@ export const SETTINGS = {
     default: 'info',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   }),
+  TRACE_PAGE_IDS: setting({
+    description:
+      '`true`: budget wait spans carry the Page they wait for (`graph.page.id`). Off by default, as metrics keep Page ids out ' +
+      'of their labels: a trace backend may be seen by more people than the inboxes. Traces themselves are turned on with the ' +
+      'standard `OTEL_*` variables (see Traces).',
+    default: false,
+    defaultText: '`false`',
+    parse: boolean,
+  }),
   EMULATOR_PORT: setting({
     description:
       'Port of the embedded emulator (with no `GRAPH_API_URL`) and of `npm run emulator`. When it is taken, the embedded emulator ' +
@@ -460,6 +469,7 @@ function groupSettings(s: Settings, graphListCap: number) {
     cursorSecret: s.CURSOR_SECRET,
     nodeEnv: s.NODE_ENV,
     logLevel: s.LOG_LEVEL,
+    tracePageIds: s.TRACE_PAGE_IDS,
     maxRequestBodyBytes: s.MAX_REQUEST_BODY_BYTES,
     emulatorPort: s.EMULATOR_PORT,
     pageCallsPerSecond: s.GRAPH_PAGE_CALLS_PER_SECOND,

@@ -146,6 +146,7 @@ function createGraphApi(
     budget: fleet.budget,
     maxAttempts: config.maxAttempts,
     throttleBlockMs: config.throttleBlockMs,
+    tracePageIds: config.tracePageIds,
     ...overrides.scheduler,
   });
   return { client, scheduler };

@@ -11,6 +11,7 @@ import { scrubSecrets } from './graph-api/scrub.js';
 import { registerConfiguredSecrets } from './graph-api/secrets.js';
 import type { GatewayServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
+import { startTracing, type Tracing } from './tracing.js';
 import { WEBHOOK_PATH } from './webhooks/receiver.js';
 
 /** The Graph API the gateway calls: the embedded emulator, or the one `GRAPH_API_URL` names. */
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty' });
   for (const warning of formerNamesIn()) log.warn(warning);
+  const tracing = await startTracing(process.env);
+  log.info(tracing?.description ?? 'Traces: off (set OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT to export them)');
   const upstream = await startUpstream(config, log);
   registerSecrets(config, upstream);
   const gateway = await startGateway(config, upstream, log);
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
     `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; GraphiQL in the browser; subscriptions as ` +
       `server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
   );
-  shutDownOnSignals(config, gateway, upstream, log);
+  shutDownOnSignals(config, gateway, upstream, tracing, log);
 }
 
 /** The Graph API to call: with no `GRAPH_API_URL`, the embedded emulator, started here. */
@@ -180,7 +183,7 @@ function serve(server: GatewayServer, port: number): Promise<number> {
  * flight (an operation lasts at most OPERATION_TIMEOUT_MS), then close the upstream. A second signal
  * exits at once.
  */
-function shutDownOnSignals(config: GatewayConfig, gateway: Gateway, upstream: Upstream, log: Logger): void {
+function shutDownOnSignals(config: GatewayConfig, gateway: Gateway, upstream: Upstream, tracing: Tracing | undefined, log: Logger): void {
   let stopping = false;
   const shutDown = (signal: keyof typeof SIGNAL_EXIT_STATUS): void => {
     if (stopping) {
@@ -200,7 +203,9 @@ function shutDownOnSignals(config: GatewayConfig, gateway: Gateway, upstream: Up
     log.info(`${signal}: shutting down${streams}${waiting} (${signal} again exits at once)`);
     gateway.server
       .drain(graceMs)
+      // The SDK last: it exports the spans the drained requests ended.
       .then(() => Promise.all([gateway.close(), upstream.stop()]))
+      .then(() => tracing?.shutdown())
       .then(
         () => {
           log.info('Stopped');

@@ -59,6 +59,8 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     // Graph counts a call when it arrives: the call runs now, and a latency fault delays only its answer.
     const { answer, entry } = answerCall(options, call);
     if (transportFault?.kind === 'truncated-json') entry.status = 200;
+    const traceparent = request.headers.traceparent;
+    if (typeof traceparent === 'string') entry.traceparent = traceparent;
     options.log.record(entry, answer.calls);
     await sendAnswer(request, response, answer, transportFault, options.closing);
   };

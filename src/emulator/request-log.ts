@@ -26,6 +26,8 @@ export interface LoggedRequest {
    * carry their own) and other calls.
    */
   pageId?: string | undefined;
+  /** Its W3C `traceparent` header, when it came with one (the gateway's traces). */
+  traceparent?: string | undefined;
 }
 
 /** Read access to the log; `clear()` between test steps resets entries and counters. */

@@ -1,9 +1,12 @@
+import type { Span } from '@opentelemetry/api';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamPoolConfig } from '../config.js';
 import { GraphApiError, GraphTransportError, isErrorEnvelope } from './errors.js';
 import type { GraphRead, GraphTransport, GraphWrite, HeaderLookup, UpstreamUsage } from './read.js';
 import { toRelativeUrl } from './request.js';
 import { appSecretProof, tokenFingerprint } from './tokens.js';
+import { ATTRIBUTES, BATCH_ITEM_EVENT, inRequestSpan, recordStatus, relativePathOf, traceHeaders } from './tracing.js';
 
 /** Graph refuses batches of more than 50 items (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests). */
 export const MAX_BATCH_ITEMS = 50;
@@ -182,13 +185,16 @@ export class GraphApiClient implements GraphTransport {
       usage.calls += 1;
     }
     try {
-      const response = await this.#send({
-        method: 'POST',
-        path: `/${this.version}/${write.path}`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form.toString(),
+      return await inRequestSpan('POST', { [ATTRIBUTES.relativePath]: relativePathOf(this.version, write.path) }, async (span) => {
+        const response = await this.#send({
+          method: 'POST',
+          path: `/${this.version}/${write.path}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+        });
+        recordStatus(span, response.status);
+        return parseAnswer(response.status, response.text);
       });
-      return parseAnswer(response.status, response.text);
     } catch (error) {
       return error;
     }
@@ -210,9 +216,12 @@ export class GraphApiClient implements GraphTransport {
       usage.requests += 1;
       usage.calls += 1;
     }
-    const response = await this.#send({ method: 'GET', path, headers: { authorization: `Bearer ${read.token}` } });
-    onHeaders?.(read, (name) => headerValue(response.headers[name]));
-    return checkShape(read, parseAnswer(response.status, response.text));
+    return inRequestSpan('GET', { [ATTRIBUTES.relativePath]: relativePathOf(this.version, read.request.path) }, async (span) => {
+      const response = await this.#send({ method: 'GET', path, headers: { authorization: `Bearer ${read.token}` } });
+      recordStatus(span, response.status);
+      onHeaders?.(read, (name) => headerValue(response.headers[name]));
+      return checkShape(read, parseAnswer(response.status, response.text));
+    });
   }
 
   /** One batch POST; `dependencies` names the items of chained pages. */
@@ -251,20 +260,24 @@ export class GraphApiClient implements GraphTransport {
       usage.calls += reads.length;
     }
 
-    let slots: unknown;
+    let slots: unknown[];
     try {
-      const response = await this.#send({
-        method: 'POST',
-        path: `/${this.version}/`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form.toString(),
+      slots = await inRequestSpan('POST', { [ATTRIBUTES.batchItems]: reads.length }, async (span) => {
+        const response = await this.#send({
+          method: 'POST',
+          path: `/${this.version}/`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+        });
+        recordStatus(span, response.status);
+        const answer = parseAnswer(response.status, response.text);
+        if (!Array.isArray(answer) || answer.length !== reads.length) {
+          throw new GraphTransportError('malformed-response', `Batch answer is not an array of ${reads.length} slots`);
+        }
+        this.#traceItems(span, reads, answer);
+        return answer;
       });
-      slots = parseAnswer(response.status, response.text);
     } catch (error) {
-      return reads.map(() => error);
-    }
-    if (!Array.isArray(slots) || slots.length !== reads.length) {
-      const error = new GraphTransportError('malformed-response', `Batch answer is not an array of ${reads.length} slots`);
       return reads.map(() => error);
     }
 
@@ -278,6 +291,19 @@ export class GraphApiClient implements GraphTransport {
           : new GraphTransportError('slot-timeout', 'A batch item timed out upstream')
         : parseSlot(slot, reads[index]!, onHeaders),
     );
+  }
+
+  /** One event per batch item on its request's span: its path (never its query, which may hold a token) and status. */
+  #traceItems(span: Span, reads: readonly GraphRead[], slots: readonly unknown[]): void {
+    if (!span.isRecording()) return;
+    reads.forEach((read, index) => {
+      const code = (slots[index] as BatchSlot | null)?.code;
+      span.addEvent(BATCH_ITEM_EVENT, {
+        [ATTRIBUTES.relativePath]: relativePathOf(this.version, read.request.path),
+        // A `null` slot timed out upstream: it has no status.
+        ...(typeof code === 'number' ? { [ATTR_HTTP_RESPONSE_STATUS_CODE]: code } : {}),
+      });
+    });
   }
 
   #proof(token: string): string | undefined {
@@ -295,7 +321,7 @@ export class GraphApiClient implements GraphTransport {
         origin: this.#origin,
         method: options.method,
         path: options.path,
-        headers: { accept: 'application/json', ...options.headers },
+        headers: { accept: 'application/json', ...traceHeaders(), ...options.headers },
         body: options.body ?? null,
       });
       const served = headerValue(response.headers['facebook-api-version']);

@@ -31,6 +31,7 @@ import { type Fetched, isCallerSpecific, ReadAccess } from './read-access.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
 import type { GraphScheduler, ReadContext } from './scheduler.js';
+import { ATTRIBUTES, type CacheResult, SPAN_NAMES, tracer } from './tracing.js';
 
 export interface ReadCacheOptions {
   store: ReadCacheStore;
@@ -205,12 +206,16 @@ export class ReadCache {
   /** Makes admitted reads: from the cache where it may, joined to a read in flight, awaited from another instance's fill, or upstream. */
   async #readAdmitted(reads: readonly GraphRead[], context: ReadContext): Promise<Fetched[]> {
     const shapes = reads.map((read) => this.#shapeOf(read));
+    const spans = shapes.map((shape) => (shape === undefined || !this.enabled ? undefined : tracer.startSpan(SPAN_NAMES.cacheLookup)));
     const lookups = await Promise.all(
       shapes.map((shape) => (shape === undefined || !this.enabled ? undefined : this.#store.lookup(shape.key, shape.tags))),
     );
     const batch: Batch = { reads, shapes, lookups, results: [], upstream: [], shared: new Map() };
     const now = this.#now();
-    for (const i of reads.keys()) this.#serveOrJoin(batch, i, now, context);
+    for (const i of reads.keys()) {
+      const result = this.#serveOrJoin(batch, i, now, context);
+      spans[i]?.setAttribute(ATTRIBUTES.cacheResult, result).end();
+    }
     const fills = await this.#awaitOthersFills(batch, context);
     if (batch.upstream.length > 0) await this.#readUpstream(batch, fills, context);
     return Promise.all(batch.results as Array<Fetched | Promise<Fetched>>);
@@ -218,29 +223,29 @@ export class ReadCache {
 
   /**
    * Read `i` of `batch` from the cache when its entry may be served fresh, or joined to the same read in flight;
-   * else it goes upstream, and callers proven for its inbox who miss meanwhile join it.
+   * else it goes upstream, and callers proven for its inbox who miss meanwhile join it. Says which it was.
    */
-  #serveOrJoin(batch: Batch, i: number, now: number, context: ReadContext): void {
+  #serveOrJoin(batch: Batch, i: number, now: number, context: ReadContext): CacheResult {
     const read = batch.reads[i]!;
     const shape = batch.shapes[i];
     const lookup = batch.lookups[i];
     if (shape === undefined || lookup === undefined || !this.#proven(read, shape)) {
       batch.upstream.push(i);
-      return;
+      return 'miss';
     }
     const { entry, generation } = lookup;
     if (this.#mayServe(read, shape, entry) && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
       this.stats.hits += 1;
       context.usage.cached += 1;
       batch.results[i] = { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
-      return;
+      return 'hit';
     }
     const flight = `${shape.key}#${generation}`;
     const joined = this.#inFlight.get(flight);
     if (joined !== undefined) {
       context.usage.coalesced += 1;
       batch.results[i] = joined.then((fetched) => (isCallerSpecific(fetched.body) ? this.#readOwn(read, context) : fetched));
-      return;
+      return 'joined';
     }
     let settle!: (fetched: Fetched) => void;
     const promise = new Promise<Fetched>((resolve) => (settle = resolve));
@@ -248,6 +253,7 @@ export class ReadCache {
     void promise.then(() => this.#inFlight.delete(flight));
     batch.shared.set(i, settle);
     batch.upstream.push(i);
+    return 'miss';
   }
 
   /**

@@ -11,10 +11,12 @@
  *   - a queued read whose every waiter has gone (deadline, disconnected client) is never sent.
  */
 import { randomBytes } from 'node:crypto';
+import { type Context, context as otelContext, type Span, trace } from '@opentelemetry/api';
 import type { BudgetClaim, CallBudget } from './call-budget.js';
 import type { GraphRead, GraphTransport, HeaderLookup, UpstreamUsage } from './read.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode, OperationAbortedError } from './errors.js';
 import { isRetryable, retryDelayMs } from './retry.js';
+import { ATTRIBUTES, type BudgetOutcome, endBudgetWait, startBudgetWait } from './tracing.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
 
 export interface GraphSchedulerOptions {
@@ -31,6 +33,8 @@ export interface GraphSchedulerOptions {
   now?: () => number;
   /** Source of jitter in [0, 1), for tests. @default Math.random */
   random?: () => number;
+  /** Whether budget wait spans name their Page (`graph.page.id`; TRACE_PAGE_IDS). @default false */
+  tracePageIds?: boolean;
 }
 
 /** What one operation brings to its reads. */
@@ -57,6 +61,11 @@ interface Pending {
   state: 'queued' | 'sending' | 'retry-wait' | 'done';
   /** The budget places the current attempt holds. */
   places: readonly string[];
+  /** The trace context of the operation that asked first: its wait and request spans go there. */
+  readonly trace: Context;
+  /** The span of its last wait in the Page's line; `waiting` while it is open. */
+  wait: Span | undefined;
+  waiting: boolean;
   waiters: number;
   attempts: number;
   deadline: number;
@@ -87,6 +96,7 @@ export class GraphScheduler {
   readonly #throttleBlockMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #tracePageIds: boolean;
   /** Names this scheduler's tickets apart from other instances'. */
   readonly #instance = randomBytes(6).toString('base64url');
   #nextTicket = 0;
@@ -110,6 +120,7 @@ export class GraphScheduler {
     this.#throttleBlockMs = options.throttleBlockMs;
     this.#now = options.now ?? (() => Date.now());
     this.#random = options.random ?? Math.random;
+    this.#tracePageIds = options.tracePageIds ?? false;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
       throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
     }
@@ -178,6 +189,7 @@ export class GraphScheduler {
     if (pending.waiters === 0 && (pending.state === 'queued' || pending.state === 'retry-wait')) {
       // Nobody waits for it any more: cancel the upstream work that has not started.
       this.#queue = this.#queue.filter((entry) => entry !== pending);
+      this.#endWait(pending, 'cancelled');
       if (pending.read.budgetKey !== undefined) void this.#budget.withdraw(pending.read.budgetKey, [pending.ticket]).catch(() => undefined);
       this.#settle(pending, new OperationAbortedError('disconnected'));
     }
@@ -221,11 +233,15 @@ export class GraphScheduler {
         queuedAt: now,
         state: 'queued',
         places: [],
+        trace: otelContext.active(),
+        wait: undefined,
+        waiting: false,
         waiters: 0,
         attempts: 0,
         deadline: 0,
       };
       this.#pending.set(key, pending);
+      this.#startWait(pending);
       const blocked = this.#blockedSeconds(read.budgetKey);
       const wait = this.#queueWaitSeconds(read);
       if (blocked > 0) this.#settle(pending, new GraphRateLimitError(read.budgetKey, blocked));
@@ -259,6 +275,8 @@ export class GraphScheduler {
   }
 
   #settle(pending: Pending, value: unknown): void {
+    // A read settled while it waited never left: refused (a block, the deadline) unless cancelled before.
+    this.#endWait(pending, 'refused');
     pending.state = 'done';
     if (this.#pending.get(pending.key) === pending) this.#pending.delete(pending.key);
     pending.settle(value);
@@ -368,6 +386,7 @@ export class GraphScheduler {
     const byCaller = new Map<string, Pending[]>();
     for (const pending of ready) {
       pending.state = 'sending';
+      this.#endWait(pending, 'granted');
       const caller = pending.read.caller ?? pending.read.token;
       const group = byCaller.get(caller);
       if (group === undefined) byCaller.set(caller, [pending]);
@@ -393,10 +412,13 @@ export class GraphScheduler {
 
   async #send(group: Pending[]): Promise<void> {
     const usage: UpstreamUsage = { requests: 0, calls: 0, coalesced: 0, cached: 0 };
-    const answers = await this.#transport.readMany(
-      group.map((pending) => pending.read),
-      usage,
-      (read, header) => this.#observeUsage(read, header),
+    // A request has one parent: the first wait in the group (else the operation that asked first).
+    const answers = await otelContext.with(this.#requestParent(group), () =>
+      this.#transport.readMany(
+        group.map((pending) => pending.read),
+        usage,
+        (read, header) => this.#observeUsage(read, header),
+      ),
     );
     // The operation whose read went first carries the HTTP request; each read carries its calls.
     group[0]!.usage.requests += usage.requests;
@@ -430,6 +452,7 @@ export class GraphScheduler {
         setTimeout(() => {
           if (pending.state !== 'retry-wait') return;
           pending.state = 'queued';
+          this.#startWait(pending);
           this.#queue.push(pending);
           void this.#flush();
         }, delay).unref();
@@ -438,6 +461,30 @@ export class GraphScheduler {
       this.#settle(pending, answer);
     });
     if (this.#queue.length > 0) this.#scheduleFlush();
+  }
+
+  /** Opens the span of a wait in the Page's line (reads outside any Page's budget wait for no window). */
+  #startWait(pending: Pending): void {
+    const page = pending.read.budgetKey;
+    if (page === undefined) return;
+    pending.wait = startBudgetWait(pending.trace, {
+      [ATTRIBUTES.budgetCalls]: callsOf(pending.read),
+      [ATTRIBUTES.attempt]: pending.attempts + 1,
+      ...(this.#tracePageIds ? { [ATTRIBUTES.pageId]: page } : {}),
+    });
+    pending.waiting = true;
+  }
+
+  #endWait(pending: Pending, outcome: BudgetOutcome): void {
+    if (!pending.waiting) return;
+    pending.waiting = false;
+    endBudgetWait(pending.wait!, outcome);
+  }
+
+  /** Where a group's request span goes: under the first wait that let a read leave, else under the operation that asked first. */
+  #requestParent(group: readonly Pending[]): Context {
+    const waited = group.find((pending) => pending.wait !== undefined);
+    return waited === undefined ? group[0]!.trace : trace.setSpan(waited.trace, waited.wait!);
   }
 
   #observeUsage(read: GraphRead, header: HeaderLookup): void {
