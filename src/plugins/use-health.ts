@@ -15,8 +15,6 @@ export const HEALTH_PATH = '/health';
 export const LIVENESS_PATH = '/health/live';
 export const READINESS_PATH = '/health/ready';
 
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-
 /**
  * `GET /health`: 200 while the instance serves, with `status: "ok"`, or `"degraded"` while Redis is
  * unreachable (the instance still answers, alone: a load balancer should keep sending it traffic, and an
@@ -30,8 +28,14 @@ export function useHealth(health: () => HealthView, readiness: () => ReadinessVi
   return {
     onRequest({ url, request, endResponse, fetchAPI }) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return;
+      // Headers made afresh for each answer: the fetch API may keep the object and write this answer's length into it.
       const answer = (status: number, body: unknown): void =>
-        endResponse(new fetchAPI.Response(JSON.stringify(body), { status, headers: JSON_HEADERS }));
+        endResponse(
+          new fetchAPI.Response(JSON.stringify(body), {
+            status,
+            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          }),
+        );
       if (url.pathname === LIVENESS_PATH) return answer(200, { status: 'live' });
       if (url.pathname === READINESS_PATH) {
         const view = readiness();
