@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, upstream, log);
   const port = await serve(gateway.server, config.port, config.host);
   await upstream.onListening(port);
+  if (config.host !== undefined) log.info(`Listening on ${config.host} (HOST) only`);
   log.info(
     upstream.webhooks === undefined
       ? 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)'
@@ -42,7 +43,6 @@ async function main(): Promise<void> {
     `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; GraphiQL in the browser; subscriptions as ` +
       `server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
   );
-  if (config.host !== undefined) log.info(`Listening on ${config.host} (HOST) only`);
   shutDownOnSignals(config, gateway, upstream, log);
   gateway.readiness.started();
 }
