@@ -19,6 +19,8 @@ export const GATEWAY_LINE = GATEWAY_READY_LINE;
 export const GATEWAY_ENV = {
   GRAPH_ACCESS_TOKEN: TOKEN,
   NODE_ENV: 'production',
+  // No balancer in front to wait for: stop at once (the launcher kills a process still running 5 s after SIGTERM).
+  SHUTDOWN_DRAIN_SECONDS: '0',
   PORT: '0',
   CURSOR_SECRET: 'benchmark-cursor-secret-0123456789',
 };

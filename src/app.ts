@@ -11,6 +11,7 @@ import { useErrorCodes } from './plugins/use-error-codes.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
 import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
 import { type HealthView, useHealth } from './plugins/use-health.js';
+import type { ReadinessView } from './readiness.js';
 import { useJsonErrorBodies } from './plugins/use-json-error-bodies.js';
 import { useMaxDepth } from './plugins/use-max-depth.js';
 import { useMetrics } from './plugins/use-metrics.js';
@@ -89,6 +90,8 @@ export interface AppOptions extends ContextDependencies {
   limits?: Partial<QueryLimits> | undefined;
   /** What `/health` says of the state shared with the fleet. @default alone, in memory */
   health?: (() => HealthView) | undefined;
+  /** What `/health/ready` says. @default always ready (an app not run by a process: tests) */
+  readiness?: (() => ReadinessView) | undefined;
   /** Answers kept to serve a viewer's repeated operations (RESPONSE_CACHE_ENTRIES). */
   responseCacheEntries?: number | undefined;
   /** Where log lines go. @default JSON lines (production) or readable lines on stdout, at `info` */
@@ -169,7 +172,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     plugins: [
       // First: its span wraps every other plugin's work on an operation (a no-op with no OpenTelemetry SDK).
       useTracing(),
-      useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
+      useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond })), options.readiness),
       usePersistedManifest(options.persistedOperations),
       // Before a subscription starts: over HTTP, only as server-sent events, and within the instance's caps.
       useSubscriptionTransport(),

@@ -4,11 +4,19 @@
  * settings as options, and `DEFAULT_CONFIG` is what they get when nothing is set. The README's
  * configuration table is printed from this table (`npm run config:table`); a test keeps the two equal.
  */
+import { isIP } from 'node:net';
 import { parse } from 'graphql';
 import { boolean, commaList, integer, jsonObjectFile, oneOf, optionalText, origin, redisUrl, seconds } from './config-parsers.js';
 
 /** A current Graph API version (Meta's changelog lists the versions still served). */
 export const DEFAULT_GRAPH_API_VERSION = 'v25.0';
+
+/**
+ * The drain delay in production: Kubernetes takes a terminating pod out of its Service's endpoints, and a balancer probing
+ * `/health/ready` every second or two sees it unready, within a few seconds; 5 s covers that. Balancers that probe less
+ * often need SHUTDOWN_DRAIN_SECONDS raised (README, Deploying).
+ */
+const PRODUCTION_SHUTDOWN_DRAIN_MS = 5_000;
 
 /** One environment variable: how to read it and what it means. */
 export interface Setting<T> {
@@ -219,6 +227,55 @@ export const SETTINGS = {
     default: 512 * 1024,
     defaultText: '`524288` (512 KB)',
     parse: integer(1024, 100 * 1024 * 1024),
+  }),
+  HOST: setting<string | undefined>({
+    description:
+      'Address the gateway listens on: `127.0.0.1` behind a proxy on the same machine, `::` or `0.0.0.0` for every interface. Unset: ' +
+      "every interface (Node's default: IPv6 and IPv4 where the machine has both).",
+    default: undefined,
+    defaultText: '*(unset: every interface)*',
+    parse: (raw) => {
+      if (isIP(raw) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(raw)) {
+        throw new Error('must be an IP address or a host name, such as 127.0.0.1 or ::');
+      }
+      return raw;
+    },
+  }),
+  KEEP_ALIVE_TIMEOUT_SECONDS: setting({
+    description:
+      'How long an idle keep-alive connection is kept open. Set it above the idle timeout of the load balancer in front (AWS ALB: ' +
+      '60 s): otherwise the gateway may close a connection just as the balancer reuses it, and that request fails (a 502). The ' +
+      'time allowed for request headers is kept a second above it.',
+    default: 72_000,
+    defaultText: '`72`',
+    parse: seconds(1, 3_600),
+  }),
+  SHUTDOWN_DRAIN_SECONDS: setting<number | undefined>({
+    description:
+      'On `SIGTERM` (or `SIGINT`), how long the instance keeps serving after `/health/ready` turned 503, every answer with ' +
+      '`Connection: close`, before it stops taking connections: time for the load balancer to see it unready and move its ' +
+      'keep-alive connections to other instances (see [Deploying](#deploying)).',
+    default: undefined,
+    defaultText: '`5` in production, else `0`',
+    parse: seconds(0, 3_600),
+  }),
+  REDIS_REQUIRED: setting({
+    description:
+      '`true`: `/health/ready` answers 503 while Redis (`REDIS_URL`) is unreachable, so a load balancer sends traffic only to ' +
+      "instances that share the fleet's state. `false`: an instance in degraded mode stays ready (it serves alone, at its share).",
+    default: false,
+    defaultText: '`false`',
+    parse: boolean,
+  }),
+  FLEET_SIZE_HINT: setting<number | undefined>({
+    description:
+      'Instances this one assumes in its fleet until it has heard from the others: an instance that starts while Redis is ' +
+      "unreachable spends `1/FLEET_SIZE_HINT` of each Page's budgets (calls and sends) until Redis answers, so a fleet restarted " +
+      "together during a Redis outage stays within Meta's limits; after that, the live count replaces it. Without `REDIS_URL` " +
+      'each instance spends `1/FLEET_SIZE_HINT` of the rates, always. Set it to the number of instances you run.',
+    default: undefined,
+    defaultText: '`1` without `REDIS_URL`, `2` with it',
+    parse: integer(1, 1_000),
   }),
   MAX_SUBSCRIPTIONS: setting({
     description:
@@ -448,6 +505,9 @@ export function readConfig(env: Env = process.env): GatewayConfig {
   if (s.WEBHOOK_VERIFY_TOKEN !== undefined && s.GRAPH_APP_SECRET === undefined && s.GRAPH_API_URL !== undefined) {
     problems.push('WEBHOOK_VERIFY_TOKEN needs GRAPH_APP_SECRET: webhook deliveries are verified with the app secret');
   }
+  if (s.REDIS_REQUIRED && s.REDIS_URL === undefined) {
+    problems.push('REDIS_REQUIRED=true needs REDIS_URL: the Redis that readiness waits for');
+  }
   const graphListCap = listCapOf(env, s.GRAPH_LIST_CAP, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return groupSettings(s, graphListCap);
@@ -462,6 +522,10 @@ function groupSettings(s: Settings, graphListCap: number) {
     s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY };
   return {
     port: s.PORT,
+    host: s.HOST,
+    keepAliveTimeoutMs: s.KEEP_ALIVE_TIMEOUT_SECONDS,
+    // A balancer needs a few seconds to see a production instance unready; in development nobody waits for it.
+    shutdownDrainMs: s.SHUTDOWN_DRAIN_SECONDS ?? (s.NODE_ENV === 'production' ? PRODUCTION_SHUTDOWN_DRAIN_MS : 0),
     graphApiUrl: s.GRAPH_API_URL,
     graphApiVersion: s.GRAPH_API_VERSION,
     defaultAccessToken: s.GRAPH_ACCESS_TOKEN,
@@ -494,6 +558,9 @@ function groupSettings(s: Settings, graphListCap: number) {
     corsOrigins: s.CORS_ORIGINS,
     webhookVerifyToken: s.WEBHOOK_VERIFY_TOKEN,
     redis: { url: s.REDIS_URL, keyPrefix: s.REDIS_KEY_PREFIX },
+    redisRequired: s.REDIS_REQUIRED,
+    // With Redis there is a fleet, so at least two instances: one that never heard from the others must not take the whole budget.
+    fleetSizeHint: s.FLEET_SIZE_HINT ?? (s.REDIS_URL === undefined ? 1 : 2),
     persistedOperations,
     sends: {
       callsPerSecond: s.GRAPH_PAGE_SENDS_PER_SECOND,

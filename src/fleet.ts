@@ -49,6 +49,11 @@ export interface FleetStateOptions {
   heartbeatMs?: number;
   /** TLS options added to a `rediss://` connection (a private CA: `{ ca }`, or NODE_EXTRA_CA_CERTS). */
   tls?: ConnectionOptions;
+  /**
+   * Instances assumed in the fleet (FLEET_SIZE_HINT): without `url`, each spends this share of the rates always; with it,
+   * until it first hears from the fleet through Redis. @default 1
+   */
+  fleetSizeHint?: number;
 }
 
 /** The cache's bounds as configured by default (CACHE_MAX_ENTRIES, CACHE_MAX_MEGABYTES), its tags kept as buildGateway keeps them. */
@@ -101,10 +106,11 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
   const sendCallsPerSecond = options.sendCallsPerSecond ?? DEFAULT_SEND_CALLS_PER_SECOND;
   const sendLedgerTtlMs = options.sendLedgerTtlMs ?? DEFAULT_SEND_LEDGER_TTL_MS;
   if (options.url === undefined) {
-    const budget = new MemoryCallBudget(options.callsPerSecond);
+    const share = 1 / (options.fleetSizeHint ?? 1);
+    const budget = new MemoryCallBudget(options.callsPerSecond * share);
     return {
       budget,
-      sendBudget: new MemoryCallBudget(sendCallsPerSecond),
+      sendBudget: new MemoryCallBudget(sendCallsPerSecond * share),
       sendLedger: new MemorySendLedger(sendLedgerTtlMs),
       cacheStore: new MemoryReadCacheStore(cache),
       events: new InboxEventBus(),
@@ -146,6 +152,7 @@ async function createRedisFleetState(
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.fleetSizeHint === undefined ? {} : { fleetSizeHint: options.fleetSizeHint }),
   });
   const budget = new RedisCallBudget(connection, { callsPerSecond: options.callsPerSecond });
   const state: FleetState = {

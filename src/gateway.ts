@@ -19,6 +19,7 @@ import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { createFleetState, type FleetState } from './fleet.js';
 import { createCursorCodec } from './cursors.js';
+import { createReadiness, type Readiness } from './readiness.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { createInboxEventRelay, createWebhookReceiver, type InboxEventRelay, type WebhookReceiver } from './webhooks/receiver.js';
@@ -64,6 +65,8 @@ export interface Gateway {
   readonly fleet: FleetState;
   /** Meta's webhook callback, when deliveries can be verified. */
   readonly webhooks: WebhookReceiver | undefined;
+  /** What `/health/ready` says: main.ts marks start-up complete, and the start of a shutdown. */
+  readonly readiness: Readiness;
   /** How long a cached read is served fresh: CACHE_MAX_AGE_SECONDS, else 60 s with webhooks and 0 without. */
   readonly cacheMaxAgeMs: number;
   /** Stops the reconciler, closes the upstream pool and leaves the fleet (once the server has drained). */
@@ -84,6 +87,7 @@ export async function buildGateway(
     callsPerSecond: config.pageCallsPerSecond,
     sendCallsPerSecond: config.sends.callsPerSecond,
     sendLedgerTtlMs: config.sends.idempotencyTtlMs,
+    fleetSizeHint: config.fleetSizeHint,
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
   });
@@ -105,7 +109,9 @@ export async function buildGateway(
       ? setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref()
       : undefined;
   const writer = new GraphWriter({ transport: client, maxAttempts: config.maxAttempts });
-  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, log }, overrides);
+  // With REDIS_REQUIRED, an instance that cannot share the fleet's state asks the balancer for no traffic.
+  const readiness = createReadiness(config.redisRequired ? { redisReachable: () => fleet.health().redis === 'shared' } : {});
+  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, readiness, log }, overrides);
   return {
     ...served,
     client,
@@ -114,6 +120,7 @@ export async function buildGateway(
     credentials,
     readCache,
     fleet,
+    readiness,
     cacheMaxAgeMs,
     async close() {
       clearInterval(reconciler);
@@ -156,7 +163,15 @@ function createGraphApi(
 function serveGateway(
   config: GatewayConfig,
   upstream: UpstreamApi,
-  parts: { fleet: FleetState; scheduler: GraphScheduler; credentials: Credentials; readCache: ReadCache; writer: GraphWriter; log: Logger },
+  parts: {
+    fleet: FleetState;
+    scheduler: GraphScheduler;
+    credentials: Credentials;
+    readCache: ReadCache;
+    writer: GraphWriter;
+    readiness: Readiness;
+    log: Logger;
+  },
   overrides: GatewayOverrides,
 ): Pick<Gateway, 'app' | 'server' | 'webhooks'> {
   const { fleet, readCache } = parts;
@@ -182,6 +197,7 @@ function serveGateway(
     subscriptionCaps,
     readCache,
     health: () => fleet.health(),
+    readiness: () => parts.readiness.view(),
     responseCacheEntries: config.cache.responseEntries,
     inboxEvents: events,
     scheduler: parts.scheduler,
@@ -205,6 +221,7 @@ function serveGateway(
   const server = createGatewayServer(app, {
     webhooks,
     maxBodyBytes: config.maxRequestBodyBytes,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     // Browser pages may open a socket from the origins CORS lets call the gateway (createApp applies the same rule).
     webSocket: {
       allowedOrigins: allowedOriginsOf(config.corsOrigins, config.nodeEnv === 'production'),

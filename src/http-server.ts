@@ -34,6 +34,12 @@ function refuseEmptyBody(response: ServerResponse): void {
 
 export interface GatewayServer extends Server {
   /**
+   * From now on every answer carries `Connection: close` (those not yet started too), and is otherwise served
+   * as before: each keep-alive client, a load balancer included, opens its next connection elsewhere. The
+   * first step of a shutdown, for SHUTDOWN_DRAIN_SECONDS before {@link drain}.
+   */
+  closeKeepAlive(): void;
+  /**
    * Stops taking connections and lets the requests in flight finish (each answered with
    * `Connection: close`, so keep-alive clients reconnect to another instance); subscription streams
    * are cut at once and WebSockets closed at once (1001), and connections still open after `timeoutMs`.
@@ -54,6 +60,22 @@ export interface GatewayServerOptions {
    * (MAX_REQUEST_BODY_BYTES)
    */
   maxBodyBytes?: number | undefined;
+  /**
+   * How long an idle keep-alive connection stays open, in ms; the time allowed for a request's headers is kept a second
+   * above it. @default 72000 (KEEP_ALIVE_TIMEOUT_SECONDS)
+   */
+  keepAliveTimeoutMs?: number | undefined;
+}
+
+/**
+ * Node closes a keep-alive connection idle for `keepAliveTimeout` (5 s by default), which races a load balancer
+ * reusing it after a longer idle time of its own: the balancer's request meets a closed socket (a 502). The headers
+ * timeout stays above it, as Node's own docs advise, and the request timeout at least as long as both.
+ */
+function setKeepAliveTimeout(server: Server, keepAliveTimeoutMs: number): void {
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  server.headersTimeout = Math.max(server.headersTimeout, keepAliveTimeoutMs + 1_000);
+  if (server.requestTimeout > 0) server.requestTimeout = Math.max(server.requestTimeout, server.headersTimeout);
 }
 
 const isWebhookPath = (url: string | undefined): boolean =>
@@ -61,12 +83,12 @@ const isWebhookPath = (url: string | undefined): boolean =>
 
 export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: GatewayServerOptions = {}): GatewayServer {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_CONFIG.maxRequestBodyBytes;
-  let draining = false;
+  let keepAlive = true;
   const webSockets = createGraphQLWebSocketServer(handler, { ...options.webSocket, maxMessageBytes: maxBodyBytes });
   // Responses not yet finished: answers to mark `Connection: close`, event streams to end, when draining starts.
   const open = new Map<ServerResponse, { eventStream: boolean }>();
   const server = createServer((request: IncomingMessage & { body?: string }, response) => {
-    if (draining) {
+    if (!keepAlive) {
       response.setHeader('connection', 'close');
     } else {
       open.set(response, { eventStream: request.headers.accept?.includes('text/event-stream') === true });
@@ -112,6 +134,7 @@ export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: 
     });
     request.on('error', () => response.destroy());
   });
+  setKeepAliveTimeout(server, options.keepAliveTimeoutMs ?? DEFAULT_CONFIG.keepAliveTimeoutMs);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => webSockets.handleUpgrade(request, socket, head));
   return Object.assign(server, {
     inFlight() {
@@ -119,14 +142,15 @@ export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: 
       for (const { eventStream } of open.values()) if (eventStream) eventStreams += 1;
       return { requests: open.size - eventStreams, eventStreams, webSockets: webSockets.size };
     },
+    closeKeepAlive() {
+      keepAlive = false;
+      for (const [response, { eventStream }] of open) if (!eventStream && !response.headersSent) response.setHeader('connection', 'close');
+    },
     drain(timeoutMs: number): Promise<void> {
-      draining = true;
+      this.closeKeepAlive();
       webSockets.close();
-      for (const [response, { eventStream }] of open) {
-        // A subscription's event stream never finishes by itself: cut it, its client reconnects elsewhere.
-        if (eventStream) response.destroy();
-        else if (!response.headersSent) response.setHeader('connection', 'close');
-      }
+      // A subscription's event stream never finishes by itself: cut it, its client reconnects elsewhere.
+      for (const [response, { eventStream }] of open) if (eventStream) response.destroy();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const cut = setTimeout(() => {

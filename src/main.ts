@@ -33,8 +33,9 @@ async function main(): Promise<void> {
   const upstream = await startUpstream(config, log);
   registerSecrets(config, upstream);
   const gateway = await startGateway(config, upstream, log);
-  const port = await serve(gateway.server, config.port);
+  const port = await serve(gateway.server, config.port, config.host);
   await upstream.onListening(port);
+  if (config.host !== undefined) log.info(`Listening on ${config.host} (HOST) only`);
   log.info(
     upstream.webhooks === undefined
       ? 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)'
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       `server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
   );
   shutDownOnSignals(config, gateway, upstream, tracing, log);
+  gateway.readiness.started();
 }
 
 /** The Graph API to call: with no `GRAPH_API_URL`, the embedded emulator, started here. */
@@ -160,8 +162,8 @@ class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
 }
 
-/** Listens on `port`; resolves with the port it got (`0`: any free one). */
-function serve(server: GatewayServer, port: number): Promise<number> {
+/** Listens on `port` of `host` (every interface when undefined); resolves with the port it got (`0`: any free one). */
+function serve(server: GatewayServer, port: number, host: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -170,7 +172,7 @@ function serve(server: GatewayServer, port: number): Promise<number> {
           : error,
       ),
     );
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);
     });
@@ -178,10 +180,12 @@ function serve(server: GatewayServer, port: number): Promise<number> {
 }
 
 /**
- * Behind a load balancer, a deploy sends SIGTERM: take nothing new, end event streams and close
- * WebSockets (they never finish by themselves; their clients reconnect elsewhere), finish what is in
- * flight (an operation lasts at most OPERATION_TIMEOUT_MS), then close the upstream. A second signal
- * exits at once.
+ * Behind a load balancer, a deploy sends SIGTERM: turn unready (`/health/ready` 503) at once, and for
+ * SHUTDOWN_DRAIN_SECONDS keep serving, every answer with `Connection: close`, while the balancer notices and moves
+ * its keep-alive connections away (closing them now would fail the request it is about to send on one). Then take
+ * nothing new, end event streams and close WebSockets (they never finish by themselves; their clients reconnect
+ * elsewhere), finish what is in flight (an operation lasts at most OPERATION_TIMEOUT_MS), then close the upstream.
+ * A second signal exits at once.
  */
 function shutDownOnSignals(config: GatewayConfig, gateway: Gateway, upstream: Upstream, tracing: Tracing | undefined, log: Logger): void {
   let stopping = false;
@@ -191,34 +195,46 @@ function shutDownOnSignals(config: GatewayConfig, gateway: Gateway, upstream: Up
       process.exit(SIGNAL_EXIT_STATUS[signal]);
     }
     stopping = true;
-    const graceMs = config.operationTimeoutMs + 1_000;
-    const { requests, eventStreams, webSockets } = gateway.server.inFlight();
-    const streams =
-      (eventStreams === 0 ? '' : `; ending ${plural(eventStreams, 'event stream')}`) +
-      (webSockets === 0 ? '' : `; closing ${plural(webSockets, 'WebSocket')}`);
-    const waiting =
-      requests === 0
-        ? '; no request in flight'
-        : `; waiting for ${plural(requests, 'request')} in flight, at most ${Math.ceil(graceMs / 1000)} s`;
-    log.info(`${signal}: shutting down${streams}${waiting} (${signal} again exits at once)`);
-    gateway.server
-      .drain(graceMs)
-      // The SDK last: it exports the spans the drained requests ended.
-      .then(() => Promise.all([gateway.close(), upstream.stop()]))
-      .then(() => tracing?.shutdown())
-      .then(
-        () => {
-          log.info('Stopped');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          log.error({ err: error }, 'Shutdown failed');
-          process.exit(1);
-        },
+    gateway.readiness.stopping();
+    gateway.server.closeKeepAlive();
+    const drainMs = config.shutdownDrainMs;
+    if (drainMs > 0)
+      log.info(
+        `${signal}: unready (/health/ready answers 503); serving ${drainMs / 1000} s more, each answer with Connection: close, ` +
+          `while load balancers move away (SHUTDOWN_DRAIN_SECONDS; ${signal} again exits at once)`,
       );
+    setTimeout(() => void stop(signal), drainMs);
+  };
+  const stop = async (signal: string): Promise<void> => {
+    const graceMs = config.operationTimeoutMs + 1_000;
+    log.info(`${signal}: shutting down${describeInFlight(gateway.server, graceMs)} (${signal} again exits at once)`);
+    try {
+      await gateway.server.drain(graceMs);
+      await Promise.all([gateway.close(), upstream.stop()]);
+      // The SDK last: it exports the spans the drained requests ended.
+      await tracing?.shutdown();
+      log.info('Stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'Shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGINT', () => shutDown('SIGINT'));
   process.on('SIGTERM', () => shutDown('SIGTERM'));
+}
+
+/** What a drain starting now ends and waits for, as the shutdown line says it. */
+function describeInFlight(server: GatewayServer, graceMs: number): string {
+  const { requests, eventStreams, webSockets } = server.inFlight();
+  const streams =
+    (eventStreams === 0 ? '' : `; ending ${plural(eventStreams, 'event stream')}`) +
+    (webSockets === 0 ? '' : `; closing ${plural(webSockets, 'WebSocket')}`);
+  const waiting =
+    requests === 0
+      ? '; no request in flight'
+      : `; waiting for ${plural(requests, 'request')} in flight, at most ${Math.ceil(graceMs / 1000)} s`;
+  return streams + waiting;
 }
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;

@@ -110,6 +110,42 @@ describe('readConfig', () => {
     );
   });
 
+  it('drains 5 s on SIGTERM in production and not at all in development, unless SHUTDOWN_DRAIN_SECONDS says', () => {
+    expect(readConfig({}).shutdownDrainMs).toBe(0);
+    expect(readConfig({ NODE_ENV: 'test' }).shutdownDrainMs).toBe(0);
+    expect(readConfig({ NODE_ENV: 'production' }).shutdownDrainMs).toBe(5_000);
+    expect(readConfig({ NODE_ENV: 'production', SHUTDOWN_DRAIN_SECONDS: '0' }).shutdownDrainMs).toBe(0);
+    expect(readConfig({ SHUTDOWN_DRAIN_SECONDS: '20' }).shutdownDrainMs).toBe(20_000);
+    expect(() => readConfig({ SHUTDOWN_DRAIN_SECONDS: '-1' })).toThrow(
+      'SHUTDOWN_DRAIN_SECONDS must be an integer from 0 to 3600, got "-1"',
+    );
+  });
+
+  it('takes HOST as an address or a host name (every interface when unset) and KEEP_ALIVE_TIMEOUT_SECONDS, 72 by default', () => {
+    expect(readConfig({})).toMatchObject({ host: undefined, keepAliveTimeoutMs: 72_000 });
+    expect(readConfig({ HOST: '127.0.0.1', KEEP_ALIVE_TIMEOUT_SECONDS: '65' })).toMatchObject({
+      host: '127.0.0.1',
+      keepAliveTimeoutMs: 65_000,
+    });
+    expect(readConfig({ HOST: '::' }).host).toBe('::');
+    expect(readConfig({ HOST: 'gateway.internal' }).host).toBe('gateway.internal');
+    expect(() => readConfig({ HOST: 'http://0.0.0.0' })).toThrow(
+      'HOST must be an IP address or a host name, such as 127.0.0.1 or ::, got "http://0.0.0.0"',
+    );
+    expect(() => readConfig({ KEEP_ALIVE_TIMEOUT_SECONDS: '0' })).toThrow('KEEP_ALIVE_TIMEOUT_SECONDS must be an integer from 1 to 3600');
+  });
+
+  it('assumes a fleet of 1 without REDIS_URL and 2 with it until FLEET_SIZE_HINT says; REDIS_REQUIRED needs REDIS_URL', () => {
+    expect(readConfig({}).fleetSizeHint).toBe(1);
+    expect(readConfig({ REDIS_URL: 'redis://redis:6379' }).fleetSizeHint).toBe(2);
+    expect(readConfig({ REDIS_URL: 'redis://redis:6379', FLEET_SIZE_HINT: '6' }).fleetSizeHint).toBe(6);
+    expect(readConfig({ FLEET_SIZE_HINT: '4' }).fleetSizeHint).toBe(4);
+    expect(() => readConfig({ FLEET_SIZE_HINT: '0' })).toThrow('FLEET_SIZE_HINT must be an integer from 1 to 1000, got "0"');
+    expect(readConfig({ REDIS_URL: 'redis://redis:6379', REDIS_REQUIRED: 'true' }).redisRequired).toBe(true);
+    expect(readConfig({}).redisRequired).toBe(false);
+    expect(() => readConfig({ REDIS_REQUIRED: 'true' })).toThrow('REDIS_REQUIRED=true needs REDIS_URL: the Redis that readiness waits for');
+  });
+
   it('takes EMULATOR_PORT, 4010 by default', () => {
     expect(readConfig({}).emulatorPort).toBe(4010);
     expect(readConfig({ EMULATOR_PORT: '0' }).emulatorPort).toBe(0);

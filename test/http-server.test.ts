@@ -3,11 +3,15 @@
  * GET requests pass through unchanged, and the GraphQL-over-HTTP spec holds, audited by graphql-http's
  * own suite: what Apollo Client, urql and Relay rely on.
  */
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { Pool } from 'undici';
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayServer } from '../src/http-server.js';
 import { DEFAULT_CONFIG, readConfig } from '../src/config.js';
+import { DEMO } from '../src/emulator/index.js';
+import { createReadiness } from '../src/readiness.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { ACME, serveOnLoopback, startHarness, type Harness } from './support/harness.js';
 
@@ -191,6 +195,93 @@ describe('GET /health', () => {
       expect(response.headers.get('cache-control')).toBe('private, no-store');
       expect(await response.json()).toEqual({ status: 'ok', redis: 'off', since: null, liveInstances: null, callsPerSecond: 2 });
     } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('GET /health/live and /health/ready', () => {
+  it('is live at once; ready only from the end of start-up to the first signal', async () => {
+    const h = await startHarness();
+    try {
+      const probe = async (path: string) => {
+        const response = await h.app.fetch(`http://gateway.test${path}`);
+        return { status: response.status, body: await response.json() };
+      };
+      expect(await probe('/health/live')).toEqual({ status: 200, body: { status: 'live' } });
+      expect(await probe('/health/ready')).toEqual({ status: 503, body: { status: 'unready', reason: 'starting' } });
+      h.readiness.started();
+      expect(await probe('/health/ready')).toEqual({ status: 200, body: { status: 'ready' } });
+      h.readiness.stopping();
+      expect(await probe('/health/ready')).toEqual({ status: 503, body: { status: 'unready', reason: 'shutting-down' } });
+      // Never ready again in this process, and still live.
+      h.readiness.started();
+      expect(await probe('/health/ready')).toEqual({ status: 503, body: { status: 'unready', reason: 'shutting-down' } });
+      expect(await probe('/health/live')).toEqual({ status: 200, body: { status: 'live' } });
+      // `/health` is unchanged.
+      expect((await probe('/health')).body).toMatchObject({ status: 'ok', redis: 'off' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('is unready while Redis is unreachable when readiness depends on it (REDIS_REQUIRED), ready again when it answers', () => {
+    let reachable = false;
+    const readiness = createReadiness({ redisReachable: () => reachable });
+    readiness.started();
+    expect(readiness.view()).toEqual({ ready: false, reason: 'redis-unreachable' });
+    reachable = true;
+    expect(readiness.view()).toEqual({ ready: true });
+    readiness.stopping();
+    expect(readiness.view()).toEqual({ ready: false, reason: 'shutting-down' });
+    expect(createReadiness().view()).toEqual({ ready: false, reason: 'starting' });
+  });
+});
+
+describe('keep-alive', () => {
+  it('keeps idle connections KEEP_ALIVE_TIMEOUT_SECONDS (72 s by default), headers allowed a second more', async () => {
+    const h = await startHarness();
+    const byDefault = await serveOnLoopback(h.app);
+    const longer = await serveOnLoopback(h.app, { keepAliveTimeoutMs: 400_000 });
+    try {
+      const timeouts = ({ server }: typeof byDefault) => [server.keepAliveTimeout, server.headersTimeout, server.requestTimeout];
+      expect(timeouts(byDefault)).toEqual([72_000, 73_000, 300_000]);
+      expect(timeouts(longer)).toEqual([400_000, 401_000, 401_000]);
+    } finally {
+      await Promise.all([byDefault, longer].map(({ server }) => new Promise((resolve) => server.close(resolve))));
+      await h.close();
+    }
+  });
+
+  it('answers every request with Connection: close once told to (the drain delay), and serves it in full', async () => {
+    const h = await startHarness();
+    const { server, origin } = await serveOnLoopback(h.app);
+    const pool = new Pool(origin, { connections: 1 });
+    try {
+      const ask = async () => {
+        const response = await pool.request({
+          path: '/graphql',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `{ page(id: "${ACME}") { name } }` }),
+        });
+        return { status: response.statusCode, connection: response.headers.connection, body: await response.body.json() };
+      };
+      const kept = await ask();
+      expect(kept).toEqual({ status: 200, connection: 'keep-alive', body: { data: { page: { name: DEMO.pages.acme.name } } } });
+      server.closeKeepAlive();
+      const disconnected = once(pool, 'disconnect');
+      expect(await ask()).toEqual({ ...kept, connection: 'close' });
+      // The client leaves the connection, the server still takes new ones (each answered once, then closed).
+      await disconnected;
+      expect(await ask()).toEqual({ ...kept, connection: 'close' });
+      const probe = await fetch(`${origin}/health/live`);
+      expect([probe.status, probe.headers.get('connection'), await probe.json()]).toEqual([200, 'close', { status: 'live' }]);
+      const ready = await fetch(`${origin}/health/ready`);
+      expect([ready.status, await ready.json()]).toEqual([503, { status: 'unready', reason: 'starting' }]);
+    } finally {
+      await pool.close();
+      await new Promise((resolve) => server.close(resolve));
       await h.close();
     }
   });

@@ -185,6 +185,58 @@ describe('degraded mode', () => {
   });
 });
 
+describe('FLEET_SIZE_HINT', () => {
+  it('gives an instance that starts with Redis unreachable 1/hint of each budget until it hears from the fleet', async () => {
+    const redis = await PrivateRedis.start();
+    await redis.stop();
+    cleanups.push(() => redis.stop());
+    const logger = recordingLogger();
+    const state = await createFleetState({
+      url: redis.url,
+      keyPrefix: testPrefix('redis-degraded'),
+      callsPerSecond: 2,
+      sendCallsPerSecond: 300,
+      fleetSizeHint: 4,
+      logger,
+      startupWaitMs: 100,
+    });
+    cleanups.push(() => state.close());
+    expect(state.health()).toMatchObject({ redis: 'degraded', liveInstances: undefined, callsPerSecond: 0.5 });
+    await until(() => linesOf(logger, 'warn').length === 1, 'the degraded line');
+    expect(logger.lines[0]).toContain("spends 1/4 of each Page's call budget (FLEET_SIZE_HINT: it has not heard from the fleet yet)");
+    // 0.5 calls per second: one call in any 2-second window, where the whole rate would grant two.
+    const grant = await state.budget.acquire(PAGE, [claim('a.1'), claim('a.2')], Date.now());
+    expect([...grant.granted.keys()]).toEqual(['a.1']);
+    // The Send API's budget too: 300 / 4.
+    const sends = await state.sendBudget.acquire(
+      PAGE,
+      Array.from({ length: 80 }, (_, i) => claim(`s.${i}`)),
+      Date.now(),
+    );
+    expect(sends.granted.size).toBe(75);
+
+    // Once it has heard the fleet (alone here), the live count replaces the hint.
+    await redis.start();
+    await until(() => state.health().redis === 'shared', 'shared', 5_000);
+    expect(state.health()).toMatchObject({ liveInstances: 1, callsPerSecond: 2 });
+    await redis.stop();
+    await until(() => state.health().redis === 'degraded', 'degraded', 1_000);
+    expect(state.health().callsPerSecond).toBe(2);
+  });
+
+  it('gives an instance without REDIS_URL 1/hint of the rates, always', async () => {
+    const state = await createFleetState({
+      url: undefined,
+      keyPrefix: 'unused:',
+      callsPerSecond: 2,
+      fleetSizeHint: 4,
+      logger: recordingLogger(),
+    });
+    expect(state.health()).toEqual({ redis: 'off', since: undefined, liveInstances: undefined, callsPerSecond: 0.5 });
+    expect(state.sendBudget.callsPerSecond).toBe(75);
+  });
+});
+
 describe('without REDIS_URL', () => {
   it('keeps everything in this process, with no connection to make', async () => {
     const logger = recordingLogger();

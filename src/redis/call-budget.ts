@@ -17,7 +17,7 @@
  * so instances whose clocks disagree still count one window.
  *
  * While Redis is unreachable, each instance counts alone at its share of the rate: the Page's rate
- * divided by the instances live when it last heard of them.
+ * divided by the instances live when it last heard of them, or by FLEET_SIZE_HINT when it never did.
  */
 import {
   type BudgetClaim,
@@ -266,7 +266,10 @@ export class RedisCallBudget implements CallBudget {
     });
   }
 
-  /** The share of one instance while Redis is unreachable: the rate divided by the instances live when last heard of. */
+  /**
+   * The share of one instance while Redis is unreachable: the rate divided by the instances live when last heard of
+   * (before this instance ever heard of them: by the fleet size hint).
+   */
   get localCallsPerSecond(): number {
     return this.#local.callsPerSecond;
   }
@@ -361,7 +364,7 @@ export class RedisCallBudget implements CallBudget {
   }
 
   #localShare(): MemoryCallBudget {
-    return new MemoryCallBudget(this.callsPerSecond / Math.max(1, this.#connection.liveInstances));
+    return new MemoryCallBudget(this.callsPerSecond / this.#connection.assumedInstances);
   }
 
   #key(page: string, part: 'window' | 'line' | 'claims' | 'block'): string {

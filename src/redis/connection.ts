@@ -33,6 +33,8 @@ export interface RedisConnectionOptions {
   heartbeatMs?: number;
   /** TLS options added to a `rediss://` connection, e.g. `{ ca }` for a private CA. */
   tls?: ConnectionOptions;
+  /** Instances assumed live until a heartbeat has counted them (FLEET_SIZE_HINT). @default 1 */
+  fleetSizeHint?: number;
 }
 
 /** What {@link RedisConnection.run} answers when Redis could not be asked: the caller falls back to its local state. */
@@ -111,7 +113,9 @@ export class RedisConnection {
   /** Whether the subscriber connection confirmed its subscriptions since it last connected. */
   #subscribed = false;
   #lastError: string | undefined;
-  #liveInstances = 1;
+  /** Counted by the last heartbeat that reached Redis; none before the first. */
+  #liveInstances: number | undefined;
+  readonly #fleetSizeHint: number;
   #joining: Promise<void> | undefined;
   #closed = false;
 
@@ -119,6 +123,9 @@ export class RedisConnection {
     this.keyPrefix = options.keyPrefix;
     this.#logger = options.logger;
     this.#heartbeatMs = options.heartbeatMs ?? 1_000;
+    this.#fleetSizeHint = options.fleetSizeHint ?? 1;
+    if (!Number.isInteger(this.#fleetSizeHint) || this.#fleetSizeHint < 1)
+      throw new TypeError(`fleetSizeHint must be a whole number of instances, 1 or more, got ${this.#fleetSizeHint}`);
     this.#where = describeRedisUrl(options.url);
     const redisOptions: RedisOptions = {
       // Fail at once rather than queue while Redis is away: the caller then uses its local state.
@@ -160,9 +167,17 @@ export class RedisConnection {
     return this.#since;
   }
 
-  /** Live instances at the last heartbeat that reached Redis (this one included). */
-  get liveInstances(): number {
+  /** Live instances at the last heartbeat that reached Redis (this one included); `undefined` before the first. */
+  get liveInstances(): number | undefined {
     return this.#liveInstances;
+  }
+
+  /**
+   * The instances to share a budget with while Redis is away: those live at the last heartbeat, or, before this
+   * instance ever heard from the fleet (it started while Redis was unreachable), the fleet size hint.
+   */
+  get assumedInstances(): number {
+    return this.#liveInstances ?? this.#fleetSizeHint;
   }
 
   /** The key (or channel) `name` of this deployment. */
@@ -307,10 +322,13 @@ export class RedisConnection {
     if (this.#closed) return;
     if (this.#state === 'degraded' && this.#announced) return;
     const why = reason instanceof Error ? reason.message : String(reason);
+    const assumed = this.assumedInstances;
+    const counted =
+      this.#liveInstances === undefined ? 'FLEET_SIZE_HINT: it has not heard from the fleet yet' : `${assumed} instance(s) were live`;
     this.#setState(
       'degraded',
       `Redis unreachable at ${this.#where} (${scrubSecrets(why).slice(0, 200)}): degraded mode until it answers again; this instance ` +
-        `spends 1/${this.#liveInstances} of each Page's call budget (${this.#liveInstances} instance(s) were live) and keeps its read ` +
+        `spends 1/${assumed} of each Page's call budget (${counted}) and keeps its read ` +
         `cache, inbox events and webhook redeliveries to itself; it refuses sends (SEND_LEDGER_UNAVAILABLE) until then`,
     );
   }

@@ -11,6 +11,7 @@ import { cacheTagTtlMs, DEFAULT_CONFIG, type GatewayConfig, type UpstreamPoolCon
 import type { Credentials } from '../../src/credentials.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { buildGateway } from '../../src/gateway.js';
+import type { Readiness } from '../../src/readiness.js';
 import type { ReadCache } from '../../src/graph-api/read-cache.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import type { GraphScheduler, GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
@@ -53,6 +54,8 @@ export interface Harness {
   webhooks: WebhookReceiver | undefined;
   /** Where the read cache keeps its entries. */
   cacheStore: MemoryReadCacheStore;
+  /** What `/health/ready` says: starting until a test calls `started()`, as main.ts does once it listens. */
+  readiness: Readiness;
   run<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RunOptions): Promise<GraphQLResponse<R>>;
   /** Sends a raw body to `/graphql`; returns status, headers and parsed body. */
   post(
@@ -202,6 +205,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     events: options.inboxEvents === 'fleet' ? gateway.fleet.events : options.inboxEvents,
     webhooks: receiver,
     cacheStore,
+    readiness: gateway.readiness,
     post,
     async run(document, variables, runOptions = {}) {
       const headers: Record<string, string> = { ...runOptions.headers };
