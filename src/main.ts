@@ -4,6 +4,7 @@
  * on SIGINT/SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { inspect } from 'node:util';
 import { ConfigError, formerNamesIn, readConfig, type GatewayConfig } from './config.js';
 import { buildGateway, type Gateway, type UpstreamApi } from './gateway.js';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, upstream, log);
   const port = await serve(gateway.server, config.port);
   await upstream.onListening(port);
+  await serveMetrics(gateway, config, log);
   log.info(
     upstream.webhooks === undefined
       ? 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)'
@@ -39,7 +41,8 @@ async function main(): Promise<void> {
           (config.graphApiUrl === undefined ? ' (the emulator is subscribed; POST /_emulator/messages on it sends one)' : ''),
   );
   log.info(
-    `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; GraphiQL in the browser; subscriptions as ` +
+    `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; ` +
+      `${config.graphiql ? 'GraphiQL in the browser' : 'GraphiQL off'}; subscriptions as ` +
       `server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
   );
   shutDownOnSignals(config, gateway, upstream, log);
@@ -152,18 +155,28 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
   return gateway;
 }
 
+/** `/metrics` on METRICS_PORT, when set (the gateway's own port serves it otherwise). */
+async function serveMetrics(gateway: Gateway, config: GatewayConfig, log: Logger): Promise<void> {
+  if (gateway.metricsServer === undefined || config.metricsPort === undefined) {
+    log.info(`Metrics: /metrics on the gateway's port (set METRICS_PORT to serve them on a port of their own)`);
+    return;
+  }
+  const port = await serve(gateway.metricsServer, config.metricsPort, 'METRICS_PORT');
+  log.info(`Metrics: http://localhost:${port}/metrics (METRICS_PORT), not on the gateway's port`);
+}
+
 /** A port another process holds: said in one line, not a stack trace. */
 class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
 }
 
-/** Listens on `port`; resolves with the port it got (`0`: any free one). */
-function serve(server: GatewayServer, port: number): Promise<number> {
+/** Listens on `port` (read from the setting `name`); resolves with the port it got (`0`: any free one). */
+function serve(server: GatewayServer | Server, port: number, name = 'PORT'): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new PortInUseError(`PORT ${port} is in use: stop what listens there or set PORT to another port (0: any free port)`)
+          ? new PortInUseError(`${name} ${port} is in use: stop what listens there or set ${name} to another port (0: any free port)`)
           : error,
       ),
     );
