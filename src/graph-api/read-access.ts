@@ -131,7 +131,7 @@ export class ReadAccess {
     return entry?.inbox !== undefined && sameInbox(entry.inbox, inbox) && this.proven(read, inbox, threadId);
   }
 
-  /** Whether `entry` may be served for `read` of Page `page`'s node: an entry of that Page's node (as recorded), to a token proven for it. */
+  /** Whether `entry` may be served for `read` of Page `page`'s node: that Page node's entry, to a token proven for it. */
   mayServePageNode(read: GraphRead, page: string, entry: CachedRead | undefined): entry is CachedRead {
     return entry?.pageNode === page && entry.inbox === undefined && this.provenForPageNode(read, page);
   }
