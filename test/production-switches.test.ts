@@ -13,7 +13,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-const start = async (switches: HarnessOptions['switches']): Promise<Harness> => (h = await startHarness({ switches }));
+const start = async (switches: NonNullable<HarnessOptions['switches']>): Promise<Harness> => (h = await startHarness({ switches }));
 const openInBrowser = (harness: Harness) => harness.app.fetch('http://gateway.test/graphql', { headers: { accept: 'text/html' } });
 const codes = (body: { errors?: Array<{ extensions?: { code?: string } }> }) => (body.errors ?? []).map((e) => e.extensions?.code);
 
