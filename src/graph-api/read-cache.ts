@@ -193,7 +193,7 @@ export class ReadCache {
       const shape = this.#shapeOf(read);
       if (shape === undefined) return false;
       const { entry, generation } = await this.#store.lookup(shape.key, shape.tags);
-      if (!this.#mayServe(read, shape, entry) || entry.generation !== generation || now - entry.fetchedAt >= this.#maxAgeMs) return false;
+      if (!this.#mayServe(read, shape, entry) || entry.generation !== generation || now - entry.fetchedAt >= shape.maxAgeMs) return false;
     }
     this.stats.hits += reads.length;
     this.stats.answersReused += 1;
