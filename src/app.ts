@@ -2,6 +2,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { type CORSOptions, createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
+import type { Registry } from 'prom-client';
 import { type AllowedOrigins, allowedOriginsOf, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
@@ -109,6 +110,18 @@ export interface AppOptions extends ContextDependencies {
    * @default caps of its own, with the default limits
    */
   subscriptionCaps?: SubscriptionCaps | undefined;
+  /** GraphiQL for browsers at `/graphql`, assets included (GRAPHIQL). @default on unless `production` */
+  graphiql?: boolean | undefined;
+  /**
+   * Introspection (`__schema`, `__type`) answered; off: refused with INTROSPECTION_DISABLED (INTROSPECTION).
+   * @default on unless `production`
+   */
+  introspection?: boolean | undefined;
+  /**
+   * Where the metrics are kept, and whether `/metrics` is served by this app: not when another listener
+   * serves the same registry (METRICS_PORT, see metrics-server.ts). @default a registry of its own, served here
+   */
+  metrics?: { registry: Registry; servedHere: boolean } | undefined;
 }
 
 /** Parsed and validated documents kept. */
@@ -149,12 +162,13 @@ function corsFor(allowed: AllowedOrigins): false | ((request: Request) => CORSOp
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
+  const graphiql = options.graphiql ?? !options.production;
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: createYogaLogger(options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' })),
-    graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
+    graphiql: graphiql ? { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' } : false,
     // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
     renderGraphiQL: renderGraphiQLPage,
     context: ({ request }) => createContext(options, request),
@@ -179,7 +193,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useSubscriptionCaps(options.subscriptionCaps ?? createSubscriptionCaps()),
       maxTokensPlugin({ n: limits.maxTokens }),
       useMaxDepth({ maxDepth: limits.maxDepth }),
-      useIntrospectionLimits(),
+      useIntrospectionLimits({ disabled: !(options.introspection ?? !options.production) }),
       useQueryCost({ maxCost: limits.maxCost }),
       // Compiled execution: about twice graphql-js's speed on inbox-sized results (measured on this project's machines). Only
       // for documents run a few times: a compiled query weighs far more than a parsed one, and documents
@@ -188,13 +202,13 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useUpstreamUsage({ always: !options.production }),
       useStaleAnswers(),
       useRefusalErrors(),
-      useMetrics({ cacheStats: options.readCache.stats }),
+      useMetrics({ cacheStats: options.readCache.stats, ...options.metrics }),
       usePrivateResponses(),
       useOperationEnd(),
       useErrorCodes({ production: options.production }),
       useJsonErrorBodies(),
-      // Last: its assets' Cache-Control overrides usePrivateResponses'.
-      useGraphiQLAssets(),
+      // Last: its assets' Cache-Control overrides usePrivateResponses'. Off with GraphiQL: no asset is served.
+      ...(graphiql ? [useGraphiQLAssets()] : []),
       // Last: a kept answer skips execution, and the plugins above still see it.
       useResponseCache({ readCache: options.readCache, maxEntries: options.responseCacheEntries ?? DEFAULT_CONFIG.cache.responseEntries }),
     ],

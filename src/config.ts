@@ -307,6 +307,14 @@ export const SETTINGS = {
     defaultText: '`60` with webhooks, else `0`',
     parse: seconds(0, 86_400),
   }),
+  CACHE_PAGE_MAX_AGE_SECONDS: setting({
+    description:
+      "How long a Page's own fields read from Graph (`name`) are served from the cache to a token that read that Page or one of its " +
+      "inboxes. No webhook announces a Page's rename (the `page` field is not subscribed): only this age bounds it. `0`: never.",
+    default: 3_600_000,
+    defaultText: '`3600`',
+    parse: seconds(0, 86_400),
+  }),
   CACHE_STALE_SECONDS: setting({
     description:
       'While Graph cannot be called for a Page (a throttle block, or a queue that would outlast the operation), cached reads up to ' +
@@ -400,6 +408,29 @@ export const SETTINGS = {
       '`development` and `test`: readable log lines, error details shown. The start-up log says which mode runs.',
     default: 'development',
     parse: oneOf('development', 'production', 'test'),
+  }),
+  GRAPHIQL: setting<boolean | undefined>({
+    description:
+      'Serves GraphiQL (and its assets) to browsers at `/graphql`. A public production endpoint has no use for an IDE: it shows ' +
+      'anyone the schema and a demo query.',
+    default: undefined,
+    defaultText: '`true` in development, `false` in production',
+    parse: boolean,
+  }),
+  INTROSPECTION: setting<boolean | undefined>({
+    description:
+      '`false`: operations selecting `__schema` or `__type` are refused with `INTROSPECTION_DISABLED` (`__typename` still answers). ' +
+      'Tools that need the schema can read the committed `schema.graphql` instead.',
+    default: undefined,
+    defaultText: '`true` in development, `false` in production',
+    parse: boolean,
+  }),
+  METRICS_PORT: setting<number | undefined>({
+    description:
+      'Serves Prometheus metrics at `/metrics` on this port, its own listener, and no longer on `PORT` (`0`: any free port, logged ' +
+      'at start-up). Unset: `/metrics` on `PORT`, public unless a proxy hides it.',
+    default: undefined,
+    parse: integer(0, 65_535),
   }),
   LOG_LEVEL: setting({
     description:
@@ -532,6 +563,9 @@ function groupSettings(s: Settings, graphListCap: number) {
     appSecret: s.GRAPH_APP_SECRET,
     cursorSecret: s.CURSOR_SECRET,
     nodeEnv: s.NODE_ENV,
+    graphiql: s.GRAPHIQL ?? s.NODE_ENV !== 'production',
+    introspection: s.INTROSPECTION ?? s.NODE_ENV !== 'production',
+    metricsPort: s.METRICS_PORT,
     logLevel: s.LOG_LEVEL,
     tracePageIds: s.TRACE_PAGE_IDS,
     maxRequestBodyBytes: s.MAX_REQUEST_BODY_BYTES,
@@ -573,6 +607,7 @@ function groupSettings(s: Settings, graphListCap: number) {
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     cache: {
       maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
+      pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
       staleMs: s.CACHE_STALE_SECONDS,
       reconcileMs: s.CACHE_RECONCILE_SECONDS,
       maxEntries: s.CACHE_MAX_ENTRIES,
@@ -599,7 +634,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = readConfig({});
 
 /** How long a tag's generation is kept: it must outlive every entry it judges (fresh for `cacheMaxAgeMs`, or stale). */
 export function cacheTagTtlMs(config: Pick<GatewayConfig, 'cache'>, cacheMaxAgeMs: number): number {
-  return Math.max(cacheMaxAgeMs, config.cache.staleMs) + 60_000;
+  return Math.max(cacheMaxAgeMs, config.cache.pageMaxAgeMs, config.cache.staleMs) + 60_000;
 }
 
 /** The README's configuration table, printed from {@link SETTINGS}. */

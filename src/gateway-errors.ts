@@ -18,6 +18,7 @@ export const GATEWAY_ERROR_CODES = {
   INTROSPECTION_TOO_LARGE:
     'more than 3 `__schema`/`__type` fields in an operation (`extensions.introspectionFields`, `maxIntrospectionFields`), or an ' +
     'introspection field selected under several aliases (`extensions.field`)',
+  INTROSPECTION_DISABLED: '`__schema` or `__type` selected while introspection is off (`INTROSPECTION`; off by default in production)',
   GRAPHQL_PARSE_FAILED: 'a syntax error, or more tokens than `MAX_QUERY_TOKENS`',
   GRAPHQL_VALIDATION_FAILED:
     'a document invalid for the schema (unknown field, wrong argument type…, or a mutation in a GET request), or introspection ' +

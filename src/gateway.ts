@@ -5,6 +5,8 @@
  * tests call it too (test/support/harness.ts), overriding only what a test must: clocks, stores, the bus
  * events travel on, retry delays.
  */
+import type { Server } from 'node:http';
+import { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { allowedOriginsOf } from './allowed-origins.js';
 import { createApp } from './app.js';
@@ -17,6 +19,7 @@ import { GraphScheduler, type GraphSchedulerOptions } from './graph-api/schedule
 import { GraphWriter } from './graph-api/writer.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
+import { createMetricsServer } from './metrics-server.js';
 import { createFleetState, type FleetState } from './fleet.js';
 import { createCursorCodec } from './cursors.js';
 import { createReadiness, type Readiness } from './readiness.js';
@@ -56,6 +59,8 @@ export interface Gateway {
   readonly app: ReturnType<typeof createApp>;
   /** The HTTP server (`/graphql`, GraphQL over WebSocket, the webhook callback): not listening yet. */
   readonly server: GatewayServer;
+  /** `/metrics` on its own listener (not listening yet) when METRICS_PORT is set; else `/metrics` is on `server`. */
+  readonly metricsServer: Server | undefined;
   readonly client: GraphApiClient;
   readonly scheduler: GraphScheduler;
   /** Graph writes (sending, sender actions): made once, again only when the request never left. */
@@ -98,6 +103,7 @@ export async function buildGateway(
     scheduler,
     version: config.graphApiVersion,
     maxAgeMs: cacheMaxAgeMs,
+    pageMaxAgeMs: config.cache.pageMaxAgeMs,
     staleMs: config.cache.staleMs,
     proofTtlMs: config.credentialsTtlMs,
     onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
@@ -124,7 +130,10 @@ export async function buildGateway(
     cacheMaxAgeMs,
     async close() {
       clearInterval(reconciler);
-      await Promise.all([client.close(), fleet.close()]);
+      const { metricsServer } = served;
+      const metricsClosed =
+        metricsServer?.listening === true ? new Promise<void>((resolve) => metricsServer.close(() => resolve())) : undefined;
+      await Promise.all([client.close(), fleet.close(), metricsClosed]);
     },
   };
 }
@@ -173,7 +182,7 @@ function serveGateway(
     log: Logger;
   },
   overrides: GatewayOverrides,
-): Pick<Gateway, 'app' | 'server' | 'webhooks'> {
+): Pick<Gateway, 'app' | 'server' | 'webhooks' | 'metricsServer'> {
   const { fleet, readCache } = parts;
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
@@ -193,6 +202,7 @@ function serveGateway(
   const subscriptionCaps =
     overrides.subscriptionCaps ??
     createSubscriptionCaps({ maxSubscriptions: config.maxSubscriptions, maxSubscriptionsPerClient: config.maxSubscriptionsPerClient });
+  const metricsRegistry = config.metricsPort === undefined ? undefined : new Registry();
   const app = createApp({
     subscriptionCaps,
     readCache,
@@ -209,6 +219,9 @@ function serveGateway(
     operationTimeoutMs: config.operationTimeoutMs,
     graphListCap: config.graphListCap,
     production: config.nodeEnv === 'production',
+    graphiql: config.graphiql,
+    introspection: config.introspection,
+    metrics: metricsRegistry === undefined ? undefined : { registry: metricsRegistry, servedHere: false },
     logger: parts.log,
     limits: config.limits,
     persistedOperations: config.persistedOperations,
@@ -230,7 +243,7 @@ function serveGateway(
       subscriptionCaps,
     },
   });
-  return { app, server, webhooks };
+  return { app, server, webhooks, metricsServer: metricsRegistry === undefined ? undefined : createMetricsServer(metricsRegistry) };
 }
 
 /** The reply service: the Send API's budget and the ledger of sends, and the relay its own echoes take. */

@@ -4,6 +4,7 @@
  * on SIGINT/SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { inspect } from 'node:util';
 import { ConfigError, formerNamesIn, readConfig, type GatewayConfig } from './config.js';
 import { buildGateway, type Gateway, type UpstreamApi } from './gateway.js';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const port = await serve(gateway.server, config.port, config.host);
   await upstream.onListening(port);
   if (config.host !== undefined) log.info(`Listening on ${config.host} (HOST) only`);
+  await serveMetrics(gateway, config, log);
   log.info(
     upstream.webhooks === undefined
       ? 'Webhooks: off (set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN to relay them to the inboxEvents subscription)'
@@ -43,7 +45,8 @@ async function main(): Promise<void> {
           (config.graphApiUrl === undefined ? ' (the emulator is subscribed; POST /_emulator/messages on it sends one)' : ''),
   );
   log.info(
-    `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; GraphiQL in the browser; subscriptions as ` +
+    `GraphQL gateway on http://localhost:${port}/graphql (${config.nodeEnv} mode; ` +
+      `${config.graphiql ? 'GraphiQL in the browser' : 'GraphiQL off'}; subscriptions as ` +
       `server-sent events there, or graphql-ws on ws://localhost:${port}/graphql)`,
   );
   shutDownOnSignals(config, gateway, upstream, tracing, log);
@@ -157,18 +160,31 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
   return gateway;
 }
 
+/** `/metrics` on METRICS_PORT, when set (the gateway's own port serves it otherwise). */
+async function serveMetrics(gateway: Gateway, config: GatewayConfig, log: Logger): Promise<void> {
+  if (gateway.metricsServer === undefined || config.metricsPort === undefined) {
+    log.info(`Metrics: /metrics on the gateway's port (set METRICS_PORT to serve them on a port of their own)`);
+    return;
+  }
+  const port = await serve(gateway.metricsServer, config.metricsPort, config.host, 'METRICS_PORT');
+  log.info(`Metrics: http://localhost:${port}/metrics (METRICS_PORT), not on the gateway's port`);
+}
+
 /** A port another process holds: said in one line, not a stack trace. */
 class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
 }
 
-/** Listens on `port` of `host` (every interface when undefined); resolves with the port it got (`0`: any free one). */
-function serve(server: GatewayServer, port: number, host: string | undefined): Promise<number> {
+/**
+ * Listens on `port` (read from the setting `name`) of `host` (every interface when undefined); resolves with the port
+ * it got (`0`: any free one).
+ */
+function serve(server: GatewayServer | Server, port: number, host: string | undefined, name = 'PORT'): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new PortInUseError(`PORT ${port} is in use: stop what listens there or set PORT to another port (0: any free port)`)
+          ? new PortInUseError(`${name} ${port} is in use: stop what listens there or set ${name} to another port (0: any free port)`)
           : error,
       ),
     );

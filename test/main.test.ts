@@ -282,7 +282,18 @@ describe('start-up', () => {
       expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect([30, 40]).toContain(entry.level);
     }
-    expect(gateway.output()).toContain('(production mode; GraphiQL in the browser;');
+    expect(gateway.output()).toContain('(production mode; GraphiQL off;');
+  });
+
+  it('serves /metrics on METRICS_PORT only, not on the public port', async () => {
+    const gateway = await startGateway({ NODE_ENV: 'production', METRICS_PORT: '0' });
+    const [, metricsUrl] = /Metrics: (http:\/\/localhost:\d+\/metrics) \(METRICS_PORT\)/.exec(gateway.output()) ?? [];
+    expect(metricsUrl).toBeDefined();
+    const metrics = await fetch(metricsUrl!);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('gateway_graphql_operations_total');
+    const publicMetrics = await fetch(gateway.url.replace(/\/graphql$/, '/metrics'));
+    expect(await publicMetrics.text()).not.toContain('gateway_graphql_operations_total');
   });
 
   it('refuses a bad configuration with a clear message', async () => {

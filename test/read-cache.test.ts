@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
-import { ConversationMessagesDocument, TeamInboxDocument } from './generated/graphql.js';
+import { ConversationMessagesDocument, InboxDocument, TeamInboxDocument } from './generated/graphql.js';
 import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness } from './support/harness.js';
 import { until } from './support/wait.js';
 
@@ -163,6 +163,33 @@ describe('a team on one Page', () => {
     const fresh = await h.run(TeamInboxDocument, { pageId: ACME, first: 6 }, { token: null });
     expect(h.emulator.log.requestCount).toBe(1);
     expect(fresh.data!.page!.conversations.edges[0]!.node.graphApiId).toBe(before[4]);
+  });
+});
+
+describe('a Page’s own fields', () => {
+  it('the shipped Inbox operation (operations/inbox.graphql), repeated 20 times, makes one upstream request in all', async () => {
+    await start();
+    const variables = { pageId: ACME, first: 10, messagesFirst: 3 };
+    const first = await h.run(InboxDocument, variables);
+    expect(first.errors).toBeUndefined();
+    expect(first.data?.page?.name).toBe('Acme Shop');
+    for (let i = 1; i < 20; i += 1) expect(await h.run(InboxDocument, variables)).toEqual(first);
+    expect(h.emulator.log.requestCount).toBe(1);
+    expect(h.readCache.stats.answersReused).toBe(19);
+  });
+
+  it('serves a Page’s name for CACHE_PAGE_MAX_AGE_SECONDS, whatever the inbox max age', async () => {
+    let clock = Date.now();
+    // Within the proof's life (CREDENTIALS_TTL_SECONDS, 300 s): past it, the token proves itself again with a read anyway.
+    await start({ cache: { maxAgeMs: MINUTE, staleMs: 0, pageMaxAgeMs: 4 * MINUTE, now: () => clock } });
+    const name = () => h.post({ query: `{ page(id: "${ACME}") { name } }` }).then((response) => response.body.data);
+    expect(await name()).toEqual({ page: { name: 'Acme Shop' } });
+    clock += 4 * MINUTE - 1;
+    expect(await name()).toEqual({ page: { name: 'Acme Shop' } });
+    expect(h.emulator.log.requestCount).toBe(1);
+    clock += 1;
+    expect(await name()).toEqual({ page: { name: 'Acme Shop' } });
+    expect(h.emulator.log.requestCount).toBe(2);
   });
 });
 

@@ -238,5 +238,28 @@ for (const mode of ['one instance', 'two instances sharing Redis'] as const) {
       // The Page's own token is served meanwhile.
       expect((await post(victim, INBOX(ACME), tokens.acmePage)).errors).toBeUndefined();
     });
+
+    it('6. a Page’s name is kept, but served only to a token Graph showed that Page: another Page’s token asks Graph', async () => {
+      const NAME = (page: string) => `{ page(id: "${page}") { name } }`;
+      const nodeCalls = (at: Instance): number => callsOf(at).filter((path) => new RegExp(`(^|/)${ACME}(\\?|$)`).test(path)).length;
+      expect(await post(victim, NAME(ACME), tokens.acmePage)).toMatchObject({ data: { page: { name: 'Acme Shop' } } });
+      victim.h.emulator.log.clear();
+      attacker.h.emulator.log.clear();
+      // Kept for the token that read it: its next read makes no call.
+      const again = await post(victim, NAME(ACME), tokens.acmePage);
+      expect(again).toMatchObject({ data: { page: { name: 'Acme Shop' } }, extensions: { upstream: { requests: 0, cached: 1 } } });
+      expect(nodeCalls(victim)).toBe(0);
+      // Bistro's token asks for Acme's name: Graph answers it, never the cache; Graph's refusal is what it gets.
+      attacker.h.emulator.faults.inject({ kind: 'graph-error', code: 10 }, { match: { token: tokens.bistroPage, path: /^\d+$/ } });
+      const refused = await post(attacker, NAME(ACME), tokens.bistroPage);
+      expect(codes(refused)).toEqual(['GRAPH_PERMISSION_DENIED']);
+      expect(refused.data).toEqual({ page: { name: null } });
+      expect(nodeCalls(attacker)).toBe(1);
+      // Where Graph shows it the Page, it is Graph's answer too (a call of its own), not the victim's entry.
+      attacker.h.emulator.faults.clear();
+      const shown = await post(attacker, NAME(ACME), tokens.bistroPage);
+      expect(shown).toMatchObject({ data: { page: { name: 'Acme Shop' } }, extensions: { upstream: { requests: 1, cached: 0 } } });
+      expect(nodeCalls(attacker)).toBe(2);
+    });
   });
 }

@@ -19,6 +19,8 @@ export const cacheTags = {
   thread: (threadId: string): string => `thread:${threadId}`,
   threads: (page: string): string => `threads:${page}`,
   messages: (page: string): string => `messages:${page}`,
+  /** A Page node's own fields: no event moves it (the `page` webhook field is not subscribed); its max age bounds it. */
+  pageNode: (page: string): string => `node:${page}`,
   /** Every Instagram read: moved by an event of an Instagram account not yet known to belong to a Page. */
   instagram: 'instagram',
 } as const;

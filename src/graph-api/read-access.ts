@@ -41,6 +41,8 @@ const MAX_THREAD_INBOXES = 50_000;
 export const REFUSAL_MEMO_MS = 30_000;
 /** A list read of a Page's inbox: `<numeric page id>/conversations`. `me` and other aliases do not match. */
 const LIST_PATH = /^(\d+)\/conversations$/;
+/** A read of a Page node: `<numeric page id>`. `me` and other aliases do not match. */
+const PAGE_NODE_PATH = /^(\d+)$/;
 
 /** Graph's errors that judge the caller (token, permissions, a policy block; error-rules.ts): another caller may well succeed. */
 export const isCallerSpecific = (error: unknown): boolean =>
@@ -49,6 +51,11 @@ export const isCallerSpecific = (error: unknown): boolean =>
 /** The Page of a conversation list read, from its path (the numeric id Graph was asked for); `undefined` for aliases like `me`. */
 export function listPageOf(read: GraphRead): string | undefined {
   return read.about?.kind === 'list' ? LIST_PATH.exec(read.request.path)?.[1] : undefined;
+}
+
+/** The Page of a Page node read, from its path (the numeric id Graph was asked for); `undefined` for aliases like `me`. */
+export function pageNodeOf(read: GraphRead): string | undefined {
+  return read.about?.kind === 'page' ? PAGE_NODE_PATH.exec(read.request.path)?.[1] : undefined;
 }
 
 /** How a probe ended: the read it was (its key) and what it brought (Graph's answer or failure). */
@@ -63,6 +70,11 @@ const proofOf = {
   thread: (caller: string, threadId: string): string => `${caller}|thread|${threadId}`,
   /** The token read a Page's inbox, or a thread Graph listed there: it is no stranger to that Page's budget. */
   acquainted: (caller: string, page: string): string => `${caller}|page|${page}`,
+  /**
+   * The token read a Page's node, or one of its inboxes: Graph showed it that Page, so it may be served the Page's own fields
+   * (`name`, visible to any token that reads the node). A thread read alone proves nothing here.
+   */
+  pageNode: (caller: string, page: string): string => `${caller}|node|${page}`,
 };
 
 const sameInbox = (a: Inbox, b: Inbox): boolean => a.page === b.page && a.platform === b.platform;
@@ -102,7 +114,7 @@ export class ReadAccess {
       const page = listPageOf(read);
       return page === undefined ? undefined : { page, platform: about.platform };
     }
-    return about === undefined ? undefined : this.#threadInboxes.get(about.threadId);
+    return about?.kind === 'thread' ? this.#threadInboxes.get(about.threadId) : undefined;
   }
 
   /**
@@ -119,6 +131,16 @@ export class ReadAccess {
     return entry?.inbox !== undefined && sameInbox(entry.inbox, inbox) && this.proven(read, inbox, threadId);
   }
 
+  /** Whether `entry` may be served for `read` of Page `page`'s node: that Page node's entry, to a token proven for it. */
+  mayServePageNode(read: GraphRead, page: string, entry: CachedRead | undefined): entry is CachedRead {
+    return entry?.pageNode === page && entry.inbox === undefined && this.provenForPageNode(read, page);
+  }
+
+  /** Whether `read`'s token read Page `page`'s node, or one of its inboxes, from Graph within the proof TTL. */
+  provenForPageNode(read: GraphRead, page: string): boolean {
+    return this.#proofs.has(proofOf.pageNode(tokenFingerprint(read.token), page));
+  }
+
   /** Whether `token` has read `inbox` from Graph within the proof TTL (what a subscription to its events needs). */
   hasProof(token: string, inbox: Inbox): boolean {
     return this.#proofs.has(proofOf.inbox(tokenFingerprint(token), inbox));
@@ -132,6 +154,7 @@ export class ReadAccess {
       if (inbox === undefined) return;
       this.#proofs.set(proofOf.inbox(caller, inbox), true);
       this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+      this.#proofs.set(proofOf.pageNode(caller, inbox.page), true);
       this.#refusals.delete(proofOf.inbox(caller, inbox));
       for (const body of Array.isArray(answer) ? answer : [answer]) {
         for (const thread of listOf(body)) if (isRecord(thread) && typeof thread.id === 'string') this.#threadInboxes.set(thread.id, inbox);
@@ -140,6 +163,9 @@ export class ReadAccess {
       this.#proofs.set(proofOf.thread(caller, read.about.threadId), true);
       // A thread Graph listed in the very Page whose budget the read spends: the token is no stranger there.
       if (inbox !== undefined && inbox.page === read.budgetKey) this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+    } else {
+      const page = pageNodeOf(read);
+      if (page !== undefined) this.#proofs.set(proofOf.pageNode(caller, page), true);
     }
   }
 
@@ -152,6 +178,9 @@ export class ReadAccess {
     if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
     if (about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, about.threadId));
     if (budgetKey !== undefined) this.#proofs.delete(proofOf.acquainted(caller, budgetKey));
+    // Refused on the Page node or on one of its inboxes: no longer served the Page's fields either.
+    const page = pageNodeOf(read) ?? inbox?.page;
+    if (page !== undefined) this.#proofs.delete(proofOf.pageNode(caller, page));
   }
 
   /**

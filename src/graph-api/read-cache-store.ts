@@ -31,6 +31,8 @@ export interface CachedRead {
    * showed the thread). An entry without one (kept by an older release) is never served.
    */
   readonly inbox?: Inbox | undefined;
+  /** The Page whose node this is (a read of `/{page-id}?fields=…`, the path's numeric id): an entry of no inbox. */
+  readonly pageNode?: string | undefined;
 }
 
 /** Cached answers kept under generations (the read cache's own job). */

@@ -27,7 +27,7 @@ import { GraphRateLimitError } from './errors.js';
 import { FleetFills, type Missed } from './fleet-fills.js';
 import { cacheTags, InboxIndex } from './inbox-index.js';
 import { Reconciler } from './reconciler.js';
-import { type Fetched, isCallerSpecific, ReadAccess } from './read-access.js';
+import { type Fetched, isCallerSpecific, pageNodeOf, ReadAccess } from './read-access.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
 import type { GraphScheduler, ReadContext } from './scheduler.js';
@@ -40,6 +40,11 @@ export interface ReadCacheOptions {
   version: string;
   /** How long an entry is served as fresh (CACHE_MAX_AGE_SECONDS); 0: never (stale answers only). */
   maxAgeMs: number;
+  /**
+   * How long a Page node's entry (its `name`) is served as fresh (CACHE_PAGE_MAX_AGE_SECONDS): no event announces a rename.
+   * @default maxAgeMs
+   */
+  pageMaxAgeMs?: number | undefined;
   /** How long an entry may be served stale while Graph cannot be called (CACHE_STALE_SECONDS); 0: never. */
   staleMs: number;
   /** How long a token's successful read of an inbox lets it be served that inbox from the cache (CREDENTIALS_TTL_SECONDS). */
@@ -79,11 +84,15 @@ interface Batch {
   readonly shared: Map<number, (fetched: Fetched) => void>;
 }
 
-/** What the cache knows of a read: which inbox it belongs to, and the tags that keep it fresh. */
+/** What the cache knows of a read: which inbox (or Page node) it belongs to, and the tags that keep it fresh. */
 interface ReadShape {
   readonly key: string;
-  /** The inbox the read belongs to, as Graph established it (never a client's claim). */
-  readonly inbox: Inbox;
+  /** The inbox the read belongs to, as Graph established it (never a client's claim); `undefined` for a Page node read. */
+  readonly inbox: Inbox | undefined;
+  /** The Page a Page node read is of (the numeric id of its path); `undefined` for an inbox read. */
+  readonly pageNode: string | undefined;
+  /** How long its entry is served fresh: CACHE_MAX_AGE_SECONDS for inbox reads, CACHE_PAGE_MAX_AGE_SECONDS for a Page node. */
+  readonly maxAgeMs: number;
   readonly tags: readonly string[];
   /** A conversation list's first page (no cursor): what the reconciler re-reads. */
   readonly listHead: boolean;
@@ -109,6 +118,7 @@ export class ReadCache {
   readonly #scheduler: GraphScheduler;
   readonly #version: string;
   readonly #maxAgeMs: number;
+  readonly #pageMaxAgeMs: number;
   readonly #staleMs: number;
   readonly #recentListMs: number;
   readonly #now: () => number;
@@ -128,6 +138,7 @@ export class ReadCache {
     this.#scheduler = options.scheduler;
     this.#version = options.version;
     this.#maxAgeMs = options.maxAgeMs;
+    this.#pageMaxAgeMs = options.pageMaxAgeMs ?? options.maxAgeMs;
     this.#staleMs = options.staleMs;
     this.#recentListMs = options.recentListMs ?? 5 * 60_000;
     this.#now = options.now ?? Date.now;
@@ -183,7 +194,7 @@ export class ReadCache {
       const shape = this.#shapeOf(read);
       if (shape === undefined) return false;
       const { entry, generation } = await this.#store.lookup(shape.key, shape.tags);
-      if (!this.#mayServe(read, shape, entry) || entry.generation !== generation || now - entry.fetchedAt >= this.#maxAgeMs) return false;
+      if (!this.#mayServe(read, shape, entry) || entry.generation !== generation || now - entry.fetchedAt >= shape.maxAgeMs) return false;
     }
     this.stats.hits += reads.length;
     this.stats.answersReused += 1;
@@ -192,7 +203,7 @@ export class ReadCache {
 
   /** Whether entries are kept at all. */
   get enabled(): boolean {
-    return this.#maxAgeMs > 0 || this.#staleMs > 0;
+    return this.#maxAgeMs > 0 || this.#pageMaxAgeMs > 0 || this.#staleMs > 0;
   }
 
   /**
@@ -234,7 +245,7 @@ export class ReadCache {
       return 'miss';
     }
     const { entry, generation } = lookup;
-    if (this.#mayServe(read, shape, entry) && entry.generation === generation && now - entry.fetchedAt < this.#maxAgeMs) {
+    if (this.#mayServe(read, shape, entry) && entry.generation === generation && now - entry.fetchedAt < shape.maxAgeMs) {
       this.stats.hits += 1;
       context.usage.cached += 1;
       batch.results[i] = { body: entry.body, fetchedAt: entry.fetchedAt, cached: true, stale: undefined };
@@ -306,7 +317,7 @@ export class ReadCache {
   /** Serves the entry another instance is filling (fleet-fills.ts) when it comes; else reads upstream itself. */
   async #awaitFill(read: GraphRead, shape: ReadShape, missed: Missed, context: ReadContext): Promise<Fetched> {
     const servable = (entry: CachedRead | undefined): entry is CachedRead =>
-      this.#mayServe(read, shape, entry) && this.#now() - entry.fetchedAt < this.#maxAgeMs;
+      this.#mayServe(read, shape, entry) && this.#now() - entry.fetchedAt < shape.maxAgeMs;
     const entry = await this.#fills.awaitEntry(shape.key, shape.tags, missed, servable, context.signal);
     if (entry === undefined) return this.#readOwn(read, context);
     this.stats.hits += 1;
@@ -350,18 +361,19 @@ export class ReadCache {
       return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     }
     try {
-      const ttl = Math.max(this.#maxAgeMs, this.#staleMs);
+      const ttl = Math.max(shape.maxAgeMs, this.#staleMs);
+      const subject = shape.inbox === undefined ? { pageNode: shape.pageNode } : { inbox: shape.inbox };
       await this.#store.save(
         shape.key,
         shape.tags,
-        { body: withoutPagingLinks(answer), fetchedAt: now, generation: lookup.generation, inbox: shape.inbox },
+        { body: withoutPagingLinks(answer), fetchedAt: now, generation: lookup.generation, ...subject },
         ttl,
       );
-      await this.#index.learn(read, shape.inbox, shape.threadId, answer);
+      if (shape.inbox !== undefined) await this.#index.learn(read, shape.inbox, shape.threadId, answer);
     } catch (error) {
       this.#onBackgroundError(error);
     }
-    if (shape.listHead) this.#reconciler.note(read, shape);
+    if (shape.listHead && shape.inbox !== undefined) this.#reconciler.note(read, { key: shape.key, inbox: shape.inbox, tags: shape.tags });
     return { body: answer, fetchedAt: now, cached: false, stale: undefined };
   }
 
@@ -387,12 +399,15 @@ export class ReadCache {
     return this.#version;
   }
 
+  // Every road to an entry (fresh, stale, joined, awaited, whole answers) asks these two, which ask ReadAccess.
   #proven(read: GraphRead, shape: ReadShape): boolean {
-    return this.#access.proven(read, shape.inbox, shape.threadId);
+    if (shape.inbox !== undefined) return this.#access.proven(read, shape.inbox, shape.threadId);
+    return shape.pageNode !== undefined && this.#access.provenForPageNode(read, shape.pageNode);
   }
 
   #mayServe(read: GraphRead, shape: ReadShape, entry: CachedRead | undefined): entry is CachedRead {
-    return this.#access.mayServe(read, shape.inbox, shape.threadId, entry);
+    if (shape.inbox !== undefined) return this.#access.mayServe(read, shape.inbox, shape.threadId, entry);
+    return shape.pageNode !== undefined && this.#access.mayServePageNode(read, shape.pageNode, entry);
   }
 
   /**
@@ -419,21 +434,36 @@ export class ReadCache {
     if (about === undefined) return undefined;
     const chain = read.followUps === undefined || read.followUps.length === 0 ? '' : ` +${read.followUps.join(',')}`;
     const key = `${toRelativeUrl(this.#version, read.request)}${chain}`;
+    if (about.kind === 'page') {
+      // The Page whose numeric id was read (never `me`); its entries serve only tokens Graph showed that Page (ReadAccess).
+      const pageNode = pageNodeOf(read);
+      if (pageNode === undefined || chain !== '') return undefined;
+      return {
+        key,
+        inbox: undefined,
+        pageNode,
+        maxAgeMs: this.#pageMaxAgeMs,
+        tags: [cacheTags.pageNode(pageNode)],
+        listHead: false,
+        threadId: undefined,
+      };
+    }
     // A list belongs to the Page whose id was read, a thread to the inbox whose list showed it (ReadAccess.inboxOf); the Page a
     // client names with it is only a claim.
     const inbox = this.#access.inboxOf(read);
     if (inbox === undefined) return undefined;
+    const base = { key, inbox, pageNode: undefined, maxAgeMs: this.#maxAgeMs };
     if (about.kind === 'list') {
       const listHead = read.request.params.after === undefined && read.request.params.before === undefined;
       const tags = [cacheTags.list(inbox.page, inbox.platform), ...(inbox.platform === 'instagram' ? [cacheTags.instagram] : [])];
-      return { key, inbox, tags, listHead, threadId: undefined };
+      return { ...base, tags, listHead, threadId: undefined };
     }
     const tags = [
       cacheTags.thread(about.threadId),
       cacheTags.threads(inbox.page),
       ...(inbox.platform === 'messenger' ? [] : [cacheTags.instagram]),
     ];
-    return { key, inbox, tags, listHead: false, threadId: about.threadId };
+    return { ...base, tags, listHead: false, threadId: about.threadId };
   }
 }
 

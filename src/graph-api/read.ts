@@ -46,10 +46,11 @@ export interface GraphWrite {
   readonly token: string;
 }
 
-/** What a read of a Page's inbox is about. */
+/** What a read the cache may keep is about: a Page's conversation list, one thread, or the Page node itself (`name`). */
 export type ReadSubject =
   | { readonly kind: 'list'; readonly platform: 'messenger' | 'instagram' }
-  | { readonly kind: 'thread'; readonly threadId: string };
+  | { readonly kind: 'thread'; readonly threadId: string }
+  | { readonly kind: 'page' };
 
 /** When an answer was read from Graph, and whether it is served stale (from the cache, while Graph could not be called). */
 export interface Freshness {

@@ -115,7 +115,8 @@ export function createGraphReadLoader(options: LoaderOptions): GraphReadLoader {
         token,
         budgetKey: budgeted ? page : undefined,
         caller: callerKey,
-        about: budgeted ? readOptions.about : undefined,
+        // An unbudgeted read is kept only as a Page node's (its `name`): inbox reads spend the budget they are kept under.
+        about: budgeted || readOptions.about?.kind === 'page' ? readOptions.about : undefined,
       });
     },
     async readWithFollowUps<T>(

@@ -16,6 +16,12 @@ export interface IntrospectionLimitsOptions {
    * @default 3
    */
   maxIntrospectionFields?: number;
+  /**
+   * Refuse every `__schema` and `__type` field with `INTROSPECTION_DISABLED` (`__typename` is not introspection of the schema:
+   * clients need it to tell union members apart).
+   * @default false
+   */
+  disabled?: boolean;
 }
 
 const isIntrospectionRoot = (field: FieldNode): boolean => field.name.value === '__schema' || field.name.value === '__type';
@@ -101,9 +107,26 @@ export function introspectionLimitsRule(maxIntrospectionFields: number): (contex
   };
 }
 
-/** Adds {@link introspectionLimitsRule} to validation (cached with it, so it costs nothing on repeated documents). */
+/** A validation rule refusing, with `INTROSPECTION_DISABLED`, every `__schema` and `__type` field, wherever it is selected. */
+export function noIntrospectionRule(context: ValidationContext): ASTVisitor {
+  return {
+    Field(field) {
+      if (!isIntrospectionRoot(field)) return;
+      context.reportError(
+        gatewayError(
+          'INTROSPECTION_DISABLED',
+          `Introspection is turned off on this gateway (\`${field.name.value}\`); its schema is published apart.`,
+          {},
+          { nodes: [field] },
+        ),
+      );
+    },
+  };
+}
+
+/** Adds {@link introspectionLimitsRule} (or, disabled, {@link noIntrospectionRule}) to validation (cached with it: free on repeats). */
 export function useIntrospectionLimits(options: IntrospectionLimitsOptions = {}): Plugin {
-  const rule = introspectionLimitsRule(options.maxIntrospectionFields ?? 3);
+  const rule = options.disabled === true ? noIntrospectionRule : introspectionLimitsRule(options.maxIntrospectionFields ?? 3);
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(rule);

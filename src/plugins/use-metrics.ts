@@ -9,6 +9,13 @@ export interface MetricsOptions {
    * @default '/metrics'
    */
   path?: string;
+  /** Where the metrics are kept: give one that another listener serves too (METRICS_PORT). @default a registry of its own */
+  registry?: Registry | undefined;
+  /**
+   * Whether this app answers `path`; `false` when the registry is served on a listener of its own (METRICS_PORT).
+   * @default true
+   */
+  servedHere?: boolean | undefined;
   /** What the read cache did (hits, misses, invalidations, stale answers, reconciler finds). */
   cacheStats?: Readonly<ReadCacheStats> | undefined;
 }
@@ -54,8 +61,8 @@ const CACHE_COUNTERS: ReadonlyArray<[keyof ReadCacheStats, string, string]> = [
  * Labels never hold caller data (no tokens, no Page ids).
  */
 export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext> {
-  const path = options.path ?? '/metrics';
-  const registry = new Registry();
+  const path = options.servedHere === false ? undefined : (options.path ?? '/metrics');
+  const registry = options.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
   const { cacheStats } = options;
   if (cacheStats !== undefined) {

@@ -36,6 +36,9 @@ export function checkGraphId(id: string, what: string): string {
 
 export const PageRef = builder.objectRef<PageShape>('Page');
 
+/** What a read of the Page node itself is about, for the read cache. */
+const PAGE_NODE = { kind: 'page' } as const;
+
 /** The Graph filters of a conversations read, from the field's validated arguments. */
 function conversationFilters(args: EdgeArgs): Record<string, string | undefined> {
   const text = (name: string): string | undefined => {
@@ -94,8 +97,13 @@ builder.node(PageRef, {
       nullable: true,
       resolve: async (page, _args, context) =>
         page.name ??
-        (await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } }, page.pageId, { budgeted: false }))
-          .value.name ??
+        // Kept by the read cache for CACHE_PAGE_MAX_AGE_SECONDS, served to tokens that read this Page or one of its inboxes.
+        (
+          await context.graph.read<GraphPageNode>({ path: page.pageId, params: { fields: 'id,name' } }, page.pageId, {
+            budgeted: false,
+            about: PAGE_NODE,
+          })
+        ).value.name ??
         null,
     }),
     tasks: t.stringList({

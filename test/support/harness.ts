@@ -110,7 +110,9 @@ export interface HarnessOptions {
   /** A Redis the gateway's fleet state lives in (budgets, cache, events, the ledger of sends). @default none: memory */
   redis?: GatewayConfig['redis'];
   /** The read cache: off unless a test turns it on; `now` is its clock (and the replies'); `store` replaces the in-memory store. */
-  cache?: { maxAgeMs?: number; staleMs?: number; now?: () => number; store?: ReadCacheStore };
+  cache?: { maxAgeMs?: number; staleMs?: number; pageMaxAgeMs?: number; now?: () => number; store?: ReadCacheStore };
+  /** GRAPHIQL and INTROSPECTION. @default both on (the tests of other features use them) */
+  switches?: Partial<Pick<GatewayConfig, 'graphiql' | 'introspection'>>;
 }
 
 /** Fails loudly if a response body holds a token, a proof or a Graph URL. */
@@ -144,7 +146,9 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
     limits: { ...DEFAULT_CONFIG.limits, ...options.limits },
     pageTokens: options.pageTokens ?? new Map(),
     persistedOperations: options.persistedOperations,
-    cache: { ...DEFAULT_CONFIG.cache, maxAgeMs, staleMs, reconcileMs: 0 },
+    cache: { ...DEFAULT_CONFIG.cache, maxAgeMs, staleMs, reconcileMs: 0, pageMaxAgeMs: options.cache?.pageMaxAgeMs ?? maxAgeMs },
+    graphiql: options.switches?.graphiql ?? true,
+    introspection: options.switches?.introspection ?? true,
     sends: { ...DEFAULT_CONFIG.sends, ...options.sends },
     redis: options.redis ?? DEFAULT_CONFIG.redis,
   };
