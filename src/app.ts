@@ -7,6 +7,8 @@ import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './co
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger, createYogaLogger, type Logger } from './logger.js';
+import type { Registry } from 'prom-client';
+import { useAccessLog } from './plugins/use-access-log.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
 import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
@@ -105,6 +107,8 @@ export interface AppOptions extends ContextDependencies {
    * @default caps of its own, with the default limits
    */
   subscriptionCaps?: SubscriptionCaps | undefined;
+  /** Where `/metrics` registers the app's metrics, beside the instance's (src/metrics.ts). @default a registry of its own */
+  metricsRegistry?: Registry | undefined;
 }
 
 /** Parsed and validated documents kept. */
@@ -145,11 +149,12 @@ function corsFor(allowed: AllowedOrigins): false | ((request: Request) => CORSOp
 /** Builds the GraphQL server (a fetch handler; `main.ts` puts it on a port). */
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
+  const logger = options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' });
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    logging: createYogaLogger(options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' })),
+    logging: createYogaLogger(logger),
     graphiql: { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' },
     // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
     renderGraphiQL: renderGraphiQLPage,
@@ -166,6 +171,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     // `/health` is ours (use-health.ts): it says whether the fleet's shared state is reachable.
     healthCheckEndpoint: '/_yoga/health',
     plugins: [
+      // First: every line written while a request is served carries its id, the other plugins' included.
+      useAccessLog({ logger }),
       useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond }))),
       usePersistedManifest(options.persistedOperations),
       // Before a subscription starts: over HTTP, only as server-sent events, and within the instance's caps.
@@ -182,7 +189,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useUpstreamUsage({ always: !options.production }),
       useStaleAnswers(),
       useRefusalErrors(),
-      useMetrics({ cacheStats: options.readCache.stats }),
+      useMetrics({ cacheStats: options.readCache.stats, registry: options.metricsRegistry }),
       usePrivateResponses(),
       useOperationEnd(),
       useErrorCodes({ production: options.production }),

@@ -18,6 +18,7 @@ import { GraphWriter } from './graph-api/writer.js';
 import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { createFleetState, type FleetState } from './fleet.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createCursorCodec } from './cursors.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
 import type { InboxEventStream } from './webhooks/inbox-events.js';
@@ -62,6 +63,8 @@ export interface Gateway {
   readonly credentials: Credentials;
   readonly readCache: ReadCache;
   readonly fleet: FleetState;
+  /** The instance's metrics (served at `/metrics`). */
+  readonly metrics: GatewayMetrics;
   /** Meta's webhook callback, when deliveries can be verified. */
   readonly webhooks: WebhookReceiver | undefined;
   /** How long a cached read is served fresh: CACHE_MAX_AGE_SECONDS, else 60 s with webhooks and 0 without. */
@@ -78,6 +81,7 @@ export async function buildGateway(
   overrides: GatewayOverrides = {},
 ): Promise<Gateway> {
   const cacheMaxAgeMs = config.cache.maxAgeMs ?? (upstream.webhooks === undefined ? 0 : CACHE_MAX_AGE_WITH_WEBHOOKS_MS);
+  const metrics = createGatewayMetrics();
   const fleet = await createFleetState({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
@@ -87,7 +91,7 @@ export async function buildGateway(
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
   });
-  const { client, scheduler } = createGraphApi(config, upstream, fleet, log, overrides);
+  const { client, scheduler } = createGraphApi(config, upstream, { fleet, log, metrics }, overrides);
   const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
   const readCache = new ReadCache({
     store: overrides.cacheStore ?? fleet.cacheStore,
@@ -105,9 +109,16 @@ export async function buildGateway(
       ? setInterval(() => void readCache.reconcile(config.cache.reconcileMs), config.cache.reconcileMs).unref()
       : undefined;
   const writer = new GraphWriter({ transport: client, maxAttempts: config.maxAttempts });
-  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, log }, overrides);
+  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, log, metrics }, overrides);
+  metrics.countResponses(served.server);
+  metrics.watch({
+    scheduler,
+    redis: () => fleet.health().redis,
+    subscriptions: () => served.subscriptionCaps.size,
+  });
   return {
     ...served,
+    metrics,
     client,
     scheduler,
     writer,
@@ -126,8 +137,7 @@ export async function buildGateway(
 function createGraphApi(
   config: GatewayConfig,
   upstream: UpstreamApi,
-  fleet: FleetState,
-  log: Logger,
+  { fleet, log, metrics }: { fleet: FleetState; log: Logger; metrics: GatewayMetrics },
   overrides: GatewayOverrides,
 ): { client: GraphApiClient; scheduler: GraphScheduler } {
   const client = new GraphApiClient({
@@ -135,6 +145,7 @@ function createGraphApi(
     version: config.graphApiVersion,
     appSecret: config.appSecret,
     transport: overrides.dispatcher === undefined ? { pool: config.upstream } : { dispatcher: overrides.dispatcher },
+    observer: metrics.upstream,
     onVersionDrift: (requested, served) =>
       log.warn(
         `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest ` +
@@ -146,6 +157,8 @@ function createGraphApi(
     budget: fleet.budget,
     maxAttempts: config.maxAttempts,
     throttleBlockMs: config.throttleBlockMs,
+    observer: metrics.upstream,
+    log,
     ...overrides.scheduler,
   });
   return { client, scheduler };
@@ -155,9 +168,17 @@ function createGraphApi(
 function serveGateway(
   config: GatewayConfig,
   upstream: UpstreamApi,
-  parts: { fleet: FleetState; scheduler: GraphScheduler; credentials: Credentials; readCache: ReadCache; writer: GraphWriter; log: Logger },
+  parts: {
+    fleet: FleetState;
+    scheduler: GraphScheduler;
+    credentials: Credentials;
+    readCache: ReadCache;
+    writer: GraphWriter;
+    log: Logger;
+    metrics: GatewayMetrics;
+  },
   overrides: GatewayOverrides,
-): Pick<Gateway, 'app' | 'server' | 'webhooks'> {
+): Pick<Gateway, 'app' | 'server' | 'webhooks'> & { subscriptionCaps: SubscriptionCaps } {
   const { fleet, readCache } = parts;
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
@@ -196,11 +217,18 @@ function serveGateway(
     limits: config.limits,
     persistedOperations: config.persistedOperations,
     replies,
+    metricsRegistry: parts.metrics.registry,
   });
   const webhooks =
     upstream.webhooks === undefined || events === undefined
       ? undefined
-      : createWebhookReceiver({ ...upstream.webhooks, bus: events, relay });
+      : createWebhookReceiver({
+          ...upstream.webhooks,
+          bus: events,
+          relay,
+          log: parts.log,
+          onResult: (result) => parts.metrics.webhook(result),
+        });
   const server = createGatewayServer(app, {
     webhooks,
     maxBodyBytes: config.maxRequestBodyBytes,
@@ -212,13 +240,13 @@ function serveGateway(
       subscriptionCaps,
     },
   });
-  return { app, server, webhooks };
+  return { app, server, webhooks, subscriptionCaps };
 }
 
 /** The reply service: the Send API's budget and the ledger of sends, and the relay its own echoes take. */
 function createReplies(
   config: GatewayConfig,
-  parts: { fleet: FleetState; readCache: ReadCache; writer: GraphWriter },
+  parts: { fleet: FleetState; readCache: ReadCache; writer: GraphWriter; metrics: GatewayMetrics },
   ledger: SendLedger,
   relay: InboxEventRelay | undefined,
   overrides: GatewayOverrides,
@@ -233,6 +261,7 @@ function createReplies(
     echoWaitMs: config.sends.echoWaitMs,
     throttleBlockMs: config.throttleBlockMs,
     now: overrides.now,
+    onSendResult: (outcome) => parts.metrics.send(outcome),
   });
 }
 

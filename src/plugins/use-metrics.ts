@@ -11,6 +11,11 @@ export interface MetricsOptions {
   path?: string;
   /** What the read cache did (hits, misses, invalidations, stale answers, reconciler finds). */
   cacheStats?: Readonly<ReadCacheStats> | undefined;
+  /**
+   * Where the metrics go, with those the rest of the instance registers there (src/metrics.ts).
+   * @default a registry of the app's own
+   */
+  registry?: Registry | undefined;
 }
 
 /** What each read cache counter says, for Prometheus. */
@@ -55,7 +60,7 @@ const CACHE_COUNTERS: ReadonlyArray<[keyof ReadCacheStats, string, string]> = [
  */
 export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext> {
   const path = options.path ?? '/metrics';
-  const registry = new Registry();
+  const registry = options.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
   const { cacheStats } = options;
   if (cacheStats !== undefined) {
@@ -82,7 +87,8 @@ export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext>
   const duration = new Histogram({
     name: 'gateway_graphql_operation_duration_seconds',
     help: 'Time to execute a GraphQL operation, upstream calls included.',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    // Past OPERATION_TIMEOUT_MS (15 s by default), so that operations cut at the deadline land in a bucket of their own.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30],
     registers: [registry],
   });
   const upstreamRequests = new Counter({
