@@ -41,7 +41,8 @@ export function useAccessLog(options: AccessLogOptions): Plugin<GatewayContext> 
           const errors = Symbol.asyncIterator in result ? [] : [...(result.errors ?? []), ...context.refusals];
           const failed = errors.length > 0;
           const operation = getOperationAST(args.document, args.operationName);
-          const answered = !(Symbol.asyncIterator in result) && result.data != null;
+          // `partial`: some root field answered despite the errors; `error`: none did.
+          const answered = !(Symbol.asyncIterator in result) && Object.values(result.data ?? {}).some((value) => value != null);
           logger.info(
             {
               operationName: operation?.name?.value ?? null,
