@@ -37,6 +37,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           colorize: options.destination === undefined && process.stdout.isTTY === true,
           translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
           ignore: 'pid,hostname',
+          // Fields (requestId, the access line's) on the line they belong to: one line per event, as in JSON.
+          singleLine: true,
         })
       : undefined;
   const scrubbing: DestinationStream = {
