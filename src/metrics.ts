@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FALLBACK_RULE, graphErrorRule } from './graph-api/error-rules.js';
-import { GraphApiError, type GraphTransportError } from './graph-api/errors.js';
+import { GraphApiError, type GraphTransportError, isThrottleCode } from './graph-api/errors.js';
 import type { UpstreamObserver } from './graph-api/upstream-observer.js';
 import type { FleetLink } from './fleet.js';
 import type { WebhookResult } from './webhooks/receiver.js';
@@ -138,7 +138,11 @@ function createCounters(registry: Registry) {
     labelNames: ['graph_code'],
     registers,
   });
-  const throttles = new Counter({ name: 'gateway_upstream_throttles_total', help: 'Throttle codes Graph answered.', registers });
+  const throttles = new Counter({
+    name: 'gateway_upstream_throttles_total',
+    help: 'Throttle codes Graph answered (reads and sends): each blocks its Page for everyone sharing its budget.',
+    registers,
+  });
   const budgetWait = new Histogram({
     name: 'gateway_budget_wait_seconds',
     help: "Time a Graph read waited for its Page's call budget before it left.",
@@ -147,8 +151,10 @@ function createCounters(registry: Registry) {
   });
   const upstream: UpstreamObserver = {
     requestDone: (seconds) => duration.observe(seconds),
-    failed: (error) => errors.inc({ graph_code: graphCodeLabel(error) }),
-    throttled: () => throttles.inc(),
+    failed: (error) => {
+      errors.inc({ graph_code: graphCodeLabel(error) });
+      if (error instanceof GraphApiError && isThrottleCode(error.code)) throttles.inc();
+    },
     budgetWaited: (seconds) => budgetWait.observe(seconds),
   };
   return {

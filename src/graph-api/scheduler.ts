@@ -32,8 +32,8 @@ export interface GraphSchedulerOptions {
   now?: () => number;
   /** Source of jitter in [0, 1), for tests. @default Math.random */
   random?: () => number;
-  /** Told of throttles and of each read's wait for its budget (metrics). @default tells nothing */
-  observer?: Pick<UpstreamObserver, 'throttled' | 'budgetWaited'> | undefined;
+  /** Told of each read's wait for its budget (metrics). @default tells nothing */
+  observer?: Pick<UpstreamObserver, 'budgetWaited'> | undefined;
   /** Where the line that a Page became blocked goes. @default nowhere */
   log?: UpstreamLog | undefined;
 }
@@ -89,7 +89,7 @@ export class GraphScheduler {
   readonly #throttleBlockMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
-  readonly #observer: Pick<UpstreamObserver, 'throttled' | 'budgetWaited'>;
+  readonly #observer: Pick<UpstreamObserver, 'budgetWaited'>;
   readonly #log: UpstreamLog;
   /** Until when each Page this instance knows blocked is (after a throttle here or on another instance). */
   readonly #blocks = new Map<string, number>();
@@ -448,7 +448,6 @@ export class GraphScheduler {
   #block(page: string | undefined, error: GraphApiError, now: number): GraphRateLimitError {
     const waitMs = (page === undefined ? undefined : this.#usage.get(page)?.report.regainAccessMs) || this.#throttleBlockMs;
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
-    this.#observer.throttled();
     if (page === undefined) return new GraphRateLimitError(page, retryAfterSeconds, error);
     if ((this.#blocks.get(page) ?? 0) <= now) this.#logBlock(page, error, retryAfterSeconds, now + waitMs);
     void this.#budget.block(page, now + waitMs).catch(() => undefined);

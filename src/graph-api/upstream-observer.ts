@@ -7,10 +7,8 @@ import type { GraphApiError, GraphTransportError } from './errors.js';
 export interface UpstreamObserver {
   /** An HTTP request to Graph ended, answered or not, after `seconds`. */
   requestDone(seconds: number): void;
-  /** A read or write that Graph refused (its code), or that got no Graph answer at all (a transport failure). */
+  /** A read or write that Graph refused (its code; a throttle too), or that got no Graph answer at all (a transport failure). */
   failed(error: GraphApiError | GraphTransportError): void;
-  /** Graph answered a throttle code for a Page: the Page is blocked for everyone sharing its budget. */
-  throttled(): void;
   /** A read waited `seconds` in its Page's line before its budget let it leave. */
   budgetWaited(seconds: number): void;
 }
@@ -24,7 +22,6 @@ export interface UpstreamLog {
 export const SILENT_OBSERVER: UpstreamObserver = {
   requestDone: () => undefined,
   failed: () => undefined,
-  throttled: () => undefined,
   budgetWaited: () => undefined,
 };
 
