@@ -213,6 +213,27 @@ describe('metrics at /metrics', () => {
     expect((await samples(h, 'gateway_upstream_request_duration_seconds_count'))[0]).toMatch(/^\{\} [1-9]\d*$/);
     expect((await samples(h, 'gateway_budget_wait_seconds_count'))[0]).toMatch(/^\{\} [1-9]\d*$/);
   });
+
+  it('logs a subscription once, when it starts, and counts it open while it runs', async () => {
+    lines.length = 0;
+    const controller = new AbortController();
+    // Through the HTTP server: the caps count subscriptions by the socket they came on.
+    const response = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-request-id': 'live-1' },
+      body: JSON.stringify({ query: `subscription Live { inboxEvents(pageId: "${ACME}") { kind } }` }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    await until(() => lines.some((line) => line.msg === 'operation'), 'the access line');
+    expect(
+      lines.map(({ requestId, operationName, operationType, status, msg }) => ({ requestId, operationName, operationType, status, msg })),
+    ).toEqual([{ requestId: 'live-1', operationName: 'Live', operationType: 'subscription', status: 'ok', msg: 'operation' }]);
+    await until(async () => (await samples(h, 'gateway_subscriptions_open'))[0] === '{} 1', 'the subscription counted open');
+    controller.abort();
+    await response.body?.cancel().catch(() => undefined);
+    await until(async () => (await samples(h, 'gateway_subscriptions_open'))[0] === '{} 0', 'the subscription to end');
+  });
 });
 
 describe('configuration errors', () => {

@@ -1,4 +1,4 @@
-import { getOperationAST, type GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
 import { toClientError } from '../graph-errors.js';
@@ -33,31 +33,43 @@ export function useAccessLog(options: AccessLogOptions): Plugin<GatewayContext> 
     },
     onExecute({ args }) {
       const started = performance.now();
-      const context = args.contextValue as GatewayContext;
       return {
         onExecuteDone({ result }) {
-          // An incremental result (@defer, @stream) is logged when it starts: its later parts are not awaited here.
-          // Typed refusals join `errors` in a later plugin (use-refusal-errors.ts).
-          const errors = Symbol.asyncIterator in result ? [] : [...(result.errors ?? []), ...context.refusals];
-          const failed = errors.length > 0;
-          const operation = getOperationAST(args.document, args.operationName);
-          // `partial`: some root field answered despite the errors; `error`: none did.
-          const answered = !(Symbol.asyncIterator in result) && Object.values(result.data ?? {}).some((value) => value != null);
-          logger.info(
-            {
-              operationName: operation?.name?.value ?? null,
-              operationType: operation?.operation ?? null,
-              status: !failed ? 'ok' : answered ? 'partial' : 'error',
-              durationMs: Math.round(performance.now() - started),
-              upstream: { requests: context.usage.requests, calls: context.usage.calls, cached: context.usage.cached },
-              pages: pagesOf(context),
-              errorCodes: [...new Set(errors.map(codeOf))],
-            },
-            'operation',
-          );
+          logger.info(accessLine(args, started, result), 'operation');
         },
       };
     },
+    onSubscribe({ args }) {
+      const started = performance.now();
+      return {
+        // Logged when the subscription starts (or is refused): its events are not operations of their own.
+        onSubscribeResult({ result }) {
+          logger.info(accessLine(args, started, result), 'operation');
+        },
+      };
+    },
+  };
+}
+
+type OperationArgs = Pick<ExecutionArgs, 'document' | 'operationName' | 'contextValue'>;
+
+/** The access line's fields for an operation's result (an event stream or incremental result: as it starts). */
+function accessLine(args: OperationArgs, started: number, result: ExecutionResult | AsyncIterable<unknown>): Record<string, unknown> {
+  const context = args.contextValue as GatewayContext;
+  const streamed = Symbol.asyncIterator in result;
+  // Typed refusals join `errors` in a later plugin (use-refusal-errors.ts).
+  const errors = streamed ? [] : [...(result.errors ?? []), ...context.refusals];
+  // `partial`: some root field answered despite the errors; `error`: none did.
+  const answered = !streamed && Object.values(result.data ?? {}).some((value) => value != null);
+  const operation = getOperationAST(args.document, args.operationName);
+  return {
+    operationName: operation?.name?.value ?? null,
+    operationType: operation?.operation ?? null,
+    status: errors.length === 0 ? 'ok' : answered ? 'partial' : 'error',
+    durationMs: Math.round(performance.now() - started),
+    upstream: { requests: context.usage.requests, calls: context.usage.calls, cached: context.usage.cached },
+    pages: pagesOf(context),
+    errorCodes: [...new Set(errors.map(codeOf))],
   };
 }
 
