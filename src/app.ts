@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './co
 import { createContext, type ContextDependencies, type GatewayContext } from './context.js';
 import { toClientError } from './graph-errors.js';
 import { createLogger, createYogaLogger, type Logger } from './logger.js';
+import { useAccessLog } from './plugins/use-access-log.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { renderGraphiQLPage, useGraphiQLAssets } from './plugins/use-graphiql-assets.js';
 import { useIntrospectionLimits } from './plugins/use-introspection-limits.js';
@@ -118,8 +119,9 @@ export interface AppOptions extends ContextDependencies {
    */
   introspection?: boolean | undefined;
   /**
-   * Where the metrics are kept, and whether `/metrics` is served by this app: not when another listener
-   * serves the same registry (METRICS_PORT, see metrics-server.ts). @default a registry of its own, served here
+   * Where the metrics are kept (the instance's registry, src/metrics.ts), and whether `/metrics` is served by this
+   * app: not when another listener serves the same registry (METRICS_PORT, see metrics-server.ts).
+   * @default a registry of its own, served here
    */
   metrics?: { registry: Registry; servedHere: boolean } | undefined;
 }
@@ -163,11 +165,12 @@ function corsFor(allowed: AllowedOrigins): false | ((request: Request) => CORSOp
 export function createApp(options: AppOptions): YogaServerInstance<Record<string, unknown>, GatewayContext> {
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
   const graphiql = options.graphiql ?? !options.production;
+  const logger = options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' });
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    logging: createYogaLogger(options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' })),
+    logging: createYogaLogger(logger),
     graphiql: graphiql ? { defaultQuery: GRAPHIQL_DEFAULT_QUERY, title: 'Page inbox gateway' } : false,
     // Served whole by the gateway, assets included (useGraphiQLAssets): GraphiQL works offline.
     renderGraphiQL: renderGraphiQLPage,
@@ -186,6 +189,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     plugins: [
       // First: its span wraps every other plugin's work on an operation (a no-op with no OpenTelemetry SDK).
       useTracing(),
+      // Every line written while a request is served carries its id, the other plugins' included.
+      useAccessLog({ logger }),
       useHealth(options.health ?? (() => ({ redis: 'off', callsPerSecond: DEFAULT_CONFIG.pageCallsPerSecond })), options.readiness),
       usePersistedManifest(options.persistedOperations),
       // Before a subscription starts: over HTTP, only as server-sent events, and within the instance's caps.

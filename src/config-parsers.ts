@@ -48,7 +48,12 @@ export function origin(example: string): (raw: string) => string {
   };
 }
 
-/** A Redis URL; never echoed, as it may hold a password. */
+/** `text` with the credentials of every URL in it (`scheme://user:password@`) replaced by `***`: what a configuration error may echo. */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#@"]*@/gi, '$1***@');
+}
+
+/** A Redis URL; echoed in an error only without its credentials. */
 export function redisUrl(raw: string): string {
   let url: URL | undefined;
   try {
@@ -61,7 +66,7 @@ export function redisUrl(raw: string): string {
     throw new Error(`must be a redis:// or rediss:// URL such as redis://redis:6379, got ${got}`);
   }
   if (!/^\/?(\d+)?$/.test(url.pathname))
-    throw new Error('must name a database by its number, as in redis://redis:6379/0, got another path');
+    throw new Error(`must name a database by its number, as in redis://redis:6379/0, got "${withoutUrlCredentials(raw)}"`);
   return raw;
 }
 

@@ -6,7 +6,18 @@
  */
 import { isIP } from 'node:net';
 import { parse } from 'graphql';
-import { boolean, commaList, integer, jsonObjectFile, oneOf, optionalText, origin, redisUrl, seconds } from './config-parsers.js';
+import {
+  boolean,
+  commaList,
+  integer,
+  jsonObjectFile,
+  oneOf,
+  optionalText,
+  origin,
+  redisUrl,
+  seconds,
+  withoutUrlCredentials,
+} from './config-parsers.js';
 
 /** A current Graph API version (Meta's changelog lists the versions still served). */
 export const DEFAULT_GRAPH_API_VERSION = 'v25.0';
@@ -493,9 +504,9 @@ function readSettings(env: Env, problems: string[]): Settings {
       values[name] = spec.parse(raw);
     } catch (error) {
       const message = (error as Error).message;
-      // Secrets and file contents are never echoed; other values are, so operators see what was read.
+      // Secrets and file contents are never echoed; other values are, so operators see what was read, but never a URL's credentials.
       const echoed = name.endsWith('_FILE') || name.endsWith('SECRET') || name.endsWith('TOKEN') || message.includes(', got ');
-      problems.push(`${name} ${message}${echoed ? '' : `, got "${raw.slice(0, 100)}"`}`);
+      problems.push(withoutUrlCredentials(`${name} ${message}${echoed ? '' : `, got "${withoutUrlCredentials(raw).slice(0, 100)}"`}`));
     }
   }
   return values as Settings;

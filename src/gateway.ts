@@ -6,7 +6,6 @@
  * events travel on, retry delays.
  */
 import type { Server } from 'node:http';
-import { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { allowedOriginsOf } from './allowed-origins.js';
 import { createApp } from './app.js';
@@ -21,6 +20,7 @@ import { createGatewayServer, type GatewayServer } from './http-server.js';
 import type { Logger } from './logger.js';
 import { createMetricsServer } from './metrics-server.js';
 import { createFleetState, type FleetState } from './fleet.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { createCursorCodec } from './cursors.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import { createSubscriptionCaps, type SubscriptionCaps } from './subscription-caps.js';
@@ -68,6 +68,8 @@ export interface Gateway {
   readonly credentials: Credentials;
   readonly readCache: ReadCache;
   readonly fleet: FleetState;
+  /** The instance's metrics (served at `/metrics`). */
+  readonly metrics: GatewayMetrics;
   /** Meta's webhook callback, when deliveries can be verified. */
   readonly webhooks: WebhookReceiver | undefined;
   /** What `/health/ready` says: main.ts marks start-up complete, and the start of a shutdown. */
@@ -86,6 +88,7 @@ export async function buildGateway(
   overrides: GatewayOverrides = {},
 ): Promise<Gateway> {
   const cacheMaxAgeMs = config.cache.maxAgeMs ?? (upstream.webhooks === undefined ? 0 : CACHE_MAX_AGE_WITH_WEBHOOKS_MS);
+  const metrics = createGatewayMetrics();
   const fleet = await createFleetState({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
@@ -96,7 +99,7 @@ export async function buildGateway(
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
   });
-  const { client, scheduler } = createGraphApi(config, upstream, fleet, log, overrides);
+  const { client, scheduler } = createGraphApi(config, upstream, { fleet, log, metrics }, overrides);
   const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
   const readCache = new ReadCache({
     store: overrides.cacheStore ?? fleet.cacheStore,
@@ -117,9 +120,16 @@ export async function buildGateway(
   const writer = new GraphWriter({ transport: client, maxAttempts: config.maxAttempts });
   // With REDIS_REQUIRED, an instance that cannot share the fleet's state asks the balancer for no traffic.
   const readiness = createReadiness(config.redisRequired ? { redisReachable: () => fleet.health().redis === 'shared' } : {});
-  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, readiness, log }, overrides);
+  const served = serveGateway(config, upstream, { fleet, scheduler, credentials, readCache, writer, readiness, log, metrics }, overrides);
+  metrics.countResponses(served.server);
+  metrics.watch({
+    scheduler,
+    redis: () => fleet.health().redis,
+    subscriptions: () => served.subscriptionCaps.size,
+  });
   return {
     ...served,
+    metrics,
     client,
     scheduler,
     writer,
@@ -142,8 +152,7 @@ export async function buildGateway(
 function createGraphApi(
   config: GatewayConfig,
   upstream: UpstreamApi,
-  fleet: FleetState,
-  log: Logger,
+  { fleet, log, metrics }: { fleet: FleetState; log: Logger; metrics: GatewayMetrics },
   overrides: GatewayOverrides,
 ): { client: GraphApiClient; scheduler: GraphScheduler } {
   const client = new GraphApiClient({
@@ -151,6 +160,7 @@ function createGraphApi(
     version: config.graphApiVersion,
     appSecret: config.appSecret,
     transport: overrides.dispatcher === undefined ? { pool: config.upstream } : { dispatcher: overrides.dispatcher },
+    observer: metrics.upstream,
     onVersionDrift: (requested, served) =>
       log.warn(
         `Graph API version drift: calls made as ${requested} are answered by ${served} (an expired version is served by the oldest ` +
@@ -163,6 +173,8 @@ function createGraphApi(
     maxAttempts: config.maxAttempts,
     throttleBlockMs: config.throttleBlockMs,
     tracePageIds: config.tracePageIds,
+    observer: metrics.upstream,
+    log,
     ...overrides.scheduler,
   });
   return { client, scheduler };
@@ -180,9 +192,10 @@ function serveGateway(
     writer: GraphWriter;
     readiness: Readiness;
     log: Logger;
+    metrics: GatewayMetrics;
   },
   overrides: GatewayOverrides,
-): Pick<Gateway, 'app' | 'server' | 'webhooks' | 'metricsServer'> {
+): Pick<Gateway, 'app' | 'server' | 'webhooks' | 'metricsServer'> & { subscriptionCaps: SubscriptionCaps } {
   const { fleet, readCache } = parts;
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
@@ -202,7 +215,6 @@ function serveGateway(
   const subscriptionCaps =
     overrides.subscriptionCaps ??
     createSubscriptionCaps({ maxSubscriptions: config.maxSubscriptions, maxSubscriptionsPerClient: config.maxSubscriptionsPerClient });
-  const metricsRegistry = config.metricsPort === undefined ? undefined : new Registry();
   const app = createApp({
     subscriptionCaps,
     readCache,
@@ -221,7 +233,8 @@ function serveGateway(
     production: config.nodeEnv === 'production',
     graphiql: config.graphiql,
     introspection: config.introspection,
-    metrics: metricsRegistry === undefined ? undefined : { registry: metricsRegistry, servedHere: false },
+    // One registry per instance, served here or, with METRICS_PORT, by a listener of its own.
+    metrics: { registry: parts.metrics.registry, servedHere: config.metricsPort === undefined },
     logger: parts.log,
     limits: config.limits,
     persistedOperations: config.persistedOperations,
@@ -230,7 +243,13 @@ function serveGateway(
   const webhooks =
     upstream.webhooks === undefined || events === undefined
       ? undefined
-      : createWebhookReceiver({ ...upstream.webhooks, bus: events, relay });
+      : createWebhookReceiver({
+          ...upstream.webhooks,
+          bus: events,
+          relay,
+          log: parts.log,
+          onResult: (result) => parts.metrics.webhook(result),
+        });
   const server = createGatewayServer(app, {
     webhooks,
     maxBodyBytes: config.maxRequestBodyBytes,
@@ -243,13 +262,14 @@ function serveGateway(
       subscriptionCaps,
     },
   });
-  return { app, server, webhooks, metricsServer: metricsRegistry === undefined ? undefined : createMetricsServer(metricsRegistry) };
+  const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(parts.metrics.registry);
+  return { app, server, webhooks, metricsServer, subscriptionCaps };
 }
 
 /** The reply service: the Send API's budget and the ledger of sends, and the relay its own echoes take. */
 function createReplies(
   config: GatewayConfig,
-  parts: { fleet: FleetState; readCache: ReadCache; writer: GraphWriter },
+  parts: { fleet: FleetState; readCache: ReadCache; writer: GraphWriter; metrics: GatewayMetrics },
   ledger: SendLedger,
   relay: InboxEventRelay | undefined,
   overrides: GatewayOverrides,
@@ -264,6 +284,7 @@ function createReplies(
     echoWaitMs: config.sends.echoWaitMs,
     throttleBlockMs: config.throttleBlockMs,
     now: overrides.now,
+    onSendResult: (outcome) => parts.metrics.send(outcome),
   });
 }
 

@@ -10,6 +10,7 @@ import type { YogaLogger } from 'graphql-yoga';
 import type { LogLevel } from './config.js';
 import { GraphApiError, GraphRateLimitError, GraphTransportError, OperationAbortedError } from './graph-api/errors.js';
 import { scrubSecrets } from './graph-api/scrub.js';
+import { requestFields } from './request-scope.js';
 
 export type { Logger } from 'pino';
 
@@ -36,6 +37,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           colorize: options.destination === undefined && process.stdout.isTTY === true,
           translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
           ignore: 'pid,hostname',
+          // Fields (requestId, the access line's) on the line they belong to: one line per event, as in JSON.
+          singleLine: true,
         })
       : undefined;
   const scrubbing: DestinationStream = {
@@ -44,7 +47,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       out().write(pretty === undefined ? clean : pretty(clean));
     },
   };
-  return pino({ level: options.level ?? 'info', timestamp: stdTimeFunctions.isoTime }, scrubbing);
+  // Every line written while a request is served names it (request-scope.ts), whoever holds the logger.
+  return pino({ level: options.level ?? 'info', timestamp: stdTimeFunctions.isoTime, mixin: requestFields }, scrubbing);
 }
 
 function describe(value: unknown): string {
@@ -69,19 +73,33 @@ function originalOf(error: Error): unknown {
   return original instanceof Error && original !== error ? originalOf(original) : error;
 }
 
-function isUpstreamFailure(value: unknown): boolean {
+/** The fields an operator filters upstream failures by; `undefined` for other values. */
+export function upstreamFields(value: unknown): Record<string, string | number> | undefined {
   const error = value instanceof Error ? originalOf(value) : value;
-  return (
-    error instanceof GraphApiError ||
-    error instanceof GraphRateLimitError ||
-    error instanceof GraphTransportError ||
-    error instanceof OperationAbortedError
-  );
+  if (error instanceof GraphApiError) return graphFields(error);
+  if (error instanceof GraphRateLimitError) {
+    const graph = error.graphError === undefined ? {} : graphFields(error.graphError);
+    return { ...graph, ...(error.page === undefined ? {} : { pageId: error.page }), retryAfterSeconds: error.retryAfterSeconds };
+  }
+  if (error instanceof GraphTransportError) return { upstreamFailure: error.failure };
+  if (error instanceof OperationAbortedError) return { stopped: error.reason };
+  return undefined;
+}
+
+/** A Graph error's code, subcode, HTTP status and trace id, as log fields (never its message's tokens: scrubbed at construction). */
+export function graphFields(error: GraphApiError): Record<string, string | number> {
+  return {
+    graphCode: error.code,
+    ...(error.subcode === undefined ? {} : { graphSubcode: error.subcode }),
+    httpStatus: error.status,
+    ...(error.fbtraceId === undefined ? {} : { fbtraceId: error.fbtraceId }),
+  };
 }
 
 /**
  * Yoga's logger interface over `logger`: upstream failures (answered to the client with their code)
- * are warnings of one line; unexpected errors are errors with their stack in `err`.
+ * are warnings of one line with their Graph code, subcode and trace id as fields; refusals of a blocked Page are
+ * debug lines (the block itself is one warning, see GraphScheduler); unexpected errors are errors with their stack in `err`.
  */
 export function createYogaLogger(logger: Logger): YogaLogger {
   const line = (args: unknown[]): string => args.map(describe).join(' ');
@@ -92,8 +110,11 @@ export function createYogaLogger(logger: Logger): YogaLogger {
     info: (...args) => logger.info(line(args)),
     warn: (...args) => logger.warn(line(args)),
     error: (...args) => {
-      if (args.some(isUpstreamFailure)) {
-        logger.warn(line(args));
+      const upstream = args.map(upstreamFields).find((fields) => fields !== undefined);
+      if (upstream !== undefined) {
+        // A refusal while a Page is blocked repeats what the scheduler's one line said when the block began.
+        if ('retryAfterSeconds' in upstream) logger.debug(upstream, line(args));
+        else logger.warn(upstream, line(args));
         return;
       }
       const error = args.find((arg): arg is Error => arg instanceof Error);

@@ -11,6 +11,7 @@
  * instance), 1009 for a message larger than `maxMessageBytes`, and graphql-ws's own (4400 bad message,
  * 4408 no `connection_init` within 3 s, 4409 a subscription id in use).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
@@ -25,6 +26,7 @@ import { type GatewayErrorCode, gatewayError, gatewayErrorBody } from './gateway
 import { scrubSecrets } from './graph-api/scrub.js';
 import { missingCode } from './plugins/use-error-codes.js';
 import { persistedOperationText } from './plugins/use-persisted-manifest.js';
+import { requestScope } from './request-scope.js';
 import {
   clientAddressOf,
   createSubscriptionCaps,
@@ -219,8 +221,9 @@ function serveOperations(sockets: WebSocketServer, app: GraphQLApp, settings: Op
         envelopes.set(prepared.args, prepared.enveloped);
         return prepared.args;
       },
-      execute: (args) => envelopes.get(args)!.execute(args) as OperationResult,
-      subscribe: (args) => envelopes.get(args)!.subscribe(args) as OperationResult,
+      // Each operation on a socket is a request of its own for the log (request-scope.ts): its lines share a new id.
+      execute: (args) => requestScope.run({ requestId: randomUUID() }, () => envelopes.get(args)!.execute(args) as OperationResult),
+      subscribe: (args) => requestScope.run({ requestId: randomUUID() }, () => envelopes.get(args)!.subscribe(args) as OperationResult),
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError),
       onComplete: (ctx, id) => release(connections.get(ctx), id),

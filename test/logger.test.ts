@@ -96,6 +96,9 @@ describe('createYogaLogger', () => {
       { level: 50, msg: 'TypeError: Cannot read properties of undefined' },
     ]);
     expect(entries[2]!.err).toMatchObject({ type: 'TypeError', stack: expect.stringContaining('logger.test.ts') });
+    // Fields to filter on, beside the message.
+    expect(entries[0]).toMatchObject({ graphCode: 190, graphSubcode: 463, httpStatus: 400, fbtraceId: 'Ab1' });
+    expect(entries[1]).toMatchObject({ upstreamFailure: 'connection' });
   });
 
   it("writes yoga's debug lines only at LOG_LEVEL=debug", () => {

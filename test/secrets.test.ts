@@ -177,7 +177,8 @@ describe('a caller token of an unusual shape, echoed by the Graph API', () => {
     });
     const body = await response.text();
     expect((JSON.parse(body) as { errors: unknown }).errors).toEqual([expect.objectContaining(refusal)]);
-    expect(logged).toEqual([expect.stringContaining(SCRUBBED)]);
+    // The operation's access line, then Graph's refusal, quoted scrubbed.
+    expect(logged).toEqual([expect.stringContaining('"errorCodes":["GRAPH_TOKEN_INVALID"]'), expect.stringContaining(SCRUBBED)]);
     for (const trace of traces) {
       for (const text of [body, ...logged]) expect(text).not.toContain(trace);
     }
@@ -198,7 +199,12 @@ describe('a caller token of an unusual shape, echoed by the Graph API', () => {
     } finally {
       await client.dispose();
     }
-    expect(logged).toEqual([expect.stringContaining(SCRUBBED)]);
+    // The operation's access line, then Graph's refusal, quoted scrubbed.
+    expect(logged).toEqual([expect.stringContaining('"errorCodes":["GRAPH_TOKEN_INVALID"]'), expect.stringContaining(SCRUBBED)]);
+    // Both lines name the socket operation they belong to.
+    const ids = logged.map((line) => (JSON.parse(line) as { requestId?: string }).requestId);
+    expect(ids[0]).toMatch(/^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/);
+    expect(ids[1]).toBe(ids[0]);
     for (const trace of traces) {
       for (const text of [received, ...logged]) expect(text).not.toContain(trace);
     }

@@ -7,6 +7,7 @@ import type { GraphRead, GraphTransport, GraphWrite, HeaderLookup, UpstreamUsage
 import { toRelativeUrl } from './request.js';
 import { appSecretProof, tokenFingerprint } from './tokens.js';
 import { ATTRIBUTES, BATCH_ITEM_EVENT, inRequestSpan, recordStatus, relativePathOf, traceHeaders } from './tracing.js';
+import { SILENT_OBSERVER, type UpstreamObserver } from './upstream-observer.js';
 
 /** Graph refuses batches of more than 50 items (Meta: Batch Requests, developers.facebook.com/docs/graph-api/batch-requests). */
 export const MAX_BATCH_ITEMS = 50;
@@ -29,6 +30,8 @@ export interface GraphApiClientOptions {
    * (Meta: Versioning, developers.facebook.com/docs/graph-api/guides/versioning), and its behaviour with it.
    */
   onVersionDrift?: ((requested: string, served: string) => void) | undefined;
+  /** Told of each HTTP request's duration and of each failed answer (metrics). @default tells nothing */
+  observer?: Pick<UpstreamObserver, 'requestDone' | 'failed'> | undefined;
 }
 
 /** How a batch item joins a chain of pages: its name, and the page whose `after` cursor it continues. */
@@ -59,6 +62,7 @@ export class GraphApiClient implements GraphTransport {
   readonly #appSecret: string | undefined;
   readonly #onVersionDrift: ((requested: string, served: string) => void) | undefined;
   readonly #driftSeen = new Set<string>();
+  readonly #observer: Pick<UpstreamObserver, 'requestDone' | 'failed'>;
 
   constructor(options: GraphApiClientOptions) {
     let origin: string;
@@ -73,6 +77,7 @@ export class GraphApiClient implements GraphTransport {
     this.version = options.version;
     this.#appSecret = options.appSecret;
     this.#onVersionDrift = options.onVersionDrift;
+    this.#observer = options.observer ?? SILENT_OBSERVER;
     this.#origin = origin;
     if ('dispatcher' in options.transport) {
       this.#dispatcher = options.transport.dispatcher;
@@ -102,6 +107,17 @@ export class GraphApiClient implements GraphTransport {
     reads: readonly GraphRead[],
     usage?: UpstreamUsage,
     onHeaders?: (read: GraphRead, header: HeaderLookup) => void,
+  ): Promise<unknown[]> {
+    const answers = await this.#readMany(reads, usage, onHeaders);
+    // A batch that failed as a whole holds the same error in every slot: one failure, counted once.
+    for (const failure of new Set(answers.filter(isFailure))) this.#observer.failed(failure);
+    return answers;
+  }
+
+  async #readMany(
+    reads: readonly GraphRead[],
+    usage: UpstreamUsage | undefined,
+    onHeaders: ((read: GraphRead, header: HeaderLookup) => void) | undefined,
   ): Promise<unknown[]> {
     const only = reads.length === 1 ? reads[0]! : undefined;
     if (only !== undefined && (only.followUps?.length ?? 0) === 0) {
@@ -196,6 +212,7 @@ export class GraphApiClient implements GraphTransport {
         return parseAnswer(response.status, response.text);
       });
     } catch (error) {
+      if (isFailure(error)) this.#observer.failed(error);
       return error;
     }
   }
@@ -316,6 +333,7 @@ export class GraphApiClient implements GraphTransport {
     headers: Record<string, string>;
     body?: string;
   }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    const started = performance.now();
     try {
       const response = await this.#dispatcher.request({
         origin: this.#origin,
@@ -338,9 +356,14 @@ export class GraphApiClient implements GraphTransport {
         `Graph API ${failure === 'timeout' ? 'did not answer in time' : 'connection failed'} (${code || 'network error'})`,
         NOT_CONNECTED_CODES.has(code),
       );
+    } finally {
+      this.#observer.requestDone((performance.now() - started) / 1000);
     }
   }
 }
+
+const isFailure = (answer: unknown): answer is GraphApiError | GraphTransportError =>
+  answer instanceof GraphApiError || answer instanceof GraphTransportError;
 
 /** Failures to connect at all: the request never left. */
 const NOT_CONNECTED_CODES: ReadonlySet<string> = new Set([

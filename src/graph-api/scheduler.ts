@@ -18,6 +18,7 @@ import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode
 import { isRetryable, retryDelayMs } from './retry.js';
 import { ATTRIBUTES, type BudgetOutcome, endBudgetWait, startBudgetWait } from './tracing.js';
 import { parseUsageHeaders, type UsageReport } from './usage.js';
+import { SILENT_LOG, SILENT_OBSERVER, type UpstreamLog, type UpstreamObserver } from './upstream-observer.js';
 
 export interface GraphSchedulerOptions {
   transport: GraphTransport;
@@ -35,6 +36,10 @@ export interface GraphSchedulerOptions {
   random?: () => number;
   /** Whether budget wait spans name their Page (`graph.page.id`; TRACE_PAGE_IDS). @default false */
   tracePageIds?: boolean;
+  /** Told of each read's wait for its budget (metrics). @default tells nothing */
+  observer?: Pick<UpstreamObserver, 'budgetWaited'> | undefined;
+  /** Where the line that a Page became blocked goes. @default nowhere */
+  log?: UpstreamLog | undefined;
 }
 
 /** What one operation brings to its reads. */
@@ -97,6 +102,10 @@ export class GraphScheduler {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #tracePageIds: boolean;
+  readonly #observer: Pick<UpstreamObserver, 'budgetWaited'>;
+  readonly #log: UpstreamLog;
+  /** Until when each Page this instance knows blocked is (after a throttle here or on another instance). */
+  readonly #blocks = new Map<string, number>();
   /** Names this scheduler's tickets apart from other instances'. */
   readonly #instance = randomBytes(6).toString('base64url');
   #nextTicket = 0;
@@ -121,6 +130,8 @@ export class GraphScheduler {
     this.#now = options.now ?? (() => Date.now());
     this.#random = options.random ?? Math.random;
     this.#tracePageIds = options.tracePageIds ?? false;
+    this.#observer = options.observer ?? SILENT_OBSERVER;
+    this.#log = options.log ?? SILENT_LOG;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
       throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
     }
@@ -134,6 +145,13 @@ export class GraphScheduler {
   /** Reads waiting for their Page's call window in this process. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** Pages this instance knows blocked after a throttle, now. */
+  get blockedPages(): number {
+    const now = this.#now();
+    for (const [page, until] of this.#blocks) if (until <= now) this.#blocks.delete(page);
+    return this.#blocks.size;
   }
 
   /** Most calls one read may make at once (a page and its follow-ups), so that it can ever be sent. */
@@ -379,6 +397,8 @@ export class GraphScheduler {
       (pending) => pending.state === 'queued' && (unlimited || pending.read.budgetKey === undefined || granted.has(pending)),
     );
     const leaving = new Set(ready);
+    const leftAt = this.#now();
+    for (const pending of ready) if (pending.attempts === 0) this.#observer.budgetWaited(Math.max(0, leftAt - pending.queuedAt) / 1000);
     this.#queue = this.#queue.filter((pending) => pending.state === 'queued' && !leaving.has(pending));
 
     // One send per caller: a batch's outer token decides for all its items, and one caller's failing
@@ -498,13 +518,30 @@ export class GraphScheduler {
     const waitMs = (page === undefined ? undefined : this.#usage.get(page)?.report.regainAccessMs) || this.#throttleBlockMs;
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
     if (page === undefined) return new GraphRateLimitError(page, retryAfterSeconds, error);
+    if ((this.#blocks.get(page) ?? 0) <= now) this.#logBlock(page, error, retryAfterSeconds, now + waitMs);
     void this.#budget.block(page, now + waitMs).catch(() => undefined);
     this.#refuseBlocked(page, now + waitMs, error);
     return new GraphRateLimitError(page, retryAfterSeconds, error);
   }
 
+  /** The one line a block gets, when it begins (the reads it refuses are debug lines of their own). */
+  #logBlock(page: string, error: GraphApiError, retryAfterSeconds: number, until: number): void {
+    this.#log.warn(
+      {
+        pageId: page,
+        graphCode: error.code,
+        ...(error.subcode === undefined ? {} : { graphSubcode: error.subcode }),
+        ...(error.fbtraceId === undefined ? {} : { fbtraceId: error.fbtraceId }),
+        retryAfterSeconds,
+        blockedUntil: new Date(until).toISOString(),
+      },
+      `Graph throttled Page ${page} (code ${error.code}): no calls for it, on any instance sharing its budget, for ${retryAfterSeconds} s`,
+    );
+  }
+
   /** Refuses the Page's queued reads with a block (the budget holds the block itself). */
   #refuseBlocked(page: string, until: number, error: GraphApiError | undefined): void {
+    this.#blocks.set(page, Math.max(until, this.#blocks.get(page) ?? 0));
     const retryAfterSeconds = Math.max(1, Math.ceil((until - this.#now()) / 1000));
     const refused = this.#queue.filter((pending) => pending.read.budgetKey === page && pending.state === 'queued');
     this.#queue = this.#queue.filter((pending) => !refused.includes(pending));

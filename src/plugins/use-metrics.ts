@@ -9,7 +9,10 @@ export interface MetricsOptions {
    * @default '/metrics'
    */
   path?: string;
-  /** Where the metrics are kept: give one that another listener serves too (METRICS_PORT). @default a registry of its own */
+  /**
+   * Where the metrics go, with those the rest of the instance registers there (src/metrics.ts), and which another
+   * listener may serve (METRICS_PORT). @default a registry of the app's own
+   */
   registry?: Registry | undefined;
   /**
    * Whether this app answers `path`; `false` when the registry is served on a listener of its own (METRICS_PORT).
@@ -89,7 +92,8 @@ export function useMetrics(options: MetricsOptions = {}): Plugin<GatewayContext>
   const duration = new Histogram({
     name: 'gateway_graphql_operation_duration_seconds',
     help: 'Time to execute a GraphQL operation, upstream calls included.',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    // Past OPERATION_TIMEOUT_MS (15 s by default), so that operations cut at the deadline land in a bucket of their own.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30],
     registers: [registry],
   });
   const upstreamRequests = new Counter({

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import { scrubSecrets } from '../graph-api/scrub.js';
+import { routeIoredisWarnings } from './console-warnings.js';
 
 /** Where the fleet's state lives now: in Redis for every instance, or (Redis unreachable) in this process. */
 export type FleetLink = 'shared' | 'degraded';
@@ -118,6 +119,7 @@ export class RedisConnection {
   readonly #fleetSizeHint: number;
   #joining: Promise<void> | undefined;
   #closed = false;
+  readonly #unrouteWarnings: () => void;
 
   constructor(options: RedisConnectionOptions) {
     this.keyPrefix = options.keyPrefix;
@@ -141,6 +143,7 @@ export class RedisConnection {
     };
     if (options.tls !== undefined && !options.url.startsWith('rediss://'))
       throw new TypeError(`tls options need a rediss:// URL, got one for ${this.#where}`);
+    this.#unrouteWarnings = routeIoredisWarnings(options.logger);
     this.#command = new Redis(options.url, redisOptions);
     this.#subscriber = new Redis(options.url, redisOptions);
 
@@ -251,6 +254,7 @@ export class RedisConnection {
     await this.run((redis) => redis.zrem(this.key('instances'), this.instanceId));
     this.#listeners.clear();
     await Promise.all([this.#command, this.#subscriber].map((redis) => quit(redis)));
+    this.#unrouteWarnings();
   }
 
   async #resubscribe(): Promise<void> {

@@ -103,6 +103,8 @@ export interface ReplyServiceOptions {
   /** How long a Page is left alone after Graph throttles a send, when Graph gives no time. */
   readonly throttleBlockMs: number;
   readonly now?: (() => number) | undefined;
+  /** Told the outcome of each send (metrics). */
+  readonly onSendResult?: ((outcome: SendResult['kind']) => void) | undefined;
 }
 
 /** A client's mistake in the request itself, told as BAD_USER_INPUT by the schema. */
@@ -142,6 +144,12 @@ export class ReplyService {
 
   /** Sends a message, exactly once per idempotency key; never rejects for a refusal Graph or the window gives. */
   async send(caller: ReplyCaller, request: SendRequest): Promise<SendResult> {
+    const result = await this.#send(caller, request);
+    this.#options.onSendResult?.(result.kind);
+    return result;
+  }
+
+  async #send(caller: ReplyCaller, request: SendRequest): Promise<SendResult> {
     const permission = await this.#permission(caller, request.pageId, request.humanAgent);
     if (permission !== undefined) return { kind: 'refused', thread: undefined, refusal: permission };
     const thread = await this.#thread(caller, request.pageId, request.threadId, request.humanAgent);

@@ -13,6 +13,24 @@ import { eventKey, inboxEventsOf, type InboxEvent, type InboxEventStream } from 
 import { MemoryRedeliveryFilter, type RedeliveryFilter } from './redelivery.js';
 
 export const WEBHOOK_PATH = '/webhooks/meta';
+
+/** What became of a call to the callback (`gateway_webhook_deliveries_total`'s `result`). */
+export type WebhookResult = 'accepted' | 'bad_signature' | 'bad_body' | 'handshake_ok' | 'handshake_refused';
+
+/** Where refusals are told: pino's logger fits. */
+export interface WebhookLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Why each refusal matters to an operator: a wrong secret or verify token drops every event, silently to Meta's side. */
+const REFUSAL_LINES: Partial<Record<WebhookResult, string>> = {
+  bad_signature: 'Webhook delivery refused: bad or missing X-Hub-Signature-256 (is GRAPH_APP_SECRET the app secret Meta signs with?)',
+  bad_body: 'Webhook delivery refused: its body is not JSON',
+  handshake_refused:
+    'Webhook handshake refused: wrong hub.mode or hub.verify_token, or no challenge ' +
+    '(is WEBHOOK_VERIFY_TOKEN the one set in the app dashboard?)',
+};
+
 export interface WebhookReceiverOptions {
   /** Signs every delivery (the app's secret, GRAPH_APP_SECRET). */
   appSecret: string;
@@ -31,6 +49,10 @@ export interface WebhookReceiverOptions {
    * gateway's own send resolves that send in the ledger (src/replies/).
    */
   onEcho?: ((event: InboxEvent & { readonly metadata: string }) => Promise<void>) | undefined;
+  /** Where each refused delivery and handshake gets a warning, with how many of its kind so far (never the body). @default nowhere */
+  log?: WebhookLog | undefined;
+  /** Told what became of each call (metrics). */
+  onResult?: ((result: WebhookResult) => void) | undefined;
 }
 
 /** Relays inbox events: each new one once (the cache told first, then subscribers), echoes to `onEcho` first. */
@@ -58,8 +80,16 @@ export function createWebhookReceiver(options: WebhookReceiverOptions & { relay?
   const { appSecret, verifyToken } = options;
   const relay = options.relay ?? createInboxEventRelay(options);
 
+  const counts = new Map<WebhookResult, number>();
   const answer = (response: ServerResponse, status: number, text: string): void => {
     response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+  };
+  const tell = (result: WebhookResult): void => {
+    const count = (counts.get(result) ?? 0) + 1;
+    counts.set(result, count);
+    options.onResult?.(result);
+    const line = REFUSAL_LINES[result];
+    if (line !== undefined) options.log?.warn({ webhookResult: result, count }, line);
   };
 
   return (request, response, body) => {
@@ -74,8 +104,10 @@ export function createWebhookReceiver(options: WebhookReceiverOptions & { relay?
         safeEqual(given, verifyToken) &&
         challenge !== null
       ) {
+        tell('handshake_ok');
         answer(response, 200, challenge);
       } else {
+        tell('handshake_refused');
         answer(response, 403, 'Verification failed.');
       }
       return;
@@ -88,6 +120,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions & { relay?
     const signature = request.headers['x-hub-signature-256'];
     const expected = `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
     if (typeof signature !== 'string' || !safeEqual(signature, expected)) {
+      tell('bad_signature');
       answer(response, 403, 'Bad or missing X-Hub-Signature-256.');
       return;
     }
@@ -95,9 +128,11 @@ export function createWebhookReceiver(options: WebhookReceiverOptions & { relay?
     try {
       payload = JSON.parse(body.toString('utf8'));
     } catch {
+      tell('bad_body');
       answer(response, 400, 'The body is not JSON.');
       return;
     }
+    tell('accepted');
     void relay(inboxEventsOf(payload)).then(
       () => answer(response, 200, 'EVENT_RECEIVED'),
       // Meta delivers again what was not answered 200.

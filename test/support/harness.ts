@@ -10,8 +10,9 @@ import type { AppOptions, createApp } from '../../src/app.js';
 import { cacheTagTtlMs, DEFAULT_CONFIG, type GatewayConfig, type UpstreamPoolConfig } from '../../src/config.js';
 import type { Credentials } from '../../src/credentials.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
-import { buildGateway } from '../../src/gateway.js';
+
 import type { Readiness } from '../../src/readiness.js';
+import { buildGateway, type Gateway } from '../../src/gateway.js';
 import type { ReadCache } from '../../src/graph-api/read-cache.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../../src/graph-api/read-cache-store.js';
 import type { GraphScheduler, GraphSchedulerOptions } from '../../src/graph-api/scheduler.js';
@@ -42,6 +43,8 @@ export interface GraphQLResponse<R> {
 }
 
 export interface Harness {
+  /** The whole instance (its HTTP server, not listening; its metrics). */
+  gateway: Gateway;
   /** The gateway's fetch handler, to mount on a real HTTP server when a test needs one. */
   app: ReturnType<typeof createApp>;
   emulator: Emulator;
@@ -201,6 +204,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (defaultAccessToken !== undefined) await credentials.identify(defaultAccessToken).catch(() => undefined);
   emulator.log.clear();
   return {
+    gateway,
     app,
     emulator,
     credentials,
