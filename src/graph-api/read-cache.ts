@@ -437,7 +437,7 @@ export class ReadCache {
     if (about.kind === 'page') {
       // The Page whose numeric id was read (never `me`); its entries serve only tokens Graph showed that Page (ReadAccess).
       const pageNode = pageNodeOf(read);
-      if (pageNode === undefined || chain !== '') return undefined;
+      if (pageNode === undefined || chain !== '' || (this.#pageMaxAgeMs === 0 && this.#staleMs === 0)) return undefined;
       return {
         key,
         inbox: undefined,
@@ -450,6 +450,8 @@ export class ReadCache {
     }
     // A list belongs to the Page whose id was read, a thread to the inbox whose list showed it (ReadAccess.inboxOf); the Page a
     // client names with it is only a claim.
+    // Inbox reads are kept only when they may be served (fresh or stale): a Page name's max age alone keeps no inbox.
+    if (this.#maxAgeMs === 0 && this.#staleMs === 0) return undefined;
     const inbox = this.#access.inboxOf(read);
     if (inbox === undefined) return undefined;
     const base = { key, inbox, pageNode: undefined, maxAgeMs: this.#maxAgeMs };
