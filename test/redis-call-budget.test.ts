@@ -145,7 +145,8 @@ describe('RedisCallBudget: the line', () => {
     const page = newPage();
     const now = Date.now();
     const held = await a.acquire(page, [claim('a.1', now)], now);
-    await a.acquire(page, [{ ticket: 'a.late', calls: 1, queuedAt: now, deadline: now + 50 }, claim('a.dies', now + 1)], now);
+    // A deadline that passes before the leases lapse (350 ms below), with room for a slow machine before `status`.
+    await a.acquire(page, [{ ticket: 'a.late', calls: 1, queuedAt: now, deadline: now + 250 }, claim('a.dies', now + 1)], now);
     expect(await b.status(page, Date.now())).toMatchObject({ busy: 1, waitingCalls: 2 });
     await a.release(page, held.granted.get('a.1')!, 0);
     // A dies: its claims stop being asked for. B's newer claim goes once they are void.
