@@ -79,14 +79,18 @@ function rateVerdict(limits: RateLimits | undefined, pageId: string | undefined,
   if (pageId === undefined) return { usage: app };
   const { conversations, daily } = limits;
   const refuse = (code: 613 | 80006, regainMs: number): RateVerdict => ({
-    refusal: { error: throttled(code), headers: { ...app, ...businessUseCaseHeader(pageId, daily.percent(pageId, now), 'messenger', regainMs) } },
+    refusal: {
+      error: throttled(code),
+      headers: { ...app, ...businessUseCaseHeader(pageId, daily.percent(pageId, now), 'messenger', regainMs) },
+    },
   });
   if (conversations !== undefined && conversations.blockedFor(pageId, now) > 0) {
     conversations.admit(pageId, now); // refused, and the block starts again from now
     return refuse(conversations.code, conversations.blockedFor(pageId, now));
   }
   if (!daily.admit(pageId, now)) return refuse(80006, daily.regainIn(pageId, now));
-  if (conversations !== undefined && !conversations.admit(pageId, now)) return refuse(conversations.code, conversations.blockedFor(pageId, now));
+  if (conversations !== undefined && !conversations.admit(pageId, now))
+    return refuse(conversations.code, conversations.blockedFor(pageId, now));
   const percent = daily.percent(pageId, now);
   return { usage: percent >= 1 ? { ...app, ...businessUseCaseHeader(pageId, percent, 'messenger', undefined) } : app };
 }

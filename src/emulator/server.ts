@@ -8,7 +8,14 @@ import { DEFAULT_GRAPH_API_VERSION } from '../config.js';
 import { guardRouter } from './call-guard.js';
 import { createCursorCodec } from './cursors.js';
 import { EmulatorFaults, type FaultInjector } from './faults.js';
-import { APP_CALLS_PER_ACTIVE_USER, AppUsage, CallRate, DailyAllowance, MESSENGER_CALLS_PER_ENGAGED_USER, type RateLimits } from './rate-limits.js';
+import {
+  APP_CALLS_PER_ACTIVE_USER,
+  AppUsage,
+  CallRate,
+  DailyAllowance,
+  MESSENGER_CALLS_PER_ENGAGED_USER,
+  type RateLimits,
+} from './rate-limits.js';
 import { createRequestHandler, type RequestHandler } from './request-handler.js';
 import { EmulatorRequestLog, type RequestLog } from './request-log.js';
 import { createGraphRouter } from './router.js';
@@ -182,8 +189,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       proofPolicy,
       rootIdsReads: config.rootIdsReads,
       oldestLiveVersion: config.oldestLiveVersion,
-      sendRateLimit:
-        config.sendRateLimit === undefined ? undefined : new CallRate(config.sendRateLimit.callsPerSecond, 613, 0),
+      sendRateLimit: config.sendRateLimit === undefined ? undefined : new CallRate(config.sendRateLimit.callsPerSecond, 613, 0),
       humanAgentApproved: options.humanAgentApproved ?? true,
       onSent: webhooks.echoSent,
     }),
