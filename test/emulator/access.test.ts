@@ -139,14 +139,19 @@ describe('every error code the conversations edge lists, in its situation', () =
       batch: JSON.stringify([{ method: 'GET', relative_url: `${ACME}/conversations?limit=2` }]),
     });
     const next = (JSON.parse(body[0]!.body) as GraphListBody).paging!.next!;
-    expect(new URL(next).searchParams.get('_fb_batch_sig')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const params = new URL(next).searchParams;
+    // As a real batch item's link (arsduo/koala#388): the child-request mark, the expiry, the signature, the item's path.
+    expect(params.get('_fb_batch_child_request')).toBe('1');
+    expect(params.get('_fb_url')).toBe(`${ACME}/conversations`);
+    expect(Number(params.get('_fb_batch_expires'))).toBeGreaterThan(Date.now() / 1000);
+    expect(params.get('_fb_batch_sig')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect((await getJson(next)).status).toBe(200);
     const altered = await getJson<GraphErrorEnvelope>(next.replace('limit=2', 'limit=3'));
     expect(altered.status).toBe(400);
     expect(altered.body.error).toMatchObject({ message: '(#104) Incorrect signature', type: 'OAuthException', code: 104 });
     // Links of plain reads carry no signature.
     const plain = await getJson<GraphListBody>(url(`${ACME}/conversations`, { limit: 2 }));
-    expect(plain.body.paging!.next).not.toContain('_fb_batch_sig');
+    expect(plain.body.paging!.next).not.toContain('_fb_');
   });
 });
 
