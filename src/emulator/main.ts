@@ -2,8 +2,8 @@
  * `npm run emulator`: runs the Graph API emulator on its own (port from `EMULATOR_PORT`, default
  * 4010) until SIGINT or SIGTERM, as strict as the embedded one `npm start` runs: Meta's 2
  * conversation calls per Page per second (`EMULATOR_CALLS_PER_SECOND`, `0` for none), the Messenger allowance of 200 calls per
- * engaged user per day (`EMULATOR_DAILY_CALLS` sets another per Page), and `appsecret_proof` required with the demo app's secret. Prints where
- * it listens and the demo ids, never a token.
+ * engaged user per day (`EMULATOR_DAILY_CALLS` sets another per Page), and `appsecret_proof` required with the demo app's
+ * secret. Prints where it listens and the demo ids, never a token.
  */
 import { DEFAULT_GRAPH_API_VERSION, SETTINGS } from '../config.js';
 import { AS_META_TODAY, DEMO, startEmulator } from './index.js';
@@ -46,7 +46,8 @@ const emulator = await startEmulator({
   oldestLiveVersion: AS_META_TODAY.oldestLiveVersion,
   sendRateLimit: AS_META_TODAY.sendRateLimit,
   demoReplyWindows: true,
-  // "Require App Secret" on, with the demo app's secret (Meta: Securing Requests, developers.facebook.com/docs/graph-api/guides/secure-requests).
+  // "Require App Secret" on, with the demo app's secret (Meta: Securing Requests,
+  // developers.facebook.com/docs/graph-api/guides/secure-requests).
   appSecret: DEMO.appSecret,
   requireAppSecretProof: true,
   ...(callsPerSecond === 0 ? {} : { conversationRateLimit: { callsPerSecond } }),

@@ -125,13 +125,10 @@ export async function readMessage(context: GatewayContext, pageId: string, messa
   } catch (error) {
     if (!(error instanceof GraphApiError) || graphErrorRule(error.code, error.subcode).clientCode !== 'GRAPH_NOT_FOUND') throw error;
     if (fields === SUMMARY_FIELDS) throw error;
-    let message;
-    try {
-      message = await context.graph.read<GraphMessage>({ path: messageId, params: { fields: SUMMARY_FIELDS } }, pageId);
-    } catch {
-      throw error;
-    }
-    return { kind: 'Message', pageId, message: message.value };
+    const summary = await context.graph
+      .read<GraphMessage>({ path: messageId, params: { fields: SUMMARY_FIELDS } }, pageId)
+      .catch(() => Promise.reject(error));
+    return { kind: 'Message', pageId, message: summary.value };
   }
 }
 

@@ -377,7 +377,10 @@ describe('conversationRateLimit', () => {
 
   it('refuses invalid options', async () => {
     await expect(startEmulator({ conversationRateLimit: { callsPerSecond: 0, blockMs: -1 }, dailyCalls: 0 })).rejects.toThrow(
-      /callsPerSecond must be a positive integer, got 0[\s\S]*blockMs must be an integer ≥ 0, got -1[\s\S]*dailyCalls must be a positive integer, got 0/,
+      new RegExp(
+        'callsPerSecond must be a positive integer, got 0[\\s\\S]*blockMs must be an integer ≥ 0, got -1' +
+          '[\\s\\S]*dailyCalls must be a positive integer, got 0',
+      ),
     );
   });
 });
@@ -385,7 +388,9 @@ describe('conversationRateLimit', () => {
 describe('dailyCalls: the Messenger allowance of 24 hours', () => {
   let daily: Emulator;
   const now = Date.UTC(2026, 10, 23, 12);
-  const at = (ms: number): void => vi.setSystemTime(now + ms);
+  const at = (ms: number): void => {
+    vi.setSystemTime(now + ms);
+  };
   const HOUR = 3_600_000;
   const listOn = () => fetch(`${daily.url}/v25.0/${ACME}/conversations?limit=1&access_token=${TOKEN}`);
   const usageOf = (response: Response) => businessUsage(response.headers.get('x-business-use-case-usage'))[ACME]![0];
