@@ -36,6 +36,11 @@ export interface UpstreamApi {
   defaultAccessToken: string | undefined;
   /** What verifies Meta's webhook deliveries; `undefined`: the webhook callback and `inboxEvents` are off. */
   webhooks: { appSecret: string; verifyToken: string } | undefined;
+  /**
+   * The app secret whose `appsecret_proof` every call carries, when it is not `GRAPH_APP_SECRET` (the embedded emulator's demo
+   * secret). @default GRAPH_APP_SECRET
+   */
+  appSecret?: string | undefined;
 }
 
 /** What a test may replace; a process replaces nothing. */
@@ -158,7 +163,7 @@ function createGraphApi(
   const client = new GraphApiClient({
     baseUrl: upstream.graphApiUrl,
     version: config.graphApiVersion,
-    appSecret: config.appSecret,
+    appSecret: upstream.appSecret ?? config.appSecret,
     transport: overrides.dispatcher === undefined ? { pool: config.upstream } : { dispatcher: overrides.dispatcher },
     observer: metrics.upstream,
     onVersionDrift: (requested, served) =>

@@ -37,7 +37,9 @@ export function toClientError(error: unknown, located?: GraphQLError): GraphQLEr
     });
   }
   if (error instanceof GraphApiError) {
-    return new GraphQLError(error.message, { ...position, extensions: { code: graphErrorCode(error), graph: graphDetails(error) } });
+    const code = graphErrorCode(error);
+    const message = code === 'GRAPH_PERMISSION_DENIED' ? permissionMessage(error.message) : error.message;
+    return new GraphQLError(message, { ...position, extensions: { code, graph: graphDetails(error) } });
   }
   if (error instanceof OperationAbortedError) {
     return gatewayError('OPERATION_TIMEOUT', error.message, {}, position);
@@ -55,9 +57,24 @@ function graphDetails(error: GraphApiError): Record<string, unknown> {
     type: error.type,
     fbtraceId: error.fbtraceId ?? null,
     isTransient: error.isTransient,
-    // What a permission error says is missing, when Graph's answer says it in machine-readable form.
-    ...(error.missing === undefined
-      ? {}
-      : { missingPermissions: error.missing.permissions ?? null, requiredTasks: error.missing.tasks ?? null }),
   };
+}
+
+/** Meta's reference of the permissions and what each allows. */
+export const PERMISSIONS_REFERENCE_URL = 'https://developers.facebook.com/docs/permissions';
+/** A permission's name as Graph writes it in a message: `pages_messaging`, `instagram_manage_messages`, `pages_read_engagement`. */
+const PERMISSION_NAME = /\b(?:pages|instagram|business|read|publish|manage|user|email|public)_[a-z_]+\b|\bemail\b/;
+
+/**
+ * The message of a permission error. Graph sends no machine-readable list of what is missing (Meta: Handling Errors,
+ * developers.facebook.com/docs/graph-api/guides/error-handling): its message, when it names the permission ("(#200) Requires
+ * pages_messaging permission to manage the object"), says it best; otherwise (a Page task, a capability) the client is told what
+ * kind of thing is missing and where Meta lists them. Only the wording depends on the text; the code never does.
+ */
+function permissionMessage(graphMessage: string): string {
+  if (PERMISSION_NAME.test(graphMessage)) return graphMessage;
+  return (
+    `The token lacks a permission, or its user a task on the Page, that this call needs (Graph: "${graphMessage}"). Meta's ` +
+    `permissions reference says what each call needs: ${PERMISSIONS_REFERENCE_URL}`
+  );
 }

@@ -72,7 +72,10 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     defaultVersion: config.graphApiVersion,
     ...AS_META_TODAY,
     demoReplyWindows: true,
-    ...(config.appSecret === undefined ? {} : { appSecret: config.appSecret }),
+    // "Require App Secret" on, as a production app should have it (Meta: Securing Requests,
+    // developers.facebook.com/docs/graph-api/guides/secure-requests): with the demo app's secret unless one is set.
+    appSecret: config.appSecret ?? DEMO.appSecret,
+    requireAppSecretProof: true,
   };
   const emulator = await startEmulator({ ...options, port: config.emulatorPort }).catch(async (error: unknown) => {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
@@ -92,6 +95,7 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     // The demo user: `/me/accounts` gives the gateway the tokens of both demo Pages with an inbox.
     defaultAccessToken: config.defaultAccessToken ?? DEMO.tokens.alice,
     webhooks: { appSecret: config.appSecret ?? DEMO.appSecret, verifyToken },
+    appSecret: config.appSecret ?? DEMO.appSecret,
     onListening: (port) => emulator.webhooks.subscribe(`http://127.0.0.1:${port}${WEBHOOK_PATH}`, verifyToken),
     stop: () => emulator.close(),
   };
@@ -105,9 +109,16 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
 function registerSecrets(config: GatewayConfig, upstream: Upstream): void {
   registerConfiguredSecrets({
     tokens: [upstream.defaultAccessToken, ...config.pageTokens.values()],
-    appSecret: config.appSecret,
+    appSecret: upstream.appSecret ?? config.appSecret,
     others: [upstream.webhooks?.appSecret, upstream.webhooks?.verifyToken, config.cursorSecret, ...redisPasswordOf(config.redis.url)],
   });
+}
+
+/** Which secret signs the calls' `appsecret_proof`, never its value. */
+function describeProof(config: GatewayConfig, upstream: Upstream): string {
+  if (config.appSecret !== undefined) return 'on (GRAPH_APP_SECRET set)';
+  if (upstream.appSecret !== undefined) return "on, with the embedded emulator's demo app secret (set GRAPH_APP_SECRET for your app's)";
+  return 'off (set GRAPH_APP_SECRET: apps with "Require App Secret" refuse calls without it)';
 }
 
 /** The password of a Redis URL, as written and decoded (`redis://user:p%40ss@host`); none without one. */
@@ -135,6 +146,7 @@ async function startGateway(config: GatewayConfig, upstream: Upstream, log: Logg
         ? "the demo user's"
         : 'configured';
   log.info(`Graph API version: ${config.graphApiVersion}; default access token: ${defaultToken}`);
+  log.info(`appsecret_proof: ${describeProof(config, upstream)}`);
   const rate = config.pageCallsPerSecond === 0 ? 'no per-Page limit' : `${config.pageCallsPerSecond} calls per Page per second`;
   log.info(`Upstream budget: ${rate}; ${config.maxAttempts} attempts per read; operation timeout ${config.operationTimeoutMs} ms`);
   if (config.cursorSecret === undefined) {

@@ -37,7 +37,7 @@ describe('the rules, code by code', () => {
     [32, undefined, 'GRAPH_RATE_LIMITED', false, true, false],
     [100, undefined, 'GRAPH_INVALID_PARAMETER', false, false, false],
     [100, 33, 'GRAPH_NOT_FOUND', false, false, false],
-    [100, 2534022, 'GRAPH_MESSAGE_DETAILS_UNAVAILABLE', false, false, false],
+    [100, 2534022, 'GRAPH_INVALID_PARAMETER', false, false, false], // Meta sends 2534022 with code 10 only (a send outside the window)
     [100, 1234, 'GRAPH_INVALID_PARAMETER', false, false, false],
     [102, undefined, 'GRAPH_TOKEN_INVALID', false, false, true],
     [104, undefined, 'GRAPH_TOKEN_MISSING', false, false, true],

@@ -232,6 +232,9 @@ describe('npm start', () => {
       expect(inbox.data!.page.conversations.edges).toHaveLength(2);
     }
     expect(gateway.output()).toContain("default access token: the demo user's");
+    // The embedded emulator requires appsecret_proof, as an app with "Require App Secret" does; the line names the secret used.
+    expect(gateway.output()).toContain("appsecret_proof: on, with the embedded emulator's demo app secret (set GRAPH_APP_SECRET");
+    expect(gateway.output()).not.toContain(DEMO.appSecret);
   });
 
   it("runs the README's live demo as written: a subscription, then the README's curl to the emulator on EMULATOR_PORT", async () => {

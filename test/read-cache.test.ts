@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
-import { ConversationMessagesDocument, InboxDocument, TeamInboxDocument } from './generated/graphql.js';
+import { ConversationMessagesDocument, InboxDocument, PageCallBudgetDocument, TeamInboxDocument } from './generated/graphql.js';
 import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness } from './support/harness.js';
 import { until } from './support/wait.js';
 
@@ -227,6 +227,30 @@ describe('stale rather than nothing', () => {
     expect(again.extensions?.stale).toEqual([
       { path: ['page', 'conversations'], fetchedAt: readAt, retryAfterSeconds: expect.any(Number) },
     ]);
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it("answers stale for as long as the emulator's own throttle says, with no fault injected", async () => {
+    let clock = Date.now();
+    // Meta's Messenger allowance, spent: the second conversations call of the day is refused with (#80006), and the
+    // `X-Business-Use-Case-Usage` of the refusal states when the Page gets its calls back (24 hours after the first).
+    await start({
+      emulator: { privacyFiltering: false, dailyCalls: 1 },
+      cache: { maxAgeMs: MINUTE, staleMs: 10 * MINUTE, now: () => clock },
+    });
+    const first = await inbox();
+    expect(first.errors).toBeUndefined();
+    const readAt = first.data!.page!.conversations.fetchedAt;
+    clock += 2 * MINUTE;
+    const blocked = await inbox();
+    expect(blocked.errors).toBeUndefined();
+    expect(blocked.data).toEqual(first.data);
+    expect(blocked.extensions?.stale).toEqual([{ path: ['page', 'conversations'], fetchedAt: readAt, retryAfterSeconds: 24 * 60 * 60 }]);
+    const budget = await h.run(PageCallBudgetDocument, { pageId: ACME });
+    expect(budget.data!.page!.callBudget.businessUseCaseUsage).toEqual({ callCount: 200, totalCputime: 100, totalTime: 100 });
+    // While the block lasts, no call is made at all.
+    h.emulator.log.clear();
+    await inbox();
     expect(h.emulator.log.requestCount).toBe(0);
   });
 

@@ -182,6 +182,27 @@ describe('throttling', () => {
     expect(sends).toHaveLength(2);
   });
 
+  it('takes the time to regain access from the throttled answer only, never from an earlier one', async () => {
+    // Meta states `estimated_time_to_regain_access` on a throttled answer; a later throttle that states none is blocked for
+    // the configured time, not for the earlier answer's estimate.
+    let next: Answer = throttled(80006, 2);
+    const { client } = fakeClient((r, attempt) => next(r, attempt));
+    make(client, { throttleBlockMs: 30_000 });
+    const [first] = await Promise.all([scheduler.readMany([read('a')], { usage: usage() }), vi.advanceTimersByTimeAsync(0)]);
+    expect(first[0]).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 120 });
+    await vi.advanceTimersByTimeAsync(120_000);
+    next = throttled(613);
+    const [second] = await Promise.all([scheduler.readMany([read('b')], { usage: usage() }), vi.advanceTimersByTimeAsync(0)]);
+    expect(second[0]).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 30 });
+  });
+
+  it('blocks for as long as a short block stated in fractions of a minute (the emulator in tests)', async () => {
+    const { client } = fakeClient(throttled(613, 0.025));
+    make(client);
+    const [answer] = await Promise.all([scheduler.readMany([read('a')], { usage: usage() }), vi.advanceTimersByTimeAsync(0)]);
+    expect(answer[0]).toMatchObject({ name: 'GraphRateLimitError', retryAfterSeconds: 2 }); // 1.5 s, rounded up
+  });
+
   it('blocks for the configured time when Graph gives no estimate, and fails the Page’s queued reads', async () => {
     const { client, sends } = fakeClient(throttled(613));
     make(client, { throttleBlockMs: 30_000 });

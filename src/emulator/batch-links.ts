@@ -1,14 +1,18 @@
 /**
- * Paging links of batch answers carry an expiring signature, `_fb_batch_expires` and `_fb_batch_sig`
- * (seen in the `next` URLs of batch items that SDKs follow verbatim: arsduo/koala#388). A link whose
+ * Paging links of batch answers carry what a real one carries (a `next` URL of a batch item quoted in
+ * arsduo/koala#388): `_fb_batch_child_request=1`, the expiring signature `_fb_batch_expires` and
+ * `_fb_batch_sig`, and `_fb_url`, the item's path; the real one's `_fb_profilable_request_id` is left
+ * out ([I]: an internal profiling id with no behaviour to reproduce). A link whose
  * signature does not verify (the link was altered) or has expired is refused with Graph's code 104,
  * "Incorrect signature" ([I]: the code is the one Graph lists for incorrect signatures; which
  * signature Graph checks there is not documented).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+export const BATCH_CHILD_PARAM = '_fb_batch_child_request';
 export const BATCH_EXPIRES_PARAM = '_fb_batch_expires';
 export const BATCH_SIGNATURE_PARAM = '_fb_batch_sig';
+export const BATCH_URL_PARAM = '_fb_url';
 /** How long a signed link stays valid. */
 const LINK_LIFETIME_SECONDS = 3600;
 /**
@@ -18,7 +22,7 @@ const LINK_LIFETIME_SECONDS = 3600;
 const UNSIGNED_PARAMS: ReadonlySet<string> = new Set([BATCH_SIGNATURE_PARAM, 'appsecret_proof']);
 
 export interface BatchLinkSigner {
-  /** Appends the expiry and the signature of `path` (below the version) with `search` to `search`. */
+  /** Appends the batch marks, the expiry and the signature of `path` (below the version) with `search` to `search`. */
   sign(path: string, search: URLSearchParams): void;
   /** Whether a call carrying a batch signature may run: `undefined` when it carries none. */
   verify(segments: readonly string[], params: Readonly<Record<string, string>>): boolean | undefined;
@@ -35,6 +39,8 @@ export function createBatchLinkSigner(now: () => number = Date.now): BatchLinkSi
   };
   return {
     sign(path, search) {
+      search.append(BATCH_CHILD_PARAM, '1');
+      search.append(BATCH_URL_PARAM, path);
       search.append(BATCH_EXPIRES_PARAM, String(Math.floor(now() / 1000) + LINK_LIFETIME_SECONDS));
       const segments = path.split('/').map((segment) => decodeURIComponent(segment));
       search.append(BATCH_SIGNATURE_PARAM, signatureOf(segments, search));

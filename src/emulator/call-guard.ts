@@ -1,30 +1,24 @@
 /**
- * What stands in front of the router for each call, plain or batch item: the Conversations API rate
- * of the call's Page, then the faults a test aimed at the call. A refused call spends no fault; a
- * faulted call still counts in the rate.
+ * What stands in front of the router for each call, plain or batch item: the rate limits of the
+ * call's Page (rate-limits.ts), then the faults a test aimed at the call. A refused call spends no
+ * fault; a faulted call still counts in the limits.
  */
 import { tokenOf } from './auth.js';
 import { EmulatedGraphError, expiredToken, serverError, throttled } from './errors.js';
-import {
-  CALL_FAULTS,
-  pageUsageHeaders,
-  throttleUsageHeaders,
-  usageTypeOf,
-  type ConversationRateLimit,
-  type EmulatorFaults,
-  type Fault,
-} from './faults.js';
+import { CALL_FAULTS, type EmulatorFaults, type Fault } from './faults.js';
+import { appUsageHeader, businessUseCaseHeader, usageTypeOf, type RateLimits } from './rate-limits.js';
 import type { GraphAnswer, GraphRouter, RoutedPath } from './router.js';
 import type { WorldStore } from './store.js';
 
 /** The `X-Business-Use-Case-Usage` key of a throttle on a call that names no Page. */
 const APP_USAGE_KEY = 'app';
+const MINUTE_MS = 60_000;
 
 export interface CallGuardOptions {
   readonly store: WorldStore;
   readonly faults: EmulatorFaults;
   /** `undefined`: calls are never refused for their rate, and answers carry no usage headers. */
-  readonly rateLimit: ConversationRateLimit | undefined;
+  readonly limits: RateLimits | undefined;
 }
 
 /** An error answered instead of running a call, with the headers it carries. */
@@ -33,7 +27,7 @@ interface Refusal {
   readonly headers: Record<string, string> | undefined;
 }
 
-/** The rate's verdict on a call: refused, or admitted with the usage headers its answer carries. */
+/** The limits' verdict on a call: refused, or admitted with the usage headers its answer carries. */
 type RateVerdict = { readonly refusal: Refusal } | { readonly refusal?: undefined; readonly usage: Record<string, string> | undefined };
 
 /** `inner` with the rate limit and the call faults in front of its `execute`; its other members as they are. */
@@ -48,7 +42,7 @@ export function guardRouter(inner: GraphRouter, options: CallGuardOptions): Grap
         return inner.execute(call, inBatch);
       }
       const token = tokenOf(call.params, call.authorization);
-      const pageId = pageOfCall(options.store, routed.segments, token);
+      const pageId = pageOfCall(options.store, routed.segments, call.params, token);
       const now = Date.now();
       const refuse = ({ error, headers }: Refusal, extra: Pick<GraphAnswer, 'timedOut'> = {}): GraphAnswer => ({
         ...inner.errorAnswer(error, routed.version, 1),
@@ -58,7 +52,7 @@ export function guardRouter(inner: GraphRouter, options: CallGuardOptions): Grap
         ...extra,
       });
 
-      const rate = rateVerdict(options.rateLimit, pageId, now);
+      const rate = rateVerdict(options.limits, pageId, userTokenCall(options.store, token), now);
       if (rate.refusal !== undefined) return refuse(rate.refusal);
       const fault = options.faults.take(CALL_FAULTS, [{ path: routed.segments.join('/'), token }]);
       if (fault?.kind === 'null-batch-item' && inBatch) {
@@ -72,20 +66,38 @@ export function guardRouter(inner: GraphRouter, options: CallGuardOptions): Grap
   };
 }
 
-function rateVerdict(rateLimit: ConversationRateLimit | undefined, pageId: string | undefined, now: number): RateVerdict {
-  if (rateLimit === undefined || pageId === undefined) return { usage: undefined };
-  if (!rateLimit.admit(pageId, now)) {
-    // A Page's own limit: its usage headers only, not the app's.
-    const headers = pageUsageHeaders(pageId, rateLimit.usagePercent(pageId, now), rateLimit.usageType, 1);
-    return { refusal: { error: throttled(rateLimit.code), headers } };
+/**
+ * The limits' verdict, in Meta's order as far as it shows ([I]): a Page blocked by the Conversations API rate is refused with
+ * (#613) and the call prolongs the block; otherwise the call spends the Page's Messenger allowance, refused with (#80006) once it
+ * is spent; then the per-second rate. Answers on a Page at 1% or more of its allowance carry `X-Business-Use-Case-Usage`
+ * (Meta: "headers appear once enough calls have been made"); user-token calls spend and report the app's hourly allowance.
+ */
+function rateVerdict(limits: RateLimits | undefined, pageId: string | undefined, userToken: boolean, now: number): RateVerdict {
+  if (limits === undefined) return { usage: undefined };
+  const appPercent = userToken ? limits.app.count(now) : 0;
+  const app = appPercent >= 1 ? appUsageHeader(appPercent) : undefined;
+  if (pageId === undefined) return { usage: app };
+  const { conversations, daily } = limits;
+  const refuse = (code: 613 | 80006, regainMs: number): RateVerdict => ({
+    refusal: {
+      error: throttled(code),
+      headers: { ...app, ...businessUseCaseHeader(pageId, daily.percent(pageId, now), 'messenger', regainMs) },
+    },
+  });
+  if (conversations !== undefined && conversations.blockedFor(pageId, now) > 0) {
+    conversations.admit(pageId, now); // refused, and the block starts again from now
+    return refuse(conversations.code, conversations.blockedFor(pageId, now));
   }
-  const percent = rateLimit.usagePercent(pageId, now);
-  return { usage: percent >= 1 ? pageUsageHeaders(pageId, percent, rateLimit.usageType, 1) : undefined };
+  if (!daily.admit(pageId, now)) return refuse(80006, daily.regainIn(pageId, now));
+  if (conversations !== undefined && !conversations.admit(pageId, now))
+    return refuse(conversations.code, conversations.blockedFor(pageId, now));
+  const percent = daily.percent(pageId, now);
+  return { usage: percent >= 1 ? { ...app, ...businessUseCaseHeader(pageId, percent, 'messenger', undefined) } : app };
 }
 
 /**
  * The answer of a call fault, `undefined` when the call runs: a throttle carries its own usage headers
- * over 100% (keyed by the call's Page, else the token's Page, else the app), other faults the Page's usage as it stands.
+ * at 100% (keyed by the call's Page, else the token's Page, else the app), other faults the Page's usage as it stands.
  */
 function faultRefusal(fault: Fault, usage: Record<string, string> | undefined, usageKey: string | undefined): Refusal | undefined {
   switch (fault.kind) {
@@ -101,8 +113,10 @@ function faultRefusal(fault: Fault, usage: Record<string, string> | undefined, u
       };
     }
     case 'throttle': {
-      const headers = throttleUsageHeaders(usageKey ?? APP_USAGE_KEY, 120, usageTypeOf(fault.code), fault.regainMinutes ?? 1);
-      return { error: throttled(fault.code), headers };
+      const regainMs = (fault.regainMinutes ?? 1) * MINUTE_MS;
+      const buc = businessUseCaseHeader(usageKey ?? APP_USAGE_KEY, 100, usageTypeOf(fault.code), regainMs);
+      // The platform throttles (4: the app's, 17: a user's) are reported in `X-App-Usage`, the others per business object.
+      return { error: throttled(fault.code), headers: fault.code === 4 || fault.code === 17 ? { ...appUsageHeader(100), ...buc } : buc };
     }
     default:
       return undefined;
@@ -110,18 +124,30 @@ function faultRefusal(fault: Fault, usage: Record<string, string> | undefined, u
 }
 
 /**
- * The Page whose Conversations API budget a call spends: its conversations edge (`me/conversations`
- * with a Page token too), its threads and their messages; `undefined` for anything else.
+ * The Page whose Conversations API budget a call spends: its conversations and threads edges (`me/…` with a Page token too), the
+ * Page read with either edge expanded in `fields`, its threads and their messages; `undefined` for anything else.
  */
-function pageOfCall(store: WorldStore, segments: readonly string[], token: string | undefined): string | undefined {
+function pageOfCall(
+  store: WorldStore,
+  segments: readonly string[],
+  params: Readonly<Record<string, string>>,
+  token: string | undefined,
+): string | undefined {
   const [id, edge] = segments;
   if (id === undefined) return undefined;
-  if (edge === 'conversations') {
-    if (id === 'me') return viewerPageOf(store, token);
-    return store.node(id)?.kind === 'page' ? id : undefined;
-  }
+  const pageOf = (): string | undefined => (id === 'me' ? viewerPageOf(store, token) : store.node(id)?.kind === 'page' ? id : undefined);
+  if (edge === 'conversations' || edge === 'threads') return pageOf();
+  if (edge === undefined && params.fields !== undefined && CONVERSATION_EXPANSION.test(params.fields)) return pageOf();
   const node = store.node(id);
   return node?.kind === 'thread' || node?.kind === 'message' ? node.thread.pageId : undefined;
+}
+
+/** A `fields` value naming the conversations or threads edge at its top level or below (`conversations.limit(5){…}`). */
+const CONVERSATION_EXPANSION = /(?:^|[,{\s])(?:conversations|threads)(?=$|[.{,\s])/;
+
+/** Whether the call is made with a user token, whose calls spend the app's platform allowance (Meta: Rate Limiting). */
+function userTokenCall(store: WorldStore, token: string | undefined): boolean {
+  return token !== undefined && store.token(token)?.kind === 'user';
 }
 
 /** The Page of a Page token. */

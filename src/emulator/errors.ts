@@ -15,7 +15,6 @@ export interface GraphErrorBody {
   code?: number;
   error_subcode?: number;
   is_transient?: boolean;
-  error_data?: Readonly<Record<string, unknown>>;
   fbtrace_id: string;
 }
 
@@ -29,11 +28,6 @@ export class EmulatedGraphError extends Error {
     message: string,
     readonly subcode?: number,
     readonly isTransient?: boolean,
-    /**
-     * Machine-readable detail, sent as `error_data` (Graph sends one on some errors:
-     * https://developers.facebook.com/docs/graph-api/guides/error-handling).
-     */
-    readonly errorData?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -45,7 +39,6 @@ export class EmulatedGraphError extends Error {
     if (this.code !== undefined) error.code = this.code;
     if (this.subcode !== undefined) error.error_subcode = this.subcode;
     if (this.isTransient !== undefined) error.is_transient = this.isTransient;
-    if (this.errorData !== undefined) error.error_data = this.errorData;
     error.fbtrace_id = fbtraceId;
     return { error };
   }
@@ -114,37 +107,24 @@ export function permissionsError(): EmulatedGraphError {
 }
 
 /**
- * A Page token whose user lacks the task the inbox needs (one of `tasks`). The message is Graph's for a
- * Page role too weak for the action; `error_data.required_tasks` is the emulator's own, documented
- * detail ([I]: Graph names no task in a machine-readable way).
+ * A Page token whose user lacks the task the inbox needs: Graph's message for a Page role too weak for the
+ * action, which names no task (Graph sends no `error_data` here either).
  */
-export function missingTask(tasks: readonly string[]): EmulatedGraphError {
+export function missingTask(): EmulatedGraphError {
   return new EmulatedGraphError(
     403,
     'OAuthException',
     200,
     '(#200) The user does not have sufficient administrative permission for this action on this page.',
-    undefined,
-    undefined,
-    { required_tasks: [...tasks] },
   );
 }
 
 /**
- * A token without a permission the inbox needs. Graph names the permission in the message ("(#200)
- * Requires pages_messaging permission to manage the object"); `error_data.missing_permissions` lists
- * every one missing, the emulator's own documented detail ([I]).
+ * A token without a permission the inbox needs: Graph names one missing permission in the message
+ * ("(#200) Requires pages_messaging permission to manage the object") and sends no list of them.
  */
-export function missingPermissions(permissions: readonly string[]): EmulatedGraphError {
-  return new EmulatedGraphError(
-    403,
-    'OAuthException',
-    200,
-    `(#200) Requires ${permissions[0]} permission to manage the object`,
-    undefined,
-    undefined,
-    { missing_permissions: [...permissions] },
-  );
+export function missingPermission(permission: string): EmulatedGraphError {
+  return new EmulatedGraphError(403, 'OAuthException', 200, `(#200) Requires ${permission} permission to manage the object`);
 }
 
 /** The person will not be messaged by the Page (they blocked it): the conversations edge's code 230. */
@@ -251,17 +231,13 @@ export function unresolvedBatchDependency(index: number, name: string): Emulated
 }
 
 /**
- * Details of an Instagram message older than the thread's 20 newest (Meta: Instagram Conversations,
- * developers.facebook.com/docs/messenger-platform/instagram/features/conversation).
+ * Details of an Instagram message older than the thread's 20 newest: Meta says only that "you will get an error that the
+ * message has been deleted" (Meta: Conversations, developers.facebook.com/docs/messenger-platform/conversations; Meta:
+ * Message reference, developers.facebook.com/docs/graph-api/reference/message). [I] The error is the one Graph answers for a
+ * deleted object, (#100) subcode 33; its id and time are still served.
  */
-export function messageDetailsUnavailable(): EmulatedGraphError {
-  return new EmulatedGraphError(
-    400,
-    'OAuthException',
-    100,
-    '(#100) Message details are only available for the 20 most recent messages',
-    2534022,
-  );
+export function messageDetailsUnavailable(id: string): EmulatedGraphError {
+  return objectNotFound(id);
 }
 
 /** A method on a path that has no object to apply it to (e.g. `GET /` without `ids`). */

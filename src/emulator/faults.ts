@@ -2,7 +2,7 @@
  * Faults injected on command from tests, and the Conversations API call rate: what the real Graph
  * API does on a bad day, so the gateway's handling of each can be proven (Meta: Handling Errors,
  * developers.facebook.com/docs/graph-api/guides/error-handling; Meta: Rate Limiting,
- * developers.facebook.com/docs/graph-api/overview/rate-limiting).
+ * developers.facebook.com/docs/graph-api/overview/rate-limiting). The rate limits themselves are in rate-limits.ts.
  */
 
 export type Fault =
@@ -15,7 +15,7 @@ export type Fault =
   /** HTTP 200, JSON content type, the body cut in the middle. */
   | { kind: 'truncated-json' }
   /**
-   * A throttle error (HTTP 400, `is_transient`) with usage headers over 100% and
+   * A throttle error (HTTP 400, `is_transient`) with usage headers at 100% and
    * `estimated_time_to_regain_access` in minutes. @default regainMinutes 1
    */
   | { kind: 'throttle'; code: 4 | 17 | 32 | 613 | 80001 | 80006; regainMinutes?: number }
@@ -120,99 +120,4 @@ function matches(match: FaultMatch, call: CallSignature): boolean {
   // A global or sticky RegExp keeps state between `test` calls; every call is matched afresh.
   match.path.lastIndex = 0;
   return match.path.test(call.path);
-}
-
-const WINDOW_MS = 1_000;
-
-/**
- * The Conversations API call rate of each Page (Meta: Messenger Platform Rate Limiting,
- * developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting): a sliding one-second window,
- * and the block that follows a call over the limit. Unlike Meta, whose blocks last minutes and
- * grow with the calls made during them, a block here lasts `blockMs` and calls during it extend nothing.
- */
-export class ConversationRateLimit {
-  readonly #sent = new Map<string, number[]>();
-  readonly #blockedUntil = new Map<string, number>();
-
-  constructor(
-    readonly callsPerSecond: number,
-    readonly code: 613 | 80006,
-    readonly blockMs: number,
-  ) {}
-
-  /** Counts a call on `page`; `false` when it is over the limit or the Page is blocked (then it is not counted). */
-  admit(page: string, now: number): boolean {
-    if (this.#isBlocked(page, now)) return false;
-    const sent = this.#recent(page, now);
-    if (sent.length >= this.callsPerSecond) {
-      this.#blockedUntil.set(page, now + this.blockMs);
-      return false;
-    }
-    sent.push(now);
-    return true;
-  }
-
-  /** The Page's usage over the last second, in percent of the limit; over 100 while it is blocked. */
-  usagePercent(page: string, now: number): number {
-    const percent = Math.round((this.#recent(page, now).length / this.callsPerSecond) * 100);
-    return this.#isBlocked(page, now) ? Math.max(percent, 100) + 20 : percent;
-  }
-
-  /** The BUC `type` Meta uses for this throttle code. */
-  get usageType(): BusinessUseCaseType {
-    return usageTypeOf(this.code);
-  }
-
-  #isBlocked(page: string, now: number): boolean {
-    return (this.#blockedUntil.get(page) ?? 0) > now;
-  }
-
-  /** The Page's calls in the window ending at `now`, oldest first (pruned in place). */
-  #recent(page: string, now: number): number[] {
-    let sent = this.#sent.get(page);
-    if (sent === undefined) {
-      sent = [];
-      this.#sent.set(page, sent);
-    }
-    let expired = 0;
-    while (expired < sent.length && sent[expired]! <= now - WINDOW_MS) expired += 1;
-    if (expired > 0) sent.splice(0, expired);
-    return sent;
-  }
-}
-
-/** `type` of an `X-Business-Use-Case-Usage` entry (Meta: Rate Limiting, developers.facebook.com/docs/graph-api/overview/rate-limiting). */
-export type BusinessUseCaseType = 'pages' | 'messenger';
-
-/** The BUC type of a throttle code: 80006 is Messenger's, the others are counted as the Page's. */
-export function usageTypeOf(code: number): BusinessUseCaseType {
-  return code === 80006 ? 'messenger' : 'pages';
-}
-
-/**
- * `X-Page-Usage` and `X-Business-Use-Case-Usage` for a Page at `percent` (Meta: Rate Limiting,
- * developers.facebook.com/docs/graph-api/overview/rate-limiting);
- * `estimated_time_to_regain_access` is in minutes and non-zero only at 100% or more.
- */
-export function pageUsageHeaders(page: string, percent: number, type: BusinessUseCaseType, regainMinutes: number): Record<string, string> {
-  const usage = { call_count: percent, total_cputime: Math.min(percent, 100), total_time: Math.min(percent, 100) };
-  return {
-    'x-page-usage': JSON.stringify(usage),
-    'x-business-use-case-usage': JSON.stringify({
-      [page]: [{ type, ...usage, estimated_time_to_regain_access: percent >= 100 ? regainMinutes : 0 }],
-    }),
-  };
-}
-
-/** The headers of a throttle: the Page's usage plus `X-App-Usage`, all at 100% or more. */
-export function throttleUsageHeaders(
-  page: string,
-  percent: number,
-  type: BusinessUseCaseType,
-  regainMinutes: number,
-): Record<string, string> {
-  return {
-    'x-app-usage': JSON.stringify({ call_count: percent, total_cputime: 100, total_time: 100 }),
-    ...pageUsageHeaders(page, percent, type, regainMinutes),
-  };
 }

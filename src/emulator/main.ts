@@ -1,8 +1,9 @@
 /**
  * `npm run emulator`: runs the Graph API emulator on its own (port from `EMULATOR_PORT`, default
  * 4010) until SIGINT or SIGTERM, as strict as the embedded one `npm start` runs: Meta's 2
- * conversation calls per Page per second (`EMULATOR_CALLS_PER_SECOND`, `0` for none). Prints where
- * it listens and the demo ids, never a token.
+ * conversation calls per Page per second (`EMULATOR_CALLS_PER_SECOND`, `0` for none), the Messenger allowance of 200 calls per
+ * engaged user per day (`EMULATOR_DAILY_CALLS` sets another per Page), and `appsecret_proof` required with the demo app's
+ * secret. Prints where it listens and the demo ids, never a token.
  */
 import { DEFAULT_GRAPH_API_VERSION, SETTINGS } from '../config.js';
 import { AS_META_TODAY, DEMO, startEmulator } from './index.js';
@@ -37,23 +38,38 @@ function readPort(raw: string): number {
 
 const port = readPort(process.env.EMULATOR_PORT?.trim() ?? '');
 const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS_PER_SECOND, 0, 1_000);
+// 0: Meta's allowance, 200 calls per engaged user of the Page per 24 hours.
+const dailyCalls = integerFromEnv('EMULATOR_DAILY_CALLS', 0, 0, 100_000_000);
 
 const emulator = await startEmulator({
   port,
   oldestLiveVersion: AS_META_TODAY.oldestLiveVersion,
   sendRateLimit: AS_META_TODAY.sendRateLimit,
   demoReplyWindows: true,
+  // "Require App Secret" on, with the demo app's secret (Meta: Securing Requests,
+  // developers.facebook.com/docs/graph-api/guides/secure-requests).
+  appSecret: DEMO.appSecret,
+  requireAppSecretProof: true,
   ...(callsPerSecond === 0 ? {} : { conversationRateLimit: { callsPerSecond } }),
+  ...(dailyCalls === 0 ? {} : { dailyCalls }),
 }).catch((error: NodeJS.ErrnoException) => {
   if (error.code !== 'EADDRINUSE') throw error;
   console.error(`EMULATOR_PORT ${port} is in use: stop what listens there or set EMULATOR_PORT to another port (0: any free port)`);
   process.exit(1);
 });
 const { acme, bistro, quiet } = DEMO.pages;
-const rate = callsPerSecond === 0 ? 'no conversation rate limit' : `${callsPerSecond} conversation calls per Page per second`;
+const perSecond = callsPerSecond === 0 ? 'no conversation rate limit' : `${callsPerSecond} conversation calls per Page per second`;
+const daily =
+  dailyCalls !== 0
+    ? `${dailyCalls} calls per Page per 24 hours (EMULATOR_DAILY_CALLS)`
+    : callsPerSecond === 0
+      ? 'no daily allowance'
+      : '200 calls per engaged user per Page per 24 hours';
+const rate = `${perSecond}; ${daily}`;
 console.log(`Graph API emulator listening on ${emulator.url} (unversioned paths serve ${DEFAULT_GRAPH_API_VERSION}; ${rate})`);
 console.log(`demo pages: ${acme.name} ${acme.id} (Instagram ${acme.instagramId}), ${bistro.name} ${bistro.id}, ${quiet.name} ${quiet.id}`);
 console.log('demo tokens: see README / src/emulator/seed.ts');
+console.log("appsecret_proof: required, with the demo app's secret (DEMO.appSecret in src/emulator/seed/demo.ts)");
 console.log(
   `webhooks: POST ${emulator.url}/_emulator/subscriptions {"callbackUrl","verifyToken"} subscribes a gateway; POST ` +
     `${emulator.url}/_emulator/messages {"conversationId","text"} sends a message`,

@@ -8,7 +8,7 @@
 import type { CursorCodec } from './cursors.js';
 import { CONVERSATION_FILTER_PARAMS, parseConversationFilter } from './conversation-filter.js';
 import type { BatchLinkSigner } from './batch-links.js';
-import { messagingDisallowed, missingPermissions, missingTask, pageTokenRequired, permissionsError, policyBlocked } from './errors.js';
+import { messagingDisallowed, missingPermission, missingTask, pageTokenRequired, permissionsError, policyBlocked } from './errors.js';
 import { modifierValue, serializeFields, type FieldSelection } from './fields.js';
 import type {
   MessageRecord,
@@ -85,7 +85,7 @@ export function assertPageAccess(ctx: RenderContext, pageId: string): PageTokenR
   const { viewer } = ctx;
   if (viewer.kind === 'user') throw pageTokenRequired();
   if (viewer.pageId !== pageId) throw permissionsError();
-  if (!REQUIRED_TASKS.messenger.some((task) => viewer.tasks.includes(task))) throw missingTask(REQUIRED_TASKS.messenger);
+  if (!REQUIRED_TASKS.messenger.some((task) => viewer.tasks.includes(task))) throw missingTask();
   return viewer;
 }
 
@@ -97,9 +97,9 @@ export function assertPageAccess(ctx: RenderContext, pageId: string): PageTokenR
 export function assertInboxAccess(ctx: RenderContext, pageId: string, platform: Platform): void {
   const viewer = assertPageAccess(ctx, pageId);
   const tasks = REQUIRED_TASKS[platform];
-  if (!tasks.some((task) => viewer.tasks.includes(task))) throw missingTask(tasks);
+  if (!tasks.some((task) => viewer.tasks.includes(task))) throw missingTask();
   const missing = REQUIRED_PERMISSIONS[platform].filter((permission) => !viewer.permissions.includes(permission));
-  if (missing.length > 0) throw missingPermissions(missing);
+  if (missing.length > 0) throw missingPermission(missing[0]!);
   if (viewer.policyBlocked === true) throw policyBlocked();
 }
 

@@ -8,7 +8,7 @@ import { authenticate, tokenOf, type ProofPolicy } from './auth.js';
 import { createBatchLinkSigner } from './batch-links.js';
 import { CONVERSATION_FILTER_PARAMS, PLATFORM_SINCE_MAJOR, parseConversationFilter } from './conversation-filter.js';
 import type { CursorCodec } from './cursors.js';
-import type { ConversationRateLimit } from './faults.js';
+import type { CallRate } from './rate-limits.js';
 import {
   EmulatedGraphError,
   aliasesNotFound,
@@ -103,7 +103,7 @@ export interface GraphRouterConfig {
   /** Versions older than this are served as this one, as Graph serves expired versions; `undefined`: each as itself. */
   readonly oldestLiveVersion?: string | undefined;
   /** The Send API's per-Page rate; `undefined`: sends are never refused for their rate. */
-  readonly sendRateLimit?: ConversationRateLimit | undefined;
+  readonly sendRateLimit?: CallRate | undefined;
   /** Whether the app has the Human Agent feature, which `HUMAN_AGENT` sends need. @default true */
   readonly humanAgentApproved?: boolean | undefined;
   /**
@@ -265,7 +265,7 @@ function readEdge(ctx: RenderContext, node: GraphNode, path: EdgePath, params: R
   if (node.kind === 'thread' || node.kind === 'message') assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
   // The conversations edge: its platform is a parameter, checked by conversationList.
   if (node.kind === 'page') assertPageAccess(ctx, node.page.id);
-  if (node.kind === 'message' && !hasDetails(node.message, node.thread)) throw messageDetailsUnavailable();
+  if (node.kind === 'message' && !hasDetails(node.message, node.thread)) throw messageDetailsUnavailable(id);
 
   const selections = selectionOf(itemType, params.fields, ctx.major);
   const request = windowRequestOf(params, ctx.maxLimit);
@@ -319,7 +319,7 @@ function renderNode(ctx: RenderContext, node: GraphNode, fields: string | undefi
       assertInboxAccess(ctx, node.thread.pageId, node.thread.platform);
       const selections = selectionOf('Message', fields, ctx.major) ?? DEFAULT_FIELDS.Message;
       if (!hasDetails(node.message, node.thread) && selections.some((selection) => !MESSAGE_SUMMARY_FIELDS.has(selection.name))) {
-        throw messageDetailsUnavailable();
+        throw messageDetailsUnavailable(node.message.id);
       }
       return renderMessage(node.message, node.thread, selections, ctx);
     }

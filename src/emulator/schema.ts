@@ -144,10 +144,12 @@ export function edgeItemType(owner: NodeType, edge: string): NodeType | undefine
 }
 
 /**
- * A `limit` value: a positive integer, capped silently at `maxLimit` (Meta: Paginated Results,
- * developers.facebook.com/docs/graph-api/results).
+ * A `limit` value: a whole number, capped silently at `maxLimit` (Meta: Paginated Results,
+ * developers.facebook.com/docs/graph-api/results: "some edges cap limit"). `0` asks for no items, answered `{"data":[]}` with no
+ * paging ([I]: the `limit=0` of the `summary=true&limit=0` idiom clients use for counts). Anything else (`abc`, `-1`, `2.5`) is an
+ * invalid parameter, code 100, the code Meta lists for one (Meta: Handling Errors; [I]: the wording is the emulator's).
  */
 export function parseLimitValue(raw: string, maxLimit: number): number {
-  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw invalidParameter(`Param limit must be a positive integer, got "${raw}"`);
+  if (!/^\d+$/.test(raw)) throw invalidParameter(`Param limit must be a non-negative integer, got "${raw}"`);
   return Math.min(Number(raw), maxLimit);
 }

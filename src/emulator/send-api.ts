@@ -11,7 +11,7 @@ import {
   humanAgentNotApproved,
   invalidParameter,
   messagingDisallowed,
-  missingPermissions,
+  missingPermission,
   missingTask,
   noMatchingUser,
   objectNotFound,
@@ -22,7 +22,7 @@ import {
   policyBlocked,
   sendRateExceeded,
 } from './errors.js';
-import type { ConversationRateLimit } from './faults.js';
+import type { CallRate } from './rate-limits.js';
 import type { MessageRecord, PageTokenRecord, Permission, Platform, ThreadRecord } from './model.js';
 import type { Viewer } from './render.js';
 import type { NewMessage, WorldStore } from './store.js';
@@ -49,7 +49,7 @@ const SEND_PERMISSION: Readonly<Record<Platform, Permission>> = {
 export interface SendApiConfig {
   readonly store: WorldStore;
   /** `undefined`: sends are never refused for their rate. */
-  readonly sendRateLimit: ConversationRateLimit | undefined;
+  readonly sendRateLimit: CallRate | undefined;
   /** Whether the app passed App Review for the Human Agent feature; without it `HUMAN_AGENT` answers (#200). */
   readonly humanAgentApproved: boolean;
   /** Called after a message was added (not for sender actions): the emulator delivers its echo webhook. */
@@ -67,7 +67,7 @@ export function sendApiCall(config: SendApiConfig, viewer: Viewer, id: string, p
   const recipientId = recipientOf(params);
   const thread = config.store.customerThread(page.pageId, recipientId);
   if (thread === undefined) throw noMatchingUser();
-  if (!page.permissions.includes(SEND_PERMISSION[thread.platform])) throw missingPermissions([SEND_PERMISSION[thread.platform]]);
+  if (!page.permissions.includes(SEND_PERMISSION[thread.platform])) throw missingPermission(SEND_PERMISSION[thread.platform]);
   if (page.policyBlocked === true) throw policyBlocked();
   if (config.sendRateLimit !== undefined && !config.sendRateLimit.admit(page.pageId, Date.now())) throw sendRateExceeded();
 
@@ -97,7 +97,7 @@ function sendingPage(store: WorldStore, viewer: Viewer, id: string): PageTokenRe
   }
   if (viewer.kind === 'user') throw pageTokenRequired();
   if (id !== 'me' && viewer.pageId !== id) throw permissionsError();
-  if (!viewer.tasks.includes('MESSAGING')) throw missingTask(['MESSAGING']);
+  if (!viewer.tasks.includes('MESSAGING')) throw missingTask();
   return viewer;
 }
 

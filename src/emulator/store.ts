@@ -331,6 +331,19 @@ export class WorldStore implements EmulatorStore {
     return true;
   }
 
+  /**
+   * The people a Page can message: the customers of its threads on both platforms (Meta's "engaged users", the unit of the
+   * Messenger API's allowance; [I]: the emulator counts every customer it has a thread with).
+   */
+  engagedUsers(pageId: string): number {
+    return (this.#lists.get(`${pageId}|messenger|*`)?.length ?? 0) + (this.#lists.get(`${pageId}|instagram|*`)?.length ?? 0);
+  }
+
+  /** The app's users: the daily active users of its platform allowance ([I]: every seeded user counts as active). */
+  get appUsers(): number {
+    return this.#users.size;
+  }
+
   listConversations(pageId: string, filter: { platform?: Platform; folder?: Folder } = {}): ConversationSummary[] {
     const list = this.#lists.get(`${pageId}|${filter.platform ?? 'messenger'}|${filter.folder ?? '*'}`) ?? [];
     return list.map((thread) => ({

@@ -18,17 +18,17 @@ export const GRAPH_CLIENT_CODES = {
   GRAPH_UNAVAILABLE: 'Graph 1, 2 (made again with backoff first); connection failures; malformed upstream answers',
   GRAPH_PERMISSION_DENIED:
     "Graph 3, 10, 200–299 (but 230 and the subcodes below): the app lacks a capability or permission, or the token's user a task " +
-    "on the Page; `extensions.graph.missingPermissions` / `requiredTasks` say which when Graph's answer says it (see below)",
+    "on the Page; the message is Graph's when it names the permission, else says so with a link to Meta's permissions reference",
   GRAPH_RATE_LIMITED:
     'Graph 4, 17, 32, 341, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014, or the Page is blocked after ' +
     'one; `extensions.retryAfterSeconds` says when to try again',
   GRAPH_INVALID_PARAMETER:
     'Graph 100, 2500: an invalid parameter or `fields` value (100 with the subcodes below excepted; 100 with no subcode on a read ' +
     'from a cursor is `CURSOR_EXPIRED`)',
-  GRAPH_NOT_FOUND: 'Graph 100 / subcode 33, 803: the object does not exist or cannot be loaded with this token',
-  GRAPH_MESSAGE_DETAILS_UNAVAILABLE:
-    "Graph 100 / subcode 2534022: an Instagram message older than its conversation's 20 newest (the gateway answers such " +
-    'messages with `detailsAvailable: false` where it can)',
+  GRAPH_NOT_FOUND:
+    'Graph 100 / subcode 33, 803: the object does not exist or cannot be loaded with this token (also what Graph answers for the ' +
+    "details of an Instagram message older than its conversation's 20 newest, which the gateway serves with " +
+    '`detailsAvailable: false` instead)',
   GRAPH_TOKEN_INVALID: 'Graph 102, 190 (190 / subcode 463 excepted): re-authenticate',
   GRAPH_TOKEN_MISSING: "Graph 104: no token reached Graph, or Graph refused the request's signature",
   GRAPH_TOKEN_EXPIRED: 'Graph 190 / subcode 463',
@@ -125,13 +125,6 @@ export const GRAPH_ERROR_RULES: readonly GraphErrorRule[] = [
     clientCode: 'GRAPH_NOT_FOUND',
     ...never,
     meaning: 'the object does not exist, cannot be loaded with these permissions, or does not support the call',
-  },
-  {
-    code: 100,
-    subcode: 2534022,
-    clientCode: 'GRAPH_MESSAGE_DETAILS_UNAVAILABLE',
-    ...never,
-    meaning: "an Instagram message older than its conversation's 20 most recent: Graph keeps no details of it",
   },
   { code: 102, clientCode: 'GRAPH_TOKEN_INVALID', ...callers, meaning: 'API session: login or token invalid' },
   { code: 104, clientCode: 'GRAPH_TOKEN_MISSING', ...callers, meaning: 'no access token, or an incorrect request signature' },

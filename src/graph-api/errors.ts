@@ -16,17 +16,6 @@ export interface GraphErrorBody {
 }
 
 /**
- * What a permission error says is missing, when its `error_data` says it in machine-readable form
- * (the embedded emulator does; Graph itself names the permission only in its message).
- */
-export interface MissingAccess {
-  /** Permissions the app lacks, all of them needed. */
-  readonly permissions: readonly string[] | undefined;
-  /** Page tasks of which the token's user needs one. */
-  readonly tasks: readonly string[] | undefined;
-}
-
-/**
  * An error the Graph API answered with. Decisions are made on `code`/`subcode`, never on the
  * message, which is kept (scrubbed of tokens and URLs) only to be shown.
  */
@@ -38,7 +27,6 @@ export class GraphApiError extends Error {
   readonly type: string;
   readonly fbtraceId: string | undefined;
   readonly isTransient: boolean;
-  readonly missing: MissingAccess | undefined;
 
   constructor(status: number, body: GraphErrorBody) {
     super(scrubSecrets(body.message ?? `Graph API error (HTTP ${status})`));
@@ -48,28 +36,7 @@ export class GraphApiError extends Error {
     this.type = body.type ?? 'UnknownException';
     this.fbtraceId = body.fbtrace_id;
     this.isTransient = body.is_transient === true;
-    this.missing = missingAccessOf(body.error_data);
   }
-}
-
-/** `error_data.missing_permissions` / `required_tasks` as lists of names, from an object or a JSON string. */
-function missingAccessOf(errorData: unknown): MissingAccess | undefined {
-  let data = errorData;
-  if (typeof data === 'string') {
-    try {
-      data = JSON.parse(data);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof data !== 'object' || data === null) return undefined;
-  const names = (value: unknown): readonly string[] | undefined =>
-    Array.isArray(value) && value.length > 0 && value.every((name) => typeof name === 'string' && /^[A-Za-z_]{1,64}$/.test(name))
-      ? (value as string[])
-      : undefined;
-  const { missing_permissions: permissions, required_tasks: tasks } = data as Record<string, unknown>;
-  const missing = { permissions: names(permissions), tasks: names(tasks) };
-  return missing.permissions === undefined && missing.tasks === undefined ? undefined : missing;
 }
 
 /** Why a call produced no Graph answer at all. */

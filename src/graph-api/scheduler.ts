@@ -115,6 +115,8 @@ export class GraphScheduler {
   /** What the last grant said of each Page's window and line, to estimate a new read's wait. */
   readonly #observed = new Map<string, { busy: number; waitingCalls: number }>();
   readonly #usage = new Map<string, { report: UsageReport; at: number }>();
+  /** The `estimated_time_to_regain_access` of each Page's latest answer, in ms, when it stated one. */
+  readonly #regainMs = new Map<string, number>();
   /** The next flush due because a place frees then. */
   #wake: { at: number; timer: NodeJS.Timeout } | undefined;
   #flushScheduled = false;
@@ -511,11 +513,17 @@ export class GraphScheduler {
     if (read.budgetKey === undefined) return;
     const report = parseUsageHeaders(header);
     if (report !== undefined) this.#usage.set(read.budgetKey, { report, at: this.#now() });
+    // Graph states the regain time on the throttled answer only (Meta: Rate Limiting,
+    // developers.facebook.com/docs/graph-api/overview/rate-limiting): a block takes it from that answer, never from an older one.
+    if (report?.regainAccessMs !== undefined) this.#regainMs.set(read.budgetKey, report.regainAccessMs);
+    else this.#regainMs.delete(read.budgetKey);
   }
 
   /** Blocks a throttled Page (for every instance sharing the budget) and fails its queued reads: calling during a block extends it. */
   #block(page: string | undefined, error: GraphApiError, now: number): GraphRateLimitError {
-    const waitMs = (page === undefined ? undefined : this.#usage.get(page)?.report.regainAccessMs) || this.#throttleBlockMs;
+    const stated = page === undefined ? undefined : this.#regainMs.get(page);
+    if (page !== undefined) this.#regainMs.delete(page);
+    const waitMs = stated !== undefined && stated > 0 ? stated : this.#throttleBlockMs;
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
     if (page === undefined) return new GraphRateLimitError(page, retryAfterSeconds, error);
     if ((this.#blocks.get(page) ?? 0) <= now) this.#logBlock(page, error, retryAfterSeconds, now + waitMs);

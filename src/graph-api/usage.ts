@@ -16,7 +16,10 @@ export interface UsageReport {
   page?: UsagePercentages;
   /** Highest `call_count` (etc.) among the business use cases reported for the Page. */
   businessUseCase?: UsagePercentages;
-  /** Longest `estimated_time_to_regain_access` reported, in milliseconds. */
+  /**
+   * Longest `estimated_time_to_regain_access` reported, in milliseconds: Graph states it on a throttled answer only, so an
+   * answer without it says nothing of a block (the scheduler takes a block's length from the throttled answer itself).
+   */
   regainAccessMs?: number;
 }
 

@@ -112,21 +112,28 @@ builder.node(MessageRef, {
 });
 
 /**
- * Reads one message with `fields`. Past Instagram's window of 20 messages Graph refuses the details of
- * a message but still serves its id and time: the message then comes back with those only, so that
- * `detailsAvailable` says so (one more read, for that rare case).
+ * Reads one message with `fields`. Graph keeps the details of an Instagram conversation's 20 newest messages only, and answers
+ * the details of an older one as it answers a deleted object (Meta: Conversations,
+ * developers.facebook.com/docs/messenger-platform/conversations: "you will get an error that the message has been deleted"),
+ * while still serving its id and time. So on a not-found answer one more read asks for those only: when it succeeds, the
+ * message comes back with them and `detailsAvailable` says the rest is gone; when it fails too, the message really is gone.
  */
 export async function readMessage(context: GatewayContext, pageId: string, messageId: string, fields: string): Promise<MessageShape> {
   try {
     const message = await context.graph.read<GraphMessage>({ path: messageId, params: { fields } }, pageId);
     return { kind: 'Message', pageId, message: message.value };
   } catch (error) {
-    if (!(error instanceof GraphApiError) || graphErrorRule(error.code, error.subcode).clientCode !== 'GRAPH_MESSAGE_DETAILS_UNAVAILABLE')
-      throw error;
-    const message = await context.graph.read<GraphMessage>({ path: messageId, params: { fields: 'created_time,id' } }, pageId);
-    return { kind: 'Message', pageId, message: message.value };
+    if (!(error instanceof GraphApiError) || graphErrorRule(error.code, error.subcode).clientCode !== 'GRAPH_NOT_FOUND') throw error;
+    if (fields === SUMMARY_FIELDS) throw error;
+    const summary = await context.graph
+      .read<GraphMessage>({ path: messageId, params: { fields: SUMMARY_FIELDS } }, pageId)
+      .catch(() => Promise.reject(error));
+    return { kind: 'Message', pageId, message: summary.value };
   }
 }
+
+/** The fields Graph still serves for a message past the 20 newest. */
+const SUMMARY_FIELDS = 'created_time,id';
 
 builder.objectField(MessageReplyRef, 'message', (t) =>
   t.field({

@@ -12,7 +12,7 @@ interface BatchSlot {
   headers?: { name: string; value: string }[];
   body: string;
 }
-type UsageEntry = { type: string; call_count: number; total_cputime: number; total_time: number; estimated_time_to_regain_access: number };
+type UsageEntry = { type: string; call_count: number; total_cputime: number; total_time: number; estimated_time_to_regain_access?: number };
 
 let emulator: Emulator;
 const conversations = (token: string = TOKEN) => `${emulator.url}/v25.0/${ACME}/conversations?limit=2&access_token=${token}`;
@@ -62,7 +62,7 @@ describe('faults', () => {
     });
   });
 
-  it('throttle: HTTP 400, the code and its message, usage headers over 100% with the time to regain access', async () => {
+  it('throttle: HTTP 400, the code and its message, the BUC usage at 100% with the time to regain access', async () => {
     emulator.faults.inject({ kind: 'throttle', code: 80006, regainMinutes: 3 });
     const response = await fetch(conversations());
     expect(response.status).toBe(400);
@@ -75,28 +75,30 @@ describe('faults', () => {
         'refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.',
     });
     expect(businessUsage(response.headers.get('x-business-use-case-usage'))).toEqual({
-      [ACME]: [{ type: 'messenger', call_count: 120, total_cputime: 100, total_time: 100, estimated_time_to_regain_access: 3 }],
+      [ACME]: [{ type: 'messenger', call_count: 100, total_cputime: 100, total_time: 100, estimated_time_to_regain_access: 3 }],
     });
-    expect(JSON.parse(response.headers.get('x-page-usage')!)).toEqual({ call_count: 120, total_cputime: 100, total_time: 100 });
-    expect(JSON.parse(response.headers.get('x-app-usage')!)).toMatchObject({ call_count: 120 });
+    // A BUC throttle is not the app's platform limit, and X-Page-Usage is not on Meta's current Rate Limiting page.
+    expect(response.headers.get('x-app-usage')).toBeNull();
+    expect(response.headers.get('x-page-usage')).toBeNull();
   });
 
   it.each([
-    [4, '(#4) Application request limit reached'],
-    [17, '(#17) User request limit reached'],
-    [32, '(#32) Page request limit reached'],
-    [613, '(#613) Calls to this api have exceeded the rate limit.'],
-    [80001, '(#80001) There have been too many calls to this Page account.'],
-  ] as const)('throttle %i: its message, BUC type "pages", 1 minute to regain by default', async (code, message) => {
+    [4, '(#4) Application request limit reached', 'pages', true],
+    [17, '(#17) User request limit reached', 'pages', true],
+    [32, '(#32) Page request limit reached', 'pages', false],
+    [613, '(#613) Calls to this api have exceeded the rate limit.', 'messenger', false],
+    [80001, '(#80001) There have been too many calls to this Page account.', 'pages', false],
+  ] as const)('throttle %i: its message, BUC type %s, 1 minute to regain by default, X-App-Usage: %s', async (code, message, type, app) => {
     emulator.faults.inject({ kind: 'throttle', code });
     const response = await fetch(conversations());
     const error = await errorOf(response);
     expect(error).toMatchObject({ code, is_transient: true });
     expect(error.message.startsWith(message)).toBe(true);
     expect(businessUsage(response.headers.get('x-business-use-case-usage'))[ACME]![0]).toMatchObject({
-      type: 'pages',
+      type,
       estimated_time_to_regain_access: 1,
     });
+    expect(response.headers.get('x-app-usage')).toBe(app ? JSON.stringify({ call_count: 100, total_cputime: 100, total_time: 100 }) : null);
   });
 
   it('expired-token: 190 / 463 with the real message and WWW-Authenticate', async () => {
@@ -244,13 +246,17 @@ describe('the request log', () => {
     await fetch(`${emulator.url}/v25.0/${message}?access_token=${TOKEN}`);
     await fetch(`${emulator.url}/v25.0/me?access_token=${TOKEN}`);
     await fetch(`${emulator.url}/v25.0/${ACME}?fields=name&access_token=${TOKEN}`);
+    // Every road to the conversations: the threads edge, and either edge expanded in `fields`.
+    await fetch(`${emulator.url}/v25.0/${ACME}/threads?limit=1&access_token=${TOKEN}`);
+    await fetch(`${emulator.url}/v25.0/${ACME}?fields=name,conversations.limit(1){id}&access_token=${TOKEN}`);
+    await fetch(`${emulator.url}/v25.0/me?fields=threads.limit(1)&access_token=${TOKEN}`);
     await batchOn(emulator, [
       { method: 'GET', relative_url: `${thread.id}/messages?limit=1` },
       { method: 'GET', relative_url: 'me' },
     ]);
     const after = Date.now();
     const entries = emulator.log.entries;
-    expect(entries.map((entry) => entry.pageId)).toEqual([ACME, ACME, ACME, ACME, undefined, undefined, undefined]);
+    expect(entries.map((entry) => entry.pageId)).toEqual([ACME, ACME, ACME, ACME, undefined, undefined, ACME, ACME, ACME, undefined]);
     expect(entries.at(-1)!.items!.map((item) => item.pageId)).toEqual([ACME, undefined]);
     const times = [...entries.map((entry) => entry.at), ...entries.at(-1)!.items!.map((item) => item.at)];
     for (const at of times) expect(at).toBeGreaterThanOrEqual(before);
@@ -270,7 +276,11 @@ describe('conversationRateLimit', () => {
   };
 
   beforeAll(async () => {
-    limited = await startEmulator({ privacyFiltering: false, conversationRateLimit: { callsPerSecond: 2, blockMs: 1_500 } });
+    limited = await startEmulator({
+      privacyFiltering: false,
+      conversationRateLimit: { callsPerSecond: 2, blockMs: 1_500 },
+      dailyCalls: 100,
+    });
   });
   afterAll(() => limited.close());
   beforeEach(() => {
@@ -279,45 +289,56 @@ describe('conversationRateLimit', () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  it('answers within the rate with usage headers; refuses the call over it with 80006; blocks the Page, then lets it recover', async () => {
-    const first = await listOn();
-    expect(first.status).toBe(200);
-    expect(JSON.parse(first.headers.get('x-page-usage')!)).toEqual({ call_count: 50, total_cputime: 50, total_time: 50 });
-    expect(businessUsage(first.headers.get('x-business-use-case-usage'))).toEqual({
-      [ACME]: [{ type: 'messenger', call_count: 50, total_cputime: 50, total_time: 50, estimated_time_to_regain_access: 0 }],
-    });
+  const usageEntry = (percent: number, regainMinutes?: number) => ({
+    type: 'messenger',
+    call_count: percent,
+    total_cputime: Math.min(percent, 100),
+    total_time: Math.min(percent, 100),
+    ...(regainMinutes === undefined ? {} : { estimated_time_to_regain_access: regainMinutes }),
+  });
+
+  it("reports the Page's share of its daily allowance; refuses the call over the rate with 613 and a block the headers state", async () => {
+    const before = limited.log.callCount;
+    const daily = (): number => limited.log.callCount - before; // this test's calls so far, each 1% of 100
+    const start = (await listOn()).headers; // 1 call of this test; earlier tests' calls are in the day too
+    const base = businessUsage(start.get('x-business-use-case-usage'))[ACME]![0]!.call_count - daily();
+    expect(start.get('x-page-usage')).toBeNull();
+    expect(start.get('x-app-usage')).toBeNull(); // a Page token's calls are the Page's, not the app's
     advance(500);
-    expect(JSON.parse((await listOn()).headers.get('x-page-usage')!)).toMatchObject({ call_count: 100 });
+    const second = await listOn();
+    expect(businessUsage(second.headers.get('x-business-use-case-usage'))).toEqual({ [ACME]: [usageEntry(base + 2)] });
 
     advance(499); // both calls still in the window
     const third = await listOn();
     expect(third.status).toBe(400);
     expect(await errorOf(third)).toMatchObject({
       type: 'OAuthException',
-      code: 80006,
+      code: 613,
       is_transient: true,
-      message: expect.stringMatching(/^\(#80006\) /),
+      message: '(#613) Calls to this api have exceeded the rate limit.',
     });
-    const buc = businessUsage(third.headers.get('x-business-use-case-usage'))[ACME]![0]!;
-    expect(buc).toMatchObject({ type: 'messenger', estimated_time_to_regain_access: 1 });
-    expect(buc.call_count).toBeGreaterThan(100);
-    expect(JSON.parse(third.headers.get('x-page-usage')!)).toMatchObject({ call_count: buc.call_count });
-    expect(third.headers.get('x-app-usage')).toBeNull(); // the Page's limit, not the app's
+    // The refused call still counts in the day; the block lasts 1,500 ms: 0.025 minutes.
+    expect(businessUsage(third.headers.get('x-business-use-case-usage'))).toEqual({ [ACME]: [usageEntry(base + 3, 0.025)] });
 
-    // Blocked: the window has emptied, the block has not ended.
+    // Blocked: the window has emptied, the block has not ended; each call during it starts it again.
+    advance(1_000);
+    expect(await errorOf(await listOn())).toMatchObject({ code: 613 });
     advance(1_499);
-    expect(await errorOf(await listOn())).toMatchObject({ code: 80006 });
+    const extended = await listOn();
+    expect(await errorOf(extended)).toMatchObject({ code: 613 });
+    expect(businessUsage(extended.headers.get('x-business-use-case-usage'))).toEqual({ [ACME]: [usageEntry(base + 3, 0.025)] });
     // Another Page has its own budget.
     expect((await listOn(BISTRO, DEMO.tokens.bistroPage)).status).toBe(200);
 
-    advance(1); // the block ends 1,500 ms after the refused call; calls during it extended nothing
+    advance(1_500); // 1,500 ms after the last refused call
     const recovered = await listOn();
     expect(recovered.status).toBe(200);
-    expect(JSON.parse(recovered.headers.get('x-page-usage')!)).toMatchObject({ call_count: 50 });
+    expect(businessUsage(recovered.headers.get('x-business-use-case-usage'))).toEqual({ [ACME]: [usageEntry(base + 4)] });
   });
 
   it('counts batch items one by one, and sends usage headers inside each item', async () => {
     const thread = firstThread().id;
+    const percentOf = (slot: BatchSlot | null | undefined) => businessUsage(slotHeader(slot, 'x-business-use-case-usage'))[ACME]![0]!;
     const { status, body } = await batchOn(limited, [
       { method: 'GET', relative_url: `${ACME}/conversations?limit=1` },
       { method: 'GET', relative_url: `${ACME}?fields=name` },
@@ -326,54 +347,121 @@ describe('conversationRateLimit', () => {
     ]);
     expect(status).toBe(200);
     expect(body.map((slot) => slot!.code)).toEqual([200, 200, 200, 400]);
-    expect(body.map((slot) => slotHeader(slot, 'x-page-usage'))).toEqual([
-      JSON.stringify({ call_count: 50, total_cputime: 50, total_time: 50 }),
-      undefined, // not a Conversations API call
-      JSON.stringify({ call_count: 100, total_cputime: 100, total_time: 100 }),
-      expect.stringContaining('"call_count":1'),
-    ]);
-    expect(JSON.parse(body[3]!.body)).toMatchObject({ error: { code: 80006, is_transient: true } });
-    expect(businessUsage(slotHeader(body[3], 'x-business-use-case-usage'))[ACME]![0]).toMatchObject({ estimated_time_to_regain_access: 1 });
+    const first = percentOf(body[0]).call_count;
+    expect(slotHeader(body[1], 'x-business-use-case-usage')).toBeUndefined(); // not a Conversations API call
+    expect(percentOf(body[2])).toEqual(usageEntry(first + 1));
+    expect(JSON.parse(body[3]!.body)).toMatchObject({ error: { code: 613, is_transient: true } });
+    expect(percentOf(body[3])).toEqual(usageEntry(first + 2, 0.025));
   });
 
   it('sends no usage headers on calls outside the Conversations API (usage unknown, as at 0%)', async () => {
     const me = await fetch(`${limited.url}/v25.0/me?access_token=${TOKEN}`);
-    expect(me.headers.get('x-page-usage')).toBeNull();
     expect(me.headers.get('x-business-use-case-usage')).toBeNull();
     const page = await fetch(`${limited.url}/v25.0/${ACME}?fields=name&access_token=${TOKEN}`);
-    expect(page.headers.get('x-page-usage')).toBeNull();
+    expect(page.headers.get('x-business-use-case-usage')).toBeNull();
   });
 
-  it('takes 613 instead, with BUC type "pages"', async () => {
-    const other = await startEmulator({ conversationRateLimit: { callsPerSecond: 1, code: 613 } });
+  it('takes 80006 instead for the per-second rate', async () => {
+    const other = await startEmulator({ conversationRateLimit: { callsPerSecond: 1, code: 80006 } });
     try {
       const url = `${other.url}/v25.0/${ACME}/conversations?limit=1&access_token=${TOKEN}`;
       expect((await fetch(url)).status).toBe(200);
       const refused = await fetch(url);
-      expect(await errorOf(refused)).toMatchObject({
-        code: 613,
-        is_transient: true,
-        message: '(#613) Calls to this api have exceeded the rate limit.',
-      });
-      expect(businessUsage(refused.headers.get('x-business-use-case-usage'))[ACME]![0]).toMatchObject({ type: 'pages' });
+      expect(await errorOf(refused)).toMatchObject({ code: 80006, is_transient: true });
+      // The default block, a minute; 2 calls of Acme's allowance (200 × its 1,225 engaged users) are 0%.
+      expect(businessUsage(refused.headers.get('x-business-use-case-usage'))).toEqual({ [ACME]: [usageEntry(0, 1)] });
     } finally {
       await other.close();
     }
   });
 
   it('refuses invalid options', async () => {
-    await expect(startEmulator({ conversationRateLimit: { callsPerSecond: 0, blockMs: -1 } })).rejects.toThrow(
-      /callsPerSecond must be a positive integer, got 0[\s\S]*blockMs must be an integer ≥ 0, got -1/,
+    await expect(startEmulator({ conversationRateLimit: { callsPerSecond: 0, blockMs: -1 }, dailyCalls: 0 })).rejects.toThrow(
+      new RegExp(
+        'callsPerSecond must be a positive integer, got 0[\\s\\S]*blockMs must be an integer ≥ 0, got -1' +
+          '[\\s\\S]*dailyCalls must be a positive integer, got 0',
+      ),
     );
+  });
+});
+
+describe('dailyCalls: the Messenger allowance of 24 hours', () => {
+  let daily: Emulator;
+  const now = Date.UTC(2026, 10, 23, 12);
+  const at = (ms: number): void => {
+    vi.setSystemTime(now + ms);
+  };
+  const HOUR = 3_600_000;
+  const listOn = () => fetch(`${daily.url}/v25.0/${ACME}/conversations?limit=1&access_token=${TOKEN}`);
+  const usageOf = (response: Response) => businessUsage(response.headers.get('x-business-use-case-usage'))[ACME]![0];
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(0);
+    daily = await startEmulator({ dailyCalls: 3 });
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await daily.close();
+  });
+
+  it('refuses the call past it with 80006 until the oldest calls leave the 24 hours, calls meanwhile keeping it spent', async () => {
+    const percents: number[] = [];
+    for (const hour of [0, 1, 2]) {
+      at(hour * HOUR);
+      const answer = await listOn();
+      expect(answer.status).toBe(200);
+      expect(usageOf(answer)).not.toHaveProperty('estimated_time_to_regain_access');
+      percents.push(usageOf(answer)!.call_count);
+    }
+    expect(percents).toEqual([33, 67, 100]);
+
+    at(3 * HOUR);
+    const refused = await listOn();
+    expect(refused.status).toBe(400);
+    expect(await errorOf(refused)).toMatchObject({
+      type: 'OAuthException',
+      code: 80006,
+      is_transient: true,
+      message:
+        '(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please ' +
+        'refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.',
+    });
+    // Under the allowance again once the calls of hours 0 and 1 are a day old: 22 hours from now.
+    expect(usageOf(refused)).toEqual({
+      type: 'messenger',
+      call_count: 133,
+      total_cputime: 100,
+      total_time: 100,
+      estimated_time_to_regain_access: 1320,
+    });
+
+    at(25 * HOUR - 1); // a call just before then counts too: the allowance stays spent until the call of hour 2 is a day old
+    const meanwhile = await listOn();
+    expect(meanwhile.status).toBe(400);
+    expect(usageOf(meanwhile)).toMatchObject({ call_count: 133, estimated_time_to_regain_access: 61 });
+
+    at(26 * HOUR);
+    const recovered = await listOn();
+    expect(recovered.status).toBe(200);
+    expect(usageOf(recovered)).toEqual({ type: 'messenger', call_count: 100, total_cputime: 100, total_time: 100 });
+  });
+
+  it("reports a user token's calls in X-App-Usage, as a share of 200 calls per app user per hour", async () => {
+    at(40 * HOUR);
+    const accounts = () => fetch(`${daily.url}/v25.0/me/accounts?access_token=${DEMO.tokens.alice}`);
+    expect((await accounts()).headers.get('x-app-usage')).toBeNull(); // 1 of 400 calls: 0%
+    const second = await accounts();
+    expect(second.headers.get('x-app-usage')).toBe(JSON.stringify({ call_count: 1, total_cputime: 1, total_time: 1 }));
+    expect(second.headers.get('x-business-use-case-usage')).toBeNull();
   });
 });
 
 describe('usage headers with the limit off', () => {
   it('are never sent', async () => {
     const response = await fetch(conversations());
-    expect(response.headers.get('x-page-usage')).toBeNull();
     expect(response.headers.get('x-business-use-case-usage')).toBeNull();
     const { body } = await batchOn(emulator, [{ method: 'GET', relative_url: `${ACME}/conversations?limit=1` }]);
-    expect(slotHeader(body[0], 'x-page-usage')).toBeUndefined();
+    expect(slotHeader(body[0], 'x-business-use-case-usage')).toBeUndefined();
   });
 });

@@ -212,8 +212,10 @@ describe('field errors', () => {
     const thread = messengerThread(1);
     const unknown = await read<GraphErrorEnvelope>(thread.id, { fields: 'messages.order(chronological)' });
     expect(unknown.body.error).toMatchObject({ code: 100, message: '(#100) Unknown modifier order on field messages' });
-    const zero = await read<GraphErrorEnvelope>(thread.id, { fields: 'messages.limit(0)' });
-    expect(zero.body.error.code).toBe(100);
+    const negative = await read<GraphErrorEnvelope>(thread.id, { fields: 'messages.limit(-1)' });
+    expect(negative.body.error.code).toBe(100);
+    const zero = await read(thread.id, { fields: 'messages.limit(0)' });
+    expect(zero.body).toEqual({ messages: { data: [] }, id: thread.id });
     const scalar = await read<GraphErrorEnvelope>(thread.id, { fields: 'snippet.limit(2)' });
     expect(scalar.body.error.code).toBe(100);
   });
@@ -280,16 +282,20 @@ describe('messages', () => {
     expect(Object.keys(body)).toEqual(['message', 'from', 'id']);
   });
 
-  it('refuses Instagram message details beyond the 20 newest, but not their ids', async () => {
+  it('answers Instagram message details beyond the 20 newest as a deleted message, but still serves their ids', async () => {
     const thread = instagramThread(25);
     const messageIds = emulator.store.messageIds(thread.id)!;
     expect((await read(messageIds[19]!, { fields: 'message,from' })).status).toBe(200);
     const old = await read<GraphErrorEnvelope>(messageIds[20]!, { fields: 'message,from' });
     expect(old.status).toBe(400);
+    // Meta: "you will get an error that the message has been deleted"; the error is the one of a deleted object.
     expect(old.body.error).toMatchObject({
+      type: 'GraphMethodException',
       code: 100,
-      error_subcode: 2534022,
-      message: '(#100) Message details are only available for the 20 most recent messages',
+      error_subcode: 33,
+      message:
+        `Unsupported get request. Object with ID '${messageIds[20]}' does not exist, cannot be loaded due to missing permissions, ` +
+        'or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api',
     });
     expect((await read(messageIds[20]!)).status).toBe(200);
     const from = await read(messageIds[0]!, { fields: 'from,to' });

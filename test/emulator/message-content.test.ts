@@ -173,7 +173,7 @@ describe("Instagram's 20 most recent messages", () => {
     const old = emulator.store.messageIds(longThread().id)![20]!;
     const { status, body } = await read<GraphErrorEnvelope>(`${old}/attachments`);
     expect(status).toBe(400);
-    expect(body.error).toMatchObject({ code: 100, error_subcode: 2534022 });
+    expect(body.error).toMatchObject({ code: 100, error_subcode: 33, type: 'GraphMethodException' });
   });
 
   it('serves every Messenger message in full', async () => {

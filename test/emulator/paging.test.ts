@@ -113,11 +113,16 @@ describe('GET /{page-id}/conversations paging', () => {
     expect(new URL(body.paging!.next!).searchParams.get('limit')).toBe('100');
   });
 
-  it.each(['0', '-5', 'abc', '2.5', ''])('rejects limit=%j with code 100', async (limit) => {
+  it.each(['-5', 'abc', '2.5', ''])('rejects limit=%j with code 100', async (limit) => {
     const { status, body } = await getJson<GraphErrorEnvelope>(conversationsUrl({ limit }));
     expect(status).toBe(400);
     expect(body.error).toMatchObject({ type: 'OAuthException', code: 100 });
-    expect(body.error.message).toMatch(/^\(#100\) Param limit must be a positive integer/);
+    expect(body.error.message).toBe(`(#100) Param limit must be a non-negative integer, got "${limit}"`);
+  });
+
+  it('answers limit=0 with no items and no paging', async () => {
+    const { status, body } = await getJson<GraphListBody>(conversationsUrl({ limit: 0 }));
+    expect([status, body]).toEqual([200, { data: [] }]);
   });
 
   it('accepts a cursor minted with one limit under another', async () => {

@@ -261,7 +261,6 @@ describe("the customer's situation and the token", () => {
         message: '(#200) The user does not have sufficient administrative permission for this action on this page.',
         type: 'OAuthException',
         code: 200,
-        error_data: { required_tasks: ['MESSAGING'] },
       },
     });
     expect(await sendError(reply, DEMO.tokens.acmePageNoPagesMessaging)).toEqual({
@@ -270,7 +269,6 @@ describe("the customer's situation and the token", () => {
         message: '(#200) Requires pages_messaging permission to manage the object',
         type: 'OAuthException',
         code: 200,
-        error_data: { missing_permissions: ['pages_messaging'] },
       },
     });
     expect(await sendError(reply, DEMO.tokens.alice)).toEqual({
