@@ -36,7 +36,7 @@ export const GATEWAY_ERROR_CODES = {
   NOT_ACCEPTABLE: 'an `Accept` the gateway cannot answer (HTTP 406)',
   SUBSCRIPTION_TRANSPORT_UNSUPPORTED:
     'a subscription over HTTP whose `Accept` takes neither server-sent events nor Apollo multipart (`multipart/mixed`): ' +
-      'use one, or the WebSocket (406)',
+    'use one, or the WebSocket (406)',
   ORIGIN_NOT_ALLOWED: 'a WebSocket upgrade from a browser origin `CORS_ORIGINS` does not allow (HTTP 403)',
   SHUTTING_DOWN: 'a WebSocket upgrade while the instance drains for a shutdown (HTTP 503): connect again',
   PAGE_NOT_ACCESSIBLE:
