@@ -285,6 +285,29 @@ export class WorldStore implements EmulatorStore {
     this.#derived.clear();
   }
 
+  /** Replaces a message's text, as the customer's edit does (reads show the new text); `undefined`: no such message. */
+  editMessage(messageId: string, text: string): MessageRecord | undefined {
+    const message = this.#messages.get(messageId);
+    const thread = message === undefined ? undefined : this.#threads.get(message.threadId);
+    if (message === undefined || thread === undefined) return undefined;
+    const edited: MessageRecord = { ...message, text };
+    thread.messages[thread.messages.indexOf(message)] = edited;
+    this.#messages.set(messageId, edited);
+    this.#derived.clear();
+    return edited;
+  }
+
+  /** Removes a message, as the customer's unsend does (Instagram): reads no longer list it. */
+  unsendMessage(messageId: string): MessageRecord | undefined {
+    const message = this.#messages.get(messageId);
+    const thread = message === undefined ? undefined : this.#threads.get(message.threadId);
+    if (message === undefined || thread === undefined) return undefined;
+    thread.messages.splice(thread.messages.indexOf(message), 1);
+    this.#messages.delete(messageId);
+    this.#derived.clear();
+    return message;
+  }
+
   /** The thread of a Page's customer (PSID or IGSID) on either platform, Messenger first; hidden threads too. */
   customerThread(pageId: string, customerId: string): ThreadRecord | undefined {
     return this.#byCustomer.get(`${pageId}|messenger|${customerId}`) ?? this.#byCustomer.get(`${pageId}|instagram|${customerId}`);
