@@ -91,7 +91,9 @@ describe('event kinds beyond messages', () => {
     const original = await h.emulator.webhooks.sendMessage(conversation.id, { text: 'I want 2 tents' });
     const read = () =>
       h.post({
-        query: `{ page(id: "${ACME}") { conversations(first: 1, platform: MESSENGER) { edges { node { messages(first: 1) { edges { node { id text } } } } } } } }`,
+        query:
+          `{ page(id: "${ACME}") { conversations(first: 1, platform: MESSENGER) { edges { node { ` +
+          'messages(first: 1) { edges { node { id text } } } } } } } }',
       });
     const newestText = async () =>
       (

@@ -44,7 +44,10 @@ export interface EmulatorOptions {
   appSecret?: string;
   /** With `appSecret`: a missing proof is rejected too. @default false */
   requireAppSecretProof?: boolean;
-  /** The app id webhook echoes carry as `app_id` (the app that sent the message). @default DEMO_APP_ID (1234567890; Meta sends it as a number) */
+  /**
+   * The app id webhook echoes carry as `app_id` (the app that sent the message; Meta sends it as a number).
+   * @default DEMO_APP_ID (1234567890)
+   */
   webhookAppId?: number;
   /** Webhook events per POST, as Meta batches them (see `webhooks.batch`). @default 1 */
   webhookBatchSize?: number;
