@@ -38,8 +38,18 @@ function readPort(raw: string): number {
 const port = readPort(process.env.EMULATOR_PORT?.trim() ?? '');
 const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS_PER_SECOND, 0, 1_000);
 
+const rawAccessLevel = process.env.EMULATOR_ACCESS_LEVEL?.trim() ?? '';
+let accessLevel: 'standard' | 'advanced' = 'advanced';
+try {
+  if (rawAccessLevel !== '') accessLevel = SETTINGS.EMULATOR_ACCESS_LEVEL.parse(rawAccessLevel);
+} catch (error) {
+  console.error(`EMULATOR_ACCESS_LEVEL ${(error as Error).message}, got "${rawAccessLevel.slice(0, 100)}"`);
+  process.exit(1);
+}
+
 const emulator = await startEmulator({
   port,
+  accessLevel,
   oldestLiveVersion: AS_META_TODAY.oldestLiveVersion,
   sendRateLimit: AS_META_TODAY.sendRateLimit,
   demoReplyWindows: true,

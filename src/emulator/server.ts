@@ -146,7 +146,11 @@ let seedWorld: SeedWorld | undefined;
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const config = validateOptions(options);
   seedWorld ??= createSeedWorld();
-  const store = new WorldStore(seedWorld, { privacyFiltering: config.privacyFiltering, now: options.now });
+  const store = new WorldStore(seedWorld, {
+    privacyFiltering: config.privacyFiltering,
+    now: options.now,
+    accessLevel: options.accessLevel ?? 'advanced',
+  });
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
   const faults = new EmulatorFaults();
