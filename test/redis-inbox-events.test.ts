@@ -125,7 +125,7 @@ describe('two gateways sharing Redis (Meta delivers each webhook to one of them)
       }
     }
   });
-  it('answers a delivery of 100 events well under a second (one round trip each way, not one per event), all relayed in order', async () => {
+  it('answers a delivery of 100 events well under a second (no round trip per event), all relayed in order', async () => {
     const connection = await instance();
     const events = new RedisInboxEventStream(connection);
     const redeliveries = new RedisRedeliveryFilter(connection);
