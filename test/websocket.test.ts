@@ -315,6 +315,32 @@ describe('the same errors over HTTP and the socket', () => {
     expect(codes(http)).toEqual(['GRAPH_TOKEN_INVALID']);
   });
 
+  it('a subscription with no token and no default token: UNAUTHENTICATED both ways', async () => {
+    const anonymous = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus, defaultAccessToken: undefined });
+    const served = await serveOnLoopback(anonymous.app);
+    try {
+      const response = await fetch(`${served.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ query: MESSENGER_EVENTS }),
+      });
+      const text = await response.text();
+      const json = response.headers.get('content-type')?.startsWith('text/event-stream') ? /^data: (.*)$/m.exec(text)![1]! : text;
+      const overHttp = (JSON.parse(json) as ExecutionResult).errors;
+      const overSocket = await wsClient({}, served.origin)
+        .iterate({ query: MESSENGER_EVENTS })
+        .next()
+        .then(
+          (result) => (result.value as ExecutionResult).errors,
+          (errors: unknown) => errors,
+        );
+      expect([codes(overHttp), codes(overSocket)]).toEqual([['UNAUTHENTICATED'], ['UNAUTHENTICATED']]);
+    } finally {
+      await served.server.drain(0);
+      await anonymous.close();
+    }
+  });
+
   it('a query past the cost limit: the same code both ways', async () => {
     const query =
       `{ page(id: "${ACME}") { a: conversations(first: 100) { edges { cursor } } b: conversations(first: 100) { edges ` +
