@@ -459,6 +459,14 @@ export const SETTINGS = {
     defaultText: '`false`',
     parse: boolean,
   }),
+  EMULATOR_ACCESS_LEVEL: setting({
+    description:
+      "The embedded emulator's access level for the app: `standard` lists only conversations with people who have a role on the " +
+      'app (a few demo customers are app testers), as Graph does for an app in development or without App Review; `advanced` ' +
+      'lists everyone.',
+    default: 'advanced' as 'standard' | 'advanced',
+    parse: oneOf('standard', 'advanced'),
+  }),
   EMULATOR_PORT: setting({
     description:
       'Port of the embedded emulator (with no `GRAPH_API_URL`) and of `npm run emulator`. When it is taken, the embedded emulator ' +
@@ -581,6 +589,7 @@ function groupSettings(s: Settings, graphListCap: number) {
     tracePageIds: s.TRACE_PAGE_IDS,
     maxRequestBodyBytes: s.MAX_REQUEST_BODY_BYTES,
     emulatorPort: s.EMULATOR_PORT,
+    emulatorAccessLevel: s.EMULATOR_ACCESS_LEVEL,
     pageCallsPerSecond: s.GRAPH_PAGE_CALLS_PER_SECOND,
     maxAttempts: s.GRAPH_MAX_ATTEMPTS,
     throttleBlockMs: s.GRAPH_THROTTLE_BLOCK_SECONDS,

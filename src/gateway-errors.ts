@@ -35,7 +35,8 @@ export const GATEWAY_ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 'a POST body that is not JSON, `application/graphql+json` or a form (HTTP 415)',
   NOT_ACCEPTABLE: 'an `Accept` the gateway cannot answer (HTTP 406)',
   SUBSCRIPTION_TRANSPORT_UNSUPPORTED:
-    'a subscription over HTTP whose `Accept` takes no server-sent events (Apollo `HttpLink` multipart): use SSE or the WebSocket (406)',
+    'a subscription over HTTP whose `Accept` takes neither server-sent events nor Apollo multipart (`multipart/mixed`): ' +
+    'use one, or the WebSocket (406)',
   ORIGIN_NOT_ALLOWED: 'a WebSocket upgrade from a browser origin `CORS_ORIGINS` does not allow (HTTP 403)',
   SHUTTING_DOWN: 'a WebSocket upgrade while the instance drains for a shutdown (HTTP 503): connect again',
   PAGE_NOT_ACCESSIBLE:

@@ -5,6 +5,7 @@
  * tests call it too (test/support/harness.ts), overriding only what a test must: clocks, stores, the bus
  * events travel on, retry delays.
  */
+import { createEmptyInboxHint } from './graph-api/empty-inbox-hint.js';
 import type { Server } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { allowedOriginsOf } from './allowed-origins.js';
@@ -180,6 +181,7 @@ function createGraphApi(
     tracePageIds: config.tracePageIds,
     observer: metrics.upstream,
     log,
+    onAnswer: createEmptyInboxHint(log),
     ...overrides.scheduler,
   });
   return { client, scheduler };

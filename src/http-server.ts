@@ -78,6 +78,10 @@ function setKeepAliveTimeout(server: Server, keepAliveTimeoutMs: number): void {
   if (server.requestTimeout > 0) server.requestTimeout = Math.max(server.requestTimeout, server.headersTimeout);
 }
 
+/** Whether a request asks for a stream: server-sent events, or Apollo's multipart subscriptions (`subscriptionSpec`). */
+const isStreamAccept = (accept: string | undefined): boolean =>
+  accept !== undefined && (accept.includes('text/event-stream') || accept.toLowerCase().includes('subscriptionspec'));
+
 const isWebhookPath = (url: string | undefined): boolean =>
   url?.startsWith(WEBHOOK_PATH) === true && (url.length === WEBHOOK_PATH.length || url[WEBHOOK_PATH.length] === '?');
 
@@ -91,7 +95,7 @@ export function createGatewayServer(handler: NodeHandler & GraphQLApp, options: 
     if (!keepAlive) {
       response.setHeader('connection', 'close');
     } else {
-      open.set(response, { eventStream: request.headers.accept?.includes('text/event-stream') === true });
+      open.set(response, { eventStream: isStreamAccept(request.headers.accept) });
       response.once('close', () => open.delete(response));
     }
     const webhooks = options.webhooks !== undefined && isWebhookPath(request.url) ? options.webhooks : undefined;

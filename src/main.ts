@@ -76,6 +76,7 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     // developers.facebook.com/docs/graph-api/guides/secure-requests): with the demo app's secret unless one is set.
     appSecret: config.appSecret ?? DEMO.appSecret,
     requireAppSecretProof: true,
+    accessLevel: config.emulatorAccessLevel,
   };
   const emulator = await startEmulator({ ...options, port: config.emulatorPort }).catch(async (error: unknown) => {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
@@ -88,6 +89,12 @@ async function startUpstream(config: GatewayConfig, log: Logger): Promise<Upstre
     `Graph API: embedded emulator at ${emulator.url} (set GRAPH_API_URL to use another); demo Pages ${acme.name} ${acme.id} and ` +
       `${bistro.name} ${bistro.id}`,
   );
+  if (config.emulatorAccessLevel === 'standard') {
+    log.info(
+      'Emulator: Standard Access (EMULATOR_ACCESS_LEVEL=standard): inboxes list only conversations with people who have a role on the ' +
+        'app, as Graph does in development; a few Acme customers are app testers, Bistro has none',
+    );
+  }
   // The emulator plays Meta's webhooks too: signed with the demo app's secret unless one is set.
   const verifyToken = config.webhookVerifyToken ?? randomBytes(12).toString('hex');
   return {

@@ -265,7 +265,7 @@ async function prepareOperation(
   headers: Headers,
   payload: SubscribePayload,
 ): Promise<PreparedOperation | readonly GraphQLError[]> {
-  const query = settings.persistedOperations === undefined ? payload.query : persistedOperationText(settings.persistedOperations, payload);
+  const query = persistedOperationText(settings.persistedOperations, payload);
   const controller = new AbortController();
   // POST: yoga's plugins refuse mutations in GET requests.
   const request = new Request(`http://gateway.socket${settings.path}`, { method: 'POST', headers, signal: controller.signal });

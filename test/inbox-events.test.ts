@@ -345,7 +345,14 @@ describe('reading webhook payloads', () => {
         ],
       }),
     ).toEqual([
-      { ...base, kind: 'message', messageId: 'm_1', hasAttachments: true, timestamp: 1700000000000 },
+      {
+        ...base,
+        kind: 'message',
+        messageId: 'm_1',
+        hasAttachments: true,
+        attachments: [{ type: 'image', url: undefined }],
+        timestamp: 1700000000000,
+      },
       { ...base, kind: 'read', messageId: undefined, readUpTo: 1699999999000, timestamp: 1700000000001 },
       { ...base, kind: 'reaction', messageId: 'm_0', reaction: '❤️', timestamp: 1700000000002 },
       { ...base, kind: 'reaction_removed', messageId: 'm_0', timestamp: 1700000000003 },

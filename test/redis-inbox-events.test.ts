@@ -5,7 +5,7 @@
  * filter does is the contract in test/shared-state-contracts.test.ts.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DEMO, signWebhookBody } from '../src/emulator/index.js';
+import { DEMO, metaWebhookBody, signWebhookBody } from '../src/emulator/index.js';
 import { RedisConnection } from '../src/redis/connection.js';
 import { RedisInboxEventStream } from '../src/redis/inbox-events.js';
 import { RedisRedeliveryFilter } from '../src/redis/redelivery.js';
@@ -123,6 +123,35 @@ describe('two gateways sharing Redis (Meta delivers each webhook to one of them)
         await gateway.server.drain(0);
         await gateway.harness.close();
       }
+    }
+  });
+  it('answers a delivery of 100 events well under a second (no round trip per event), all relayed in order', async () => {
+    const connection = await instance();
+    const events = new RedisInboxEventStream(connection);
+    const redeliveries = new RedisRedeliveryFilter(connection);
+    await shared(connection);
+    const harness = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: events });
+    const { server, origin } = await serveOnLoopback(harness.app, {
+      webhooks: createWebhookReceiver({ appSecret: DEMO.appSecret, verifyToken: 'verify', bus: events, redeliveries }),
+    });
+    try {
+      const subscription = await subscribe(origin, `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { messageId } }`);
+      await until(() => events.listenerCount(ACME) === 1, 'the subscriber');
+      const messaging = Array.from({ length: 100 }, (_, i) => ({
+        sender: { id: String(7001 + (i % 10)) },
+        recipient: { id: ACME },
+        timestamp: 1_790_000_000_000 + i,
+        message: { mid: `m_batch_${i}`, text: `café/${i}` },
+      }));
+      const body = metaWebhookBody({ object: 'page', entry: [{ id: ACME, time: 1_790_000_000_100, messaging }] });
+      const started = performance.now();
+      expect((await deliver(origin, body)).status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(500);
+      for (let i = 0; i < 100; i += 1) expect(await subscription.next()).toEqual({ data: { inboxEvents: { messageId: `m_batch_${i}` } } });
+      subscription.close();
+    } finally {
+      await server.drain(0);
+      await harness.close();
     }
   });
 });

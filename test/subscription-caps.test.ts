@@ -85,10 +85,37 @@ async function eventStream() {
   return stream;
 }
 
+/** Apollo's multipart subscription (what `HttpLink` alone sends) from here; resolves once the response started. */
+async function multipartSubscription() {
+  const controller = new AbortController();
+  const response = await fetch(`${origin}/graphql`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { 'content-type': 'application/json', accept: 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json' },
+    body: JSON.stringify({ query: EVENTS }),
+  });
+  opened.push(() => controller.abort());
+  return response;
+}
+
 const refusal = (per: 'client' | 'instance', maxSubscriptions: number) =>
   expect.objectContaining({ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions, per } });
 
 describe('per client (MAX_SUBSCRIPTIONS_PER_CLIENT)', () => {
+  it("counts Apollo's multipart subscriptions too, refuses past the cap (JSON), and gives the slot back", async () => {
+    const held = await Promise.all(Array.from({ length: MAX_PER_CLIENT }, () => multipartSubscription()));
+    expect(held.map((response) => response.status)).toEqual(Array(MAX_PER_CLIENT).fill(200));
+    await listening(bus, ACME, MAX_PER_CLIENT);
+    expect(caps.heldBy(HERE)).toBe(MAX_PER_CLIENT);
+    h.emulator.log.clear();
+    const refused = await multipartSubscription();
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await refused.json()) as { errors: unknown[] }).errors).toEqual([refusal('client', MAX_PER_CLIENT)]);
+    expect(h.emulator.log.requestCount).toBe(0);
+    await held[0]!.body!.cancel();
+    await until(() => caps.heldBy(HERE) === MAX_PER_CLIENT - 1, 'the cancelled multipart response to give its slot back');
+  });
+
   it('counts both transports together, refuses the next with TOO_MANY_SUBSCRIPTIONS, and takes one again once one ends', async () => {
     const stream = await eventStream();
     const sse = sseClient().iterate({ query: EVENTS });

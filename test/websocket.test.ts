@@ -1,6 +1,6 @@
 /**
  * Live inbox events and operations through the clients frontends use: graphql-ws's own client, Apollo
- * Client (`GraphQLWsLink`; `HttpLink`'s multipart subscriptions are refused with a code), and urql over
+ * Client (`GraphQLWsLink`, and `HttpLink` alone, over Apollo's multipart subscriptions), and urql over
  * graphql-ws and over server-sent events (graphql-sse's client). Meta's webhooks are played by the
  * emulator, as in inbox-events.test.ts; the gateway runs on its own node:http server, as `npm start` runs it.
  */
@@ -278,6 +278,88 @@ describe("graphql-ws's client", () => {
   });
 });
 
+describe('the same errors over HTTP and the socket', () => {
+  /** The first result of `payload` over HTTP (JSON or one server-sent event) and over the socket, as `[http, socket]` errors. */
+  async function overBoth(payload: SubscribePayload, token: string = DEMO.tokens.alice): Promise<[unknown, unknown]> {
+    const response = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(token) },
+      body: JSON.stringify(payload),
+    });
+    const text = await response.text();
+    const json = response.headers.get('content-type')?.startsWith('text/event-stream')
+      ? JSON.parse(/^data: (.*)$/m.exec(text)![1]!)
+      : JSON.parse(text);
+    const socket = wsClient({ connectionParams: bearer(token) }).iterate(payload);
+    const overSocket = await socket.next().then(
+      (result) => (result.value as ExecutionResult).errors,
+      (errors: unknown) => errors,
+    );
+    return [(json as ExecutionResult).errors, overSocket];
+  }
+  const codes = (errors: unknown): unknown => (errors as Array<{ extensions?: { code?: unknown } }>).map((error) => error.extensions?.code);
+
+  it('an invalid query: GRAPHQL_VALIDATION_FAILED both ways', async () => {
+    const [http, socket] = await overBoth({ query: '{ nope }' });
+    expect([codes(http), codes(socket)]).toEqual([['GRAPHQL_VALIDATION_FAILED'], ['GRAPHQL_VALIDATION_FAILED']]);
+  });
+
+  it('a query that does not parse: GRAPHQL_PARSE_FAILED both ways', async () => {
+    const [http, socket] = await overBoth({ query: '{ page(' });
+    expect([codes(http), codes(socket)]).toEqual([['GRAPHQL_PARSE_FAILED'], ['GRAPHQL_PARSE_FAILED']]);
+  });
+
+  it('a subscription with a token Graph refuses: the same code both ways', async () => {
+    const [http, socket] = await overBoth({ query: MESSENGER_EVENTS }, 'not-a-real-token');
+    expect(codes(socket)).toEqual(codes(http));
+    expect(codes(http)).toEqual(['GRAPH_TOKEN_INVALID']);
+  });
+
+  it('a subscription with no token and no default token: UNAUTHENTICATED both ways', async () => {
+    const anonymous = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: bus, defaultAccessToken: undefined });
+    const served = await serveOnLoopback(anonymous.app);
+    try {
+      const response = await fetch(`${served.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ query: MESSENGER_EVENTS }),
+      });
+      const text = await response.text();
+      const json = response.headers.get('content-type')?.startsWith('text/event-stream') ? /^data: (.*)$/m.exec(text)![1]! : text;
+      const overHttp = (JSON.parse(json) as ExecutionResult).errors;
+      const overSocket = await wsClient({}, served.origin)
+        .iterate({ query: MESSENGER_EVENTS })
+        .next()
+        .then(
+          (result) => (result.value as ExecutionResult).errors,
+          (errors: unknown) => errors,
+        );
+      expect([codes(overHttp), codes(overSocket)]).toEqual([['UNAUTHENTICATED'], ['UNAUTHENTICATED']]);
+    } finally {
+      await served.server.drain(0);
+      await anonymous.close();
+    }
+  });
+
+  it('a query past the cost limit: the same code both ways', async () => {
+    const query =
+      `{ page(id: "${ACME}") { a: conversations(first: 100) { edges { cursor } } b: conversations(first: 100) { edges ` +
+      `{ cursor } } c: conversations(first: 100) { edges { cursor } } } }`;
+    const [http, socket] = await overBoth({ query });
+    expect(codes(socket)).toEqual(codes(http));
+    expect(codes(http)).toEqual(['QUERY_TOO_COSTLY']);
+  });
+
+  it('a hash alone without a manifest: PersistedQueryNotSupported both ways', async () => {
+    const payload = { query: '', extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } };
+    const [http, socket] = await overBoth(payload);
+    expect([http, socket]).toEqual([
+      [{ message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } }],
+      [{ message: 'PersistedQueryNotSupported', extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' } }],
+    ]);
+  });
+});
+
 describe('Apollo Client', () => {
   const cache = () => new InMemoryCache();
 
@@ -308,15 +390,59 @@ describe('Apollo Client', () => {
     expect(refused.error).toMatchObject({ errors: [expect.objectContaining({ extensions: { code: 'PAGE_NOT_ACCESSIBLE' } })] });
   });
 
-  it("HttpLink's multipart subscription gets SUBSCRIPTION_TRANSPORT_UNSUPPORTED (406, JSON) before anything starts", async () => {
-    const apollo = new ApolloClient({ link: new HttpLink({ uri: `${origin}/graphql` }), cache: cache() });
-    opened.push(() => apollo.stop());
-    const refused = await firstValueFrom(apollo.subscribe({ query: gql(MESSENGER_EVENTS) }));
-    expect(refused.error).toMatchObject({
-      errors: [expect.objectContaining({ extensions: { code: 'SUBSCRIPTION_TRANSPORT_UNSUPPORTED' } })],
+  it('HttpLink alone (multipart subscriptions): receives inbox events, and PAGE_NOT_ACCESSIBLE as a GraphQL error', async () => {
+    const apollo = new ApolloClient({
+      link: new HttpLink({ uri: `${origin}/graphql`, headers: bearer(DEMO.tokens.alice) }),
+      cache: cache(),
     });
-    expect(bus.listenerCount(ACME)).toBe(0);
-    expect(h.emulator.log.requestCount).toBe(0);
+    opened.push(() => apollo.stop());
+    const first = firstValueFrom(apollo.subscribe({ query: gql(MESSENGER_EVENTS) }));
+    await listening(bus, ACME);
+    const conversation = firstConversation(h.emulator, 'messenger');
+    const sent = await h.emulator.webhooks.sendMessage(conversation.id, { text: 'over multipart' });
+    expect((await first).data).toEqual({
+      inboxEvents: {
+        __typename: 'InboxEvent',
+        kind: 'MESSAGE',
+        platform: 'MESSENGER',
+        pageId: ACME,
+        customerId: conversation.customerId,
+        messageId: sent.id,
+        text: 'over multipart',
+      },
+    });
+
+    const bob = new ApolloClient({ link: new HttpLink({ uri: `${origin}/graphql`, headers: bearer(DEMO.tokens.bob) }), cache: cache() });
+    opened.push(() => bob.stop());
+    const refused = await firstValueFrom(bob.subscribe({ query: gql(MESSENGER_EVENTS) }));
+    expect(refused.error).toMatchObject({ errors: [expect.objectContaining({ extensions: { code: 'PAGE_NOT_ACCESSIBLE' } })] });
+  });
+
+  it("multipart on the wire: Apollo's subscription protocol, boundary graphql, each result under payload", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json',
+        ...bearer(DEMO.tokens.alice),
+      },
+      body: JSON.stringify({ query: `subscription { inboxEvents(pageId: "${ACME}", platform: MESSENGER) { kind text } }` }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('multipart/mixed;boundary="graphql";subscriptionSpec=1.0');
+    await listening(bus, ACME);
+    await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'wire' });
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('"wire"')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toBe(
+      '\r\n--graphql\r\ncontent-type: application/json; charset=utf-8\r\n\r\n' +
+        '{"payload":{"data":{"inboxEvents":{"kind":"MESSAGE","text":"wire"}}}}\r\n--graphql',
+    );
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
   });
 
   it('ApolloLink.split: queries over HTTP, subscriptions over the socket (the README setup)', async () => {
@@ -461,7 +587,7 @@ describe('the upgrade request', () => {
     }
   });
 
-  it('a subscription over HTTP without server-sent events in Accept gets a JSON 406 with a code, not a bare one', async () => {
+  it('a subscription over HTTP whose Accept takes neither server-sent events nor multipart gets a JSON 406 with a code', async () => {
     const response = await fetch(`${origin}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -473,8 +599,8 @@ describe('the upgrade request', () => {
     expect(body.errors).toEqual([
       {
         message:
-          'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream), not as multipart responses; or open a ' +
-          'WebSocket on this path with the graphql-ws protocol (Apollo Client: GraphQLWsLink).',
+          'Subscriptions over HTTP are served as server-sent events (Accept: text/event-stream) or as Apollo multipart responses ' +
+          '(Accept: multipart/mixed;subscriptionSpec=1.0); or open a WebSocket on this path with the graphql-ws protocol.',
         extensions: { code: 'SUBSCRIPTION_TRANSPORT_UNSUPPORTED' },
       },
     ]);

@@ -8,4 +8,4 @@ export type { LoggedBatchItem, LoggedRequest, RequestLog } from './request-log.j
 export type { ConversationSummary, EmulatorStore } from './store.js';
 export { DEMO } from './seed.js';
 export type { Fault, FaultInjector, FaultMatch } from './faults.js';
-export { signWebhookBody, type EmulatorWebhooks } from './webhooks.js';
+export { DEMO_APP_ID, metaWebhookBody, signWebhookBody, signWebhookBodySha1, type EmulatorWebhooks } from './webhooks.js';

@@ -41,8 +41,18 @@ const callsPerSecond = integerFromEnv('EMULATOR_CALLS_PER_SECOND', DEFAULT_CALLS
 // 0: Meta's allowance, 200 calls per engaged user of the Page per 24 hours.
 const dailyCalls = integerFromEnv('EMULATOR_DAILY_CALLS', 0, 0, 100_000_000);
 
+const rawAccessLevel = process.env.EMULATOR_ACCESS_LEVEL?.trim() ?? '';
+let accessLevel: 'standard' | 'advanced' = 'advanced';
+try {
+  if (rawAccessLevel !== '') accessLevel = SETTINGS.EMULATOR_ACCESS_LEVEL.parse(rawAccessLevel);
+} catch (error) {
+  console.error(`EMULATOR_ACCESS_LEVEL ${(error as Error).message}, got "${rawAccessLevel.slice(0, 100)}"`);
+  process.exit(1);
+}
+
 const emulator = await startEmulator({
   port,
+  accessLevel,
   oldestLiveVersion: AS_META_TODAY.oldestLiveVersion,
   sendRateLimit: AS_META_TODAY.sendRateLimit,
   demoReplyWindows: true,

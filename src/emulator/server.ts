@@ -54,6 +54,20 @@ export interface EmulatorOptions {
   /** With `appSecret`: a missing proof is rejected too. @default false */
   requireAppSecretProof?: boolean;
   /**
+   * The app id webhook echoes carry as `app_id` (the app that sent the message; Meta sends it as a number).
+   * @default DEMO_APP_ID (1234567890)
+   */
+  webhookAppId?: number;
+  /** Webhook events per POST, as Meta batches them (see `webhooks.batch`). @default 1 */
+  webhookBatchSize?: number;
+  /**
+   * The app's access level for the messaging permissions. `standard` (an app in development, or without App Review): Graph
+   * lists only conversations with people who have a role on the app (admins, developers, testers), so an inbox looks
+   * empty or short (Meta: Access Levels, developers.facebook.com/docs/graph-api/overview/access-levels). `advanced`:
+   * everyone. @default 'advanced'
+   */
+  accessLevel?: 'standard' | 'advanced';
+  /**
    * Serve calls naming an older version as this one, with its behaviour and its `facebook-api-version`,
    * as Graph serves expired versions (Meta: Versioning, developers.facebook.com/docs/graph-api/guides/versioning; on 2026-11-29 the oldest
    * live one is v21.0).
@@ -156,12 +170,19 @@ let seedWorld: SeedWorld | undefined;
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const config = validateOptions(options);
   seedWorld ??= createSeedWorld();
-  const store = new WorldStore(seedWorld, { privacyFiltering: config.privacyFiltering, now: options.now });
+  const store = new WorldStore(seedWorld, {
+    privacyFiltering: config.privacyFiltering,
+    now: options.now,
+    accessLevel: options.accessLevel ?? 'advanced',
+  });
   const log = new EmulatorRequestLog(config.maxLogEntries);
   const proofPolicy = { appSecret: config.appSecret, requireAppSecretProof: config.requireAppSecretProof };
   const faults = new EmulatorFaults();
   const limits = rateLimitsOf(config, store);
-  const webhooks = createEmulatorWebhooks(store, config.appSecret ?? DEMO.appSecret);
+  const webhooks = createEmulatorWebhooks(store, config.appSecret ?? DEMO.appSecret, {
+    appId: options.webhookAppId,
+    batchSize: options.webhookBatchSize,
+  });
   if (options.demoReplyWindows === true) openDemoReplyWindows(store);
   const closing = new AbortController();
 

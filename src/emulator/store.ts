@@ -123,6 +123,8 @@ export class WorldStore implements EmulatorStore {
   readonly #byScopedKey = new Map<string, ThreadRecord>();
   readonly #derived = new Map<string, readonly ThreadRecord[]>();
   readonly #privacyFiltering: boolean;
+  /** Standard Access: only people with a role on the app ({@link APP_ROLE_THREADS}) are served. */
+  readonly #standardAccess: boolean;
   readonly #now: () => number;
   /** Last time handed to a new message, in seconds; always later than every seed message. */
   #clock = SEED_NOW;
@@ -130,8 +132,12 @@ export class WorldStore implements EmulatorStore {
   readonly #senderActions = new Map<string, SenderActionRecord[]>();
   readonly #metadata = new Map<string, string>();
 
-  constructor(world: SeedWorld, options: { privacyFiltering: boolean; now?: (() => number) | undefined }) {
+  constructor(
+    world: SeedWorld,
+    options: { privacyFiltering: boolean; now?: (() => number) | undefined; accessLevel?: 'standard' | 'advanced' | undefined },
+  ) {
     this.#privacyFiltering = options.privacyFiltering;
+    this.#standardAccess = options.accessLevel === 'standard';
     this.#now = options.now ?? Date.now;
     this.#tokens = world.tokens;
     for (const page of world.pages) {
@@ -189,11 +195,18 @@ export class WorldStore implements EmulatorStore {
   /** Whether the thread still exists (hidden or not): a cursor anchored on it stays valid. */
   readonly hasThread = (id: string): boolean => this.#threads.has(id);
   readonly hasMessage = (id: string): boolean => this.#messages.has(id);
-  /** Whether privacy filtering lets this thread be served. */
-  readonly isVisible = (thread: ThreadRecord): boolean => !(this.#privacyFiltering && thread.hidden);
+  /** Whether privacy filtering, and the app's access level, let this thread be served. */
+  readonly isVisible = (thread: ThreadRecord): boolean =>
+    !(this.#privacyFiltering && thread.hidden) && (!this.#standardAccess || APP_ROLE_THREADS.has(thread.id));
 
   /** The full ordered list for a filter set, hidden threads included (they are removed after the window is cut). */
   conversations(pageId: string, filter: ConversationFilter): readonly ThreadRecord[] {
+    const all = this.#conversations(pageId, filter);
+    // Standard Access: the others are not in Graph's list at all (inferred: pages are full, not cut short like privacy filtering's).
+    return this.#standardAccess ? all.filter((thread) => APP_ROLE_THREADS.has(thread.id)) : all;
+  }
+
+  #conversations(pageId: string, filter: ConversationFilter): readonly ThreadRecord[] {
     if (filter.userId === undefined && filter.tags === undefined)
       return this.#lists.get(`${pageId}|${filter.platform}|${filter.folder ?? '*'}`) ?? [];
     const key = conversationFilterKey(pageId, filter);
@@ -283,6 +296,29 @@ export class WorldStore implements EmulatorStore {
     for (const list of lists) list.splice(insertionIndex(list, thread), 0, thread);
     this.#messages.set(message.id, message);
     this.#derived.clear();
+  }
+
+  /** Replaces a message's text, as the customer's edit does (reads show the new text); `undefined`: no such message. */
+  editMessage(messageId: string, text: string): MessageRecord | undefined {
+    const message = this.#messages.get(messageId);
+    const thread = message === undefined ? undefined : this.#threads.get(message.threadId);
+    if (message === undefined || thread === undefined) return undefined;
+    const edited: MessageRecord = { ...message, text };
+    thread.messages[thread.messages.indexOf(message)] = edited;
+    this.#messages.set(messageId, edited);
+    this.#derived.clear();
+    return edited;
+  }
+
+  /** Removes a message, as the customer's unsend does (Instagram): reads no longer list it. */
+  unsendMessage(messageId: string): MessageRecord | undefined {
+    const message = this.#messages.get(messageId);
+    const thread = message === undefined ? undefined : this.#threads.get(message.threadId);
+    if (message === undefined || thread === undefined) return undefined;
+    thread.messages.splice(thread.messages.indexOf(message), 1);
+    this.#messages.delete(messageId);
+    this.#derived.clear();
+    return message;
   }
 
   /** The thread of a Page's customer (PSID or IGSID) on either platform, Messenger first; hidden threads too. */
@@ -391,6 +427,20 @@ function attachmentRecord(digest: string, attachment: { type: string; url: strin
     ...(attachment.type === 'image' ? { image_data: { url: attachment.url, preview_url: attachment.url } } : { file_url: attachment.url }),
   };
 }
+
+/**
+ * Threads whose customer has a role on the demo app (an app tester): all that Standard Access serves (Meta:
+ * Access Levels, developers.facebook.com/docs/graph-api/overview/access-levels; Messenger Platform, App Review:
+ * without Advanced Access, an app reaches only people with a role on it). Named here, not in the seed, so the
+ * seed's pinned hashes (test/emulator/seed.test.ts) stay as they were. On Acme: its Messenger reply-window threads
+ * and an Instagram one; Bistro has none, so its inbox reads empty, as a Page's does before App Review.
+ */
+export const APP_ROLE_THREADS: ReadonlySet<string> = new Set([
+  DEMO.replyWindows.open,
+  DEMO.replyWindows.humanAgent,
+  DEMO.replyWindows.closed,
+  DEMO.replyWindows.instagram,
+]);
 
 /**
  * Flags the store adds to seed threads: set here, not in the seed, so the seed's pinned hashes

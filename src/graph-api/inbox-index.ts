@@ -37,13 +37,20 @@ export class InboxIndex {
   }
 
   /**
-   * The tags `events` make stale: each event's list for its platform, its conversation (through the
+   * The tags `events` make stale (delivery receipts none): each event's list for its platform, its conversation (through the
    * customer's id where a thread is known for it, else every thread of the Page), and the Page's messages
    * (reactions change them); everything Instagram for an Instagram account not known to belong to a Page.
    */
   async tagsOf(events: readonly InboxEvent[]): Promise<Set<string>> {
     const tags = new Set<string>();
+    // One lookup per (account, customer) however many events a batch holds for them. A delivery receipt
+    // changes nothing a read shows; edits and unsends change the messages and the thread's snippet.
+    const asked = new Set<string>();
     for (const event of events) {
+      if (event.kind === 'delivered') continue;
+      const key = `${event.platform}\u001f${event.accountId}\u001f${event.customerId}`;
+      if (asked.has(key)) continue;
+      asked.add(key);
       const page = event.platform === 'messenger' ? event.accountId : await this.#store.pageOfAccount(event.accountId);
       if (page === undefined) {
         tags.add(cacheTags.instagram);

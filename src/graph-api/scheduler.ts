@@ -40,6 +40,8 @@ export interface GraphSchedulerOptions {
   observer?: Pick<UpstreamObserver, 'budgetWaited'> | undefined;
   /** Where the line that a Page became blocked goes. @default nowhere */
   log?: UpstreamLog | undefined;
+  /** Told of each answer Graph gave a read (the empty-inbox hint, empty-inbox-hint.ts). @default tells nothing */
+  onAnswer?: ((read: GraphRead, answer: unknown) => void) | undefined;
 }
 
 /** What one operation brings to its reads. */
@@ -104,6 +106,7 @@ export class GraphScheduler {
   readonly #tracePageIds: boolean;
   readonly #observer: Pick<UpstreamObserver, 'budgetWaited'>;
   readonly #log: UpstreamLog;
+  readonly #onAnswer: GraphSchedulerOptions['onAnswer'];
   /** Until when each Page this instance knows blocked is (after a throttle here or on another instance). */
   readonly #blocks = new Map<string, number>();
   /** Names this scheduler's tickets apart from other instances'. */
@@ -134,6 +137,7 @@ export class GraphScheduler {
     this.#tracePageIds = options.tracePageIds ?? false;
     this.#observer = options.observer ?? SILENT_OBSERVER;
     this.#log = options.log ?? SILENT_LOG;
+    this.#onAnswer = options.onAnswer;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
       throw new TypeError(`maxAttempts must be a whole number ≥ 1, got ${this.#maxAttempts}`);
     }
@@ -461,6 +465,7 @@ export class GraphScheduler {
     group.forEach((pending, i) => {
       const answer = answers[i];
       pending.attempts += 1;
+      if (!(answer instanceof Error)) this.#onAnswer?.(pending.read, answer);
       if (answer instanceof GraphApiError && isThrottleCode(answer.code)) {
         this.#settle(pending, this.#block(pending.read.budgetKey, answer, now));
         return;

@@ -65,13 +65,20 @@ export function usePersistedManifest(manifest: PersistedOperations | undefined):
 }
 
 /**
- * The text of the operation `payload` asks for, by the same rules as {@link usePersistedManifest}: for
- * transports that bypass yoga's HTTP pipeline (the WebSocket server). Throws the same `GraphQLError`s.
+ * The text of the operation `payload` asks for, by the same rules as {@link usePersistedManifest} (`manifest`
+ * undefined: none configured): for transports that bypass yoga's HTTP pipeline (the WebSocket server). Throws
+ * the same `GraphQLError`s.
  */
 export function persistedOperationText(
-  { documents, only }: PersistedOperations,
+  manifest: PersistedOperations | undefined,
   payload: { query?: string | null | undefined; extensions?: Record<string, unknown> | null | undefined },
 ): string {
+  if (manifest === undefined) {
+    const hashOnly = (typeof payload.query !== 'string' || payload.query === '') && payload.extensions?.persistedQuery != null;
+    if (hashOnly) throw gatewayError(ERRORS.notSupported[0], ERRORS.notSupported[1]);
+    return payload.query ?? '';
+  }
+  const { documents, only } = manifest;
   if (typeof payload.query === 'string' && payload.query !== '') {
     if (only) throw gatewayError(...ERRORS.persistedQueryOnly);
     return payload.query;

@@ -7,10 +7,10 @@
  *
  * While Redis is unreachable, events reach the subscribers of the instance that received them only.
  */
-import { type InboxEvent, InboxEventBus, type InboxEventStream } from '../webhooks/inbox-events.js';
+import { INBOX_EVENT_KINDS, type InboxEvent, InboxEventBus, type InboxEventStream } from '../webhooks/inbox-events.js';
 import type { RedisConnection } from './connection.js';
 
-const KINDS: ReadonlySet<string> = new Set(['message', 'echo', 'read', 'reaction', 'reaction_removed']);
+const KINDS: ReadonlySet<string> = new Set(INBOX_EVENT_KINDS);
 
 export class RedisInboxEventStream implements InboxEventStream {
   readonly #connection: RedisConnection;
@@ -73,5 +73,17 @@ function eventOf(message: string): InboxEvent | undefined {
     readUpTo: number(e.readUpTo),
     reaction: text(e.reaction),
     timestamp: e.timestamp,
+    ...(Array.isArray(e.attachments)
+      ? {
+          attachments: e.attachments
+            .filter((a): a is Record<string, unknown> => typeof a === 'object' && a !== null)
+            .map((a) => ({ type: text(a.type) ?? 'unknown', url: text(a.url) })),
+        }
+      : {}),
+    ...(number(e.deliveredUpTo) === undefined ? {} : { deliveredUpTo: number(e.deliveredUpTo) }),
+    ...(Array.isArray(e.deliveredMessageIds)
+      ? { deliveredMessageIds: e.deliveredMessageIds.filter((id): id is string => typeof id === 'string') }
+      : {}),
+    ...(e.standby === true ? { standby: true } : {}),
   };
 }

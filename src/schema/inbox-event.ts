@@ -20,8 +20,30 @@ const InboxEventKind = builder.enumType('InboxEventKind', {
     },
     REACTION: { value: 'reaction', description: 'The customer reacted to `messageId` with `reaction`.' },
     REACTION_REMOVED: { value: 'reaction_removed', description: 'The customer took back a reaction to `messageId`.' },
+    EDITED: { value: 'edited', description: 'The customer edited `messageId`: `text` is its new text.' },
+    DELIVERED: {
+      value: 'delivered',
+      description:
+        'The business’s messages reached the customer’s device (Messenger): all sent up to `deliveredUpTo`, and those of ' +
+        '`deliveredMessageIds`.',
+    },
+    UNSENT: { value: 'unsent', description: 'The customer unsent `messageId` (Instagram): a UI removes it.' },
   } as const,
 });
+
+const InboxEventAttachmentRef = builder
+  .objectRef<{ readonly type: string; readonly url: string | undefined }>('InboxEventAttachment')
+  .implement({
+    description: 'An attachment of a message event, as the webhook names it.',
+    fields: (t) => ({
+      type: t.string({ description: 'Meta’s type: image, video, audio, file, and others it may add.', resolve: (a) => a.type }),
+      url: t.string({
+        nullable: true,
+        description: 'Where Meta serves it (a CDN URL that expires); null when the event gives none.',
+        resolve: (a) => a.url ?? null,
+      }),
+    }),
+  });
 
 const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement({
   description:
@@ -44,10 +66,32 @@ const InboxEventRef = builder.objectRef<InboxEventShape>('InboxEvent').implement
     }),
     text: t.string({
       nullable: true,
-      description: 'A message’s text; null for attachments only, and for other kinds.',
+      description: 'A message’s text, or an edited message’s new text; null for attachments only, and for other kinds.',
       resolve: (event) => event.text ?? null,
     }),
     hasAttachments: t.boolean({ resolve: (event) => event.hasAttachments }),
+    attachments: t.field({
+      type: [InboxEventAttachmentRef],
+      description: 'MESSAGE and ECHO: the message’s attachments (empty for none, and for other kinds).',
+      resolve: (event) => event.attachments ?? [],
+    }),
+    deliveredUpTo: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'DELIVERED: every business message sent up to this instant reached the customer.',
+      resolve: (event) => (event.deliveredUpTo === undefined ? null : new Date(event.deliveredUpTo)),
+    }),
+    deliveredMessageIds: t.idList({
+      nullable: true,
+      description: 'DELIVERED: the messages Meta names as delivered (possibly none); null for other kinds.',
+      resolve: (event) => (event.kind === 'delivered' ? [...(event.deliveredMessageIds ?? [])] : null),
+    }),
+    standby: t.boolean({
+      description:
+        'Delivered as a standby event: another app holds the conversation (Messenger Handover Protocol); the Page’s inbox shows ' +
+        'it all the same.',
+      resolve: (event) => event.standby === true,
+    }),
     readUpTo: t.field({
       type: 'DateTime',
       nullable: true,

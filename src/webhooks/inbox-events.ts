@@ -1,6 +1,7 @@
 /**
- * Inbox events from Meta's webhooks (the `messages`, `message_echoes`, `message_reads` and
- * `message_reactions` fields of the Page and Instagram subscriptions): what a delivery holds, read
+ * Inbox events from Meta's webhooks (the `messages`, `message_echoes`, `message_reads`,
+ * `message_reactions`, `message_edits`, `message_deliveries` and `standby` fields of the Page and Instagram
+ * subscriptions; Instagram unsends as `messages` with `is_deleted`): what a delivery holds, read
  * defensively, and the bus that carries them to GraphQL subscriptions. No GraphQL here.
  */
 
@@ -11,9 +12,11 @@ export interface InboxEvent {
   /**
    * `message`: from a customer; `echo`: the business's own message, sent from any app or the inbox;
    * `read`: the customer saw the business's messages; `reaction` / `reaction_removed`: the customer
-   * reacted to a message, or took the reaction back.
+   * reacted to a message, or took the reaction back; `edited`: the customer edited a message (`text` is the
+   * new text); `delivered`: the business's messages reached the customer's device (Messenger);
+   * `unsent`: the customer unsent a message (Instagram).
    */
-  readonly kind: 'message' | 'echo' | 'read' | 'reaction' | 'reaction_removed';
+  readonly kind: InboxEventKind;
   /** The customer's PSID (Messenger) or IGSID (Instagram), whichever way the event went. */
   readonly customerId: string;
   /** The message concerned; Messenger read receipts name none (they carry `readUpTo`). */
@@ -29,6 +32,23 @@ export interface InboxEvent {
   readonly timestamp: number;
   /** Echoes: the `message.metadata` the sending app gave (this gateway's carries its send's ledger key). */
   readonly metadata?: string | undefined;
+  /** Messages and echoes: their attachments' types and URLs (`hasAttachments` says whether there are any). */
+  readonly attachments?: readonly InboxEventAttachment[] | undefined;
+  /** Deliveries: every business message sent up to this epoch ms reached the customer. */
+  readonly deliveredUpTo?: number | undefined;
+  /** Deliveries: the messages Meta names as delivered (it may name none). */
+  readonly deliveredMessageIds?: readonly string[] | undefined;
+  /** Arrived in `standby` (another app holds the thread under the Handover Protocol), not in `messaging`. */
+  readonly standby?: boolean | undefined;
+}
+
+export const INBOX_EVENT_KINDS = ['message', 'echo', 'read', 'reaction', 'reaction_removed', 'edited', 'delivered', 'unsent'] as const;
+export type InboxEventKind = (typeof INBOX_EVENT_KINDS)[number];
+
+/** An attachment of a message event: `type` as Meta names it (image, video, audio, file, …) and its `payload.url`. */
+export interface InboxEventAttachment {
+  readonly type: string;
+  readonly url: string | undefined;
 }
 
 /** Identifies an event across redeliveries (Meta redelivers what it thinks failed). */
@@ -40,6 +60,8 @@ export function eventKey(event: InboxEvent): string {
     event.messageId ?? '',
     event.readUpTo ?? '',
     event.reaction ?? '',
+    event.deliveredUpTo ?? '',
+    event.standby === true ? 'standby' : '',
     event.kind === 'message' || event.kind === 'echo' ? '' : event.timestamp,
   ].join('\u001f');
 }
@@ -140,13 +162,26 @@ export function inboxEventsOf(payload: unknown): InboxEvent[] {
   const platform = payload.object === 'page' ? 'messenger' : 'instagram';
   const events: InboxEvent[] = [];
   for (const entry of payload.entry) {
-    if (!isRecord(entry) || typeof entry.id !== 'string' || !Array.isArray(entry.messaging)) continue;
-    for (const messaging of entry.messaging) {
-      const event = isRecord(messaging) ? eventOf(entry.id, platform, messaging) : undefined;
-      if (event !== undefined) events.push(event);
+    if (!isRecord(entry) || typeof entry.id !== 'string') continue;
+    // `standby`: events of threads another app holds (Handover Protocol), worded as `messaging`'s.
+    for (const field of ['messaging', 'standby'] as const) {
+      const items = entry[field];
+      if (!Array.isArray(items)) continue;
+      for (const messaging of items) {
+        const event = isRecord(messaging) ? eventOf(entry.id, platform, messaging) : undefined;
+        if (event !== undefined) events.push(field === 'standby' ? { ...event, standby: true } : event);
+      }
     }
   }
   return events;
+}
+
+function attachmentsOf(value: unknown): InboxEventAttachment[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(isRecord).map((attachment) => ({
+    type: typeof attachment.type === 'string' ? attachment.type : 'unknown',
+    url: isRecord(attachment.payload) && typeof attachment.payload.url === 'string' ? attachment.payload.url : undefined,
+  }));
 }
 
 function eventOf(accountId: string, platform: InboxEvent['platform'], messaging: Record<string, unknown>): InboxEvent | undefined {
@@ -161,17 +196,45 @@ function eventOf(accountId: string, platform: InboxEvent['platform'], messaging:
     const echo = message.is_echo === true;
     const customerId = echo ? recipient : sender;
     if (typeof message.mid !== 'string' || customerId === undefined) return undefined;
+    // Instagram: an unsent message comes back as `message { mid, is_deleted: true }`.
+    if (message.is_deleted === true) return { ...base, kind: 'unsent', customerId, messageId: message.mid };
+    const attachments = attachmentsOf(message.attachments);
     return {
       ...base,
       kind: echo ? 'echo' : 'message',
       customerId,
       messageId: message.mid,
       text: typeof message.text === 'string' && message.text !== '' ? message.text : undefined,
-      hasAttachments: Array.isArray(message.attachments) && message.attachments.length > 0,
+      hasAttachments: attachments.length > 0,
+      attachments,
       ...(echo && typeof message.metadata === 'string' ? { metadata: message.metadata } : {}),
     };
   }
   if (sender === undefined) return undefined;
+  if (isRecord(messaging.message_edit)) {
+    const { mid, text } = messaging.message_edit;
+    if (typeof mid !== 'string') return undefined;
+    return {
+      ...base,
+      kind: 'edited',
+      customerId: sender,
+      messageId: mid,
+      text: typeof text === 'string' && text !== '' ? text : undefined,
+    };
+  }
+  if (isRecord(messaging.delivery)) {
+    const { watermark, mids } = messaging.delivery;
+    const ids = Array.isArray(mids) ? mids.filter((mid): mid is string => typeof mid === 'string') : [];
+    if (typeof watermark !== 'number' && ids.length === 0) return undefined;
+    return {
+      ...base,
+      kind: 'delivered',
+      customerId: sender,
+      messageId: undefined,
+      deliveredUpTo: typeof watermark === 'number' ? watermark : undefined,
+      deliveredMessageIds: ids,
+    };
+  }
   if (isRecord(messaging.read)) {
     // Messenger says up to when (`watermark`), Instagram which message (`mid`).
     const { watermark, mid } = messaging.read;
