@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import { pageNotAccessible } from './gateway-errors.js';
 import { GraphApiError } from './graph-api/errors.js';
-import type { UpstreamUsage } from './graph-api/read.js';
+import type { GraphRead, UpstreamUsage } from './graph-api/read.js';
 import type { GraphScheduler } from './graph-api/scheduler.js';
 import { tokenFingerprint } from './graph-api/tokens.js';
 
@@ -41,6 +41,11 @@ export interface CredentialsOptions {
   now?: () => number;
 }
 
+interface GraphAccountList {
+  data?: GraphAccount[];
+  paging?: { cursors?: { after?: string }; next?: string };
+}
+
 interface GraphAccount {
   id: string;
   name?: string;
@@ -49,6 +54,12 @@ interface GraphAccount {
 }
 
 const MAX_REMEMBERED = 10_000;
+/** `/me/accounts` is read this many Pages at a time: Graph's cap on `limit` (Meta: Paginated Results). */
+const ACCOUNTS_PAGE_SIZE = 100;
+/** Pages of `/me/accounts` read in one batch after the first, each after the previous one's cursor. */
+const ACCOUNT_PAGES_PER_BATCH = 10;
+/** Most Pages one token is followed to: a safety net against a cursor that never ends. */
+const MAX_ACCOUNTS = 20_000;
 /** Graph's alias for the object a token belongs to. */
 const ME = 'me';
 
@@ -135,13 +146,12 @@ export class Credentials {
   }
 
   async #lookUp(token: string, usage: UpstreamUsage): Promise<CallerIdentity> {
-    // One batch: who the token is, and the Pages it manages if it is a user token.
+    // One batch: who the token is, and the first Pages it manages if it is a user token.
     const [me, accounts] = await this.#scheduler.readMany(
-      [
-        { request: { path: 'me', params: { fields: 'id,name' } }, token },
-        { request: { path: 'me/accounts', params: { fields: 'access_token,id,name,tasks', limit: 100 } }, token },
-      ],
-      { usage },
+      [{ request: { path: 'me', params: { fields: 'id,name' } }, token }, accountsRead(token)],
+      {
+        usage,
+      },
     );
     if (me instanceof Error) throw me;
     const self = me as { id: string; name?: string };
@@ -150,9 +160,42 @@ export class Credentials {
       return { kind: 'page', id: self.id, name: self.name, pages: [{ id: self.id, name: self.name, tasks: undefined, token }] };
     }
     if (accounts instanceof Error) throw accounts;
-    const pages = ((accounts as { data?: GraphAccount[] }).data ?? []).flatMap((account) =>
+    const pages = (await this.#allAccounts(token, accounts as GraphAccountList, usage)).flatMap((account) =>
       account.access_token === undefined ? [] : [{ id: account.id, name: account.name, tasks: account.tasks, token: account.access_token }],
     );
     return { kind: 'user', id: self.id, name: self.name, pages };
   }
+
+  /**
+   * Every Page of `/me/accounts` from its `first` page on: while Graph says there is more (`paging.next`), the next pages
+   * are read after the last cursor, several at a time as dependent items of one batch. Not a
+   * conversations call: no Page's budget is spent. Any page that fails fails the lookup (a partial list would hide Pages).
+   */
+  async #allAccounts(token: string, first: GraphAccountList, usage: UpstreamUsage): Promise<GraphAccount[]> {
+    const accounts = [...(first.data ?? [])];
+    let last = first;
+    // Each batch reads twice as many pages as the one before (2, 4, 8, then 10): few calls past the end for a
+    // list of a few hundred Pages, few round trips for thousands.
+    for (let batchPages = 2; last.paging?.next !== undefined && last.paging.cursors?.after !== undefined; batchPages *= 2) {
+      if (accounts.length >= MAX_ACCOUNTS)
+        throw new TypeError(`/me/accounts: more than ${MAX_ACCOUNTS} Pages, or a cursor that does not advance`);
+      const followUps: number[] = Array(Math.min(batchPages, ACCOUNT_PAGES_PER_BATCH) - 1).fill(ACCOUNTS_PAGE_SIZE);
+      const read = { ...accountsRead(token, last.paging.cursors.after), followUps };
+      const [chain] = await this.#scheduler.readMany([read], { usage });
+      const pages = Array.isArray(chain) ? (chain as unknown[]) : [chain];
+      for (const page of pages) if (page instanceof Error) throw page;
+      for (const page of pages as GraphAccountList[]) accounts.push(...(page.data ?? []));
+      const end = pages.at(-1) as GraphAccountList | undefined;
+      // A chain cut short (a follow-up Graph could not reach) resumes after its own last page.
+      if (end === undefined || (end.data ?? []).length === 0) break;
+      last = end;
+    }
+    return accounts;
+  }
 }
+
+/** A read of `/me/accounts`: the Pages a user token manages, with their Page tokens, after `after` when given. */
+const accountsRead = (token: string, after?: string): GraphRead => ({
+  request: { path: 'me/accounts', params: { fields: 'access_token,id,name,tasks', limit: ACCOUNTS_PAGE_SIZE, after } },
+  token,
+});
