@@ -3,7 +3,8 @@
  * the read cache, the proofs of reach and the identities of tokens (never a token in clear), the inbox event stream,
  * the webhook redelivery filter and the ledger of sends. With a Redis URL (REDIS_URL) they live in Redis under one
  * key prefix (REDIS_KEY_PREFIX), and each instance falls back to its own memory while Redis is unreachable
- * (degraded mode, see connection.ts), except the ledger of sends, which then refuses (a send is not risked twice); without one, everything stays in this process's memory.
+ * (degraded mode, see connection.ts), except the ledger of sends, which then refuses (a send is not risked twice);
+ * without one, everything stays in this process's memory.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, cacheTagTtlMs, DEFAULT_CONFIG } from './config.js';
