@@ -1,0 +1,56 @@
+/**
+ * The contract of an `IdentityStore` (src/identity-store.ts) every implementation must keep: an identity stored on one
+ * instance is found, equal, on every other until its TTL ends; a fingerprint never stored finds nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import type { IdentityStore, StoredIdentity } from '../../../src/identity-store.js';
+import { elapse, type Fleet } from './fleet.js';
+
+const TTL_MS = 60_000;
+const SHORT_TTL_MS = 150;
+
+/** A user's identity with a Page of unknown name and tasks: what JSON has no `undefined` for must come back as it went. */
+const USER: StoredIdentity = {
+  kind: 'user',
+  id: '2000000001',
+  name: 'Alice Demo',
+  pages: [
+    { id: '1000000001', name: 'Acme Shop', tasks: ['MESSAGING', 'MODERATE'] },
+    { id: '1000000002', name: undefined, tasks: [] },
+  ],
+  sealedPageTokens: 'c2VhbGVkLWJ5dGVz',
+};
+const PAGE: StoredIdentity = {
+  kind: 'page',
+  id: '1000000002',
+  name: undefined,
+  pages: [{ id: '1000000002', name: undefined, tasks: undefined }],
+  sealedPageTokens: undefined,
+};
+
+let tests = 0;
+const newFingerprint = (): string => `fp${++tests}-identity-contract`;
+
+export function describeIdentityStoreContract(name: string, fleetOf: () => Fleet<IdentityStore>): void {
+  describe(`IdentityStore contract: ${name}`, () => {
+    it('finds on another instance the identity one stored, equal to it', async () => {
+      const fleet = fleetOf();
+      const [a, b] = [await fleet(), await fleet()];
+      const [user, page] = [newFingerprint(), newFingerprint()];
+      await a.set(user, USER, TTL_MS);
+      await a.set(page, PAGE, TTL_MS);
+      expect(await b.get(user)).toEqual(USER);
+      expect(await b.get(page)).toEqual(PAGE);
+      expect(await b.get(newFingerprint())).toBeUndefined();
+    });
+
+    it('forgets an identity once its TTL has passed', async () => {
+      const fleet = fleetOf();
+      const [a, b] = [await fleet(), await fleet()];
+      const fingerprint = newFingerprint();
+      await a.set(fingerprint, USER, SHORT_TTL_MS);
+      await elapse(SHORT_TTL_MS + 100);
+      expect(await b.get(fingerprint)).toBeUndefined();
+    });
+  });
+}
