@@ -66,7 +66,7 @@ describe('two instances sharing Redis', () => {
     expect(a.emulator.log.callCount).toBe(0);
   });
 
-  it("never serves B's cache to a token that proved nothing: another Page's token is refused by Graph, a stranger by the gateway", async () => {
+  it("never serves A's proofs to another token: a token with none is judged by Graph, a stranger refused by the gateway", async () => {
     await a.post({ query: INBOX(ACME) }, bearer(DEMO.tokens.acmePage));
     a.emulator.log.clear();
     const noMessaging = await b.post({ query: INBOX(ACME) }, bearer(DEMO.tokens.acmePageNoMessaging));
