@@ -160,8 +160,13 @@ export class Credentials {
   async #recallOrLookUp(token: string, key: string, usage: UpstreamUsage): Promise<CallerIdentity> {
     if (this.#identities === undefined) return this.#lookUp(token, usage);
     const stored = await this.#store.get(key).catch(() => undefined);
-    const recalled = stored === undefined ? undefined : restoreIdentity(token, stored);
-    if (recalled !== undefined) return recalled;
+    const recalled = stored === undefined ? undefined : restoreIdentity(token, stored.identity);
+    if (stored !== undefined && recalled !== undefined) {
+      // Remembered here only for what is left of the fleet's TTL, not a whole TTL more.
+      const remembered = this.#identities.peek(key);
+      if (remembered !== undefined) this.#identities.set(key, remembered, { ttl: Math.max(1, Math.min(stored.ttlMs, this.#ttlMs)) });
+      return recalled;
+    }
     const identity = await this.#lookUp(token, usage);
     await this.#store.set(key, storedIdentityOf(token, identity), this.#ttlMs).catch(() => undefined);
     return identity;

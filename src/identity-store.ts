@@ -20,8 +20,8 @@ export interface StoredIdentity {
 }
 
 export interface IdentityStore {
-  /** The identity stored for a token's fingerprint; `undefined` when none is, or the store cannot answer now. */
-  get(fingerprint: string): Promise<StoredIdentity | undefined>;
+  /** The identity stored for a token's fingerprint and the ms it has left; `undefined` when none is, or the store cannot answer now. */
+  get(fingerprint: string): Promise<{ identity: StoredIdentity; ttlMs: number } | undefined>;
   /** Stores the identity of a token's fingerprint for `ttlMs`. */
   set(fingerprint: string, identity: StoredIdentity, ttlMs: number): Promise<void>;
 }
@@ -38,8 +38,10 @@ export class MemoryIdentityStore implements IdentityStore {
     this.#identities = new LRUCache({ max: options.max ?? MAX_STORED_IDENTITIES, ttl: 1, ...perf });
   }
 
-  async get(fingerprint: string): Promise<StoredIdentity | undefined> {
-    return this.#identities.get(fingerprint);
+  async get(fingerprint: string): Promise<{ identity: StoredIdentity; ttlMs: number } | undefined> {
+    const identity = this.#identities.get(fingerprint);
+    const ttlMs = this.#identities.getRemainingTTL(fingerprint);
+    return identity === undefined || ttlMs <= 0 ? undefined : { identity, ttlMs };
   }
 
   async set(fingerprint: string, identity: StoredIdentity, ttlMs: number): Promise<void> {

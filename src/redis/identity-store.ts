@@ -14,17 +14,23 @@ export class RedisIdentityStore implements IdentityStore {
     this.#connection = connection;
   }
 
-  async get(fingerprint: string): Promise<StoredIdentity | undefined> {
-    const stored = await this.#connection.run((redis) => redis.get(this.#key(fingerprint)));
-    if (stored === UNREACHABLE || stored === null) return undefined;
+  async get(fingerprint: string): Promise<{ identity: StoredIdentity; ttlMs: number } | undefined> {
+    const answer = await this.#connection.run(async (redis) => {
+      const key = this.#key(fingerprint);
+      const [[, stored], [, ttlMs]] = ((await redis.multi().get(key).pttl(key).exec()) ?? []) as [[unknown, unknown], [unknown, unknown]];
+      return { stored, ttlMs };
+    });
+    if (answer === UNREACHABLE || typeof answer.stored !== 'string' || typeof answer.ttlMs !== 'number' || answer.ttlMs <= 0)
+      return undefined;
     try {
-      const parsed = JSON.parse(stored) as StoredIdentity & { name: string | null; sealedPageTokens: string | null };
-      return {
+      const parsed = JSON.parse(answer.stored) as StoredIdentity & { name: string | null; sealedPageTokens: string | null };
+      const identity: StoredIdentity = {
         ...parsed,
         name: parsed.name ?? undefined,
         sealedPageTokens: parsed.sealedPageTokens ?? undefined,
         pages: parsed.pages.map((page) => ({ id: page.id, name: page.name ?? undefined, tasks: page.tasks ?? undefined })),
       };
+      return { identity, ttlMs: answer.ttlMs };
     } catch {
       return undefined;
     }
