@@ -3,7 +3,7 @@
  * managing 250 Pages (three pages of 100 at most) sees all of them, and reads the last one with its own Page token.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AGENCY, createAgencyWorld } from '../src/emulator/index.js';
+import { AGENCY, createAgencyWorld, type Emulator, startEmulator } from '../src/emulator/index.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 const PAGE_COUNT = 250;
@@ -45,5 +45,44 @@ describe('a user token managing 250 Pages', () => {
   it('reads page(id:) of the 250th with its own Page token', async () => {
     const { body } = await h.post({ query: PAGE(AGENCY.pageIdOf(250)) }, agency);
     expect(body).toEqual({ data: { page: { graphApiId: '3000000250', name: 'Agency Page 250', conversations: { edges: [] } } } });
+  });
+});
+
+describe("the emulator's /me/accounts of 250 Pages, paged as Graph pages it", () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ extraWorld: createAgencyWorld(PAGE_COUNT) });
+  });
+  afterAll(() => emulator.close());
+
+  type Accounts = { data: { id: string }[]; paging?: { cursors?: { after?: string }; next?: string } };
+  const read = async (url: string): Promise<Accounts> => (await (await fetch(url)).json()) as Accounts;
+  const accountsUrl = (limit?: number): string => {
+    const params = new URLSearchParams({
+      access_token: AGENCY.token,
+      fields: 'id',
+      ...(limit === undefined ? {} : { limit: String(limit) }),
+    });
+    return `${emulator.url}/v25.0/me/accounts?${params}`;
+  };
+
+  it('answers 25 Pages by default, with a cursor and a next link', async () => {
+    const first = await read(accountsUrl());
+    expect([first.data.length, first.data[0]!.id, first.data[24]!.id]).toEqual([25, '3000000001', '3000000025']);
+    expect(first.paging?.next).toContain('limit=25');
+  });
+
+  it('caps a larger limit at 100 and, following next verbatim, ends after the 250th with no next', async () => {
+    const sizes: number[] = [];
+    const ids: string[] = [];
+    let next: string | undefined = accountsUrl(500);
+    while (next !== undefined) {
+      const page: Accounts = await read(next);
+      sizes.push(page.data.length);
+      ids.push(...page.data.map((account) => account.id));
+      next = page.paging?.next;
+    }
+    expect(sizes).toEqual([100, 100, 50]);
+    expect([ids.length, new Set(ids).size, ids.at(-1)]).toEqual([250, 250, '3000000250']);
   });
 });
