@@ -359,7 +359,8 @@ export const SETTINGS = {
   REDIS_URL: setting<string | undefined>({
     description:
       'Redis that the instances behind a load balancer share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): one call ' +
-      'budget per Page, one read cache and one stream of webhook events for the whole fleet (see [Running several ' +
+      'budget per Page, one read cache, one set of proofs and token identities (no token in clear, see [Who sees ' +
+      'what](#who-sees-what)) and one stream of webhook events for the whole fleet (see [Running several ' +
       'instances](#running-several-instances)). Unset: each instance keeps them in its own memory.',
     default: undefined,
     parse: redisUrl,

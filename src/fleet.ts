@@ -1,14 +1,17 @@
 /**
  * The state instances behind one load balancer share: the per-Page call budgets (reads, and the Send API's),
- * the read cache, the inbox event stream, the webhook redelivery filter and the ledger of sends. With a Redis
- * URL (REDIS_URL) they live in Redis under one key prefix (REDIS_KEY_PREFIX), and each instance falls back to
- * its own memory while Redis is unreachable (degraded mode, see connection.ts), except the ledger of sends,
- * which then refuses (a send is not risked twice); without one, everything stays in this process's memory.
+ * the read cache, the proofs of reach and the identities of tokens (never a token in clear), the inbox event stream,
+ * the webhook redelivery filter and the ledger of sends. With a Redis URL (REDIS_URL) they live in Redis under one
+ * key prefix (REDIS_KEY_PREFIX), and each instance falls back to its own memory while Redis is unreachable
+ * (degraded mode, see connection.ts), except the ledger of sends, which then refuses (a send is not risked twice);
+ * without one, everything stays in this process's memory.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, cacheTagTtlMs, DEFAULT_CONFIG } from './config.js';
 import { type CallBudget, MemoryCallBudget } from './graph-api/call-budget.js';
+import { MemoryProofStore, type ProofStore } from './graph-api/proof-store.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from './graph-api/read-cache-store.js';
+import { type IdentityStore, MemoryIdentityStore } from './identity-store.js';
 import { MemorySendLedger, type SendLedger } from './replies/send-ledger.js';
 import { InboxEventBus, type InboxEventStream } from './webhooks/inbox-events.js';
 import { MemoryRedeliveryFilter, type RedeliveryFilter } from './webhooks/redelivery.js';
@@ -90,6 +93,10 @@ export interface FleetState {
   /** The ledger that makes each reply once (Redis: refuses while unreachable, see src/redis/send-ledger.ts). */
   readonly sendLedger: SendLedger;
   readonly cacheStore: ReadCacheStore;
+  /** Proofs of reach (read-access.ts): token fingerprint × inbox, thread or Page, each for the proof TTL. */
+  readonly proofs: ProofStore;
+  /** Identities of tokens (credentials.ts), by fingerprint; a user token's Page tokens only sealed with its own key. */
+  readonly identities: IdentityStore;
   readonly events: InboxEventStream;
   readonly redeliveries: RedeliveryFilter;
   health(): FleetHealth;
@@ -113,6 +120,8 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
       sendBudget: new MemoryCallBudget(sendCallsPerSecond * share),
       sendLedger: new MemorySendLedger(sendLedgerTtlMs),
       cacheStore: new MemoryReadCacheStore(cache),
+      proofs: new MemoryProofStore(),
+      identities: new MemoryIdentityStore(),
       events: new InboxEventBus(),
       redeliveries: new MemoryRedeliveryFilter(),
       health: () => ({ redis: 'off', since: undefined, liveInstances: undefined, callsPerSecond: budget.callsPerSecond }),
@@ -137,6 +146,8 @@ async function createRedisFleetState(
     { RedisInboxEventStream },
     { RedisRedeliveryFilter },
     { RedisSendLedger },
+    { RedisProofStore },
+    { RedisIdentityStore },
   ] = await Promise.all([
     import('./redis/connection.js'),
     import('./redis/call-budget.js'),
@@ -144,6 +155,8 @@ async function createRedisFleetState(
     import('./redis/inbox-events.js'),
     import('./redis/redelivery.js'),
     import('./redis/send-ledger.js'),
+    import('./redis/proof-store.js'),
+    import('./redis/identity-store.js'),
   ]);
   const connection = new RedisConnection({
     url,
@@ -165,6 +178,8 @@ async function createRedisFleetState(
       logger: options.logger,
       ...(cache.maxEntryBytes === undefined ? {} : { maxEntryBytes: cache.maxEntryBytes }),
     }),
+    proofs: new RedisProofStore(connection),
+    identities: new RedisIdentityStore(connection),
     events: new RedisInboxEventStream(connection),
     redeliveries: new RedisRedeliveryFilter(connection),
     health: () => ({

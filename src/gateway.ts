@@ -29,6 +29,7 @@ import type { InboxEventStream } from './webhooks/inbox-events.js';
 import { createInboxEventRelay, createWebhookReceiver, type InboxEventRelay, type WebhookReceiver } from './webhooks/receiver.js';
 import { ECHO_KEY_PREFIX, ReplyService } from './replies/reply-service.js';
 import type { SendLedger } from './replies/send-ledger.js';
+import type { ProofStore } from './graph-api/proof-store.js';
 
 /** The Graph API the gateway calls, and what it knows of it beyond the configuration (the embedded emulator's demo values). */
 export interface UpstreamApi {
@@ -50,6 +51,8 @@ export interface GatewayOverrides {
   now?: (() => number) | undefined;
   /** Where the read cache keeps entries. @default the fleet's (Redis with REDIS_URL, else this process's memory) */
   cacheStore?: ReadCacheStore | undefined;
+  /** Where proofs of reach are kept. @default the fleet's (Redis with REDIS_URL, else this process's memory) */
+  proofStore?: ProofStore | undefined;
   /** The stream inbox events travel on. @default the fleet's */
   inboxEvents?: InboxEventStream | undefined;
   /** How the Graph API is reached (an undici MockAgent). @default a pool per the GRAPH_* connection settings */
@@ -106,7 +109,12 @@ export async function buildGateway(
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
   });
   const { client, scheduler } = createGraphApi(config, upstream, { fleet, log, metrics }, overrides);
-  const credentials = new Credentials({ scheduler, ttlMs: config.credentialsTtlMs, pageTokens: config.pageTokens });
+  const credentials = new Credentials({
+    scheduler,
+    ttlMs: config.credentialsTtlMs,
+    pageTokens: config.pageTokens,
+    store: fleet.identities,
+  });
   const readCache = new ReadCache({
     store: overrides.cacheStore ?? fleet.cacheStore,
     scheduler,
@@ -115,6 +123,7 @@ export async function buildGateway(
     pageMaxAgeMs: config.cache.pageMaxAgeMs,
     staleMs: config.cache.staleMs,
     proofTtlMs: config.credentialsTtlMs,
+    proofStore: overrides.proofStore ?? fleet.proofs,
     onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });

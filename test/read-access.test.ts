@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphRead, UpstreamUsage } from '../src/graph-api/read.js';
 import { GraphApiError, OperationAbortedError } from '../src/graph-api/errors.js';
+import { MemoryProofStore } from '../src/graph-api/proof-store.js';
 import { type Fetched, ReadAccess } from '../src/graph-api/read-access.js';
 
 const ACME = '1000000001';
@@ -54,6 +55,22 @@ describe('ReadAccess', () => {
     expect(rules.proven(thread('d', BISTRO, 't_8'), { page: BISTRO, platform: 'messenger' }, 't_8')).toBe(false);
     rules.forget(list('a', ACME));
     expect(rules.proven(list('a', ACME), messenger, undefined)).toBe(false);
+  });
+
+  it('shares proofs through its store: made here, they count there once refreshed; a refusal ends them everywhere', async () => {
+    const store = new MemoryProofStore();
+    const [here, there] = [new ReadAccess({ proofTtlMs: 60_000, keyOf, store }), new ReadAccess({ proofTtlMs: 60_000, keyOf, store })];
+    const messenger = { page: ACME, platform: 'messenger' } as const;
+    await here.remember(list('a', ACME), { data: [{ id: 't_1' }] });
+    expect(there.proven(list('a', ACME), messenger, undefined)).toBe(false);
+    await there.refresh([list('a', ACME)]);
+    expect(there.proven(list('a', ACME), messenger, undefined)).toBe(true);
+    expect(there.provenForPageNode(list('a', ACME), ACME)).toBe(true);
+    expect(await there.hasProof('a', messenger)).toBe(true);
+    await there.forget(list('a', ACME));
+    expect(here.proven(list('a', ACME), messenger, undefined)).toBe(true);
+    await here.refresh([list('a', ACME)]);
+    expect(here.proven(list('a', ACME), messenger, undefined)).toBe(false);
   });
 
   it('serves an entry only of the inbox it recorded, to a proven token; an entry without an inbox never', () => {

@@ -6,10 +6,14 @@
  */
 import { afterAll, afterEach } from 'vitest';
 import { type CallBudget, MemoryCallBudget } from '../src/graph-api/call-budget.js';
+import { MemoryProofStore, type ProofStore } from '../src/graph-api/proof-store.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../src/graph-api/read-cache-store.js';
+import { type IdentityStore, MemoryIdentityStore } from '../src/identity-store.js';
 import { RedisCallBudget } from '../src/redis/call-budget.js';
 import { RedisConnection } from '../src/redis/connection.js';
+import { RedisIdentityStore } from '../src/redis/identity-store.js';
 import { RedisInboxEventStream } from '../src/redis/inbox-events.js';
+import { RedisProofStore } from '../src/redis/proof-store.js';
 import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';
 import { RedisRedeliveryFilter } from '../src/redis/redelivery.js';
 import { RedisSendLedger } from '../src/redis/send-ledger.js';
@@ -18,7 +22,9 @@ import { InboxEventBus, type InboxEventStream } from '../src/webhooks/inbox-even
 import { MemoryRedeliveryFilter, type RedeliveryFilter } from '../src/webhooks/redelivery.js';
 import { describeCallBudgetContract } from './support/contracts/call-budget.js';
 import type { Fleet } from './support/contracts/fleet.js';
+import { describeIdentityStoreContract } from './support/contracts/identity-store.js';
 import { describeInboxEventStreamContract } from './support/contracts/inbox-event-stream.js';
+import { describeProofStoreContract } from './support/contracts/proof-store.js';
 import { describeReadCacheStoreContract } from './support/contracts/read-cache-store.js';
 import { describeRedeliveryFilterContract } from './support/contracts/redelivery-filter.js';
 import { describeSendLedgerContract } from './support/contracts/send-ledger.js';
@@ -89,4 +95,12 @@ describeRedeliveryFilterContract('RedisRedeliveryFilter', () =>
 describeSendLedgerContract('MemorySendLedger', (ttlMs) => sameObject<SendLedger>(new MemorySendLedger(ttlMs)));
 describeSendLedgerContract('RedisSendLedger', (ttlMs) =>
   redisFleet<SendLedger>((connection) => new RedisSendLedger(connection, { ttlMs }), 'after'),
+);
+
+describeProofStoreContract('MemoryProofStore', () => sameObject<ProofStore>(new MemoryProofStore()));
+describeProofStoreContract('RedisProofStore', () => redisFleet<ProofStore>((connection) => new RedisProofStore(connection), 'after'));
+
+describeIdentityStoreContract('MemoryIdentityStore', () => sameObject<IdentityStore>(new MemoryIdentityStore()));
+describeIdentityStoreContract('RedisIdentityStore', () =>
+  redisFleet<IdentityStore>((connection) => new RedisIdentityStore(connection), 'after'),
 );

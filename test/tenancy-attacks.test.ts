@@ -84,6 +84,8 @@ for (const mode of ['one instance', 'two instances sharing Redis'] as const) {
         defaultAccessToken: undefined,
         inboxEvents: bus,
         cache: { maxAgeMs: 10 * MINUTE, staleMs: 10 * MINUTE, ...(store === undefined ? {} : { store }) },
+        // Two instances share their fleet state too: the proofs of reach and the identities of tokens.
+        ...(store === undefined ? {} : { redis: { url: TEST_REDIS_URL, keyPrefix: PREFIX } }),
         ...options,
       });
       const { server, origin } = await serveWithWebhooks(h, bus);

@@ -123,6 +123,11 @@ export interface EmulatorOptions {
    * @default false
    */
   demoReplyWindows?: boolean;
+  /**
+   * Pages, users and tokens served besides the demo world's (ids and tokens apart from its own), e.g.
+   * `createAgencyWorld(250)` (seed/agency.ts): the demo world's lists stay as they are. @default none
+   */
+  extraWorld?: Omit<SeedWorld, 'threads'>;
 }
 
 /** See {@link EmulatorOptions.conversationRateLimit}. */
@@ -170,7 +175,7 @@ let seedWorld: SeedWorld | undefined;
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const config = validateOptions(options);
   seedWorld ??= createSeedWorld();
-  const store = new WorldStore(seedWorld, {
+  const store = new WorldStore(withExtra(seedWorld, options.extraWorld), {
     privacyFiltering: config.privacyFiltering,
     now: options.now,
     accessLevel: options.accessLevel ?? 'advanced',
@@ -219,6 +224,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   handle = createRequestHandler({ router, store, webhooks, log, faults, proofPolicy, closing: closing.signal });
 
   return { url, log, store, faults, webhooks, close: () => close(server, closing) };
+}
+
+/** The demo world with `extra`'s Pages, users and tokens added after its own. */
+function withExtra(world: SeedWorld, extra: Omit<SeedWorld, 'threads'> | undefined): SeedWorld {
+  if (extra === undefined) return world;
+  return {
+    pages: [...world.pages, ...extra.pages],
+    threads: world.threads,
+    users: [...world.users, ...extra.users],
+    tokens: new Map([...world.tokens, ...extra.tokens]),
+  };
 }
 
 /** Listens on `port` and `host`; resolves with the origin, e.g. `http://127.0.0.1:43123`. */

@@ -12,12 +12,15 @@
  *   - A token with no proof for the inbox a read spends a Page's budget on is a stranger there: its reads
  *     go one probe at a time (`admit`), and Graph's refusal answers its next ones for REFUSAL_MEMO_MS.
  *
- * Proofs are kept by token fingerprint, never by token, and only in this process's memory.
+ * Proofs are kept by token fingerprint, never by token, in a proof store (proof-store.ts: the fleet's, in Redis with
+ * REDIS_URL) behind a bounded front cache in this process: each batch of reads first refreshes from the store the
+ * proofs it will ask about (so a proof made, or revoked, on another instance counts here at once), then asks the front.
  */
 import { LRUCache } from 'lru-cache';
 import type { Freshness, GraphRead, UpstreamUsage } from './read.js';
 import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, OperationAbortedError } from './errors.js';
+import { MemoryProofStore, type ProofStore } from './proof-store.js';
 import type { CachedRead, Inbox } from './read-cache-store.js';
 import { tokenFingerprint } from './tokens.js';
 
@@ -84,13 +87,17 @@ export interface ReadAccessOptions {
   proofTtlMs: number;
   /** The identity of a read: equal keys are the same upstream call (the scheduler's). */
   keyOf: (read: GraphRead) => string;
+  /** Where proofs are shared (the fleet's). @default in this process's memory */
+  store?: ProofStore | undefined;
   now?: (() => number) | undefined;
 }
 
 export class ReadAccess {
   readonly #keyOf: (read: GraphRead) => string;
   readonly #now: () => number;
-  /** `proofOf` names → proven. */
+  readonly #store: ProofStore;
+  readonly #proofTtlMs: number;
+  /** `proofOf` names → proven: the front of the store, refreshed for each batch's reads (`refresh`). */
   readonly #proofs: LRUCache<string, true>;
   /** Graph's recent refusal of a stranger's probe, by gate (see `#gateOf`): answers its next reads there. */
   readonly #refusals: LRUCache<string, Error>;
@@ -103,7 +110,9 @@ export class ReadAccess {
     this.#keyOf = options.keyOf;
     this.#now = options.now ?? Date.now;
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: Math.max(1, options.proofTtlMs), ...perf });
+    this.#proofTtlMs = Math.max(1, options.proofTtlMs);
+    this.#store = options.store ?? new MemoryProofStore({ now: options.now });
+    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: this.#proofTtlMs, ...perf });
     this.#refusals = new LRUCache({ max: MAX_PROOFS, ttl: REFUSAL_MEMO_MS, ...perf });
   }
 
@@ -142,45 +151,85 @@ export class ReadAccess {
   }
 
   /** Whether `token` has read `inbox` from Graph within the proof TTL (what a subscription to its events needs). */
-  hasProof(token: string, inbox: Inbox): boolean {
-    return this.#proofs.has(proofOf.inbox(tokenFingerprint(token), inbox));
+  async hasProof(token: string, inbox: Inbox): Promise<boolean> {
+    const name = proofOf.inbox(tokenFingerprint(token), inbox);
+    await this.#refreshNames([name]);
+    return this.#proofs.has(name);
   }
 
-  /** Learns from a successful read from Graph: what it proves of its token, and which inbox the threads it lists belong to. */
-  remember(read: GraphRead, answer: unknown): void {
+  /** Brings the front up to date with the store on every proof `reads` may ask about; kept as it is while the store cannot answer. */
+  refresh(reads: readonly GraphRead[]): Promise<void> {
+    return this.#refreshNames([...new Set(reads.flatMap((read) => this.#namesOf(read)))]);
+  }
+
+  async #refreshNames(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const left = await this.#store.lookup(names).catch(() => undefined);
+    if (left === undefined) return;
+    for (const [i, name] of names.entries()) {
+      const ms = left[i];
+      if (ms === undefined) this.#proofs.delete(name);
+      else this.#proofs.set(name, true, { ttl: Math.min(ms, this.#proofTtlMs) });
+    }
+  }
+
+  /** The proofs a read may be judged by: of its inbox, its thread, the Page whose budget it spends, the Page whose node it reads. */
+  #namesOf(read: GraphRead): string[] {
     const caller = tokenFingerprint(read.token);
     const inbox = this.inboxOf(read);
+    const names: string[] = [];
+    if (inbox !== undefined) names.push(proofOf.inbox(caller, inbox), proofOf.pageNode(caller, inbox.page));
+    if (read.about?.kind === 'thread') names.push(proofOf.thread(caller, read.about.threadId));
+    if (read.about?.kind === 'list' && read.budgetKey !== undefined)
+      names.push(proofOf.inbox(caller, { page: read.budgetKey, platform: read.about.platform }));
+    if (read.budgetKey !== undefined) names.push(proofOf.acquainted(caller, read.budgetKey));
+    const page = pageNodeOf(read);
+    if (page !== undefined) names.push(proofOf.pageNode(caller, page));
+    return names;
+  }
+
+  /**
+   * Learns from a successful read from Graph: what it proves of its token (here and in the store), and which inbox the
+   * threads it lists belong to.
+   */
+  async remember(read: GraphRead, answer: unknown): Promise<void> {
+    const caller = tokenFingerprint(read.token);
+    const inbox = this.inboxOf(read);
+    const proven: string[] = [];
     if (read.about?.kind === 'list') {
       if (inbox === undefined) return;
-      this.#proofs.set(proofOf.inbox(caller, inbox), true);
-      this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
-      this.#proofs.set(proofOf.pageNode(caller, inbox.page), true);
+      proven.push(proofOf.inbox(caller, inbox), proofOf.acquainted(caller, inbox.page), proofOf.pageNode(caller, inbox.page));
       this.#refusals.delete(proofOf.inbox(caller, inbox));
       for (const body of Array.isArray(answer) ? answer : [answer]) {
         for (const thread of listOf(body)) if (isRecord(thread) && typeof thread.id === 'string') this.#threadInboxes.set(thread.id, inbox);
       }
     } else if (read.about?.kind === 'thread') {
-      this.#proofs.set(proofOf.thread(caller, read.about.threadId), true);
+      proven.push(proofOf.thread(caller, read.about.threadId));
       // A thread Graph listed in the very Page whose budget the read spends: the token is no stranger there.
-      if (inbox !== undefined && inbox.page === read.budgetKey) this.#proofs.set(proofOf.acquainted(caller, inbox.page), true);
+      if (inbox !== undefined && inbox.page === read.budgetKey) proven.push(proofOf.acquainted(caller, inbox.page));
     } else {
       const page = pageNodeOf(read);
-      if (page !== undefined) this.#proofs.set(proofOf.pageNode(caller, page), true);
+      if (page !== undefined) proven.push(proofOf.pageNode(caller, page));
     }
+    for (const name of proven) this.#proofs.set(name, true);
+    await this.#store.prove(proven, this.#proofTtlMs).catch(() => undefined);
   }
 
-  /** Drops what a token had proven where Graph now refuses it (its token, permissions, a policy block). */
-  forget(read: GraphRead): void {
+  /** Drops what a token had proven where Graph now refuses it (its token, permissions, a policy block), here and in the store. */
+  async forget(read: GraphRead): Promise<void> {
     const caller = tokenFingerprint(read.token);
     const { about, budgetKey } = read;
+    const dropped: string[] = [];
     // A read of no inbox Graph established (an alias such as `me`) proved nothing to drop.
     const inbox = this.inboxOf(read);
-    if (inbox !== undefined) this.#proofs.delete(proofOf.inbox(caller, inbox));
-    if (about?.kind === 'thread') this.#proofs.delete(proofOf.thread(caller, about.threadId));
-    if (budgetKey !== undefined) this.#proofs.delete(proofOf.acquainted(caller, budgetKey));
+    if (inbox !== undefined) dropped.push(proofOf.inbox(caller, inbox));
+    if (about?.kind === 'thread') dropped.push(proofOf.thread(caller, about.threadId));
+    if (budgetKey !== undefined) dropped.push(proofOf.acquainted(caller, budgetKey));
     // Refused on the Page node or on one of its inboxes: no longer served the Page's fields either.
     const page = pageNodeOf(read) ?? inbox?.page;
-    if (page !== undefined) this.#proofs.delete(proofOf.pageNode(caller, page));
+    if (page !== undefined) dropped.push(proofOf.pageNode(caller, page));
+    for (const name of dropped) this.#proofs.delete(name);
+    await this.#store.revoke(dropped).catch(() => undefined);
   }
 
   /**
@@ -195,6 +244,7 @@ export class ReadAccess {
     usage: UpstreamUsage,
     readNow: (reads: readonly GraphRead[]) => Promise<Fetched[]>,
   ): Promise<Fetched[]> {
+    await this.refresh(reads);
     const results: Fetched[] = [];
     let pending = reads.map((_read, i) => i);
     while (pending.length > 0) {

@@ -28,6 +28,7 @@ import { FleetFills, type Missed } from './fleet-fills.js';
 import { cacheTags, InboxIndex } from './inbox-index.js';
 import { Reconciler } from './reconciler.js';
 import { type Fetched, isCallerSpecific, pageNodeOf, ReadAccess } from './read-access.js';
+import type { ProofStore } from './proof-store.js';
 import type { CachedRead, Inbox, ReadCacheStore } from './read-cache-store.js';
 import { toRelativeUrl } from './request.js';
 import type { GraphScheduler, ReadContext } from './scheduler.js';
@@ -49,6 +50,8 @@ export interface ReadCacheOptions {
   staleMs: number;
   /** How long a token's successful read of an inbox lets it be served that inbox from the cache (CREDENTIALS_TTL_SECONDS). */
   proofTtlMs: number;
+  /** Where proofs of reach are shared (the fleet's: Redis with REDIS_URL). @default in this process's memory */
+  proofStore?: ProofStore | undefined;
   /** Lists read within this long are reconciled. @default 5 minutes */
   recentListMs?: number;
   /** Told of failures of background work (reconciling, learning a Page's Instagram account). */
@@ -145,7 +148,12 @@ export class ReadCache {
     this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
     this.#index = new InboxIndex(options.store, options.scheduler);
     this.#fills = new FleetFills(options.store);
-    this.#access = new ReadAccess({ proofTtlMs: options.proofTtlMs, keyOf: (read) => this.keyOf(read), now: options.now });
+    this.#access = new ReadAccess({
+      proofTtlMs: options.proofTtlMs,
+      keyOf: (read) => this.keyOf(read),
+      store: options.proofStore,
+      now: options.now,
+    });
     this.#reconciler = new Reconciler({
       store: options.store,
       scheduler: options.scheduler,
@@ -189,6 +197,7 @@ export class ReadCache {
    * with (counted as hits when it is): what a whole answer built from them may be served again on.
    */
   async servedFresh(reads: readonly GraphRead[]): Promise<boolean> {
+    await this.#access.refresh(reads);
     const now = this.#now();
     for (const read of reads) {
       const shape = this.#shapeOf(read);
@@ -342,7 +351,7 @@ export class ReadCache {
   ): Promise<Fetched> {
     const now = this.#now();
     if (answer instanceof Error) {
-      if (isCallerSpecific(answer)) this.#access.forget(read);
+      if (isCallerSpecific(answer)) await this.#access.forget(read);
       const entry = lookup?.entry;
       if (answer instanceof GraphRateLimitError && shape !== undefined && this.#mayServe(read, shape, entry)) {
         if (now - entry.fetchedAt <= this.#staleMs) {
@@ -352,7 +361,7 @@ export class ReadCache {
       }
       return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     }
-    this.#access.remember(read, answer);
+    await this.#access.remember(read, answer);
     if (shape === undefined || lookup === undefined) return { body: answer, fetchedAt: now, cached: false, stale: undefined };
     // An entry as current and under a second old is kept as it is: with no fresh answers (max age 0) every
     // read misses, and keeping each answer for stale use would cost more than the stale answer is worth.
@@ -416,7 +425,7 @@ export class ReadCache {
    * failure, or `undefined` once proven.
    */
   async proveInbox(token: string, inbox: Inbox, context: ReadContext, caller?: string): Promise<Error | undefined> {
-    if (this.#access.hasProof(token, inbox)) return undefined;
+    if (await this.#access.hasProof(token, inbox)) return undefined;
     const read: GraphRead = {
       request: { path: `${inbox.page}/conversations`, params: { fields: 'id', limit: 1, platform: inbox.platform } },
       token,
