@@ -196,7 +196,7 @@ export const SETTINGS = {
   }),
   MAX_INBOX_SOURCES: setting({
     description:
-      'Most sources (a Page\'s Messenger or Instagram inbox) one `Viewer.inbox` merges; a caller reaching more narrows with `pageIds` ' +
+      "Most sources (a Page's Messenger or Instagram inbox) one `Viewer.inbox` merges; a caller reaching more narrows with `pageIds` " +
       '(`INBOX_TOO_WIDE` otherwise).',
     default: 20,
     parse: integer(1, 200),

@@ -74,7 +74,8 @@ export interface StaleAnswer {
 /** A source of a merged inbox that could not be read: which, why (a client error code), and when to try again. */
 export interface MissingSource {
   readonly pageId: string;
-  readonly platform: 'messenger' | 'instagram';
+  /** As `MessagingPlatform` spells it in GraphQL. */
+  readonly platform: 'MESSENGER' | 'INSTAGRAM';
   readonly code: string;
   readonly retryAfterSeconds: number | null;
 }

@@ -56,7 +56,10 @@ export interface EdgePlace {
  * Where a merged list stands in one of its sources: `start` (nothing taken yet), `done` (everything taken),
  * or after the place of the last item taken from it.
  */
-export type SourcePosition = { readonly state: 'start' } | { readonly state: 'done' } | { readonly state: 'after'; readonly place: EdgePlace };
+export type SourcePosition =
+  | { readonly state: 'start' }
+  | { readonly state: 'done' }
+  | { readonly state: 'after'; readonly place: EdgePlace };
 
 /** Encodes and verifies cursors. */
 export interface CursorCodec {

@@ -430,7 +430,10 @@ export interface MergedConnection<N> extends Connection<N> {
 function positionAfter<T>(taken: Placed<T>, idOf: (item: T) => string, isLastOfSource: boolean): SourcePosition {
   if (isLastOfSource) return { state: 'done' };
   const { before, after } = taken.list.paging?.cursors ?? {};
-  return { state: 'after', place: { list: { before, after }, listLength: taken.list.data.length, index: taken.index, itemId: idOf(taken.item) } };
+  return {
+    state: 'after',
+    place: { list: { before, after }, listLength: taken.list.data.length, index: taken.index, itemId: idOf(taken.item) },
+  };
 }
 
 /**

@@ -35,7 +35,7 @@ const MissingSourceRef = builder.objectRef<MissingSource>('MissingSource').imple
   description: 'A source the inbox answered without (blocked, refused or failing): its conversations are left out of this page.',
   fields: (t) => ({
     pageId: t.exposeID('pageId'),
-    platform: t.field({ type: MessagingPlatform, resolve: (source) => source.platform }),
+    platform: t.field({ type: MessagingPlatform, resolve: (source) => (source.platform === 'MESSENGER' ? 'messenger' : 'instagram') }),
     code: t.exposeString('code', { description: 'Why, as the `extensions.code` reading it alone would have answered.' }),
     retryAfterSeconds: t.int({
       nullable: true,
@@ -85,7 +85,12 @@ function missingSource(source: InboxSource, error: unknown): MissingSource | und
   const clientError = toClientError(error);
   if (clientError === undefined) return undefined;
   const retry = clientError.extensions.retryAfterSeconds;
-  return { ...source, code: String(clientError.extensions.code), retryAfterSeconds: typeof retry === 'number' ? retry : null };
+  return {
+    pageId: source.pageId,
+    platform: source.platform === 'messenger' ? 'MESSENGER' : 'INSTAGRAM',
+    code: String(clientError.extensions.code),
+    retryAfterSeconds: typeof retry === 'number' ? retry : null,
+  };
 }
 
 interface InboxArgs extends EdgeArgs {
@@ -110,19 +115,22 @@ async function resolveInbox(args: InboxArgs, context: GatewayContext, info: Grap
   const plan = planMergedConnection(args, context.cursors, scope, sources.length);
   const sourceArgs = (source: InboxSource): EdgeArgs =>
     ({ folder: args.folder ?? undefined, platform: source.platform, updatedSince: args.updatedSince ?? undefined }) as EdgeArgs;
-  const reads = sources.map((source) => edgeListReads<GraphThread>(SOURCE_EDGE, { pageId: source.pageId, graphId: source.pageId }, sourceArgs(source), context, info));
-  const mergeSources = reads.map((read): MergeSource<GraphThread> => ({
-    reads: read.reads,
-    isPastEnd: since === undefined ? undefined : (thread) => updatedAt(thread) < since,
-  }));
+  const reads = sources.map((source) =>
+    edgeListReads<GraphThread>(SOURCE_EDGE, { pageId: source.pageId, graphId: source.pageId }, sourceArgs(source), context, info),
+  );
+  const mergeSources = reads.map(
+    (read): MergeSource<GraphThread> => ({
+      reads: read.reads,
+      isPastEnd: since === undefined ? undefined : (thread) => updatedAt(thread) < since,
+    }),
+  );
   const connection = await resolveMergedConnection<GraphThread, ConversationShape>({
     plan,
     scope,
     cursors: context.cursors,
     sources: mergeSources,
     idOf: (thread) => thread.id,
-    precedes: (a, b) =>
-      precedes({ item: a.item, pageId: sources[a.source]!.pageId }, { item: b.item, pageId: sources[b.source]!.pageId }),
+    precedes: (a, b) => precedes({ item: a.item, pageId: sources[a.source]!.pageId }, { item: b.item, pageId: sources[b.source]!.pageId }),
     toNode: (index, thread, fetched) => {
       const { pageId, platform } = sources[index]!;
       return { kind: 'Conversation', pageId, platform, thread, expanded: reads[index]!.nodePlan.expanded, fetched };
@@ -145,7 +153,7 @@ builder.objectField(ViewerRef, 'inbox', (t) =>
       description:
         'One inbox over every Page the caller reaches and the Instagram account linked to each, most recently updated first (equal ' +
         'times: by Page id, then thread id). Forward paging only (`first`/`after`). Each source is read only as far as the page ' +
-        'needs, all in one Graph batch, on its own Page\'s budget; a source that cannot be read is left out and named in ' +
+        "needs, all in one Graph batch, on its own Page's budget; a source that cannot be read is left out and named in " +
         '`missingSources`. See the README, "One inbox for many Pages".',
       args: {
         folder: t.arg({ type: ConversationFolder, required: false, description: 'Default: INBOX.' }),
@@ -160,8 +168,7 @@ builder.objectField(ViewerRef, 'inbox', (t) =>
           description: 'Only conversations updated at or after this instant (as on `Page.conversations`).',
         }),
       },
-      resolve: (_viewer, args, context, info) =>
-        resolveInbox({ ...args, pageIds: args.pageIds?.map(String) } as InboxArgs, context, info),
+      resolve: (_viewer, args, context, info) => resolveInbox({ ...args, pageIds: args.pageIds?.map(String) } as InboxArgs, context, info),
     },
     {
       name: 'InboxConnection',
