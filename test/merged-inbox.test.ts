@@ -28,12 +28,12 @@ async function sourceList(h: Harness, pageId: string, platform: string, params: 
 }
 
 /** The merge of alice's four sources' own lists (Acme and Bistro, each on Messenger and Instagram): newest first, then Page id, then id. */
-async function mergedTruth(h: Harness, params: Record<string, string>, pageIds: readonly string[] = [ACME, BISTRO]): Promise<string[]> {
+async function mergedItems(h: Harness, params: Record<string, string>, pageIds: readonly string[] = [ACME, BISTRO]): Promise<Listed[]> {
   const sources: Array<{ pageId: string; items: Listed[] }> = [];
   for (const pageId of pageIds) {
     for (const platform of ['messenger', 'instagram']) sources.push({ pageId, items: await sourceList(h, pageId, platform, params) });
   }
-  const merged: string[] = [];
+  const merged: Listed[] = [];
   const next = sources.map(() => 0);
   for (;;) {
     let best = -1;
@@ -45,10 +45,13 @@ async function mergedTruth(h: Harness, params: Record<string, string>, pageIds: 
       if (head === undefined || time > 0 || (time === 0 && (source.pageId < sources[best]!.pageId || item.id < head.id))) best = index;
     });
     if (best < 0) return merged;
-    merged.push(sources[best]!.items[next[best]!]!.id);
+    merged.push(sources[best]!.items[next[best]!]!);
     next[best]! += 1;
   }
 }
+
+const mergedTruth = async (h: Harness, params: Record<string, string>, pageIds?: readonly string[]): Promise<string[]> =>
+  (await mergedItems(h, params, pageIds)).map((item) => item.id);
 
 /** Walks the inbox with `first`, checking that no conversation comes twice; returns the ids in order. */
 async function walk(h: Harness, first: number, folder: 'SPAM' | 'INBOX'): Promise<string[]> {
@@ -89,6 +92,15 @@ describe('order', () => {
     const truth = await mergedTruth(h, {});
     expect(truth).toHaveLength(885);
     expect(await walk(h, first, 'INBOX')).toEqual(truth);
+  });
+
+  it('updatedSince ends each source at its first older conversation', async () => {
+    const items = await mergedItems(h, {});
+    const since = items[60]!.updated_time;
+    const truth = items.filter((item) => Date.parse(item.updated_time) >= Date.parse(since)).map((item) => item.id);
+    const result = await h.run(MergedInboxDocument, { first: 100, updatedSince: new Date(since).toISOString() });
+    expect(result.data!.viewer.inbox.edges.map((edge) => edge.node.graphApiId)).toEqual(truth);
+    expect(result.data!.viewer.inbox.pageInfo.hasNextPage).toBe(false);
   });
 
   it('each node tells its Page and platform', async () => {
