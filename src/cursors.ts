@@ -180,26 +180,40 @@ function readPosition(reader: Reader): SourcePosition {
   throw badCursor(MALFORMED);
 }
 
+type Mac = (scope: string, body: Buffer) => Buffer;
+
+/** The reader of a cursor's body after its scope tag, once its version, length and MAC are checked; BAD_CURSOR otherwise. */
+function verifiedReader(mac: Mac, scope: string, cursor: string, version: number, maxLength: number): Reader {
+  if (cursor.length > maxLength || !BASE64URL.test(cursor)) throw badCursor(MALFORMED);
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.length <= 1 + SCOPE_TAG_BYTES + MAC_BYTES || bytes[0] !== version) throw badCursor(MALFORMED);
+  const body = bytes.subarray(0, bytes.length - MAC_BYTES);
+  if (!timingSafeEqual(bytes.subarray(body.length), mac(scope, body))) {
+    throw scopeTag(scope).equals(body.subarray(1, 1 + SCOPE_TAG_BYTES))
+      ? badCursor('Invalid cursor: it was not issued by this gateway or has been altered.')
+      : badCursor('This cursor belongs to another list: another page, conversation, filter set or caller.');
+  }
+  // Signed by us: what follows is well formed unless the format itself changed.
+  return new Reader(body.subarray(1 + SCOPE_TAG_BYTES));
+}
+
+/** The signed body of a merged list's cursor: every source's position, in order. */
+function mergedBody(scope: string, positions: readonly SourcePosition[]): Buffer {
+  return Buffer.concat([
+    Buffer.from([MERGED_FORMAT_VERSION]),
+    scopeTag(scope),
+    Buffer.from(varint(positions.length)),
+    ...positions.map(positionBytes),
+  ]);
+}
+
 /** Creates the codec; `secret` keys the HMAC (share it between instances behind one load balancer). */
 export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
-  const mac = (scope: string, body: Buffer): Buffer =>
-    createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
+  const mac: Mac = (scope, body) => createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
   const signedByList = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_LISTS });
-  /** The reader of a cursor's body after its scope tag, once its version, length and MAC are checked. */
-  const verified = (scope: string, cursor: string, version: number, maxLength: number): Reader => {
-    if (cursor.length > maxLength || !BASE64URL.test(cursor)) throw badCursor(MALFORMED);
-    const bytes = Buffer.from(cursor, 'base64url');
-    if (bytes.length <= 1 + SCOPE_TAG_BYTES + MAC_BYTES || bytes[0] !== version) throw badCursor(MALFORMED);
-    const body = bytes.subarray(0, bytes.length - MAC_BYTES);
-    if (!timingSafeEqual(bytes.subarray(body.length), mac(scope, body))) {
-      throw scopeTag(scope).equals(body.subarray(1, 1 + SCOPE_TAG_BYTES))
-        ? badCursor('Invalid cursor: it was not issued by this gateway or has been altered.')
-        : badCursor('This cursor belongs to another list: another page, conversation, filter set or caller.');
-    }
-    // Signed by us: what follows is well formed unless the format itself changed.
-    return new Reader(body.subarray(1 + SCOPE_TAG_BYTES));
-  };
+  const verified = (scope: string, cursor: string, version: number, maxLength: number): Reader =>
+    verifiedReader(mac, scope, cursor, version, maxLength);
 
   return {
     listEncoder(scope, page, listLength) {
@@ -239,12 +253,7 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
     },
 
     encodeMerged(scope, positions) {
-      const body = Buffer.concat([
-        Buffer.from([MERGED_FORMAT_VERSION]),
-        scopeTag(scope),
-        Buffer.from(varint(positions.length)),
-        ...positions.map(positionBytes),
-      ]);
+      const body = mergedBody(scope, positions);
       return Buffer.concat([body, mac(scope, body)]).toString('base64url');
     },
 
