@@ -229,9 +229,9 @@ class OldestFreshness {
 }
 
 /**
- * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected
- * or Graph says the list ends. When the count exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages
- * after the first are read in the same batch through batch dependencies, each a full page (a batch item
+ * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected,
+ * Graph says the list ends, or `enough` (told each page's items taken) says no more is needed. When the count
+ * exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages after the first are read in the same batch through batch dependencies, each a full page (a batch item
  * costs one call whatever its limit, and the extra items absorb pages that privacy filtering shortened);
  * a further request is made only if short pages left it unfilled.
  */
@@ -240,6 +240,7 @@ async function collectItems<T>(
   reads: ConnectionReads<T>,
   idOf: (item: T) => string,
   isPastEnd: ((item: T) => boolean) | undefined,
+  enough?: (taken: readonly T[]) => boolean,
 ): Promise<Collected<T>> {
   const graphListCap = reads.graphListCap ?? DEFAULT_GRAPH_LIST_CAP;
   const forward = plan.direction === 'forward';
@@ -307,7 +308,8 @@ async function collectItems<T>(
     const beyond = forward ? list.paging?.next : list.paging?.previous;
     const graphCursor = forward ? list.paging?.cursors?.after : list.paging?.cursors?.before;
     moreBeyond = leftOver || (beyond !== undefined && !pastEnd);
-    if (leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
+    const satisfied = enough?.(batch.map(({ item }) => item)) === true;
+    if (satisfied || leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
     const limit = Math.min(graphListCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
@@ -466,7 +468,8 @@ function mergeHeads<T>(
 
 /**
  * Runs a merged plan: reads every source from its position (each at most `count` items, all in the same
- * tick so that the operation's loader sends them as one batch), merges them k-way by `precedes`, and gives
+ * tick so that the operation's loader sends them as one batch; a source whose last item read has `count`
+ * items before it in what all sources gave is not read further), merges them k-way by `precedes`, and gives
  * each edge a cursor holding every source's position after it. A source that fails is left out, its
  * position kept, and reported in `failures`.
  */
@@ -479,16 +482,27 @@ export async function resolveMergedConnection<T, N>(options: {
   precedes: (a: { source: number; item: T }, b: { source: number; item: T }) => boolean;
   toNode: (source: number, item: T, fetched: Freshness) => N;
 }): Promise<MergedConnection<N>> {
-  const { plan, scope, cursors, sources, idOf } = options;
+  const { plan, scope, cursors, sources, idOf, precedes } = options;
+  // Every item collected so far, from all sources: a source stops reading once `count` of them come before its last one.
+  const frontier: Array<{ source: number; item: T }> = [];
+  const enoughFor =
+    (source: number) =>
+    (taken: readonly T[]): boolean => {
+      frontier.push(...taken.map((item) => ({ source, item })));
+      const last = taken.at(-1);
+      if (last === undefined) return false;
+      const ahead = frontier.filter((other) => precedes(other, { source, item: last })).length;
+      return ahead + 1 >= plan.count;
+    };
   const settled = await Promise.allSettled(
     sources.map((source, index) => {
       const single = sourcePlan(plan.positions[index]!, plan.count);
-      return single === null ? Promise.resolve(undefined) : collectItems(single, source.reads, idOf, source.isPastEnd);
+      return single === null ? Promise.resolve(undefined) : collectItems(single, source.reads, idOf, source.isPastEnd, enoughFor(index));
     }),
   );
   const failures = settled.flatMap((result, source) => (result.status === 'rejected' ? [{ source, error: result.reason as unknown }] : []));
   const collected = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
-  const order = mergeHeads(collected, plan.count, options.precedes);
+  const order = mergeHeads(collected, plan.count, precedes);
   return { ...mergedEdges(plan, collected, order, options, cursors, scope), failures };
 }
 
