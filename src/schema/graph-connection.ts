@@ -231,8 +231,9 @@ class OldestFreshness {
 /**
  * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected,
  * Graph says the list ends, or `enough` (told each page's items taken) says no more is needed. When the count
- * exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages after the first are read in the same batch through batch dependencies, each a full page (a batch item
- * costs one call whatever its limit, and the extra items absorb pages that privacy filtering shortened);
+ * exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages after the first are read in the same
+ * batch through batch dependencies, each a full page (a batch item costs one call whatever its limit, and the
+ * extra items absorb pages that privacy filtering shortened);
  * a further request is made only if short pages left it unfilled.
  */
 async function collectItems<T>(
