@@ -194,6 +194,13 @@ export const SETTINGS = {
     default: 100,
     parse: integer(1, 100),
   }),
+  MAX_INBOX_SOURCES: setting({
+    description:
+      "Most sources (a Page's Messenger or Instagram inbox) one `Viewer.inbox` merges; a caller reaching more narrows with `pageIds` " +
+      '(`INBOX_TOO_WIDE` otherwise).',
+    default: 20,
+    parse: integer(1, 200),
+  }),
   GRAPH_MAX_CONNECTIONS: setting({ description: 'Size of the upstream connection pool.', default: 32, parse: integer(1, 1024) }),
   GRAPH_CONNECT_TIMEOUT_MS: setting({
     description: 'Upstream connect timeout (`GRAPH_TIMEOUT` after).',
@@ -596,6 +603,7 @@ function groupSettings(s: Settings, graphListCap: number) {
     throttleBlockMs: s.GRAPH_THROTTLE_BLOCK_SECONDS,
     operationTimeoutMs: s.OPERATION_TIMEOUT_MS,
     graphListCap,
+    maxInboxSources: s.MAX_INBOX_SOURCES,
     upstream: {
       connections: s.GRAPH_MAX_CONNECTIONS,
       connectTimeoutMs: s.GRAPH_CONNECT_TIMEOUT_MS,

@@ -18,6 +18,8 @@ export interface GatewayContext {
   readonly graph: GraphReadLoader;
   /** Most items Graph returns in one page (GRAPH_LIST_CAP): larger requests are split into pages read in one batch. */
   readonly graphListCap: number;
+  /** Most sources one `Viewer.inbox` merges (MAX_INBOX_SOURCES). */
+  readonly maxInboxSources: number;
   /** Major version of the Graph API read (`25` for v25.0): fields it lacks are not asked for. */
   readonly graphApiMajor: number | undefined;
   /** Names the caller without holding a token; binds cursors to the caller. */
@@ -29,6 +31,8 @@ export interface GatewayContext {
   readonly usage: UpstreamUsage;
   /** What this operation answered stale (from the cache, because Graph could not be called), for `extensions.stale`. */
   readonly staleAnswers: readonly StaleAnswer[];
+  /** Sources `Viewer.inbox` answered without (blocked, refused or failing), for `extensions.missingSources`. */
+  readonly missingSources: MissingSource[];
   /** The Graph reads this operation made, in order (what a kept answer depends on). */
   readonly readsMade: readonly GraphRead[];
   /**
@@ -67,6 +71,15 @@ export interface StaleAnswer {
   readonly retryAfterSeconds: number;
 }
 
+/** A source of a merged inbox that could not be read: which, why (a client error code), and when to try again. */
+export interface MissingSource {
+  readonly pageId: string;
+  /** As `MessagingPlatform` spells it in GraphQL. */
+  readonly platform: 'MESSENGER' | 'INSTAGRAM';
+  readonly code: string;
+  readonly retryAfterSeconds: number | null;
+}
+
 export interface ContextDependencies {
   scheduler: GraphScheduler;
   /** Graph reads, through the read cache. */
@@ -81,6 +94,8 @@ export interface ContextDependencies {
   operationTimeoutMs?: number | undefined;
   /** Most items Graph returns in one page. @default 100 */
   graphListCap?: number | undefined;
+  /** Most sources one `Viewer.inbox` merges. @default 20 */
+  maxInboxSources?: number | undefined;
   /** Inbox events from Meta's webhooks, when they are configured. */
   inboxEvents?: InboxEventStream | undefined;
   /** Replies through the Send API. @default none: the mutations answer INTERNAL_SERVER_ERROR */
@@ -129,12 +144,14 @@ export function createContext(deps: ContextDependencies, request: Request): Gate
   return {
     graph,
     graphListCap: deps.graphListCap ?? DEFAULT_CONFIG.graphListCap,
+    maxInboxSources: deps.maxInboxSources ?? DEFAULT_CONFIG.maxInboxSources,
     graphApiMajor: majorOf(deps.readCache.version),
     callerKey,
     caller: { token: 'refusal' in caller ? undefined : caller.token, credentials: deps.credentials },
     cursors: deps.cursors,
     usage,
     staleAnswers,
+    missingSources: [],
     readsMade,
     answer: { volatile: false },
     noteFetched(path, fetchedAt, stale) {

@@ -20,6 +20,10 @@ import { gatewayError } from './gateway-errors.js';
 import { remembered } from './remembered.js';
 
 const FORMAT_VERSION = 2;
+/** The version byte of a merged list's cursor: it holds one position per source. */
+const MERGED_FORMAT_VERSION = 3;
+/** A merged cursor holds up to two Graph cursors per source (MAX_INBOX_SOURCES of them). */
+const MAX_MERGED_CURSOR_LENGTH = 16_384;
 const SCOPE_TAG_BYTES = 4;
 const MAC_BYTES = 16;
 const MAX_CURSOR_LENGTH = 4096;
@@ -48,12 +52,25 @@ export interface EdgePlace {
   readonly itemId: string;
 }
 
+/**
+ * Where a merged list stands in one of its sources: `start` (nothing taken yet), `done` (everything taken),
+ * or after the place of the last item taken from it.
+ */
+export type SourcePosition =
+  | { readonly state: 'start' }
+  | { readonly state: 'done' }
+  | { readonly state: 'after'; readonly place: EdgePlace };
+
 /** Encodes and verifies cursors. */
 export interface CursorCodec {
   /** The cursor encoder for the edges of one Graph page; what the page's edges share is done once. */
   listEncoder(scope: string, page: ListCursors, listLength: number): (index: number, itemId: string) => string;
   /** Throws a GraphQLError (`BAD_CURSOR`, `CURSOR_EXPIRED`) for anything it did not issue for this scope. */
   decode(scope: string, cursor: string): EdgePlace;
+  /** A cursor of a list merged from several sources: each source's position, in the scope's source order. */
+  encodeMerged(scope: string, positions: readonly SourcePosition[]): string;
+  /** Throws a GraphQLError (`BAD_CURSOR`) for anything it did not issue for this scope, or for another number of sources. */
+  decodeMerged(scope: string, cursor: string, sourceCount: number): SourcePosition[];
 }
 
 /**
@@ -124,12 +141,79 @@ class Reader {
   }
 }
 
+/** The bytes of an edge's place after the scope tag: page length, which Graph cursors, the cursors, index, item id. */
+function placeBytes(place: EdgePlace): Buffer {
+  const { before, after } = place.list;
+  return Buffer.concat([
+    Buffer.from([...varint(place.listLength), (before === undefined ? 0 : 1) | (after === undefined ? 0 : 2)]),
+    ...(before === undefined ? [] : [field(before)]),
+    ...(after === undefined ? [] : [field(after)]),
+    Buffer.from(varint(place.index)),
+    field(place.itemId),
+  ]);
+}
+
+/** Reads what {@link placeBytes} wrote; BAD_CURSOR when it is not well formed. */
+function readPlace(reader: Reader): EdgePlace {
+  const listLength = reader.varint();
+  const has = reader.byte();
+  const before = has & 1 ? reader.string() : undefined;
+  const after = has & 2 ? reader.string() : undefined;
+  const index = reader.varint();
+  const itemId = reader.string();
+  if (has > 3 || listLength > MAX_LIST_LENGTH || index >= listLength) throw badCursor(MALFORMED);
+  return { list: { before, after }, listLength, index, itemId };
+}
+
+const POSITION_TAGS = { start: 0, done: 1, after: 2 } as const;
+
+function positionBytes(position: SourcePosition): Buffer {
+  const tag = Buffer.from([POSITION_TAGS[position.state]]);
+  return position.state === 'after' ? Buffer.concat([tag, placeBytes(position.place)]) : tag;
+}
+
+function readPosition(reader: Reader): SourcePosition {
+  const tag = reader.byte();
+  if (tag === POSITION_TAGS.start) return { state: 'start' };
+  if (tag === POSITION_TAGS.done) return { state: 'done' };
+  if (tag === POSITION_TAGS.after) return { state: 'after', place: readPlace(reader) };
+  throw badCursor(MALFORMED);
+}
+
+type Mac = (scope: string, body: Buffer) => Buffer;
+
+/** The reader of a cursor's body after its scope tag, once its version, length and MAC are checked; BAD_CURSOR otherwise. */
+function verifiedReader(mac: Mac, scope: string, cursor: string, version: number, maxLength: number): Reader {
+  if (cursor.length > maxLength || !BASE64URL.test(cursor)) throw badCursor(MALFORMED);
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.length <= 1 + SCOPE_TAG_BYTES + MAC_BYTES || bytes[0] !== version) throw badCursor(MALFORMED);
+  const body = bytes.subarray(0, bytes.length - MAC_BYTES);
+  if (!timingSafeEqual(bytes.subarray(body.length), mac(scope, body))) {
+    throw scopeTag(scope).equals(body.subarray(1, 1 + SCOPE_TAG_BYTES))
+      ? badCursor('Invalid cursor: it was not issued by this gateway or has been altered.')
+      : badCursor('This cursor belongs to another list: another page, conversation, filter set or caller.');
+  }
+  // Signed by us: what follows is well formed unless the format itself changed.
+  return new Reader(body.subarray(1 + SCOPE_TAG_BYTES));
+}
+
+/** The signed body of a merged list's cursor: every source's position, in order. */
+function mergedBody(scope: string, positions: readonly SourcePosition[]): Buffer {
+  return Buffer.concat([
+    Buffer.from([MERGED_FORMAT_VERSION]),
+    scopeTag(scope),
+    Buffer.from(varint(positions.length)),
+    ...positions.map(positionBytes),
+  ]);
+}
+
 /** Creates the codec; `secret` keys the HMAC (share it between instances behind one load balancer). */
 export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
-  const mac = (scope: string, body: Buffer): Buffer =>
-    createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
+  const mac: Mac = (scope, body) => createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
   const signedByList = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_LISTS });
+  const verified = (scope: string, cursor: string, version: number, maxLength: number): Reader =>
+    verifiedReader(mac, scope, cursor, version, maxLength);
 
   return {
     listEncoder(scope, page, listLength) {
@@ -162,25 +246,24 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
           'This cursor comes from an earlier version of this API and can no longer be resumed. Start again from the first page.',
         );
       }
-      if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw badCursor(MALFORMED);
-      const bytes = Buffer.from(cursor, 'base64url');
-      if (bytes.length <= 1 + SCOPE_TAG_BYTES + MAC_BYTES || bytes[0] !== FORMAT_VERSION) throw badCursor(MALFORMED);
-      const body = bytes.subarray(0, bytes.length - MAC_BYTES);
-      if (!timingSafeEqual(bytes.subarray(body.length), mac(scope, body))) {
-        throw scopeTag(scope).equals(body.subarray(1, 1 + SCOPE_TAG_BYTES))
-          ? badCursor('Invalid cursor: it was not issued by this gateway or has been altered.')
-          : badCursor('This cursor belongs to another list: another page, conversation, filter set or caller.');
-      }
-      // Signed by us: what follows is well formed unless the format itself changed.
-      const reader = new Reader(body.subarray(1 + SCOPE_TAG_BYTES));
-      const listLength = reader.varint();
-      const has = reader.byte();
-      const before = has & 1 ? reader.string() : undefined;
-      const after = has & 2 ? reader.string() : undefined;
-      const index = reader.varint();
-      const itemId = reader.string();
-      if (!reader.done || has > 3 || listLength > MAX_LIST_LENGTH || index >= listLength) throw badCursor(MALFORMED);
-      return { list: { before, after }, listLength, index, itemId };
+      const reader = verified(scope, cursor, FORMAT_VERSION, MAX_CURSOR_LENGTH);
+      const place = readPlace(reader);
+      if (!reader.done) throw badCursor(MALFORMED);
+      return place;
+    },
+
+    encodeMerged(scope, positions) {
+      const body = mergedBody(scope, positions);
+      return Buffer.concat([body, mac(scope, body)]).toString('base64url');
+    },
+
+    decodeMerged(scope, cursor, sourceCount) {
+      const reader = verified(scope, cursor, MERGED_FORMAT_VERSION, MAX_MERGED_CURSOR_LENGTH);
+      const count = reader.varint();
+      if (count !== sourceCount) throw badCursor('This cursor belongs to another list: another set of sources.');
+      const positions = Array.from({ length: count }, () => readPosition(reader));
+      if (!reader.done) throw badCursor(MALFORMED);
+      return positions;
     },
   };
 }

@@ -246,6 +246,7 @@ function serveGateway(
     defaultAccessToken: upstream.defaultAccessToken,
     operationTimeoutMs: config.operationTimeoutMs,
     graphListCap: config.graphListCap,
+    maxInboxSources: config.maxInboxSources,
     production: config.nodeEnv === 'production',
     graphiql: config.graphiql,
     introspection: config.introspection,

@@ -17,6 +17,8 @@ export interface ConversationShape {
   /** The Page whose inbox holds the thread: part of the global id, so `node(id:)` knows the Page. */
   readonly pageId: string;
   readonly thread: GraphThread;
+  /** The inbox it was listed in, when known; otherwise told by its id (`platformOf`). */
+  readonly platform?: 'messenger' | 'instagram' | undefined;
   /** Edges that the read of this thread expanded, with the page request each expansion made. */
   readonly expanded: ReadonlyMap<string, GraphListRequest>;
   /** When the thread was read from Graph, and whether it was served stale: its expanded edges are as fresh. */

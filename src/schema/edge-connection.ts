@@ -12,7 +12,14 @@ import { serializeFields } from '../graph-api/fields.js';
 import type { GraphRequest } from '../graph-api/request.js';
 import type { GraphList } from '../graph-api/wire-types.js';
 import { type DeferredEdge, type EdgeArgs, type FieldPlan, type GraphEdgeSpec, planConnectionNodes } from './field-plan.js';
-import { type Connection, firstListRequest, type GraphListRequest, planConnection, resolveConnection } from './graph-connection.js';
+import {
+  type Connection,
+  type ConnectionReads,
+  firstListRequest,
+  type GraphListRequest,
+  planConnection,
+  resolveConnection,
+} from './graph-connection.js';
 
 /** The Graph read of one page of an edge. */
 export function edgePageRead(
@@ -44,6 +51,46 @@ export interface EdgeConnectionOptions<Item, Node> {
   readonly expanded?: { readonly request: GraphListRequest; readonly page: FetchedValue<GraphList<Item>> } | undefined;
 }
 
+/** How a connection over `spec`'s Graph edge of `parent` reads: its page reads, and what its nodes read. */
+export interface EdgeListReads<Item> {
+  readonly reads: ConnectionReads<Item>;
+  readonly nodePlan: FieldPlan;
+}
+
+/**
+ * The Graph reads of `spec`'s edge of `parent` for a connection field (`fields=` planned from its selection,
+ * through the operation's loader and the read cache, each spending `parent.pageId`'s budget); `expanded`:
+ * a first page the parent's read brought already.
+ */
+export function edgeListReads<Item>(
+  spec: GraphEdgeSpec,
+  parent: EdgeParent,
+  args: EdgeArgs,
+  context: GatewayContext,
+  info: GraphQLResolveInfo,
+  expanded?: FetchedValue<GraphList<Item>>,
+): EdgeListReads<Item> {
+  const nodeType = info.schema.getType(spec.nodeType) as GraphQLObjectType;
+  // What the nodes read, and which of their own edges ride in this read (field expansion).
+  const nodePlan = planConnectionNodes(info, nodeType, context.graphApiMajor);
+  const fields = serializeFields([...nodePlan.fields, ...(spec.extraFields?.(args) ?? [])]);
+  const about = spec.about(parent.graphId, args);
+  const pageRead = (request: GraphListRequest): GraphRequest => edgePageRead(spec, parent.graphId, args, fields, request);
+  let firstPage = expanded;
+  const reads: ConnectionReads<Item> = {
+    graphListCap: context.graphListCap,
+    maxCallsPerRead: firstPage === undefined ? context.graph.maxCallsPerRead : 1,
+    fetchList: (request) => {
+      const page = firstPage;
+      firstPage = undefined;
+      return page !== undefined ? Promise.resolve(page) : context.graph.read<GraphList<Item>>(pageRead(request), parent.pageId, { about });
+    },
+    fetchWithFollowUps: (request, followUps) =>
+      context.graph.readWithFollowUps<GraphList<Item>>(pageRead(request), followUps, parent.pageId, about),
+  };
+  return { reads, nodePlan };
+}
+
 /** Resolves a connection field over `spec`'s Graph edge of `parent`. */
 export async function resolveEdgeConnection<Item, Node>(
   spec: GraphEdgeSpec,
@@ -55,32 +102,15 @@ export async function resolveEdgeConnection<Item, Node>(
 ): Promise<Connection<Node>> {
   const scope = spec.scope(parent.graphId, args, context.callerKey);
   const plan = planConnection(args, context.cursors, scope);
-  const nodeType = info.schema.getType(spec.nodeType) as GraphQLObjectType;
-  // What the nodes read, and which of their own edges ride in this read (field expansion).
-  const nodePlan = planConnectionNodes(info, nodeType, context.graphApiMajor);
-  const fields = serializeFields([...nodePlan.fields, ...(spec.extraFields?.(args) ?? [])]);
-  const about = spec.about(parent.graphId, args);
-  const pageRead = (request: GraphListRequest): GraphRequest => edgePageRead(spec, parent.graphId, args, fields, request);
   // The parent's read may have brought the first page already (field expansion).
-  let expanded =
+  const expanded =
     options.expanded !== undefined && !plan.fromCursor && options.expanded.request.limit === plan.count ? options.expanded.page : undefined;
+  const { reads, nodePlan } = edgeListReads<Item>(spec, parent, args, context, info, expanded);
   const connection = await resolveConnection<Item, Node>({
     plan,
     scope,
     cursors: context.cursors,
-    reads: {
-      graphListCap: context.graphListCap,
-      maxCallsPerRead: expanded === undefined ? context.graph.maxCallsPerRead : 1,
-      fetchList: (request) => {
-        const page = expanded;
-        expanded = undefined;
-        return page !== undefined
-          ? Promise.resolve(page)
-          : context.graph.read<GraphList<Item>>(pageRead(request), parent.pageId, { about });
-      },
-      fetchWithFollowUps: (request, followUps) =>
-        context.graph.readWithFollowUps<GraphList<Item>>(pageRead(request), followUps, parent.pageId, about),
-    },
+    reads,
     idOf: options.idOf,
     toNode: (item, fetched) => options.toNode(item, fetched, nodePlan),
     isPastEnd: options.isPastEnd,

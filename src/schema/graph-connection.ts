@@ -22,7 +22,7 @@ import { expiresCursor } from '../graph-api/error-rules.js';
 import { GraphApiError } from '../graph-api/errors.js';
 import type { FetchedValue, Freshness } from '../graph-api/read.js';
 import type { GraphList } from '../graph-api/wire-types.js';
-import type { CursorCodec, EdgePlace } from '../cursors.js';
+import type { CursorCodec, EdgePlace, SourcePosition } from '../cursors.js';
 
 /** Most edges one connection field returns: the largest `first`/`last` accepted. */
 export const MAX_EDGES = 100;
@@ -229,10 +229,11 @@ class OldestFreshness {
 }
 
 /**
- * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected
- * or Graph says the list ends. When the count exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages
- * after the first are read in the same batch through batch dependencies, each a full page (a batch item
- * costs one call whatever its limit, and the extra items absorb pages that privacy filtering shortened);
+ * Fetches Graph pages (following cursors through short and empty pages) until `count` items are collected,
+ * Graph says the list ends, or `enough` (told each page's items taken) says no more is needed. When the count
+ * exceeds Graph's page cap and `fetchWithFollowUps` is given, the pages after the first are read in the same
+ * batch through batch dependencies, each a full page (a batch item costs one call whatever its limit, and the
+ * extra items absorb pages that privacy filtering shortened);
  * a further request is made only if short pages left it unfilled.
  */
 async function collectItems<T>(
@@ -240,6 +241,7 @@ async function collectItems<T>(
   reads: ConnectionReads<T>,
   idOf: (item: T) => string,
   isPastEnd: ((item: T) => boolean) | undefined,
+  enough?: (taken: readonly T[]) => boolean,
 ): Promise<Collected<T>> {
   const graphListCap = reads.graphListCap ?? DEFAULT_GRAPH_LIST_CAP;
   const forward = plan.direction === 'forward';
@@ -307,7 +309,8 @@ async function collectItems<T>(
     const beyond = forward ? list.paging?.next : list.paging?.previous;
     const graphCursor = forward ? list.paging?.cursors?.after : list.paging?.cursors?.before;
     moreBeyond = leftOver || (beyond !== undefined && !pastEnd);
-    if (leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
+    const satisfied = enough?.(batch.map(({ item }) => item)) === true;
+    if (satisfied || leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
     const limit = Math.min(graphListCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
@@ -382,4 +385,170 @@ export async function resolveConnection<T, N>(options: {
   const { plan, scope, cursors, reads, idOf, toNode, isPastEnd } = options;
   const collected = await collectItems(plan, reads, idOf, isPastEnd);
   return buildConnection(plan, collected, scope, cursors, idOf, toNode);
+}
+
+/**
+ * One source of a merged connection ({@link resolveMergedConnection}): how to read its Graph list (sorted
+ * the way the merge is), and the watermark that ends it.
+ */
+export interface MergeSource<T> {
+  readonly reads: ConnectionReads<T>;
+  readonly isPastEnd?: ((item: T) => boolean) | undefined;
+}
+
+/** A validated request for a merged list: forward only, from each source's position. */
+export interface MergedPlan {
+  readonly count: number;
+  readonly fromCursor: boolean;
+  readonly positions: readonly SourcePosition[];
+}
+
+/**
+ * Validates Relay arguments for a list merged from `sourceCount` sources and decodes its cursor for `scope`.
+ * Throws a GraphQLError (`INVALID_PAGINATION` or `BAD_CURSOR`) before any upstream call.
+ */
+export function planMergedConnection(args: RelayArgs, cursors: CursorCodec, scope: string, sourceCount: number): MergedPlan {
+  if (args.last != null || args.before != null) {
+    throw invalidPagination('This list pages forward only: pass `first` and `after`.');
+  }
+  const count = checkCount('first', args.first ?? DEFAULT_EDGES);
+  if (args.after == null) return { count, fromCursor: false, positions: Array.from({ length: sourceCount }, () => ({ state: 'start' })) };
+  return { count, fromCursor: true, positions: cursors.decodeMerged(scope, args.after, sourceCount) };
+}
+
+/** The single-list plan that reads one source from its position: `null` when it has nothing more. */
+function sourcePlan(position: SourcePosition, count: number): ConnectionPlan | null {
+  if (position.state === 'done') return null;
+  if (position.state === 'start') return { direction: 'forward', count, fromCursor: false, anchor: null, anchorItemId: undefined };
+  const anchor = anchorsOf(position.place).forward;
+  return anchor === null ? null : { direction: 'forward', count, fromCursor: true, anchor, anchorItemId: position.place.itemId };
+}
+
+/** What a merged connection answers: a connection, and the sources that could not be read (their position kept). */
+export interface MergedConnection<N> extends Connection<N> {
+  readonly failures: ReadonlyArray<{ readonly source: number; readonly error: unknown }>;
+}
+
+/** Where a taken item sat in its source, as the position to resume that source after it. */
+function positionAfter<T>(taken: Placed<T>, idOf: (item: T) => string, isLastOfSource: boolean): SourcePosition {
+  if (isLastOfSource) return { state: 'done' };
+  const { before, after } = taken.list.paging?.cursors ?? {};
+  return {
+    state: 'after',
+    place: { list: { before, after }, listLength: taken.list.data.length, index: taken.index, itemId: idOf(taken.item) },
+  };
+}
+
+/**
+ * Merges the heads of the sources' collected items: repeatedly takes the first by `precedes` until `count`.
+ * Returns the source of each item taken, in order.
+ */
+function mergeHeads<T>(
+  collected: ReadonlyArray<Collected<T> | undefined>,
+  count: number,
+  precedes: (a: { source: number; item: T }, b: { source: number; item: T }) => boolean,
+): number[] {
+  const next = collected.map(() => 0);
+  const order: number[] = [];
+  while (order.length < count) {
+    let best: number | undefined;
+    collected.forEach((source, index) => {
+      const placed = source?.placed[next[index]!];
+      if (placed === undefined) return;
+      const head = collected[best ?? -1]?.placed[next[best ?? -1]!];
+      if (best === undefined || head === undefined || precedes({ source: index, item: placed.item }, { source: best, item: head.item })) {
+        best = index;
+      }
+    });
+    if (best === undefined) break;
+    next[best]! += 1;
+    order.push(best);
+  }
+  return order;
+}
+
+/**
+ * Runs a merged plan: reads every source from its position (each at most `count` items, all in the same
+ * tick so that the operation's loader sends them as one batch; a source whose last item read has `count`
+ * items before it in what all sources gave is not read further), merges them k-way by `precedes`, and gives
+ * each edge a cursor holding every source's position after it. A source that fails is left out, its
+ * position kept, and reported in `failures`.
+ */
+export async function resolveMergedConnection<T, N>(options: {
+  plan: MergedPlan;
+  scope: string;
+  cursors: CursorCodec;
+  sources: ReadonlyArray<MergeSource<T>>;
+  idOf: (item: T) => string;
+  precedes: (a: { source: number; item: T }, b: { source: number; item: T }) => boolean;
+  toNode: (source: number, item: T, fetched: Freshness) => N;
+}): Promise<MergedConnection<N>> {
+  const { plan, scope, cursors, sources, idOf, precedes } = options;
+  // Every item collected so far, from all sources: a source stops reading once `count` of them come before its last one.
+  const frontier: Array<{ source: number; item: T }> = [];
+  const enoughFor =
+    (source: number) =>
+    (taken: readonly T[]): boolean => {
+      frontier.push(...taken.map((item) => ({ source, item })));
+      const last = taken.at(-1);
+      if (last === undefined) return false;
+      const ahead = frontier.filter((other) => precedes(other, { source, item: last })).length;
+      return ahead + 1 >= plan.count;
+    };
+  const settled = await Promise.allSettled(
+    sources.map((source, index) => {
+      const single = sourcePlan(plan.positions[index]!, plan.count);
+      return single === null ? Promise.resolve(undefined) : collectItems(single, source.reads, idOf, source.isPastEnd, enoughFor(index));
+    }),
+  );
+  const failures = settled.flatMap((result, source) => (result.status === 'rejected' ? [{ source, error: result.reason as unknown }] : []));
+  const collected = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+  const order = mergeHeads(collected, plan.count, precedes);
+  return { ...mergedEdges(plan, collected, order, options, cursors, scope), failures };
+}
+
+/** The edges of a merged page, each cursor holding every source's position after its edge. */
+function mergedEdges<T, N>(
+  plan: MergedPlan,
+  collected: ReadonlyArray<Collected<T> | undefined>,
+  order: readonly number[],
+  options: { idOf: (item: T) => string; toNode: (source: number, item: T, fetched: Freshness) => N },
+  cursors: CursorCodec,
+  scope: string,
+): Connection<N> {
+  const freshness = new OldestFreshness();
+  for (const source of collected) if (source !== undefined && Number.isFinite(source.fetchedAt)) freshness.note(source);
+  const taken = collected.map(() => 0);
+  let positions = [...plan.positions];
+  const edges = order.map((source): Edge<N> => {
+    const from = collected[source]!;
+    const placed = from.placed[taken[source]!]!;
+    taken[source]! += 1;
+    const isLastOfSource = taken[source] === from.placed.length && !from.moreBeyond;
+    positions = positions.map((position, index) => (index === source ? positionAfter(placed, options.idOf, isLastOfSource) : position));
+    const after = positions;
+    let cursor: string | undefined;
+    return {
+      node: options.toNode(source, placed.item, placed.fetched),
+      get cursor() {
+        return (cursor ??= cursors.encodeMerged(scope, after));
+      },
+    };
+  });
+  const moreBeyond = collected.some((source, index) => source !== undefined && (taken[index]! < source.placed.length || source.moreBeyond));
+  return {
+    edges,
+    fetchedAt: new Date(Number.isFinite(freshness.fetchedAt) ? freshness.fetchedAt : Date.now()),
+    stale: freshness.stale,
+    pageInfo: {
+      hasNextPage: moreBeyond,
+      hasPreviousPage: plan.fromCursor,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
+    },
+  };
 }

@@ -18,6 +18,7 @@ import './inbox-event.js';
 import './reply.js';
 import './node.js';
 import './viewer.js';
+import './inbox.js';
 import { builder } from '../builder.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

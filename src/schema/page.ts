@@ -61,7 +61,7 @@ const watermarkOf = (args: EdgeArgs): number | undefined => {
 };
 
 /** A Page's inbox, most recently updated first (`/{page-id}/conversations`). */
-const CONVERSATIONS_EDGE: GraphEdgeSpec = {
+export const CONVERSATIONS_EDGE: GraphEdgeSpec = {
   edge: 'conversations',
   nodeType: 'Conversation',
   filters: conversationFilters,
@@ -82,7 +82,7 @@ const CONVERSATIONS_EDGE: GraphEdgeSpec = {
 };
 
 /** A thread's `updated_time` in epoch ms; a thread without one counts as oldest. */
-function updatedAt(thread: GraphThread): number {
+export function updatedAt(thread: GraphThread): number {
   const time = thread.updated_time === undefined ? Number.NaN : Date.parse(thread.updated_time);
   return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }
@@ -168,6 +168,7 @@ builder.node(PageRef, {
               toNode: (thread, fetched, nodes): ConversationShape => ({
                 kind: 'Conversation',
                 pageId: page.pageId,
+                platform: args.platform ?? 'messenger',
                 thread,
                 expanded: nodes.expanded,
                 fetched,
@@ -197,6 +198,19 @@ builder.node(PageRef, {
     }),
   }),
 });
+
+/** A conversation's platform: the inbox it was listed in, or else its id's form (Messenger thread ids start `t_`). */
+export const platformOf = (conversation: ConversationShape): 'messenger' | 'instagram' =>
+  conversation.platform ?? (conversation.thread.id.startsWith('t_') ? 'messenger' : 'instagram');
+
+builder.objectFields(ConversationRef, (t) => ({
+  page: t.field({
+    type: PageRef,
+    description: 'The Page whose inbox holds it (for Instagram: the Page the professional account is linked to). No upstream call.',
+    resolve: (conversation): PageShape => ({ kind: 'Page', pageId: conversation.pageId }),
+  }),
+  platform: t.field({ type: MessagingPlatform, description: 'Messenger, or Instagram Direct.', resolve: platformOf }),
+}));
 
 builder.queryField('page', (t) =>
   t.field({

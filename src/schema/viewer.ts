@@ -17,7 +17,7 @@ const ViewerKind = builder.enumType('ViewerKind', {
   } as const,
 });
 
-const ViewerRef = builder.objectRef<ViewerShape>('Viewer').implement({
+export const ViewerRef = builder.objectRef<ViewerShape>('Viewer').implement({
   description: 'Who is asking, and the Pages they can query.',
   fields: (t) => ({
     kind: t.field({ type: ViewerKind, resolve: (viewer) => viewer.kind }),

@@ -96,6 +96,8 @@ export interface HarnessOptions {
   operationTimeoutMs?: number;
   /** Most items Graph returns in a page, as the gateway assumes it. */
   graphListCap?: number;
+  /** Most sources one `Viewer.inbox` merges (MAX_INBOX_SOURCES). */
+  maxInboxSources?: number;
   /** Server-side Page tokens, for requests that carry none. */
   pageTokens?: Map<string, string>;
   /**
@@ -146,6 +148,7 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
     throttleBlockMs: throttleBlockMs ?? DEFAULT_CONFIG.throttleBlockMs,
     operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_CONFIG.operationTimeoutMs,
     graphListCap: options.graphListCap ?? DEFAULT_CONFIG.graphListCap,
+    maxInboxSources: options.maxInboxSources ?? DEFAULT_CONFIG.maxInboxSources,
     limits: { ...DEFAULT_CONFIG.limits, ...options.limits },
     pageTokens: options.pageTokens ?? new Map(),
     persistedOperations: options.persistedOperations,

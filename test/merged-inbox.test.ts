@@ -1,0 +1,265 @@
+/**
+ * `Viewer.inbox`: the conversations of every Page a caller reaches, merged newest first. The truth is a merge of
+ * the sources' own lists, read from the emulator by following Graph's `next` URLs; costs are counted in its request log.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO } from '../src/emulator/index.js';
+import { ConversationIdsDocument, MergedInboxDocument, type MergedInboxQuery } from './generated/graphql.js';
+import { ACME, BISTRO, type GraphQLResponse, startHarness, TEST_VERSION, type Harness } from './support/harness.js';
+
+interface Listed {
+  id: string;
+  updated_time: string;
+}
+
+/** A source's own list, as Graph serves it with `next` URLs to its end. */
+async function sourceList(h: Harness, pageId: string, platform: string, params: Record<string, string>): Promise<Listed[]> {
+  const token = pageId === ACME ? DEMO.tokens.acmePage : DEMO.tokens.bistroPage;
+  const items: Listed[] = [];
+  const query = new URLSearchParams({ ...params, platform, fields: 'id,updated_time', limit: '100', access_token: token });
+  let url: string | undefined = `${h.emulator.url}/${TEST_VERSION}/${pageId}/conversations?${query}`;
+  while (url !== undefined) {
+    const response = await fetch(url);
+    const page = (await response.json()) as { data: Listed[]; paging?: { next?: string } };
+    items.push(...page.data);
+    url = page.paging?.next;
+  }
+  return items;
+}
+
+/** The merge of alice's four sources' own lists (Acme and Bistro, each on Messenger and Instagram): newest first, then Page id, then id. */
+async function mergedItems(h: Harness, params: Record<string, string>, pageIds: readonly string[] = [ACME, BISTRO]): Promise<Listed[]> {
+  const sources: Array<{ pageId: string; items: Listed[] }> = [];
+  for (const pageId of pageIds) {
+    for (const platform of ['messenger', 'instagram']) sources.push({ pageId, items: await sourceList(h, pageId, platform, params) });
+  }
+  const merged: Listed[] = [];
+  const next = sources.map(() => 0);
+  for (;;) {
+    let best = -1;
+    sources.forEach((source, index) => {
+      const item = source.items[next[index]!];
+      if (item === undefined) return;
+      const head = best < 0 ? undefined : sources[best]!.items[next[best]!]!;
+      const time = head === undefined ? 1 : Date.parse(item.updated_time) - Date.parse(head.updated_time);
+      if (head === undefined || time > 0 || (time === 0 && (source.pageId < sources[best]!.pageId || item.id < head.id))) best = index;
+    });
+    if (best < 0) return merged;
+    merged.push(sources[best]!.items[next[best]!]!);
+    next[best]! += 1;
+  }
+}
+
+const mergedTruth = async (h: Harness, params: Record<string, string>, pageIds?: readonly string[]): Promise<string[]> =>
+  (await mergedItems(h, params, pageIds)).map((item) => item.id);
+
+/** Walks the inbox with `first`, checking that no conversation comes twice; returns the ids in order. */
+async function walk(h: Harness, first: number, folder: 'SPAM' | 'INBOX'): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const result: GraphQLResponse<MergedInboxQuery> = await h.run(MergedInboxDocument, { first, after, folder });
+    expect(result.errors).toBeUndefined();
+    const inbox = result.data!.viewer.inbox;
+    expect(inbox.missingSources).toEqual([]);
+    ids.push(...inbox.edges.map((edge) => edge.node.graphApiId));
+    expect(inbox.pageInfo.hasPreviousPage).toBe(after !== null);
+    if (!inbox.pageInfo.hasNextPage) break;
+    after = inbox.pageInfo.endCursor;
+  }
+  expect(new Set(ids).size).toBe(ids.length);
+  return ids;
+}
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice });
+});
+afterAll(() => h.close());
+beforeEach(() => {
+  h.emulator.faults.clear();
+  h.emulator.log.clear();
+});
+
+describe('order', () => {
+  it.each([1, 2, 5, 10, 25, 50])('walking SPAM %i at a time gives the merge of the sources, each conversation once', async (first) => {
+    const truth = await mergedTruth(h, { folder: 'spam' });
+    expect(truth).toHaveLength(81);
+    expect(await walk(h, first, 'SPAM')).toEqual(truth);
+  });
+
+  it.each([25, 50])('walking INBOX %i at a time gives the merge of the sources', async (first) => {
+    const truth = await mergedTruth(h, {});
+    expect(truth).toHaveLength(885);
+    expect(await walk(h, first, 'INBOX')).toEqual(truth);
+  });
+
+  it('updatedSince ends each source at its first older conversation', async () => {
+    const items = await mergedItems(h, {});
+    const since = items[60]!.updated_time;
+    const truth = items.filter((item) => Date.parse(item.updated_time) >= Date.parse(since)).map((item) => item.id);
+    const result = await h.run(MergedInboxDocument, { first: 100, updatedSince: new Date(since).toISOString() });
+    expect(result.data!.viewer.inbox.edges.map((edge) => edge.node.graphApiId)).toEqual(truth);
+    expect(result.data!.viewer.inbox.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it('each node tells its Page and platform', async () => {
+    const result = await h.run(MergedInboxDocument, { first: 100, folder: 'SPAM' });
+    const nodes = result.data!.viewer.inbox.edges.map((edge) => edge.node);
+    expect(new Set(nodes.map((node) => `${node.page.graphApiId}/${node.platform}`))).toEqual(
+      new Set([`${ACME}/MESSENGER`, `${ACME}/INSTAGRAM`]),
+    );
+  });
+});
+
+describe('first page, literally', () => {
+  it('SPAM, 3 at a time: the newest three of Acme Messenger and Instagram, with pageInfo', async () => {
+    const result = await h.run(MergedInboxDocument, { first: 3, folder: 'SPAM' });
+    const inbox = result.data!.viewer.inbox;
+    // Graph cursors carry the emulator's random key, so the merged cursors that hold them differ per run.
+    expect(inbox.edges.map(({ node }) => [node.graphApiId, node.updatedTime, node.platform, node.page.graphApiId])).toEqual([
+      ['t_318601347375984', '2026-11-01T00:45:40.000Z', 'MESSENGER', ACME],
+      ['aWdfZAGrdZrRjhZI5Zj4I0tAs97dR018HNU_C9omVfNtwgbwTe-ABBGg-ioIJlABatF', '2026-10-31T16:08:54.000Z', 'INSTAGRAM', ACME],
+      ['aWdfZAGMHczP45d88Z0Qm0ghDtAzKqxkColMX1gnRHc5e1fkNMpNUdsK3SU1EgE7diC', '2026-10-30T01:27:05.000Z', 'INSTAGRAM', ACME],
+    ]);
+    expect(inbox.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: inbox.edges[0]!.cursor,
+      endCursor: inbox.edges[2]!.cursor,
+    });
+    expect(inbox.missingSources).toEqual([]);
+  });
+});
+
+describe('merged cursors', () => {
+  const firstPage = async () => (await h.run(MergedInboxDocument, { first: 2, folder: 'SPAM' })).data!.viewer.inbox.pageInfo.endCursor!;
+
+  it('a tampered cursor is BAD_CURSOR, with no upstream call', async () => {
+    const cursor = await firstPage();
+    const at = 20;
+    const tampered = cursor.slice(0, at) + (cursor[at] === 'A' ? 'B' : 'A') + cursor.slice(at + 1);
+    h.emulator.log.clear();
+    const result = await h.run(MergedInboxDocument, { first: 2, folder: 'SPAM', after: tampered });
+    expect(result.errors![0]!.extensions!.code).toBe('BAD_CURSOR');
+    expect(result.data).toBeNull();
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it.each([
+    ['another folder', { folder: 'INBOX' as const }],
+    ['other sources (pageIds)', { folder: 'SPAM' as const, pageIds: [ACME] }],
+    ['other sources (platform)', { folder: 'SPAM' as const, platform: 'MESSENGER' as const }],
+    ['another watermark', { folder: 'SPAM' as const, updatedSince: '2020-01-01T00:00:00.000Z' }],
+  ])('a cursor replayed with %s is BAD_CURSOR, with no upstream call', async (_name, variables) => {
+    const cursor = await firstPage();
+    h.emulator.log.clear();
+    const result = await h.run(MergedInboxDocument, { first: 2, after: cursor, ...variables });
+    expect(result.errors![0]!.extensions!.code).toBe('BAD_CURSOR');
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it("another caller's cursor is BAD_CURSOR, with no Graph read of an inbox", async () => {
+    const cursor = await firstPage();
+    await h.run(MergedInboxDocument, { first: 1, folder: 'SPAM' }, { token: DEMO.tokens.bob });
+    h.emulator.log.clear();
+    const result = await h.run(MergedInboxDocument, { first: 2, folder: 'SPAM', after: cursor }, { token: DEMO.tokens.bob });
+    expect(result.errors![0]!.extensions!.code).toBe('BAD_CURSOR');
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it('a single-Page cursor is refused by the inbox', async () => {
+    const page = await h.run(ConversationIdsDocument, { pageId: ACME, first: 2 });
+    const result = await h.run(MergedInboxDocument, { first: 2, after: page.data!.page!.conversations.pageInfo.endCursor });
+    expect(result.errors![0]!.extensions!.code).toBe('BAD_CURSOR');
+  });
+
+  it('paging backward is refused: INVALID_PAGINATION', async () => {
+    const result = await h.post({ query: '{ viewer { inbox(last: 2, before: "x") { edges { cursor } } } }' });
+    expect(result.body.errors![0]!.extensions!.code).toBe('INVALID_PAGINATION');
+  });
+});
+
+describe('cost', () => {
+  it('a cold page reads every source in one Graph batch, each on its own Page', async () => {
+    const result = await h.run(MergedInboxDocument, { first: 10, folder: 'SPAM' }, { headers: { 'x-upstream-usage': '1' } });
+    expect(result.errors).toBeUndefined();
+    expect(h.emulator.log.requestCount).toBe(1);
+    expect(h.emulator.log.entries[0]!.items!.map((item) => item.relativeUrl.split('?')[0])).toEqual([
+      `${TEST_VERSION}/${ACME}/conversations`,
+      `${TEST_VERSION}/${ACME}/conversations`,
+      `${TEST_VERSION}/${BISTRO}/conversations`,
+      `${TEST_VERSION}/${BISTRO}/conversations`,
+    ]);
+    expect(result.extensions!.upstream).toMatchObject({ requests: 1, calls: 4 });
+  });
+
+  it('more sources than MAX_INBOX_SOURCES: INBOX_TOO_WIDE, unless narrowed', async () => {
+    const narrow = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice, maxInboxSources: 3 });
+    try {
+      const wide = await narrow.run(MergedInboxDocument, { first: 2 });
+      expect(wide.errors![0]!.extensions).toMatchObject({ code: 'INBOX_TOO_WIDE', sources: 4, maxSources: 3 });
+      const acme = await narrow.run(MergedInboxDocument, { first: 2, pageIds: [ACME] });
+      expect(acme.errors).toBeUndefined();
+      const messenger = await narrow.run(MergedInboxDocument, { first: 2, platform: 'MESSENGER' });
+      expect(messenger.errors).toBeUndefined();
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
+describe('with the read cache', () => {
+  let clock = Date.parse('2026-12-01T12:00:00Z');
+  let cached: Harness;
+  beforeAll(async () => {
+    cached = await startHarness({
+      emulator: { privacyFiltering: false },
+      defaultAccessToken: DEMO.tokens.alice,
+      cache: { maxAgeMs: 60_000, staleMs: 600_000, now: () => clock },
+    });
+  });
+  afterAll(() => cached.close());
+
+  it('a warm page costs no call; a source throttled later is served stale, not missing', async () => {
+    const cold = await cached.run(MergedInboxDocument, { first: 5, folder: 'SPAM' });
+    cached.emulator.log.clear();
+    const warm = await cached.run(MergedInboxDocument, { first: 5, folder: 'SPAM' });
+    expect(warm.data).toEqual(cold.data);
+    expect(cached.emulator.log.requestCount).toBe(0);
+
+    clock += 120_000;
+    cached.emulator.faults.inject(
+      { kind: 'throttle', code: 80006, regainMinutes: 2 },
+      { times: Infinity, match: { path: /^1000000002\// } },
+    );
+    const stale = await cached.run(MergedInboxDocument, { first: 5, folder: 'SPAM' });
+    expect(stale.data!.viewer.inbox.missingSources).toEqual([]);
+    expect(stale.data!.viewer.inbox.edges).toEqual(cold.data!.viewer.inbox.edges);
+    expect(stale.extensions!.stale).toEqual([{ path: ['viewer', 'inbox'], fetchedAt: '2026-12-01T12:00:00.000Z', retryAfterSeconds: 120 }]);
+  });
+});
+
+describe('partial failure', () => {
+  it('a throttled Page is left out and named; the other sources answer', async () => {
+    const throttled = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice });
+    try {
+      const truth = await mergedTruth(throttled, {}, [ACME]);
+      throttled.emulator.faults.inject(
+        { kind: 'throttle', code: 80006, regainMinutes: 2 },
+        { times: Infinity, match: { path: /^1000000002\// } },
+      );
+      const result = await throttled.run(MergedInboxDocument, { first: 10 });
+      expect(result.errors).toBeUndefined();
+      const missing = [
+        { pageId: BISTRO, platform: 'MESSENGER', code: 'GRAPH_RATE_LIMITED', retryAfterSeconds: 120 },
+        { pageId: BISTRO, platform: 'INSTAGRAM', code: 'GRAPH_RATE_LIMITED', retryAfterSeconds: 120 },
+      ];
+      expect(result.data!.viewer.inbox.missingSources).toEqual(missing);
+      expect(result.extensions!.missingSources).toEqual(missing);
+      expect(result.data!.viewer.inbox.edges.map((edge) => edge.node.graphApiId)).toEqual(truth.slice(0, 10));
+    } finally {
+      await throttled.close();
+    }
+  });
+});
