@@ -529,11 +529,14 @@ export class GraphScheduler {
     const stated = page === undefined ? undefined : this.#regainMs.get(page);
     if (page !== undefined) this.#regainMs.delete(page);
     const waitMs = stated !== undefined && stated > 0 ? stated : this.#throttleBlockMs;
-    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
-    if (page === undefined) return new GraphRateLimitError(page, retryAfterSeconds, error);
-    if ((this.#blocks.get(page) ?? 0) <= now) this.#logBlock(page, error, retryAfterSeconds, now + waitMs);
-    void this.#budget.block(page, now + waitMs).catch(() => undefined);
-    this.#refuseBlocked(page, now + waitMs, error);
+    if (page === undefined) return new GraphRateLimitError(page, Math.max(1, Math.ceil(waitMs / 1000)), error);
+    // A block the Page is already under (a sibling item of the same batch stated its regain time) is never shortened.
+    const blockedUntil = this.#blocks.get(page) ?? 0;
+    const until = Math.max(now + waitMs, blockedUntil);
+    const retryAfterSeconds = Math.max(1, Math.ceil((until - now) / 1000));
+    if (blockedUntil <= now) this.#logBlock(page, error, retryAfterSeconds, until);
+    void this.#budget.block(page, until).catch(() => undefined);
+    this.#refuseBlocked(page, until, error);
     return new GraphRateLimitError(page, retryAfterSeconds, error);
   }
 
