@@ -196,8 +196,8 @@ export const SETTINGS = {
   }),
   MAX_INBOX_SOURCES: setting({
     description:
-      "Most sources (a Page's Messenger or Instagram inbox) one `Viewer.inbox` merges; a caller reaching more narrows with `pageIds` " +
-      '(`INBOX_TOO_WIDE` otherwise).',
+      "Most sources (a Page's Messenger or Instagram inbox) one `Viewer.inbox` merges, or one `inboxEvents` without `pageId` hears; a " +
+      'caller reaching more narrows with `pageIds` (`pageId` or `platform`; `INBOX_TOO_WIDE` otherwise).',
     default: 20,
     parse: integer(1, 200),
   }),
@@ -576,8 +576,6 @@ export function readConfig(env: Env = process.env): GatewayConfig {
  * say what each means) to the configuration's shape, whose type is this function's (no second description of it).
  */
 function groupSettings(s: Settings, graphListCap: number) {
-  const persistedOperations: PersistedOperations | undefined =
-    s.PERSISTED_OPERATIONS_FILE === undefined ? undefined : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY };
   return {
     port: s.PORT,
     host: s.HOST,
@@ -624,7 +622,7 @@ function groupSettings(s: Settings, graphListCap: number) {
     redisRequired: s.REDIS_REQUIRED,
     // With Redis there is a fleet, so at least two instances: one that never heard from the others must not take the whole budget.
     fleetSizeHint: s.FLEET_SIZE_HINT ?? (s.REDIS_URL === undefined ? 1 : 2),
-    persistedOperations,
+    persistedOperations: persistedOperationsOf(s),
     sends: {
       callsPerSecond: s.GRAPH_PAGE_SENDS_PER_SECOND,
       humanAgentApproved: s.HUMAN_AGENT_TAG_APPROVED,
@@ -644,6 +642,13 @@ function groupSettings(s: Settings, graphListCap: number) {
       responseEntries: s.RESPONSE_CACHE_ENTRIES,
     },
   };
+}
+
+/** The persisted operations' manifest and whether only they run; `undefined` without PERSISTED_OPERATIONS_FILE. */
+function persistedOperationsOf(s: Settings): PersistedOperations | undefined {
+  return s.PERSISTED_OPERATIONS_FILE === undefined
+    ? undefined
+    : { documents: s.PERSISTED_OPERATIONS_FILE, only: s.PERSISTED_OPERATIONS_ONLY };
 }
 
 /** The configuration: every setting, grouped as the modules that use them take them (see `groupSettings`). */

@@ -12,7 +12,9 @@ import { GRAPH_CLIENT_CODES } from './graph-api/error-rules.js';
 export const GATEWAY_ERROR_CODES = {
   INVALID_PAGINATION: '`first`/`last` out of 1–100, both given, `last` without `before`, `after` with `last`…',
   BAD_CURSOR: 'a cursor this gateway did not issue for this list and caller',
-  INBOX_TOO_WIDE: '`Viewer.inbox` over more sources than `MAX_INBOX_SOURCES` (`extensions.sources`, `maxSources`): narrow with `pageIds`',
+  INBOX_TOO_WIDE:
+    '`Viewer.inbox` (or `inboxEvents` without `pageId`) over more sources than `MAX_INBOX_SOURCES` (`extensions.sources`, ' +
+    '`maxSources`): narrow with `pageIds` (`pageId` or `platform`)',
   CURSOR_EXPIRED: 'Graph no longer accepts the cursor behind it (its item was deleted): start from the first page',
   QUERY_TOO_COSTLY: 'the query could read more Graph items than `MAX_QUERY_COST` (`extensions.cost`, `maxCost`)',
   QUERY_TOO_DEEP: 'selections nested deeper than `MAX_QUERY_DEPTH`, or introspection deeper than 15 (`extensions.depth`, `maxDepth`)',

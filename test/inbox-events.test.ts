@@ -9,7 +9,16 @@ import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus, inboxEventsOf } from '../src/webhooks/inbox-events.js';
 import { createWebhookReceiver, WEBHOOK_PATH } from '../src/webhooks/receiver.js';
 import { InboxEventsExampleDocument } from './generated/graphql.js';
-import { ACME, BISTRO, serveOnLoopback, serveWithWebhooks, startHarness, TEST_VERIFY_TOKEN, type Harness } from './support/harness.js';
+import {
+  ACME,
+  BISTRO,
+  QUIET,
+  serveOnLoopback,
+  serveWithWebhooks,
+  startHarness,
+  TEST_VERIFY_TOKEN,
+  type Harness,
+} from './support/harness.js';
 import { openEventStream, type EventStream } from './support/event-stream.js';
 import { firstConversation, listening } from './support/inbox-events.js';
 import { until } from './support/wait.js';
@@ -37,6 +46,18 @@ interface EventPayload {
   data: { inboxEvents: Record<string, unknown> };
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
 }
+
+/** A customer's message to the Quiet Page (which has no conversation in the emulator), as Meta would deliver it. */
+const quietMessage = (mid: string) => ({
+  object: 'page',
+  entry: [
+    {
+      id: QUIET,
+      time: 1_790_000_000_000,
+      messaging: [{ sender: { id: '7003' }, recipient: { id: QUIET }, timestamp: 1_790_000_000_000, message: { mid, text: 'to Quiet' } }],
+    },
+  ],
+});
 
 const subscribe = (query: string, token?: string, at = origin): Promise<EventStream<EventPayload>> =>
   openEventStream<EventPayload>(`${at}/graphql`, query, token);
@@ -85,7 +106,10 @@ describe('Meta webhook handshake and signatures', () => {
 describe('subscription inboxEvents', () => {
   // Each test starts with nobody listening, so `listening()` sees its own subscription.
   beforeEach(async () => {
-    await until(() => bus.listenerCount(ACME) + bus.listenerCount(DEMO.pages.acme.instagramId) === 0, 'earlier subscribers to leave');
+    await until(
+      () => bus.listenerCount(ACME) + bus.listenerCount(DEMO.pages.acme.instagramId) + bus.listenerCount(BISTRO) === 0,
+      'earlier subscribers to leave',
+    );
   });
 
   it(
@@ -220,6 +244,69 @@ describe('subscription inboxEvents', () => {
       text: 'from the README',
     });
     subscription.close();
+  });
+
+  it('without pageId, hears every Page a user token reaches, each event naming its Page, and no other Page', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents { kind platform pageId messageId text } }`, DEMO.tokens.alice);
+    expect(subscription.status).toBe(200);
+    await listening(bus, ACME);
+    await listening(bus, DEMO.pages.acme.instagramId);
+    await listening(bus, BISTRO);
+    expect(bus.listenerCount(QUIET)).toBe(0);
+
+    const toAcme = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'to Acme' });
+    expect(await h.emulator.webhooks.deliver(quietMessage('m_quiet_alice'))).toBe(200);
+    const toBistro = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger', BISTRO).id, { text: 'to Bistro' });
+
+    expect((await subscription.next()).data.inboxEvents).toEqual({
+      kind: 'MESSAGE',
+      platform: 'MESSENGER',
+      pageId: ACME,
+      messageId: toAcme.id,
+      text: 'to Acme',
+    });
+    expect((await subscription.next()).data.inboxEvents).toEqual({
+      kind: 'MESSAGE',
+      platform: 'MESSENGER',
+      pageId: BISTRO,
+      messageId: toBistro.id,
+      text: 'to Bistro',
+    });
+    subscription.close();
+  });
+
+  it('without pageId, hears only the Page of a Page token', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents { pageId messageId text } }`, DEMO.tokens.bistroPage);
+    await listening(bus, BISTRO);
+    expect([bus.listenerCount(ACME), bus.listenerCount(DEMO.pages.acme.instagramId), bus.listenerCount(QUIET)]).toEqual([0, 0, 0]);
+    await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger').id, { text: 'to Acme, not heard' });
+    expect(await h.emulator.webhooks.deliver(quietMessage('m_quiet_bistro'))).toBe(200);
+    const toBistro = await h.emulator.webhooks.sendMessage(firstConversation(h.emulator, 'messenger', BISTRO).id, { text: 'to Bistro' });
+    expect((await subscription.next()).data.inboxEvents).toEqual({ pageId: BISTRO, messageId: toBistro.id, text: 'to Bistro' });
+    subscription.close();
+  });
+
+  it('without pageId, fails with Graph’s refusal when the token reads none of its inboxes', async () => {
+    const subscription = await subscribe(`subscription { inboxEvents { messageId } }`, DEMO.tokens.acmePageNoMessaging);
+    const first = await subscription.next();
+    expect([first.errors?.[0]?.extensions?.code, bus.listenerCount(ACME)]).toEqual(['GRAPH_PERMISSION_DENIED', 0]);
+    subscription.close();
+  });
+
+  it('without pageId, over more inboxes than MAX_INBOX_SOURCES: INBOX_TOO_WIDE, unless narrowed by platform', async () => {
+    const narrow = await startHarness({ emulator: { privacyFiltering: false }, inboxEvents: new InboxEventBus(), maxInboxSources: 3 });
+    const { server: narrowServer, origin: narrowOrigin } = await serveOnLoopback(narrow.app);
+    try {
+      const wide = await subscribe(`subscription { inboxEvents { messageId } }`, DEMO.tokens.alice, narrowOrigin);
+      expect((await wide.next()).errors?.[0]?.extensions).toMatchObject({ code: 'INBOX_TOO_WIDE', sources: 4, maxSources: 3 });
+      wide.close();
+      const messenger = await subscribe(`subscription { inboxEvents(platform: MESSENGER) { messageId } }`, DEMO.tokens.alice, narrowOrigin);
+      await listening(narrow.events!, BISTRO);
+      messenger.close();
+    } finally {
+      await narrowServer.drain(0);
+      await narrow.close();
+    }
   });
 
   it('is refused to a caller who does not reach the Page', async () => {

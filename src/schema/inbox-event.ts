@@ -1,12 +1,14 @@
 import { builder } from '../builder.js';
+import type { GatewayContext } from '../context.js';
 import { gatewayError, invalidArgument } from '../gateway-errors.js';
 import type { Inbox } from '../graph-api/read-cache.js';
 import type { GraphPageNode } from '../graph-api/wire-types.js';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
+import { inboxSources, PLATFORMS } from './inbox.js';
 import { checkGraphId, MessagingPlatform } from './page.js';
 
 interface InboxEventShape extends InboxEvent {
-  /** The Page subscribed to (an Instagram event's account is the Page's linked Instagram account). */
+  /** The Page the event is about (an Instagram event's account is the Page's linked Instagram account). */
   readonly pageId: string;
 }
 
@@ -114,12 +116,17 @@ builder.subscriptionField('inboxEvents', (t) =>
     type: InboxEventRef,
     description:
       'Messages arriving in (and sent from) the Page’s inbox, read receipts and reactions, live, from Meta’s webhooks: no Graph call ' +
-      'per event. Without `platform`, Messenger and the linked Instagram account both (those the caller may read). Needs the webhooks ' +
-      'configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN). The caller is held to the rule of a read: its own token must read the ' +
-      'inbox (a read of it is made on subscribing when none was made lately), and the subscription ends with Graph’s refusal as ' +
-      'its error once the token no longer may.',
+      'per event. Without `pageId`, every Page the caller reaches (as `Viewer.inbox`: at most MAX_INBOX_SOURCES inboxes, ' +
+      '`INBOX_TOO_WIDE` otherwise), each event naming its `pageId`. Without `platform`, Messenger and the linked Instagram account ' +
+      'both (those the caller may read). Needs the webhooks configured (GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN). The caller is ' +
+      'held to the rule of a read: its own token must read each inbox (a read of it is made on subscribing when none was made ' +
+      'lately; an inbox it cannot read is left out, and the subscription fails with Graph’s refusal when it reads none), and the ' +
+      'subscription ends with Graph’s refusal as its error once the token no longer may.',
     args: {
-      pageId: t.arg.id({ required: true, description: 'The Graph Page id, or `me` for the Page of a Page token.' }),
+      pageId: t.arg.id({
+        required: false,
+        description: 'The Graph Page id, or `me` for the Page of a Page token. Default: every Page the caller reaches.',
+      }),
       platform: t.arg({ type: MessagingPlatform, required: false }),
     },
     subscribe: async (_root, args, context) => {
@@ -130,38 +137,21 @@ builder.subscriptionField('inboxEvents', (t) =>
           'Inbox events need Meta’s webhooks: set GRAPH_APP_SECRET and WEBHOOK_VERIFY_TOKEN, and subscribe the app to /webhooks/meta.',
         );
       }
-      const pageId = await context.resolvePageId(checkGraphId(String(args.pageId), 'Page id'));
-      await context.checkReach(pageId);
+      const platforms = args.platform == null ? PLATFORMS : [args.platform];
+      const pageIds = await pagesHeard(context, args.pageId == null ? undefined : String(args.pageId), args.platform);
       // The inbox of each platform heard, by the account id its events name, once the caller's token is proven to read it.
       const inboxes = new Map<string, Inbox>();
-      let refusal: unknown;
-      const prove = async (account: string, inbox: Inbox): Promise<void> => {
-        try {
-          await context.proveInbox(inbox);
-          inboxes.set(account, inbox);
-        } catch (error) {
-          refusal ??= error;
-        }
-      };
-      // One batch: the Messenger inbox's proof, the Instagram inbox's, and which Instagram account the Page links (Instagram deliveries
-      // name that account, not the Page; not billed to the inbox budget).
-      const linkedInstagram = async (): Promise<string | undefined> => {
-        const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, {
-          budgeted: false,
-        });
-        return page.value.instagram_business_account?.id;
-      };
-      const [, instagram] = await Promise.all([
-        args.platform === 'instagram' ? undefined : prove(pageId, { page: pageId, platform: 'messenger' }),
-        args.platform === 'messenger' ? undefined : linkedInstagram(),
-      ]);
-      if (instagram !== undefined) await prove(instagram, { page: pageId, platform: 'instagram' });
-      else if (args.platform === 'instagram') {
-        throw invalidArgument(`Page ${pageId} has no linked Instagram professional account.`);
-      }
+      // One batch: each Page's proofs, and which Instagram account each links.
+      const outcomes = await Promise.all(pageIds.map((pageId) => provePage(context, pageId, platforms, inboxes)));
       context.graph.dispose();
-      if (inboxes.size === 0) throw refusal;
-      return whileProven(bus.subscribe([...inboxes.keys()]), pageId, inboxes, context.proveInbox);
+      if (args.pageId != null && args.platform === 'instagram' && outcomes[0]?.linksInstagram === false) {
+        throw invalidArgument(`Page ${pageIds[0]} has no linked Instagram professional account.`);
+      }
+      if (inboxes.size === 0) {
+        const refusal = outcomes.find((outcome) => outcome.refusal !== undefined)?.refusal;
+        throw refusal ?? invalidArgument('The caller reaches no inbox to hear: no Page, or none with a linked Instagram account.');
+      }
+      return whileProven(bus.subscribe([...inboxes.keys()]), inboxes, context.proveInbox);
     },
     resolve: (event: InboxEventShape | Revoked) => {
       if ('revokedBy' in event) throw event.revokedBy;
@@ -170,20 +160,70 @@ builder.subscriptionField('inboxEvents', (t) =>
   }),
 );
 
+type Platform = (typeof PLATFORMS)[number];
+
+/**
+ * The Pages a subscription hears: the one named (which the caller must reach), or every Page the caller reaches,
+ * listed and bounded as `Viewer.inbox` lists its sources.
+ */
+async function pagesHeard(context: GatewayContext, pageId: string | undefined, platform: Platform | null | undefined): Promise<string[]> {
+  if (pageId !== undefined) {
+    const resolved = await context.resolvePageId(checkGraphId(pageId, 'Page id'));
+    await context.checkReach(resolved);
+    return [resolved];
+  }
+  const sources = await inboxSources(context, undefined, platform, { verb: 'hear', narrowWith: '`pageId` or `platform`' });
+  return [...new Set(sources.map((source) => source.pageId))];
+}
+
+/**
+ * Proves the caller's token for the Page's inbox on each of `platforms`, adding each one proven to `inboxes` under
+ * the account id its events name (Instagram deliveries name the linked Instagram account, not the Page). Tells the
+ * first refusal, and whether the Page links an Instagram account (`undefined` when Instagram is not asked for).
+ */
+async function provePage(
+  context: GatewayContext,
+  pageId: string,
+  platforms: readonly Platform[],
+  inboxes: Map<string, Inbox>,
+): Promise<{ refusal: unknown; linksInstagram: boolean | undefined }> {
+  let refusal: unknown;
+  const prove = async (account: string, inbox: Inbox): Promise<void> => {
+    try {
+      await context.proveInbox(inbox);
+      inboxes.set(account, inbox);
+    } catch (error) {
+      refusal ??= error;
+    }
+  };
+  // Not billed to the inbox budget.
+  const linkedInstagram = async (): Promise<string | undefined> => {
+    const page = await context.graph.read<GraphPageNode>({ path: pageId, params: { fields: 'instagram_business_account' } }, pageId, {
+      budgeted: false,
+    });
+    return page.value.instagram_business_account?.id;
+  };
+  const [, instagram] = await Promise.all([
+    platforms.includes('messenger') ? prove(pageId, { page: pageId, platform: 'messenger' }) : undefined,
+    platforms.includes('instagram') ? linkedInstagram() : undefined,
+  ]);
+  if (instagram !== undefined) await prove(instagram, { page: pageId, platform: 'instagram' });
+  return { refusal, linksInstagram: platforms.includes('instagram') ? instagram !== undefined : undefined };
+}
+
 /** The last item of a subscription whose token lost the right to read the inbox: Graph's refusal, answered as its error. */
 interface Revoked {
   readonly revokedBy: unknown;
 }
 
 /**
- * Relays `events` while the token stays proven for each event's inbox: an event arriving after the proof
+ * Relays `events`, each with the Page of its inbox, while the token stays proven for each event's inbox: an event arriving after the proof
  * expired waits for a read that proves it again, and the first refusal ends the subscription with it.
  * (An iterator rather than an async generator: a generator's `return()` waits for the pending event, so a
  * client that leaves would be listened for until the next one.)
  */
 function whileProven(
   events: AsyncIterableIterator<InboxEvent>,
-  pageId: string,
   inboxes: ReadonlyMap<string, Inbox>,
   proveInbox: (inbox: Inbox) => Promise<void>,
 ): AsyncIterableIterator<InboxEventShape | Revoked> {
@@ -206,7 +246,7 @@ function whileProven(
           revoked = true;
           return { done: false, value: { revokedBy: error } };
         }
-        return { done: false, value: { ...result.value, pageId } };
+        return { done: false, value: { ...result.value, pageId: inbox.page } };
       }
     },
     return: end,

@@ -21,12 +21,20 @@ import { ViewerRef } from './viewer.js';
 type Platform = 'messenger' | 'instagram';
 
 /** One list the inbox merges: a Page's inbox on one platform. */
-interface InboxSource {
+export interface InboxSource {
   readonly pageId: string;
   readonly platform: Platform;
 }
 
-const PLATFORMS: readonly Platform[] = ['messenger', 'instagram'];
+/** How INBOX_TOO_WIDE words a field over too many sources: what the field does with them, and how a client narrows it. */
+export interface InboxWidthWording {
+  readonly verb: string;
+  readonly narrowWith: string;
+}
+
+export const PLATFORMS: readonly Platform[] = ['messenger', 'instagram'];
+
+const MERGED: InboxWidthWording = { verb: 'merge', narrowWith: '`pageIds`' };
 
 /** A Page's conversations read for merging: `updated_time` always, as the merge orders by it. */
 const SOURCE_EDGE: GraphEdgeSpec = { ...CONVERSATIONS_EDGE, extraFields: () => [{ name: 'updated_time' }] };
@@ -47,9 +55,15 @@ const MissingSourceRef = builder.objectRef<MissingSource>('MissingSource').imple
 
 /**
  * The sources of an inbox in a fixed order (Page id, then Messenger before Instagram), narrowed by `pageIds`
- * (each one the caller must reach) and `platform`. Throws INBOX_TOO_WIDE beyond MAX_INBOX_SOURCES.
+ * (each one the caller must reach) and `platform`: without `pageIds`, every Page the caller reaches (Credentials.pages).
+ * Throws INBOX_TOO_WIDE beyond MAX_INBOX_SOURCES. `Viewer.inbox` and `Subscription.inboxEvents` both list theirs here.
  */
-async function inboxSources(context: GatewayContext, pageIds: readonly string[] | null | undefined, platform: Platform | null | undefined) {
+export async function inboxSources(
+  context: GatewayContext,
+  pageIds: readonly string[] | null | undefined,
+  platform: Platform | null | undefined,
+  wording: InboxWidthWording = MERGED,
+): Promise<InboxSource[]> {
   // Refuses a request without a usable token (UNAUTHENTICATED) before its Pages are listed.
   await context.resolvePageId('me');
   let ids: string[];
@@ -65,7 +79,8 @@ async function inboxSources(context: GatewayContext, pageIds: readonly string[] 
   if (sources.length > context.maxInboxSources) {
     throw gatewayError(
       'INBOX_TOO_WIDE',
-      `The inbox would merge ${sources.length} sources, more than the ${context.maxInboxSources} allowed: narrow it with \`pageIds\`.`,
+      `The inbox would ${wording.verb} ${sources.length} sources, more than the ${context.maxInboxSources} allowed: narrow it with ` +
+        `${wording.narrowWith}.`,
       { sources: sources.length, maxSources: context.maxInboxSources },
     );
   }
