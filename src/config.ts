@@ -356,6 +356,19 @@ export const SETTINGS = {
     default: 1_000,
     parse: integer(0, 1_000_000),
   }),
+  RESPONSE_CACHE_MAX_MEGABYTES: setting({
+    description:
+      'Most megabytes of whole answers kept (JSON size, counted twice for the strings in memory), whatever RESPONSE_CACHE_ENTRIES allows.',
+    default: 32,
+    parse: integer(1, 100_000),
+  }),
+  DOCUMENT_CACHE_MAX_MEGABYTES: setting({
+    description:
+      'Most megabytes of parsed operations kept, and of their compiled forms (graphql-jit, for operations run 3 times or more), ' +
+      'estimated from their text: about 100 bytes per character parsed, 1,000 compiled (measured on the GraphiQL inbox query).',
+    default: 48,
+    parse: integer(1, 100_000),
+  }),
   REDIS_URL: setting<string | undefined>({
     description:
       'Redis that the instances behind a load balancer share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): one call ' +
@@ -624,6 +637,8 @@ function groupSettings(s: Settings, graphListCap: number) {
       maxEntries: s.CACHE_MAX_ENTRIES,
       maxBytes: s.CACHE_MAX_MEGABYTES * 1024 * 1024,
       responseEntries: s.RESPONSE_CACHE_ENTRIES,
+      responseMaxBytes: s.RESPONSE_CACHE_MAX_MEGABYTES * 1024 * 1024,
+      documentMaxBytes: s.DOCUMENT_CACHE_MAX_MEGABYTES * 1024 * 1024,
     },
   };
 }

@@ -221,6 +221,8 @@ function serveGateway(
     health: () => fleet.health(),
     readiness: () => parts.readiness.view(),
     responseCacheEntries: config.cache.responseEntries,
+    responseCacheMaxBytes: config.cache.responseMaxBytes,
+    documentCacheMaxBytes: config.cache.documentMaxBytes,
     inboxEvents: events,
     scheduler: parts.scheduler,
     credentials: parts.credentials,
