@@ -629,17 +629,23 @@ function groupSettings(s: Settings, graphListCap: number) {
     maxSubscriptions: s.MAX_SUBSCRIPTIONS,
     maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
-    cache: {
-      maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
-      pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
-      staleMs: s.CACHE_STALE_SECONDS,
-      reconcileMs: s.CACHE_RECONCILE_SECONDS,
-      maxEntries: s.CACHE_MAX_ENTRIES,
-      maxBytes: s.CACHE_MAX_MEGABYTES * 1024 * 1024,
-      responseEntries: s.RESPONSE_CACHE_ENTRIES,
-      responseMaxBytes: s.RESPONSE_CACHE_MAX_MEGABYTES * 1024 * 1024,
-      documentMaxBytes: s.DOCUMENT_CACHE_MAX_MEGABYTES * 1024 * 1024,
-    },
+    cache: cacheSettings(s),
+  };
+}
+
+/** The caches' settings (CACHE_*, RESPONSE_CACHE_*, DOCUMENT_CACHE_MAX_MEGABYTES), as {@link groupSettings} groups them. */
+function cacheSettings(s: Settings) {
+  const megabytes = 1024 * 1024;
+  return {
+    maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
+    pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
+    staleMs: s.CACHE_STALE_SECONDS,
+    reconcileMs: s.CACHE_RECONCILE_SECONDS,
+    maxEntries: s.CACHE_MAX_ENTRIES,
+    maxBytes: s.CACHE_MAX_MEGABYTES * megabytes,
+    responseEntries: s.RESPONSE_CACHE_ENTRIES,
+    responseMaxBytes: s.RESPONSE_CACHE_MAX_MEGABYTES * megabytes,
+    documentMaxBytes: s.DOCUMENT_CACHE_MAX_MEGABYTES * megabytes,
   };
 }
 
