@@ -148,14 +148,14 @@ const COMPILED_BYTES_PER_CHARACTER = 1_000;
  * as long as its document (@envelop/graphql-jit keeps it in a WeakMap by document), so this one bound covers
  * both: {@link DocumentCache.compiling} re-weighs a document once it is compiled, and the least recent ones go.
  */
-interface DocumentCache {
+export interface DocumentCache {
   readonly documents: LRUCache<string, DocumentNode>;
   readonly errors: LRUCache<string, Error>;
   /** Whether to compile `document`: a query or mutation run {@link JIT_AFTER_RUNS} times, now weighed as compiled. */
   compiling(document: DocumentNode): boolean;
 }
 
-function createDocumentCache(maxBytes: number): DocumentCache {
+export function createDocumentCache(maxBytes: number): DocumentCache {
   const textOf = (key: string): number => key.length * PARSED_BYTES_PER_CHARACTER;
   const documents = new LRUCache<string, DocumentNode>({
     max: DOCUMENT_CACHE_SIZE,
@@ -186,7 +186,11 @@ function createDocumentCache(maxBytes: number): DocumentCache {
         runs.set(document, Number.NEGATIVE_INFINITY);
         return false;
       }
-      if (documents.peek(text) === document) documents.set(text, document, { size });
+      if (documents.peek(text) === document) {
+        // lru-cache keeps an entry's size when it is set again to the same value: set it afresh.
+        documents.delete(text);
+        documents.set(text, document, { size });
+      }
       return true;
     },
   };
