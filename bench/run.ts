@@ -391,7 +391,7 @@ async function main(): Promise<void> {
   const rss = await peakRssMb(gateway.pid!);
   console.log(`\nUpstream cost per operation\n${table(rows)}`);
   console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n${table(perf)}`);
-  console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB (target < 250 MB)`);
+  console.log(`\nGateway peak RSS, uncached load (10 clients, budget off): ${rss.toFixed(0)} MB (target ≤ 200 MB)`);
 
   console.log(
     `\nA stranger on a Page: a token Graph refuses sends 40 aliases of the Page's conversations, 5 requests at a time, while the ` +
