@@ -5,14 +5,19 @@
  * Environment:
  * - BENCH_SECONDS (default 5): length of each throughput round; BENCH_ROUNDS (default 3): interleaved rounds.
  * - BENCH_TEAM_SECONDS (default 15): length of the team scenarios (reading, and replying).
- * - BENCH_ONLY=replying: run only "a team replying" (no bare proxy baseline then), for quick iteration.
+ * - BENCH_ONLY: run one scenario alone, for quick iteration (no bare proxy baseline then):
+ *   `replying` ("a team replying"), `inbox` ("the shipped inbox operation under the team scenario"),
+ *   `rolling` ("a rolling restart": needs Redis, REDIS_URL or 127.0.0.1:6379).
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
 import {
   ACME,
+  ask,
   EMULATOR_LINE,
+  type EmulatorStats,
   GATEWAY_ENV,
   GATEWAY_LINE,
   load as loadWith,
@@ -32,6 +37,7 @@ import {
 } from './support.js';
 import { start, stopAll } from './launcher.js';
 import { REPLYING_AGENTS, teamReplying } from './replying.js';
+import { ROLLING_CLIENTS, rollingRestart } from './rolling.js';
 import { median, percentile, table } from './stats.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -72,6 +78,98 @@ async function teamOnOnePage(bareReqPerSecond: number): Promise<string[][]> {
     ['whole answers reused', String(await metric(gatewayUrl, 'gateway_cache_answers_reused_total')), ''],
     ['gateway peak RSS', `${(await peakRssMb(gateway.pid!)).toFixed(0)} MB`, '≤ 250 MB'],
   ];
+}
+
+/** The shipped operation's variables: the team's inbox of 20 conversations, each with its latest 5 messages. */
+const INBOX_VARIABLES = { pageId: ACME, first: 20, messagesFirst: 5 };
+
+/**
+ * The shipped inbox operation under the team scenario: operations/inbox.graphql's `Inbox` (what the client ships) read by
+ * TEAM_CLIENTS clients from one gateway (default budget, webhooks on, 100 ms upstream, 2 calls per Page per second enforced)
+ * while a customer message arrives through the webhook every DELIVERY_EVERY_MS. Counts upstream requests per 1,000 operations.
+ */
+async function shippedInboxUnderTeam(): Promise<string[][]> {
+  const query = await readFile(new URL('../operations/inbox.graphql', import.meta.url), 'utf8');
+  const emulator = await startEmulatorProcess({
+    BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
+    BENCH_CALLS_PER_SECOND: '2',
+    BENCH_APP_SECRET: DEMO.appSecret,
+  });
+  const { child: gateway, match } = await start(
+    'dist/main.js',
+    { ...GATEWAY_ENV, GRAPH_API_URL: emulator.url, GRAPH_APP_SECRET: DEMO.appSecret, WEBHOOK_VERIFY_TOKEN },
+    GATEWAY_LINE,
+  );
+  const url = match[1]!;
+  await subscribeWebhooks(emulator.url, url);
+  const body = JSON.stringify({ query, operationName: 'Inbox', variables: INBOX_VARIABLES });
+  const first = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as {
+    data: { page: { conversations: { edges: Array<{ node: { graphApiId: string } }> } } };
+  };
+  const conversations = first.data.page.conversations.edges.map((edge) => edge.node.graphApiId);
+  await ask(emulator.child, 'reset');
+  const requestsBefore = await metric(url, 'gateway_upstream_requests_total');
+  let delivering = true;
+  let changes = 0;
+  const deliveries = (async () => {
+    for (let n = 0; delivering; n += 1) {
+      const next = new Promise((resolve) => setTimeout(resolve, DELIVERY_EVERY_MS));
+      const sent = await fetch(`${emulator.url}/_emulator/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ conversationId: conversations[10 + (n % 10)]!, text: `bench message ${n}` }),
+      });
+      if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+      changes += 1;
+      await next;
+    }
+  })();
+  const result = await loadWith({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: TEAM_CLIENTS,
+    duration: TEAM_SECONDS,
+  });
+  delivering = false;
+  await deliveries;
+  const requests = (await metric(url, 'gateway_upstream_requests_total')) - requestsBefore;
+  const stats = await ask<EmulatorStats>(emulator.child, 'stats');
+  const operations = result.requests.total;
+  return [
+    ['measure', 'value', 'target'],
+    [`operations served (${TEAM_CLIENTS} clients, ${TEAM_SECONDS} s)`, `${operations} (${result.requests.average.toFixed(0)}/s)`, ''],
+    ['failed operations', String(result.errors + result.non2xx), '0'],
+    ['changes (webhook deliveries)', String(changes), ''],
+    ['upstream requests', String(requests), ''],
+    ['upstream requests per 1,000 operations', ((requests * 1000) / Math.max(1, operations)).toFixed(2), ''],
+    ['upstream requests per change', (requests / Math.max(1, changes)).toFixed(2), '1'],
+    ['Page conversation calls (emulator) / throttled', `${stats.calls} / ${stats.refused}`, '– / 0'],
+    ['gateway peak RSS', `${(await peakRssMb(gateway.pid!)).toFixed(0)} MB`, ''],
+  ];
+}
+
+async function shippedInbox(): Promise<void> {
+  console.log(
+    `\nThe shipped inbox operation (operations/inbox.graphql, first ${INBOX_VARIABLES.first}, messagesFirst ` +
+      `${INBOX_VARIABLES.messagesFirst}) under the team scenario: default budget, webhooks on, 100 ms upstream, a delivery every ` +
+      `${DELIVERY_EVERY_MS / 1000} s\n${table(await shippedInboxUnderTeam())}`,
+  );
+}
+
+async function rolling(): Promise<void> {
+  const figures = await rollingRestart();
+  console.log(
+    `\nA rolling restart: 2 instances sharing Redis, ${ROLLING_CLIENTS} clients behind a balancer following /health/ready; SIGTERM ` +
+      `A (SHUTDOWN_DRAIN_SECONDS=2), start A again, then B, ${figures.seconds.toFixed(0)} s\n` +
+      table([
+        ['measure', 'value', 'target'],
+        ['requests served (by A / by B)', `${figures.served} (${figures.servedBy.A} / ${figures.servedBy.B})`, ''],
+        ['failed requests', String(figures.failed), '0'],
+      ]) +
+      (figures.failures.length > 0 ? `\nfirst failures:\n${figures.failures.join('\n')}` : ''),
+  );
 }
 
 /** One operation's answer with its upstream usage, errors included (a stranger's answers are all errors). */
@@ -285,13 +383,15 @@ async function replying(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'replying') return replying();
+  if (process.env.BENCH_ONLY === 'inbox') return shippedInbox();
+  if (process.env.BENCH_ONLY === 'rolling') return rolling();
   const { gateway, gatewayUrl, defaultUrl, bareUrl, slowGraphApiUrl } = await startProcesses();
   const rows = await upstreamCost(gatewayUrl, defaultUrl);
   const { perf, bareReqPerSecond } = await throughput(gatewayUrl, bareUrl);
   const rss = await peakRssMb(gateway.pid!);
   console.log(`\nUpstream cost per operation\n${table(rows)}`);
   console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n${table(perf)}`);
-  console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB (target < 250 MB)`);
+  console.log(`\nGateway peak RSS, uncached load (10 clients, budget off): ${rss.toFixed(0)} MB (target ≤ 200 MB)`);
 
   console.log(
     `\nA stranger on a Page: a token Graph refuses sends 40 aliases of the Page's conversations, 5 requests at a time, while the ` +
@@ -303,6 +403,8 @@ async function main(): Promise<void> {
     `\nA team on one Page: 10 clients, default budget (2 calls per Page per second, enforced by the emulator), 100 ms upstream, a ` +
       `webhook delivery every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} s\n${table(team)}`,
   );
+  await shippedInbox();
+  await rolling();
   await replying();
 }
 

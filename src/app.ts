@@ -1,7 +1,8 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { type CORSOptions, createLRUCache, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { type CORSOptions, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import { type AllowedOrigins, allowedOriginsOf, isAllowedOrigin } from './allowed-origins.js';
 import { DEFAULT_CONFIG, type PersistedOperations, type QueryLimits } from './config.js';
@@ -96,6 +97,10 @@ export interface AppOptions extends ContextDependencies {
   readiness?: (() => ReadinessView) | undefined;
   /** Answers kept to serve a viewer's repeated operations (RESPONSE_CACHE_ENTRIES). */
   responseCacheEntries?: number | undefined;
+  /** Most bytes of those answers (RESPONSE_CACHE_MAX_MEGABYTES). */
+  responseCacheMaxBytes?: number | undefined;
+  /** Most bytes of parsed and compiled operations kept (DOCUMENT_CACHE_MAX_MEGABYTES); see {@link createDocumentCache}. */
+  documentCacheMaxBytes?: number | undefined;
   /** Where log lines go. @default JSON lines (production) or readable lines on stdout, at `info` */
   logger?: Logger | undefined;
   /**
@@ -126,27 +131,69 @@ export interface AppOptions extends ContextDependencies {
   metrics?: { registry: Registry; servedHere: boolean } | undefined;
 }
 
-/** Parsed and validated documents kept. */
+/** Parsed and validated documents kept, at most (their bytes are bounded too: DOCUMENT_CACHE_MAX_MEGABYTES). */
 const DOCUMENT_CACHE_SIZE = 500;
 /** Runs of a document before it is compiled. */
 const JIT_AFTER_RUNS = 3;
-const documentRuns = new WeakMap<DocumentNode, number>();
+/**
+ * What a document weighs per character of its text, parsed and compiled: measured with graphql-jit 0.8 on this
+ * schema, the GraphiQL inbox query (871 characters) parses to ~52 kB and compiles to ~815 kB more, the
+ * 25-conversation query (190) to ~15 kB and ~83 kB.
+ */
+const PARSED_BYTES_PER_CHARACTER = 100;
+const COMPILED_BYTES_PER_CHARACTER = 1_000;
 
 /**
- * Whether to compile `document`: a query or mutation run a few times. Never a subscription: graphql-jit's
- * compiled subscribe hands the subscribe resolver no arguments (test/inbox-events.test.ts has the case),
- * and an event stream's cost is its events, not its start.
+ * The documents yoga keeps, by their text, bounded by entries and by estimated bytes. A compiled query lives
+ * as long as its document (@envelop/graphql-jit keeps it in a WeakMap by document), so this one bound covers
+ * both: {@link DocumentCache.compiling} re-weighs a document once it is compiled, and the least recent ones go.
  */
-function isHotDocument(document: DocumentNode): boolean {
-  let runs = documentRuns.get(document);
-  if (runs === undefined) {
-    const subscribes = document.definitions.some(
-      (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription',
-    );
-    runs = subscribes ? Number.NEGATIVE_INFINITY : 0;
-  }
-  documentRuns.set(document, runs + 1);
-  return runs + 1 >= JIT_AFTER_RUNS;
+export interface DocumentCache {
+  readonly documents: LRUCache<string, DocumentNode>;
+  readonly errors: LRUCache<string, Error>;
+  /** Whether to compile `document`: a query or mutation run {@link JIT_AFTER_RUNS} times, now weighed as compiled. */
+  compiling(document: DocumentNode): boolean;
+}
+
+export function createDocumentCache(maxBytes: number): DocumentCache {
+  const textOf = (key: string): number => key.length * PARSED_BYTES_PER_CHARACTER;
+  const documents = new LRUCache<string, DocumentNode>({
+    max: DOCUMENT_CACHE_SIZE,
+    maxSize: maxBytes,
+    sizeCalculation: (_, key) => textOf(key),
+  });
+  const errors = new LRUCache<string, Error>({ max: DOCUMENT_CACHE_SIZE, maxSize: maxBytes, sizeCalculation: (_, key) => textOf(key) });
+  const runs = new WeakMap<DocumentNode, number>();
+  return {
+    documents,
+    errors,
+    // Never a subscription: graphql-jit's compiled subscribe hands the subscribe resolver no arguments
+    // (test/inbox-events.test.ts has the case), and an event stream's cost is its events, not its start.
+    compiling(document) {
+      let count = runs.get(document);
+      if (count === undefined) {
+        const subscribes = document.definitions.some(
+          (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription',
+        );
+        count = subscribes ? Number.NEGATIVE_INFINITY : 0;
+      }
+      runs.set(document, count + 1);
+      if (count + 1 !== JIT_AFTER_RUNS) return count + 1 > JIT_AFTER_RUNS;
+      // The first compile: weigh the document as compiled. One too big for the whole cache is not compiled.
+      const text = document.loc?.source.body;
+      const size = (text?.length ?? 0) * (PARSED_BYTES_PER_CHARACTER + COMPILED_BYTES_PER_CHARACTER);
+      if (text === undefined || size > maxBytes) {
+        runs.set(document, Number.NEGATIVE_INFINITY);
+        return false;
+      }
+      if (documents.peek(text) === document) {
+        // lru-cache keeps an entry's size when it is set again to the same value: set it afresh.
+        documents.delete(text);
+        documents.set(text, document, { size });
+      }
+      return true;
+    },
+  };
 }
 
 /**
@@ -166,6 +213,7 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
   const limits = { ...DEFAULT_CONFIG.limits, ...options.limits };
   const graphiql = options.graphiql ?? !options.production;
   const logger = options.logger ?? createLogger({ format: options.production ? 'json' : 'pretty' });
+  const documentCache = createDocumentCache(options.documentCacheMaxBytes ?? DEFAULT_CONFIG.cache.documentMaxBytes);
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -177,8 +225,8 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
     context: ({ request }) => createContext(options, request),
     cors: corsFor(allowedOriginsOf(options.corsOrigins, options.production)),
     parserAndValidationCache: {
-      documentCache: createLRUCache<DocumentNode>({ max: DOCUMENT_CACHE_SIZE }),
-      errorCache: createLRUCache<Error>({ max: DOCUMENT_CACHE_SIZE }),
+      documentCache: documentCache.documents,
+      errorCache: documentCache.errors,
     },
     // The HTTP server (http-server.ts) reads and caps request bodies before yoga sees them; yoga's own
     // cap re-streams every POST body through a TransformStream, a tenth of a request's CPU.
@@ -201,9 +249,9 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       useIntrospectionLimits({ disabled: !(options.introspection ?? !options.production) }),
       useQueryCost({ maxCost: limits.maxCost }),
       // Compiled execution: about twice graphql-js's speed on inbox-sized results (measured on this project's machines). Only
-      // for documents run a few times: a compiled query weighs far more than a parsed one, and documents
-      // with literal ids are each run once (the soak grew past 1 GB compiling them all).
-      useGraphQlJit({}, { enableIf: ({ document }) => isHotDocument(document) }),
+      // for documents run a few times, within the document cache's bytes: a compiled query weighs ten times a parsed
+      // one, and documents with literal ids are each run once (the soak grew past 1 GB compiling them all).
+      useGraphQlJit({}, { enableIf: ({ document }) => documentCache.compiling(document) }),
       useUpstreamUsage({ always: !options.production }),
       useStaleAnswers(),
       useRefusalErrors(),
@@ -215,7 +263,11 @@ export function createApp(options: AppOptions): YogaServerInstance<Record<string
       // Last: its assets' Cache-Control overrides usePrivateResponses'. Off with GraphiQL: no asset is served.
       ...(graphiql ? [useGraphiQLAssets()] : []),
       // Last: a kept answer skips execution, and the plugins above still see it.
-      useResponseCache({ readCache: options.readCache, maxEntries: options.responseCacheEntries ?? DEFAULT_CONFIG.cache.responseEntries }),
+      useResponseCache({
+        readCache: options.readCache,
+        maxEntries: options.responseCacheEntries ?? DEFAULT_CONFIG.cache.responseEntries,
+        maxBytes: options.responseCacheMaxBytes ?? DEFAULT_CONFIG.cache.responseMaxBytes,
+      }),
     ],
     maskedErrors: {
       isDev: !options.production,

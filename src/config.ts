@@ -363,6 +363,19 @@ export const SETTINGS = {
     default: 1_000,
     parse: integer(0, 1_000_000),
   }),
+  RESPONSE_CACHE_MAX_MEGABYTES: setting({
+    description:
+      'Most megabytes of whole answers kept (JSON size, counted twice for the strings in memory), whatever RESPONSE_CACHE_ENTRIES allows.',
+    default: 32,
+    parse: integer(1, 100_000),
+  }),
+  DOCUMENT_CACHE_MAX_MEGABYTES: setting({
+    description:
+      'Most megabytes of parsed operations kept, and of their compiled forms (graphql-jit, for operations run 3 times or more), ' +
+      'estimated from their text: about 100 bytes per character parsed, 1,000 compiled (measured on the GraphiQL inbox query).',
+    default: 48,
+    parse: integer(1, 100_000),
+  }),
   REDIS_URL: setting<string | undefined>({
     description:
       'Redis that the instances behind a load balancer share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): one call ' +
@@ -632,15 +645,23 @@ function groupSettings(s: Settings, graphListCap: number) {
     maxSubscriptions: s.MAX_SUBSCRIPTIONS,
     maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
-    cache: {
-      maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
-      pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
-      staleMs: s.CACHE_STALE_SECONDS,
-      reconcileMs: s.CACHE_RECONCILE_SECONDS,
-      maxEntries: s.CACHE_MAX_ENTRIES,
-      maxBytes: s.CACHE_MAX_MEGABYTES * 1024 * 1024,
-      responseEntries: s.RESPONSE_CACHE_ENTRIES,
-    },
+    cache: cacheSettings(s),
+  };
+}
+
+/** The caches' settings (CACHE_*, RESPONSE_CACHE_*, DOCUMENT_CACHE_MAX_MEGABYTES), as {@link groupSettings} groups them. */
+function cacheSettings(s: Settings) {
+  const megabytes = 1024 * 1024;
+  return {
+    maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
+    pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
+    staleMs: s.CACHE_STALE_SECONDS,
+    reconcileMs: s.CACHE_RECONCILE_SECONDS,
+    maxEntries: s.CACHE_MAX_ENTRIES,
+    maxBytes: s.CACHE_MAX_MEGABYTES * megabytes,
+    responseEntries: s.RESPONSE_CACHE_ENTRIES,
+    responseMaxBytes: s.RESPONSE_CACHE_MAX_MEGABYTES * megabytes,
+    documentMaxBytes: s.DOCUMENT_CACHE_MAX_MEGABYTES * megabytes,
   };
 }
 

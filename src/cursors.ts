@@ -32,6 +32,8 @@ const MAX_CURSOR_LENGTH = 4096;
  * here, and inboxes are re-read page by page.
  */
 const MAX_REMEMBERED_LISTS = 500;
+/** And at most this many bytes of them (a page's are weighed when its first cursor is signed: its length × the page's). */
+const MAX_REMEMBERED_BYTES = 16 * 1024 * 1024;
 /** Longest Graph page a cursor may claim to come from; larger claims are malformed. */
 const MAX_LIST_LENGTH = 10_000;
 
@@ -211,7 +213,7 @@ function mergedBody(scope: string, positions: readonly SourcePosition[]): Buffer
 export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
   const mac: Mac = (scope, body) => createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
   // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
-  const signedByList = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_LISTS });
+  const signedByList = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_LISTS, maxSize: MAX_REMEMBERED_BYTES });
   const verified = (scope: string, cursor: string, version: number, maxLength: number): Reader =>
     verifiedReader(mac, scope, cursor, version, maxLength);
 
@@ -233,7 +235,11 @@ export function createCursorCodec(secret: string | Buffer = randomBytes(32)): Cu
         ]);
         const body = Buffer.concat([prefix, Buffer.from(varint(index)), field(itemId)]);
         const cursor = Buffer.concat([body, mac(scope, body)]).toString('base64url');
-        if (cursors === undefined) signedByList.set(listKey, (cursors = new Map()));
+        if (cursors === undefined) {
+          cursors = new Map();
+          // UTF-16 strings: the page's cursors (each about this one's length) and their keys.
+          signedByList.set(listKey, cursors, { size: 2 * (listKey.length + (cursor.length + edgeKey.length) * Math.max(1, listLength)) });
+        }
         cursors.set(edgeKey, cursor);
         return cursor;
       };

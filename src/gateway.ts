@@ -216,16 +216,7 @@ function serveGateway(
   // Meta's webhooks, relayed to `inboxEvents` subscriptions: only when deliveries can be verified.
   const events = upstream.webhooks === undefined ? undefined : (overrides.inboxEvents ?? fleet.events);
   const ledger = fleet.sendLedger;
-  const relay =
-    events === undefined
-      ? undefined
-      : createInboxEventRelay({
-          bus: events,
-          redeliveries: fleet.redeliveries,
-          // Events drop the cached reads they make stale, before the delivery is answered.
-          onEvents: (delivered) => readCache.invalidate(delivered),
-          onEcho: (echo) => noteOwnEcho(ledger, echo.metadata, echo.messageId),
-        });
+  const relay = events === undefined ? undefined : createRelay(events, fleet, readCache, ledger);
   const replies = createReplies(config, parts, ledger, relay, overrides);
   // One count of subscriptions for both transports: server-sent events (the app) and WebSockets.
   const subscriptionCaps =
@@ -237,6 +228,8 @@ function serveGateway(
     health: () => fleet.health(),
     readiness: () => parts.readiness.view(),
     responseCacheEntries: config.cache.responseEntries,
+    responseCacheMaxBytes: config.cache.responseMaxBytes,
+    documentCacheMaxBytes: config.cache.documentMaxBytes,
     inboxEvents: events,
     scheduler: parts.scheduler,
     credentials: parts.credentials,
@@ -281,6 +274,17 @@ function serveGateway(
   });
   const metricsServer = config.metricsPort === undefined ? undefined : createMetricsServer(parts.metrics.registry);
   return { app, server, webhooks, metricsServer, subscriptionCaps };
+}
+
+/** What relays inbox events, Meta's and the gateway's own echoes alike: each new one once, the cache told first. */
+function createRelay(events: InboxEventStream, fleet: FleetState, readCache: ReadCache, ledger: SendLedger): InboxEventRelay {
+  return createInboxEventRelay({
+    bus: events,
+    redeliveries: fleet.redeliveries,
+    // Events drop the cached reads they make stale, before the delivery is answered.
+    onEvents: (delivered) => readCache.invalidate(delivered),
+    onEcho: (echo) => noteOwnEcho(ledger, echo.metadata, echo.messageId),
+  });
 }
 
 /** The reply service: the Send API's budget and the ledger of sends, and the relay its own echoes take. */

@@ -34,6 +34,8 @@ function formsOf(value: string): string[] {
   return [...forms];
 }
 
+const startOf = (prefix: string): number => (prefix.charCodeAt(0) << 16) | prefix.charCodeAt(1);
+
 /** Secrets known by value. The process has one, behind the functions below; tests may make their own. */
 export class SecretRegistry {
   /** The forms of permanent secrets. */
@@ -49,6 +51,11 @@ export class SecretRegistry {
    * a hundred times longer).
    */
   readonly #byPrefix = new Map<string, string[]>();
+  /**
+   * The first two characters of every prefix, as `(first << 16) | second`: most positions of a text start none,
+   * and are passed over without cutting a substring (a log line per request was scanned one slice per character).
+   */
+  readonly #starts = new Map<number, number>();
 
   /** @param recentCallerTokens caller tokens remembered. @default RECENT_CALLER_TOKENS */
   constructor(recentCallerTokens: number = RECENT_CALLER_TOKENS) {
@@ -101,6 +108,10 @@ export class SecretRegistry {
     let copied = 0;
     let at = 0;
     while (at + MIN_SECRET_LENGTH <= text.length) {
+      if (!this.#starts.has((text.charCodeAt(at) << 16) | text.charCodeAt(at + 1))) {
+        at += 1;
+        continue;
+      }
       const candidates = this.#byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH));
       const found = candidates?.find((form) => text.startsWith(form, at));
       if (found === undefined) {
@@ -133,6 +144,7 @@ export class SecretRegistry {
     this.#marks.set(form, { mark, holders: 1 });
     const prefix = form.slice(0, MIN_SECRET_LENGTH);
     const candidates = this.#byPrefix.get(prefix) ?? [];
+    if (candidates.length === 0) this.#starts.set(startOf(prefix), (this.#starts.get(startOf(prefix)) ?? 0) + 1);
     // Longest first, so a secret that starts another is not replaced in part.
     candidates.push(form);
     candidates.sort((a, b) => b.length - a.length);
@@ -147,8 +159,14 @@ export class SecretRegistry {
     this.#marks.delete(form);
     const prefix = form.slice(0, MIN_SECRET_LENGTH);
     const candidates = this.#byPrefix.get(prefix)?.filter((candidate) => candidate !== form) ?? [];
-    if (candidates.length === 0) this.#byPrefix.delete(prefix);
-    else this.#byPrefix.set(prefix, candidates);
+    if (candidates.length > 0) {
+      this.#byPrefix.set(prefix, candidates);
+      return;
+    }
+    this.#byPrefix.delete(prefix);
+    const prefixes = (this.#starts.get(startOf(prefix)) ?? 1) - 1;
+    if (prefixes === 0) this.#starts.delete(startOf(prefix));
+    else this.#starts.set(startOf(prefix), prefixes);
   }
 }
 

@@ -9,6 +9,8 @@ export interface ResponseCacheOptions {
   readCache: ReadCache;
   /** Answers kept (one per viewer, document, operation and variables). */
   maxEntries: number;
+  /** Most bytes of answers kept: their JSON length, twice (UTF-16 strings). @default 32 MiB */
+  maxBytes?: number;
 }
 
 /**
@@ -24,6 +26,7 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
   let nextDocumentId = 0;
   const answers = new LRUCache<string, { data: NonNullable<ExecutionResult['data']>; reads: readonly GraphRead[] }>({
     max: Math.max(1, options.maxEntries),
+    maxSize: options.maxBytes ?? 32 * 1024 * 1024,
   });
 
   // Off (no fresh reads to build on, or no room): no hook at all, so execution pays nothing for it.
@@ -54,7 +57,9 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
             !readCache.keeps(context.readsMade)
           )
             return;
-          answers.set(key, { data: result.data, reads: [...context.readsMade] });
+          // Measured once, when kept (an answer is kept once per change of what it reads); too big for the cache: not kept.
+          const size = 2 * (key.length + JSON.stringify(result.data).length);
+          if (size <= answers.maxSize) answers.set(key, { data: result.data, reads: [...context.readsMade] }, { size });
         },
       };
     },
