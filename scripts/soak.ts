@@ -84,6 +84,8 @@ function startGateway(graphApiUrl: string): Promise<Launched> {
     GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
     CURSOR_SECRET,
     GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
+    // The read cache's bound, to see what memory it takes (the gateway's own default when unset).
+    ...(process.env.CACHE_MAX_MEGABYTES === undefined ? {} : { CACHE_MAX_MEGABYTES: process.env.CACHE_MAX_MEGABYTES }),
   };
   return start('src/main.ts', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
 }
