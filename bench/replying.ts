@@ -7,27 +7,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEMO } from '../src/emulator/index.js';
 import type { SendStats } from './emulator-process.js';
-import { start } from './launcher.js';
 import { percentile } from './stats.js';
-import {
-  ACME,
-  ask,
-  type EmulatorStats,
-  GATEWAY_ENV,
-  GATEWAY_LINE,
-  load,
-  metric,
-  startEmulatorProcess,
-  subscribeWebhooks,
-  TEAM_CLIENTS,
-  TEAM_QUERY,
-  TEAM_SECONDS,
-  TOKEN,
-  UPSTREAM_LATENCY_MS,
-  WEBHOOK_VERIFY_TOKEN,
-} from './support.js';
+import { ACME, ask, type EmulatorStats, load, metric, startTeamGateway, TEAM_CLIENTS, TEAM_QUERY, TEAM_SECONDS, TOKEN } from './support.js';
 
 export const REPLYING_AGENTS = 10;
 /** An agent types for this long between two replies. */
@@ -367,19 +349,6 @@ function replyingRows(f: ReplyingFigures): string[][] {
  * 100 ms and enforces Meta's rates (reads 2 per Page per second, sends 300).
  */
 export async function teamReplying(): Promise<string[][]> {
-  const emulator = await startEmulatorProcess({
-    BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
-    BENCH_CALLS_PER_SECOND: '2',
-    BENCH_SEND_RATE: String(SEND_RATE),
-    BENCH_OPEN_WINDOWS: '1',
-    BENCH_APP_SECRET: DEMO.appSecret,
-  });
-  const { match } = await start(
-    'dist/main.js',
-    { ...GATEWAY_ENV, GRAPH_API_URL: emulator.url, GRAPH_APP_SECRET: DEMO.appSecret, WEBHOOK_VERIFY_TOKEN },
-    GATEWAY_LINE,
-  );
-  const gatewayUrl = match[1]!;
-  await subscribeWebhooks(emulator.url, gatewayUrl);
+  const { emulator, url: gatewayUrl } = await startTeamGateway({ BENCH_SEND_RATE: String(SEND_RATE), BENCH_OPEN_WINDOWS: '1' });
   return replyingRows(await replyingLoad(emulator, gatewayUrl));
 }

@@ -24,15 +24,13 @@ import {
   metric,
   peakRssMb,
   post,
-  startEmulatorProcess,
-  subscribeWebhooks,
+  startTeamGateway,
   TEAM_CLIENTS,
   TEAM_SECONDS,
   teamLoad,
   teamRows,
   TOKEN,
   UPSTREAM_LATENCY_MS,
-  WEBHOOK_VERIFY_TOKEN,
   DELIVERY_EVERY_MS,
 } from './support.js';
 import { start, stopAll } from './launcher.js';
@@ -59,18 +57,7 @@ const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({ fields: 
  * Page over 2 calls per second and answers in 100 ms.
  */
 async function teamOnOnePage(bareReqPerSecond: number): Promise<string[][]> {
-  const emulator = await startEmulatorProcess({
-    BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
-    BENCH_CALLS_PER_SECOND: '2',
-    BENCH_APP_SECRET: DEMO.appSecret,
-  });
-  const { child: gateway, match } = await start(
-    'dist/main.js',
-    { ...GATEWAY_ENV, GRAPH_API_URL: emulator.url, GRAPH_APP_SECRET: DEMO.appSecret, WEBHOOK_VERIFY_TOKEN },
-    GATEWAY_LINE,
-  );
-  const gatewayUrl = match[1]!;
-  await subscribeWebhooks(emulator.url, gatewayUrl);
+  const { emulator, gateway, url: gatewayUrl } = await startTeamGateway();
   const figures = await teamLoad(emulator, [gatewayUrl]);
   return [
     ...teamRows(figures, bareReqPerSecond),
@@ -90,18 +77,7 @@ const INBOX_VARIABLES = { pageId: ACME, first: 20, messagesFirst: 5 };
  */
 async function shippedInboxUnderTeam(): Promise<string[][]> {
   const query = await readFile(new URL('../operations/inbox.graphql', import.meta.url), 'utf8');
-  const emulator = await startEmulatorProcess({
-    BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
-    BENCH_CALLS_PER_SECOND: '2',
-    BENCH_APP_SECRET: DEMO.appSecret,
-  });
-  const { child: gateway, match } = await start(
-    'dist/main.js',
-    { ...GATEWAY_ENV, GRAPH_API_URL: emulator.url, GRAPH_APP_SECRET: DEMO.appSecret, WEBHOOK_VERIFY_TOKEN },
-    GATEWAY_LINE,
-  );
-  const url = match[1]!;
-  await subscribeWebhooks(emulator.url, url);
+  const { emulator, gateway, url } = await startTeamGateway();
   const body = JSON.stringify({ query, operationName: 'Inbox', variables: INBOX_VARIABLES });
   const first = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as {
     data: { page: { conversations: { edges: Array<{ node: { graphApiId: string } }> } } };

@@ -179,6 +179,29 @@ export async function subscribeWebhooks(emulatorUrl: string, gatewayUrl: string)
   if (!subscribed.ok) throw new Error(`subscribing the gateway failed: ${await subscribed.text()}`);
 }
 
+/**
+ * The team scenarios' setup: an emulator process answering in UPSTREAM_LATENCY_MS and throttling a Page over 2 calls per
+ * second (with `emulatorEnv` besides), one gateway on it with webhooks on, subscribed to its deliveries.
+ */
+export async function startTeamGateway(
+  emulatorEnv: Record<string, string> = {},
+): Promise<{ emulator: { child: ChildProcess; url: string }; gateway: ChildProcess; url: string }> {
+  const emulator = await startEmulatorProcess({
+    BENCH_UPSTREAM_LATENCY_MS: String(UPSTREAM_LATENCY_MS),
+    BENCH_CALLS_PER_SECOND: '2',
+    BENCH_APP_SECRET: DEMO.appSecret,
+    ...emulatorEnv,
+  });
+  const { child: gateway, match } = await start(
+    'dist/main.js',
+    { ...GATEWAY_ENV, GRAPH_API_URL: emulator.url, GRAPH_APP_SECRET: DEMO.appSecret, WEBHOOK_VERIFY_TOKEN },
+    GATEWAY_LINE,
+  );
+  const url = match[1]!;
+  await subscribeWebhooks(emulator.url, url);
+  return { emulator, gateway, url };
+}
+
 /** The team figures as table rows against their targets. */
 export function teamRows(figures: TeamFigures, bareReqPerSecond: number | undefined): string[][] {
   return [
