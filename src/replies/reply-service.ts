@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { gatewayCode } from '../gateway-errors.js';
 import type { CallBudget } from '../graph-api/call-budget.js';
 import { graphErrorRule, type GraphClientCode } from '../graph-api/error-rules.js';
-import { GraphApiError, GraphTransportError, isThrottleCode } from '../graph-api/errors.js';
+import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode } from '../graph-api/errors.js';
 import type { UpstreamUsage } from '../graph-api/read.js';
 import { tokenFingerprint } from '../graph-api/tokens.js';
 import type { GraphWriter } from '../graph-api/writer.js';
@@ -296,7 +296,9 @@ export class ReplyService {
     );
     await place.release(Date.now());
     if (answer instanceof GraphApiError && isThrottleCode(answer.code)) {
+      // Graph refused the send (nothing left): the caller is told when the Page's sends may try again.
       await blockSends(this.#options.sendBudget, pageId, Date.now() + this.#options.throttleBlockMs);
+      return new GraphRateLimitError(pageId, Math.ceil(this.#options.throttleBlockMs / 1000), answer);
     }
     return answer;
   }
@@ -309,6 +311,7 @@ export class ReplyService {
     thread: ReplyThread,
     key: string | undefined,
   ): Promise<SendResult> {
+    if (answer instanceof GraphRateLimitError) return this.#released(key, answer);
     if (answer instanceof GraphApiError) {
       const rule = graphErrorRule(answer.code, answer.subcode);
       if (TYPED_GRAPH_REFUSALS.has(rule.clientCode)) {
