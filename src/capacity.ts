@@ -46,6 +46,8 @@ const PROOFS_PER_TOKEN = 4;
 /** Per token: a share of the lists whose cursors are signed again and again (polling answers the same page). */
 const CURSOR_LISTS_PER_TOKEN = 1 / 20;
 const CURSOR_BYTES_PER_TOKEN = 1_600;
+/** Signing a cursor again costs microseconds, no call: past this, memory is better spent on the read cache. */
+const MAX_CURSOR_BYTES = 32 * 1024 * 1024;
 /** At least this many Pages are followed for one token, whatever CAPACITY_PAGES says. */
 const MIN_PAGES_PER_TOKEN = 20_000;
 
@@ -62,7 +64,7 @@ export function capacityBounds(pages: number, tokens: number): CapacityBounds {
     proofs: tokens * PROOFS_PER_TOKEN,
     pagesPerToken: Math.max(MIN_PAGES_PER_TOKEN, 2 * pages),
     cursorLists: Math.max(1, Math.ceil(tokens * CURSOR_LISTS_PER_TOKEN)),
-    cursorBytes: tokens * CURSOR_BYTES_PER_TOKEN,
+    cursorBytes: Math.min(MAX_CURSOR_BYTES, tokens * CURSOR_BYTES_PER_TOKEN),
   };
 }
 

@@ -47,7 +47,8 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
         ...(options.maxSize === undefined
           ? {}
           : { maxSize: Math.max(1, Math.floor(options.maxSize * share)), sizeCalculation: (entry: Sized<V>) => entry.size }),
-        ...(options.now === undefined ? {} : { perf: { now: options.now } }),
+        // An injected clock is read at every look (lru-cache otherwise reuses a reading for 1 ms of real time).
+        ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
       });
     this.#probation = segment(PROBATION_SHARE, probationMax);
     this.#protected = segment(1 - PROBATION_SHARE, Math.max(1, options.max - probationMax));
@@ -117,7 +118,7 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
    */
   #sweptRoom(size: number): boolean {
     this.#sinceSweep += 1;
-    if (this.#sinceSweep < Math.max(16, this.#protected.size / 4)) return false;
+    if (this.#sinceSweep < this.#protected.size / 4) return false;
     this.#sinceSweep = 0;
     this.#protected.purgeStale();
     return this.#hasRoom(size);

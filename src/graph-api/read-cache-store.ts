@@ -132,7 +132,8 @@ export class MemoryReadCacheStore implements ReadCacheStore {
   }
 
   async save(key: string, tags: readonly string[], entry: CachedRead, ttlMs: number): Promise<boolean> {
-    if (this.#generationOf(tags) !== entry.generation) return false;
+    // Peeked, not used: a read's lookup and its save are one use of its tags, not the second that earns a protected place.
+    if (this.#currentGenerationOf(tags) !== entry.generation) return false;
     this.#entries.set(key, entry, atLeastOneMs(ttlMs));
     // The tags outlive the entry, so that it stays fresh as long as no event moves them.
     const tagTtlMs = Math.max(this.#tagTtlMs, atLeastOneMs(ttlMs) + 1_000);
@@ -190,6 +191,7 @@ export class MemoryReadCacheStore implements ReadCacheStore {
     this.#epoch += 1;
   }
 
+  /** The generation of `tags`, a look that counts as a use of each; a tag with none is given one. */
   #generationOf(tags: readonly string[]): string {
     let generation = String(this.#epoch);
     for (const tag of tags) {
@@ -198,6 +200,17 @@ export class MemoryReadCacheStore implements ReadCacheStore {
         current = this.#nextGeneration++;
         this.#tags.set(tag, current, this.#tagTtlMs);
       }
+      generation += `.${current}`;
+    }
+    return generation;
+  }
+
+  /** The generation of `tags` as it stands, not counted as a use; `undefined` when one has none (forgotten since). */
+  #currentGenerationOf(tags: readonly string[]): string | undefined {
+    let generation = String(this.#epoch);
+    for (const tag of tags) {
+      const current = this.#tags.peek(tag);
+      if (current === undefined) return undefined;
       generation += `.${current}`;
     }
     return generation;
