@@ -24,6 +24,8 @@ export interface CapacityBounds {
   readonly identities: number;
   /** Proofs of reach (token × inbox, thread or Page) remembered, and kept by the in-memory proof store. */
   readonly proofs: number;
+  /** Graph's refusals of strangers' probes remembered (src/graph-api/read-access.ts, 30 s each). */
+  readonly refusals: number;
   /** Most Pages one token's `/me/accounts` is followed to: a safety net against a cursor that never ends. */
   readonly pagesPerToken: number;
   /** Lists whose signed cursors are remembered (src/cursors.ts), and their bytes. */
@@ -62,6 +64,7 @@ export function capacityBounds(pages: number, tokens: number): CapacityBounds {
     webhookEvents: pages * WEBHOOK_EVENTS_PER_PAGE,
     identities: tokens,
     proofs: tokens * PROOFS_PER_TOKEN,
+    refusals: tokens,
     pagesPerToken: Math.max(MIN_PAGES_PER_TOKEN, 2 * pages),
     cursorLists: Math.max(1, Math.ceil(tokens * CURSOR_LISTS_PER_TOKEN)),
     cursorBytes: Math.min(MAX_CURSOR_BYTES, tokens * CURSOR_BYTES_PER_TOKEN),

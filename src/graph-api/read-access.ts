@@ -86,8 +86,8 @@ export interface ReadAccessOptions {
   keyOf: (read: GraphRead) => string;
   /** Where proofs are shared (the fleet's). @default in this process's memory */
   store?: ProofStore | undefined;
-  /** Proofs remembered here (and by the default store), and threads whose inbox is known. @default DEFAULT_CAPACITY */
-  capacity?: Pick<CapacityBounds, 'proofs' | 'threadInboxes'> | undefined;
+  /** Proofs and refusals remembered here (proofs by the default store too), threads whose inbox is known. @default DEFAULT_CAPACITY */
+  capacity?: Pick<CapacityBounds, 'proofs' | 'refusals' | 'threadInboxes'> | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -114,7 +114,7 @@ export class ReadAccess {
     this.#store = options.store ?? new MemoryProofStore({ max: capacity.proofs, now: options.now });
     // The front is refreshed from the store just before each batch asks it (`refresh`): plain LRU serves that well.
     this.#proofs = new LRUCache({ max: capacity.proofs, ttl: this.#proofTtlMs, ...perf });
-    this.#refusals = new LRUCache({ max: capacity.proofs, ttl: REFUSAL_MEMO_MS, ...perf });
+    this.#refusals = new LRUCache({ max: capacity.refusals, ttl: REFUSAL_MEMO_MS, ...perf });
     this.#threadInboxes = new LRUCache({ max: capacity.threadInboxes });
   }
 

@@ -54,7 +54,7 @@ export interface ReadCacheOptions {
   /** Where proofs of reach are shared (the fleet's: Redis with REDIS_URL). @default in this process's memory */
   proofStore?: ProofStore | undefined;
   /** Proofs remembered in this process, and threads whose inbox is known (CAPACITY_*). @default DEFAULT_CAPACITY */
-  capacity?: Pick<CapacityBounds, 'proofs' | 'threadInboxes'> | undefined;
+  capacity?: Pick<CapacityBounds, 'proofs' | 'refusals' | 'threadInboxes'> | undefined;
   /** Lists read within this long are reconciled. @default 5 minutes */
   recentListMs?: number;
   /** Told of failures of background work (reconciling, learning a Page's Instagram account). */
