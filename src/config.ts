@@ -363,8 +363,9 @@ export const SETTINGS = {
   CAPACITY_TOKENS: setting({
     description:
       'Tokens (agents, each with its own token, or apps) that call one instance within `CREDENTIALS_TTL_SECONDS`: about ' +
-      '`CAPACITY_PAGES` × agents per Page. Token identities remembered are bounded by it, proofs of reach by 4 per token, ' +
-      'remembered cursors by 1 list per 20 tokens (1.6 KB per token, 32 MB at most).',
+      "`CAPACITY_PAGES` × agents per Page. Token identities and strangers' refused probes remembered are bounded by it, proofs " +
+      'of reach by 4 per token, remembered cursors by 1 list per 20 tokens (1.6 KB per token, 32 MB at most). See ' +
+      '[Sizing](#sizing).',
     default: DEFAULT_CAPACITY_TOKENS,
     parse: integer(1, 10_000_000),
   }),
