@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { parse } from 'graphql';
+import { type CapacityBounds, capacityBounds, DEFAULT_CAPACITY_PAGES, DEFAULT_CAPACITY_TOKENS } from './capacity.js';
 import {
   boolean,
   commaList,
@@ -350,10 +351,37 @@ export const SETTINGS = {
     defaultText: '`30`',
     parse: seconds(0, 86_400),
   }),
-  CACHE_MAX_ENTRIES: setting({ description: 'Most cached reads kept in memory.', default: 10_000, parse: integer(1, 10_000_000) }),
-  CACHE_MAX_MEGABYTES: setting({
-    description: 'Most megabytes of cached reads kept in memory (JSON size).',
-    default: 64,
+  CAPACITY_PAGES: setting({
+    description:
+      'Pages whose inboxes one instance is sized to serve. What it remembers per Page is bounded by multiples of it: tags of ' +
+      'the read cache (50 per Page), customers and threads known (50 each), webhook events remembered for an hour (100), and ' +
+      'CACHE_MAX_ENTRIES and CACHE_MAX_MEGABYTES when unset. Past a bound the least used are forgotten first and hit rates ' +
+      'fall gradually, not at once (see [Sizing](#sizing)).',
+    default: DEFAULT_CAPACITY_PAGES,
+    parse: integer(1, 1_000_000),
+  }),
+  CAPACITY_TOKENS: setting({
+    description:
+      'Tokens (agents, each with its own token, or apps) that call one instance within `CREDENTIALS_TTL_SECONDS`: about ' +
+      "`CAPACITY_PAGES` × agents per Page. Token identities and strangers' refused probes remembered are bounded by it, proofs " +
+      'of reach by 4 per token, remembered cursors by 1 list per 20 tokens (1.6 KB per token, 32 MB at most). See ' +
+      '[Sizing](#sizing).',
+    default: DEFAULT_CAPACITY_TOKENS,
+    parse: integer(1, 10_000_000),
+  }),
+  CACHE_MAX_ENTRIES: setting<number | undefined>({
+    description: 'Most cached reads kept in memory.',
+    default: undefined,
+    defaultText: '`10` × `CAPACITY_PAGES` (`10000`)',
+    parse: integer(1, 10_000_000),
+  }),
+  CACHE_MAX_MEGABYTES: setting<number | undefined>({
+    description:
+      'Most megabytes of cached reads kept in memory (JSON size): a first inbox page of 20 conversations with 5 messages each ' +
+      'takes about 56 KB. With `REDIS_URL` the fleet caches in Redis, and this bounds only what an instance keeps while Redis is ' +
+      'unreachable.',
+    default: undefined,
+    defaultText: '`64` per 1,000 `CAPACITY_PAGES` (`64`)',
     parse: integer(1, 100_000),
   }),
   RESPONSE_CACHE_ENTRIES: setting({
@@ -589,6 +617,7 @@ export function readConfig(env: Env = process.env): GatewayConfig {
  * say what each means) to the configuration's shape, whose type is this function's (no second description of it).
  */
 function groupSettings(s: Settings, graphListCap: number) {
+  const capacity = capacityBounds(s.CAPACITY_PAGES, s.CAPACITY_TOKENS);
   return {
     port: s.PORT,
     host: s.HOST,
@@ -645,20 +674,21 @@ function groupSettings(s: Settings, graphListCap: number) {
     maxSubscriptions: s.MAX_SUBSCRIPTIONS,
     maxSubscriptionsPerClient: s.MAX_SUBSCRIPTIONS_PER_CLIENT,
     maxSubscriptionsPerConnection: s.MAX_SUBSCRIPTIONS_PER_CONNECTION,
-    cache: cacheSettings(s),
+    capacity,
+    cache: cacheSettings(s, capacity),
   };
 }
 
 /** The caches' settings (CACHE_*, RESPONSE_CACHE_*, DOCUMENT_CACHE_MAX_MEGABYTES), as {@link groupSettings} groups them. */
-function cacheSettings(s: Settings) {
+function cacheSettings(s: Settings, capacity: CapacityBounds) {
   const megabytes = 1024 * 1024;
   return {
     maxAgeMs: s.CACHE_MAX_AGE_SECONDS,
     pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
     staleMs: s.CACHE_STALE_SECONDS,
     reconcileMs: s.CACHE_RECONCILE_SECONDS,
-    maxEntries: s.CACHE_MAX_ENTRIES,
-    maxBytes: s.CACHE_MAX_MEGABYTES * megabytes,
+    maxEntries: s.CACHE_MAX_ENTRIES ?? capacity.cacheEntries,
+    maxBytes: s.CACHE_MAX_MEGABYTES === undefined ? capacity.cacheBytes : s.CACHE_MAX_MEGABYTES * megabytes,
     responseEntries: s.RESPONSE_CACHE_ENTRIES,
     responseMaxBytes: s.RESPONSE_CACHE_MAX_MEGABYTES * megabytes,
     documentMaxBytes: s.DOCUMENT_CACHE_MAX_MEGABYTES * megabytes,

@@ -6,6 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { type CapacityBounds, DEFAULT_CAPACITY } from './capacity.js';
 import { pageNotAccessible } from './gateway-errors.js';
 import { GraphApiError } from './graph-api/errors.js';
 import type { GraphRead, UpstreamUsage } from './graph-api/read.js';
@@ -45,6 +46,8 @@ export interface CredentialsOptions {
    * a user token's Page tokens go there only sealed with a key derived from that user token. @default in memory
    */
   store?: IdentityStore | undefined;
+  /** Identities remembered here (and by the default store), and Pages one token is followed to. @default DEFAULT_CAPACITY */
+  capacity?: Pick<CapacityBounds, 'identities' | 'pagesPerToken'> | undefined;
   now?: () => number;
 }
 
@@ -60,13 +63,10 @@ interface GraphAccount {
   tasks?: string[];
 }
 
-const MAX_REMEMBERED = 10_000;
 /** `/me/accounts` is read this many Pages at a time: Graph's cap on `limit` (Meta: Paginated Results). */
 const ACCOUNTS_PAGE_SIZE = 100;
 /** Pages of `/me/accounts` read in one batch after the first, each after the previous one's cursor. */
 const ACCOUNT_PAGES_PER_BATCH = 10;
-/** Most Pages one token is followed to: a safety net against a cursor that never ends. */
-const MAX_ACCOUNTS = 20_000;
 /** Graph's alias for the object a token belongs to. */
 const ME = 'me';
 
@@ -77,16 +77,23 @@ export class Credentials {
   readonly #identities: LRUCache<string, Promise<CallerIdentity>> | undefined;
   readonly #store: IdentityStore;
   readonly #ttlMs: number;
+  readonly #maxPagesPerToken: number;
 
   constructor(options: CredentialsOptions) {
     this.#scheduler = options.scheduler;
     this.#pageTokens = options.pageTokens ?? new Map();
     this.#ttlMs = options.ttlMs;
-    this.#store = options.store ?? new MemoryIdentityStore({ now: options.now });
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    this.#maxPagesPerToken = capacity.pagesPerToken;
+    this.#store = options.store ?? new MemoryIdentityStore({ max: capacity.identities, now: options.now });
     this.#identities =
       options.ttlMs === 0
         ? undefined
-        : new LRUCache({ max: MAX_REMEMBERED, ttl: options.ttlMs, ...(options.now === undefined ? {} : { perf: { now: options.now } }) });
+        : new LRUCache({
+            max: capacity.identities,
+            ttl: options.ttlMs,
+            ...(options.now === undefined ? {} : { perf: { now: options.now } }),
+          });
   }
 
   /**
@@ -204,8 +211,8 @@ export class Credentials {
     // Each batch reads twice as many pages as the one before (2, 4, 8, then 10): few calls past the end for a
     // list of a few hundred Pages, few round trips for thousands.
     for (let batchPages = 2; last.paging?.next !== undefined && last.paging.cursors?.after !== undefined; batchPages *= 2) {
-      if (accounts.length >= MAX_ACCOUNTS)
-        throw new TypeError(`/me/accounts: more than ${MAX_ACCOUNTS} Pages, or a cursor that does not advance`);
+      if (accounts.length >= this.#maxPagesPerToken)
+        throw new TypeError(`/me/accounts: more than ${this.#maxPagesPerToken} Pages, or a cursor that does not advance`);
       const followUps: number[] = Array(Math.min(batchPages, ACCOUNT_PAGES_PER_BATCH) - 1).fill(ACCOUNTS_PAGE_SIZE);
       const read = { ...accountsRead(token, last.paging.cursors.after), followUps };
       const [chain] = await this.#scheduler.readMany([read], { usage });

@@ -16,6 +16,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { type CapacityBounds, DEFAULT_CAPACITY } from './capacity.js';
 import { gatewayError } from './gateway-errors.js';
 import { remembered } from './remembered.js';
 
@@ -27,13 +28,6 @@ const MAX_MERGED_CURSOR_LENGTH = 16_384;
 const SCOPE_TAG_BYTES = 4;
 const MAC_BYTES = 16;
 const MAX_CURSOR_LENGTH = 4096;
-/**
- * Graph pages whose signed cursors are kept for reuse (at most 100 each): signing costs ~5 µs per cursor
- * here, and inboxes are re-read page by page.
- */
-const MAX_REMEMBERED_LISTS = 500;
-/** And at most this many bytes of them (a page's are weighed when its first cursor is signed: its length × the page's). */
-const MAX_REMEMBERED_BYTES = 16 * 1024 * 1024;
 /** Longest Graph page a cursor may claim to come from; larger claims are malformed. */
 const MAX_LIST_LENGTH = 10_000;
 
@@ -209,11 +203,19 @@ function mergedBody(scope: string, positions: readonly SourcePosition[]): Buffer
   ]);
 }
 
-/** Creates the codec; `secret` keys the HMAC (share it between instances behind one load balancer). */
-export function createCursorCodec(secret: string | Buffer = randomBytes(32)): CursorCodec {
+/**
+ * Creates the codec; `secret` keys the HMAC (share it between instances behind one load balancer). Graph pages whose
+ * signed cursors are kept for reuse (at most 100 each) are bounded by `capacity` (CAPACITY_TOKENS): signing costs ~5 µs
+ * per cursor here, and inboxes are re-read page by page.
+ */
+export function createCursorCodec(
+  secret: string | Buffer = randomBytes(32),
+  capacity: Pick<CapacityBounds, 'cursorLists' | 'cursorBytes'> = DEFAULT_CAPACITY,
+): CursorCodec {
   const mac: Mac = (scope, body) => createHmac('sha256', secret).update(scope).update('\n').update(body).digest().subarray(0, MAC_BYTES);
-  // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key.
-  const signedByList = new LRUCache<string, Map<string, string>>({ max: MAX_REMEMBERED_LISTS, maxSize: MAX_REMEMBERED_BYTES });
+  // Signed cursors by page, then by edge: a page is looked up once per response, its edges by a short key; a page's are
+  // weighed when its first cursor is signed (its length × the page's).
+  const signedByList = new LRUCache<string, Map<string, string>>({ max: capacity.cursorLists, maxSize: capacity.cursorBytes });
   const verified = (scope: string, cursor: string, version: number, maxLength: number): Reader =>
     verifiedReader(mac, scope, cursor, version, maxLength);
 

@@ -7,6 +7,7 @@
  * without one, everything stays in this process's memory.
  */
 import type { ConnectionOptions } from 'node:tls';
+import { type CapacityBounds, DEFAULT_CAPACITY } from './capacity.js';
 import { CACHE_MAX_AGE_WITH_WEBHOOKS_MS, cacheTagTtlMs, DEFAULT_CONFIG } from './config.js';
 import { type CallBudget, MemoryCallBudget } from './graph-api/call-budget.js';
 import { MemoryProofStore, type ProofStore } from './graph-api/proof-store.js';
@@ -44,6 +45,8 @@ export interface FleetStateOptions {
   logger: FleetLogger;
   /** @default DEFAULT_FLEET_CACHE */
   cache?: FleetCacheOptions;
+  /** What the in-memory pieces keep at most (CAPACITY_PAGES, CAPACITY_TOKENS). @default DEFAULT_CAPACITY */
+  capacity?: CapacityBounds;
   /** How long to wait for Redis at start-up before serving in degraded mode (it joins when Redis answers). @default 2000 */
   startupWaitMs?: number;
   /** Longest a Redis command may take before the instance counts Redis as unreachable. @default 1000 */
@@ -112,6 +115,7 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
   const cache = options.cache ?? DEFAULT_FLEET_CACHE;
   const sendCallsPerSecond = options.sendCallsPerSecond ?? DEFAULT_SEND_CALLS_PER_SECOND;
   const sendLedgerTtlMs = options.sendLedgerTtlMs ?? DEFAULT_SEND_LEDGER_TTL_MS;
+  const capacity = options.capacity ?? DEFAULT_CAPACITY;
   if (options.url === undefined) {
     const share = 1 / (options.fleetSizeHint ?? 1);
     const budget = new MemoryCallBudget(options.callsPerSecond * share);
@@ -119,25 +123,25 @@ export async function createFleetState(options: FleetStateOptions): Promise<Flee
       budget,
       sendBudget: new MemoryCallBudget(sendCallsPerSecond * share),
       sendLedger: new MemorySendLedger(sendLedgerTtlMs),
-      cacheStore: new MemoryReadCacheStore(cache),
-      proofs: new MemoryProofStore(),
-      identities: new MemoryIdentityStore(),
+      cacheStore: new MemoryReadCacheStore({ ...cache, maxTags: capacity.cacheTags, maxCustomers: capacity.customers }),
+      proofs: new MemoryProofStore({ max: capacity.proofs }),
+      identities: new MemoryIdentityStore({ max: capacity.identities }),
       events: new InboxEventBus(),
-      redeliveries: new MemoryRedeliveryFilter(),
+      redeliveries: new MemoryRedeliveryFilter(capacity.webhookEvents),
       health: () => ({ redis: 'off', since: undefined, liveInstances: undefined, callsPerSecond: budget.callsPerSecond }),
       close: async () => undefined,
     };
   }
-  return createRedisFleetState(options.url, options, { cache, sendCallsPerSecond, sendLedgerTtlMs });
+  return createRedisFleetState(options.url, options, { cache, capacity, sendCallsPerSecond, sendLedgerTtlMs });
 }
 
 /** The shared state in Redis at `url`, the options' defaults already applied to `resolved`. */
 async function createRedisFleetState(
   url: string,
   options: FleetStateOptions,
-  resolved: { cache: FleetCacheOptions; sendCallsPerSecond: number; sendLedgerTtlMs: number },
+  resolved: { cache: FleetCacheOptions; capacity: CapacityBounds; sendCallsPerSecond: number; sendLedgerTtlMs: number },
 ): Promise<FleetState> {
-  const { cache, sendCallsPerSecond, sendLedgerTtlMs } = resolved;
+  const { cache, capacity, sendCallsPerSecond, sendLedgerTtlMs } = resolved;
   // Loaded only with a Redis URL: an instance alone never loads the Redis client (about 20 MB).
   const [
     { RedisConnection },
@@ -174,7 +178,7 @@ async function createRedisFleetState(
     sendLedger: new RedisSendLedger(connection, { ttlMs: sendLedgerTtlMs }),
     cacheStore: new RedisReadCacheStore(connection, {
       tagTtlMs: cache.tagTtlMs,
-      local: { maxEntries: cache.maxEntries, maxBytes: cache.maxBytes },
+      local: { maxEntries: cache.maxEntries, maxBytes: cache.maxBytes, maxTags: capacity.cacheTags, maxCustomers: capacity.customers },
       logger: options.logger,
       ...(cache.maxEntryBytes === undefined ? {} : { maxEntryBytes: cache.maxEntryBytes }),
     }),

@@ -107,6 +107,7 @@ export async function buildGateway(
     fleetSizeHint: config.fleetSizeHint,
     logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
     cache: { maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, tagTtlMs: cacheTagTtlMs(config, cacheMaxAgeMs) },
+    capacity: config.capacity,
   });
   const { client, scheduler } = createGraphApi(config, upstream, { fleet, log, metrics }, overrides);
   const credentials = new Credentials({
@@ -114,6 +115,7 @@ export async function buildGateway(
     ttlMs: config.credentialsTtlMs,
     pageTokens: config.pageTokens,
     store: fleet.identities,
+    capacity: config.capacity,
   });
   const readCache = new ReadCache({
     store: overrides.cacheStore ?? fleet.cacheStore,
@@ -124,6 +126,7 @@ export async function buildGateway(
     staleMs: config.cache.staleMs,
     proofTtlMs: config.credentialsTtlMs,
     proofStore: overrides.proofStore ?? fleet.proofs,
+    capacity: config.capacity,
     onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });
@@ -235,7 +238,7 @@ function serveGateway(
     credentials: parts.credentials,
     servesConfiguredPages: config.pageTokens.size > 0 && upstream.defaultAccessToken === undefined,
     corsOrigins: config.corsOrigins,
-    cursors: createCursorCodec(config.cursorSecret),
+    cursors: createCursorCodec(config.cursorSecret, config.capacity),
     defaultAccessToken: upstream.defaultAccessToken,
     operationTimeoutMs: config.operationTimeoutMs,
     graphListCap: config.graphListCap,

@@ -6,7 +6,8 @@
  * token (credentials.ts `sealPageTokens`), which is stored nowhere: whoever reads the store without the token learns
  * no token.
  */
-import { LRUCache } from 'lru-cache';
+import { DEFAULT_CAPACITY } from './capacity.js';
+import { SegmentedLru } from './segmented-lru.js';
 
 /** An identity as stored: nothing in it is a token but sealed. */
 export interface StoredIdentity {
@@ -26,25 +27,24 @@ export interface IdentityStore {
   set(fingerprint: string, identity: StoredIdentity, ttlMs: number): Promise<void>;
 }
 
-/** Identities kept at most by the memory store. */
-export const MAX_STORED_IDENTITIES = 10_000;
-
-/** The identities of a process alone. */
+/**
+ * The identities of a process alone, `max` at most (CAPACITY_TOKENS): in a segmented LRU, so that a pass of more tokens
+ * than that still finds most of those kept (an identity missing costs its token `/me` and `/me/accounts` again).
+ */
 export class MemoryIdentityStore implements IdentityStore {
-  readonly #identities: LRUCache<string, StoredIdentity>;
+  readonly #identities: SegmentedLru<string, StoredIdentity>;
 
   constructor(options: { max?: number; now?: (() => number) | undefined } = {}) {
-    const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-    this.#identities = new LRUCache({ max: options.max ?? MAX_STORED_IDENTITIES, ttl: 1, ...perf });
+    this.#identities = new SegmentedLru({ max: options.max ?? DEFAULT_CAPACITY.identities, now: options.now });
   }
 
   async get(fingerprint: string): Promise<{ identity: StoredIdentity; ttlMs: number } | undefined> {
     const identity = this.#identities.get(fingerprint);
-    const ttlMs = this.#identities.getRemainingTTL(fingerprint);
+    const ttlMs = this.#identities.remainingTtl(fingerprint);
     return identity === undefined || ttlMs <= 0 ? undefined : { identity, ttlMs };
   }
 
   async set(fingerprint: string, identity: StoredIdentity, ttlMs: number): Promise<void> {
-    this.#identities.set(fingerprint, identity, { ttl: ttlMs });
+    this.#identities.set(fingerprint, identity, Math.max(1, ttlMs));
   }
 }

@@ -146,6 +146,51 @@ describe('readConfig', () => {
     expect(() => readConfig({ REDIS_REQUIRED: 'true' })).toThrow('REDIS_REQUIRED=true needs REDIS_URL: the Redis that readiness waits for');
   });
 
+  it('sizes what an instance remembers from CAPACITY_PAGES and CAPACITY_TOKENS: 1,000 Pages and 10,000 tokens by default', () => {
+    const megabyte = 1024 * 1024;
+    expect(readConfig({}).capacity).toEqual({
+      cacheEntries: 10_000,
+      cacheBytes: 64 * megabyte,
+      cacheTags: 50_000,
+      customers: 50_000,
+      threadInboxes: 50_000,
+      webhookEvents: 100_000,
+      identities: 10_000,
+      proofs: 40_000,
+      refusals: 10_000,
+      pagesPerToken: 20_000,
+      cursorLists: 500,
+      cursorBytes: 16_000_000,
+    });
+    expect(readConfig({}).cache).toMatchObject({ maxEntries: 10_000, maxBytes: 64 * megabyte });
+    const large = readConfig({ CAPACITY_PAGES: '10000', CAPACITY_TOKENS: '100000' });
+    expect(large.capacity).toEqual({
+      cacheEntries: 100_000,
+      cacheBytes: 640 * megabyte,
+      cacheTags: 500_000,
+      customers: 500_000,
+      threadInboxes: 500_000,
+      webhookEvents: 1_000_000,
+      identities: 100_000,
+      proofs: 400_000,
+      refusals: 100_000,
+      pagesPerToken: 20_000,
+      cursorLists: 5_000,
+      cursorBytes: 32 * megabyte,
+    });
+    expect(large.cache).toMatchObject({ maxEntries: 100_000, maxBytes: 640 * megabyte });
+    // CACHE_MAX_ENTRIES and CACHE_MAX_MEGABYTES, when set, say what the read cache keeps whatever CAPACITY_PAGES says.
+    const set = readConfig({ CAPACITY_PAGES: '10000', CACHE_MAX_ENTRIES: '2000', CACHE_MAX_MEGABYTES: '256' });
+    expect(set.cache).toMatchObject({ maxEntries: 2_000, maxBytes: 256 * megabyte });
+    expect(set.capacity.cacheTags).toBe(500_000);
+    expect(() => readConfig({ CAPACITY_PAGES: '0', CAPACITY_TOKENS: 'many' })).toThrow(
+      new ConfigError([
+        'CAPACITY_PAGES must be an integer from 1 to 1000000, got "0"',
+        'CAPACITY_TOKENS must be an integer from 1 to 10000000, got "many"',
+      ]),
+    );
+  });
+
   it('takes EMULATOR_PORT, 4010 by default', () => {
     expect(readConfig({}).emulatorPort).toBe(4010);
     expect(readConfig({ EMULATOR_PORT: '0' }).emulatorPort).toBe(0);

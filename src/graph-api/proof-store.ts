@@ -4,7 +4,8 @@
  * name made of a token's fingerprint and what it read (`<fingerprint>|<page>|<platform>`, `<fingerprint>|thread|<id>`…):
  * never a token, never a body. Each lives for the proof TTL from its last proving, and ends at once when revoked.
  */
-import { LRUCache } from 'lru-cache';
+import { DEFAULT_CAPACITY } from '../capacity.js';
+import { SegmentedLru } from '../segmented-lru.js';
 
 export interface ProofStore {
   /**
@@ -18,27 +19,26 @@ export interface ProofStore {
   revoke(names: readonly string[]): Promise<void>;
 }
 
-/** Proofs kept at most by the memory store (the least recently used are forgotten first). */
-export const MAX_STORED_PROOFS = 20_000;
-
-/** The proofs of a process alone. */
+/**
+ * The proofs of a process alone, `max` at most (CAPACITY_TOKENS × 4): in a segmented LRU, so that a pass of every agent
+ * over more proofs than that still finds most of those kept (a proof missing costs its token one read from Graph).
+ */
 export class MemoryProofStore implements ProofStore {
-  readonly #proofs: LRUCache<string, true>;
+  readonly #proofs: SegmentedLru<string, true>;
 
   constructor(options: { max?: number; now?: (() => number) | undefined } = {}) {
-    const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-    this.#proofs = new LRUCache({ max: options.max ?? MAX_STORED_PROOFS, ttlAutopurge: false, ttl: 1, ...perf });
+    this.#proofs = new SegmentedLru({ max: options.max ?? DEFAULT_CAPACITY.proofs, now: options.now });
   }
 
   async lookup(names: readonly string[]): Promise<Array<number | undefined>> {
     return names.map((name) => {
-      const left = this.#proofs.getRemainingTTL(name);
+      const left = this.#proofs.get(name) === undefined ? 0 : this.#proofs.remainingTtl(name);
       return left > 0 ? left : undefined;
     });
   }
 
   async prove(names: readonly string[], ttlMs: number): Promise<void> {
-    for (const name of names) this.#proofs.set(name, true, { ttl: ttlMs });
+    for (const name of names) this.#proofs.set(name, true, Math.max(1, ttlMs));
   }
 
   async revoke(names: readonly string[]): Promise<void> {

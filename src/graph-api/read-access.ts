@@ -17,6 +17,7 @@
  * proofs it will ask about (so a proof made, or revoked, on another instance counts here at once), then asks the front.
  */
 import { LRUCache } from 'lru-cache';
+import { type CapacityBounds, DEFAULT_CAPACITY } from '../capacity.js';
 import type { Freshness, GraphRead, UpstreamUsage } from './read.js';
 import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, OperationAbortedError } from './errors.js';
@@ -32,10 +33,6 @@ export interface Fetched extends Freshness {
   readonly cached: boolean;
 }
 
-/** Tokens proven for an inbox (token × Page × platform), threads and Pages, kept at most. */
-const MAX_PROOFS = 20_000;
-/** Threads whose inbox is known kept at most. */
-const MAX_THREAD_INBOXES = 50_000;
 /**
  * How long Graph's refusal of a token's read of an inbox (its token, permissions or a policy block)
  * answers that token's later unproven reads of it without a call: a stranger costs the Page one call per
@@ -89,6 +86,8 @@ export interface ReadAccessOptions {
   keyOf: (read: GraphRead) => string;
   /** Where proofs are shared (the fleet's). @default in this process's memory */
   store?: ProofStore | undefined;
+  /** Proofs and refusals remembered here (proofs by the default store too), threads whose inbox is known. @default DEFAULT_CAPACITY */
+  capacity?: Pick<CapacityBounds, 'proofs' | 'refusals' | 'threadInboxes'> | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -104,16 +103,19 @@ export class ReadAccess {
   /** A stranger's probe in flight, by gate: its other reads there wait for it. */
   readonly #probes = new Map<string, Promise<ProbeOutcome>>();
   /** The inbox of threads seen in a Page's list: what their own reads belong to. */
-  readonly #threadInboxes = new LRUCache<string, Inbox>({ max: MAX_THREAD_INBOXES });
+  readonly #threadInboxes: LRUCache<string, Inbox>;
 
   constructor(options: ReadAccessOptions) {
     this.#keyOf = options.keyOf;
     this.#now = options.now ?? Date.now;
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
     this.#proofTtlMs = Math.max(1, options.proofTtlMs);
-    this.#store = options.store ?? new MemoryProofStore({ now: options.now });
-    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: this.#proofTtlMs, ...perf });
-    this.#refusals = new LRUCache({ max: MAX_PROOFS, ttl: REFUSAL_MEMO_MS, ...perf });
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    this.#store = options.store ?? new MemoryProofStore({ max: capacity.proofs, now: options.now });
+    // The front is refreshed from the store just before each batch asks it (`refresh`): plain LRU serves that well.
+    this.#proofs = new LRUCache({ max: capacity.proofs, ttl: this.#proofTtlMs, ...perf });
+    this.#refusals = new LRUCache({ max: capacity.refusals, ttl: REFUSAL_MEMO_MS, ...perf });
+    this.#threadInboxes = new LRUCache({ max: capacity.threadInboxes });
   }
 
   /** The inbox a read of a list or a thread belongs to, as Graph established it; `undefined` when not known. */

@@ -11,6 +11,8 @@
  * generation it started under.
  */
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_CAPACITY } from '../capacity.js';
+import { SegmentedLru } from '../segmented-lru.js';
 
 /** One inbox of a Page, as Graph established it: the Page's numeric id and a platform. */
 export interface Inbox {
@@ -77,54 +79,51 @@ export interface MemoryReadCacheStoreOptions {
   maxBytes: number;
   /** How long a tag's generation is remembered: longer than any entry lives. */
   tagTtlMs: number;
+  /** Most tags whose generation is remembered (see `lookup`). @default DEFAULT_CAPACITY.cacheTags */
+  maxTags?: number | undefined;
+  /** Most customers whose threads are remembered. @default DEFAULT_CAPACITY.customers */
+  maxCustomers?: number | undefined;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
 
-/** Tags remembered at most; a tag forgotten early moves every generation (see `#epoch`). */
-const MAX_TAGS = 100_000;
-/** Customers whose thread is remembered, per store. */
-const MAX_CUSTOMERS = 50_000;
 /** Claims (fills, reconciling) held at once; each lives seconds. */
 const MAX_CLAIMS = 10_000;
 
 /** A TTL lru-cache honours: it takes 0 for "no TTL at all" (kept until evicted), where a store means "at once" (as Redis's PX 1). */
 const atLeastOneMs = (ttlMs: number): number => Math.max(1, Math.round(ttlMs));
 
-/** The read cache of one process, bounded in entries and bytes. */
+/**
+ * The read cache of one process, bounded in entries and bytes; entries and tags in segmented LRUs, so that a pass over
+ * more inboxes than it holds still finds most of those it held.
+ *
+ * As in Redis (src/redis/read-cache-store.ts), a tag gets a generation when first looked up, a new one at each
+ * invalidation, and keeps it while an entry read under it lives. A tag forgotten early (more tags in use than the
+ * bound) gets a new generation at its next lookup: the entries read under it turn stale, and no other entry does.
+ */
 export class MemoryReadCacheStore implements ReadCacheStore {
-  readonly #entries: LRUCache<string, CachedRead>;
-  readonly #tags: LRUCache<string, number>;
+  readonly #entries: SegmentedLru<string, CachedRead>;
+  readonly #tags: SegmentedLru<string, number>;
   readonly #threads: LRUCache<string, Set<string>>;
   readonly #accounts = new Map<string, string>();
   readonly #claims: LRUCache<string, true>;
   readonly #tagTtlMs: number;
-  /**
-   * Part of every generation. A tag forgotten before its time (more than MAX_TAGS tags in use) could
-   * make an entry read before its last invalidation look fresh again; moving the epoch then makes
-   * every entry stale instead.
-   */
+  /** Part of every generation: moved by `clear`, so that no entry kept before is fresh after. */
   #epoch = 0;
+  /** The next generation given to a tag: never one given before, so a tag forgotten and seen again never matches an old entry. */
   #nextGeneration = 1;
 
   constructor(options: MemoryReadCacheStoreOptions) {
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
     this.#tagTtlMs = options.tagTtlMs;
-    this.#entries = new LRUCache({
+    this.#entries = new SegmentedLru({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: (entry) => Math.max(1, JSON.stringify(entry.body)?.length ?? 1),
-      ...perf,
+      sizeOf: (entry) => Math.max(1, JSON.stringify(entry.body)?.length ?? 1),
+      now: options.now,
     });
-    this.#tags = new LRUCache({
-      max: MAX_TAGS,
-      ttl: options.tagTtlMs,
-      ...perf,
-      dispose: (_value, _key, reason) => {
-        if (reason === 'evict') this.#epoch += 1;
-      },
-    });
-    this.#threads = new LRUCache({ max: MAX_CUSTOMERS, ttl: options.tagTtlMs, ...perf });
+    this.#tags = new SegmentedLru({ max: options.maxTags ?? DEFAULT_CAPACITY.cacheTags, now: options.now });
+    this.#threads = new LRUCache({ max: options.maxCustomers ?? DEFAULT_CAPACITY.customers, ttl: options.tagTtlMs, ...perf });
     this.#claims = new LRUCache({ max: MAX_CLAIMS, ...perf });
   }
 
@@ -133,13 +132,22 @@ export class MemoryReadCacheStore implements ReadCacheStore {
   }
 
   async save(key: string, tags: readonly string[], entry: CachedRead, ttlMs: number): Promise<boolean> {
-    if (this.#generationOf(tags) !== entry.generation) return false;
-    this.#entries.set(key, entry, { ttl: atLeastOneMs(ttlMs) });
+    // Peeked, not used: a read's lookup and its save are one use of its tags, not the second that earns a protected place.
+    if (this.#currentGenerationOf(tags) !== entry.generation) return false;
+    this.#entries.set(key, entry, atLeastOneMs(ttlMs));
+    // The tags outlive the entry, so that it stays fresh as long as no event moves them.
+    const tagTtlMs = Math.max(this.#tagTtlMs, atLeastOneMs(ttlMs) + 1_000);
+    for (const tag of tags) {
+      const generation = this.#tags.peek(tag);
+      if (generation !== undefined && this.#tags.remainingTtl(tag) < tagTtlMs) this.#tags.set(tag, generation, tagTtlMs);
+    }
     return true;
   }
 
   async invalidate(tags: readonly string[]): Promise<void> {
-    for (const tag of tags) this.#tags.set(tag, this.#nextGeneration++, { ttl: this.#tagTtlMs });
+    // A tag with no generation has no entry fresh under it, nor a read in flight that could save one (its next lookup
+    // gives it a new generation): an event on a Page nobody read takes no room.
+    for (const tag of tags) if (this.#tags.peek(tag) !== undefined) this.#tags.set(tag, this.#nextGeneration++, this.#tagTtlMs);
   }
 
   async learnThreads(page: string, platform: string, threadsByCustomer: ReadonlyMap<string, string>): Promise<void> {
@@ -183,9 +191,28 @@ export class MemoryReadCacheStore implements ReadCacheStore {
     this.#epoch += 1;
   }
 
+  /** The generation of `tags`, a look that counts as a use of each; a tag with none is given one. */
   #generationOf(tags: readonly string[]): string {
     let generation = String(this.#epoch);
-    for (const tag of tags) generation += `.${this.#tags.get(tag) ?? 0}`;
+    for (const tag of tags) {
+      let current = this.#tags.get(tag);
+      if (current === undefined) {
+        current = this.#nextGeneration++;
+        this.#tags.set(tag, current, this.#tagTtlMs);
+      }
+      generation += `.${current}`;
+    }
+    return generation;
+  }
+
+  /** The generation of `tags` as it stands, not counted as a use; `undefined` when one has none (forgotten since). */
+  #currentGenerationOf(tags: readonly string[]): string | undefined {
+    let generation = String(this.#epoch);
+    for (const tag of tags) {
+      const current = this.#tags.peek(tag);
+      if (current === undefined) return undefined;
+      generation += `.${current}`;
+    }
     return generation;
   }
 }

@@ -21,6 +21,7 @@
  *   - A reconciler re-reads the first page of the lists read lately with the Page's idle budget only,
  *     and drops what changed: Meta's webhooks are best effort.
  */
+import type { CapacityBounds } from '../capacity.js';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import type { GraphRead } from './read.js';
 import { GraphRateLimitError } from './errors.js';
@@ -52,6 +53,8 @@ export interface ReadCacheOptions {
   proofTtlMs: number;
   /** Where proofs of reach are shared (the fleet's: Redis with REDIS_URL). @default in this process's memory */
   proofStore?: ProofStore | undefined;
+  /** Proofs remembered in this process, and threads whose inbox is known (CAPACITY_*). @default DEFAULT_CAPACITY */
+  capacity?: Pick<CapacityBounds, 'proofs' | 'refusals' | 'threadInboxes'> | undefined;
   /** Lists read within this long are reconciled. @default 5 minutes */
   recentListMs?: number;
   /** Told of failures of background work (reconciling, learning a Page's Instagram account). */
@@ -152,6 +155,7 @@ export class ReadCache {
       proofTtlMs: options.proofTtlMs,
       keyOf: (read) => this.keyOf(read),
       store: options.proofStore,
+      capacity: options.capacity,
       now: options.now,
     });
     this.#reconciler = new Reconciler({

@@ -4,6 +4,7 @@
  * be relayed once however often it arrives. In memory for one process; `src/redis/` shares one for a fleet.
  */
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_CAPACITY } from '../capacity.js';
 
 export interface RedeliveryFilter {
   /** True the first time `key` is seen within the window (on every instance sharing the filter); false after. */
@@ -12,12 +13,16 @@ export interface RedeliveryFilter {
 
 /** How long an event is remembered: longer than Meta keeps retrying a delivery. */
 export const REDELIVERY_WINDOW_MS = 60 * 60 * 1000;
-/** Most events remembered at once, the oldest forgotten first. */
-const MAX_REMEMBERED_EVENTS = 100_000;
-
-/** The redelivery filter of one process: each key kept for the whole window (within the bound). */
+/**
+ * The redelivery filter of one process: each key kept for the whole window, `maxEvents` at most (CAPACITY_PAGES × 100),
+ * the oldest forgotten first.
+ */
 export class MemoryRedeliveryFilter implements RedeliveryFilter {
-  readonly #seen = new LRUCache<string, true>({ max: MAX_REMEMBERED_EVENTS, ttl: REDELIVERY_WINDOW_MS });
+  readonly #seen: LRUCache<string, true>;
+
+  constructor(maxEvents: number = DEFAULT_CAPACITY.webhookEvents) {
+    this.#seen = new LRUCache({ max: maxEvents, ttl: REDELIVERY_WINDOW_MS });
+  }
 
   async firstSeen(key: string): Promise<boolean> {
     if (this.#seen.has(key)) return false;

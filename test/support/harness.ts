@@ -7,6 +7,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import type { AddressInfo } from 'node:net';
 import type { AppOptions, createApp } from '../../src/app.js';
+import type { CapacityBounds } from '../../src/capacity.js';
 import { cacheTagTtlMs, DEFAULT_CONFIG, type GatewayConfig, type UpstreamPoolConfig } from '../../src/config.js';
 import type { Credentials } from '../../src/credentials.js';
 import { DEMO, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
@@ -115,7 +116,9 @@ export interface HarnessOptions {
   /** A Redis the gateway's fleet state lives in (budgets, cache, events, the ledger of sends). @default none: memory */
   redis?: GatewayConfig['redis'];
   /** The read cache: off unless a test turns it on; `now` is its clock (and the replies'); `store` replaces the in-memory store. */
-  cache?: { maxAgeMs?: number; staleMs?: number; pageMaxAgeMs?: number; now?: () => number; store?: ReadCacheStore };
+  cache?: { maxAgeMs?: number; staleMs?: number; pageMaxAgeMs?: number; now?: () => number; store?: ReadCacheStore; maxEntries?: number };
+  /** What the instance remembers at most (CAPACITY_PAGES, CAPACITY_TOKENS and CACHE_MAX_ENTRIES derive it). @default DEFAULT_CONFIG's */
+  capacity?: Partial<CapacityBounds>;
   /** GRAPHIQL and INTROSPECTION. @default both on (the tests of other features use them) */
   switches?: Partial<Pick<GatewayConfig, 'graphiql' | 'introspection'>>;
 }
@@ -152,7 +155,15 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
     limits: { ...DEFAULT_CONFIG.limits, ...options.limits },
     pageTokens: options.pageTokens ?? new Map(),
     persistedOperations: options.persistedOperations,
-    cache: { ...DEFAULT_CONFIG.cache, maxAgeMs, staleMs, reconcileMs: 0, pageMaxAgeMs: options.cache?.pageMaxAgeMs ?? maxAgeMs },
+    cache: {
+      ...DEFAULT_CONFIG.cache,
+      maxAgeMs,
+      staleMs,
+      reconcileMs: 0,
+      pageMaxAgeMs: options.cache?.pageMaxAgeMs ?? maxAgeMs,
+      maxEntries: options.cache?.maxEntries ?? DEFAULT_CONFIG.cache.maxEntries,
+    },
+    capacity: { ...DEFAULT_CONFIG.capacity, ...options.capacity },
     graphiql: options.switches?.graphiql ?? true,
     introspection: options.switches?.introspection ?? true,
     sends: { ...DEFAULT_CONFIG.sends, ...options.sends },
@@ -185,6 +196,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     maxEntries: config.cache.maxEntries,
     maxBytes: config.cache.maxBytes,
     tagTtlMs: cacheTagTtlMs(config, config.cache.maxAgeMs ?? 0),
+    maxTags: config.capacity.cacheTags,
+    maxCustomers: config.capacity.customers,
     ...clock,
   });
   const defaultAccessToken = 'defaultAccessToken' in options ? options.defaultAccessToken : DEMO.tokens.acmePage;
