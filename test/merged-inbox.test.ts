@@ -53,10 +53,11 @@ async function mergedItems(h: Harness, params: Record<string, string>, pageIds: 
 const mergedTruth = async (h: Harness, params: Record<string, string>, pageIds?: readonly string[]): Promise<string[]> =>
   (await mergedItems(h, params, pageIds)).map((item) => item.id);
 
-/** Walks the inbox with `first`, checking that no conversation comes twice; returns the ids in order. */
-async function walk(h: Harness, first: number, folder: 'SPAM' | 'INBOX'): Promise<string[]> {
+/** Walks the inbox with `first`, checking that no conversation comes twice; returns the ids in order and the last endCursor. */
+async function walk(h: Harness, first: number, folder: 'SPAM' | 'INBOX'): Promise<{ ids: string[]; end: string | null }> {
   const ids: string[] = [];
   let after: string | null = null;
+  let end: string | null = null;
   for (;;) {
     const result: GraphQLResponse<MergedInboxQuery> = await h.run(MergedInboxDocument, { first, after, folder });
     expect(result.errors).toBeUndefined();
@@ -64,11 +65,48 @@ async function walk(h: Harness, first: number, folder: 'SPAM' | 'INBOX'): Promis
     expect(inbox.missingSources).toEqual([]);
     ids.push(...inbox.edges.map((edge) => edge.node.graphApiId));
     expect(inbox.pageInfo.hasPreviousPage).toBe(after !== null);
+    end = inbox.pageInfo.endCursor ?? end;
     if (!inbox.pageInfo.hasNextPage) break;
     after = inbox.pageInfo.endCursor;
   }
   expect(new Set(ids).size).toBe(ids.length);
+  return { ids, end };
+}
+
+/** Walks the inbox backward with `last` from `before`, checking that no conversation comes twice; returns the ids in list order. */
+async function walkBack(h: Harness, last: number, folder: 'SPAM' | 'INBOX', before: string): Promise<string[]> {
+  const pages: string[][] = [];
+  let cursor = before;
+  for (;;) {
+    const result: GraphQLResponse<MergedInboxQuery> = await h.run(MergedInboxDocument, { last, before: cursor, folder });
+    expect(result.errors).toBeUndefined();
+    const inbox = result.data!.viewer.inbox;
+    expect(inbox.edges.length).toBeLessThanOrEqual(last);
+    pages.unshift(inbox.edges.map((edge) => edge.node.graphApiId));
+    expect(inbox.pageInfo.hasNextPage).toBe(true);
+    if (!inbox.pageInfo.hasPreviousPage) break;
+    expect(inbox.edges).toHaveLength(last);
+    cursor = inbox.pageInfo.startCursor!;
+  }
+  const ids = pages.flat();
+  expect(new Set(ids).size).toBe(ids.length);
   return ids;
+}
+
+/** The conversation list reads made, as `Page platform after? limit`: a batch's items, or a plain request. */
+function callsOf(h: Harness): string[] {
+  return h.emulator.log.entries
+    .flatMap((entry) =>
+      (entry.items ?? [{ relativeUrl: `${entry.path.slice(1)}?${new URLSearchParams(entry.params)}` }]).map(({ relativeUrl }) => {
+        const url = new URL(relativeUrl, 'http://graph');
+        const params = url.searchParams;
+        const page = url.pathname.split('/')[2];
+        return url.pathname.endsWith('/conversations')
+          ? [`${page} ${params.get('platform')} ${params.has('after') ? 'after ' : ''}${params.get('limit')}`]
+          : [];
+      }),
+    )
+    .flat();
 }
 
 let h: Harness;
@@ -82,16 +120,22 @@ beforeEach(() => {
 });
 
 describe('order', () => {
-  it.each([1, 2, 5, 10, 25, 50])('walking SPAM %i at a time gives the merge of the sources, each conversation once', async (first) => {
+  const sizes = Array.from({ length: 50 }, (_, index) => index + 1);
+  it.each(sizes)('walking SPAM %i at a time gives the merge of the sources, and back from its end the same in reverse', async (size) => {
     const truth = await mergedTruth(h, { folder: 'spam' });
     expect(truth).toHaveLength(81);
-    expect(await walk(h, first, 'SPAM')).toEqual(truth);
+    const { ids, end } = await walk(h, size, 'SPAM');
+    expect(ids).toEqual(truth);
+    // Backward from the last edge: everything before it.
+    expect(await walkBack(h, size, 'SPAM', end ?? '')).toEqual(truth.slice(0, -1));
   });
 
-  it.each([25, 50])('walking INBOX %i at a time gives the merge of the sources', async (first) => {
+  it.each([25, 50])('walking INBOX %i at a time gives the merge of the sources, forward and backward', async (size) => {
     const truth = await mergedTruth(h, {});
     expect(truth).toHaveLength(885);
-    expect(await walk(h, first, 'INBOX')).toEqual(truth);
+    const { ids, end } = await walk(h, size, 'INBOX');
+    expect(ids).toEqual(truth);
+    expect(await walkBack(h, size, 'INBOX', end ?? '')).toEqual(truth.slice(0, -1));
   });
 
   it('updatedSince ends each source at its first older conversation', async () => {
@@ -174,9 +218,50 @@ describe('merged cursors', () => {
     expect(result.errors![0]!.extensions!.code).toBe('BAD_CURSOR');
   });
 
-  it('paging backward is refused: INVALID_PAGINATION', async () => {
-    const result = await h.post({ query: '{ viewer { inbox(last: 2, before: "x") { edges { cursor } } } }' });
+  it('a tampered `before` cursor is BAD_CURSOR, with no upstream call', async () => {
+    const cursor = await firstPage();
+    const at = 24;
+    const tampered = cursor.slice(0, at) + (cursor[at] === 'A' ? 'B' : 'A') + cursor.slice(at + 1);
+    h.emulator.log.clear();
+    const result = await h.run(MergedInboxDocument, { last: 2, folder: 'SPAM', before: tampered });
+    expect(result.errors![0]!.extensions!.code).toBe('BAD_CURSOR');
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+
+  it.each([
+    ['`last` without `before`', '{ viewer { inbox(last: 2) { edges { cursor } } } }'],
+    ['`first` with `before`', '{ viewer { inbox(first: 2, before: "x") { edges { cursor } } } }'],
+    ['`first` and `last`', '{ viewer { inbox(first: 2, last: 2) { edges { cursor } } } }'],
+  ])('%s is INVALID_PAGINATION', async (_name, query) => {
+    const result = await h.post({ query });
     expect(result.body.errors![0]!.extensions!.code).toBe('INVALID_PAGINATION');
+    expect(h.emulator.log.requestCount).toBe(0);
+  });
+});
+
+describe('backward, literally', () => {
+  it('`last: 2` before the third edge: the first two, with pageInfo; its cursors page on forward', async () => {
+    const first = (await h.run(MergedInboxDocument, { first: 3, folder: 'SPAM' })).data!.viewer.inbox;
+    const back = (await h.run(MergedInboxDocument, { last: 2, before: first.edges[2]!.cursor, folder: 'SPAM' })).data!.viewer.inbox;
+    expect(back.edges.map(({ node }) => node.graphApiId)).toEqual([
+      't_318601347375984',
+      'aWdfZAGrdZrRjhZI5Zj4I0tAs97dR018HNU_C9omVfNtwgbwTe-ABBGg-ioIJlABatF',
+    ]);
+    expect(back.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    const onward = (await h.run(MergedInboxDocument, { first: 1, after: back.pageInfo.endCursor, folder: 'SPAM' })).data!.viewer.inbox;
+    expect(onward.edges.map(({ node }) => node.graphApiId)).toEqual([
+      'aWdfZAGMHczP45d88Z0Qm0ghDtAzKqxkColMX1gnRHc5e1fkNMpNUdsK3SU1EgE7diC',
+    ]);
+  });
+
+  it('a backward page reads each source from its start up to the cursor, in one batch per Graph page', async () => {
+    const { end } = await walk(h, 50, 'SPAM');
+    h.emulator.log.clear();
+    const result = await h.run(MergedInboxDocument, { last: 5, before: end, folder: 'SPAM' });
+    expect(result.errors).toBeUndefined();
+    // SPAM has conversations on Acme only: Bistro's sources, with nothing taken, are not read.
+    expect(h.emulator.log.requestCount).toBe(1);
+    expect(callsOf(h)).toEqual([`${ACME} messenger 100`, `${ACME} instagram 100`]);
   });
 });
 
@@ -220,6 +305,30 @@ describe('with the read cache', () => {
     });
   });
   afterAll(() => cached.close());
+
+  it('deeper pages read only the sources that must advance: a source read past the page repeats a read the cache holds', async () => {
+    const pages: string[][] = [];
+    const afters: Array<string | null> = [null];
+    for (let page = 0; page < 4; page += 1) {
+      cached.emulator.log.clear();
+      const result: GraphQLResponse<MergedInboxQuery> = await cached.run(MergedInboxDocument, { first: 5, after: afters[page] });
+      expect(result.errors).toBeUndefined();
+      pages.push(callsOf(cached));
+      afters.push(result.data!.viewer.inbox.pageInfo.endCursor);
+    }
+    expect(pages).toEqual([
+      // Cold: every source, in one batch.
+      [`${ACME} messenger 5`, `${ACME} instagram 5`, `${BISTRO} messenger 5`, `${BISTRO} instagram 5`],
+      // Acme Messenger gave all it read: it goes on from its Graph cursor; the others' next items were read already.
+      [`${ACME} messenger after 4`],
+      [`${ACME} instagram after 5`],
+      [`${ACME} instagram after 5`, `${ACME} messenger after 5`],
+    ]);
+    // Each of these pages again: warm, no call.
+    cached.emulator.log.clear();
+    for (const after of afters.slice(0, 4)) await cached.run(MergedInboxDocument, { first: 5, after });
+    expect(cached.emulator.log.requestCount).toBe(0);
+  });
 
   it('a warm page costs no call; a source throttled later is served stale, not missing', async () => {
     const cold = await cached.run(MergedInboxDocument, { first: 5, folder: 'SPAM' });
