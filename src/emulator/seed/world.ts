@@ -98,7 +98,7 @@ const PLANS: readonly PagePlan[] = [
   { page: PAGES.quiet, seed: 0x9e1, threads: [] },
 ];
 
-type MutableThread = { -readonly [K in keyof ThreadRecord]: ThreadRecord[K] };
+export type MutableThread = { -readonly [K in keyof ThreadRecord]: ThreadRecord[K] };
 
 /** Builds the demo world. Pure: every call returns equal data. */
 export function createSeedWorld(): SeedWorld {
@@ -176,7 +176,8 @@ function createTokens(): Map<string, TokenRecord> {
 const RECENT_WINDOW: TimeWindow = { end: SEED_NOW - 60, days: SEED_SPAN_DAYS };
 
 // Every helper below draws from the PRNG in a fixed order: reordering their calls changes the whole world.
-function createThread(
+/** A thread of `page` drawn from `draws` (also for worlds served besides the demo world's, e.g. seed/brand.ts). */
+export function createThread(
   draws: Draws,
   page: PageRecord,
   platform: Platform,
