@@ -7,6 +7,8 @@ import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, MergedInboxDocument, type MergedInboxQuery } from './generated/graphql.js';
 import { ACME, BISTRO, type GraphQLResponse, startHarness, TEST_VERSION, type Harness } from './support/harness.js';
 
+const OUTLET = DEMO.pages.outlet.id;
+
 interface Listed {
   id: string;
   updated_time: string;
@@ -14,7 +16,7 @@ interface Listed {
 
 /** A source's own list, as Graph serves it with `next` URLs to its end. */
 async function sourceList(h: Harness, pageId: string, platform: string, params: Record<string, string>): Promise<Listed[]> {
-  const token = pageId === ACME ? DEMO.tokens.acmePage : DEMO.tokens.bistroPage;
+  const token = { [ACME]: DEMO.tokens.acmePage, [BISTRO]: DEMO.tokens.bistroPage, [OUTLET]: DEMO.tokens.outletPage }[pageId]!;
   const items: Listed[] = [];
   const query = new URLSearchParams({ ...params, platform, fields: 'id,updated_time', limit: '100', access_token: token });
   let url: string | undefined = `${h.emulator.url}/${TEST_VERSION}/${pageId}/conversations?${query}`;
@@ -27,8 +29,15 @@ async function sourceList(h: Harness, pageId: string, platform: string, params: 
   return items;
 }
 
-/** The merge of alice's four sources' own lists (Acme and Bistro, each on Messenger and Instagram): newest first, then Page id, then id. */
-async function mergedItems(h: Harness, params: Record<string, string>, pageIds: readonly string[] = [ACME, BISTRO]): Promise<Listed[]> {
+/**
+ * The merge of alice's six sources' own lists (Acme, Bistro and Acme Outlet, each on Messenger and Instagram): newest first, then
+ * Page id, then id.
+ */
+async function mergedItems(
+  h: Harness,
+  params: Record<string, string>,
+  pageIds: readonly string[] = [ACME, BISTRO, OUTLET],
+): Promise<Listed[]> {
   const sources: Array<{ pageId: string; items: Listed[] }> = [];
   for (const pageId of pageIds) {
     for (const platform of ['messenger', 'instagram']) sources.push({ pageId, items: await sourceList(h, pageId, platform, params) });
@@ -40,9 +49,14 @@ async function mergedItems(h: Harness, params: Record<string, string>, pageIds: 
     sources.forEach((source, index) => {
       const item = source.items[next[index]!];
       if (item === undefined) return;
-      const head = best < 0 ? undefined : sources[best]!.items[next[best]!]!;
-      const time = head === undefined ? 1 : Date.parse(item.updated_time) - Date.parse(head.updated_time);
-      if (head === undefined || time > 0 || (time === 0 && (source.pageId < sources[best]!.pageId || item.id < head.id))) best = index;
+      if (best < 0) {
+        best = index;
+        return;
+      }
+      const head = sources[best]!.items[next[best]!]!;
+      const time = Date.parse(item.updated_time) - Date.parse(head.updated_time);
+      const otherPage = sources[best]!.pageId;
+      if (time > 0 || (time === 0 && (source.pageId < otherPage || (source.pageId === otherPage && item.id < head.id)))) best = index;
     });
     if (best < 0) return merged;
     merged.push(sources[best]!.items[next[best]!]!);
@@ -132,7 +146,7 @@ describe('order', () => {
 
   it.each([25, 50])('walking INBOX %i at a time gives the merge of the sources, forward and backward', async (size) => {
     const truth = await mergedTruth(h, {});
-    expect(truth).toHaveLength(885);
+    expect(truth).toHaveLength(1035);
     const { ids, end } = await walk(h, size, 'INBOX');
     expect(ids).toEqual(truth);
     expect(await walkBack(h, size, 'INBOX', end ?? '')).toEqual(truth.slice(0, -1));
@@ -275,15 +289,17 @@ describe('cost', () => {
       `${TEST_VERSION}/${ACME}/conversations`,
       `${TEST_VERSION}/${BISTRO}/conversations`,
       `${TEST_VERSION}/${BISTRO}/conversations`,
+      `${TEST_VERSION}/${OUTLET}/conversations`,
+      `${TEST_VERSION}/${OUTLET}/conversations`,
     ]);
-    expect(result.extensions!.upstream).toMatchObject({ requests: 1, calls: 4 });
+    expect(result.extensions!.upstream).toMatchObject({ requests: 1, calls: 6 });
   });
 
   it('more sources than MAX_INBOX_SOURCES: INBOX_TOO_WIDE, unless narrowed', async () => {
     const narrow = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice, maxInboxSources: 3 });
     try {
       const wide = await narrow.run(MergedInboxDocument, { first: 2 });
-      expect(wide.errors![0]!.extensions).toMatchObject({ code: 'INBOX_TOO_WIDE', sources: 4, maxSources: 3 });
+      expect(wide.errors![0]!.extensions).toMatchObject({ code: 'INBOX_TOO_WIDE', sources: 6, maxSources: 3 });
       const acme = await narrow.run(MergedInboxDocument, { first: 2, pageIds: [ACME] });
       expect(acme.errors).toBeUndefined();
       const messenger = await narrow.run(MergedInboxDocument, { first: 2, platform: 'MESSENGER' });
@@ -318,11 +334,18 @@ describe('with the read cache', () => {
     }
     expect(pages).toEqual([
       // Cold: every source, in one batch.
-      [`${ACME} messenger 5`, `${ACME} instagram 5`, `${BISTRO} messenger 5`, `${BISTRO} instagram 5`],
+      [
+        `${ACME} messenger 5`,
+        `${ACME} instagram 5`,
+        `${BISTRO} messenger 5`,
+        `${BISTRO} instagram 5`,
+        `${OUTLET} messenger 5`,
+        `${OUTLET} instagram 5`,
+      ],
       // Acme Messenger gave all it read: it goes on from its Graph cursor; the others' next items were read already.
       [`${ACME} messenger after 4`],
       [`${ACME} instagram after 5`],
-      [`${ACME} instagram after 5`, `${ACME} messenger after 5`],
+      [`${ACME} messenger after 5`, `${ACME} instagram after 4`],
     ]);
     // Each of these pages again: warm, no call.
     cached.emulator.log.clear();
