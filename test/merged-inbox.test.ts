@@ -373,6 +373,30 @@ describe('with the read cache', () => {
 });
 
 describe('partial failure', () => {
+  it('backward, a throttled Page is left out and named; the other sources answer what lies before the cursor', async () => {
+    const throttled = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice });
+    try {
+      const first = (await throttled.run(MergedInboxDocument, { first: 100 })).data!.viewer.inbox;
+      // Bistro has conversations among these: its sources must be read to page back.
+      expect(first.edges.filter((edge) => edge.node.page.graphApiId === BISTRO).length).toBeGreaterThan(0);
+      const others = new Set(await mergedTruth(throttled, {}, [ACME, OUTLET]));
+      throttled.emulator.faults.inject(
+        { kind: 'throttle', code: 80006, regainMinutes: 2 },
+        { times: Infinity, match: { path: /^1000000002\// } },
+      );
+      const result = await throttled.run(MergedInboxDocument, { last: 4, before: first.edges[99]!.cursor });
+      expect(result.errors).toBeUndefined();
+      // Bistro's Instagram source (it links no account) gave nothing before the cursor: it is not read, so not missing.
+      expect(result.data!.viewer.inbox.missingSources.map((source) => `${source.pageId} ${source.platform} ${source.code}`)).toEqual([
+        `${BISTRO} MESSENGER GRAPH_RATE_LIMITED`,
+      ]);
+      const before = first.edges.slice(0, 99).map((edge) => edge.node.graphApiId);
+      expect(result.data!.viewer.inbox.edges.map((edge) => edge.node.graphApiId)).toEqual(before.filter((id) => others.has(id)).slice(-4));
+    } finally {
+      await throttled.close();
+    }
+  });
+
   it('a throttled Page is left out and named; the other sources answer', async () => {
     const throttled = await startHarness({ emulator: { privacyFiltering: false }, defaultAccessToken: DEMO.tokens.alice });
     try {

@@ -213,14 +213,15 @@ async function readBackward<T>(options: MergeOptions<T, unknown>, from: MergedPo
 }
 
 /**
- * Merges the runs k-way by `precedes`, up to `limit` items: the source of each item, in order. Stops before an
- * item that a known item not read yet precedes.
+ * Merges the runs k-way by `precedes`, up to `limit` items: the source of each item, in order. Forward, stops before
+ * an item that a known item not read yet precedes (backward, every run holds all it has before the cursor).
  */
 function mergeRuns<T>(
   runs: ReadonlyArray<Run<T>>,
   limit: number,
   keyOf: (item: T) => MergeKey,
   precedes: (a: Keyed, b: Keyed) => boolean,
+  forward: boolean,
 ): number[] {
   const next = runs.map(() => 0);
   const order: number[] = [];
@@ -235,10 +236,12 @@ function mergeRuns<T>(
       if (head !== undefined && (best === undefined || precedes(head, best))) best = head;
     }
     if (best === undefined) return order;
-    const blocking = runs.some(
-      (run, source) =>
-        next[source] === run.placed.length && typeof run.following !== 'string' && precedes({ source, key: run.following }, best),
-    );
+    const blocking =
+      forward &&
+      runs.some(
+        (run, source) =>
+          next[source] === run.placed.length && typeof run.following !== 'string' && precedes({ source, key: run.following }, best),
+      );
     if (blocking) return order;
     next[best.source]! += 1;
     order.push(best.source);
@@ -277,7 +280,7 @@ export async function resolveMergedConnection<T, N>(options: MergeOptions<T, N>)
     (result, source): Run<T> =>
       'run' in result ? result.run : { placed: [], following: 'unknown', start: forward ? positions[source]! : UNTOUCHED, unread: true },
   );
-  const merged = mergeRuns(runs, forward ? plan.count : Number.POSITIVE_INFINITY, keyOf, options.precedes);
+  const merged = mergeRuns(runs, forward ? plan.count : Number.POSITIVE_INFINITY, keyOf, options.precedes, forward);
   const skipped = forward ? 0 : Math.max(0, merged.length - plan.count);
   const freshness = new OldestFreshness();
   for (const run of runs) if (run.fetched !== undefined && Number.isFinite(run.fetched.fetchedAt)) freshness.note(run.fetched);
