@@ -3,14 +3,15 @@
  * BENCH_UPSTREAM_LATENCY_MS gives every answer a Graph-like delay; BENCH_CALLS_PER_SECOND makes it throttle a
  * Page over Meta's Conversations API rate, as Graph does; BENCH_APP_SECRET checks proofs and signs webhooks.
  * BENCH_SEND_RATE refuses sends over that many per Page per second with (#613), as Meta's Send API does;
- * BENCH_OPEN_WINDOWS=1 opens the messaging window of Acme's first 20 Messenger inbox threads at start (a customer
- * message stamped now), so that replies are allowed.
+ * BENCH_BRAND_PAGES=n serves the brand world besides the demo world's (seed/brand.ts: a user reaching n Pages, each with
+ * Messenger and Instagram threads). BENCH_OPEN_WINDOWS=1 opens the messaging window of Acme's first 20 Messenger inbox
+ * threads at start (a customer message stamped now), so that replies are allowed.
  * Over IPC: `stats` answers what the gateway cost it since the last `reset` (calls per Page in the busiest one-second
  * window, and the calls refused: throttles); `open-threads` the threads opened at start; `drop-next-send` makes the
  * next send take effect and lose its answer (the socket reset); `send-stats` what the Send API saw since the last
  * `reset` and what the customers of the opened threads received (see {@link SendStats}).
  */
-import { DEMO, startEmulator } from '../src/emulator/index.js';
+import { createBrandWorld, DEMO, startEmulator } from '../src/emulator/index.js';
 import type { LoggedRequest } from '../src/emulator/index.js';
 import { ECHO_KEY_PREFIX } from '../src/replies/reply-service.js';
 
@@ -18,12 +19,14 @@ const latency = Number(process.env.BENCH_UPSTREAM_LATENCY_MS ?? 0);
 const callsPerSecond = Number(process.env.BENCH_CALLS_PER_SECOND ?? 0);
 const appSecret = process.env.BENCH_APP_SECRET;
 const sendRate = Number(process.env.BENCH_SEND_RATE ?? 0);
+const brandPages = Number(process.env.BENCH_BRAND_PAGES ?? 0);
 const OPENED_THREADS = 20;
 const emulator = await startEmulator({
   privacyFiltering: false,
   ...(callsPerSecond > 0 ? { conversationRateLimit: { callsPerSecond } } : {}),
   ...(sendRate > 0 ? { sendRateLimit: { callsPerSecond: sendRate } } : {}),
   ...(appSecret === undefined ? {} : { appSecret }),
+  ...(brandPages > 0 ? { extraWorld: createBrandWorld(brandPages) } : {}),
 });
 const injectLatency = (): void => {
   if (latency > 0) emulator.faults.inject({ kind: 'latency', ms: latency }, { times: Number.POSITIVE_INFINITY });

@@ -7,7 +7,7 @@
  * - BENCH_TEAM_SECONDS (default 15): length of the team scenarios (reading, and replying).
  * - BENCH_ONLY: run one scenario alone, for quick iteration (no bare proxy baseline then):
  *   `replying` ("a team replying"), `inbox` ("the shipped inbox operation under the team scenario"),
- *   `rolling` ("a rolling restart": needs Redis, REDIS_URL or 127.0.0.1:6379).
+ *   `rolling` ("a rolling restart": needs Redis, REDIS_URL or 127.0.0.1:6379), `agent` ("an agent's inbox").
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -34,6 +34,7 @@ import {
   DELIVERY_EVERY_MS,
 } from './support.js';
 import { start, stopAll } from './launcher.js';
+import { AGENT_DEPTH, AGENT_PAGES, agentInbox } from './agent-inbox.js';
 import { REPLYING_AGENTS, teamReplying } from './replying.js';
 import { ROLLING_CLIENTS, rollingRestart } from './rolling.js';
 import { median, percentile, table } from './stats.js';
@@ -357,7 +358,18 @@ async function replying(): Promise<void> {
   );
 }
 
+async function agent(): Promise<void> {
+  const rows = await agentInbox();
+  console.log(
+    `\nAn agent's inbox: one user token reaching ${AGENT_PAGES} Pages with Messenger and Instagram each, ${TEAM_CLIENTS} clients ` +
+      `walking Viewer.inbox(first: 20) ${AGENT_DEPTH} pages deep, a webhook delivery on a random Page every ` +
+      `${DELIVERY_EVERY_MS / 1000} s, 100 ms upstream, 2 calls per Page per second (enforced by the emulator), ${TEAM_SECONDS} s\n` +
+      table(rows),
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'agent') return agent();
   if (process.env.BENCH_ONLY === 'replying') return replying();
   if (process.env.BENCH_ONLY === 'inbox') return shippedInbox();
   if (process.env.BENCH_ONLY === 'rolling') return rolling();
@@ -380,6 +392,7 @@ async function main(): Promise<void> {
       `webhook delivery every ${DELIVERY_EVERY_MS / 1000} s, ${TEAM_SECONDS} s\n${table(team)}`,
   );
   await shippedInbox();
+  await agent();
   await rolling();
   await replying();
 }

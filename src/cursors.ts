@@ -22,8 +22,8 @@ import { remembered } from './remembered.js';
 
 const FORMAT_VERSION = 2;
 /** The version byte of a merged list's cursor: it holds one position per source. */
-const MERGED_FORMAT_VERSION = 3;
-/** A merged cursor holds up to two Graph cursors per source (MAX_INBOX_SOURCES of them). */
+const MERGED_FORMAT_VERSION = 4;
+/** A merged cursor holds up to one Graph cursor per source (MAX_INBOX_SOURCES of them). */
 const MAX_MERGED_CURSOR_LENGTH = 16_384;
 const SCOPE_TAG_BYTES = 4;
 const MAC_BYTES = 16;
@@ -48,14 +48,38 @@ export interface EdgePlace {
   readonly itemId: string;
 }
 
+/** An item of a merged list as its order sees it: its `updated_time` (epoch seconds) and id. */
+export interface MergeKey {
+  readonly time: number;
+  readonly id: string;
+}
+
 /**
- * Where a merged list stands in one of its sources: `start` (nothing taken yet), `done` (everything taken),
- * or after the place of the last item taken from it.
+ * Where a merged list stands in one of its sources: the last item taken from it (its place, to resume after
+ * it, and its key; `undefined` when none was taken yet), and what follows it: not read yet (`unknown`), the
+ * end of the source (`end`), or the key of the next item, read but not taken.
  */
-export type SourcePosition =
-  | { readonly state: 'start' }
-  | { readonly state: 'done' }
-  | { readonly state: 'after'; readonly place: EdgePlace };
+export interface SourcePosition {
+  readonly last: SourceItemPlace | undefined;
+  readonly next: 'unknown' | 'end' | MergeKey;
+}
+
+/**
+ * The last item taken from a source, and how to read on after it: from `after` (its page's `cursors.after`,
+ * when it ended its page), or, when it did not, by repeating the request that read its page (`after`, or the
+ * list's start, and `repeatLimit`) and dropping it with everything before it. A repeated request is the one
+ * a cache holds.
+ */
+export interface SourceItemPlace extends MergeKey {
+  readonly after: string | undefined;
+  readonly repeatLimit: number | undefined;
+}
+
+/** A merged list's cursor: every source's position after its edge, and the source the edge came from. */
+export interface MergedPosition {
+  readonly edgeSource: number;
+  readonly sources: readonly SourcePosition[];
+}
 
 /** Encodes and verifies cursors. */
 export interface CursorCodec {
@@ -64,9 +88,9 @@ export interface CursorCodec {
   /** Throws a GraphQLError (`BAD_CURSOR`, `CURSOR_EXPIRED`) for anything it did not issue for this scope. */
   decode(scope: string, cursor: string): EdgePlace;
   /** A cursor of a list merged from several sources: each source's position, in the scope's source order. */
-  encodeMerged(scope: string, positions: readonly SourcePosition[]): string;
+  encodeMerged(scope: string, position: MergedPosition): string;
   /** Throws a GraphQLError (`BAD_CURSOR`) for anything it did not issue for this scope, or for another number of sources. */
-  decodeMerged(scope: string, cursor: string, sourceCount: number): SourcePosition[];
+  decodeMerged(scope: string, cursor: string, sourceCount: number): MergedPosition;
 }
 
 /**
@@ -137,19 +161,10 @@ class Reader {
   }
 }
 
-/** The bytes of an edge's place after the scope tag: page length, which Graph cursors, the cursors, index, item id. */
-function placeBytes(place: EdgePlace): Buffer {
-  const { before, after } = place.list;
-  return Buffer.concat([
-    Buffer.from([...varint(place.listLength), (before === undefined ? 0 : 1) | (after === undefined ? 0 : 2)]),
-    ...(before === undefined ? [] : [field(before)]),
-    ...(after === undefined ? [] : [field(after)]),
-    Buffer.from(varint(place.index)),
-    field(place.itemId),
-  ]);
-}
-
-/** Reads what {@link placeBytes} wrote; BAD_CURSOR when it is not well formed. */
+/**
+ * Reads an edge's place after the scope tag (page length, which Graph cursors, the cursors, index, item id);
+ * BAD_CURSOR when it is not well formed.
+ */
 function readPlace(reader: Reader): EdgePlace {
   const listLength = reader.varint();
   const has = reader.byte();
@@ -161,19 +176,48 @@ function readPlace(reader: Reader): EdgePlace {
   return { list: { before, after }, listLength, index, itemId };
 }
 
-const POSITION_TAGS = { start: 0, done: 1, after: 2 } as const;
+/** A position's flags: bit 0, an item was taken; bits 1–2, what follows it (NEXT_KINDS). */
+const HAS_LAST = 1;
+const NEXT_KINDS = { unknown: 0, end: 1, item: 2 } as const;
 
-function positionBytes(position: SourcePosition): Buffer {
-  const tag = Buffer.from([POSITION_TAGS[position.state]]);
-  return position.state === 'after' ? Buffer.concat([tag, placeBytes(position.place)]) : tag;
+/** A source item place's flags: whether it has `after`, and `repeatLimit`. */
+const HAS_AFTER = 1;
+const HAS_REPEAT = 2;
+
+function itemPlaceBytes({ after, repeatLimit, time, id }: SourceItemPlace): Buffer {
+  return Buffer.concat([
+    Buffer.from([(after === undefined ? 0 : HAS_AFTER) | (repeatLimit === undefined ? 0 : HAS_REPEAT)]),
+    ...(after === undefined ? [] : [field(after)]),
+    Buffer.from([...(repeatLimit === undefined ? [] : varint(repeatLimit)), ...varint(time)]),
+    field(id),
+  ]);
+}
+
+function readItemPlace(reader: Reader): SourceItemPlace {
+  const flags = reader.byte();
+  if (flags > (HAS_AFTER | HAS_REPEAT)) throw badCursor(MALFORMED);
+  const after = flags & HAS_AFTER ? reader.string() : undefined;
+  const repeatLimit = flags & HAS_REPEAT ? reader.varint() : undefined;
+  return { after, repeatLimit, time: reader.varint(), id: reader.string() };
+}
+
+function positionBytes({ last, next }: SourcePosition): Buffer {
+  const nextKind = typeof next === 'string' ? NEXT_KINDS[next] : NEXT_KINDS.item;
+  return Buffer.concat([
+    Buffer.from([(last === undefined ? 0 : HAS_LAST) | (nextKind << 1)]),
+    ...(last === undefined ? [] : [itemPlaceBytes(last)]),
+    ...(typeof next === 'string' ? [] : [Buffer.from(varint(next.time)), field(next.id)]),
+  ]);
 }
 
 function readPosition(reader: Reader): SourcePosition {
-  const tag = reader.byte();
-  if (tag === POSITION_TAGS.start) return { state: 'start' };
-  if (tag === POSITION_TAGS.done) return { state: 'done' };
-  if (tag === POSITION_TAGS.after) return { state: 'after', place: readPlace(reader) };
-  throw badCursor(MALFORMED);
+  const flags = reader.byte();
+  const nextKind = flags >> 1;
+  if (flags > 5) throw badCursor(MALFORMED);
+  const last = flags & HAS_LAST ? readItemPlace(reader) : undefined;
+  if (nextKind === NEXT_KINDS.unknown) return { last, next: 'unknown' };
+  if (nextKind === NEXT_KINDS.end) return { last, next: 'end' };
+  return { last, next: { time: reader.varint(), id: reader.string() } };
 }
 
 type Mac = (scope: string, body: Buffer) => Buffer;
@@ -193,13 +237,13 @@ function verifiedReader(mac: Mac, scope: string, cursor: string, version: number
   return new Reader(body.subarray(1 + SCOPE_TAG_BYTES));
 }
 
-/** The signed body of a merged list's cursor: every source's position, in order. */
-function mergedBody(scope: string, positions: readonly SourcePosition[]): Buffer {
+/** The signed body of a merged list's cursor: the edge's source, then every source's position, in order. */
+function mergedBody(scope: string, { edgeSource, sources }: MergedPosition): Buffer {
   return Buffer.concat([
     Buffer.from([MERGED_FORMAT_VERSION]),
     scopeTag(scope),
-    Buffer.from(varint(positions.length)),
-    ...positions.map(positionBytes),
+    Buffer.from([...varint(sources.length), ...varint(edgeSource)]),
+    ...sources.map(positionBytes),
   ]);
 }
 
@@ -260,8 +304,8 @@ export function createCursorCodec(
       return place;
     },
 
-    encodeMerged(scope, positions) {
-      const body = mergedBody(scope, positions);
+    encodeMerged(scope, position) {
+      const body = mergedBody(scope, position);
       return Buffer.concat([body, mac(scope, body)]).toString('base64url');
     },
 
@@ -269,9 +313,10 @@ export function createCursorCodec(
       const reader = verified(scope, cursor, MERGED_FORMAT_VERSION, MAX_MERGED_CURSOR_LENGTH);
       const count = reader.varint();
       if (count !== sourceCount) throw badCursor('This cursor belongs to another list: another set of sources.');
-      const positions = Array.from({ length: count }, () => readPosition(reader));
-      if (!reader.done) throw badCursor(MALFORMED);
-      return positions;
+      const edgeSource = reader.varint();
+      const sources = Array.from({ length: count }, () => readPosition(reader));
+      if (!reader.done || edgeSource >= count || sources[edgeSource]!.last === undefined) throw badCursor(MALFORMED);
+      return { edgeSource, sources };
     },
   };
 }

@@ -34,7 +34,11 @@ it('runs the inbox, next-page, older-messages, viewer and call-budget examples',
   expect(older.errors).toBeUndefined();
 
   const viewer = await h.run(ViewerExampleDocument, {});
-  expect(viewer.data!.viewer.pages.map((page) => page.graphApiId)).toEqual([DEMO.pages.acme.id, DEMO.pages.bistro.id]);
+  expect(viewer.data!.viewer.pages.map((page) => page.graphApiId)).toEqual([
+    DEMO.pages.acme.id,
+    DEMO.pages.bistro.id,
+    DEMO.pages.outlet.id,
+  ]);
 
   const requests = h.emulator.log.requestCount;
   const budget = await h.run(PageCallBudgetExampleDocument, {});

@@ -298,7 +298,7 @@ describe('subscription inboxEvents', () => {
     const { server: narrowServer, origin: narrowOrigin } = await serveOnLoopback(narrow.app);
     try {
       const wide = await subscribe(`subscription { inboxEvents { messageId } }`, DEMO.tokens.alice, narrowOrigin);
-      expect((await wide.next()).errors?.[0]?.extensions).toMatchObject({ code: 'INBOX_TOO_WIDE', sources: 4, maxSources: 3 });
+      expect((await wide.next()).errors?.[0]?.extensions).toMatchObject({ code: 'INBOX_TOO_WIDE', sources: 6, maxSources: 3 });
       wide.close();
       const messenger = await subscribe(`subscription { inboxEvents(platform: MESSENGER) { messageId } }`, DEMO.tokens.alice, narrowOrigin);
       await listening(narrow.events!, BISTRO);

@@ -219,12 +219,13 @@ describe('npm start', () => {
           pages: [
             { graphApiId: DEMO.pages.acme.id, name: DEMO.pages.acme.name },
             { graphApiId: DEMO.pages.bistro.id, name: DEMO.pages.bistro.name },
+            { graphApiId: DEMO.pages.outlet.id, name: DEMO.pages.outlet.name },
           ],
         },
       },
       extensions: expect.anything(),
     });
-    for (const page of [DEMO.pages.acme, DEMO.pages.bistro]) {
+    for (const page of [DEMO.pages.acme, DEMO.pages.bistro, DEMO.pages.outlet]) {
       const inbox = await query(gateway.url, {
         query: `{ page(id: "${page.id}") { name conversations(first: 2) { edges { node { id } } } } }`,
       });

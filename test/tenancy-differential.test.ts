@@ -47,7 +47,8 @@ const SEED_TIMEOUT_MS = 60_000;
 /** How long a subscriber may take to receive the events it must, and how long it is given for those it must not. */
 const SUBSCRIBER_WAIT_MS = { owed: 5_000, more: 1_000 } as const;
 const INSTAGRAM = DEMO.pages.acme.instagramId;
-const PAGES: readonly string[] = [ACME, BISTRO, QUIET];
+const OUTLET = DEMO.pages.outlet.id;
+const PAGES: readonly string[] = [ACME, BISTRO, QUIET, OUTLET];
 
 function seedsToRun(): readonly number[] {
   const replay = process.env.TENANCY_SEED?.trim();
@@ -84,7 +85,8 @@ const HOME: Readonly<Record<TokenName, readonly string[]>> = {
   acmePagePolicyBlocked: [ACME],
   bistroPage: [BISTRO],
   quietPage: [QUIET],
-  alice: [ACME, BISTRO],
+  outletPage: [OUTLET],
+  alice: [ACME, BISTRO, OUTLET],
   bob: [BISTRO],
   expired: [ACME],
 };

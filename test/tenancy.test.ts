@@ -31,6 +31,7 @@ describe('user tokens', () => {
         pages: [
           { graphApiId: ACME, name: DEMO.pages.acme.name, tasks: expect.arrayContaining(['MESSAGING']) },
           { graphApiId: BISTRO, name: DEMO.pages.bistro.name, tasks: expect.arrayContaining(['MESSAGING']) },
+          { graphApiId: DEMO.pages.outlet.id, name: DEMO.pages.outlet.name, tasks: expect.arrayContaining(['MESSAGING']) },
         ],
       },
     });

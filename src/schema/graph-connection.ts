@@ -22,14 +22,14 @@ import { expiresCursor } from '../graph-api/error-rules.js';
 import { GraphApiError } from '../graph-api/errors.js';
 import type { FetchedValue, Freshness } from '../graph-api/read.js';
 import type { GraphList } from '../graph-api/wire-types.js';
-import type { CursorCodec, EdgePlace, SourcePosition } from '../cursors.js';
+import type { CursorCodec, EdgePlace } from '../cursors.js';
 
 /** Most edges one connection field returns: the largest `first`/`last` accepted. */
 export const MAX_EDGES = 100;
 /** Edges returned when neither `first` nor `last` is given: the size of Graph's own default list page. */
 export const DEFAULT_EDGES = 25;
 /** Most items Graph returns in one list page, when the caller says nothing: GRAPH_LIST_CAP's default. */
-const DEFAULT_GRAPH_LIST_CAP = DEFAULT_CONFIG.graphListCap;
+export const DEFAULT_GRAPH_LIST_CAP = DEFAULT_CONFIG.graphListCap;
 
 export interface RelayArgs {
   first?: number | null | undefined;
@@ -60,7 +60,7 @@ export interface GraphAnchor {
  * Where to resume after and before an edge's item; `null` when Graph gave no cursor that way
  * (nothing follows, or precedes).
  */
-function anchorsOf({ list: { before, after }, listLength, index }: EdgePlace): {
+export function anchorsOf({ list: { before, after }, listLength, index }: EdgePlace): {
   forward: GraphAnchor | null;
   backward: GraphAnchor | null;
 } {
@@ -89,8 +89,13 @@ export interface ConnectionPlan {
   readonly fromCursor: boolean;
   /** Where to start upstream; `null` with `fromCursor`: nothing lies in that direction. */
   readonly anchor: GraphAnchor | null;
-  /** The item the cursor names, dropped with everything before it when `anchor.dropThrough`. */
+  /** The item the cursor names, dropped with everything before it when `anchor.dropThrough` (or `repeat`). */
   readonly anchorItemId: string | undefined;
+  /**
+   * The first Graph request, when it repeats the one that read the anchor item's page (so that a cache serves it);
+   * the anchor item is then dropped with everything before it.
+   */
+  readonly repeat?: GraphListRequest | undefined;
 }
 
 export interface Edge<T> {
@@ -107,9 +112,9 @@ export interface Connection<T> {
   readonly pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-const invalidPagination = (message: string): GraphQLError => gatewayError('INVALID_PAGINATION', message);
+export const invalidPagination = (message: string): GraphQLError => gatewayError('INVALID_PAGINATION', message);
 
-function checkCount(name: string, value: number): number {
+export function checkCount(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > MAX_EDGES) {
     throw invalidPagination(`\`${name}\` must be an integer from 1 to ${MAX_EDGES}, got ${value}.`);
   }
@@ -165,6 +170,7 @@ function itemsWanted(plan: ConnectionPlan): number {
  * nothing lies that way.
  */
 export function firstListRequest(plan: ConnectionPlan, graphListCap: number = DEFAULT_GRAPH_LIST_CAP): GraphListRequest | null {
+  if (plan.repeat !== undefined) return plan.repeat;
   if (plan.anchor === null && plan.fromCursor) return null;
   const limit = Math.min(graphListCap, itemsWanted(plan));
   if (plan.anchor === null) return { limit };
@@ -186,12 +192,14 @@ function cursorExpiry(request: GraphListRequest): (error: unknown) => never {
   };
 }
 
-interface Placed<T> {
+export interface Placed<T> {
   item: T;
   list: GraphList<T>;
   index: number;
   /** When its page was read from Graph, and whether it was served stale. */
   fetched: Freshness;
+  /** The Graph request that read its page. */
+  request: GraphListRequest;
 }
 
 /** How a connection reads Graph. */
@@ -208,10 +216,12 @@ export interface ConnectionReads<T> {
 }
 
 /** Items taken from Graph for one Relay page, where each sits, and how fresh they are. */
-interface Collected<T> {
+export interface Collected<T> {
   readonly placed: Placed<T>[];
   /** Whether more items lie beyond the last one taken, in the plan's direction. */
   readonly moreBeyond: boolean;
+  /** The item just beyond the last one taken, when it was read (forward). */
+  readonly following?: T | undefined;
   /** When the oldest page used was read from Graph (epoch ms). */
   readonly fetchedAt: number;
   /** Set when a page was served stale: the longest wait before Graph can be called again. */
@@ -219,7 +229,7 @@ interface Collected<T> {
 }
 
 /** Keeps the oldest `fetchedAt` and the longest stale wait of the pages read so far. */
-class OldestFreshness {
+export class OldestFreshness {
   fetchedAt = Number.POSITIVE_INFINITY;
   stale: Freshness['stale'];
   note(fetched: Freshness): void {
@@ -236,20 +246,21 @@ class OldestFreshness {
  * extra items absorb pages that privacy filtering shortened);
  * a further request is made only if short pages left it unfilled.
  */
-async function collectItems<T>(
+export async function collectItems<T>(
   plan: ConnectionPlan,
   reads: ConnectionReads<T>,
   idOf: (item: T) => string,
   isPastEnd: ((item: T) => boolean) | undefined,
-  enough?: (taken: readonly T[]) => boolean,
+  enough?: (taken: readonly T[]) => boolean | Promise<boolean>,
 ): Promise<Collected<T>> {
   const graphListCap = reads.graphListCap ?? DEFAULT_GRAPH_LIST_CAP;
   const forward = plan.direction === 'forward';
   const freshness = new OldestFreshness();
   let request = firstListRequest(plan, graphListCap);
-  let pendingDrop = plan.anchor?.dropThrough === undefined ? undefined : plan.anchorItemId;
+  let pendingDrop = plan.anchor?.dropThrough === undefined && plan.repeat === undefined ? undefined : plan.anchorItemId;
   let placed: Placed<T>[] = [];
   let moreBeyond = false;
+  let following: T | undefined;
   let prefetched: GraphList<T>[] = [];
   let chainFreshness: Freshness | undefined;
 
@@ -272,9 +283,13 @@ async function collectItems<T>(
     }
   }
 
+  const initialRequest = request;
   while (request !== null) {
+    const chained = prefetched.length > 0;
     let list = prefetched.shift();
     let fetched: Freshness | undefined = list === undefined ? undefined : chainFreshness;
+    // A chain's follow-up pages are full pages (see above).
+    const listRequest = chained && request !== initialRequest ? { ...request, limit: graphListCap } : request;
     if (list === undefined) {
       const answer = await reads.fetchList(request).catch(cursorExpiry(request));
       freshness.note(answer);
@@ -302,19 +317,22 @@ async function collectItems<T>(
     }
     const need = plan.count - placed.length;
     const taken = forward ? positions.slice(0, need) : positions.slice(Math.max(0, positions.length - need));
-    const batch = taken.map((index): Placed<T> => ({ item: list.data[index] as T, list, index, fetched: listFreshness }));
+    const batch = taken.map(
+      (index): Placed<T> => ({ item: list.data[index] as T, list, index, fetched: listFreshness, request: listRequest }),
+    );
     placed = forward ? placed.concat(batch) : batch.concat(placed);
 
     const leftOver = taken.length < positions.length;
+    if (leftOver && forward) following = list.data[positions[taken.length]!] as T;
     const beyond = forward ? list.paging?.next : list.paging?.previous;
     const graphCursor = forward ? list.paging?.cursors?.after : list.paging?.cursors?.before;
     moreBeyond = leftOver || (beyond !== undefined && !pastEnd);
-    const satisfied = enough?.(batch.map(({ item }) => item)) === true;
+    const satisfied = (await enough?.(batch.map(({ item }) => item))) === true;
     if (satisfied || leftOver || pastEnd || placed.length >= plan.count || beyond === undefined || graphCursor === undefined) break;
     const limit = Math.min(graphListCap, plan.count - placed.length);
     request = forward ? { limit, after: graphCursor } : { limit, before: graphCursor };
   }
-  return { placed, moreBeyond, fetchedAt: freshness.fetchedAt, stale: freshness.stale };
+  return { placed, moreBeyond, following, fetchedAt: freshness.fetchedAt, stale: freshness.stale };
 }
 
 /** Builds the edges (cursors signed only when read: many queries select nodes without them) and page info. */
@@ -385,170 +403,4 @@ export async function resolveConnection<T, N>(options: {
   const { plan, scope, cursors, reads, idOf, toNode, isPastEnd } = options;
   const collected = await collectItems(plan, reads, idOf, isPastEnd);
   return buildConnection(plan, collected, scope, cursors, idOf, toNode);
-}
-
-/**
- * One source of a merged connection ({@link resolveMergedConnection}): how to read its Graph list (sorted
- * the way the merge is), and the watermark that ends it.
- */
-export interface MergeSource<T> {
-  readonly reads: ConnectionReads<T>;
-  readonly isPastEnd?: ((item: T) => boolean) | undefined;
-}
-
-/** A validated request for a merged list: forward only, from each source's position. */
-export interface MergedPlan {
-  readonly count: number;
-  readonly fromCursor: boolean;
-  readonly positions: readonly SourcePosition[];
-}
-
-/**
- * Validates Relay arguments for a list merged from `sourceCount` sources and decodes its cursor for `scope`.
- * Throws a GraphQLError (`INVALID_PAGINATION` or `BAD_CURSOR`) before any upstream call.
- */
-export function planMergedConnection(args: RelayArgs, cursors: CursorCodec, scope: string, sourceCount: number): MergedPlan {
-  if (args.last != null || args.before != null) {
-    throw invalidPagination('This list pages forward only: pass `first` and `after`.');
-  }
-  const count = checkCount('first', args.first ?? DEFAULT_EDGES);
-  if (args.after == null) return { count, fromCursor: false, positions: Array.from({ length: sourceCount }, () => ({ state: 'start' })) };
-  return { count, fromCursor: true, positions: cursors.decodeMerged(scope, args.after, sourceCount) };
-}
-
-/** The single-list plan that reads one source from its position: `null` when it has nothing more. */
-function sourcePlan(position: SourcePosition, count: number): ConnectionPlan | null {
-  if (position.state === 'done') return null;
-  if (position.state === 'start') return { direction: 'forward', count, fromCursor: false, anchor: null, anchorItemId: undefined };
-  const anchor = anchorsOf(position.place).forward;
-  return anchor === null ? null : { direction: 'forward', count, fromCursor: true, anchor, anchorItemId: position.place.itemId };
-}
-
-/** What a merged connection answers: a connection, and the sources that could not be read (their position kept). */
-export interface MergedConnection<N> extends Connection<N> {
-  readonly failures: ReadonlyArray<{ readonly source: number; readonly error: unknown }>;
-}
-
-/** Where a taken item sat in its source, as the position to resume that source after it. */
-function positionAfter<T>(taken: Placed<T>, idOf: (item: T) => string, isLastOfSource: boolean): SourcePosition {
-  if (isLastOfSource) return { state: 'done' };
-  const { before, after } = taken.list.paging?.cursors ?? {};
-  return {
-    state: 'after',
-    place: { list: { before, after }, listLength: taken.list.data.length, index: taken.index, itemId: idOf(taken.item) },
-  };
-}
-
-/**
- * Merges the heads of the sources' collected items: repeatedly takes the first by `precedes` until `count`.
- * Returns the source of each item taken, in order.
- */
-function mergeHeads<T>(
-  collected: ReadonlyArray<Collected<T> | undefined>,
-  count: number,
-  precedes: (a: { source: number; item: T }, b: { source: number; item: T }) => boolean,
-): number[] {
-  const next = collected.map(() => 0);
-  const order: number[] = [];
-  while (order.length < count) {
-    let best: number | undefined;
-    collected.forEach((source, index) => {
-      const placed = source?.placed[next[index]!];
-      if (placed === undefined) return;
-      const head = collected[best ?? -1]?.placed[next[best ?? -1]!];
-      if (best === undefined || head === undefined || precedes({ source: index, item: placed.item }, { source: best, item: head.item })) {
-        best = index;
-      }
-    });
-    if (best === undefined) break;
-    next[best]! += 1;
-    order.push(best);
-  }
-  return order;
-}
-
-/**
- * Runs a merged plan: reads every source from its position (each at most `count` items, all in the same
- * tick so that the operation's loader sends them as one batch; a source whose last item read has `count`
- * items before it in what all sources gave is not read further), merges them k-way by `precedes`, and gives
- * each edge a cursor holding every source's position after it. A source that fails is left out, its
- * position kept, and reported in `failures`.
- */
-export async function resolveMergedConnection<T, N>(options: {
-  plan: MergedPlan;
-  scope: string;
-  cursors: CursorCodec;
-  sources: ReadonlyArray<MergeSource<T>>;
-  idOf: (item: T) => string;
-  precedes: (a: { source: number; item: T }, b: { source: number; item: T }) => boolean;
-  toNode: (source: number, item: T, fetched: Freshness) => N;
-}): Promise<MergedConnection<N>> {
-  const { plan, scope, cursors, sources, idOf, precedes } = options;
-  // Every item collected so far, from all sources: a source stops reading once `count` of them come before its last one.
-  const frontier: Array<{ source: number; item: T }> = [];
-  const enoughFor =
-    (source: number) =>
-    (taken: readonly T[]): boolean => {
-      frontier.push(...taken.map((item) => ({ source, item })));
-      const last = taken.at(-1);
-      if (last === undefined) return false;
-      const ahead = frontier.filter((other) => precedes(other, { source, item: last })).length;
-      return ahead + 1 >= plan.count;
-    };
-  const settled = await Promise.allSettled(
-    sources.map((source, index) => {
-      const single = sourcePlan(plan.positions[index]!, plan.count);
-      return single === null ? Promise.resolve(undefined) : collectItems(single, source.reads, idOf, source.isPastEnd, enoughFor(index));
-    }),
-  );
-  const failures = settled.flatMap((result, source) => (result.status === 'rejected' ? [{ source, error: result.reason as unknown }] : []));
-  const collected = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
-  const order = mergeHeads(collected, plan.count, precedes);
-  return { ...mergedEdges(plan, collected, order, options, cursors, scope), failures };
-}
-
-/** The edges of a merged page, each cursor holding every source's position after its edge. */
-function mergedEdges<T, N>(
-  plan: MergedPlan,
-  collected: ReadonlyArray<Collected<T> | undefined>,
-  order: readonly number[],
-  options: { idOf: (item: T) => string; toNode: (source: number, item: T, fetched: Freshness) => N },
-  cursors: CursorCodec,
-  scope: string,
-): Connection<N> {
-  const freshness = new OldestFreshness();
-  for (const source of collected) if (source !== undefined && Number.isFinite(source.fetchedAt)) freshness.note(source);
-  const taken = collected.map(() => 0);
-  let positions = [...plan.positions];
-  const edges = order.map((source): Edge<N> => {
-    const from = collected[source]!;
-    const placed = from.placed[taken[source]!]!;
-    taken[source]! += 1;
-    const isLastOfSource = taken[source] === from.placed.length && !from.moreBeyond;
-    positions = positions.map((position, index) => (index === source ? positionAfter(placed, options.idOf, isLastOfSource) : position));
-    const after = positions;
-    let cursor: string | undefined;
-    return {
-      node: options.toNode(source, placed.item, placed.fetched),
-      get cursor() {
-        return (cursor ??= cursors.encodeMerged(scope, after));
-      },
-    };
-  });
-  const moreBeyond = collected.some((source, index) => source !== undefined && (taken[index]! < source.placed.length || source.moreBeyond));
-  return {
-    edges,
-    fetchedAt: new Date(Number.isFinite(freshness.fetchedAt) ? freshness.fetchedAt : Date.now()),
-    stale: freshness.stale,
-    pageInfo: {
-      hasNextPage: moreBeyond,
-      hasPreviousPage: plan.fromCursor,
-      get startCursor() {
-        return edges[0]?.cursor ?? null;
-      },
-      get endCursor() {
-        return edges.at(-1)?.cursor ?? null;
-      },
-    },
-  };
 }

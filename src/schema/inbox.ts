@@ -1,12 +1,12 @@
 /**
  * `Viewer.inbox`: one inbox over every Page the caller reaches, Messenger and Instagram, newest first. Each
  * source (a Page's inbox on one platform) is read as `Page.conversations` reads it, and the sources are merged
- * k-way by schema/graph-connection.ts ({@link resolveMergedConnection}); a source that fails is left out and named.
+ * k-way by schema/merged-connection.ts ({@link resolveMergedConnection}); a source that fails is left out and named.
  */
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../builder.js';
 import type { GatewayContext, MissingSource } from '../context.js';
-import { cursorScope } from '../cursors.js';
+import { cursorScope, type MergeKey } from '../cursors.js';
 import { gatewayError } from '../gateway-errors.js';
 import { toClientError } from '../graph-errors.js';
 import type { GraphThread } from '../graph-api/wire-types.js';
@@ -14,7 +14,7 @@ import { ConversationFolder } from './conversation-folder.js';
 import { ConversationRef, type ConversationShape } from './conversation.js';
 import { edgeListReads } from './edge-connection.js';
 import type { EdgeArgs, GraphEdgeSpec } from './field-plan.js';
-import { type MergedConnection, type MergeSource, planMergedConnection, resolveMergedConnection } from './graph-connection.js';
+import { type Keyed, type MergedConnection, type MergeSource, planMergedConnection, resolveMergedConnection } from './merged-connection.js';
 import { checkGraphId, CONVERSATIONS_EDGE, MessagingPlatform, updatedAt } from './page.js';
 import { ViewerRef } from './viewer.js';
 
@@ -87,12 +87,14 @@ export async function inboxSources(
   return sources;
 }
 
+/** A thread's place in the merge: Graph's `updated_time` is in whole seconds. */
+const keyOf = (thread: GraphThread): MergeKey => ({ time: Math.floor(updatedAt(thread) / 1000), id: thread.id });
+
 /** Newest first; equal times by Page id, then thread id, so the order is the same on every read. */
-function precedes(a: { item: GraphThread; pageId: string }, b: { item: GraphThread; pageId: string }): boolean {
-  const time = updatedAt(a.item) - updatedAt(b.item);
-  if (time !== 0) return time > 0;
+function precedes(a: { key: MergeKey; pageId: string }, b: { key: MergeKey; pageId: string }): boolean {
+  if (a.key.time !== b.key.time) return a.key.time > b.key.time;
   if (a.pageId !== b.pageId) return a.pageId < b.pageId;
-  return a.item.id < b.item.id;
+  return a.key.id < b.key.id;
 }
 
 /** A source's failure as the inbox reports it; `undefined` for a failure that is not upstream (it fails the field). */
@@ -144,8 +146,9 @@ async function resolveInbox(args: InboxArgs, context: GatewayContext, info: Grap
     scope,
     cursors: context.cursors,
     sources: mergeSources,
-    idOf: (thread) => thread.id,
-    precedes: (a, b) => precedes({ item: a.item, pageId: sources[a.source]!.pageId }, { item: b.item, pageId: sources[b.source]!.pageId }),
+    keyOf,
+    precedes: (a: Keyed, b: Keyed) =>
+      precedes({ key: a.key, pageId: sources[a.source]!.pageId }, { key: b.key, pageId: sources[b.source]!.pageId }),
     toNode: (index, thread, fetched) => {
       const { pageId, platform } = sources[index]!;
       return { kind: 'Conversation', pageId, platform, thread, expanded: reads[index]!.nodePlan.expanded, fetched };
@@ -167,8 +170,9 @@ builder.objectField(ViewerRef, 'inbox', (t) =>
       type: ConversationRef,
       description:
         'One inbox over every Page the caller reaches and the Instagram account linked to each, most recently updated first (equal ' +
-        'times: by Page id, then thread id). Forward paging only (`first`/`after`). Each source is read only as far as the page ' +
-        "needs, all in one Graph batch, on its own Page's budget; a source that cannot be read is left out and named in " +
+        'times: by Page id, then thread id). Forward (`first`/`after`) and backward (`last`/`before`, which reads each source from ' +
+        'its start up to the cursor). Each source is read only as far as the page needs, in one Graph batch (two when a source ' +
+        "known from the cursor must advance), on its own Page's budget; a source that cannot be read is left out and named in " +
         '`missingSources`. See the README, "One inbox for many Pages".',
       args: {
         folder: t.arg({ type: ConversationFolder, required: false, description: 'Default: INBOX.' }),

@@ -141,6 +141,13 @@ describe('/me and Pages', () => {
         category: 'Restaurant',
         tasks: ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'],
       },
+      {
+        id: DEMO.pages.outlet.id,
+        name: 'Acme Outlet',
+        access_token: DEMO.tokens.outletPage,
+        category: 'Shopping & retail',
+        tasks: ['MODERATE', 'MESSAGING', 'ANALYZE', 'ADVERTISE', 'CREATE_CONTENT', 'MANAGE'],
+      },
     ]);
     expect(body.paging?.cursors).toBeDefined();
     expect(body.paging?.next).toBeUndefined();
@@ -153,7 +160,9 @@ describe('/me and Pages', () => {
     expect(first.body.data).toEqual([{ id: ACME }]);
     const second = await getJson<GraphListBody>(first.body.paging!.next!);
     expect(second.body.data).toEqual([{ id: DEMO.pages.bistro.id }]);
-    expect(second.body.paging?.next).toBeUndefined();
+    const third = await getJson<GraphListBody>(second.body.paging!.next!);
+    expect(third.body.data).toEqual([{ id: DEMO.pages.outlet.id }]);
+    expect(third.body.paging?.next).toBeUndefined();
   });
 
   it('refuses /me/accounts to a Page token with code 100 / subcode 33', async () => {

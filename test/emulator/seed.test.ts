@@ -24,6 +24,7 @@ describe('DEMO', () => {
       acme: { id: '1000000001', name: 'Acme Shop', instagramId: '17841400000000001', instagramUsername: 'acme.shop' },
       bistro: { id: '1000000002', name: 'Bistro Demo' },
       quiet: { id: '1000000003', name: 'Quiet Page' },
+      outlet: { id: '1000000004', name: 'Acme Outlet', instagramId: '17841400000000004', instagramUsername: 'acme.outlet' },
     });
     expect(DEMO.users).toEqual({ alice: { id: '2000000001', name: 'Alice Admin' }, bob: { id: '2000000002', name: 'Bob Moderator' } });
     expect(DEMO.customers).toEqual({
@@ -42,10 +43,24 @@ describe('DEMO', () => {
 describe('seed world', () => {
   it('is byte-identical to the pinned world: a change to the seed data or to the order of its draws changes these hashes', () => {
     // JSON.stringify writes a Map as {}: the tokens are hashed as their entries.
-    expect(sha256(world)).toBe('35724ac2fa3e70732d01c21829ae584cb8ce13d4abee8be9e47acb9e17b9c923');
-    expect(sha256({ ...world, tokens: [...world.tokens] })).toBe('b0de3e85f64d0c55b8ee9728fcff60c7e84ac578f6230541626f03b7780e6853');
-    // DEMO gained customers.unavailableAcme and replyWindows (the Send API); the world's own hashes did not move.
-    expect(sha256(DEMO)).toBe('9f974cc109fd174fdc3e0e6a3a3174285cf4e1af3be217562c4f9df6b02b930e');
+    expect(sha256(world)).toBe('c3636599bf607978609aac393d415e7fba9916196e3a6da1449ba1795be38e9a');
+    expect(sha256({ ...world, tokens: [...world.tokens] })).toBe('6a4a3d8a591f4d89797fdd6e397b654db0f3a50de0b6bbca979664f9f514993c');
+    expect(sha256(DEMO)).toBe('d6d76618603cff107f38fbb821997f8d8cf3ffa701e46ac52d9b552241bcd2ad');
+    // Acme Outlet (a fourth Page, Alice's third, drawn after the rest) added itself and moved nothing: without it, the
+    // world and DEMO hash as they were pinned before it (DEMO had gained customers.unavailableAcme and replyWindows).
+    const outlet = DEMO.pages.outlet.id;
+    const { outlet: _outletPage, ...pagesBefore } = DEMO.pages;
+    const { outletPage: _outletToken, ...tokensBefore } = DEMO.tokens;
+    const worldBefore = {
+      pages: world.pages.filter((page) => page.id !== outlet),
+      threads: world.threads.filter((thread) => thread.pageId !== outlet),
+      users: world.users.map((user) => ({ ...user, accounts: user.accounts.filter((account) => account.pageId !== outlet) })),
+      tokens: [...world.tokens].filter(([token]) => token !== DEMO.tokens.outletPage),
+    };
+    expect(sha256(worldBefore)).toBe('b0de3e85f64d0c55b8ee9728fcff60c7e84ac578f6230541626f03b7780e6853');
+    expect(sha256({ ...DEMO, pages: pagesBefore, tokens: tokensBefore })).toBe(
+      '9f974cc109fd174fdc3e0e6a3a3174285cf4e1af3be217562c4f9df6b02b930e',
+    );
     expect(SEED_NOW).toBe(1_793_534_400);
   });
 

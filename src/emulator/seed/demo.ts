@@ -8,6 +8,8 @@ export const DEMO = {
     acme: { id: '1000000001', name: 'Acme Shop', instagramId: '17841400000000001', instagramUsername: 'acme.shop' },
     bistro: { id: '1000000002', name: 'Bistro Demo' },
     quiet: { id: '1000000003', name: 'Quiet Page' },
+    /** Acme's second shop, with its own Instagram account: Alice's third Page, so that her merged inbox interleaves six sources. */
+    outlet: { id: '1000000004', name: 'Acme Outlet', instagramId: '17841400000000004', instagramUsername: 'acme.outlet' },
   },
   tokens: {
     /** Page token of Acme with the MESSAGING task. */
@@ -30,7 +32,8 @@ export const DEMO = {
     acmePagePolicyBlocked: 'EAAGdemo5FJtRBZRAJyu5BKaCKvsYFJGufE0w6HjwXmDMwmctuUHtirNLU09X0fm',
     bistroPage: 'EAAGdemogFUw3m5MMF2D78Jv2cTQ1SNUX87AgYIr6J6f1aSt2yh6lDly6DL77P11',
     quietPage: 'EAAGdemoPEzrP1SiipFWjjhsKQrqnleLZc7JsyfroGxqs3vHueDRG1HUVnpU4xrP',
-    /** User token; `/me/accounts` lists Acme and Bistro. */
+    outletPage: 'EAAGdemoQm7RvX2cTnY8pLw4KsZ9hJd3FgB6eUa1NiPoSxVkCt5qMh0WlTzAr3Ey',
+    /** User token; `/me/accounts` lists Acme, Bistro and Acme Outlet. */
     alice: 'EAAGdemoTLpbeiHpEqDp8ZOjU7Pp6QNz6vswbOFcGLp1p7L3aIgp7kAv6auLjAvK',
     /** User token; `/me/accounts` lists Bistro only. */
     bob: 'EAAGdemoMTBUBh0yxzqNgv0D9GJNvPubMAXmepSeTyuAgcyKxdQClQugHVRY9AmV',

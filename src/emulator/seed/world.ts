@@ -1,5 +1,5 @@
 /**
- * The demo world: three Pages, two users, their tokens, and about 1,250 threads drawn from seeded PRNGs
+ * The demo world: four Pages, two users, their tokens, and about 1,400 threads drawn from seeded PRNGs
  * (never `Math.random`), so every emulator process serves byte-identical data and tests can assert literal values.
  */
 import {
@@ -39,6 +39,9 @@ const BLOCKED_WINDOW: TimeWindow = { end: SEED_NOW - (SEED_SPAN_DAYS + 5) * 86_4
 /** Seeds of the PRNGs drawn after the main world, which they leave as it was. */
 const EXTRA_SEED = 0x1e6a;
 const SHOWCASE_SEED = 0x5c0e;
+const OUTLET_SEED = 0x0a7e;
+/** Acme Outlet's threads, drawn after everything else: Messenger and Instagram inboxes that interleave with Acme's. */
+const OUTLET_THREADS = { messenger: 90, instagram: 60 } as const;
 
 /** Where a thread's newest message falls: within `days` before `end` (Unix seconds). */
 interface TimeWindow {
@@ -61,7 +64,7 @@ export interface SeedWorld {
   readonly tokens: ReadonlyMap<string, TokenRecord>;
 }
 
-const PAGES: Readonly<Record<'acme' | 'bistro' | 'quiet', PageRecord>> = {
+const PAGES: Readonly<Record<'acme' | 'bistro' | 'quiet' | 'outlet', PageRecord>> = {
   acme: {
     id: DEMO.pages.acme.id,
     name: DEMO.pages.acme.name,
@@ -71,6 +74,13 @@ const PAGES: Readonly<Record<'acme' | 'bistro' | 'quiet', PageRecord>> = {
   },
   bistro: { id: DEMO.pages.bistro.id, name: DEMO.pages.bistro.name, category: 'Restaurant', slug: 'bistrodemo', instagram: undefined },
   quiet: { id: DEMO.pages.quiet.id, name: DEMO.pages.quiet.name, category: 'Community', slug: 'quietpage', instagram: undefined },
+  outlet: {
+    id: DEMO.pages.outlet.id,
+    name: DEMO.pages.outlet.name,
+    category: 'Shopping & retail',
+    slug: 'acmeoutlet',
+    instagram: { id: DEMO.pages.outlet.instagramId, username: DEMO.pages.outlet.instagramUsername },
+  },
 };
 
 const PLANS: readonly PagePlan[] = [
@@ -98,7 +108,7 @@ const PLANS: readonly PagePlan[] = [
   { page: PAGES.quiet, seed: 0x9e1, threads: [] },
 ];
 
-type MutableThread = { -readonly [K in keyof ThreadRecord]: ThreadRecord[K] };
+export type MutableThread = { -readonly [K in keyof ThreadRecord]: ThreadRecord[K] };
 
 /** Builds the demo world. Pure: every call returns equal data. */
 export function createSeedWorld(): SeedWorld {
@@ -125,6 +135,7 @@ export function createSeedWorld(): SeedWorld {
   }
   threads.push(...createExtraThreads(new Draws(EXTRA_SEED, usedIds, usedTimes), usedUsernames));
   showcaseContent(threads, new Draws(SHOWCASE_SEED, usedIds, usedTimes));
+  threads.push(...createOutletThreads(new Draws(OUTLET_SEED, usedIds, usedTimes), usedUsernames));
   return { pages: Object.values(PAGES), threads, users: createUsers(), tokens: createTokens() };
 }
 
@@ -136,6 +147,7 @@ function createUsers(): UserRecord[] {
       accounts: [
         { pageId: DEMO.pages.acme.id, accessToken: DEMO.tokens.acmePage, tasks: ALL_PAGE_TASKS },
         { pageId: DEMO.pages.bistro.id, accessToken: DEMO.tokens.bistroPage, tasks: ALL_PAGE_TASKS },
+        { pageId: DEMO.pages.outlet.id, accessToken: DEMO.tokens.outletPage, tasks: ALL_PAGE_TASKS },
       ],
     },
     {
@@ -167,6 +179,7 @@ function createTokens(): Map<string, TokenRecord> {
     ],
     [DEMO.tokens.bistroPage, { kind: 'page', pageId: DEMO.pages.bistro.id, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
     [DEMO.tokens.quietPage, { kind: 'page', pageId: DEMO.pages.quiet.id, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
+    [DEMO.tokens.outletPage, { kind: 'page', pageId: DEMO.pages.outlet.id, tasks: ALL_PAGE_TASKS, permissions: ALL_PERMISSIONS }],
     [DEMO.tokens.alice, { kind: 'user', userId: DEMO.users.alice.id }],
     [DEMO.tokens.bob, { kind: 'user', userId: DEMO.users.bob.id }],
     [DEMO.tokens.expired, { kind: 'expired' }],
@@ -176,7 +189,8 @@ function createTokens(): Map<string, TokenRecord> {
 const RECENT_WINDOW: TimeWindow = { end: SEED_NOW - 60, days: SEED_SPAN_DAYS };
 
 // Every helper below draws from the PRNG in a fixed order: reordering their calls changes the whole world.
-function createThread(
+/** A thread of `page` drawn from `draws` (also for worlds served besides the demo world's, e.g. seed/brand.ts). */
+export function createThread(
   draws: Draws,
   page: PageRecord,
   platform: Platform,
@@ -301,6 +315,13 @@ function createExtraThreads(draws: Draws, usedUsernames: Set<string>): MutableTh
   blocked.canReply = false;
   blocked.customerBlockedPage = true;
   return [...legacy, blocked];
+}
+
+/** Acme Outlet's inbox threads on both platforms, from their own PRNG after the rest of the world (which they leave as it was). */
+function createOutletThreads(draws: Draws, usedUsernames: Set<string>): MutableThread[] {
+  return (['messenger', 'instagram'] as const).flatMap((platform) =>
+    Array.from({ length: OUTLET_THREADS[platform] }, () => createThread(draws, PAGES.outlet, platform, 'inbox', usedUsernames)),
+  );
 }
 
 /**
