@@ -8,7 +8,8 @@
  * Exits non-zero when a check fails. Loopback only; the child and the emulator are always stopped.
  *
  * Environment: SOAK_SECONDS (180), SOAK_CONCURRENCY (50), SOAK_SEED (20261122),
- * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS).
+ * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS), CACHE_MAX_MEGABYTES (the gateway's), SOAK_NODE_OPTIONS (the gateway's
+ * NODE_OPTIONS).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +87,8 @@ function startGateway(graphApiUrl: string): Promise<Launched> {
     GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
     // The read cache's bound, to see what memory it takes (the gateway's own default when unset).
     ...(process.env.CACHE_MAX_MEGABYTES === undefined ? {} : { CACHE_MAX_MEGABYTES: process.env.CACHE_MAX_MEGABYTES }),
+    // Node's own flags for the gateway, e.g. `--heapsnapshot-signal=SIGUSR2` to look at what it holds.
+    ...(process.env.SOAK_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.SOAK_NODE_OPTIONS }),
   };
   return start('src/main.ts', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
 }

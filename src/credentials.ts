@@ -5,7 +5,8 @@
  * needed: with a user token, each Page is read with the Page token `/me/accounts` gives for it.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from './lru-caches.js';
 import { pageNotAccessible } from './gateway-errors.js';
 import { GraphApiError } from './graph-api/errors.js';
 import type { GraphRead, UpstreamUsage } from './graph-api/read.js';
@@ -86,7 +87,7 @@ export class Credentials {
     this.#identities =
       options.ttlMs === 0
         ? undefined
-        : new LRUCache({ max: MAX_REMEMBERED, ttl: options.ttlMs, ...(options.now === undefined ? {} : { perf: { now: options.now } }) });
+        : createLruCache(MAX_REMEMBERED, { ttl: options.ttlMs, ...(options.now === undefined ? {} : { perf: { now: options.now } }) });
   }
 
   /**

@@ -6,7 +6,8 @@
  * token (credentials.ts `sealPageTokens`), which is stored nowhere: whoever reads the store without the token learns
  * no token.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from './lru-caches.js';
 
 /** An identity as stored: nothing in it is a token but sealed. */
 export interface StoredIdentity {
@@ -35,7 +36,7 @@ export class MemoryIdentityStore implements IdentityStore {
 
   constructor(options: { max?: number; now?: (() => number) | undefined } = {}) {
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-    this.#identities = new LRUCache({ max: options.max ?? MAX_STORED_IDENTITIES, ttl: 1, ...perf });
+    this.#identities = createLruCache(options.max ?? MAX_STORED_IDENTITIES, { ttl: 1, ...perf });
   }
 
   async get(fingerprint: string): Promise<{ identity: StoredIdentity; ttlMs: number } | undefined> {

@@ -4,7 +4,8 @@
  * name made of a token's fingerprint and what it read (`<fingerprint>|<page>|<platform>`, `<fingerprint>|thread|<id>`…):
  * never a token, never a body. Each lives for the proof TTL from its last proving, and ends at once when revoked.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 
 export interface ProofStore {
   /**
@@ -27,7 +28,7 @@ export class MemoryProofStore implements ProofStore {
 
   constructor(options: { max?: number; now?: (() => number) | undefined } = {}) {
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-    this.#proofs = new LRUCache({ max: options.max ?? MAX_STORED_PROOFS, ttlAutopurge: false, ttl: 1, ...perf });
+    this.#proofs = createLruCache(options.max ?? MAX_STORED_PROOFS, { ttlAutopurge: false, ttl: 1, ...perf });
   }
 
   async lookup(names: readonly string[]): Promise<Array<number | undefined>> {

@@ -16,7 +16,8 @@
  * REDIS_URL) behind a bounded front cache in this process: each batch of reads first refreshes from the store the
  * proofs it will ask about (so a proof made, or revoked, on another instance counts here at once), then asks the front.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import type { Freshness, GraphRead, UpstreamUsage } from './read.js';
 import { graphErrorRule } from './error-rules.js';
 import { GraphApiError, OperationAbortedError } from './errors.js';
@@ -104,7 +105,7 @@ export class ReadAccess {
   /** A stranger's probe in flight, by gate: its other reads there wait for it. */
   readonly #probes = new Map<string, Promise<ProbeOutcome>>();
   /** The inbox of threads seen in a Page's list: what their own reads belong to. */
-  readonly #threadInboxes = new LRUCache<string, Inbox>({ max: MAX_THREAD_INBOXES });
+  readonly #threadInboxes = createLruCache<string, Inbox>(MAX_THREAD_INBOXES);
 
   constructor(options: ReadAccessOptions) {
     this.#keyOf = options.keyOf;
@@ -112,8 +113,8 @@ export class ReadAccess {
     const perf = options.now === undefined ? {} : { perf: { now: options.now } };
     this.#proofTtlMs = Math.max(1, options.proofTtlMs);
     this.#store = options.store ?? new MemoryProofStore({ now: options.now });
-    this.#proofs = new LRUCache({ max: MAX_PROOFS, ttl: this.#proofTtlMs, ...perf });
-    this.#refusals = new LRUCache({ max: MAX_PROOFS, ttl: REFUSAL_MEMO_MS, ...perf });
+    this.#proofs = createLruCache(MAX_PROOFS, { ttl: this.#proofTtlMs, ...perf });
+    this.#refusals = createLruCache(MAX_PROOFS, { ttl: REFUSAL_MEMO_MS, ...perf });
   }
 
   /** The inbox a read of a list or a thread belongs to, as Graph established it; `undefined` when not known. */

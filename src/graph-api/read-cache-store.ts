@@ -11,6 +11,7 @@
  * generation it started under.
  */
 import { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 
 /** One inbox of a Page, as Graph established it: the Page's numeric id and a platform. */
 export interface Inbox {
@@ -116,16 +117,15 @@ export class MemoryReadCacheStore implements ReadCacheStore {
       sizeCalculation: (entry) => Math.max(1, JSON.stringify(entry.body)?.length ?? 1),
       ...perf,
     });
-    this.#tags = new LRUCache({
-      max: MAX_TAGS,
+    this.#tags = createLruCache(MAX_TAGS, {
       ttl: options.tagTtlMs,
       ...perf,
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#epoch += 1;
       },
     });
-    this.#threads = new LRUCache({ max: MAX_CUSTOMERS, ttl: options.tagTtlMs, ...perf });
-    this.#claims = new LRUCache({ max: MAX_CLAIMS, ...perf });
+    this.#threads = createLruCache(MAX_CUSTOMERS, { ttl: options.tagTtlMs, ...perf });
+    this.#claims = createLruCache(MAX_CLAIMS, perf);
   }
 
   async lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }> {

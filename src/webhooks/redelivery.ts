@@ -3,7 +3,7 @@
  * (Meta: Webhooks, developers.facebook.com/docs/graph-api/webhooks/getting-started), so an event must
  * be relayed once however often it arrives. In memory for one process; `src/redis/` shares one for a fleet.
  */
-import { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 
 export interface RedeliveryFilter {
   /** True the first time `key` is seen within the window (on every instance sharing the filter); false after. */
@@ -17,7 +17,7 @@ const MAX_REMEMBERED_EVENTS = 100_000;
 
 /** The redelivery filter of one process: each key kept for the whole window (within the bound). */
 export class MemoryRedeliveryFilter implements RedeliveryFilter {
-  readonly #seen = new LRUCache<string, true>({ max: MAX_REMEMBERED_EVENTS, ttl: REDELIVERY_WINDOW_MS });
+  readonly #seen = createLruCache<string, true>(MAX_REMEMBERED_EVENTS, { ttl: REDELIVERY_WINDOW_MS });
 
   async firstSeen(key: string): Promise<boolean> {
     if (this.#seen.has(key)) return false;
