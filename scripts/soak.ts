@@ -1,7 +1,7 @@
 /**
  * `npm run soak`: a soak test of the gateway under faults. Starts the Graph API emulator in-process
  * with Meta's Conversations API limit (2 calls per Page per second) and the gateway as a child
- * process (`node --import tsx src/main.ts`), then drives mixed GraphQL load at a fixed concurrency
+ * process, built as production runs it (`node dist/main.js`, after `npm run build`), then drives mixed GraphQL load at a fixed concurrency
  * while injecting faults into the emulator at random (seeded). Prints what was served, errors by
  * code, unexpected errors (must be 0), upstream calls per Page per second (must stay within the
  * rate), the gateway's RSS (must not grow) and whether it crashed or logged an unhandled rejection.
@@ -90,7 +90,7 @@ function startGateway(graphApiUrl: string): Promise<Launched> {
     // Node's own flags for the gateway, e.g. `--heapsnapshot-signal=SIGUSR2` to look at what it holds.
     ...(process.env.SOAK_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.SOAK_NODE_OPTIONS }),
   };
-  return start('src/main.ts', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
+  return start('dist/main.js', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
 }
 
 async function rssMb(pid: number): Promise<number | undefined> {
