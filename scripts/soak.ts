@@ -8,14 +8,14 @@
  * Exits non-zero when a check fails. Loopback only; the child and the emulator are always stopped.
  *
  * Environment: SOAK_SECONDS (180), SOAK_CONCURRENCY (50), SOAK_SEED (20261122),
- * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS), CACHE_MAX_MEGABYTES (the gateway's), SOAK_NODE_OPTIONS (the gateway's
- * NODE_OPTIONS).
+ * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS), CACHE_MAX_MEGABYTES (the gateway's), SOAK_NODE_OPTIONS (more of the gateway's
+ * NODE_OPTIONS, after those of `npm run start:prod`).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
 import { mulberry32 } from '../src/emulator/random.js';
-import { type Launched, start } from '../bench/launcher.js';
+import { type Launched, PRODUCTION_NODE_OPTIONS, start } from '../bench/launcher.js';
 import { countList, percentile } from '../bench/stats.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
@@ -87,8 +87,8 @@ function startGateway(graphApiUrl: string): Promise<Launched> {
     GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
     // The read cache's bound, to see what memory it takes (the gateway's own default when unset).
     ...(process.env.CACHE_MAX_MEGABYTES === undefined ? {} : { CACHE_MAX_MEGABYTES: process.env.CACHE_MAX_MEGABYTES }),
-    // Node's own flags for the gateway, e.g. `--heapsnapshot-signal=SIGUSR2` to look at what it holds.
-    ...(process.env.SOAK_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.SOAK_NODE_OPTIONS }),
+    // The heap bound of `npm run start:prod`, and any flags of the run's own (`--heapsnapshot-signal=SIGUSR2` to look at what it holds).
+    NODE_OPTIONS: `${PRODUCTION_NODE_OPTIONS} ${process.env.SOAK_NODE_OPTIONS ?? ''}`.trim(),
   };
   return start('dist/main.js', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
 }
