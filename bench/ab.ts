@@ -4,8 +4,9 @@
  * all sides alike. Prints each build's req/s, p99 and ratio to the bare proxy by round, B ÷ A by round, and peak RSS.
  *
  * Environment: AB_A and AB_B (directories holding a built `main.js`, e.g. copies of `dist/` before and after a
- * change; default `dist` for both), AB_A_NODE_OPTIONS and AB_B_NODE_OPTIONS (each build's NODE_OPTIONS, e.g. V8 heap flags),
- * BENCH_SECONDS (5), BENCH_ROUNDS (5).
+ * change; default `dist` for both), AB_A_NODE_OPTIONS and AB_B_NODE_OPTIONS (each build's NODE_OPTIONS, e.g. V8 heap
+ * flags, in place of those `npm run start:prod` gives it; `AB_A_NODE_OPTIONS=` runs A with none), BENCH_SECONDS (5),
+ * BENCH_ROUNDS (5).
  */
 import { ACME, EMULATOR_LINE, GATEWAY_ENV, GATEWAY_LINE, load, peakRssMb, TOKEN } from './support.js';
 import { start, stopAll } from './launcher.js';
@@ -21,7 +22,8 @@ const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({ fields: 
 async function main(): Promise<void> {
   const { match: emulator } = await start('bench/emulator-process.ts', {}, EMULATOR_LINE);
   const env = { ...GATEWAY_ENV, GRAPH_API_URL: emulator[1]!, GRAPH_PAGE_CALLS_PER_SECOND: '0' };
-  const nodeOptions = (name: string) => (process.env[name] ? { NODE_OPTIONS: process.env[name] } : {});
+  // Unset: the flags of `npm run start:prod` (GATEWAY_ENV); set (even empty), instead of them.
+  const nodeOptions = (name: string) => (process.env[name] === undefined ? {} : { NODE_OPTIONS: process.env[name] });
   const a = await start(`${process.env.AB_A ?? 'dist'}/main.js`, { ...env, ...nodeOptions('AB_A_NODE_OPTIONS') }, GATEWAY_LINE);
   const b = await start(`${process.env.AB_B ?? 'dist'}/main.js`, { ...env, ...nodeOptions('AB_B_NODE_OPTIONS') }, GATEWAY_LINE);
   const { match: bare } = await start(

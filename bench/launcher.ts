@@ -4,6 +4,19 @@
  * look like trouble, tells a crash from a requested stop, and never leaves a child running after this process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * The Node flags `npm run start:prod` runs the gateway with (package.json's script, `node <flags> dist/main.js`), for the
+ * tools to measure the process production runs: the gateway's NODE_OPTIONS in `npm run bench`, `npm run soak` and bench/ab.ts.
+ */
+export const PRODUCTION_NODE_OPTIONS: string = (() => {
+  const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const script = packageJson.scripts['start:prod'] ?? '';
+  const flags = /^node ((?:--[\w-]+(?:=\S+)? )*)dist\/main\.js$/.exec(script)?.[1];
+  if (flags === undefined) throw new Error(`package.json's start:prod is not "node [--flag …] dist/main.js": "${script}"`);
+  return flags.trim();
+})();
 
 /** How a launch may differ from the default. */
 export interface StartOptions {

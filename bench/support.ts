@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
-import { start } from './launcher.js';
+import { PRODUCTION_NODE_OPTIONS, start } from './launcher.js';
 import { percentile } from './stats.js';
 
 export const ACME = DEMO.pages.acme.id;
@@ -23,6 +23,8 @@ export const GATEWAY_ENV = {
   SHUTDOWN_DRAIN_SECONDS: '0',
   PORT: '0',
   CURSOR_SECRET: 'benchmark-cursor-secret-0123456789',
+  // Its heap bound, as `npm run start:prod` sets it: the memory figures are those of the production process.
+  NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
 };
 
 /** Starts an emulator process; `options` become its BENCH_* environment. */

@@ -1,20 +1,22 @@
 /**
  * `npm run soak`: a soak test of the gateway under faults. Starts the Graph API emulator in-process
  * with Meta's Conversations API limit (2 calls per Page per second) and the gateway as a child
- * process (`node --import tsx src/main.ts`), then drives mixed GraphQL load at a fixed concurrency
+ * process, built as production runs it (`node dist/main.js`, after `npm run build`), then drives mixed GraphQL load at a fixed concurrency
  * while injecting faults into the emulator at random (seeded). Prints what was served, errors by
  * code, unexpected errors (must be 0), upstream calls per Page per second (must stay within the
  * rate), the gateway's RSS (must not grow) and whether it crashed or logged an unhandled rejection.
  * Exits non-zero when a check fails. Loopback only; the child and the emulator are always stopped.
  *
  * Environment: SOAK_SECONDS (180), SOAK_CONCURRENCY (50), SOAK_SEED (20261122),
- * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS).
+ * SOAK_MAX_OPERATIONS (1000 × SOAK_SECONDS), CACHE_MAX_MEGABYTES, RESPONSE_CACHE_MAX_MEGABYTES and
+ * DOCUMENT_CACHE_MAX_MEGABYTES (the gateway's), SOAK_NODE_OPTIONS (more of the gateway's
+ * NODE_OPTIONS, after those of `npm run start:prod`).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DEMO, startEmulator, type Emulator, type Fault, type FaultMatch } from '../src/emulator/index.js';
 import { mulberry32 } from '../src/emulator/random.js';
-import { type Launched, start } from '../bench/launcher.js';
+import { type Launched, PRODUCTION_NODE_OPTIONS, start } from '../bench/launcher.js';
 import { countList, percentile } from '../bench/stats.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
 
@@ -33,6 +35,8 @@ const RSS_GROWTH_FACTOR = 1.5;
 const RSS_GROWTH_SLACK_MB = 30;
 const CURSOR_SECRET = 'soak-cursor-secret-0123456789abcd'; // 32 characters
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The gateway's settings a run may set, to see what memory each cache takes. */
+const CACHE_BOUNDS = ['CACHE_MAX_MEGABYTES', 'RESPONSE_CACHE_MAX_MEGABYTES', 'DOCUMENT_CACHE_MAX_MEGABYTES'] as const;
 
 /** Error codes a client may legitimately get under faults; anything else is unexpected. */
 const ALLOWED_CODES: ReadonlySet<string> = new Set([
@@ -84,10 +88,12 @@ function startGateway(graphApiUrl: string): Promise<Launched> {
     GRAPH_ACCESS_TOKEN: DEMO.tokens.acmePage,
     CURSOR_SECRET,
     GRAPH_PAGE_CALLS_PER_SECOND: String(CALLS_PER_SECOND),
-    // The read cache's bound, to see what memory it takes (the gateway's own default when unset).
-    ...(process.env.CACHE_MAX_MEGABYTES === undefined ? {} : { CACHE_MAX_MEGABYTES: process.env.CACHE_MAX_MEGABYTES }),
+    // The caches' bounds, to see what memory they take (the gateway's own defaults when unset).
+    ...Object.fromEntries(CACHE_BOUNDS.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]]))),
+    // The heap bound of `npm run start:prod`, and any flags of the run's own (`--heapsnapshot-signal=SIGUSR2` to look at what it holds).
+    NODE_OPTIONS: `${PRODUCTION_NODE_OPTIONS} ${process.env.SOAK_NODE_OPTIONS ?? ''}`.trim(),
   };
-  return start('src/main.ts', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
+  return start('dist/main.js', env, GATEWAY_READY_LINE, { cwd: ROOT, startupTimeoutMs: STARTUP_TIMEOUT_MS, trouble: TROUBLE_IN_OUTPUT });
 }
 
 async function rssMb(pid: number): Promise<number | undefined> {

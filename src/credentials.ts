@@ -5,8 +5,9 @@
  * needed: with a user token, each Page is read with the Page token `/me/accounts` gives for it.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { type CapacityBounds, DEFAULT_CAPACITY } from './capacity.js';
+import { createLruCache } from './lru-caches.js';
 import { pageNotAccessible } from './gateway-errors.js';
 import { GraphApiError } from './graph-api/errors.js';
 import type { GraphRead, UpstreamUsage } from './graph-api/read.js';
@@ -89,8 +90,7 @@ export class Credentials {
     this.#identities =
       options.ttlMs === 0
         ? undefined
-        : new LRUCache({
-            max: capacity.identities,
+        : createLruCache(capacity.identities, {
             ttl: options.ttlMs,
             ...(options.now === undefined ? {} : { perf: { now: options.now } }),
           });

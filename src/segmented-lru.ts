@@ -35,23 +35,26 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
   readonly #protected: LRUCache<K, Sized<V>>;
   readonly #probation: LRUCache<K, Sized<V>>;
   readonly #sizeOf: ((value: V) => number) | undefined;
+  readonly #protectedMax: number;
+  readonly #probationMax: number;
   /** New keys sent to probation since the protected segment was last swept of expired entries. */
   #sinceSweep = 0;
 
   constructor(options: SegmentedLruOptions<V>) {
     this.#sizeOf = options.sizeOf;
-    const probationMax = Math.max(1, Math.floor(options.max * PROBATION_SHARE));
+    this.#probationMax = Math.max(1, Math.floor(options.max * PROBATION_SHARE));
+    this.#protectedMax = Math.max(1, options.max - this.#probationMax);
+    // Bounded by `maxSize` only (entries weigh 1 without `sizeOf`), and by count in `#hasRoom` / `#trimProbation`: lru-cache
+    // given `max` allocates its bookkeeping for `max` entries up front (src/lru-caches.ts).
     const segment = (share: number, max: number): LRUCache<K, Sized<V>> =>
       new LRUCache<K, Sized<V>>({
-        max,
-        ...(options.maxSize === undefined
-          ? {}
-          : { maxSize: Math.max(1, Math.floor(options.maxSize * share)), sizeCalculation: (entry: Sized<V>) => entry.size }),
+        maxSize: options.maxSize === undefined ? max : Math.max(1, Math.floor(options.maxSize * share)),
+        sizeCalculation: (entry: Sized<V>) => entry.size,
         // An injected clock is read at every look (lru-cache otherwise reuses a reading for 1 ms of real time).
         ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
       });
-    this.#probation = segment(PROBATION_SHARE, probationMax);
-    this.#protected = segment(1 - PROBATION_SHARE, Math.max(1, options.max - probationMax));
+    this.#probation = segment(PROBATION_SHARE, this.#probationMax);
+    this.#protected = segment(1 - PROBATION_SHARE, this.#protectedMax);
   }
 
   /** The live value of `key`, counted as a use: a key on probation used again moves to the protected segment. */
@@ -84,7 +87,7 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
     if (this.#protected.has(key)) this.#protected.set(key, entry, ttl);
     else if (this.#probation.has(key)) this.#probation.set(key, entry, ttl);
     else if (this.#hasRoom(entry.size) || this.#sweptRoom(entry.size)) this.#protected.set(key, entry, ttl);
-    else this.#probation.set(key, entry, ttl);
+    else this.#toProbation(key, entry, ttl);
   }
 
   delete(key: K): void {
@@ -109,7 +112,7 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
 
   #hasRoom(size: number): boolean {
     const segment = this.#protected;
-    return segment.size < segment.max && (segment.maxSize === 0 || segment.calculatedSize + size <= segment.maxSize);
+    return segment.size < this.#protectedMax && segment.calculatedSize + size <= segment.maxSize;
   }
 
   /**
@@ -124,6 +127,16 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
     return this.#hasRoom(size);
   }
 
+  /** Puts `entry` on probation, forgetting its least recently used entries beyond its count. */
+  #toProbation(key: K, entry: Sized<V>, ttl: { ttl?: number }): void {
+    this.#probation.set(key, entry, ttl);
+    while (this.#probation.size > this.#probationMax) {
+      const oldest = this.#probation.rkeys().next();
+      if (oldest.done === true) return;
+      this.#probation.delete(oldest.value);
+    }
+  }
+
   /** Moves the least recently used protected entries back to probation until `size` fits. */
   #makeRoom(size: number): void {
     while (!this.#hasRoom(size)) {
@@ -132,7 +145,7 @@ export class SegmentedLru<K extends NonNullable<unknown>, V extends NonNullable<
       const entry = this.#protected.peek(oldest.value);
       const ttl = this.#protected.getRemainingTTL(oldest.value);
       this.#protected.delete(oldest.value);
-      if (entry !== undefined) this.#probation.set(oldest.value, entry, ttlOption(ttl));
+      if (entry !== undefined) this.#toProbation(oldest.value, entry, ttlOption(ttl));
     }
   }
 }

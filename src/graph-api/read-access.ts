@@ -16,7 +16,8 @@
  * REDIS_URL) behind a bounded front cache in this process: each batch of reads first refreshes from the store the
  * proofs it will ask about (so a proof made, or revoked, on another instance counts here at once), then asks the front.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import { type CapacityBounds, DEFAULT_CAPACITY } from '../capacity.js';
 import type { Freshness, GraphRead, UpstreamUsage } from './read.js';
 import { graphErrorRule } from './error-rules.js';
@@ -113,9 +114,9 @@ export class ReadAccess {
     const capacity = options.capacity ?? DEFAULT_CAPACITY;
     this.#store = options.store ?? new MemoryProofStore({ max: capacity.proofs, now: options.now });
     // The front is refreshed from the store just before each batch asks it (`refresh`): plain LRU serves that well.
-    this.#proofs = new LRUCache({ max: capacity.proofs, ttl: this.#proofTtlMs, ...perf });
-    this.#refusals = new LRUCache({ max: capacity.refusals, ttl: REFUSAL_MEMO_MS, ...perf });
-    this.#threadInboxes = new LRUCache({ max: capacity.threadInboxes });
+    this.#proofs = createLruCache(capacity.proofs, { ttl: this.#proofTtlMs, ...perf });
+    this.#refusals = createLruCache(capacity.refusals, { ttl: REFUSAL_MEMO_MS, ...perf });
+    this.#threadInboxes = createLruCache(capacity.threadInboxes);
   }
 
   /** The inbox a read of a list or a thread belongs to, as Graph established it; `undefined` when not known. */

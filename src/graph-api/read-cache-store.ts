@@ -10,7 +10,8 @@
  * cannot be called. A read that was in flight when an event arrived saves nothing: `save` checks the
  * generation it started under.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import { DEFAULT_CAPACITY } from '../capacity.js';
 import { SegmentedLru } from '../segmented-lru.js';
 
@@ -123,8 +124,8 @@ export class MemoryReadCacheStore implements ReadCacheStore {
       now: options.now,
     });
     this.#tags = new SegmentedLru({ max: options.maxTags ?? DEFAULT_CAPACITY.cacheTags, now: options.now });
-    this.#threads = new LRUCache({ max: options.maxCustomers ?? DEFAULT_CAPACITY.customers, ttl: options.tagTtlMs, ...perf });
-    this.#claims = new LRUCache({ max: MAX_CLAIMS, ...perf });
+    this.#threads = createLruCache(options.maxCustomers ?? DEFAULT_CAPACITY.customers, { ttl: options.tagTtlMs, ...perf });
+    this.#claims = createLruCache(MAX_CLAIMS, perf);
   }
 
   async lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }> {

@@ -4,7 +4,8 @@
  * interval per list across a fleet (a claim in the store), and the list's entries are dropped when Graph's
  * answer differs from the one kept.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import { cacheTags } from './inbox-index.js';
 import type { ClaimStore, EntryStore, Inbox } from './read-cache-store.js';
 import type { GraphRead, UpstreamUsage } from './read.js';
@@ -42,7 +43,7 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
-    this.#recentLists = new LRUCache({ max: MAX_RECENT_LISTS, ttl: options.recentListMs, perf: { now: options.now } });
+    this.#recentLists = createLruCache(MAX_RECENT_LISTS, { ttl: options.recentListMs, perf: { now: options.now } });
   }
 
   /** Remembers a list's first page, just read from Graph, to be reconciled. */

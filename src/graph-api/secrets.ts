@@ -8,7 +8,8 @@
  * start-up; and the bearer tokens of recent callers, in a bounded LRU, registered where a request's token
  * is read (context.ts `bearerToken`, which the WebSocket path calls too).
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import { appSecretProof } from './tokens.js';
 
 /**
@@ -59,8 +60,7 @@ export class SecretRegistry {
 
   /** @param recentCallerTokens caller tokens remembered. @default RECENT_CALLER_TOKENS */
   constructor(recentCallerTokens: number = RECENT_CALLER_TOKENS) {
-    this.#callers = new LRUCache({
-      max: recentCallerTokens,
+    this.#callers = createLruCache(recentCallerTokens, {
       dispose: (forms) => {
         for (const form of forms.keys()) this.#forget(form);
       },

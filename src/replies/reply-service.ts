@@ -13,7 +13,7 @@ import { GraphApiError, GraphRateLimitError, GraphTransportError, isThrottleCode
 import type { UpstreamUsage } from '../graph-api/read.js';
 import { tokenFingerprint } from '../graph-api/tokens.js';
 import type { GraphWriter } from '../graph-api/writer.js';
-import { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import type { InboxEvent } from '../webhooks/inbox-events.js';
 import { knownClosed, type ReplyWindow } from './reply-window.js';
 import { readReplyThread, type ReadAs, type ReplyThread } from './reply-thread.js';
@@ -133,9 +133,9 @@ export class ReplyService {
    * spares the next reply in the thread a read (the Page's 2 calls per second are the readers'). Trusted only to allow:
    * a window it says is closed is read again, since a newer message of the person may have opened it.
    */
-  readonly #threads = new LRUCache<string, ReplyThread>({ max: 10_000, ttl: REPLY_THREAD_MEMO_MS });
+  readonly #threads = createLruCache<string, ReplyThread>(10_000, { ttl: REPLY_THREAD_MEMO_MS });
   /** Graph refused these tokens the right to send on these Pages (`fingerprint|page`): refused again with no call for a while. */
-  readonly #refusedSenders = new LRUCache<string, Refusal>({ max: 10_000, ttl: SENDER_REFUSAL_MEMO_MS });
+  readonly #refusedSenders = createLruCache<string, Refusal>(10_000, { ttl: SENDER_REFUSAL_MEMO_MS });
 
   constructor(options: ReplyServiceOptions) {
     this.#options = options;

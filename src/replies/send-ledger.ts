@@ -8,7 +8,8 @@
  *
  * In memory for one process ({@link MemorySendLedger}); `src/redis/` holds the ledger a fleet shares.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 
 /** What became of a send, as the ledger keeps it (JSON-safe: the Redis ledger stores it as is). */
 export type SendOutcome =
@@ -80,8 +81,8 @@ export class MemorySendLedger implements SendLedger {
   constructor(ttlMs: number) {
     if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new TypeError(`MemorySendLedger: ttlMs must be an integer ≥ 1, got ${ttlMs}`);
     this.ttlMs = ttlMs;
-    this.#records = new LRUCache({ max: MAX_KEYS, ttl: ttlMs });
-    this.#echoes = new LRUCache({ max: MAX_KEYS, ttl: ttlMs });
+    this.#records = createLruCache(MAX_KEYS, { ttl: ttlMs });
+    this.#echoes = createLruCache(MAX_KEYS, { ttl: ttlMs });
   }
 
   async claim(key: string, fingerprint: string, now: number): Promise<ClaimResult> {

@@ -3,7 +3,8 @@
  * (Meta: Webhooks, developers.facebook.com/docs/graph-api/webhooks/getting-started), so an event must
  * be relayed once however often it arrives. In memory for one process; `src/redis/` shares one for a fleet.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createLruCache } from '../lru-caches.js';
 import { DEFAULT_CAPACITY } from '../capacity.js';
 
 export interface RedeliveryFilter {
@@ -21,7 +22,7 @@ export class MemoryRedeliveryFilter implements RedeliveryFilter {
   readonly #seen: LRUCache<string, true>;
 
   constructor(maxEvents: number = DEFAULT_CAPACITY.webhookEvents) {
-    this.#seen = new LRUCache({ max: maxEvents, ttl: REDELIVERY_WINDOW_MS });
+    this.#seen = createLruCache(maxEvents, { ttl: REDELIVERY_WINDOW_MS });
   }
 
   async firstSeen(key: string): Promise<boolean> {
