@@ -6,3 +6,4 @@
 export { DEMO, SEED_NOW } from './seed/demo.js';
 export { createSeedWorld, type SeedWorld, snippetOf } from './seed/world.js';
 export { AGENCY, createAgencyWorld } from './seed/agency.js';
+export { createScaleWorld, SCALE } from './seed/scale.js';

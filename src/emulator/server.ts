@@ -124,10 +124,11 @@ export interface EmulatorOptions {
    */
   demoReplyWindows?: boolean;
   /**
-   * Pages, users and tokens served besides the demo world's (ids and tokens apart from its own), e.g.
-   * `createAgencyWorld(250)` (seed/agency.ts): the demo world's lists stay as they are. @default none
+   * Pages, users, tokens and threads of those Pages served besides the demo world's (ids and tokens apart from its own),
+   * e.g. `createAgencyWorld(250)` (seed/agency.ts) or `createScaleWorld(1000)` (seed/scale.ts): the demo world's lists
+   * stay as they are. @default none
    */
-  extraWorld?: Omit<SeedWorld, 'threads'>;
+  extraWorld?: Omit<SeedWorld, 'threads'> & Partial<Pick<SeedWorld, 'threads'>>;
 }
 
 /** See {@link EmulatorOptions.conversationRateLimit}. */
@@ -227,11 +228,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 /** The demo world with `extra`'s Pages, users and tokens added after its own. */
-function withExtra(world: SeedWorld, extra: Omit<SeedWorld, 'threads'> | undefined): SeedWorld {
+function withExtra(world: SeedWorld, extra: EmulatorOptions['extraWorld']): SeedWorld {
   if (extra === undefined) return world;
   return {
     pages: [...world.pages, ...extra.pages],
-    threads: world.threads,
+    threads: [...world.threads, ...(extra.threads ?? [])],
     users: [...world.users, ...extra.users],
     tokens: new Map([...world.tokens, ...extra.tokens]),
   };
