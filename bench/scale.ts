@@ -68,6 +68,8 @@ const MODES = (process.env.SCALE_MODES?.split(',') ?? ALL_MODES.map((mode) => mo
 interface Figures {
   readonly hitRate: number;
   readonly callsPerPage: readonly [number, number];
+  /** The reconciler's re-reads of lists during the 2nd pass (its own calls, on the idle budget), per Page. */
+  readonly reconcileReadsPerPage: number;
   readonly busiestSecond: number;
   readonly peakRssMb: number;
   readonly heapMb: number;
@@ -247,12 +249,14 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     const failed = await pass(pages, instances, threads);
     const first = await ask<EmulatorStats>(emulator.child, 'stats');
     await ask(emulator.child, 'reset');
-    const [hits, misses] = [await total(instances, 'gateway_cache_hits_total'), await total(instances, 'gateway_cache_misses_total')];
+    const counters = ['gateway_cache_hits_total', 'gateway_cache_misses_total', 'gateway_cache_reconcile_reads_total'];
+    const [hits, misses, reconciled] = await Promise.all(counters.map((name) => total(instances, name)));
     const failed2 = await pass(pages, instances);
     const second = await ask<EmulatorStats>(emulator.child, 'stats');
     const kinds = await ask<CallsByKind>(emulator.child, 'calls-by-kind');
-    const hits2 = (await total(instances, 'gateway_cache_hits_total')) - hits;
-    const misses2 = (await total(instances, 'gateway_cache_misses_total')) - misses;
+    const hits2 = (await total(instances, 'gateway_cache_hits_total')) - hits!;
+    const misses2 = (await total(instances, 'gateway_cache_misses_total')) - misses!;
+    const reconciled2 = (await total(instances, 'gateway_cache_reconcile_reads_total')) - reconciled!;
     const heapAfter = await Promise.all(instances.map((instance) => heapAfterGc(instance.inspector)));
     const webhook = await webhookAnswers(emulator.url, threads);
     const crashed = instances.find((instance) => instance.launched.crashed !== undefined);
@@ -261,6 +265,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     const figures: Figures = {
       hitRate: hits2 / Math.max(1, hits2 + misses2),
       callsPerPage: [first.calls / pages, second.calls / pages],
+      reconcileReadsPerPage: reconciled2 / pages,
       busiestSecond: Math.max(first.busiestSecond, second.busiestSecond),
       peakRssMb: Math.max(...(await Promise.all(instances.map((instance) => peakRssMb(instance.launched.child.pid!))))),
       heapMb: Math.max(...heapAfter) / 1e6,
@@ -286,7 +291,7 @@ function row(mode: Mode, pages: number, f: Figures): string[] {
     pages.toLocaleString('en-US'),
     mode.name,
     `${(f.hitRate * 100).toFixed(1)} %`,
-    `${f.callsPerPage[0].toFixed(2)} / ${f.callsPerPage[1].toFixed(2)}`,
+    `${f.callsPerPage[0].toFixed(2)} / ${f.callsPerPage[1].toFixed(2)} (${f.reconcileReadsPerPage.toFixed(2)} reconciling)`,
     String(f.busiestSecond),
     `${f.peakRssMb.toFixed(0)} MB`,
     `${f.heapMb.toFixed(0)} MB`,
@@ -304,7 +309,7 @@ const HEADER = [
   'Pages',
   'mode',
   'hit rate, 2nd pass',
-  'conversations calls per Page, pass 1 / 2',
+  'conversations calls per Page, pass 1 / 2 (of which the reconciler’s)',
   'most calls to a Page in 1 s',
   'peak RSS',
   'heap after GC',
