@@ -5,13 +5,15 @@
  * BENCH_SEND_RATE refuses sends over that many per Page per second with (#613), as Meta's Send API does;
  * BENCH_BRAND_PAGES=n serves the brand world besides the demo world's (seed/brand.ts: a user reaching n Pages, each with
  * Messenger and Instagram threads). BENCH_OPEN_WINDOWS=1 opens the messaging window of Acme's first 20 Messenger inbox
- * threads at start (a customer message stamped now), so that replies are allowed.
+ * threads at start (a customer message stamped now), so that replies are allowed. BENCH_SCALE_PAGES serves that many Pages
+ * of the scale world instead (seed/scale.ts: 25 threads and 10 agents' tokens each), and keeps every request in the log.
  * Over IPC: `stats` answers what the gateway cost it since the last `reset` (calls per Page in the busiest one-second
- * window, and the calls refused: throttles); `open-threads` the threads opened at start; `drop-next-send` makes the
+ * window, and the calls refused: throttles), `calls-by-kind` what kinds of call they were ({@link CallsByKind}); `open-threads`
+ * the threads opened at start; `drop-next-send` makes the
  * next send take effect and lose its answer (the socket reset); `send-stats` what the Send API saw since the last
  * `reset` and what the customers of the opened threads received (see {@link SendStats}).
  */
-import { createBrandWorld, DEMO, startEmulator } from '../src/emulator/index.js';
+import { createBrandWorld, createScaleWorld, DEMO, startEmulator } from '../src/emulator/index.js';
 import type { LoggedRequest } from '../src/emulator/index.js';
 import { ECHO_KEY_PREFIX } from '../src/replies/reply-service.js';
 
@@ -20,8 +22,12 @@ const callsPerSecond = Number(process.env.BENCH_CALLS_PER_SECOND ?? 0);
 const appSecret = process.env.BENCH_APP_SECRET;
 const sendRate = Number(process.env.BENCH_SEND_RATE ?? 0);
 const brandPages = Number(process.env.BENCH_BRAND_PAGES ?? 0);
+const scalePages = Number(process.env.BENCH_SCALE_PAGES ?? 0);
 const OPENED_THREADS = 20;
+/** Enough for every call of two passes over 5,000 Pages of 10 agents, and the proofs and identities of the first. */
+const SCALE_LOG_ENTRIES = 2_000_000;
 const emulator = await startEmulator({
+  ...(scalePages > 0 ? { extraWorld: createScaleWorld(scalePages), maxLogEntries: SCALE_LOG_ENTRIES } : {}),
   privacyFiltering: false,
   ...(callsPerSecond > 0 ? { conversationRateLimit: { callsPerSecond } } : {}),
   ...(sendRate > 0 ? { sendRateLimit: { callsPerSecond: sendRate } } : {}),
@@ -59,9 +65,15 @@ function pageCalls(entries: readonly LoggedRequest[]): Array<{ page: string; at:
 
 /** The most calls any Page received within one second. */
 function busiestSecond(calls: ReadonlyArray<{ page: string; at: number }>): number {
+  const byPage = new Map<string, number[]>();
+  for (const call of calls) {
+    const times = byPage.get(call.page);
+    if (times === undefined) byPage.set(call.page, [call.at]);
+    else times.push(call.at);
+  }
   let busiest = 0;
-  for (const page of new Set(calls.map((call) => call.page))) {
-    const times = calls.filter((call) => call.page === page).map((call) => call.at);
+  for (const times of byPage.values()) {
+    times.sort((a, b) => a - b);
     let start = 0;
     for (let end = 0; end < times.length; end += 1) {
       while (times[end]! - times[start]! >= 1_000) start += 1;
@@ -69,6 +81,39 @@ function busiestSecond(calls: ReadonlyArray<{ page: string; at: number }>): numb
     }
   }
   return busiest;
+}
+
+/** Every call since the last `reset` by what it was for, to tell which of the gateway's bounds made it call again. */
+export interface CallsByKind {
+  /** Conversation list reads (the probe of a token's reach apart). */
+  lists: number;
+  /** Reads of one conversation (`fields=id`, `limit=1`): a token proving it reaches an inbox. */
+  probes: number;
+  /** `/me` and `/me/accounts`: a token identified. */
+  identities: number;
+  /** Reads of a Page node (its name). */
+  pageNodes: number;
+  other: number;
+}
+
+function callsByKind(entries: readonly LoggedRequest[]): CallsByKind {
+  const counts: CallsByKind = { lists: 0, probes: 0, identities: 0, pageNodes: 0, other: 0 };
+  const count = (path: string, params: URLSearchParams): void => {
+    if (/\/me(\/accounts)?$/.test(path)) counts.identities += 1;
+    else if (/\/conversations$/.test(path)) {
+      if (params.get('fields') === 'id' && params.get('limit') === '1') counts.probes += 1;
+      else counts.lists += 1;
+    } else if (/^\/(v[\d.]+\/)?\d+$/.test(path)) counts.pageNodes += 1;
+    else counts.other += 1;
+  };
+  for (const entry of entries) {
+    if (entry.items === undefined) count(entry.path, new URLSearchParams(entry.params));
+    for (const item of entry.items ?? []) {
+      const url = new URL(item.relativeUrl.replace(/^\/?/, '/'), 'http://graph.invalid');
+      count(url.pathname, url.searchParams);
+    }
+  }
+  return counts;
 }
 
 const isSend = (entry: LoggedRequest): boolean => entry.method === 'POST' && /\/messages$/.test(entry.path);
@@ -139,6 +184,8 @@ process.on('message', (message) => {
     process.send?.({ dropping: pendingDrops });
   } else if (message === 'send-stats') {
     process.send?.(sendStats());
+  } else if (message === 'calls-by-kind') {
+    process.send?.(callsByKind(emulator.log.entries));
   } else if (message === 'stats') {
     const calls = pageCalls(emulator.log.entries);
     process.send?.({ calls: calls.length, refused: calls.filter((call) => call.refused).length, busiestSecond: busiestSecond(calls) });

@@ -8,8 +8,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import type { CachedRead } from '../src/graph-api/read-cache-store.js';
 import { RedisConnection } from '../src/redis/connection.js';
+import { COMPRESS_FROM_BYTES, decodeEntry } from '../src/redis/entry-codec.js';
 import { RedisReadCacheStore } from '../src/redis/read-cache-store.js';
 import { deleteKeys, keysUnder, recordingLogger, TEST_REDIS_URL, testPrefix } from './support/redis.js';
+import { until } from './support/wait.js';
+import { InboxDocument } from './generated/graphql.js';
+import { ACME, BISTRO, startHarness } from './support/harness.js';
 
 const PREFIX = testPrefix('redis-read-cache-store');
 const TAG_TTL_MS = 60_000;
@@ -17,12 +21,14 @@ const connections: RedisConnection[] = [];
 let redis: Redis;
 
 /** One instance's store on the test's Redis, shared once it answers. */
-async function store(options: { maxEntryBytes?: number; logger?: ReturnType<typeof recordingLogger> } = {}): Promise<RedisReadCacheStore> {
+async function store(
+  options: { maxEntryBytes?: number; tagTtlMs?: number; logger?: ReturnType<typeof recordingLogger> } = {},
+): Promise<RedisReadCacheStore> {
   const logger = options.logger ?? recordingLogger();
   const connection = new RedisConnection({ url: TEST_REDIS_URL, keyPrefix: PREFIX, logger });
   connections.push(connection);
   const made = new RedisReadCacheStore(connection, {
-    tagTtlMs: TAG_TTL_MS,
+    tagTtlMs: options.tagTtlMs ?? TAG_TTL_MS,
     local: { maxEntries: 100, maxBytes: 100_000 },
     logger,
     ...(options.maxEntryBytes === undefined ? {} : { maxEntryBytes: options.maxEntryBytes }),
@@ -90,6 +96,54 @@ describe('RedisReadCacheStore', () => {
     expect((await a.lookup(key, tags)).generation).not.toBe(after.generation);
   });
 
+  it('compresses a large entry and keeps a small one as JSON; both read back equal on another instance', async () => {
+    const [a, b] = [await store(), await store()];
+    const key = `${PAGE_LIST}&compressed`;
+    const { generation } = await a.lookup(key, []);
+    const conversations = Array.from({ length: 20 }, (_, i) => ({ id: `t_${1000 + i}`, snippet: `Where is my order number ${i}?` }));
+    const large = { ...read({ data: conversations }, generation), inbox: { page: '1000000001', platform: 'messenger' as const } };
+    expect(await a.save(key, [], large, 30_000)).toBe(true);
+    const stored = (await redis.getBuffer(`${PREFIX}cache:entry:${key}`))!;
+    expect(stored[0]).toBe(0x01);
+    expect(stored.length).toBeLessThan(JSON.stringify(large).length / 2);
+    expect(await b.lookup(key, [])).toStrictEqual({ entry: large, generation });
+    expect(JSON.stringify(large).length).toBeGreaterThan(COMPRESS_FROM_BYTES);
+  });
+
+  it('reads an entry an older release wrote as plain JSON, whatever its size', async () => {
+    const a = await store();
+    const key = `${PAGE_LIST}&legacy`;
+    const { generation } = await a.lookup(key, []);
+    const legacy = { ...read({ data: [{ id: 't_1', snippet: 'x'.repeat(5_000) }] }, generation), pageNode: undefined };
+    await redis.set(`${PREFIX}cache:entry:${key}`, JSON.stringify(legacy), 'PX', 30_000);
+    expect((await a.lookup(key, [])).entry).toEqual(legacy);
+    // What no release wrote is no entry, not a failure.
+    await redis.set(`${PREFIX}cache:entry:${key}`, Buffer.of(0x01, 0xff, 0x00), 'PX', 30_000);
+    expect((await a.lookup(key, [])).entry).toBeUndefined();
+  });
+
+  it("keeps an inbox's customers in one hash, each forgotten the tag TTL after it was last learned", async () => {
+    const a = await store({ tagTtlMs: 2_000 });
+    const page = '1000000009';
+    await a.learnThreads(page, 'messenger', new Map([['psid-early', 't_1']]));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await a.learnThreads(
+      page,
+      'messenger',
+      new Map([
+        ['psid-late', 't_2'],
+        ['psid-late-2', 't_3'],
+      ]),
+    );
+    expect(await keysUnder(redis, `${PREFIX}cache:threads:${page}`)).toEqual([`${PREFIX}cache:threads:${page}:messenger`]);
+    expect(await redis.hlen(`${PREFIX}cache:threads:${page}:messenger`)).toBe(3);
+    await until(async () => (await a.threadsOf(page, 'messenger', 'psid-early')).length === 0, 'the early customer to be forgotten', 2_000);
+    // The hash lives on for the customers learned later; the next learning drops the forgotten field.
+    expect(await a.threadsOf(page, 'messenger', 'psid-late')).toEqual(['t_2']);
+    await a.learnThreads(page, 'messenger', new Map([['psid-late', 't_2']]));
+    expect(Object.keys(await redis.hgetall(`${PREFIX}cache:threads:${page}:messenger`)).sort()).toEqual(['psid-late', 'psid-late-2']);
+  });
+
   it("answers a customer's threads sorted (the contract promises no order)", async () => {
     const a = await store();
     await a.learnThreads('1000000001', 'messenger', new Map([['psid-sorted', 't_2']]));
@@ -138,8 +192,62 @@ describe('RedisReadCacheStore', () => {
       expect([key, ttl > 0]).toEqual([key, true]);
       expect(ttl).toBeLessThanOrEqual(TAG_TTL_MS + 1_000);
       const type = await redis.type(key);
-      const values = type === 'set' ? await redis.smembers(key) : [(await redis.get(key)) ?? ''];
+      const values =
+        type === 'hash'
+          ? Object.entries(await redis.hgetall(key)).flat()
+          : [JSON.stringify(decodeEntry((await redis.getBuffer(key)) ?? Buffer.alloc(0))?.body ?? (await redis.get(key)))];
       expect(`${key} ${values.join(' ')}`).not.toMatch(/EAA[A-Za-z0-9]|access_token|appsecret_proof/);
     }
   });
+});
+
+describe('an inbox entry in Redis, on the emulator’s data', () => {
+  /** What the issue measured before compression: one first inbox page took 57,768 bytes of Redis. */
+  const MAX_ENTRY_BYTES = 24 * 1024;
+
+  it.each([
+    ['Acme Messenger', ACME, 'MESSENGER', DEMO.tokens.acmePage],
+    ['Acme Instagram', ACME, 'INSTAGRAM', DEMO.tokens.acmePage],
+    ['Bistro Messenger', BISTRO, 'MESSENGER', DEMO.tokens.bistroPage],
+  ] as const)(
+    '%s: the shipped Inbox operation’s first page (20 × 5 messages) takes ≤ 24 KB of Redis',
+    async (_, pageId, platform, token) => {
+      const logger = recordingLogger();
+      const prefix = `${PREFIX}size:${platform}:${pageId}:`;
+      const connection = new RedisConnection({ url: TEST_REDIS_URL, keyPrefix: prefix, logger });
+      connections.push(connection);
+      const cacheStore = new RedisReadCacheStore(connection, {
+        tagTtlMs: TAG_TTL_MS,
+        local: { maxEntries: 10, maxBytes: 1_000_000 },
+        logger,
+      });
+      const h = await startHarness({
+        cache: { maxAgeMs: TAG_TTL_MS / 2, store: cacheStore },
+        redis: { url: TEST_REDIS_URL, keyPrefix: prefix },
+      });
+      try {
+        const inbox = () => h.run(InboxDocument, { pageId, platform, first: 20, messagesFirst: 5 }, { token });
+        const answer = await inbox();
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data!.page!.conversations.edges).toHaveLength(20);
+        // The list reads with their messages: one, or more where privacy filtering hid threads of the first Graph page
+        // (a first read may go with a probe of the inbox, or of its Instagram account, apart from them).
+        const listKeys = (await keysUnder(redis, `${prefix}cache:entry:`)).filter((key) => key.includes('messages.limit'));
+        expect(listKeys.length).toBeGreaterThanOrEqual(1);
+        let bytes = 0;
+        for (const key of listKeys) {
+          const stored = (await redis.getBuffer(key))!;
+          expect(JSON.stringify(decodeEntry(stored)).length).toBeGreaterThan(2 * stored.length);
+          bytes += (await redis.memory('USAGE', key)) ?? Number.POSITIVE_INFINITY;
+        }
+        expect(bytes).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
+        // Served again from what Redis holds, equal to the first answer.
+        const calls = h.emulator.log.requestCount;
+        expect(await inbox()).toEqual(answer);
+        expect(h.emulator.log.requestCount).toBe(calls);
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

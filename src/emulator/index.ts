@@ -6,6 +6,6 @@
 export { AS_META_TODAY, startEmulator, type ConversationRateLimitOptions, type Emulator, type EmulatorOptions } from './server.js';
 export type { LoggedBatchItem, LoggedRequest, RequestLog } from './request-log.js';
 export type { ConversationSummary, EmulatorStore } from './store.js';
-export { AGENCY, BRAND, createAgencyWorld, createBrandWorld, DEMO } from './seed.js';
+export { AGENCY, BRAND, createAgencyWorld, createBrandWorld, createScaleWorld, DEMO, SCALE } from './seed.js';
 export type { Fault, FaultInjector, FaultMatch } from './faults.js';
 export { DEMO_APP_ID, metaWebhookBody, signWebhookBody, signWebhookBodySha1, type EmulatorWebhooks } from './webhooks.js';

@@ -7,3 +7,4 @@ export { DEMO, SEED_NOW } from './seed/demo.js';
 export { createSeedWorld, type SeedWorld, snippetOf } from './seed/world.js';
 export { AGENCY, createAgencyWorld } from './seed/agency.js';
 export { BRAND, createBrandWorld } from './seed/brand.js';
+export { createScaleWorld, SCALE } from './seed/scale.js';

@@ -124,11 +124,11 @@ export interface EmulatorOptions {
    */
   demoReplyWindows?: boolean;
   /**
-   * Pages, users, tokens and threads served besides the demo world's (ids and tokens apart from its own), e.g.
-   * `createAgencyWorld(250)` (seed/agency.ts) or `createBrandWorld(5)` (seed/brand.ts): the demo world's lists stay as
-   * they are. @default none
+   * Pages, users, tokens and threads of those Pages served besides the demo world's (ids and tokens apart from its own),
+   * e.g. `createAgencyWorld(250)` (seed/agency.ts), `createBrandWorld(5)` (seed/brand.ts) or `createScaleWorld(1000)`
+   * (seed/scale.ts): the demo world's lists stay as they are. @default none
    */
-  extraWorld?: Omit<SeedWorld, 'threads'> & { readonly threads?: SeedWorld['threads'] };
+  extraWorld?: Omit<SeedWorld, 'threads'> & Partial<Pick<SeedWorld, 'threads'>>;
 }
 
 /** See {@link EmulatorOptions.conversationRateLimit}. */

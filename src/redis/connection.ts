@@ -58,20 +58,26 @@ return redis.call('ZCARD', KEYS[1])
 
 /**
  * Runs a Lua script by its SHA1, loading it when Redis does not know it (first use, or a Redis that
- * restarted): one round trip in the usual case.
+ * restarted): one round trip in the usual case. With `replies: 'buffers'` bulk replies come back as Buffers,
+ * for scripts that return binary values (a compressed cache entry).
  */
 export async function runScript(
   redis: Redis,
   script: string,
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: readonly (string | number | Buffer)[],
+  replies: 'strings' | 'buffers' = 'strings',
 ): Promise<unknown> {
   const sha = scriptSha(script);
+  const call = (command: 'evalsha' | 'eval', first: string) =>
+    replies === 'buffers'
+      ? redis.callBuffer(command, first, keys.length, ...keys, ...args)
+      : redis.call(command, first, keys.length, ...keys, ...args);
   try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    return await call('evalsha', sha);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redis.eval(script, keys.length, ...keys, ...args);
+    return call('eval', script);
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * The read cache a fleet shares (see `ReadCacheStore` in src/graph-api/read-cache-store.ts): entries as
- * JSON under `cache:entry:<key>` with the TTL they were saved with, and a generation per tag under
- * `cache:tag:<tag>`, so an invalidation made by one instance (the one Meta delivered the webhook to) is
- * seen by all at their next lookup.
+ * JSON (compressed once large: entry-codec.ts) under `cache:entry:<key>` with the TTL they were saved with,
+ * and a generation per tag under `cache:tag:<tag>`, so an invalidation made by one instance (the one Meta
+ * delivered the webhook to) is seen by all at their next lookup.
  *
  * A tag's generation is a random value, set anew by each invalidation; a lookup that finds none (a tag
  * never invalidated, expired, or evicted by Redis's `maxmemory` policy) sets one. So an entry is fresh
@@ -10,6 +10,10 @@
  * stale, never fresh again. The fleet epoch (`cache:epoch`) is part of every generation: an instance
  * that rejoins after Redis was unreachable moves it, since invalidations it saw meanwhile (and any
  * Redis lost) reached only its own memory.
+ *
+ * What events are resolved with is one hash per inbox, `cache:threads:<page>:<platform>`: a field per customer
+ * holding when it expires and the customer's threads, so that a Page costs one key, not one per customer, and
+ * each customer is still forgotten the tag TTL after it was last learned (Redis 7.0 has no TTL per field).
  *
  * Every key has a TTL; entries are bounded in size. While Redis is unreachable the instance caches in
  * its own memory (a `MemoryReadCacheStore`), dropped when it rejoins.
@@ -24,11 +28,12 @@ import {
 } from '../graph-api/read-cache-store.js';
 import { holdsSecret } from '../graph-api/scrub.js';
 import { type FleetLogger, type RedisConnection, runScript, UNREACHABLE } from './connection.js';
+import { decodeEntry, encodeEntry } from './entry-codec.js';
 
 export interface RedisReadCacheStoreOptions {
   /** How long a tag's generation (and what the store learns: threads, accounts) is kept; longer than any entry lives. */
   tagTtlMs: number;
-  /** Largest entry kept, in bytes of JSON; a larger one is not cached. @default 1048576 */
+  /** Largest entry kept, in bytes of JSON (before compression); a larger one is not cached. @default 1048576 */
   maxEntryBytes?: number;
   /** The bounds of the cache kept in this process while Redis is unreachable. */
   local: Omit<MemoryReadCacheStoreOptions, 'tagTtlMs' | 'now'>;
@@ -57,7 +62,7 @@ return result
 `;
 
 /**
- * KEYS: entry, epoch, tags. ARGV: entry JSON, TTL, tag TTL, then the value of the epoch and each tag the
+ * KEYS: entry, epoch, tags. ARGV: entry (encoded), TTL, tag TTL, then the value of the epoch and each tag the
  * read started under. Saves only if none moved; the tags then outlive the entry. Answers 1 if saved.
  */
 const SAVE = `
@@ -70,6 +75,32 @@ local tagTtl = math.max(tonumber(ARGV[3]), ttl + 1000)
 for i = 2, #KEYS do
   if redis.call('PTTL', KEYS[i]) < tagTtl then redis.call('PEXPIRE', KEYS[i], tagTtl) end
 end
+return 1
+`;
+
+/**
+ * KEYS: an inbox's threads hash. ARGV: now (epoch ms), TTL, then customer and thread pairs. A field's value is
+ * `<expires at> <thread> <thread>…`; fields whose time is up are dropped, the key lives as long as its newest field.
+ */
+const LEARN_THREADS = `
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local function live(value)
+  if not value then return nil end
+  local at, threads = string.match(value, '^(%d+)(.*)$')
+  if at and tonumber(at) > now then return threads end
+  return nil
+end
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if not live(fields[i + 1]) then redis.call('HDEL', KEYS[1], fields[i]) end
+end
+for i = 3, #ARGV, 2 do
+  local threads = live(redis.call('HGET', KEYS[1], ARGV[i])) or ''
+  if not string.find(threads .. ' ', ' ' .. ARGV[i + 1] .. ' ', 1, true) then threads = threads .. ' ' .. ARGV[i + 1] end
+  redis.call('HSET', KEYS[1], ARGV[i], (now + ttl) .. threads)
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `;
 
@@ -103,11 +134,11 @@ export class RedisReadCacheStore implements ReadCacheStore {
   async lookup(key: string, tags: readonly string[]): Promise<{ entry: CachedRead | undefined; generation: string }> {
     if (!this.#refusesSecret(key)) {
       const answer = await this.#connection.run((redis) =>
-        runScript(redis, LOOKUP, [this.#entryKey(key), ...this.#generationKeys(tags)], [fresh(), this.#tagTtlMs]),
+        runScript(redis, LOOKUP, [this.#entryKey(key), ...this.#generationKeys(tags)], [fresh(), this.#tagTtlMs], 'buffers'),
       );
       if (answer !== UNREACHABLE && Array.isArray(answer)) {
-        const [json, ...values] = answer as (string | null)[];
-        return { entry: json == null ? undefined : parseEntry(json), generation: SHARED + values.join('|') };
+        const [value, ...values] = answer as (Buffer | null)[];
+        return { entry: value == null ? undefined : decodeEntry(value), generation: SHARED + values.join('|') };
       }
     }
     const { entry, generation } = await this.#local.lookup(key, tags);
@@ -129,7 +160,7 @@ export class RedisReadCacheStore implements ReadCacheStore {
         redis,
         SAVE,
         [this.#entryKey(key), ...this.#generationKeys(tags)],
-        [json, Math.max(1, Math.round(ttlMs)), this.#tagTtlMs, ...values],
+        [encodeEntry(json), Math.max(1, Math.round(ttlMs)), this.#tagTtlMs, ...values],
       ),
     );
     return answer !== UNREACHABLE && Number(answer) === 1;
@@ -150,20 +181,16 @@ export class RedisReadCacheStore implements ReadCacheStore {
 
   async learnThreads(page: string, platform: string, threadsByCustomer: ReadonlyMap<string, string>): Promise<void> {
     if (threadsByCustomer.size === 0) return;
-    const answer = await this.#connection.run((redis) => {
-      const pipeline = redis.multi();
-      for (const [customer, thread] of threadsByCustomer) {
-        const key = this.#threadsKey(page, platform, customer);
-        pipeline.sadd(key, thread).pexpire(key, this.#tagTtlMs);
-      }
-      return pipeline.exec();
-    });
+    const pairs = [...threadsByCustomer].flat();
+    const answer = await this.#connection.run((redis) =>
+      runScript(redis, LEARN_THREADS, [this.#threadsKey(page, platform)], [Date.now(), this.#tagTtlMs, ...pairs]),
+    );
     if (answer === UNREACHABLE) await this.#local.learnThreads(page, platform, threadsByCustomer);
   }
 
   async threadsOf(page: string, platform: string, customerId: string): Promise<readonly string[]> {
-    const answer = await this.#connection.run((redis) => redis.smembers(this.#threadsKey(page, platform, customerId)));
-    return answer === UNREACHABLE ? this.#local.threadsOf(page, platform, customerId) : answer.sort();
+    const answer = await this.#connection.run((redis) => redis.hget(this.#threadsKey(page, platform), customerId));
+    return answer === UNREACHABLE ? this.#local.threadsOf(page, platform, customerId) : liveThreads(answer);
   }
 
   async learnAccount(instagramAccountId: string, pageId: string): Promise<void> {
@@ -218,8 +245,8 @@ export class RedisReadCacheStore implements ReadCacheStore {
     return [this.#connection.key('cache:epoch'), ...tags.map((tag) => this.#tagKey(tag))];
   }
 
-  #threadsKey(page: string, platform: string, customer: string): string {
-    return this.#connection.key(`cache:threads:${page}:${platform}:${customer}`);
+  #threadsKey(page: string, platform: string): string {
+    return this.#connection.key(`cache:threads:${page}:${platform}`);
   }
 
   #accountKey(instagramAccountId: string): string {
@@ -227,11 +254,9 @@ export class RedisReadCacheStore implements ReadCacheStore {
   }
 }
 
-function parseEntry(json: string): CachedRead | undefined {
-  try {
-    const entry = JSON.parse(json) as CachedRead;
-    return typeof entry === 'object' && entry !== null && typeof entry.generation === 'string' ? entry : undefined;
-  } catch {
-    return undefined;
-  }
+/** The threads a field of an inbox's threads hash (see LEARN_THREADS) holds, sorted; none once its time is up. */
+function liveThreads(value: string | null): string[] {
+  if (value === null) return [];
+  const [expiresAt, ...threads] = value.split(' ');
+  return Number(expiresAt) > Date.now() ? threads.sort() : [];
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO, startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { createScaleWorld, DEMO, SCALE, startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { mulberry32 } from '../../src/emulator/random.js';
 import { createSeedWorld, SEED_NOW } from '../../src/emulator/seed.js';
 import { getJson, query, type GraphListBody } from './graph-client.js';
@@ -190,5 +190,34 @@ describe('two emulators', () => {
     const [thread] = first.store.listConversations(ACME, { platform: 'messenger', folder: 'other' });
     first.store.addMessage(thread!.id, { fromId: ACME, text: 'Only on the first emulator' });
     expect(first.store.messageIds(thread!.id)!.length).toBe(second.store.messageIds(thread!.id)!.length + 1);
+  });
+});
+
+describe('the scale world (extraWorld: createScaleWorld(n))', () => {
+  let emulator: Emulator;
+  let plain: Emulator;
+  beforeAll(async () => {
+    [emulator, plain] = await Promise.all([startEmulator({ extraWorld: createScaleWorld(3) }), startEmulator()]);
+  });
+  afterAll(async () => {
+    await Promise.all([emulator.close(), plain.close()]);
+  });
+
+  it("serves each Page's 25 threads to each of its agents' tokens only, and leaves the demo world as it was", async () => {
+    const fields = 'id,messages.limit(5){message}';
+    const inbox = (page: number, token: string) =>
+      getJson<GraphListBody>(
+        `${emulator.url}/v25.0/${SCALE.pageIdOf(page)}/conversations?${query({ access_token: token, fields, limit: 25 })}`,
+      );
+    const first = await inbox(2, SCALE.agentTokenOf(2, 1));
+    expect(first.body.data).toHaveLength(25);
+    expect(first.body.paging?.next).toBeUndefined();
+    expect(new Set(first.body.data.map((thread) => thread.id)).size).toBe(25);
+    // Messages drawn as the demo world's: not one text repeated throughout.
+    const texts = first.body.data.flatMap((thread) => (thread.messages as GraphListBody<{ message: string }>).data.map((m) => m.message));
+    expect(new Set(texts).size).toBeGreaterThan(20);
+    expect((await inbox(2, SCALE.agentTokenOf(2, 10))).body).toEqual(expect.objectContaining({ data: expect.any(Array) }));
+    expect((await inbox(2, SCALE.agentTokenOf(3, 1))).status).toBe(403);
+    expect(emulator.store.listConversations(ACME)).toEqual(plain.store.listConversations(ACME));
   });
 });

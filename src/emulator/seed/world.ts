@@ -189,7 +189,8 @@ function createTokens(): Map<string, TokenRecord> {
 const RECENT_WINDOW: TimeWindow = { end: SEED_NOW - 60, days: SEED_SPAN_DAYS };
 
 // Every helper below draws from the PRNG in a fixed order: reordering their calls changes the whole world.
-/** A thread of `page` drawn from `draws` (also for worlds served besides the demo world's, e.g. seed/brand.ts). */
+/** Draws one thread of `page` (its id, its two sides, its messages newest first), for the demo world and the worlds
+ * served besides it (seed/brand.ts, seed/scale.ts). */
 export function createThread(
   draws: Draws,
   page: PageRecord,
