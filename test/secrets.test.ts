@@ -15,7 +15,7 @@ import { GraphApiClient } from '../src/graph-api/client.js';
 import { ReadCache } from '../src/graph-api/read-cache.js';
 import { MemoryReadCacheStore, type ReadCacheStore } from '../src/graph-api/read-cache-store.js';
 import { GraphScheduler } from '../src/graph-api/scheduler.js';
-import { scrubSecrets } from '../src/graph-api/scrub.js';
+import { holdsSecret, scrubSecrets } from '../src/graph-api/scrub.js';
 import { MIN_SECRET_LENGTH, registerConfiguredSecrets, registerSecret, SecretRegistry } from '../src/graph-api/secrets.js';
 import { appSecretProof } from '../src/graph-api/tokens.js';
 import type { GatewayServer } from '../src/http-server.js';
@@ -250,5 +250,21 @@ describe('in development, what an answer shows of an unexpected failure', () => 
     } finally {
       await agent.close();
     }
+  });
+});
+
+describe('what a shared store refuses to hold (holdsSecret)', () => {
+  it('refuses a token standing alone, a secret parameter, and a secret known by value, whatever its shape', () => {
+    expect(holdsSecret(JSON.stringify({ access_token: 'EAAGdemoJzTYuejIccIUWo94ssmTwmaBGpRfhi48QAkBrNQBPTbjqdmdBEsRJtie' }))).toBe(true);
+    expect(holdsSecret('{"next":"https://graph.facebook.com/v19.0/1/conversations?access_token=abc"}')).toBe(true);
+    const registry = 'zz-a-secret-of-no-known-shape-1234';
+    registerSecret(registry, 'token');
+    expect(holdsSecret(`{"snippet":"${registry}"}`)).toBe(true);
+  });
+
+  it('keeps what only looks like the start of a token: message ids with -EAA inside, a customer quoting a short EAA word', () => {
+    expect(holdsSecret('{"id":"m_Qx8-EAAk2LmZrT9vWq1yBc4DfGhJkLmNpQrStUvWxYz012345678_abcDEF"}')).toBe(false);
+    expect(holdsSecret('{"id":"aWdGGiblWZ_EAAx3mQw9ZpL4vTn8HsJd3FbYe6Ua1GiRoSxVkCt5NqMh0WlPzAb"}')).toBe(false);
+    expect(holdsSecret('{"message":"my code is EAA12345678"}')).toBe(false);
   });
 });

@@ -9,6 +9,12 @@ import { redactRegisteredSecrets } from './secrets.js';
 
 // Graph tokens start with EAA (Page/user/system-user tokens); app tokens are `appid|secret`.
 const TOKEN_PATTERN = /\bEAA[A-Za-z0-9_-]{8,}/g;
+/**
+ * A token as a value a store would hold: EAA and its alphanumerics (Graph's tokens are over a hundred), standing alone.
+ * Stricter than TOKEN_PATTERN, which may redact too much in a log line; here a false match leaves a Page's inbox uncached
+ * for good, and message ids are long base64url strings in which `-EAA…` turns up (a few Pages in 5,000, `npm run scale`).
+ */
+const STORED_TOKEN_PATTERN = /(?<![A-Za-z0-9_-])EAA[A-Za-z0-9]{40,}(?![A-Za-z0-9_-])/;
 const APP_TOKEN_PATTERN = /\b\d{6,}\|[A-Za-z0-9_-]{16,}/g;
 // Values stop at a backslash too, so a JSON log line keeps its escapes.
 const SECRET_PARAM_PATTERN = /\b(access_token|appsecret_proof|input_token|client_secret|_fb_batch_sig)=[^&\s"'\\]*/gi;
@@ -54,9 +60,14 @@ export function scrubSecrets(text: string): string {
 }
 
 /**
- * Whether `text` holds a user or Page token or a secret URL parameter: what must never leave the process
- * for a shared store. (App tokens are not looked for: `<digits>|<text>` is also how keys are joined.)
+ * Whether `text` holds a secret the process knows by value (secrets.ts), a user or Page token, or a secret URL
+ * parameter: what must never leave the process for a shared store. (App tokens are not looked for: `<digits>|<text>`
+ * is also how keys are joined.)
  */
 export function holdsSecret(text: string): boolean {
-  return new RegExp(TOKEN_PATTERN.source).test(text) || new RegExp(SECRET_PARAM_PATTERN.source, 'i').test(text);
+  return (
+    STORED_TOKEN_PATTERN.test(text) ||
+    new RegExp(SECRET_PARAM_PATTERN.source, 'i').test(text) ||
+    redactRegisteredSecrets(text) !== text
+  );
 }
