@@ -66,8 +66,6 @@ export function scrubSecrets(text: string): string {
  */
 export function holdsSecret(text: string): boolean {
   return (
-    STORED_TOKEN_PATTERN.test(text) ||
-    new RegExp(SECRET_PARAM_PATTERN.source, 'i').test(text) ||
-    redactRegisteredSecrets(text) !== text
+    STORED_TOKEN_PATTERN.test(text) || new RegExp(SECRET_PARAM_PATTERN.source, 'i').test(text) || redactRegisteredSecrets(text) !== text
   );
 }
