@@ -6,7 +6,9 @@
  * the first). Each gateway runs with webhooks on and the cache and credential lifetimes raised to 30 minutes, so that
  * counts, not time, bound what it keeps. Every agent reads its inbox (the shipped operations/inbox.graphql, 20
  * conversations × 5 messages) once per pass, agent 1 of every Page first, then agent 2… (a least-recently-used order,
- * the worst case for a bounded cache); then customer messages reach random Pages through the webhook.
+ * the worst case for a bounded cache); then customer messages reach random Pages through the webhook. Each gateway is
+ * sized as README "Sizing" says (CAPACITY_PAGES = N, CAPACITY_TOKENS = N × 10) and runs with start:prod's Node flags;
+ * SCALE_SIZED=0 leaves the capacity at its defaults, to see where they give out.
  *
  * Printed per N and mode: the hit rate on the 2nd pass, Conversations API calls per Page per pass, the most calls a Page
  * received in any second (the budget: ≤ 2), peak RSS, heap after a full GC (asked for over the inspector), Redis used
@@ -20,7 +22,7 @@ import WebSocket from 'ws';
 import { DEMO, SCALE } from '../src/emulator/index.js';
 import { PrivateRedis } from '../test/support/redis.js';
 import type { CallsByKind } from './emulator-process.js';
-import { type Launched, start, stopAll } from './launcher.js';
+import { type Launched, PRODUCTION_NODE_OPTIONS, start, stopAll } from './launcher.js';
 import { percentile, table } from './stats.js';
 import {
   ask,
@@ -36,6 +38,8 @@ import {
 
 const PAGE_COUNTS = (process.env.SCALE_PAGES ?? '10,100,1000,5000').split(',').map((n) => positiveInteger(n.trim()));
 const AGENTS = 10;
+/** SCALE_SIZED: each gateway sized for N Pages and their agents (the default), or `0`: the capacity's defaults. */
+const SIZED = process.env.SCALE_SIZED !== '0';
 /**
  * Requests in flight at once, all instances together (SCALE_CONCURRENCY): on 2 cores more only queue inside a gateway, whose
  * event loop then reads Redis's answers so late that its commands time out (1 s) and it falls back to degraded mode.
@@ -96,7 +100,7 @@ interface Instance {
 }
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const launched = await start('dist/main.js', { ...env, NODE_OPTIONS: '--inspect=127.0.0.1:0' }, GATEWAY_LINE, {
+  const launched = await start('dist/main.js', { ...env, NODE_OPTIONS: `${PRODUCTION_NODE_OPTIONS} --inspect=127.0.0.1:0` }, GATEWAY_LINE, {
     trouble: /Unhandled|uncaught|"level":(40|50)/,
   });
   const inspector = launched.tail.map((line) => /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1]).find(Boolean);
@@ -220,10 +224,11 @@ async function usedMemory(redisUrl: string): Promise<number> {
 }
 
 /** The gateway's environment: webhooks on, lifetimes of 30 minutes, its own Redis when `redisUrl` is given. */
-function gatewayEnv(emulatorUrl: string, redisUrl: string | undefined): Record<string, string> {
+function gatewayEnv(emulatorUrl: string, redisUrl: string | undefined, pages: number): Record<string, string> {
   const { GRAPH_ACCESS_TOKEN: _none, ...env } = GATEWAY_ENV;
   return {
     ...env,
+    ...(SIZED ? { CAPACITY_PAGES: String(pages), CAPACITY_TOKENS: String(pages * AGENTS) } : {}),
     GRAPH_API_URL: emulatorUrl,
     GRAPH_APP_SECRET: DEMO.appSecret,
     WEBHOOK_VERIFY_TOKEN,
@@ -240,7 +245,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
   const redis = mode.redis ? await PrivateRedis.start() : undefined;
   try {
     const redisBaseline = redis === undefined ? 0 : await usedMemory(redis.url);
-    const env = gatewayEnv(emulator.url, redis?.url);
+    const env = gatewayEnv(emulator.url, redis?.url, pages);
     const instances = await Promise.all(Array.from({ length: mode.instances }, () => startInstance(env)));
     await subscribeWebhooks(emulator.url, instances[0]!.url);
     const heapBefore = await Promise.all(instances.map((instance) => heapAfterGc(instance.inspector)));
