@@ -87,7 +87,12 @@ describe('batchedStdout', () => {
       await new Promise((resolve) => setImmediate(resolve));
       logger.info('next turn');
       await new Promise((resolve) => setImmediate(resolve));
-      const messages = writes.map((chunk) => chunk.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg));
+      const messages = writes.map((chunk) =>
+        chunk
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { msg: string }).msg),
+      );
       expect(messages).toEqual([['one', 'two', 'three'], ['next turn']]);
     } finally {
       write.mockRestore();
