@@ -101,7 +101,8 @@ describe('batchedStdout', () => {
 
   it('writes the lines still pending when the process exits', () => {
     const script =
-      "import { batchedStdout } from './src/logger.ts'; const out = batchedStdout(); out.write('first\\n'); out.write('last\\n'); process.exit(3);";
+      "import { batchedStdout } from './src/logger.ts'; const out = batchedStdout(); " +
+      "out.write('first\\n'); out.write('last\\n'); process.exit(3);";
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 3, stdout: 'first\nlast\n' });
