@@ -25,7 +25,7 @@ export interface LoggerOptions {
   /** `json`: one JSON object per line, for log collectors; `pretty`: time, level and message for people. @default 'json' */
   format?: 'json' | 'pretty';
   /** Where the scrubbed lines go. @default process.stdout (looked up at each write, so whoever wraps it sees every line) */
-  destination?: LogDestination;
+  destination?: LogDestination | undefined;
 }
 
 /** A pino logger whose every line is scrubbed before it is written. */
@@ -49,6 +49,28 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   // Every line written while a request is served names it (request-scope.ts), whoever holds the logger.
   return pino({ level: options.level ?? 'info', timestamp: stdTimeFunctions.isoTime, mixin: requestFields }, scrubbing);
+}
+
+/**
+ * The process's stdout for log lines, written once per turn of the event loop: the lines of every request finished in one
+ * turn go out in one write. `process.stdout` writes a pipe or a file synchronously, one system call per line: the access
+ * line alone took ~5 % of an uncached request's CPU under load. Lines still pending are written when the process exits
+ * (`process.exit` included; stdout's writes to a pipe or file are synchronous, so they are out before it ends).
+ */
+export function batchedStdout(): LogDestination {
+  let pending: string[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const lines = pending.join('');
+    pending = [];
+    process.stdout.write(lines);
+  };
+  process.on('exit', flush);
+  return {
+    write(line) {
+      if (pending.push(line) === 1) setImmediate(flush);
+    },
+  };
 }
 
 function describe(value: unknown): string {

@@ -11,7 +11,7 @@ import { buildGateway, type Gateway, type UpstreamApi } from './gateway.js';
 import { scrubSecrets } from './graph-api/scrub.js';
 import { registerConfiguredSecrets } from './graph-api/secrets.js';
 import type { GatewayServer } from './http-server.js';
-import { createLogger, type Logger } from './logger.js';
+import { batchedStdout, createLogger, type Logger } from './logger.js';
 import { startTracing, type Tracing } from './tracing.js';
 import { WEBHOOK_PATH } from './webhooks/receiver.js';
 
@@ -27,7 +27,9 @@ const SIGNAL_EXIT_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty' });
+  // A terminal is a person watching (and colours): lines at once. Otherwise (a pipe to a collector, a file), in batches.
+  const destination = process.stdout.isTTY ? undefined : batchedStdout();
+  const log = createLogger({ level: config.logLevel, format: config.nodeEnv === 'production' ? 'json' : 'pretty', destination });
   for (const warning of formerNamesIn()) log.warn(warning);
   const tracing = await startTracing(process.env);
   log.info(tracing?.description ?? 'Traces: off (set OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT to export them)');

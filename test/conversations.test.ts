@@ -2,6 +2,7 @@
  * Reading the inbox: filters, both platforms, nested messages, node lookups, and what each query
  * costs upstream (counted in the emulator's request log).
  */
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import { ConversationIdsDocument, ConversationMessagesDocument, InboxDocument, NodeDocument } from './generated/graphql.js';
@@ -178,6 +179,17 @@ describe('node(id:)', () => {
       createdTime: message.createdTime,
       text: message.text,
     });
+  });
+
+  it('issues the ids Pothos Relay encodes, which clients already hold (base64 of typename:key)', async () => {
+    const inbox = await h.run(InboxDocument, { pageId: ACME, first: 1, messagesFirst: 1 });
+    const page = inbox.data!.page!;
+    const conversation = page.conversations.edges[0]!.node;
+    const message = conversation.messages.edges[0]!.node;
+    expect(page.id).toBe('UGFnZToxMDAwMDAwMDAx');
+    expect(page.id).toBe(encodeGlobalID('Page', ACME));
+    expect(conversation.id).toBe(encodeGlobalID('Conversation', `${ACME}:${conversation.graphApiId}`));
+    expect(message.id).toBe(encodeGlobalID('Message', `${ACME}:${message.graphApiId}`));
   });
 
   it('rejects an id it did not issue', async () => {

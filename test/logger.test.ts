@@ -1,8 +1,9 @@
 /** The gateway's log: pino lines with their time, JSON or readable, every one scrubbed, and seen by the test setup's scan. */
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it, vi } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
 import { GraphApiError, GraphTransportError } from '../src/graph-api/errors.js';
-import { createLogger, createYogaLogger } from '../src/logger.js';
+import { batchedStdout, createLogger, createYogaLogger } from '../src/logger.js';
 import { scannedStreamWrites, takeLeaks } from './support/no-secrets-in-logs.js';
 
 function capture(format: 'json' | 'pretty', level?: 'info' | 'debug') {
@@ -70,6 +71,41 @@ describe('createLogger', () => {
     logger.info(`a line the scan must catch: ${DEMO.appSecret}`);
     expect(scannedStreamWrites()).toBe(before + 1);
     expect(takeLeaks()).toEqual([expect.stringContaining('a line the scan must catch')]);
+  });
+});
+
+describe('batchedStdout', () => {
+  it('writes the lines of one turn of the event loop in one write, in order', async () => {
+    const writes: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => writes.push(String(chunk)) > 0);
+    try {
+      const logger = createLogger({ format: 'json', destination: batchedStdout() });
+      logger.info('one');
+      logger.info('two');
+      logger.info('three');
+      expect(writes).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      logger.info('next turn');
+      await new Promise((resolve) => setImmediate(resolve));
+      const messages = writes.map((chunk) =>
+        chunk
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { msg: string }).msg),
+      );
+      expect(messages).toEqual([['one', 'two', 'three'], ['next turn']]);
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  it('writes the lines still pending when the process exits', () => {
+    const script =
+      "import { batchedStdout } from './src/logger.ts'; const out = batchedStdout(); " +
+      "out.write('first\\n'); out.write('last\\n'); process.exit(3);";
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 3, stdout: 'first\nlast\n' });
   });
 });
 

@@ -32,23 +32,15 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
   // Off (no fresh reads to build on, or no room): no hook at all, so execution pays nothing for it.
   if (options.maxEntries === 0 || !readCache.servesFresh) return {};
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
+    // Synchronous unless an answer is kept: a miss (the uncached path) costs no promise.
+    onExecute({ args, setResultAndStopExecution }) {
       if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return undefined;
       const context = args.contextValue as GatewayContext;
       let documentId = documentIds.get(args.document);
       if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
       const key = `${context.callerKey}\n${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
-      const kept = answers.get(key);
-      if (kept !== undefined) {
-        if (await readCache.servedFresh(kept.reads)) {
-          context.usage.cached += kept.reads.length;
-          setResultAndStopExecution({ data: kept.data });
-          return undefined;
-        }
-        answers.delete(key);
-      }
-      return {
-        onExecuteDone({ result }) {
+      const keepAnswer = {
+        onExecuteDone({ result }: { result: ExecutionResult | AsyncIterable<unknown> }) {
           if (Symbol.asyncIterator in result || result.errors !== undefined || result.data == null) return;
           if (
             context.staleAnswers.length > 0 ||
@@ -62,6 +54,17 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
           if (size <= answers.maxSize) answers.set(key, { data: result.data, reads: [...context.readsMade] }, { size });
         },
       };
+      const kept = answers.get(key);
+      if (kept === undefined) return keepAnswer;
+      return readCache.servedFresh(kept.reads).then((fresh) => {
+        if (!fresh) {
+          answers.delete(key);
+          return keepAnswer;
+        }
+        context.usage.cached += kept.reads.length;
+        setResultAndStopExecution({ data: kept.data });
+        return undefined;
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
-import { builder } from '../builder.js';
+import { builder, encodeGlobalId } from '../builder.js';
 import type { GatewayContext } from '../context.js';
 import type { ReadSubject } from '../graph-api/read.js';
 import { serializeFields } from '../graph-api/fields.js';
@@ -61,11 +61,12 @@ export async function readConversation(
   return { kind: 'Conversation', pageId, thread: thread.value, expanded: plan.expanded, fetched };
 }
 
-builder.node(ConversationRef, {
+builder.objectType(ConversationRef, {
+  interfaces: [builder.nodeInterfaceRef()],
   description: 'A conversation (Graph `UnifiedThread`) between people and a Page or Instagram professional account.',
-  id: { resolve: (c) => `${c.pageId}:${c.thread.id}` },
   isTypeOf: (value) => (value as { kind?: unknown }).kind === 'Conversation',
   fields: (t) => ({
+    id: t.id({ resolve: (c) => encodeGlobalId('Conversation', `${c.pageId}:${c.thread.id}`) }),
     graphApiId: t.id({ resolve: (c) => c.thread.id }),
     updatedTime: t.field({
       type: 'DateTime',

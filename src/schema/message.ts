@@ -1,5 +1,5 @@
 import type { GraphQLObjectType } from 'graphql';
-import { builder } from '../builder.js';
+import { builder, encodeGlobalId } from '../builder.js';
 import type { GatewayContext } from '../context.js';
 import { graphErrorRule } from '../graph-api/error-rules.js';
 import { GraphApiError } from '../graph-api/errors.js';
@@ -32,11 +32,12 @@ function storyOf(message: GraphMessage): StoryShape | null {
   return null;
 }
 
-builder.node(MessageRef, {
+builder.objectType(MessageRef, {
+  interfaces: [builder.nodeInterfaceRef()],
   description: 'One message of a conversation.',
-  id: { resolve: (m) => `${m.pageId}:${m.message.id}` },
   isTypeOf: (value) => (value as { kind?: unknown }).kind === 'Message',
   fields: (t) => ({
+    id: t.id({ resolve: (m) => encodeGlobalId('Message', `${m.pageId}:${m.message.id}`) }),
     graphApiId: t.id({ resolve: (m) => m.message.id }),
     createdTime: t.field({ type: 'DateTime', resolve: (m) => m.message.created_time ?? '', extensions: graphFields('created_time') }),
     detailsAvailable: t.boolean({

@@ -1,5 +1,5 @@
 import type { GraphQLObjectType } from 'graphql';
-import { builder } from '../builder.js';
+import { builder, encodeGlobalId } from '../builder.js';
 import { badNodeId } from '../gateway-errors.js';
 import { serializeFields } from '../graph-api/fields.js';
 import { readConversation } from './conversation.js';
@@ -7,13 +7,10 @@ import { planObjectRead } from './field-plan.js';
 import { readMessage } from './message.js';
 import { checkGraphId, type PageShape } from './page.js';
 
-/** The global id a client sent, as decodeGlobalID (builder.ts) checked it: base64 of `typename:id`. */
-const globalIdOf = (typename: string, id: string): string => Buffer.from(`${typename}:${id}`).toString('base64');
-
 /** Splits the `pageId:graphId` key that Conversation and Message global ids carry (a mutation input's ids too). */
 export function splitNodeKey(typename: string, key: string): { pageId: string; graphId: string } {
   const separator = key.indexOf(':');
-  if (separator <= 0) throw badNodeId(globalIdOf(typename, key));
+  if (separator <= 0) throw badNodeId(encodeGlobalId(typename, key));
   return { pageId: checkGraphId(key.slice(0, separator), 'Page id'), graphId: checkGraphId(key.slice(separator + 1), 'Graph id') };
 }
 
@@ -39,7 +36,7 @@ builder.queryField('node', (t) =>
           return readMessage(context, pageId, graphId, serializeFields(plan.fields));
         }
         default:
-          throw badNodeId(globalIdOf(typename, id));
+          throw badNodeId(encodeGlobalId(typename, id));
       }
     },
   }),

@@ -1,4 +1,4 @@
-import { builder } from '../builder.js';
+import { builder, encodeGlobalId } from '../builder.js';
 import { invalidArgument } from '../gateway-errors.js';
 import { isGraphId } from '../graph-api/request.js';
 import type { GraphPageNode, GraphThread } from '../graph-api/wire-types.js';
@@ -87,11 +87,12 @@ export function updatedAt(thread: GraphThread): number {
   return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }
 
-builder.node(PageRef, {
+builder.objectType(PageRef, {
+  interfaces: [builder.nodeInterfaceRef()],
   description: 'A Facebook Page; its inbox also holds the Instagram professional account linked to it.',
-  id: { resolve: (page) => page.pageId },
   isTypeOf: (value) => (value as { kind?: unknown }).kind === 'Page',
   fields: (t) => ({
+    id: t.id({ resolve: (page) => encodeGlobalId('Page', page.pageId) }),
     graphApiId: t.id({ resolve: (page) => page.pageId }),
     name: t.string({
       nullable: true,
