@@ -6,6 +6,10 @@ import { postForm, type GraphErrorEnvelope, type Json } from './graph-client.js'
 const ACME = DEMO.pages.acme.id;
 const BISTRO = DEMO.pages.bistro.id;
 const TOKEN = DEMO.tokens.acmePage;
+/** Meta's words for a Messenger BUC throttle (80006), as the emulator must send them. */
+const MESSENGER_THROTTLE_MESSAGE =
+  '(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please ' +
+  'refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.';
 
 interface BatchSlot {
   code: number;
@@ -70,9 +74,7 @@ describe('faults', () => {
       type: 'OAuthException',
       code: 80006,
       is_transient: true,
-      message:
-        '(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please ' +
-        'refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.',
+      message: MESSENGER_THROTTLE_MESSAGE,
     });
     expect(businessUsage(response.headers.get('x-business-use-case-usage'))).toEqual({
       [ACME]: [{ type: 'messenger', call_count: 100, total_cputime: 100, total_time: 100, estimated_time_to_regain_access: 3 }],
@@ -423,9 +425,7 @@ describe('dailyCalls: the Messenger allowance of 24 hours', () => {
       type: 'OAuthException',
       code: 80006,
       is_transient: true,
-      message:
-        '(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please ' +
-        'refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.',
+      message: MESSENGER_THROTTLE_MESSAGE,
     });
     // Under the allowance again once the calls of hours 0 and 1 are a day old: 22 hours from now.
     expect(usageOf(refused)).toEqual({
