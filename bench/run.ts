@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: upstream calls per operation, throughput and latency against a bare proxy
- * measured in the same run, the gateway's peak RSS, a team on one Page, and a team replying. Everything runs on loopback.
+ * measured in the same run (and against graphql-yoga alone serving the same answer, with each server's CPU time per
+ * request), the gateway's peak RSS, a team on one Page, and a team replying. Everything runs on loopback.
  *
  * Environment:
  * - BENCH_SECONDS (default 5): length of each throughput round; BENCH_ROUNDS (default 3): interleaved rounds.
@@ -32,6 +33,10 @@ import {
   TOKEN,
   UPSTREAM_LATENCY_MS,
   DELIVERY_EVERY_MS,
+  BARE_PATH,
+  loadWithCpu,
+  Q25,
+  startYogaFloor,
 } from './support.js';
 import { start, stopAll } from './launcher.js';
 import { AGENT_DEPTH, AGENT_PAGES, agentInbox } from './agent-inbox.js';
@@ -46,12 +51,8 @@ const CONNECTIONS = 10;
 const load = (options: autocannon.Options): Promise<autocannon.Result> =>
   loadWith({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options });
 
-const Q25 =
-  `query Inbox25 { page(id: "${ACME}") { conversations(first: 25) { edges { cursor node { id updatedTime snippet ` +
-  `participants { graphApiId name username } } } pageInfo { hasNextPage endCursor } } } }`;
 /** What each of the 20 lookups selects. */
 const NODE_SELECTION = 'id ... on Conversation { updatedTime participants { name } }';
-const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({ fields: 'id,participants,snippet,updated_time', limit: '25' })}`;
 
 /**
  * A team on one Page, on one gateway: the default budget, webhooks on, against an emulator that throttles a
@@ -215,6 +216,7 @@ async function startProcesses(): Promise<{
   gatewayUrl: string;
   defaultUrl: string;
   bareUrl: string;
+  barePid: number;
   slowGraphApiUrl: string;
 }> {
   const { match: emulatorMatch } = await start('bench/emulator-process.ts', {}, EMULATOR_LINE);
@@ -233,12 +235,19 @@ async function startProcesses(): Promise<{
   );
   // Gateway B: default configuration (2 calls per Page per second), over an upstream with Graph-like latency.
   const { match: defaultMatch } = await start('dist/main.js', { ...GATEWAY_ENV, GRAPH_API_URL: slowGraphApiUrl }, GATEWAY_LINE);
-  const { match: bareMatch } = await start(
+  const { child: bare, match: bareMatch } = await start(
     'bench/bare-proxy.ts',
     { GRAPH_API_URL: graphApiUrl, GRAPH_ACCESS_TOKEN: TOKEN, BARE_PROXY_PATH: BARE_PATH },
     EMULATOR_LINE,
   );
-  return { gateway, gatewayUrl: gatewayMatch[1]!, defaultUrl: defaultMatch[1]!, bareUrl: bareMatch[1]!, slowGraphApiUrl };
+  return {
+    gateway,
+    gatewayUrl: gatewayMatch[1]!,
+    defaultUrl: defaultMatch[1]!,
+    bareUrl: bareMatch[1]!,
+    barePid: bare.pid!,
+    slowGraphApiUrl,
+  };
 }
 
 /**
@@ -313,36 +322,54 @@ function scenariosOf(nodeIds: readonly string[]): Array<{ name: string; query: s
 
 /**
  * 2. Throughput and latency, gateway A vs the bare proxy, same Graph data, in interleaved rounds so that noise from the
- * machine's neighbours hits both sides alike; medians are reported.
+ * machine's neighbours hits every side alike; medians are reported. Beside them, graphql-yoga alone serving gateway A's
+ * answer prebuilt (bench/yoga-floor.ts): the most any gateway served by yoga reaches on this machine.
  */
-async function throughput(gatewayUrl: string, bareUrl: string): Promise<{ perf: string[][]; bareReqPerSecond: number }> {
+async function throughput(
+  gateway: { url: string; pid: number },
+  bare: { url: string; pid: number },
+): Promise<{ perf: string[][]; bareReqPerSecond: number }> {
+  const gatewayUrl = gateway.url;
   const body = JSON.stringify({ query: Q25 });
   const postLoad = { url: gatewayUrl, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body };
   const getLoad = { url: `${gatewayUrl}?${new URLSearchParams({ query: Q25 })}` };
-  await load({ url: bareUrl, duration: 2 });
+  const floor = await startYogaFloor(gatewayUrl);
+  const floorLoad = { ...postLoad, url: floor.url };
+  await load({ url: bare.url, duration: 2 });
+  await load({ ...floorLoad, duration: 2 });
   await load({ ...postLoad, duration: 2 });
-  const runs: Record<'bare' | 'post' | 'get', autocannon.Result[]> = { bare: [], post: [], get: [] };
+  type Side = 'bare' | 'floor' | 'post' | 'get';
+  type Run = autocannon.Result & { cpuUsPerRequest: number };
+  const runs: Record<Side, Run[]> = { bare: [], floor: [], post: [], get: [] };
+  const measured = (options: autocannon.Options, pid: number): Promise<Run> =>
+    loadWithCpu({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options }, pid);
   for (let round = 0; round < ROUNDS; round += 1) {
-    runs.bare.push(await load({ url: bareUrl }));
-    runs.post.push(await load(postLoad));
-    runs.get.push(await load(getLoad));
+    runs.bare.push(await measured({ url: bare.url }, bare.pid));
+    runs.floor.push(await measured(floorLoad, floor.pid));
+    runs.post.push(await measured(postLoad, gateway.pid));
+    runs.get.push(await measured(getLoad, gateway.pid));
   }
-  const ratios = (side: 'post' | 'get'): number[] => runs[side].map((run, i) => run.requests.average / runs.bare[i]!.requests.average);
-  const line = (name: string, side: 'bare' | 'post' | 'get'): string[] => [
+  const ratios = (side: Side, to: Side): number[] => runs[side].map((run, i) => run.requests.average / runs[to][i]!.requests.average);
+  const ratio = (side: Side, to: Side): string =>
+    side === to
+      ? '1.00×'
+      : `${median(ratios(side, to)).toFixed(2)}× (rounds: ${ratios(side, to)
+          .map((r) => r.toFixed(2))
+          .join(', ')})`;
+  const line = (name: string, side: Side): string[] => [
     name,
     median(runs[side].map((run) => run.requests.average)).toFixed(0),
     String(median(runs[side].map((run) => run.latency.p50))),
     String(median(runs[side].map((run) => run.latency.p99))),
     String(runs[side].reduce((sum, run) => sum + run.errors + run.non2xx, 0)),
-    side === 'bare'
-      ? '1.00×'
-      : `${median(ratios(side)).toFixed(2)}× (rounds: ${ratios(side)
-          .map((r) => r.toFixed(2))
-          .join(', ')})`,
+    ratio(side, 'bare'),
+    side === 'bare' ? '' : ratio(side, 'floor'),
+    median(runs[side].map((run) => run.cpuUsPerRequest)).toFixed(0),
   ];
   const perf = [
-    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs bare proxy, median'],
+    ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs bare proxy, median', 'vs yoga alone, median', 'server CPU µs per request'],
     line('bare undici proxy (GET)', 'bare'),
+    line('graphql-yoga alone, same answer prebuilt (POST)', 'floor'),
     line('gateway, POST', 'post'),
     line('gateway, GET', 'get'),
   ];
@@ -373,9 +400,9 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'replying') return replying();
   if (process.env.BENCH_ONLY === 'inbox') return shippedInbox();
   if (process.env.BENCH_ONLY === 'rolling') return rolling();
-  const { gateway, gatewayUrl, defaultUrl, bareUrl, slowGraphApiUrl } = await startProcesses();
+  const { gateway, gatewayUrl, defaultUrl, bareUrl, barePid, slowGraphApiUrl } = await startProcesses();
   const rows = await upstreamCost(gatewayUrl, defaultUrl);
-  const { perf, bareReqPerSecond } = await throughput(gatewayUrl, bareUrl);
+  const { perf, bareReqPerSecond } = await throughput({ url: gatewayUrl, pid: gateway.pid! }, { url: bareUrl, pid: barePid });
   const rss = await peakRssMb(gateway.pid!);
   console.log(`\nUpstream cost per operation\n${table(rows)}`);
   console.log(`\nThroughput, 25-conversation query, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_SECONDS} s\n${table(perf)}`);

@@ -3,7 +3,10 @@
  * emulator's own count of what it was asked, and the "team on one Page" load.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { DEMO } from '../src/emulator/index.js';
 import { GATEWAY_READY_LINE } from '../test/support/ready-line.js';
@@ -94,6 +97,51 @@ export const DELIVERY_EVERY_MS = 1_500;
 export const TEAM_QUERY =
   `query TeamInbox { page(id: "${ACME}") { conversations(first: 20) { fetchedAt edges { node { graphApiId updatedTime ` +
   `snippet unreadCount participants { graphApiId name } } } } } }`;
+/** The uncached throughput query of `npm run bench` and bench/ab.ts: 25 conversations with their participants. */
+export const Q25 =
+  `query Inbox25 { page(id: "${ACME}") { conversations(first: 25) { edges { cursor node { id updatedTime snippet ` +
+  `participants { graphApiId name username } } } pageInfo { hasNextPage endCursor } } } }`;
+/** The Graph read the bare proxy makes for each request: the page of conversations {@link Q25} is answered from. */
+export const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({ fields: 'id,participants,snippet,updated_time', limit: '25' })}`;
+
+/**
+ * Starts bench/yoga-floor.ts, serving {@link Q25} with the answer `gatewayUrl` gives it now (read once here): what
+ * graphql-yoga alone costs for that answer. Resolves with its GraphQL URL.
+ */
+export async function startYogaFloor(gatewayUrl: string): Promise<{ url: string; pid: number }> {
+  const answer = await (
+    await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: Q25 }) })
+  ).text();
+  if (!answer.startsWith('{"data":{"page":{')) throw new Error(`the gateway did not answer the benchmark query: ${answer.slice(0, 300)}`);
+  const file = join(await mkdtemp(join(tmpdir(), 'yoga-floor-')), 'answer.json');
+  await writeFile(file, answer);
+  const { child, match } = await start(
+    'bench/yoga-floor.ts',
+    { NODE_ENV: 'production', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, YOGA_FLOOR_ANSWER_FILE: file },
+    EMULATOR_LINE,
+  );
+  return { url: match[1]!, pid: child.pid! };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time a process has used so far (user and system, all its threads), in ms: what a server spends per request under a
+ * load is the difference over the load ÷ its requests, a figure the machine's other work slows down far less than req/s.
+ */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** `load(options)`, with the CPU the process `pid` spent per request meanwhile, in µs. */
+export async function loadWithCpu(options: autocannon.Options, pid: number): Promise<autocannon.Result & { cpuUsPerRequest: number }> {
+  const before = cpuMsOf(pid);
+  const result = await load(options);
+  return { ...result, cpuUsPerRequest: ((cpuMsOf(pid) - before) * 1000) / Math.max(1, result.requests.total) };
+}
+
 export const WEBHOOK_VERIFY_TOKEN = 'bench-verify-token';
 
 /** What the team load measured. */
