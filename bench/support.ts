@@ -102,7 +102,10 @@ export const Q25 =
   `query Inbox25 { page(id: "${ACME}") { conversations(first: 25) { edges { cursor node { id updatedTime snippet ` +
   `participants { graphApiId name username } } } pageInfo { hasNextPage endCursor } } } }`;
 /** The Graph read the bare proxy makes for each request: the page of conversations {@link Q25} is answered from. */
-export const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({ fields: 'id,participants,snippet,updated_time', limit: '25' })}`;
+export const BARE_PATH = `/v25.0/${ACME}/conversations?${new URLSearchParams({
+  fields: 'id,participants,snippet,updated_time',
+  limit: '25',
+})}`;
 
 /**
  * Starts bench/yoga-floor.ts, serving {@link Q25} with the answer `gatewayUrl` gives it now (read once here): what

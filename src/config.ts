@@ -351,6 +351,14 @@ export const SETTINGS = {
     defaultText: '`30`',
     parse: seconds(0, 86_400),
   }),
+  CACHE_RECONCILE_MAX_LISTS: setting({
+    description:
+      'Most lists the whole fleet re-reads in one reconciling round (each instance takes its share: this ÷ the live ' +
+      'instances), the most recently read first: at most this many background calls per `CACHE_RECONCILE_SECONDS`, however ' +
+      'many Pages and instances there are.',
+    default: 1_000,
+    parse: integer(1, 1_000_000),
+  }),
   CAPACITY_PAGES: setting({
     description:
       'Pages whose inboxes one instance is sized to serve. What it remembers per Page is bounded by multiples of it: tags of ' +
@@ -687,6 +695,7 @@ function cacheSettings(s: Settings, capacity: CapacityBounds) {
     pageMaxAgeMs: s.CACHE_PAGE_MAX_AGE_SECONDS,
     staleMs: s.CACHE_STALE_SECONDS,
     reconcileMs: s.CACHE_RECONCILE_SECONDS,
+    reconcileMaxLists: s.CACHE_RECONCILE_MAX_LISTS,
     maxEntries: s.CACHE_MAX_ENTRIES ?? capacity.cacheEntries,
     maxBytes: s.CACHE_MAX_MEGABYTES === undefined ? capacity.cacheBytes : s.CACHE_MAX_MEGABYTES * megabytes,
     responseEntries: s.RESPONSE_CACHE_ENTRIES,

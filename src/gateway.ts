@@ -117,19 +117,7 @@ export async function buildGateway(
     store: fleet.identities,
     capacity: config.capacity,
   });
-  const readCache = new ReadCache({
-    store: overrides.cacheStore ?? fleet.cacheStore,
-    scheduler,
-    version: config.graphApiVersion,
-    maxAgeMs: cacheMaxAgeMs,
-    pageMaxAgeMs: config.cache.pageMaxAgeMs,
-    staleMs: config.cache.staleMs,
-    proofTtlMs: config.credentialsTtlMs,
-    proofStore: overrides.proofStore ?? fleet.proofs,
-    capacity: config.capacity,
-    onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
-    ...(overrides.now === undefined ? {} : { now: overrides.now }),
-  });
+  const readCache = createReadCache(config, cacheMaxAgeMs, { fleet, scheduler, log }, overrides);
   // Lists are re-read with idle budget only where entries are served fresh (else nothing is served from them).
   const reconciler =
     cacheMaxAgeMs > 0 && config.cache.reconcileMs > 0
@@ -164,6 +152,31 @@ export async function buildGateway(
       await Promise.all([client.close(), fleet.close(), metricsClosed]);
     },
   };
+}
+
+/** The read cache over the fleet's stores (the overrides' in tests). */
+function createReadCache(
+  config: GatewayConfig,
+  maxAgeMs: number,
+  { fleet, scheduler, log }: { fleet: FleetState; scheduler: GraphScheduler; log: Logger },
+  overrides: GatewayOverrides,
+): ReadCache {
+  return new ReadCache({
+    store: overrides.cacheStore ?? fleet.cacheStore,
+    scheduler,
+    version: config.graphApiVersion,
+    maxAgeMs,
+    pageMaxAgeMs: config.cache.pageMaxAgeMs,
+    staleMs: config.cache.staleMs,
+    proofTtlMs: config.credentialsTtlMs,
+    proofStore: overrides.proofStore ?? fleet.proofs,
+    capacity: config.capacity,
+    reconcileMaxLists: config.cache.reconcileMaxLists,
+    // The instances that answered the fleet's last heartbeat share each round (one alone, or while Redis is away).
+    reconcileShare: () => 1 / Math.max(1, fleet.health().liveInstances ?? 1),
+    onBackgroundError: (error) => log.warn(`Read cache: ${error instanceof Error ? error.message : String(error)}`),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
 }
 
 /** The Graph client and the scheduler that spends the fleet's per-Page budget through it. */

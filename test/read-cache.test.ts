@@ -9,6 +9,7 @@ import type { GatewayServer } from '../src/http-server.js';
 import { InboxEventBus } from '../src/webhooks/inbox-events.js';
 import { ConversationMessagesDocument, InboxDocument, PageCallBudgetDocument, TeamInboxDocument } from './generated/graphql.js';
 import { ACME, BISTRO, type Harness, type HarnessOptions, serveWithWebhooks, startHarness } from './support/harness.js';
+import { deleteKeys, TEST_REDIS_URL, testPrefix } from './support/redis.js';
 import { until } from './support/wait.js';
 
 const MINUTE = 60_000;
@@ -300,6 +301,52 @@ describe('the reconciler', () => {
     await h.readCache.reconcile(30_000);
     expect(h.emulator.log.requestCount).toBe(0);
     expect(h.readCache.stats.reconcileReads).toBe(0);
+  });
+});
+
+describe('the reconciler’s bound (CACHE_RECONCILE_MAX_LISTS)', () => {
+  /** Reads Acme's inbox once per `first`, each a list of its own (Graph's `limit`), in that order. */
+  const readLists = async (on: Harness, firsts: readonly number[]): Promise<void> => {
+    for (const first of firsts) expect((await on.run(TeamInboxDocument, { pageId: ACME, first }, {})).errors).toBeUndefined();
+  };
+  /** The `limit` of each list a round re-read from Graph. */
+  const reReadLimits = (on: Harness): string[] =>
+    on.emulator.log.entries.filter((entry) => entry.path.endsWith('/conversations')).map((entry) => entry.params.limit!);
+
+  it('re-reads the most recently read lists first, no more than the bound in a round', async () => {
+    await start({ cache: { maxAgeMs: MINUTE, staleMs: 10 * MINUTE, reconcileMaxLists: 2 } });
+    await readLists(h, [2, 3, 4, 5]);
+    h.emulator.log.clear();
+    await h.readCache.reconcile(30_000);
+    expect(reReadLimits(h).sort()).toEqual(['4', '5']);
+    expect(h.readCache.stats.reconcileReads).toBe(2);
+  });
+
+  it('shares the bound out among a fleet: two instances on one Redis re-read as many lists as one would', async () => {
+    const keyPrefix = testPrefix('read-cache-reconcile');
+    const options: HarnessOptions = {
+      emulator: { privacyFiltering: false },
+      cache: { maxAgeMs: MINUTE, staleMs: 10 * MINUTE, reconcileMaxLists: 2, store: 'fleet' },
+      redis: { url: TEST_REDIS_URL, keyPrefix },
+    };
+    const a = await startHarness(options);
+    h = a;
+    const b = await startHarness({ ...options, sharedEmulator: a.emulator });
+    try {
+      // Each instance learns of the other at its next heartbeat.
+      await until(() => a.gateway.fleet.health().liveInstances === 2 && b.gateway.fleet.health().liveInstances === 2, 'two live instances');
+      // Each instance re-reads the lists it read from Graph: A two, B two others.
+      await readLists(a, [2, 3]);
+      await readLists(b, [4, 5]);
+      a.emulator.log.clear();
+      await a.readCache.reconcile(30_000);
+      await b.readCache.reconcile(30_000);
+      // Half the bound each, its most recent list: 2 re-reads in all, not 4.
+      expect(reReadLimits(a).sort()).toEqual(['3', '5']);
+    } finally {
+      await b.close();
+      await deleteKeys(TEST_REDIS_URL, keyPrefix);
+    }
   });
 });
 

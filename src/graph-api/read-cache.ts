@@ -57,6 +57,10 @@ export interface ReadCacheOptions {
   capacity?: Pick<CapacityBounds, 'proofs' | 'refusals' | 'threadInboxes'> | undefined;
   /** Lists read within this long are reconciled. @default 5 minutes */
   recentListMs?: number;
+  /** Most lists the fleet re-reads per reconciling round (CACHE_RECONCILE_MAX_LISTS). @default DEFAULT_RECONCILE_MAX_LISTS */
+  reconcileMaxLists?: number | undefined;
+  /** This instance's share of each round: 1 ÷ the fleet's live instances. @default always 1 */
+  reconcileShare?: (() => number) | undefined;
   /** Told of failures of background work (reconciling, learning a Page's Instagram account). */
   onBackgroundError?: ((error: unknown) => void) | undefined;
   now?: () => number;
@@ -162,6 +166,8 @@ export class ReadCache {
       store: options.store,
       scheduler: options.scheduler,
       recentListMs: this.#recentListMs,
+      maxLists: options.reconcileMaxLists,
+      share: options.reconcileShare,
       entryTtlMs: Math.max(this.#maxAgeMs, this.#staleMs),
       keptAs: withoutPagingLinks,
       onRead: (changed) => {

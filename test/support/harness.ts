@@ -115,8 +115,19 @@ export interface HarnessOptions {
   sends?: Partial<GatewayConfig['sends']>;
   /** A Redis the gateway's fleet state lives in (budgets, cache, events, the ledger of sends). @default none: memory */
   redis?: GatewayConfig['redis'];
-  /** The read cache: off unless a test turns it on; `now` is its clock (and the replies'); `store` replaces the in-memory store. */
-  cache?: { maxAgeMs?: number; staleMs?: number; pageMaxAgeMs?: number; now?: () => number; store?: ReadCacheStore; maxEntries?: number };
+  /**
+   * The read cache: off unless a test turns it on; `now` is its clock (and the replies'); `store` replaces the in-memory store
+   * (`'fleet'`: the fleet state's own, in Redis with `redis`); `reconcileMaxLists` is CACHE_RECONCILE_MAX_LISTS.
+   */
+  cache?: {
+    maxAgeMs?: number;
+    staleMs?: number;
+    pageMaxAgeMs?: number;
+    now?: () => number;
+    store?: ReadCacheStore | 'fleet';
+    maxEntries?: number;
+    reconcileMaxLists?: number;
+  };
   /** What the instance remembers at most (CAPACITY_PAGES, CAPACITY_TOKENS and CACHE_MAX_ENTRIES derive it). @default DEFAULT_CONFIG's */
   capacity?: Partial<CapacityBounds>;
   /** GRAPHIQL and INTROSPECTION. @default both on (the tests of other features use them) */
@@ -162,6 +173,7 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
       reconcileMs: 0,
       pageMaxAgeMs: options.cache?.pageMaxAgeMs ?? maxAgeMs,
       maxEntries: options.cache?.maxEntries ?? DEFAULT_CONFIG.cache.maxEntries,
+      reconcileMaxLists: options.cache?.reconcileMaxLists ?? DEFAULT_CONFIG.cache.reconcileMaxLists,
     },
     capacity: { ...DEFAULT_CONFIG.capacity, ...options.capacity },
     graphiql: options.switches?.graphiql ?? true,
@@ -208,7 +220,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     options.logger ?? createLogger({ format: 'json' }),
     {
       ...clock,
-      cacheStore: options.cache?.store ?? cacheStore,
+      cacheStore: options.cache?.store === 'fleet' ? undefined : (options.cache?.store ?? cacheStore),
       inboxEvents: options.inboxEvents === 'fleet' ? undefined : options.inboxEvents,
       scheduler: { retryBaseDelayMs: 5, ...schedulerOverrides },
       subscriptionCaps: options.subscriptionCaps,
