@@ -16,7 +16,7 @@
  * gateway's heap, the webhook answer p50/p99, and the bounds passed: which kinds of call the 2nd pass had to make again.
  * Loopback only; every process started is stopped, and the private Redis goes with its data.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { DEMO, SCALE } from '../src/emulator/index.js';
@@ -84,6 +84,8 @@ interface Figures {
   /** Answers of both passes that were not a whole inbox. */
   readonly failed: number;
   readonly seconds: number;
+  /** Redis commands per answer on the 2nd pass (the reconciler's included), and which. */
+  readonly redisCommands: string | undefined;
 }
 
 function positiveInteger(raw: string): number {
@@ -129,6 +131,39 @@ async function heapAfterGc(inspector: string): Promise<number> {
   const { usedSize } = await call('Runtime.getHeapUsage');
   socket.close();
   return usedSize ?? Number.NaN;
+}
+
+/**
+ * SCALE_PROFILE=<dir>: a CPU profile of each gateway over the 2nd pass (all cache hits: what an answer costs), written
+ * as `<dir>/<pages>-<mode>-<instance>.cpuprofile` (open it in Chrome's DevTools), asked for over the inspector.
+ */
+const PROFILE_DIR = process.env.SCALE_PROFILE;
+
+/** Starts V8's CPU profiler in an instance; the function returned stops it and writes the profile to `file`. */
+async function startProfile(inspector: string): Promise<(file: string) => Promise<void>> {
+  const socket = new WebSocket(inspector);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  let id = 0;
+  const call = (method: string, params: object = {}): Promise<Record<string, unknown>> =>
+    new Promise((resolve) => {
+      const mine = ++id;
+      const onMessage = (data: WebSocket.RawData): void => {
+        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
+        if (message.id !== mine) return;
+        socket.off('message', onMessage);
+        resolve(message.result ?? {});
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
+  await call('Profiler.enable');
+  await call('Profiler.setSamplingInterval', { interval: 1000 });
+  await call('Profiler.start');
+  return async (file) => {
+    const { profile } = await call('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    socket.close();
+  };
 }
 
 /**
@@ -214,6 +249,30 @@ async function redisFigures(redisUrl: string, baseline: number, pages: number): 
   }
 }
 
+async function resetCommandStats(redisUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    await redis.config('RESETSTAT');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Redis commands per answer since the last reset (the reconciler's included), by command, most first. */
+async function commandsPerAnswer(redisUrl: string, answers: number): Promise<string> {
+  const redis = new Redis(redisUrl);
+  try {
+    const stats = [...(await redis.info('commandstats')).matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+      .map(([, name, calls]) => [name!, Number(calls) / answers] as const)
+      .filter(([name]) => name !== 'info' && name !== 'config')
+      .sort((a, b) => b[1] - a[1]);
+    const sum = stats.reduce((total, [, perAnswer]) => total + perAnswer, 0);
+    return `${sum.toFixed(1)} (${stats.map(([name, perAnswer]) => `${name} ${perAnswer.toFixed(1)}`).join(', ')})`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function usedMemory(redisUrl: string): Promise<number> {
   const redis = new Redis(redisUrl);
   try {
@@ -256,7 +315,12 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     await ask(emulator.child, 'reset');
     const counters = ['gateway_cache_hits_total', 'gateway_cache_misses_total', 'gateway_cache_reconcile_reads_total'];
     const [hits, misses, reconciled] = await Promise.all(counters.map((name) => total(instances, name)));
+    if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
+    const profiles = PROFILE_DIR === undefined ? [] : await Promise.all(instances.map((instance) => startProfile(instance.inspector)));
+    if (redis !== undefined) await resetCommandStats(redis.url);
     const failed2 = await pass(pages, instances);
+    const commands = redis === undefined ? undefined : await commandsPerAnswer(redis.url, pages * AGENTS);
+    await Promise.all(profiles.map((stop, i) => stop(`${PROFILE_DIR}/${pages}-${mode.key}-${i + 1}.cpuprofile`)));
     const second = await ask<EmulatorStats>(emulator.child, 'stats');
     const kinds = await ask<CallsByKind>(emulator.child, 'calls-by-kind');
     const hits2 = (await total(instances, 'gateway_cache_hits_total')) - hits!;
@@ -280,6 +344,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
       bounds: boundsPassed(kinds, misses2),
       failed: failed + failed2,
       seconds: (performance.now() - started) / 1000,
+      redisCommands: commands,
     };
     await Promise.all(instances.map((instance) => instance.launched.stop()));
     for (const line of instances.flatMap((instance) => instance.launched.trouble)) console.error(`  gateway: ${line}`);
@@ -307,6 +372,7 @@ function row(mode: Mode, pages: number, f: Figures): string[] {
     f.bounds,
     String(f.failed),
     `${f.seconds.toFixed(0)} s`,
+    f.redisCommands ?? '–',
   ];
 }
 
@@ -325,6 +391,7 @@ const HEADER = [
   'bounds passed (2nd-pass calls)',
   'failed answers',
   'took',
+  'Redis commands per answer, 2nd pass',
 ];
 
 async function main(): Promise<void> {
