@@ -86,6 +86,8 @@ interface Figures {
   readonly seconds: number;
   /** Redis commands per answer on the 2nd pass (the reconciler's included), and which. */
   readonly redisCommands: string | undefined;
+  /** Answers per second on the 2nd pass (all from the cache): what one answer costs the gateway. */
+  readonly secondPassPerSecond: number;
 }
 
 function positiveInteger(raw: string): number {
@@ -318,7 +320,9 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
     const profiles = PROFILE_DIR === undefined ? [] : await Promise.all(instances.map((instance) => startProfile(instance.inspector)));
     if (redis !== undefined) await resetCommandStats(redis.url);
+    const secondStarted = performance.now();
     const failed2 = await pass(pages, instances);
+    const secondSeconds = (performance.now() - secondStarted) / 1000;
     const commands = redis === undefined ? undefined : await commandsPerAnswer(redis.url, pages * AGENTS);
     await Promise.all(profiles.map((stop, i) => stop(`${PROFILE_DIR}/${pages}-${mode.key}-${i + 1}.cpuprofile`)));
     const second = await ask<EmulatorStats>(emulator.child, 'stats');
@@ -345,6 +349,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
       failed: failed + failed2,
       seconds: (performance.now() - started) / 1000,
       redisCommands: commands,
+      secondPassPerSecond: (pages * AGENTS) / secondSeconds,
     };
     await Promise.all(instances.map((instance) => instance.launched.stop()));
     for (const line of instances.flatMap((instance) => instance.launched.trouble)) console.error(`  gateway: ${line}`);
@@ -372,6 +377,7 @@ function row(mode: Mode, pages: number, f: Figures): string[] {
     f.bounds,
     String(f.failed),
     `${f.seconds.toFixed(0)} s`,
+    `${f.secondPassPerSecond.toFixed(0)} /s`,
     f.redisCommands ?? '–',
   ];
 }
@@ -391,6 +397,7 @@ const HEADER = [
   'bounds passed (2nd-pass calls)',
   'failed answers',
   'took',
+  'answers per second, 2nd pass',
   'Redis commands per answer, 2nd pass',
 ];
 

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { parse } from 'graphql';
-import { type CapacityBounds, capacityBounds, DEFAULT_CAPACITY_PAGES, DEFAULT_CAPACITY_TOKENS } from './capacity.js';
+import { boundsWithRedis, type CapacityBounds, capacityBounds, DEFAULT_CAPACITY_PAGES, DEFAULT_CAPACITY_TOKENS } from './capacity.js';
 import {
   boolean,
   commaList,
@@ -617,7 +617,8 @@ export function readConfig(env: Env = process.env): GatewayConfig {
  * say what each means) to the configuration's shape, whose type is this function's (no second description of it).
  */
 function groupSettings(s: Settings, graphListCap: number) {
-  const capacity = capacityBounds(s.CAPACITY_PAGES, s.CAPACITY_TOKENS);
+  const sized = capacityBounds(s.CAPACITY_PAGES, s.CAPACITY_TOKENS);
+  const capacity = s.REDIS_URL === undefined ? sized : boundsWithRedis(sized);
   return {
     port: s.PORT,
     host: s.HOST,
