@@ -88,6 +88,8 @@ interface Figures {
   readonly redisCommands: string | undefined;
   /** Answers per second on the 2nd pass (all from the cache): what one answer costs the gateway. */
   readonly secondPassPerSecond: number;
+  /** The gateways' CPU time (user and system, all threads) per answer on the 2nd pass: less noisy than the rate on shared cores. */
+  readonly secondPassCpuMs: number;
 }
 
 function positiveInteger(raw: string): number {
@@ -251,6 +253,13 @@ async function redisFigures(redisUrl: string, baseline: number, pages: number): 
   }
 }
 
+/** CPU seconds a process has used (user and system, all its threads), from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function resetCommandStats(redisUrl: string): Promise<void> {
   const redis = new Redis(redisUrl);
   try {
@@ -321,8 +330,10 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     const profiles = PROFILE_DIR === undefined ? [] : await Promise.all(instances.map((instance) => startProfile(instance.inspector)));
     if (redis !== undefined) await resetCommandStats(redis.url);
     const secondStarted = performance.now();
+    const cpuBefore = instances.map((instance) => cpuSeconds(instance.launched.child.pid!));
     const failed2 = await pass(pages, instances);
     const secondSeconds = (performance.now() - secondStarted) / 1000;
+    const cpuSpent = instances.reduce((sum, instance, i) => sum + cpuSeconds(instance.launched.child.pid!) - cpuBefore[i]!, 0);
     const commands = redis === undefined ? undefined : await commandsPerAnswer(redis.url, pages * AGENTS);
     await Promise.all(profiles.map((stop, i) => stop(`${PROFILE_DIR}/${pages}-${mode.key}-${i + 1}.cpuprofile`)));
     const second = await ask<EmulatorStats>(emulator.child, 'stats');
@@ -350,6 +361,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
       seconds: (performance.now() - started) / 1000,
       redisCommands: commands,
       secondPassPerSecond: (pages * AGENTS) / secondSeconds,
+      secondPassCpuMs: (1000 * cpuSpent) / (pages * AGENTS),
     };
     await Promise.all(instances.map((instance) => instance.launched.stop()));
     for (const line of instances.flatMap((instance) => instance.launched.trouble)) console.error(`  gateway: ${line}`);
@@ -377,7 +389,7 @@ function row(mode: Mode, pages: number, f: Figures): string[] {
     f.bounds,
     String(f.failed),
     `${f.seconds.toFixed(0)} s`,
-    `${f.secondPassPerSecond.toFixed(0)} /s`,
+    `${f.secondPassPerSecond.toFixed(0)} /s, ${f.secondPassCpuMs.toFixed(2)} ms CPU each`,
     f.redisCommands ?? '–',
   ];
 }
@@ -397,7 +409,7 @@ const HEADER = [
   'bounds passed (2nd-pass calls)',
   'failed answers',
   'took',
-  'answers per second, 2nd pass',
+  'answers per second, 2nd pass, and gateway CPU per answer',
   'Redis commands per answer, 2nd pass',
 ];
 
