@@ -192,7 +192,9 @@ describe('readConfig', () => {
       proofs: 40_000,
     });
     expect(shared.cache).toMatchObject({ maxEntries: 10_000, maxBytes: 64 * megabyte });
-    expect(readConfig({ CAPACITY_PAGES: '100', REDIS_URL: 'redis://redis:6379' }).capacity).toEqual(readConfig({ CAPACITY_PAGES: '100' }).capacity);
+    expect(readConfig({ CAPACITY_PAGES: '100', REDIS_URL: 'redis://redis:6379' }).capacity).toEqual(
+      readConfig({ CAPACITY_PAGES: '100' }).capacity,
+    );
     expect(readConfig({ CAPACITY_PAGES: '10000', REDIS_URL: 'redis://redis:6379', CACHE_MAX_MEGABYTES: '256' }).cache.maxBytes).toBe(
       256 * megabyte,
     );

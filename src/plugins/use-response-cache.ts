@@ -41,7 +41,10 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
   // serializing it a second time (the inbox's first page: about 100 KB of JSON, 5 % of an answer's CPU). What no
   // response carries on this turn of the event loop (an operation over a WebSocket) is serialized to be weighed.
   const weighLater = (request: Request | undefined, kept: Kept): void => {
-    if (request === undefined) return keep(kept, JSON.stringify(kept.data).length);
+    if (request === undefined) {
+      keep(kept, JSON.stringify(kept.data).length);
+      return;
+    }
     const waiting = unsized.get(request);
     if (waiting === undefined) unsized.set(request, [kept]);
     else waiting.push(kept);

@@ -19,7 +19,10 @@ import type { CachedRead } from '../graph-api/read-cache-store.js';
 
 /** Entries whose JSON is shorter than this are kept plain: compressing them would save less than it costs. */
 export const COMPRESS_FROM_BYTES = 1_024;
-/** The first byte of a value an older release compressed with raw DEFLATE (JSON text starts with `{`, `[`, a quote, a digit or whitespace). */
+/**
+ * The first byte of a value an older release compressed with raw DEFLATE (JSON text starts with `{`, `[`, a quote, a digit
+ * or whitespace).
+ */
 const DEFLATE_RAW = 0x01;
 /** The first byte of a value compressed with Brotli. */
 const BROTLI = 0x02;
