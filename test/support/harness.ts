@@ -116,7 +116,16 @@ export interface HarnessOptions {
   /** A Redis the gateway's fleet state lives in (budgets, cache, events, the ledger of sends). @default none: memory */
   redis?: GatewayConfig['redis'];
   /** The read cache: off unless a test turns it on; `now` is its clock (and the replies'); `store` replaces the in-memory store. */
-  cache?: { maxAgeMs?: number; staleMs?: number; pageMaxAgeMs?: number; now?: () => number; store?: ReadCacheStore; maxEntries?: number };
+  cache?: {
+    maxAgeMs?: number;
+    staleMs?: number;
+    pageMaxAgeMs?: number;
+    now?: () => number;
+    store?: ReadCacheStore;
+    maxEntries?: number;
+    /** RESPONSE_CACHE_MAX_MEGABYTES, in bytes. */
+    responseMaxBytes?: number;
+  };
   /** What the instance remembers at most (CAPACITY_PAGES, CAPACITY_TOKENS and CACHE_MAX_ENTRIES derive it). @default DEFAULT_CONFIG's */
   capacity?: Partial<CapacityBounds>;
   /** GRAPHIQL and INTROSPECTION. @default both on (the tests of other features use them) */
@@ -162,6 +171,7 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
       reconcileMs: 0,
       pageMaxAgeMs: options.cache?.pageMaxAgeMs ?? maxAgeMs,
       maxEntries: options.cache?.maxEntries ?? DEFAULT_CONFIG.cache.maxEntries,
+      responseMaxBytes: options.cache?.responseMaxBytes ?? DEFAULT_CONFIG.cache.responseMaxBytes,
     },
     capacity: { ...DEFAULT_CONFIG.capacity, ...options.capacity },
     graphiql: options.switches?.graphiql ?? true,
