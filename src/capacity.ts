@@ -48,12 +48,8 @@ const PROOFS_PER_TOKEN = 4;
 /** Per token: a share of the lists whose cursors are signed again and again (polling answers the same page). */
 const CURSOR_LISTS_PER_TOKEN = 1 / 20;
 const CURSOR_BYTES_PER_TOKEN = 1_600;
-/**
- * Signing a cursor again costs about 6 µs, no call (the 120 cursors of an inbox answer: 0.7 ms of its 4.7 ms of CPU, measured
- * by `npm run scale`): past this, memory is better left to the rest (32 MB of cursors held one instance's peak RSS over 300 MB
- * at 5,000 Pages × 10 agents, where a pass over every agent signs each list once and reads it back never).
- */
-const MAX_CURSOR_BYTES = 16 * 1024 * 1024;
+/** Signing a cursor again costs microseconds, no call: past this, memory is better spent on the read cache. */
+const MAX_CURSOR_BYTES = 32 * 1024 * 1024;
 /** At least this many Pages are followed for one token, whatever CAPACITY_PAGES says. */
 const MIN_PAGES_PER_TOKEN = 20_000;
 

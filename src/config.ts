@@ -365,7 +365,7 @@ export const SETTINGS = {
     description:
       'Tokens (agents, each with its own token, or apps) that call one instance within `CREDENTIALS_TTL_SECONDS`: about ' +
       "`CAPACITY_PAGES` × agents per Page. Token identities and strangers' refused probes remembered are bounded by it, proofs " +
-      'of reach by 4 per token, remembered cursors by 1 list per 20 tokens (1.6 KB per token, 16 MB at most). With `REDIS_URL` ' +
+      'of reach by 4 per token, remembered cursors by 1 list per 20 tokens (1.6 KB per token, 32 MB at most). With `REDIS_URL` ' +
       'identities and proofs live in Redis, and what an instance keeps of them stays at the bounds of 10,000 tokens at most. See ' +
       '[Sizing](#sizing).',
     default: DEFAULT_CAPACITY_TOKENS,

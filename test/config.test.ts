@@ -176,7 +176,7 @@ describe('readConfig', () => {
       refusals: 100_000,
       pagesPerToken: 20_000,
       cursorLists: 5_000,
-      cursorBytes: 16 * megabyte,
+      cursorBytes: 32 * megabyte,
     });
     expect(large.cache).toMatchObject({ maxEntries: 100_000, maxBytes: 640 * megabyte });
     // With Redis the fleet keeps identities, proofs and cached reads there: this instance's fronts of them, and the read
