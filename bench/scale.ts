@@ -16,7 +16,7 @@
  * gateway's heap, the webhook answer p50/p99, and the bounds passed: which kinds of call the 2nd pass had to make again.
  * Loopback only; every process started is stopped, and the private Redis goes with its data.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { DEMO, SCALE } from '../src/emulator/index.js';
@@ -72,8 +72,8 @@ const MODES = (process.env.SCALE_MODES?.split(',') ?? ALL_MODES.map((mode) => mo
 interface Figures {
   readonly hitRate: number;
   readonly callsPerPage: readonly [number, number];
-  /** The reconciler's re-reads of lists during the 2nd pass (its own calls, on the idle budget), per Page. */
-  readonly reconcileReadsPerPage: number;
+  /** The reconciler's re-reads of lists during the 1st and the 2nd pass (its own calls, on the idle budget), per Page. */
+  readonly reconcileReadsPerPage: readonly [number, number];
   readonly busiestSecond: number;
   readonly peakRssMb: number;
   readonly heapMb: number;
@@ -84,6 +84,12 @@ interface Figures {
   /** Answers of both passes that were not a whole inbox. */
   readonly failed: number;
   readonly seconds: number;
+  /** Redis commands per answer on the 2nd pass (the reconciler's included), and which. */
+  readonly redisCommands: string | undefined;
+  /** Answers per second on the 2nd pass (all from the cache): what one answer costs the gateway. */
+  readonly secondPassPerSecond: number;
+  /** The gateways' CPU time (user and system, all threads) per answer on the 2nd pass: less noisy than the rate on shared cores. */
+  readonly secondPassCpuMs: number;
 }
 
 function positiveInteger(raw: string): number {
@@ -129,6 +135,39 @@ async function heapAfterGc(inspector: string): Promise<number> {
   const { usedSize } = await call('Runtime.getHeapUsage');
   socket.close();
   return usedSize ?? Number.NaN;
+}
+
+/**
+ * SCALE_PROFILE=<dir>: a CPU profile of each gateway over the 2nd pass (all cache hits: what an answer costs), written
+ * as `<dir>/<pages>-<mode>-<instance>.cpuprofile` (open it in Chrome's DevTools), asked for over the inspector.
+ */
+const PROFILE_DIR = process.env.SCALE_PROFILE;
+
+/** Starts V8's CPU profiler in an instance; the function returned stops it and writes the profile to `file`. */
+async function startProfile(inspector: string): Promise<(file: string) => Promise<void>> {
+  const socket = new WebSocket(inspector);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  let id = 0;
+  const call = (method: string, params: object = {}): Promise<Record<string, unknown>> =>
+    new Promise((resolve) => {
+      const mine = ++id;
+      const onMessage = (data: WebSocket.RawData): void => {
+        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
+        if (message.id !== mine) return;
+        socket.off('message', onMessage);
+        resolve(message.result ?? {});
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
+  await call('Profiler.enable');
+  await call('Profiler.setSamplingInterval', { interval: 1000 });
+  await call('Profiler.start');
+  return async (file) => {
+    const { profile } = await call('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    socket.close();
+  };
 }
 
 /**
@@ -214,6 +253,37 @@ async function redisFigures(redisUrl: string, baseline: number, pages: number): 
   }
 }
 
+/** CPU seconds a process has used (user and system, all its threads), from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function resetCommandStats(redisUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    await redis.config('RESETSTAT');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Redis commands per answer since the last reset (the reconciler's included), by command, most first. */
+async function commandsPerAnswer(redisUrl: string, answers: number): Promise<string> {
+  const redis = new Redis(redisUrl);
+  try {
+    const stats = [...(await redis.info('commandstats')).matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+      .map(([, name, calls]) => [name!, Number(calls) / answers] as const)
+      .filter(([name]) => name !== 'info' && name !== 'config')
+      .sort((a, b) => b[1] - a[1]);
+    const sum = stats.reduce((total, [, perAnswer]) => total + perAnswer, 0);
+    return `${sum.toFixed(1)} (${stats.map(([name, perAnswer]) => `${name} ${perAnswer.toFixed(1)}`).join(', ')})`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function usedMemory(redisUrl: string): Promise<number> {
   const redis = new Redis(redisUrl);
   try {
@@ -256,7 +326,16 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     await ask(emulator.child, 'reset');
     const counters = ['gateway_cache_hits_total', 'gateway_cache_misses_total', 'gateway_cache_reconcile_reads_total'];
     const [hits, misses, reconciled] = await Promise.all(counters.map((name) => total(instances, name)));
+    if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
+    const profiles = PROFILE_DIR === undefined ? [] : await Promise.all(instances.map((instance) => startProfile(instance.inspector)));
+    if (redis !== undefined) await resetCommandStats(redis.url);
+    const secondStarted = performance.now();
+    const cpuBefore = instances.map((instance) => cpuSeconds(instance.launched.child.pid!));
     const failed2 = await pass(pages, instances);
+    const secondSeconds = (performance.now() - secondStarted) / 1000;
+    const cpuSpent = instances.reduce((sum, instance, i) => sum + cpuSeconds(instance.launched.child.pid!) - cpuBefore[i]!, 0);
+    const commands = redis === undefined ? undefined : await commandsPerAnswer(redis.url, pages * AGENTS);
+    await Promise.all(profiles.map((stop, i) => stop(`${PROFILE_DIR}/${pages}-${mode.key}-${i + 1}.cpuprofile`)));
     const second = await ask<EmulatorStats>(emulator.child, 'stats');
     const kinds = await ask<CallsByKind>(emulator.child, 'calls-by-kind');
     const hits2 = (await total(instances, 'gateway_cache_hits_total')) - hits!;
@@ -270,7 +349,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
     const figures: Figures = {
       hitRate: hits2 / Math.max(1, hits2 + misses2),
       callsPerPage: [first.calls / pages, second.calls / pages],
-      reconcileReadsPerPage: reconciled2 / pages,
+      reconcileReadsPerPage: [reconciled! / pages, reconciled2 / pages],
       busiestSecond: Math.max(first.busiestSecond, second.busiestSecond),
       peakRssMb: Math.max(...(await Promise.all(instances.map((instance) => peakRssMb(instance.launched.child.pid!))))),
       heapMb: Math.max(...heapAfter) / 1e6,
@@ -280,6 +359,9 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
       bounds: boundsPassed(kinds, misses2),
       failed: failed + failed2,
       seconds: (performance.now() - started) / 1000,
+      redisCommands: commands,
+      secondPassPerSecond: (pages * AGENTS) / secondSeconds,
+      secondPassCpuMs: (1000 * cpuSpent) / (pages * AGENTS),
     };
     await Promise.all(instances.map((instance) => instance.launched.stop()));
     for (const line of instances.flatMap((instance) => instance.launched.trouble)) console.error(`  gateway: ${line}`);
@@ -289,6 +371,7 @@ async function measure(mode: Mode, pages: number, emulator: { child: Launched['c
   }
 }
 
+const perPass = (figures: readonly number[]): string => figures.map((figure) => figure.toFixed(2)).join(' / ');
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 
 function row(mode: Mode, pages: number, f: Figures): string[] {
@@ -296,7 +379,7 @@ function row(mode: Mode, pages: number, f: Figures): string[] {
     pages.toLocaleString('en-US'),
     mode.name,
     `${(f.hitRate * 100).toFixed(1)} %`,
-    `${f.callsPerPage[0].toFixed(2)} / ${f.callsPerPage[1].toFixed(2)} (${f.reconcileReadsPerPage.toFixed(2)} reconciling)`,
+    `${perPass(f.callsPerPage)} (${perPass(f.reconcileReadsPerPage)})`,
     String(f.busiestSecond),
     `${f.peakRssMb.toFixed(0)} MB`,
     `${f.heapMb.toFixed(0)} MB`,
@@ -307,6 +390,8 @@ function row(mode: Mode, pages: number, f: Figures): string[] {
     f.bounds,
     String(f.failed),
     `${f.seconds.toFixed(0)} s`,
+    `${f.secondPassPerSecond.toFixed(0)} /s, ${f.secondPassCpuMs.toFixed(2)} ms CPU each`,
+    f.redisCommands ?? '–',
   ];
 }
 
@@ -314,7 +399,7 @@ const HEADER = [
   'Pages',
   'mode',
   'hit rate, 2nd pass',
-  'conversations calls per Page, pass 1 / 2 (of which the reconciler’s)',
+  'conversations calls per Page, pass 1 / 2 (of which the reconciler’s, pass 1 / 2)',
   'most calls to a Page in 1 s',
   'peak RSS',
   'heap after GC',
@@ -325,6 +410,8 @@ const HEADER = [
   'bounds passed (2nd-pass calls)',
   'failed answers',
   'took',
+  'answers per second, 2nd pass, and gateway CPU per answer',
+  'Redis commands per answer, 2nd pass',
 ];
 
 async function main(): Promise<void> {

@@ -77,3 +77,26 @@ export const DEFAULT_CAPACITY_TOKENS = 10_000;
 
 /** The bounds when nothing is set: what modules fall back to. */
 export const DEFAULT_CAPACITY: CapacityBounds = capacityBounds(DEFAULT_CAPACITY_PAGES, DEFAULT_CAPACITY_TOKENS);
+
+/**
+ * The bounds of an instance whose fleet shares a Redis (REDIS_URL): identities, proofs and cached reads live there, so
+ * what this process keeps of them is only a front (identities and proofs, asked of Redis again on a miss) or what it
+ * caches while Redis is unreachable (the read cache, its tags and customers). Those are bounded as for the defaults'
+ * 1,000 Pages and 10,000 tokens at most, whatever CAPACITY_* say: at 10,000 Pages, a 640 MB read cache for an outage
+ * would not fit in start:prod's 1 GB heap, and a front of every token's identity and proofs would cost the instance
+ * about 10 KB per Page that Redis already holds. What lives only in this process (threads whose inbox is known,
+ * strangers' refusals, signed cursors) keeps its bound.
+ */
+export function boundsWithRedis(bounds: CapacityBounds): CapacityBounds {
+  const front = (name: 'cacheEntries' | 'cacheBytes' | 'cacheTags' | 'customers' | 'identities' | 'proofs'): number =>
+    Math.min(bounds[name], DEFAULT_CAPACITY[name]);
+  return {
+    ...bounds,
+    cacheEntries: front('cacheEntries'),
+    cacheBytes: front('cacheBytes'),
+    cacheTags: front('cacheTags'),
+    customers: front('customers'),
+    identities: front('identities'),
+    proofs: front('proofs'),
+  };
+}

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { parse } from 'graphql';
-import { type CapacityBounds, capacityBounds, DEFAULT_CAPACITY_PAGES, DEFAULT_CAPACITY_TOKENS } from './capacity.js';
+import { boundsWithRedis, type CapacityBounds, capacityBounds, DEFAULT_CAPACITY_PAGES, DEFAULT_CAPACITY_TOKENS } from './capacity.js';
 import {
   boolean,
   commaList,
@@ -364,7 +364,8 @@ export const SETTINGS = {
       'Pages whose inboxes one instance is sized to serve. What it remembers per Page is bounded by multiples of it: tags of ' +
       'the read cache (50 per Page), customers and threads known (50 each), webhook events remembered for an hour (100), and ' +
       'CACHE_MAX_ENTRIES and CACHE_MAX_MEGABYTES when unset. Past a bound the least used are forgotten first and hit rates ' +
-      'fall gradually, not at once (see [Sizing](#sizing)).',
+      'fall gradually, not at once. With `REDIS_URL` the read cache, its tags and customers kept in memory (only while Redis is ' +
+      'unreachable) stay at the bounds of 1,000 Pages at most (see [Sizing](#sizing)).',
     default: DEFAULT_CAPACITY_PAGES,
     parse: integer(1, 1_000_000),
   }),
@@ -372,7 +373,8 @@ export const SETTINGS = {
     description:
       'Tokens (agents, each with its own token, or apps) that call one instance within `CREDENTIALS_TTL_SECONDS`: about ' +
       "`CAPACITY_PAGES` × agents per Page. Token identities and strangers' refused probes remembered are bounded by it, proofs " +
-      'of reach by 4 per token, remembered cursors by 1 list per 20 tokens (1.6 KB per token, 32 MB at most). See ' +
+      'of reach by 4 per token, remembered cursors by 1 list per 20 tokens (1.6 KB per token, 32 MB at most). With `REDIS_URL` ' +
+      'identities and proofs live in Redis, and what an instance keeps of them stays at the bounds of 10,000 tokens at most. See ' +
       '[Sizing](#sizing).',
     default: DEFAULT_CAPACITY_TOKENS,
     parse: integer(1, 10_000_000),
@@ -387,9 +389,9 @@ export const SETTINGS = {
     description:
       'Most megabytes of cached reads kept in memory (JSON size): a first inbox page of 20 conversations with 5 messages each ' +
       'takes about 56 KB. With `REDIS_URL` the fleet caches in Redis, and this bounds only what an instance keeps while Redis is ' +
-      'unreachable.',
+      'unreachable: unset, 64 whatever `CAPACITY_PAGES` says, so that an outage cannot take more heap than start:prod has.',
     default: undefined,
-    defaultText: '`64` per 1,000 `CAPACITY_PAGES` (`64`)',
+    defaultText: '`64` per 1,000 `CAPACITY_PAGES` (`64`); with `REDIS_URL`, `64` at most',
     parse: integer(1, 100_000),
   }),
   RESPONSE_CACHE_ENTRIES: setting({
@@ -625,7 +627,8 @@ export function readConfig(env: Env = process.env): GatewayConfig {
  * say what each means) to the configuration's shape, whose type is this function's (no second description of it).
  */
 function groupSettings(s: Settings, graphListCap: number) {
-  const capacity = capacityBounds(s.CAPACITY_PAGES, s.CAPACITY_TOKENS);
+  const sized = capacityBounds(s.CAPACITY_PAGES, s.CAPACITY_TOKENS);
+  const capacity = s.REDIS_URL === undefined ? sized : boundsWithRedis(sized);
   return {
     port: s.PORT,
     host: s.HOST,

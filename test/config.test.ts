@@ -179,6 +179,25 @@ describe('readConfig', () => {
       cursorBytes: 32 * megabyte,
     });
     expect(large.cache).toMatchObject({ maxEntries: 100_000, maxBytes: 640 * megabyte });
+    // With Redis the fleet keeps identities, proofs and cached reads there: this instance's fronts of them, and the read
+    // cache it keeps while Redis is unreachable, stay at the defaults' bounds (64 MB fits start:prod's 1 GB heap).
+    const shared = readConfig({ CAPACITY_PAGES: '10000', CAPACITY_TOKENS: '100000', REDIS_URL: 'redis://redis:6379' });
+    expect(shared.capacity).toEqual({
+      ...large.capacity,
+      cacheEntries: 10_000,
+      cacheBytes: 64 * megabyte,
+      cacheTags: 50_000,
+      customers: 50_000,
+      identities: 10_000,
+      proofs: 40_000,
+    });
+    expect(shared.cache).toMatchObject({ maxEntries: 10_000, maxBytes: 64 * megabyte });
+    expect(readConfig({ CAPACITY_PAGES: '100', REDIS_URL: 'redis://redis:6379' }).capacity).toEqual(
+      readConfig({ CAPACITY_PAGES: '100' }).capacity,
+    );
+    expect(readConfig({ CAPACITY_PAGES: '10000', REDIS_URL: 'redis://redis:6379', CACHE_MAX_MEGABYTES: '256' }).cache.maxBytes).toBe(
+      256 * megabyte,
+    );
     // CACHE_MAX_ENTRIES and CACHE_MAX_MEGABYTES, when set, say what the read cache keeps whatever CAPACITY_PAGES says.
     const set = readConfig({ CAPACITY_PAGES: '10000', CACHE_MAX_ENTRIES: '2000', CACHE_MAX_MEGABYTES: '256' });
     expect(set.cache).toMatchObject({ maxEntries: 2_000, maxBytes: 256 * megabyte });

@@ -71,6 +71,16 @@ describe('a team on one Page', () => {
     expect(h.readCache.stats.answersReused).toBe(1);
   });
 
+  it('keeps a whole answer only while it fits RESPONSE_CACHE_MAX_MEGABYTES, weighed by the response that carried it', async () => {
+    // Twice an answer's length (UTF-16) is over 1,000 bytes for 5 conversations: never kept, always executed.
+    await start({ cache: { maxAgeMs: MINUTE, staleMs: 10 * MINUTE, responseMaxBytes: 1_000 } });
+    const first = await inbox();
+    expect(2 * JSON.stringify(first.data).length).toBeGreaterThan(1_000);
+    expect((await inbox()).data).toEqual(first.data);
+    expect(h.readCache.stats.answersReused).toBe(0);
+    expect(h.readCache.stats.hits).toBe(1);
+  });
+
   it('after a delivered event, the next read makes exactly one call and shows the new order', async () => {
     await start();
     const before = ids(await inbox());

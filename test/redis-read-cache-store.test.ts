@@ -3,6 +3,7 @@
  * on every key, bounded entries, and no token anywhere. What every store does (generations, invalidations
  * seen by every instance, TTLs, threads, accounts, claims) is the contract in test/shared-state-contracts.test.ts.
  */
+import { deflateRawSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../src/emulator/index.js';
@@ -104,22 +105,27 @@ describe('RedisReadCacheStore', () => {
     const large = { ...read({ data: conversations }, generation), inbox: { page: '1000000001', platform: 'messenger' as const } };
     expect(await a.save(key, [], large, 30_000)).toBe(true);
     const stored = (await redis.getBuffer(`${PREFIX}cache:entry:${key}`))!;
-    expect(stored[0]).toBe(0x01);
+    expect(stored[0]).toBe(0x02);
     expect(stored.length).toBeLessThan(JSON.stringify(large).length / 2);
     expect(await b.lookup(key, [])).toStrictEqual({ entry: large, generation });
     expect(JSON.stringify(large).length).toBeGreaterThan(COMPRESS_FROM_BYTES);
   });
 
-  it('reads an entry an older release wrote as plain JSON, whatever its size', async () => {
+  it('reads an entry an older release wrote as plain JSON, whatever its size, or compressed with DEFLATE', async () => {
     const a = await store();
     const key = `${PAGE_LIST}&legacy`;
     const { generation } = await a.lookup(key, []);
     const legacy = { ...read({ data: [{ id: 't_1', snippet: 'x'.repeat(5_000) }] }, generation), pageNode: undefined };
     await redis.set(`${PREFIX}cache:entry:${key}`, JSON.stringify(legacy), 'PX', 30_000);
     expect((await a.lookup(key, [])).entry).toEqual(legacy);
+    // The release before compressed with raw DEFLATE (first byte 0x01).
+    await redis.set(`${PREFIX}cache:entry:${key}`, Buffer.concat([Buffer.of(0x01), deflateRawSync(JSON.stringify(legacy))]), 'PX', 30_000);
+    expect((await a.lookup(key, [])).entry).toEqual(legacy);
     // What no release wrote is no entry, not a failure.
-    await redis.set(`${PREFIX}cache:entry:${key}`, Buffer.of(0x01, 0xff, 0x00), 'PX', 30_000);
-    expect((await a.lookup(key, [])).entry).toBeUndefined();
+    for (const value of [Buffer.of(0x01, 0xff, 0x00), Buffer.of(0x02, 0xff, 0x00)]) {
+      await redis.set(`${PREFIX}cache:entry:${key}`, value, 'PX', 30_000);
+      expect((await a.lookup(key, [])).entry).toBeUndefined();
+    }
   });
 
   it("keeps an inbox's customers in one hash, each forgotten the tag TTL after it was last learned", async () => {

@@ -29,9 +29,44 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
     maxSize: options.maxBytes ?? 32 * 1024 * 1024,
   });
 
+  type Kept = { key: string; data: NonNullable<ExecutionResult['data']>; reads: readonly GraphRead[] };
+  /** Answers to keep once their size is known, by the request they answer. */
+  const unsized = new WeakMap<Request, Kept[]>();
+  const keep = ({ key, data, reads }: Kept, jsonLength: number): void => {
+    // Too big for the cache: not kept.
+    const size = 2 * (key.length + jsonLength);
+    if (size <= answers.maxSize) answers.set(key, { data, reads }, { size });
+  };
+  // An answer is weighed by the length of the response that carries it (yoga has measured it to send it), not by
+  // serializing it a second time (the inbox's first page: about 100 KB of JSON, 5 % of an answer's CPU). What no
+  // response carries on this turn of the event loop (an operation over a WebSocket) is serialized to be weighed.
+  const weighLater = (request: Request | undefined, kept: Kept): void => {
+    if (request === undefined) {
+      keep(kept, JSON.stringify(kept.data).length);
+      return;
+    }
+    const waiting = unsized.get(request);
+    if (waiting === undefined) unsized.set(request, [kept]);
+    else waiting.push(kept);
+    setImmediate(() => {
+      const left = unsized.get(request);
+      if (left?.includes(kept) !== true) return;
+      left.splice(left.indexOf(kept), 1);
+      keep(kept, JSON.stringify(kept.data).length);
+    });
+  };
+
   // Off (no fresh reads to build on, or no room): no hook at all, so execution pays nothing for it.
   if (options.maxEntries === 0 || !readCache.servesFresh) return {};
   return {
+    onResponse({ request, response }) {
+      const waiting = unsized.get(request);
+      if (waiting === undefined) return;
+      unsized.delete(request);
+      // Bytes of UTF-8: at least the JSON's length in characters, so never an answer weighed lighter than it is.
+      const length = Number(response.headers.get('content-length'));
+      for (const kept of waiting) keep(kept, Number.isFinite(length) && length > 0 ? length : JSON.stringify(kept.data).length);
+    },
     // Synchronous unless an answer is kept: a miss (the uncached path) costs no promise.
     onExecute({ args, setResultAndStopExecution }) {
       if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return undefined;
@@ -49,9 +84,7 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin<GatewayC
             !readCache.keeps(context.readsMade)
           )
             return;
-          // Measured once, when kept (an answer is kept once per change of what it reads); too big for the cache: not kept.
-          const size = 2 * (key.length + JSON.stringify(result.data).length);
-          if (size <= answers.maxSize) answers.set(key, { data: result.data, reads: [...context.readsMade] }, { size });
+          weighLater((args.contextValue as { request?: Request }).request, { key, data: result.data, reads: [...context.readsMade] });
         },
       };
       const kept = answers.get(key);

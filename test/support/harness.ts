@@ -127,6 +127,8 @@ export interface HarnessOptions {
     store?: ReadCacheStore | 'fleet';
     maxEntries?: number;
     reconcileMaxLists?: number;
+    /** RESPONSE_CACHE_MAX_MEGABYTES, in bytes. */
+    responseMaxBytes?: number;
   };
   /** What the instance remembers at most (CAPACITY_PAGES, CAPACITY_TOKENS and CACHE_MAX_ENTRIES derive it). @default DEFAULT_CONFIG's */
   capacity?: Partial<CapacityBounds>;
@@ -174,6 +176,7 @@ function harnessConfig(options: HarnessOptions): GatewayConfig {
       pageMaxAgeMs: options.cache?.pageMaxAgeMs ?? maxAgeMs,
       maxEntries: options.cache?.maxEntries ?? DEFAULT_CONFIG.cache.maxEntries,
       reconcileMaxLists: options.cache?.reconcileMaxLists ?? DEFAULT_CONFIG.cache.reconcileMaxLists,
+      responseMaxBytes: options.cache?.responseMaxBytes ?? DEFAULT_CONFIG.cache.responseMaxBytes,
     },
     capacity: { ...DEFAULT_CONFIG.capacity, ...options.capacity },
     graphiql: options.switches?.graphiql ?? true,
