@@ -13,6 +13,7 @@ import {
   type EmulatorStats,
   load,
   startEmulatorProcess,
+  sendCustomerMessage,
   startTeamGateway,
   TEAM_CLIENTS,
   TEAM_SECONDS,
@@ -111,12 +112,7 @@ export async function agentInbox(): Promise<string[][]> {
       const next = new Promise((resolve) => setTimeout(resolve, DELIVERY_EVERY_MS));
       const [{ node: conversation }] = deep.splice(Math.floor(Math.random() * deep.length), 1) as [Edge];
       const text = `agent bench message ${n}`;
-      const sent = await fetch(`${emulator.url}/_emulator/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ conversationId: conversation.graphApiId, text }),
-      });
-      if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+      await sendCustomerMessage(emulator.url, conversation.graphApiId, text);
       freshness.push(await freshnessOf(url, conversation.graphApiId, text, performance.now()));
       await next;
     }

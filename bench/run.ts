@@ -25,6 +25,7 @@ import {
   metric,
   peakRssMb,
   post,
+  sendCustomerMessage,
   startTeamGateway,
   TEAM_CLIENTS,
   TEAM_SECONDS,
@@ -92,12 +93,7 @@ async function shippedInboxUnderTeam(): Promise<string[][]> {
   const deliveries = (async () => {
     for (let n = 0; delivering; n += 1) {
       const next = new Promise((resolve) => setTimeout(resolve, DELIVERY_EVERY_MS));
-      const sent = await fetch(`${emulator.url}/_emulator/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ conversationId: conversations[10 + (n % 10)]!, text: `bench message ${n}` }),
-      });
-      if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+      await sendCustomerMessage(emulator.url, conversations[10 + (n % 10)]!, `bench message ${n}`);
       changes += 1;
       await next;
     }

@@ -31,6 +31,7 @@ import {
   GATEWAY_LINE,
   metric,
   peakRssMb,
+  sendCustomerMessage,
   startEmulatorProcess,
   subscribeWebhooks,
   WEBHOOK_VERIFY_TOKEN,
@@ -114,37 +115,10 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
   return { launched, url: launched.match[1]!, inspector };
 }
 
-/** The heap an instance uses after a full garbage collection, in bytes, asked over the inspector protocol. */
-async function heapAfterGc(inspector: string): Promise<number> {
-  const socket = new WebSocket(inspector);
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  let id = 0;
-  const call = (method: string): Promise<Record<string, number>> =>
-    new Promise((resolve) => {
-      const mine = ++id;
-      const onMessage = (data: WebSocket.RawData): void => {
-        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, number> };
-        if (message.id !== mine) return;
-        socket.off('message', onMessage);
-        resolve(message.result ?? {});
-      };
-      socket.on('message', onMessage);
-      socket.send(JSON.stringify({ id: mine, method }));
-    });
-  await call('HeapProfiler.collectGarbage');
-  const { usedSize } = await call('Runtime.getHeapUsage');
-  socket.close();
-  return usedSize ?? Number.NaN;
-}
-
-/**
- * SCALE_PROFILE=<dir>: a CPU profile of each gateway over the 2nd pass (all cache hits: what an answer costs), written
- * as `<dir>/<pages>-<mode>-<instance>.cpuprofile` (open it in Chrome's DevTools), asked for over the inspector.
- */
-const PROFILE_DIR = process.env.SCALE_PROFILE;
-
-/** Starts V8's CPU profiler in an instance; the function returned stops it and writes the profile to `file`. */
-async function startProfile(inspector: string): Promise<(file: string) => Promise<void>> {
+/** A connection to an instance's inspector: `call` sends one method of V8's inspector protocol and resolves with its result. */
+async function inspectorSession(
+  inspector: string,
+): Promise<{ call: (method: string, params?: object) => Promise<Record<string, unknown>>; close: () => void }> {
   const socket = new WebSocket(inspector);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   let id = 0;
@@ -160,13 +134,34 @@ async function startProfile(inspector: string): Promise<(file: string) => Promis
       socket.on('message', onMessage);
       socket.send(JSON.stringify({ id: mine, method, params }));
     });
+  return { call, close: () => socket.close() };
+}
+
+/** The heap an instance uses after a full garbage collection, in bytes, asked over the inspector protocol. */
+async function heapAfterGc(inspector: string): Promise<number> {
+  const { call, close } = await inspectorSession(inspector);
+  await call('HeapProfiler.collectGarbage');
+  const { usedSize } = await call('Runtime.getHeapUsage');
+  close();
+  return typeof usedSize === 'number' ? usedSize : Number.NaN;
+}
+
+/**
+ * SCALE_PROFILE=<dir>: a CPU profile of each gateway over the 2nd pass (all cache hits: what an answer costs), written
+ * as `<dir>/<pages>-<mode>-<instance>.cpuprofile` (open it in Chrome's DevTools), asked for over the inspector.
+ */
+const PROFILE_DIR = process.env.SCALE_PROFILE;
+
+/** Starts V8's CPU profiler in an instance; the function returned stops it and writes the profile to `file`. */
+async function startProfile(inspector: string): Promise<(file: string) => Promise<void>> {
+  const { call, close } = await inspectorSession(inspector);
   await call('Profiler.enable');
   await call('Profiler.setSamplingInterval', { interval: 1000 });
   await call('Profiler.start');
   return async (file) => {
     const { profile } = await call('Profiler.stop');
     writeFileSync(file, JSON.stringify(profile));
-    socket.close();
+    close();
   };
 }
 
@@ -213,13 +208,8 @@ async function webhookAnswers(emulatorUrl: string, threads: ReadonlyMap<number, 
   for (let n = 0; n < WEBHOOK_EVENTS; n += 1) {
     const conversationId = threads.get(pages[(n * 7919) % pages.length]!)!;
     const started = performance.now();
-    const sent = await fetch(`${emulatorUrl}/_emulator/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ conversationId, text: `Is my order ${n} on its way?` }),
-    });
-    const answer = (await sent.json()) as { deliveryStatus?: number | null };
-    if (!sent.ok || answer.deliveryStatus !== 200) throw new Error(`a webhook delivery failed: ${JSON.stringify(answer)}`);
+    const answer = await sendCustomerMessage(emulatorUrl, conversationId, `Is my order ${n} on its way?`);
+    if (answer.deliveryStatus !== 200) throw new Error(`a webhook delivery failed: ${JSON.stringify(answer)}`);
     times.push(performance.now() - started);
   }
   return times;

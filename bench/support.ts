@@ -157,6 +157,24 @@ export interface TeamFigures {
 }
 
 /**
+ * A customer's message through the emulator's `POST /_emulator/messages` (delivered to the subscribed gateway's webhook before
+ * it answers); throws when the emulator refused it. Resolves with the emulator's answer (`deliveryStatus`: the webhook's HTTP status).
+ */
+export async function sendCustomerMessage(
+  emulatorUrl: string,
+  conversationId: string,
+  text: string,
+): Promise<{ deliveryStatus?: number | null }> {
+  const sent = await fetch(`${emulatorUrl}/_emulator/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ conversationId, text }),
+  });
+  if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+  return (await sent.json()) as { deliveryStatus?: number | null };
+}
+
+/**
  * A team on one Page: `TEAM_CLIENTS` clients (spread over `gateways`) read the same 20-conversation inbox
  * while a customer message arrives through the webhook (delivered to the first gateway, which the emulator
  * must be subscribed to) every 1.5 s.
@@ -179,12 +197,7 @@ export async function teamLoad(emulator: { child: ChildProcess; url: string }, g
       // A customer of the inbox's second half writes: their conversation must jump to the top.
       const conversationId = conversations[10 + (n % 10)]!;
       const text = `bench message ${n}`;
-      const sent = await fetch(`${emulator.url}/_emulator/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ conversationId, text }),
-      });
-      if (!sent.ok) throw new Error(`sending a message failed: ${await sent.text()}`);
+      await sendCustomerMessage(emulator.url, conversationId, text);
       const answeredAt = performance.now();
       await Promise.all(
         gateways.map(async (gateway) => {
